@@ -64,6 +64,8 @@ _LOWER: Final[dict[str, str]] = {
     "0": "o", "1": "l", "3": "e", "5": "s", "|": "l", "ǀ": "l", "ߊ": "l",
 }
 
+_ASCII_TABLE: Final = str.maketrans({k: v for k, v in _LOWER.items() if k.isascii()})
+
 _MULTI: Final[tuple[tuple[str, str], ...]] = (("rn", "m"), ("vv", "w"), ("cl", "d"))
 
 # Invisible or format code points ignored by the skeleton (and flagged by the sanitiser).
@@ -86,6 +88,12 @@ def is_default_ignorable(ch: str) -> bool:
 @lru_cache(maxsize=65536)
 def skeleton(s: str) -> str:
     """A comparison key: equal skeletons mean the strings look alike."""
+    if s.isascii():
+        text = s.lower().translate(_ASCII_TABLE)
+        for seq, rep in _MULTI:
+            if seq in text:
+                text = text.replace(seq, rep)
+        return text
     text = unicodedata.normalize("NFKC", s)
     text = "".join(_UPPER.get(c, c) for c in text if not is_default_ignorable(c))
     text = text.casefold()
