@@ -1,0 +1,620 @@
+"""The Credentials pane: the rebuilt credentials inventory, with review marks.
+
+The inventory loads in a thread worker (progress in the border title, ``x`` cancels) and is
+cached in the store. Rows can be narrowed by kind with quick keys, searched with ``/`` and sorted
+with ``o``. ``c`` marks a credential cleared (rotated or reviewed), ``f`` flags it; marks live in
+the store as ``credential`` objects keyed ``"{kind}:{id}"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import RowDoesNotExist
+from textual.worker import get_current_worker
+
+from console.audit import parse_time
+from console.context import AppContext
+from console.inventory import (
+    KIND_LABELS,
+    Credential,
+    Inventory,
+    InventoryProgress,
+    SourceProblem,
+    fetch_inventory,
+)
+from console.sanitize import clean
+from console.store import Mark
+from screens.audit import DetailModal, field_line, short_time
+from screens.safe import WARN_STYLE, safe_cell, safe_text
+
+__all__ = ["KIND_GROUPS", "SORT_KEYS", "CredentialsPane"]
+
+CACHE_KEY = "inventory"
+STATE_KEY = "credentials"
+OBJECT_TYPE = "credential"
+SAVE_DELAY = 0.5
+DEFAULT_WINDOW_DAYS = 30
+
+# Quick filter key → (label, kinds). Avoids the app's keys, the main screen's v and i, and c/f
+# (marks).
+KIND_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
+    "tokens": ("Tokens", frozenset({"pat", "impersonation", "bot_token", "service_token"})),
+    "deploy": ("Deploy keys/tokens", frozenset({"deploy_key", "deploy_token"})),
+    "runners": ("Runners", frozenset({"runner"})),
+    "variables": ("CI/CD variables", frozenset({"instance_variable", "group_variable",
+                                                "project_variable"})),
+    "hooks": ("Hooks", frozenset({"system_hook", "group_hook", "project_hook"})),
+}
+GROUP_KEYS: tuple[tuple[str, str], ...] = (
+    ("t", "tokens"), ("d", "deploy"), ("n", "runners"), ("e", "variables"), ("h", "hooks"),
+)
+
+SORT_KEYS: tuple[str, ...] = ("kind", "name", "owner", "created", "last_used", "expires", "flags")
+
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("mark", "", 2),
+    ("kind", "Kind", 12),
+    ("name", "Name", 22),
+    ("owner", "Owner", 16),
+    ("scopes", "Scopes", 16),
+    ("created", "Created", 10),
+    ("last_used", "Last used", 10),
+    ("expires", "Expires", 10),
+    ("flags", "Flags", 40),
+)
+
+SHORT_KIND: dict[str, str] = {
+    "pat": "PAT",
+    "impersonation": "impersonate",
+    "bot_token": "bot token",
+    "service_token": "service tok",
+    "deploy_key": "deploy key",
+    "deploy_token": "deploy token",
+    "runner": "runner",
+    "instance_variable": "inst. var",
+    "group_variable": "group var",
+    "project_variable": "project var",
+    "system_hook": "system hook",
+    "group_hook": "group hook",
+    "project_hook": "project hook",
+}
+
+URGENT_FLAGS = frozenset({
+    "admin scope", "created in incident window", "used in incident window", "impersonation",
+    "write access", "credentials in URL", "TLS verification off",
+})
+
+
+def _date(value: str | None) -> str:
+    when = parse_time(value)
+    return when.strftime("%Y-%m-%d") if when else (value or "")
+
+
+def _sort_value(row: Credential, key: str) -> tuple[Any, ...]:
+    if key == "kind":
+        return (row.kind, row.owner.casefold(), row.name.casefold())
+    if key == "name":
+        return (row.name.casefold(), str(row.id))
+    if key == "owner":
+        return (row.owner.casefold(), row.name.casefold())
+    if key == "flags":
+        return (len(URGENT_FLAGS & set(row.flags)), len(row.flags), row.name.casefold())
+    value = {"created": row.created_at, "last_used": row.last_used_at,
+             "expires": row.expires_at}.get(key)
+    when = parse_time(value)
+    return (when is not None, when or datetime.min.replace(tzinfo=UTC))
+
+
+def credential_detail_parts(row: Credential, mark: Mark | None) -> list[RenderableType]:
+    parts: list[RenderableType] = [
+        field_line("Kind", KIND_LABELS.get(row.kind, row.kind)),
+        field_line("Name", row.name),
+        field_line("Id", row.id),
+        field_line("Owner", f"{row.owner_type} {row.owner}".strip()),
+        field_line("State", row.state),
+        field_line("Scopes", ", ".join(row.scopes)),
+        field_line("Created", row.created_at),
+        field_line("Last used", row.last_used_at),
+        field_line("Expires", row.expires_at or ("never" if row.kind in (
+            "pat", "impersonation", "bot_token", "service_token", "deploy_token", "deploy_key",
+        ) else "")),
+    ]
+    if row.protected is not None:
+        parts.append(field_line("Protected", "yes" if row.protected else "no"))
+    for key, value in sorted(row.extra.items()):
+        parts.append(field_line(key.replace("_", " ").capitalize(), value, kind="text"))
+    parts.append(Text(""))
+    if row.flags:
+        parts.append(Text("Flags:", style=WARN_STYLE))
+        for flag in row.flags:
+            parts.append(Text.assemble("  ⚠ ", clean(flag, kind="line").text))
+    parts.append(field_line("To rotate", row.rotate_hint, kind="text"))
+    if mark is not None and mark.mark:
+        parts.append(field_line("Review mark", f"{mark.mark} ({mark.updated_at})"))
+    parts.append(Text("c marks it cleared (rotated/reviewed), f flags it.", style="dim"))
+    return parts
+
+
+class CredentialsPane(Vertical):
+    """Every credential-like object on the instance, with flags and review marks."""
+
+    BINDINGS = [
+        Binding("slash", "search", "Search"),
+        Binding("escape", "escape", "Clear filter", show=False),
+        Binding("c", "mark('cleared')", "Mark cleared"),
+        Binding("f", "mark('flagged')", "Flag"),
+        Binding("o", "cycle_sort", "Sort"),
+        Binding("O", "reverse_sort", "Reverse sort", show=False),
+        Binding("r", "reload", "Reload"),
+        Binding("x", "cancel_load", "Cancel load", show=False),
+        Binding("w", "toggle_warnings", "Only flagged rows", show=False),
+        Binding("u", "toggle_unreviewed", "Only unreviewed", show=False),
+        Binding("0", "clear_kinds", "All kinds", show=False),
+        *(
+            Binding(key, f"toggle_group('{group}')", f"{KIND_GROUPS[group][0]} filter", show=False)
+            for key, group in GROUP_KEYS
+        ),
+    ]
+
+    @dataclass
+    class LoadProgressed(Message):
+        progress: InventoryProgress
+
+    @dataclass
+    class InventoryLoaded(Message):
+        inventory: Inventory
+        fetched_at: str | None
+        from_cache: bool
+
+    @dataclass
+    class MarksLoaded(Message):
+        marks: dict[str, Mark]
+
+    @dataclass
+    class MarkChanged(Message):
+        """A credential was marked (or unmarked) by the responder."""
+
+        key: str
+        mark: str | None
+
+    def __init__(self, ctx: AppContext, *, load_on_mount: bool = True,
+                 id: str | None = "credentials-pane") -> None:
+        super().__init__(id=id, classes="pane")
+        self.ctx = ctx
+        self.load_on_mount = load_on_mount
+        self.rows: list[Credential] = []
+        self.shown: list[Credential] = []
+        self.problems: list[SourceProblem] = []
+        self.marks: dict[str, Mark] = {}
+        self.groups: set[str] = set()
+        self.search = ""
+        self.sort_key = "kind"
+        self.descending = False
+        self.only_warnings = False
+        self.only_unreviewed = False
+        self.loading = False
+        self.complete = True
+        self.fetched_at: str | None = None
+        self._pending_select: str | None = None
+        self._save_timer: Timer | None = None
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="cred-filterbar", classes="filterbar")
+        yield Input(placeholder="search credentials (enter applies, escape closes)",
+                    id="cred-search", classes="pane-search")
+        yield Static(id="cred-message", classes="pane-message")
+        self.table: DataTable[Text] = DataTable(id="cred-table", cursor_type="row",
+                                                zebra_stripes=True)
+        yield self.table
+
+    def on_mount(self) -> None:
+        self.border_title = "Credentials"
+        table = self.table
+        for key, label, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        self.query_one("#cred-search").display = False
+        self.query_one("#cred-message").display = False
+        self._render_filterbar()
+        if self.load_on_mount:
+            self.start()
+
+    def start(self) -> None:
+        self._load_cached_or_fetch()
+
+    # -- loading ------------------------------------------------------------------------------
+    def window(self) -> tuple[datetime, datetime]:
+        inc = self.ctx.incident
+        end = parse_time(getattr(inc, "window_end", None)) or datetime.now(UTC)
+        start = parse_time(getattr(inc, "window_start", None)) or end - timedelta(
+            days=DEFAULT_WINDOW_DAYS)
+        return start, end
+
+    @work(thread=True, group="cred-cache", exit_on_error=False)
+    def _load_cached_or_fetch(self) -> None:
+        store, incident_id = self.ctx.store, self.ctx.incident_id
+        self.post_message(self.MarksLoaded(self._read_marks()))
+        cached = store.cache_get(incident_id, CACHE_KEY)
+        if cached is not None and isinstance(cached[0], Mapping):
+            value, fetched_at = cached
+            rows = [Credential.from_dict(r) for r in value.get("rows", [])
+                    if isinstance(r, Mapping)]
+            inv = Inventory(rows, [], complete=bool(value.get("complete", True)))
+            self.post_message(self.InventoryLoaded(inv, fetched_at, from_cache=True))
+            return
+        self.app.call_from_thread(self.action_reload)
+
+    def _read_marks(self) -> dict[str, Mark]:
+        marks = self.ctx.store.marks(self.ctx.incident_id, OBJECT_TYPE)
+        return {str(k): v for k, v in marks.items()}
+
+    def action_reload(self) -> None:
+        """Rebuild the inventory from GitLab (replaces any running load)."""
+        self.loading = True
+        self._set_title("loading…")
+        self._fetch(self.window())
+
+    @work(thread=True, exclusive=True, group="cred-load", exit_on_error=False)
+    def _fetch(self, window: tuple[datetime, datetime]) -> None:
+        worker = get_current_worker()
+        cov = self.ctx.coverage
+        is_admin = getattr(cov, "is_admin", None) if cov is not None else None
+
+        def progressed(p: InventoryProgress) -> None:
+            self.post_message(self.LoadProgressed(p))
+
+        try:
+            inv = fetch_inventory(
+                self.ctx.gitlab(), window, on_progress=progressed,
+                cancelled=lambda: worker.is_cancelled, is_admin=is_admin,
+                user_lookup=self._lookup_users,
+            )
+        except Exception as exc:
+            from console.errors import describe_error
+
+            inv = Inventory([], [SourceProblem("inventory", describe_error(exc))], complete=False)
+        fetched_at = None
+        if inv.rows:
+            fetched_at = self.ctx.store.cache_put(
+                self.ctx.incident_id, CACHE_KEY,
+                {"rows": [r.to_dict() for r in inv.rows], "complete": inv.complete},
+            )
+        self.post_message(self.InventoryLoaded(inv, fetched_at, from_cache=False))
+
+    def _lookup_users(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Owner names and kinds from the users cache (runs in the worker thread)."""
+        rows = self.ctx.store.users_by_ids(self.ctx.incident_id, list(ids))
+        return {r.id: {"username": r.username, "user_type": r.user_type or r.kind,
+                       "bot": r.kind == "bot"} for r in rows}
+
+    def action_cancel_load(self) -> None:
+        """Stop the running load; what arrived so far stays."""
+        if self.loading:
+            self.workers.cancel_group(self, "cred-load")
+            self._set_title("cancelling…")
+
+    @on(LoadProgressed)
+    def _progressed(self, message: LoadProgressed) -> None:
+        p = message.progress
+        of = f"/{p.total}" if p.total else ""
+        # Only our own words and numbers: the source names are fixed strings in inventory.py.
+        self._set_title(f"loading {p.source} {p.done}{of}, {p.rows} rows (x cancels)")
+
+    @on(InventoryLoaded)
+    def _loaded(self, message: InventoryLoaded) -> None:
+        inv = message.inventory
+        self.loading = False
+        self.problems = list(inv.problems)
+        self.complete = inv.complete
+        if inv.rows or not inv.problems:
+            self.rows = list(inv.rows)
+            self.fetched_at = message.fetched_at
+        self._render_message()
+        self.refresh_rows()
+
+    @on(MarksLoaded)
+    def _marks_loaded(self, message: MarksLoaded) -> None:
+        self.marks = message.marks
+        if self.rows:
+            self.refresh_rows()
+
+    # -- filters, search, sort ----------------------------------------------------------------
+    def kinds(self) -> frozenset[str]:
+        out: set[str] = set()
+        for g in self.groups:
+            out |= KIND_GROUPS[g][1]
+        return frozenset(out)
+
+    def matches(self, row: Credential) -> bool:
+        kinds = self.kinds()
+        if kinds and row.kind not in kinds:
+            return False
+        if self.only_warnings and not row.flags:
+            return False
+        mark = self.marks.get(row.key)
+        if self.only_unreviewed and mark is not None and mark.mark:
+            return False
+        if self.search:
+            hay = " ".join((
+                row.kind, KIND_LABELS.get(row.kind, ""), row.name, row.owner, row.state,
+                " ".join(row.scopes), " ".join(row.flags), str(row.id),
+                " ".join(row.extra.values()), mark.mark or "" if mark else "",
+            )).casefold()
+            if not all(term in hay for term in self.search.casefold().split()):
+                return False
+        return True
+
+    def action_toggle_group(self, group: str) -> None:
+        self.groups.symmetric_difference_update({group})
+        self._changed()
+
+    def action_clear_kinds(self) -> None:
+        self.groups.clear()
+        self._changed()
+
+    def action_toggle_warnings(self) -> None:
+        self.only_warnings = not self.only_warnings
+        self._changed()
+
+    def action_toggle_unreviewed(self) -> None:
+        self.only_unreviewed = not self.only_unreviewed
+        self._changed()
+
+    def action_cycle_sort(self) -> None:
+        self.sort_key = SORT_KEYS[(SORT_KEYS.index(self.sort_key) + 1) % len(SORT_KEYS)]
+        self.descending = self.sort_key in ("created", "last_used", "flags")
+        self._changed()
+
+    def action_reverse_sort(self) -> None:
+        self.descending = not self.descending
+        self._changed()
+
+    def action_search(self) -> None:
+        box = self.query_one("#cred-search", Input)
+        box.display = True
+        box.value = self.search
+        box.focus()
+
+    @on(Input.Changed, "#cred-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.search = event.value
+        self.refresh_rows()
+
+    @on(Input.Submitted, "#cred-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.search = event.value
+        self._close_search()
+        self._changed()
+
+    def _close_search(self) -> None:
+        self.query_one("#cred-search", Input).display = bool(self.search)
+        self.table.focus()
+
+    def action_escape(self) -> None:
+        """Close the search box; then clear the search, then the other filters."""
+        box = self.query_one("#cred-search", Input)
+        if box.has_focus:
+            self._close_search()
+        elif self.search:
+            self.search = ""
+            box.value = ""
+            box.display = False
+            self._changed()
+        elif self.groups or self.only_warnings or self.only_unreviewed:
+            self.groups.clear()
+            self.only_warnings = self.only_unreviewed = False
+            self._changed()
+
+    def _changed(self) -> None:
+        self.refresh_rows()
+        self._schedule_save()
+
+    # -- marks --------------------------------------------------------------------------------
+    def action_mark(self, mark: str) -> None:
+        """Mark the highlighted credential; the same mark again removes it."""
+        row = self.selected_row()
+        if row is None:
+            return
+        current = self.marks.get(row.key)
+        new = None if current is not None and current.mark == mark else mark
+        if new is None:
+            self.marks.pop(row.key, None)
+        else:
+            self.marks[row.key] = Mark(OBJECT_TYPE, row.key, new, None,
+                                       datetime.now(UTC).isoformat(timespec="seconds"))
+        self._write_mark(row.key, new)
+        self._update_mark_cell(row)
+        self.post_message(self.MarkChanged(row.key, new))
+        if self.only_unreviewed and new:
+            self.refresh_rows()
+
+    @work(thread=True, group="cred-marks", exit_on_error=False)
+    def _write_mark(self, key: str, mark: str | None) -> None:
+        self.ctx.store.set_mark(self.ctx.incident_id, OBJECT_TYPE, key, mark)
+
+    def _mark_cell(self, row: Credential) -> Text:
+        mark = self.marks.get(row.key)
+        if mark is None or not mark.mark:
+            return Text("", end="")
+        if mark.mark == "cleared":
+            return Text("✓", style="bold green", end="")
+        return Text("⚑", style="bold red", end="")
+
+    def _update_mark_cell(self, row: Credential) -> None:
+        with suppress(RowDoesNotExist):
+            self.table.update_cell(row.key, "mark", self._mark_cell(row))
+
+    # -- rendering ----------------------------------------------------------------------------
+    def refresh_rows(self) -> None:
+        table = self.table
+        keep = self._pending_select if self._pending_select is not None else self.selected_key()
+        shown = [r for r in self.rows if self.matches(r)]
+        shown.sort(key=lambda r: _sort_value(r, self.sort_key), reverse=self.descending)
+        self.shown = shown
+        table.clear()
+        for r in shown:
+            table.add_row(*self._row(r), key=r.key)
+        if keep is not None:
+            with suppress(RowDoesNotExist):
+                table.move_cursor(row=table.get_row_index(keep), animate=False)
+                self._pending_select = None
+        self._render_filterbar()
+        self._set_title(None)
+
+    def _row(self, r: Credential) -> tuple[Text, ...]:
+        flags = Text(end="", no_wrap=True, overflow="ellipsis")
+        for i, flag in enumerate(r.flags):
+            if i:
+                flags.append(", ")
+            flags.append(flag, style="bold red" if flag in URGENT_FLAGS else "yellow")
+        state = "" if r.state in ("active", "online", "masked", "plain", "") else f" [{r.state}]"
+        return (
+            self._mark_cell(r),
+            Text(SHORT_KIND.get(r.kind, r.kind), end="", no_wrap=True),
+            safe_cell(r.name + state, max_cells=48),
+            safe_cell(r.owner, max_cells=40),
+            safe_cell(", ".join(r.scopes), max_cells=40),
+            Text(_date(r.created_at), end=""),
+            Text(_date(r.last_used_at), end=""),
+            Text(_date(r.expires_at), end=""),
+            flags,
+        )
+
+    def selected_key(self) -> str | None:
+        table = self.table
+        row = table.cursor_row
+        if table.row_count == 0 or not (0 <= row < len(self.shown)):
+            return None
+        return self.shown[row].key
+
+    def selected_row(self) -> Credential | None:
+        key = self.selected_key()
+        return next((r for r in self.shown if r.key == key), None)
+
+    def _render_filterbar(self) -> None:
+        bar = Text(end="")
+        bar.append(f"{len(self.shown)} of {len(self.rows)}", style="bold")
+        reviewed = sum(1 for r in self.rows if (m := self.marks.get(r.key)) and m.mark)
+        bar.append(f"  reviewed {reviewed}")
+        bar.append(f"  sort: {self.sort_key}{' ↓' if self.descending else ' ↑'}")
+        if self.groups:
+            bar.append("  kinds: ", style="bold")
+            bar.append(", ".join(KIND_GROUPS[g][0] for g in sorted(self.groups)))
+        if self.only_warnings:
+            bar.append("  only flagged", style="bold")
+        if self.only_unreviewed:
+            bar.append("  only unreviewed", style="bold")
+        if self.search:
+            bar.append("  search: ", style="bold")
+            bar.append_text(safe_cell(self.search, max_cells=30))
+        if not (self.groups or self.only_warnings or self.only_unreviewed or self.search):
+            bar.append("  keys: t d n e h kinds, w flagged, u unreviewed, c/f mark", style="dim")
+        self.query_one("#cred-filterbar", Static).update(bar)
+
+    def _render_message(self) -> None:
+        box = self.query_one("#cred-message", Static)
+        if not self.problems:
+            box.display = False
+            return
+        text = Text(end="")
+        for i, sp in enumerate(self.problems[:6]):
+            if i:
+                text.append("\n")
+            text.append("• ", style=WARN_STYLE)
+            text.append(clean(sp.problem.title, kind="line").text, style="bold")
+            text.append(": " + clean(sp.problem.detail, kind="line", max_cells=160).text)
+        if len(self.problems) > 6:
+            text.append(f"\n… {len(self.problems) - 6} more")
+        box.update(text)
+        box.display = True
+
+    def _set_title(self, status: str | None) -> None:
+        if status is None:
+            if self.loading:
+                return
+            status = f"{len(self.rows)} credentials"
+            if self.fetched_at:
+                status += f", fetched {short_time(self.fetched_at)}"
+            if not self.complete:
+                status += " (partial)"
+        self.border_title = f"Credentials — {status}"
+
+    # -- detail -------------------------------------------------------------------------------
+    @on(DataTable.RowSelected, "#cred-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        """Open the highlighted credential's details."""
+        row = self.selected_row()
+        if row is not None:
+            title = f"{KIND_LABELS.get(row.kind, row.kind)} {safe_text(row.id).plain}"
+            self.app.push_screen(DetailModal(
+                clean(title, kind="line", max_cells=60).text,
+                credential_detail_parts(row, self.marks.get(row.key)),
+            ))
+
+    @on(DataTable.RowHighlighted, "#cred-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._schedule_save()
+
+    # -- resume -------------------------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return {
+            "groups": sorted(self.groups), "search": self.search, "sort": self.sort_key,
+            "descending": self.descending, "only_warnings": self.only_warnings,
+            "only_unreviewed": self.only_unreviewed, "selected": self.selected_key(),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.groups = {g for g in state.get("groups") or () if g in KIND_GROUPS}
+        self.search = str(state.get("search") or "")
+        sort = state.get("sort")
+        self.sort_key = sort if sort in SORT_KEYS else "kind"
+        self.descending = bool(state.get("descending"))
+        self.only_warnings = bool(state.get("only_warnings"))
+        self.only_unreviewed = bool(state.get("only_unreviewed"))
+        selected = state.get("selected")
+        self._pending_select = selected if isinstance(selected, str) else None
+        if self.search:
+            box = self.query_one("#cred-search", Input)
+            box.value = self.search
+            box.display = True
+        self.refresh_rows()
+
+    def _schedule_save(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(SAVE_DELAY, self._save_state)
+
+    def _save_state(self) -> None:
+        self._save_timer = None
+        self._write_state(self.state())
+
+    def on_unmount(self) -> None:
+        """Flush a pending (debounced) save so quitting right after a change keeps it."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+            with suppress(Exception):  # never block shutdown on a state write
+                self.ctx.store.save_ui_state(self.ctx.incident_id, STATE_KEY, self.state())
+
+    @work(thread=True, group="cred-state", exit_on_error=False)
+    def _write_state(self, value: dict[str, Any]) -> None:
+        self.ctx.store.save_ui_state(self.ctx.incident_id, STATE_KEY, value)

@@ -1,0 +1,262 @@
+"""AuditPane under Pilot (80x24): load, filters, search, show_for_user, resume, hostile text."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Static
+
+from console.audit import FREE_TIER_DETAIL
+from console.store import Store
+from screens.audit import AuditPane, DetailModal, audit_detail_parts
+
+STYLES = Path(__file__).resolve().parent.parent / "styles" / "panes.tcss"
+HOSTILE = "[@click=app.quit]pwn[/] bob[/b] \x1b]52;c;ZXZpbA==\x07 \u202eevil\x9b2J"
+ESCAPES = ("\x1b", "\x9b", "\x07", "\u202e")
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    strips = app.screen._compositor.render_strips()
+    return ["".join(seg.text for seg in strip) for strip in strips]
+
+
+class _Resp:
+    def __init__(self, body: Any, next_url: str | None, status: int = 200) -> None:
+        self._body, self.status_code = body, status
+        self.links = {"next": {"url": next_url}} if next_url else {}
+
+    def json(self) -> Any:
+        return self._body
+
+
+class FakeGitLab:
+    """Serves one page of audit events per slice (sync httpx-style client)."""
+
+    def __init__(self, events: list[dict[str, Any]], status: int = 200) -> None:
+        self.events, self.status, self.calls = events, status, 0
+
+    def get(self, url: str, *, params: Any = None, timeout: Any = None) -> _Resp:
+        self.calls += 1
+        if self.status >= 400:
+            return _Resp({"message": "404 Not Found"}, None, self.status)
+        return _Resp(self.events, None)
+
+
+class Ctx:
+    """The slice of AppContext the pane uses."""
+
+    def __init__(self, store: Store, client: Any, coverage: Any = None) -> None:
+        self.store, self.client, self.coverage = store, client, coverage
+        self.incident = store.create_incident(
+            "drill", "compromised-account", None, "https://gitlab.invalid", "2025-04-01T00:00:00Z",
+            "2025-05-10T00:00:00Z")
+        self.read_only = self.dry_run = False
+
+    @property
+    def incident_id(self) -> int:
+        return int(self.incident.id)
+
+    def gitlab(self) -> Any:
+        return self.client
+
+
+def _event(id_: int, name: str | None, author: tuple[int, str], **details: Any) -> dict[str, Any]:
+    d = {"event_name": name, "author_name": author[1], **details}
+    if name is None:
+        d.pop("event_name")
+    return {"id": id_, "author_id": author[0], "entity_type": details.pop("_etype", "User"),
+            "entity_id": author[0], "event_name": name, "details": d,
+            "created_at": f"2025-05-0{1 + id_ % 8}T10:00:00Z"}
+
+
+EVENTS = [
+    _event(1, "authenticated_with_two_factor", (7, "mchen"), ip_address="203.0.113.66",
+           custom_message="Signed in with two-factor authentication"),
+    _event(2, "personal_access_token_created", (7, "mchen"), target_id=7, target_type="User",
+           custom_message="Created personal access token with id 99"),
+    _event(3, "add_ssh_key", (7, "mchen"), custom_message="Added SSH key"),
+    _event(4, "user_blocked", (1, "root"), target_id=15, target_type="User",
+           target_details="Someone"),
+    _event(5, None, (2, "alice"), custom_message="Added SSH key"),  # legacy shape
+    _event(6, "member_updated", (1, "root"), target_id=7, target_type="User",
+           change="access_level", **{"from": "Developer", "to": "Owner"}),
+    _event(7, "login_failed_with_standard_authentication", (-1, HOSTILE),
+           target_details=HOSTILE, ip_address="192.0.2.9", failed_login="STANDARD"),
+]
+
+
+class PaneApp(App[None]):
+    CSS_PATH = [str(STYLES)]
+
+    def __init__(self, ctx: Ctx, **kw: Any) -> None:
+        super().__init__()
+        self.ctx, self.kw = ctx, kw
+
+    def compose(self) -> ComposeResult:
+        yield AuditPane(self.ctx, **self.kw)  # type: ignore[arg-type]
+
+
+async def _settle(app: App[Any], pilot: Any) -> None:
+    for _ in range(5):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def _ids(pane: AuditPane) -> list[int]:
+    return [e.id for e in pane.shown]
+
+
+def test_loads_filters_searches_and_restores(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, FakeGitLab(EVENTS))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(AuditPane)
+            table = pane.query_one(DataTable)
+            assert table.row_count == 7 and sorted(_ids(pane)) == [1, 2, 3, 4, 5, 6, 7]
+            assert "Audit events" in str(pane.border_title) and "7 events" in str(
+                pane.border_title)
+            # a 39-day window is two ≤30-day slices; every one was asked for
+            assert ctx.client.calls == 2
+            table.focus()
+            await pilot.press("k")  # KEY quick filter: typed and legacy "Added SSH key"
+            assert sorted(_ids(pane)) == [3, 5]
+            await pilot.press("t")  # + TOKEN
+            assert sorted(_ids(pane)) == [2, 3, 5]
+            await pilot.press("0")
+            assert len(pane.shown) == 7
+            await pilot.press("slash")
+            for ch in "ssh":
+                await pilot.press(ch)
+            assert sorted(_ids(pane)) == [3, 5]
+            await pilot.press("enter")
+            assert pane.filter.search == "ssh" and table.has_focus
+            await pilot.press("escape")  # clears the search
+            assert len(pane.shown) == 7
+            pane.show_for_user(7, "mchen")
+            await pilot.pause()
+            assert sorted(_ids(pane)) == [1, 2, 3, 6]  # by, about (target) and membership
+            bar = pane.query_one("#audit-filterbar", Static)
+            assert "@mchen" in str(bar.render()) and "esc clears" in str(bar.render())
+            table.move_cursor(row=_ids(pane).index(3))
+            state = pane.state()
+            assert state["selected"] == 3 and state["filter"]["user_id"] == 7
+            await pilot.press("escape")
+            assert len(pane.shown) == 7
+            pane.restore(state)
+            await pilot.pause()
+            assert sorted(_ids(pane)) == [1, 2, 3, 6] and pane.selected_id() == 3
+            await pilot.press("g")  # a change right before quitting is still saved
+        saved = store.load_ui_state(ctx.incident_id).get("audit")
+        assert saved is not None and saved["filter"]["user_id"] == 7
+        assert saved["filter"]["categories"] == ["REPO"] and saved["selected"] is None
+
+    asyncio.run(run())
+
+
+def test_resume_shows_cached_events_without_a_request(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    first = Ctx(store, FakeGitLab(EVENTS))
+
+    async def load(ctx: Any) -> list[int]:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            return _ids(app.query_one(AuditPane))
+
+    assert len(asyncio.run(load(first))) == 7
+    resumed = Ctx.__new__(Ctx)
+    resumed.store, resumed.client, resumed.coverage = store, FakeGitLab([]), None
+    resumed.incident = first.incident
+    assert sorted(asyncio.run(load(resumed))) == [1, 2, 3, 4, 5, 6, 7]
+    assert resumed.client.calls == 0
+
+
+def test_hostile_text_stays_escaped_in_table_and_detail(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, FakeGitLab(EVENTS))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(AuditPane)
+            table = pane.query_one(DataTable)
+            row = table.get_row(str(7))
+            assert all(isinstance(cell, Text) for cell in row)
+            author = row[3]
+            assert "[@click=app.quit]pwn[/]" in author.plain and "bob[/b]" in author.plain
+            assert not any(ch in author.plain for ch in ESCAPES)
+            table.focus()
+            table.move_cursor(row=_ids(pane).index(7))
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, DetailModal)
+            lines = "\n".join(screen_lines(app))
+            assert not any(ch in lines for ch in ESCAPES)
+            assert "Suspicious characters" in lines
+            parts = audit_detail_parts(pane.selected_event())
+            plain = "\n".join(p.plain for p in parts if isinstance(p, Text))
+            assert "U+202E RIGHT-TO-LEFT OVERRIDE" in plain  # named, not obeyed
+            assert "[@click=app.quit]pwn[/]" in plain
+            assert not any(ch in plain for ch in ESCAPES)
+            await pilot.press("end")  # scroll the modal to the code point report
+            await pilot.pause()
+            assert "U+202E" in "\n".join(screen_lines(app))
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, type(app.screen)) and not isinstance(
+                app.screen, DetailModal)
+            assert not any(ch in "\n".join(screen_lines(app)) for ch in ESCAPES)
+            assert app.is_running
+
+    asyncio.run(run())
+
+
+def test_free_tier_shows_the_coverage_message(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, FakeGitLab([], status=404))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(AuditPane)
+            message = pane.query_one("#audit-message", Static)
+            assert message.display and pane.coverage_gap
+            assert FREE_TIER_DETAIL in str(message.render())
+            assert message.has_class("-coverage") and not message.has_class("-error")
+            assert "not available on this tier" in str(pane.border_title)
+
+    asyncio.run(run())
+
+
+def test_known_free_coverage_skips_the_request(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+
+    class Cov:
+        tier = "free"
+        audit_events = False
+        audit_status = 404
+        is_admin = True
+
+    ctx = Ctx(store, FakeGitLab(EVENTS), coverage=Cov())
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(AuditPane)
+            assert pane.coverage_gap and pane.shown == []
+            await pilot.press("r")
+            await _settle(app, pilot)
+            assert ctx.client.calls == 0
+
+    asyncio.run(run())
