@@ -1,0 +1,259 @@
+"""Connection settings and the ONE place that builds HTTP clients.
+
+Both clients (python-gitlab for single calls and actions, httpx for bulk paging) get the same
+TLS verification / CA bundle, proxy, timeout and User-Agent from :class:`ConnectionConfig`, and
+both ignore the environment (``trust_env=False``: no proxy variables, ``.netrc`` or
+``REQUESTS_CA_BUNDLE`` can silently change where the token goes). Neither follows redirects:
+a redirect would carry the ``PRIVATE-TOKEN`` header to wherever the server points.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import gitlab
+import httpx
+import requests
+
+from console import USER_AGENT
+from console.errors import ConfigError
+from console.sanitize import safe
+from console.secret import Secret
+
+__all__ = [
+    "ConfigError",
+    "ConnectionConfig",
+    "build_gitlab",
+    "build_httpx",
+    "build_httpx_sync",
+    "is_loopback_host",
+    "normalize_url",
+]
+
+_API_SUFFIX = "/api/v4"
+
+
+def _shown(value: object) -> str:
+    return safe(value, kind="line", max_cells=120)
+
+
+def normalize_url(url: str) -> str:
+    """Trim whitespace, trailing slashes and a trailing ``/api/v4``; lowercase scheme and host.
+
+    ``https://GitLab.example.com/api/v4/`` → ``https://gitlab.example.com``. Paths (GitLab under a
+    relative URL root) are kept. Does not validate; see :meth:`ConnectionConfig.validate`.
+    """
+    url = url.strip()
+    while url.endswith("/"):
+        url = url[:-1]
+    if url.lower().endswith(_API_SUFFIX):
+        url = url[: -len(_API_SUFFIX)]
+    while url.endswith("/"):
+        url = url[:-1]
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.netloc
+    if "@" not in netloc:
+        netloc = netloc.lower()
+        default_port = {"https": ":443", "http": ":80"}.get(parts.scheme.lower())
+        if default_port and netloc.endswith(default_port):
+            netloc = netloc[: -len(default_port)]
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+
+
+def is_loopback_host(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """Where and how to reach one GitLab instance. Never holds the token."""
+
+    url: str
+    ca_bundle: str | None = None
+    verify_tls: bool = True
+    proxy: str | None = None
+    timeout: float = 30.0
+    allow_plain_http: bool = False
+    user_agent: str = field(default=USER_AGENT)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", normalize_url(self.url))
+        if self.ca_bundle is not None:
+            bundle = self.ca_bundle.strip()
+            object.__setattr__(
+                self, "ca_bundle", str(Path(bundle).expanduser()) if bundle else None
+            )
+        if self.proxy is not None:
+            object.__setattr__(self, "proxy", self.proxy.strip() or None)
+
+    @property
+    def api_url(self) -> str:
+        return self.url + _API_SUFFIX
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def ssl_verify(self) -> bool | str:
+        """What requests/python-gitlab take: a CA bundle path, or True/False."""
+        return self.ca_bundle or self.verify_tls
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` (one clear sentence) if the settings cannot be used."""
+        if not self.url:
+            raise ConfigError("The GitLab URL is empty; give one like https://gitlab.example.com.")
+        try:
+            parts = urlsplit(self.url)
+            port = parts.port
+        except ValueError as exc:
+            raise ConfigError(f"The GitLab URL {_shown(self.url)} is malformed ({exc}).") from None
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ConfigError(
+                f"The GitLab URL must start with https:// (got {_shown(self.url)})."
+            )
+        if not parts.hostname:
+            raise ConfigError(f"The GitLab URL {_shown(self.url)} has no host name.")
+        if parts.username is not None or parts.password is not None:
+            raise ConfigError(
+                "The GitLab URL must not contain a user name or password; the token is asked "
+                "for separately."
+            )
+        if parts.query or parts.fragment:
+            raise ConfigError(
+                f"The GitLab URL must not contain ?query or #fragment (got {_shown(self.url)})."
+            )
+        if port == 0:
+            raise ConfigError(f"The GitLab URL {_shown(self.url)} has an invalid port.")
+        if scheme == "http" and not self.allow_plain_http and not is_loopback_host(parts.hostname):
+            raise ConfigError(
+                f"Refusing plain http:// to {_shown(parts.hostname)}: the token would cross the "
+                "network unencrypted; use https:// (or --allow-plain-http for a lab instance)."
+            )
+        if not (isinstance(self.timeout, int | float) and math.isfinite(self.timeout)):
+            raise ConfigError("The timeout must be a number of seconds.")
+        if not 0 < self.timeout <= 600:
+            raise ConfigError(
+                f"The timeout must be between 0 and 600 seconds (got {self.timeout})."
+            )
+        if self.ca_bundle is not None:
+            path = Path(self.ca_bundle)
+            if not path.exists():
+                raise ConfigError(f"The CA bundle {_shown(self.ca_bundle)} does not exist.")
+            if path.is_dir():
+                if not os.access(path, os.R_OK | os.X_OK):
+                    raise ConfigError(
+                        f"The CA directory {_shown(self.ca_bundle)} is not readable."
+                    )
+            else:
+                try:
+                    with path.open("rb") as fh:
+                        head = fh.read(4096)
+                except OSError:
+                    raise ConfigError(
+                        f"The CA bundle {_shown(self.ca_bundle)} is not readable."
+                    ) from None
+                if b"-----BEGIN CERTIFICATE-----" not in head and not _loads_as_der(path):
+                    raise ConfigError(
+                        f"The CA bundle {_shown(self.ca_bundle)} does not contain a PEM "
+                        "certificate."
+                    )
+        if self.proxy is not None:
+            try:
+                pparts = urlsplit(self.proxy)
+            except ValueError:
+                raise ConfigError(f"The proxy URL {_shown(self.proxy)} is malformed.") from None
+            if pparts.scheme.lower() not in ("http", "https") or not pparts.hostname:
+                raise ConfigError(
+                    f"The proxy must be an http:// or https:// URL (got {_shown(self.proxy)})."
+                )
+        if not self.user_agent or any(c in self.user_agent for c in "\r\n"):
+            raise ConfigError("The User-Agent must be a single non-empty line.")
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """What httpx takes: an ``SSLContext`` for a custom CA, else True/False."""
+        if self.ca_bundle:
+            if Path(self.ca_bundle).is_dir():
+                return ssl.create_default_context(capath=self.ca_bundle)
+            return ssl.create_default_context(cafile=self.ca_bundle)
+        return self.verify_tls
+
+
+def _loads_as_der(path: Path) -> bool:
+    try:
+        ctx = ssl.create_default_context(cafile=None)
+        ctx.load_verify_locations(cadata=path.read_bytes())
+    except (ssl.SSLError, OSError, ValueError):
+        return False
+    return True
+
+
+def build_gitlab(cfg: ConnectionConfig, token: Secret) -> gitlab.Gitlab:
+    """A python-gitlab client: timeout always set, no transient retries, no redirects."""
+    cfg.validate()
+    session = requests.Session()
+    session.trust_env = False  # no proxy env vars, .netrc or REQUESTS_CA_BUNDLE
+    session.max_redirects = 0  # a redirect raises instead of carrying PRIVATE-TOKEN elsewhere
+    if cfg.proxy:
+        session.proxies = {"http": cfg.proxy, "https": cfg.proxy}
+    return gitlab.Gitlab(
+        cfg.url,
+        private_token=token.reveal(),
+        timeout=cfg.timeout,
+        ssl_verify=cfg.ssl_verify,
+        keep_base_url=True,
+        retry_transient_errors=False,
+        per_page=100,
+        user_agent=cfg.user_agent,
+        session=session,
+    )
+
+
+def _httpx_kwargs(
+    cfg: ConnectionConfig, token: Secret, max_connections: int
+) -> dict[str, object]:
+    cfg.validate()
+    return {
+        "base_url": cfg.api_url,
+        "headers": {"PRIVATE-TOKEN": token.reveal(), "User-Agent": cfg.user_agent},
+        "verify": cfg.ssl_context(),
+        "proxy": cfg.proxy,
+        "timeout": httpx.Timeout(cfg.timeout, connect=min(cfg.timeout, 15.0)),
+        "follow_redirects": False,
+        "trust_env": False,
+        "limits": httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+    }
+
+
+def build_httpx(
+    cfg: ConnectionConfig, token: Secret, *, max_connections: int = 8
+) -> httpx.AsyncClient:
+    """An async httpx client rooted at ``/api/v4`` with the same TLS/proxy/timeout policy."""
+    return httpx.AsyncClient(**_httpx_kwargs(cfg, token, max_connections))  # type: ignore[arg-type]
+
+
+def build_httpx_sync(
+    cfg: ConnectionConfig, token: Secret, *, max_connections: int = 8
+) -> httpx.Client:
+    """The synchronous twin of :func:`build_httpx` (for thread workers and the capability check)."""
+    return httpx.Client(**_httpx_kwargs(cfg, token, max_connections))  # type: ignore[arg-type]
