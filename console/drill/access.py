@@ -1,0 +1,36 @@
+"""Namespace lookups with GitLab's visibility rules: invisible → 404, too weak a role → 403."""
+
+from __future__ import annotations
+
+from console.drill.state import Group, Project, find_group, find_project
+from console.drill.web import Ctx, forbidden, not_found
+
+GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
+
+
+def group_for(ctx: Ctx, need: int = 0, key: str = "id") -> Group:
+    group = find_group(ctx.state, ctx.match.get(key, ""))
+    if group is None:
+        raise not_found("Group")
+    if ctx.is_admin:
+        return group
+    level = ctx.state.group_access(group.id, ctx.caller.id)
+    if level == 0 and group.visibility != "public":
+        raise not_found("Group")
+    if level < need:
+        raise forbidden()
+    return group
+
+
+def project_for(ctx: Ctx, need: int = 0, key: str = "id") -> Project:
+    project = find_project(ctx.state, ctx.match.get(key, ""))
+    if project is None:
+        raise not_found("Project")
+    if ctx.is_admin:
+        return project
+    level = ctx.state.project_access(project.id, ctx.caller.id)
+    if level == 0 and project.visibility != "public":
+        raise not_found("Project")
+    if level < need:
+        raise forbidden()
+    return project

@@ -1,0 +1,7 @@
+"""Placeholder."""
+
+from __future__ import annotations
+
+from console.drill.web import Registry
+
+routes = Registry()

@@ -1,0 +1,407 @@
+"""The drill HTTP server: a simulated GitLab REST API v4 on 127.0.0.1.
+
+Built on the standard library only (``ThreadingHTTPServer``, HTTP/1.1 keep-alive, every
+response framed by ``Content-Length``). Request pipeline, in GitLab's order:
+
+1. latency knob (sleep in the handler thread);
+2. Rack::Attack-style throttle (``rate_limit_per_minute``): 429 ``Retry later`` + headers;
+3. injected failures (``error_rate``, deterministic RNG from ``seed``): 500;
+4. routing (unknown path → 404 ``{"error": "404 Not Found"}``, wrong verb → 405);
+5. authentication (PRIVATE-TOKEN, Bearer, ``private_token``) and token scope;
+6. licence tier (Premium-only endpoints are 404 on Free);
+7. the route handler, under the state lock.
+
+The server never logs requests: query strings may carry ``private_token``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from console.drill import (
+    routes_audit,
+    routes_ci,
+    routes_namespaces,
+    routes_tokens,
+    routes_users,
+    seed,
+)
+from console.drill.state import DrillState, Token, User
+from console.drill.web import ApiError, Ctx, Response, Route, iso
+
+Tier = Literal["free", "premium", "ultimate"]
+_TIER_RANK = {"free": 0, "premium": 1, "ultimate": 2}
+
+ROUTES: list[Route] = [
+    *routes_users.routes.routes,
+    *routes_tokens.routes.routes,
+    *routes_ci.routes.routes,
+    *routes_namespaces.routes.routes,
+    *routes_audit.routes.routes,
+]
+
+_READ_SCOPES = frozenset({"api", "read_api"})
+_WRITE_SCOPES = frozenset({"api"})
+_USER_READ_PATHS = ("/user", "/users")  # `read_user` also reads user endpoints
+_ROTATE = re.compile(routes_tokens.ROTATE_PATH)
+
+
+@dataclass
+class DrillOptions:
+    users: int = 2000
+    latency_ms: float = 0
+    error_rate: float = 0.0
+    tier: Tier = "ultimate"
+    rate_limit_per_minute: int | None = None
+    seed: int = 1
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+class _Throttle:
+    """Fixed one-minute windows per key, like Rack::Attack's period throttles."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.window = 0
+        self.counts: dict[str, int] = {}
+
+    def hit(self, key: str) -> tuple[bool, int, int]:
+        """Count one request; returns (allowed, observed, window_end_epoch)."""
+        now = int(time.time())
+        window = now - now % 60
+        with self.lock:
+            if window != self.window:
+                self.window = window
+                self.counts = {}
+            observed = self.counts.get(key, 0) + 1
+            self.counts[key] = observed
+        return observed <= self.limit, observed, window + 60
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    drill: DrillServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body leave in one segment (handle_one_request flushes after each
+    # response), and no Nagle delay: keep-alive clients otherwise stall on delayed ACKs.
+    wbufsize = 256 * 1024
+    disable_nagle_algorithm = True
+    server: _HTTPServer
+
+    def version_string(self) -> str:
+        return "nginx"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence: request lines can contain ``private_token``."""
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def _dispatch(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        try:
+            response = self.server.drill.handle(
+                method, self.path, dict(self.headers.items()), body, self.client_address[0])
+        except Exception:  # a bug in a handler must not kill the connection silently
+            response = Response(500, {"message": "500 Internal Server Error"})
+        self._send(method, response)
+
+    def _send(self, method: str, response: Response) -> None:
+        payload = response.encode()
+        self.send_response(response.status)
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("X-Frame-Options", "SAMEORIGIN")
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if response.status != 204:
+            self.send_header("Content-Type", response.content_type
+                             + ("; charset=utf-8" if response.content_type == "text/plain"
+                                else ""))
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if method != "HEAD" and response.status != 204 and payload:
+            self.wfile.write(payload)
+
+
+class DrillServer:
+    """A seeded, simulated GitLab instance served over HTTP on a loopback port."""
+
+    ADMIN_TOKEN: ClassVar[str] = seed.ADMIN_TOKEN
+    USER_TOKEN: ClassVar[str] = seed.USER_TOKEN
+    ADMIN_TOKEN_NAME: ClassVar[str] = seed.ADMIN_TOKEN_NAME
+    USER_TOKEN_NAME: ClassVar[str] = seed.USER_TOKEN_NAME
+
+    def __init__(self, options: DrillOptions | None = None) -> None:
+        self.options = options or DrillOptions()
+        if self.options.tier not in _TIER_RANK:
+            raise ValueError(f"unknown tier {self.options.tier!r}")
+        if not 0.0 <= self.options.error_rate <= 1.0:
+            raise ValueError("error_rate must be between 0 and 1")
+        self.state: DrillState = seed.build_state(
+            users=self.options.users, seed=self.options.seed, tier=self.options.tier)
+        self.url = ""
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._rng = random.Random(self.options.seed)
+        self._rng_lock = threading.Lock()
+        limit = self.options.rate_limit_per_minute
+        self._throttle = _Throttle(limit) if limit else None
+
+    def __repr__(self) -> str:
+        return f"DrillServer(url={self.url!r}, users={len(self.state.users)})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> str:
+        if self._httpd is not None:
+            return self.url
+        httpd = _HTTPServer((self.options.host, self.options.port), _Handler)
+        httpd.drill = self
+        host = str(self.options.host)
+        port = int(httpd.server_address[1])
+        self.url = f"http://{host}:{port}"
+        self.state.url = self.url
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, name="drill-http",
+                                        kwargs={"poll_interval": 0.2}, daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> DrillServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ pipeline
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes,
+               ip: str) -> Response:
+        """Run one request through the pipeline (usable without the socket, for tests)."""
+        opts = self.options
+        if opts.latency_ms > 0:
+            time.sleep(opts.latency_ms / 1000.0)
+        lower = {k.lower(): v for k, v in headers.items()}
+        parts = urlsplit(raw_path)
+        query = _parse_query(parts.query)
+        token_value = _extract_token(lower, query)
+        if self._throttle is not None:
+            limited = self._throttled(token_value, ip)
+            if limited is not None:
+                return limited
+        if opts.error_rate > 0:
+            with self._rng_lock:
+                fail = self._rng.random() < opts.error_rate
+            if fail:
+                return Response(500, {"message": "500 Internal Server Error"})
+        path = parts.path
+        if not path.startswith("/api/v4/"):
+            return Response(404, {"error": "404 Not Found"})
+        path = path[len("/api/v4"):].rstrip("/") or "/"
+        method_for_match = "GET" if method == "HEAD" else method
+        route, match = _match(method_for_match, path)
+        if route is None:
+            if match is not None:
+                return Response(405, {"error": "405 Not Allowed"})
+            return Response(404, {"error": "404 Not Found"})
+        try:
+            params = dict(query)
+            params.update(_parse_body(body, lower.get("content-type", "")))
+            caller, token = self._authenticate(token_value, method_for_match, path)
+            if _TIER_RANK[opts.tier] < _TIER_RANK[route.tier]:
+                raise ApiError(404, {"message": "404 Not Found"})
+            assert match is not None
+            ctx = Ctx(state=self.state, method=method_for_match, path=path, params=params,
+                      match={k: unquote(v) for k, v in match.items()},
+                      base_url=self.url, caller=caller, token=token, ip=ip)
+            with self.state.lock:
+                self._touch_token(token, ip)
+                return route.handler(ctx)
+        except ApiError as err:
+            return Response(err.status, err.body, headers=dict(err.headers))
+
+    def _throttled(self, token_value: str | None, ip: str) -> Response | None:
+        assert self._throttle is not None
+        key = f"token:{hash(token_value)}" if token_value else f"ip:{ip}"
+        allowed, observed, reset = self._throttle.hit(key)
+        if allowed:
+            return None
+        limit = self._throttle.limit
+        retry_after = max(1, reset - int(time.time()))
+        name = "throttle_authenticated_api" if token_value else "throttle_unauthenticated_api"
+        return Response(
+            429,
+            raw=b"Retry later\n",
+            content_type="text/plain",
+            headers={
+                "RateLimit-Name": name,
+                "RateLimit-Limit": str(limit),
+                "RateLimit-Observed": str(observed),
+                "RateLimit-Remaining": str(max(0, limit - observed)),
+                "RateLimit-Reset": str(reset),
+                "RateLimit-ResetTime": formatdate(reset, usegmt=True),
+                "Retry-After": str(retry_after),
+            },
+        )
+
+    def _authenticate(self, value: str | None, method: str, path: str) -> tuple[User, Token]:
+        state = self.state
+        unauthorized = ApiError(401, {"message": "401 Unauthorized"})
+        if not value:
+            raise unauthorized
+        with state.lock:
+            token = state.token_by_value(value)
+            user = state.users.get(token.user_id) if token is not None else None
+        if token is None or user is None:
+            raise unauthorized
+        bearer = 'Bearer realm="", error="invalid_token", error_description='
+        if token.revoked:
+            if _ROTATE.match(path):
+                # Automatic reuse detection: a revoked token presented to a rotate endpoint
+                # revokes its whole rotation family (the attacker and the owner both lose).
+                with state.lock:
+                    routes_tokens.revoke_family(state, token)
+            text = "Token was revoked. You have to re-authorize from the user."
+            raise ApiError(401, {"error": "invalid_token", "error_description": text},
+                           {"WWW-Authenticate": f'{bearer}"{text}"'})
+        if token.expired(state.today()):
+            text = "Token has expired."
+            raise ApiError(401, {"error": "invalid_token", "error_description": text},
+                           {"WWW-Authenticate": f'{bearer}"{text}"'})
+        if user.state in ("blocked", "ldap_blocked", "banned"):
+            raise ApiError(403, {"message": "403 Forbidden - Your account has been blocked."})
+        if user.state == "blocked_pending_approval":
+            raise ApiError(403, {"message": "403 Forbidden - Your account is pending approval "
+                                            "from your administrator and hence blocked."})
+        if user.state == "deactivated":
+            raise ApiError(403, {"message": "403 Forbidden - Your account has been deactivated "
+                                            "by your administrator. Please log back in to "
+                                            "reactivate your account."})
+        scopes = set(token.scopes)
+        if method == "GET":
+            allowed = bool(scopes & _READ_SCOPES) or (
+                "read_user" in scopes and path.startswith(_USER_READ_PATHS))
+            needed = "read_api"
+        else:
+            allowed = bool(scopes & _WRITE_SCOPES)
+            needed = "api"
+        if not allowed:
+            raise ApiError(403, {
+                "error": "insufficient_scope",
+                "error_description": "The request requires higher privileges than provided "
+                                     "by the access token.",
+                "scope": needed,
+            })
+        return user, token
+
+    def _touch_token(self, token: Token, ip: str) -> None:
+        """GitLab refreshes ``last_used_at`` at most once a minute and keeps ≤5 recent IPs."""
+        now = self.state.current_time()
+        stale = iso(now - timedelta(minutes=1)) or ""
+        if token.last_used_at is None or token.last_used_at < stale:
+            token.last_used_at = iso(now)
+        if ip in token.last_used_ips:
+            token.last_used_ips.remove(ip)
+        token.last_used_ips.insert(0, ip)
+        del token.last_used_ips[5:]
+
+
+def _match(method: str, path: str) -> tuple[Route | None, dict[str, str] | None]:
+    """(route, groups) for a path; (None, groups) when only the verb differs."""
+    path_matched: dict[str, str] | None = None
+    for route in ROUTES:
+        m = route.pattern.match(path)
+        if m is None:
+            continue
+        if route.method == method:
+            return route, m.groupdict()
+        path_matched = m.groupdict()
+    return None, path_matched
+
+
+def _parse_query(query: str) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key.endswith("[]"):
+            key = key[:-2]
+            existing = params.get(key)
+            if isinstance(existing, list):
+                existing.append(value)
+            else:
+                params[key] = [value]
+        elif key in params:
+            existing = params[key]
+            params[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            params[key] = value
+    return params
+
+
+def _parse_body(body: bytes, content_type: str) -> dict[str, Any]:
+    if not body:
+        return {}
+    if "json" in content_type:
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise ApiError(400, {"error": "The provided content-type 'application/json' "
+                                          "does not match the request body"}) from exc
+        return data if isinstance(data, dict) else {}
+    if "x-www-form-urlencoded" in content_type or not content_type:
+        return _parse_query(body.decode("utf-8", "replace"))
+    return {}
+
+
+def _extract_token(headers: dict[str, str], query: dict[str, Any]) -> str | None:
+    value = headers.get("private-token")
+    if value:
+        return value.strip()
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    from_query = query.pop("private_token", None) or query.pop("access_token", None)
+    return str(from_query) if from_query else None

@@ -1,0 +1,522 @@
+"""The drill's in-memory GitLab instance: plain records plus one lock.
+
+Route handlers take ``state.lock`` for every read-modify-write. Timestamps are stored as the
+exact strings GitLab would send (``iso()``), so they serialise and compare cheaply: every
+stored timestamp is UTC with the same width, so string order is time order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from console.drill.web import iso
+
+# GitLab user types (``users.user_type``). Group access-token bots are ``project_bot`` users in
+# GitLab too; the drill keeps them apart only by their ``group_<id>_bot_<hex>`` username.
+HUMAN = "human"
+PROJECT_BOT = "project_bot"
+SERVICE_ACCOUNT = "service_account"
+INTERNAL_TYPES = frozenset({"alert_bot", "support_bot", "ghost", "migration_bot", "security_bot",
+                            "automation_bot", "admin_bot", "visual_review_bot"})
+BOT_TYPES = frozenset({PROJECT_BOT, SERVICE_ACCOUNT, "alert_bot", "support_bot", "migration_bot",
+                       "security_bot", "automation_bot", "admin_bot", "visual_review_bot"})
+
+STATES = ("active", "blocked", "banned", "deactivated", "blocked_pending_approval", "ldap_blocked")
+
+ACCESS_NAMES = {10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer",
+                50: "Owner"}
+
+
+@dataclass(slots=True)
+class User:
+    id: int
+    username: str
+    name: str
+    email: str
+    state: str
+    user_type: str
+    is_admin: bool
+    two_factor: bool
+    external: bool
+    created_at: str
+    created_by: int | None
+    confirmed_at: str | None
+    last_sign_in_at: str | None
+    current_sign_in_at: str | None
+    last_activity_on: str | None
+    current_sign_in_ip: str | None
+    last_sign_in_ip: str | None
+    sign_in_count: int
+    identities: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None
+    locked: bool = False
+    public_email: str = ""
+    bio: str = ""
+    job_title: str = ""
+    organization: str = ""
+    private_profile: bool = False
+    projects_limit: int = 100_000
+    can_create_group: bool = True
+    can_create_project: bool = True
+    namespace_id: int = 0
+    updated_at: str = ""
+    password_expires_at: str | None = None
+    auditor: bool = False
+
+    @property
+    def bot(self) -> bool:
+        return self.user_type in BOT_TYPES
+
+    @property
+    def internal(self) -> bool:
+        return self.user_type in INTERNAL_TYPES
+
+    @property
+    def ldap(self) -> bool:
+        return any(str(i.get("provider", "")).startswith("ldap") for i in self.identities)
+
+    @property
+    def blocked_like(self) -> bool:
+        return self.state in ("blocked", "ldap_blocked", "blocked_pending_approval")
+
+
+@dataclass(slots=True)
+class Token:
+    """A personal, impersonation, service-account or resource (group/project bot) token."""
+
+    id: int
+    user_id: int
+    name: str
+    value: str
+    scopes: list[str]
+    created_at: str
+    expires_at: str | None  # YYYY-MM-DD
+    revoked: bool = False
+    last_used_at: str | None = None
+    last_used_ips: list[str] = field(default_factory=list)
+    description: str = ""
+    impersonation: bool = False
+    resource_type: str | None = None  # "group" | "project" for access tokens
+    resource_id: int | None = None
+    access_level: int | None = None
+    previous_id: int | None = None  # the token this one was rotated from
+    rotated_to: int | None = None
+
+    def expired(self, today: date) -> bool:
+        return self.expires_at is not None and date.fromisoformat(self.expires_at) <= today
+
+    def active(self, today: date) -> bool:
+        return not self.revoked and not self.expired(today)
+
+
+@dataclass(slots=True)
+class SshKey:
+    id: int
+    user_id: int
+    title: str
+    key: str
+    created_at: str
+    expires_at: str | None = None
+    usage_type: str = "auth_and_signing"
+    last_used_at: str | None = None
+
+
+@dataclass(slots=True)
+class GpgKey:
+    id: int
+    user_id: int
+    key: str
+    created_at: str
+
+
+@dataclass(slots=True)
+class Email:
+    id: int
+    user_id: int
+    email: str
+    confirmed_at: str | None
+
+
+@dataclass(slots=True)
+class Group:
+    id: int
+    name: str
+    path: str
+    full_path: str
+    description: str
+    created_at: str
+    visibility: str = "private"
+    parent_id: int | None = None
+    require_two_factor_authentication: bool = False
+    two_factor_grace_period: int = 48
+
+
+@dataclass(slots=True)
+class Project:
+    id: int
+    name: str
+    path: str
+    group_id: int
+    description: str
+    created_at: str
+    visibility: str = "private"
+    default_branch: str = "main"
+    creator_id: int = 1
+    last_activity_at: str = ""
+
+
+@dataclass(slots=True)
+class Member:
+    source_type: str  # "Namespace" (group) | "Project"
+    source_id: int
+    user_id: int
+    access_level: int
+    created_at: str
+    created_by: int | None = 1
+    expires_at: str | None = None
+
+
+@dataclass(slots=True)
+class Runner:
+    id: int
+    description: str
+    runner_type: str  # instance_type | group_type | project_type
+    created_at: str
+    contacted_at: str | None
+    token: str
+    token_expires_at: str | None = None
+    paused: bool = False
+    tag_list: list[str] = field(default_factory=list)
+    group_ids: list[int] = field(default_factory=list)
+    project_ids: list[int] = field(default_factory=list)
+    ip_address: str = ""
+    version: str = "18.4.0"
+    platform: str = "linux"
+    architecture: str = "amd64"
+    creator_id: int | None = 1
+    locked: bool = False
+    run_untagged: bool = True
+    access_level: str = "not_protected"
+    maximum_timeout: int | None = None
+    maintenance_note: str | None = None
+    system_id: str = ""
+
+
+@dataclass(slots=True)
+class Variable:
+    scope: str  # instance | group | project
+    owner_id: int  # 0 for instance
+    key: str
+    value: str
+    variable_type: str = "env_var"
+    protected: bool = False
+    masked: bool = False
+    hidden: bool = False
+    raw: bool = False
+    environment_scope: str = "*"
+    description: str | None = None
+
+
+@dataclass(slots=True)
+class Hook:
+    id: int
+    scope: str  # system | group | project
+    owner_id: int
+    url: str
+    created_at: str
+    token: str = ""
+    name: str | None = None
+    description: str | None = None
+    events: dict[str, bool] = field(default_factory=dict)
+    enable_ssl_verification: bool = True
+    push_events_branch_filter: str | None = None
+    branch_filter_strategy: str = "wildcard"
+    created_by: int = 1
+
+
+@dataclass(slots=True)
+class DeployToken:
+    id: int
+    name: str
+    username: str
+    token: str
+    scopes: list[str]
+    expires_at: str | None
+    created_at: str
+    owner_type: str  # group | project
+    owner_id: int
+    revoked: bool = False
+
+
+@dataclass(slots=True)
+class DeployKey:
+    id: int
+    title: str
+    key: str
+    fingerprint: str
+    fingerprint_sha256: str
+    created_at: str
+    expires_at: str | None = None
+    usage_type: str = "auth"
+    user_id: int = 1
+    projects: dict[int, bool] = field(default_factory=dict)  # project id -> can_push
+    last_used_at: str | None = None
+
+
+@dataclass(slots=True)
+class AuditEvent:
+    id: int
+    author_id: int
+    entity_id: int
+    entity_type: str
+    event_name: str | None
+    details: dict[str, Any]
+    created_at: str
+
+
+@dataclass(slots=True)
+class ContribEvent:
+    id: int
+    user_id: int
+    project_id: int | None
+    action_name: str
+    target_type: str | None
+    target_title: str | None
+    created_at: str
+    push_data: dict[str, Any] | None = None
+    target_id: int | None = None
+
+
+class DrillState:
+    """The whole simulated instance. Mutate only while holding ``lock``."""
+
+    def __init__(self, *, seed: int, tier: str, now: datetime | None = None) -> None:
+        self.lock = threading.RLock()
+        self.seed = seed
+        self.tier = tier
+        self.now = now or datetime.now(UTC)
+        self.url = "http://127.0.0.1"
+        self.users: dict[int, User] = {}
+        self.user_order: list[User] = []  # sorted by id
+        self.by_username: dict[str, User] = {}
+        self.tokens: dict[int, Token] = {}
+        self.token_index: dict[str, int] = {}
+        self.ssh_keys: dict[int, list[SshKey]] = {}
+        self.gpg_keys: dict[int, list[GpgKey]] = {}
+        self.emails: dict[int, list[Email]] = {}
+        self.groups: dict[int, Group] = {}
+        self.projects: dict[int, Project] = {}
+        self.members: list[Member] = []
+        self.runners: dict[int, Runner] = {}
+        self.variables: list[Variable] = []
+        self.hooks: dict[int, Hook] = {}
+        self.deploy_tokens: dict[int, DeployToken] = {}
+        self.deploy_keys: dict[int, DeployKey] = {}
+        self.audit: list[AuditEvent] = []  # id order == time order
+        self.contrib: dict[int, list[ContribEvent]] = {}
+        self.settings: dict[str, Any] = {}
+        self.version = "18.4.1-ee"
+        self.revision = "5f1c2a7e3b9"
+        self.seeded_max_id = 0  # users above this id are formula-generated bulk users
+        # Lazily generated per-user detail for bulk users (keys, emails, events).
+        self.detail_factory: Callable[[DrillState, User], None] | None = None
+        self._detailed: set[int] = set()
+        self._counters: dict[str, Iterator[int]] = {}
+
+    # ------------------------------------------------------------------ ids and time
+
+    def next_id(self, kind: str, start: int = 1) -> int:
+        counter = self._counters.get(kind)
+        if counter is None:
+            counter = itertools.count(start)
+            self._counters[kind] = counter
+        return next(counter)
+
+    def reserve_ids(self, kind: str, start: int) -> None:
+        """Make the next ``next_id(kind)`` at least ``start``."""
+        self._counters[kind] = itertools.count(start)
+
+    def current_time(self) -> datetime:
+        """Wall clock for new records (the seed is anchored at ``self.now``)."""
+        return datetime.now(UTC)
+
+    def now_iso(self) -> str:
+        stamp = iso(self.current_time())
+        assert stamp is not None
+        return stamp
+
+    def today(self) -> date:
+        return self.current_time().date()
+
+    # ------------------------------------------------------------------ users
+
+    def add_user(self, user: User) -> User:
+        self.users[user.id] = user
+        if self.user_order and self.user_order[-1].id > user.id:
+            self.user_order.append(user)
+            self.user_order.sort(key=lambda u: u.id)
+        else:
+            self.user_order.append(user)
+        self.by_username[user.username.lower()] = user
+        return user
+
+    def remove_user(self, user: User) -> None:
+        self.users.pop(user.id, None)
+        self.by_username.pop(user.username.lower(), None)
+        self.user_order = [u for u in self.user_order if u.id != user.id]
+
+    def find_user(self, ref: str | int) -> User | None:
+        text = str(ref)
+        if text.isdigit():
+            return self.users.get(int(text))
+        return self.by_username.get(text.lower())
+
+    def ensure_detail(self, user: User) -> None:
+        """Generate keys/emails/events for a bulk user on first access."""
+        if user.id in self._detailed:
+            return
+        self._detailed.add(user.id)
+        if user.id > self.seeded_max_id and self.detail_factory is not None:
+            self.detail_factory(self, user)
+
+    # ------------------------------------------------------------------ tokens
+
+    def add_token(self, token: Token) -> Token:
+        self.tokens[token.id] = token
+        self.token_index[token_digest(token.value)] = token.id
+        return token
+
+    def token_by_value(self, value: str) -> Token | None:
+        tid = self.token_index.get(token_digest(value))
+        return self.tokens.get(tid) if tid is not None else None
+
+    # ------------------------------------------------------------------ namespaces
+
+    def member(self, source_type: str, source_id: int, user_id: int) -> Member | None:
+        for m in self.members:
+            if m.source_type == source_type and m.source_id == source_id and m.user_id == user_id:
+                return m
+        return None
+
+    def group_access(self, group_id: int, user_id: int) -> int:
+        """Effective access in a group, including inherited access from ancestors."""
+        best = 0
+        gid: int | None = group_id
+        while gid is not None:
+            m = self.member("Namespace", gid, user_id)
+            if m is not None:
+                best = max(best, m.access_level)
+            parent = self.groups.get(gid)
+            gid = parent.parent_id if parent is not None else None
+        return best
+
+    def project_access(self, project_id: int, user_id: int) -> int:
+        project = self.projects.get(project_id)
+        if project is None:
+            return 0
+        m = self.member("Project", project_id, user_id)
+        direct = m.access_level if m is not None else 0
+        return max(direct, self.group_access(project.group_id, user_id))
+
+    def group_path(self, group_id: int) -> str:
+        group = self.groups.get(group_id)
+        return group.full_path if group is not None else ""
+
+    def project_path(self, project_id: int) -> str:
+        project = self.projects.get(project_id)
+        if project is None:
+            return ""
+        return f"{self.group_path(project.group_id)}/{project.path}"
+
+    # ------------------------------------------------------------------ audit
+
+    def add_audit(
+        self,
+        *,
+        author: User | None,
+        entity_type: str,
+        entity_id: int,
+        event_name: str | None,
+        message: str | None = None,
+        target: tuple[int | str, str, str] | None = None,
+        ip: str | None = "127.0.0.1",
+        created_at: str | None = None,
+        entity_path: str | None = None,
+        extra: dict[str, Any] | None = None,
+        author_name: str | None = None,
+    ) -> AuditEvent:
+        """Record an audit event shaped like GitLab's ``API::Entities::AuditEvent``.
+
+        ``target`` is ``(target_id, target_type, target_details)``. New events get the
+        current time and the next id, so id order stays time order.
+        """
+        details: dict[str, Any] = {}
+        if event_name is not None:
+            details["event_name"] = event_name
+        if message is not None:
+            details["custom_message"] = message
+        if extra:
+            details.update(extra)
+        details["author_name"] = author_name if author_name is not None else (
+            author.name if author is not None else "An unauthenticated user")
+        if author is not None:
+            details["author_email"] = author.email
+            details["author_class"] = "User"
+        if target is not None:
+            details["target_id"] = target[0]
+            details["target_type"] = target[1]
+            details["target_details"] = target[2]
+        details["ip_address"] = ip
+        if entity_path is None:
+            entity_path = self._entity_path(entity_type, entity_id)
+        details["entity_path"] = entity_path
+        event = AuditEvent(
+            id=self.next_id("audit"),
+            author_id=author.id if author is not None else -1,
+            entity_id=entity_id,
+            entity_type=entity_type,
+            event_name=event_name,
+            details=details,
+            created_at=created_at or self.now_iso(),
+        )
+        self.audit.append(event)
+        return event
+
+    def _entity_path(self, entity_type: str, entity_id: int) -> str:
+        if entity_type == "User":
+            user = self.users.get(entity_id)
+            return user.username if user is not None else ""
+        if entity_type == "Group":
+            return self.group_path(entity_id)
+        if entity_type == "Project":
+            return self.project_path(entity_id)
+        return "gitlab_instance"
+
+
+def token_digest(value: str) -> str:
+    """Tokens are indexed by digest, as GitLab stores them, never by plain value."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def find_group(state: DrillState, ref: str) -> Group | None:
+    if ref.isdigit():
+        return state.groups.get(int(ref))
+    for g in state.groups.values():
+        if g.full_path.lower() == ref.lower():
+            return g
+    return None
+
+
+def find_project(state: DrillState, ref: str) -> Project | None:
+    if ref.isdigit():
+        return state.projects.get(int(ref))
+    for p in state.projects.values():
+        if state.project_path(p.id).lower() == ref.lower():
+            return p
+    return None
