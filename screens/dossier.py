@@ -1,0 +1,547 @@
+"""The per-user dossier: everything the runbook asks a responder to check for one account.
+
+Opened with ``enter`` on a user.  The local row (risk reasons, review mark, cached sign-in data)
+shows at once; the server sections (``console.dossier.fetch_dossier``) arrive from a thread worker
+and a section that failed shows its Problem instead of data.  ``c``/``f`` mark the user, ``n``
+moves to the next unreviewed user of the users pane's current view, ``e`` jumps to the Audit pane
+filtered to this user, ``escape`` goes back.
+
+Every server value goes through ``screens.safe``; Rich tables are built from ``Text`` cells only
+(a ``str`` cell would be parsed as markup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from screens.messages import ShowAuditForUser
+from screens.safe import flag_summary, safe_text
+from styles import stylesheet
+
+if TYPE_CHECKING:
+    from console.context import AppContext
+    from console.dossier import Dossier, Section
+    from console.store import UserRow
+
+__all__ = ["DossierScreen", "Reviewer", "render_section"]
+
+#: Rows shown per list section; the rest is summarised (the full data stays in the worker).
+LIST_LIMIT: Final = 150
+ACCESS_LEVELS: Final = {
+    0: "none",
+    5: "minimal",
+    10: "guest",
+    15: "planner",
+    20: "reporter",
+    30: "developer",
+    40: "maintainer",
+    50: "owner",
+    60: "admin",
+}
+
+
+class Reviewer(Protocol):
+    """What the dossier needs from the users pane (passed down when it is opened)."""
+
+    def mark_user(self, user_id: int, mark: str | None, *, ask_note: bool = True) -> None: ...
+
+    def next_unreviewed_after(self, user_id: int | None) -> int | None: ...
+
+    def move_to_user(self, user_id: int) -> None: ...
+
+
+# --------------------------------------------------------------------------- value helpers
+
+
+def _val(value: Any, *, kind: Any = "line", max_cells: int | None = 80) -> Text:
+    if isinstance(value, bool):
+        return Text("yes" if value else "no", style="bold" if value else "")
+    if isinstance(value, list | tuple):
+        if not value:
+            return Text("—", style="dim")
+        parts = [
+            safe_text(_brief(v), kind=kind, max_cells=max_cells, marker=True) for v in value
+        ]
+        return Text(", ", end="").join(parts)
+    if isinstance(value, Mapping):
+        return safe_text(_brief(value), kind=kind, max_cells=max_cells)
+    return safe_text(value, kind=kind, max_cells=max_cells)
+
+
+def _brief(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return " ".join(f"{k}={v}" for k, v in value.items() if v not in (None, "", [], {}))
+    return "" if value is None else str(value)
+
+
+def _access(value: Any) -> Text:
+    try:
+        level = int(value)
+    except (TypeError, ValueError):
+        return _val(value)
+    name = ACCESS_LEVELS.get(level, str(level))
+    return Text(name, style="bold red" if level >= 40 else "")
+
+
+def _kv(rows: Iterable[tuple[str, Text]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in rows:
+        grid.add_row(Text(label), value)
+    return grid
+
+
+Getter = Callable[[Mapping[str, Any]], Text]
+
+
+def _col(key: str, *, kind: Any = "line", max_cells: int = 40) -> Getter:
+    return lambda item: _val(item.get(key), kind=kind, max_cells=max_cells)
+
+
+def _list(items: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, Getter]]) -> Table:
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
+    for header, _ in columns:
+        table.add_column(Text(header), overflow="fold")
+    for item in items[:LIST_LIMIT]:
+        table.add_row(*(get(item) for _, get in columns))
+    return table
+
+
+def _audit_details(item: Mapping[str, Any]) -> Text:
+    details = item.get("details")
+    if not isinstance(details, Mapping):
+        return _val(details, max_cells=100)
+    preferred = ("custom_message", "change", "from", "to", "target_details", "ip_address")
+    picked = {k: details[k] for k in preferred if details.get(k) not in (None, "")}
+    return _val(picked or details, max_cells=100)
+
+
+_TOKEN_COLUMNS: Final = [
+    ("id", _col("id", max_cells=8)),
+    ("name", _col("name", max_cells=30)),
+    ("scopes", _col("scopes", max_cells=20)),
+    ("active", _col("active")),
+    ("revoked", _col("revoked")),
+    ("created", _col("created_at", max_cells=20)),
+    ("last used", _col("last_used_at", max_cells=20)),
+    ("last used IPs", _col("last_used_ips", max_cells=40)),
+    ("expires", _col("expires_at", max_cells=12)),
+]
+_LIST_COLUMNS: Final[dict[str, list[tuple[str, Getter]]]] = {
+    "emails": [("email", _col("email", max_cells=60)), ("confirmed", _col("confirmed_at"))],
+    "memberships": [
+        ("type", _col("source_type", max_cells=8)),
+        ("name", _col("source_name", max_cells=50)),
+        ("id", _col("source_id", max_cells=10)),
+        ("access", lambda m: _access(m.get("access_level"))),
+    ],
+    "tokens": _TOKEN_COLUMNS,
+    "impersonation_tokens": _TOKEN_COLUMNS,
+    "ssh_keys": [
+        ("id", _col("id", max_cells=8)),
+        ("title", _col("title", max_cells=40)),
+        ("created", _col("created_at", max_cells=20)),
+        ("expires", _col("expires_at", max_cells=20)),
+        ("usage", _col("usage_type", max_cells=16)),
+        ("key", _col("key", max_cells=30)),
+    ],
+    "gpg_keys": [
+        ("id", _col("id", max_cells=8)),
+        ("created", _col("created_at", max_cells=20)),
+        ("key", _col("key", max_cells=40)),
+    ],
+    "events": [
+        ("when", _col("created_at", max_cells=20)),
+        ("action", _col("action_name", max_cells=20)),
+        ("target", _col("target_type", max_cells=16)),
+        ("title", _col("target_title", max_cells=50)),
+        ("project", _col("project_id", max_cells=10)),
+    ],
+    "audit_events": [
+        ("when", _col("created_at", max_cells=20)),
+        ("rel", _col("relation", max_cells=8)),
+        ("author", _col("author_name", max_cells=24)),
+        ("entity", lambda e: _val(f"{e.get('entity_type')} {e.get('entity_id')}", max_cells=24)),
+        ("details", _audit_details),
+        ("ip", lambda e: _val((e.get("details") or {}).get("ip_address"), max_cells=40)),
+    ],
+}
+SECTION_TITLES: Final = {
+    "profile": "Profile and identities",
+    "sign_in": "Sign-in",
+    "emails": "Emails",
+    "memberships": "Memberships",
+    "tokens": "Personal access tokens",
+    "impersonation_tokens": "Impersonation tokens",
+    "ssh_keys": "SSH keys",
+    "gpg_keys": "GPG keys",
+    "blast_radius": "Blast radius (Maintainer+ namespaces)",
+    "audit_events": "Audit events by or about the user",
+    "events": "Recent contribution events",
+}
+_PROFILE_FIELDS: Final = (
+    ("id", "id", "line"),
+    ("username", "username", "username"),
+    ("name", "name", "name"),
+    ("state", "state", "line"),
+    ("admin", "is_admin", "line"),
+    ("bot", "bot", "line"),
+    ("user type", "user_type", "line"),
+    ("external", "external", "line"),
+    ("locked", "locked", "line"),
+    ("2FA", "two_factor_enabled", "line"),
+    ("email", "email", "line"),
+    ("public email", "public_email", "line"),
+    ("created", "created_at", "line"),
+    ("confirmed", "confirmed_at", "line"),
+    ("created by", "created_by", "line"),
+    ("note", "note", "text"),
+)
+_SIGN_IN_FIELDS: Final = (
+    ("current sign-in", "current_sign_in_at"),
+    ("current IP", "current_sign_in_ip"),
+    ("previous sign-in", "last_sign_in_at"),
+    ("previous IP", "last_sign_in_ip"),
+    ("sign-in count", "sign_in_count"),
+    ("last activity", "last_activity_on"),
+)
+
+
+def _problem(problem: Any) -> Text:
+    text = Text("⚠ ", style="bold red", end="")
+    text.append_text(safe_text(getattr(problem, "title", "Failed"), kind="line", style="bold red"))
+    detail = getattr(problem, "detail", "")
+    if detail:
+        text.append(": ")
+        text.append_text(safe_text(detail, kind="line", max_cells=300))
+    step = getattr(problem, "next_step", "")
+    if step:
+        text.append("\n")
+        text.append_text(safe_text(step, kind="line", max_cells=300, style="italic"))
+    return text
+
+
+def _profile(items: Mapping[str, Any]) -> RenderableType:
+    rows = [
+        (label, _val(items.get(key), kind=kind, max_cells=120))
+        for label, key, kind in _PROFILE_FIELDS
+        if key in items
+    ]
+    for label, key in (("username", "username"), ("name", "name")):
+        flags = flag_summary(items.get(key), kind="username" if key == "username" else "name")
+        if flags is not None:
+            rows.append((f"{label} flags", flags))
+    parts: list[RenderableType] = [_kv(rows)]
+    identities = items.get("identities")
+    if isinstance(identities, list) and identities:
+        parts.append(Text("Identities", style="bold"))
+        parts.append(
+            _list(
+                identities,
+                [
+                    ("provider", _col("provider", max_cells=30)),
+                    ("extern uid", _col("extern_uid", max_cells=60)),
+                    ("SAML group", _col("saml_provider_id", max_cells=12)),
+                ],
+            )
+        )
+    else:
+        parts.append(Text("No external identities", style="dim"))
+    return Group(*parts)
+
+
+def _sign_in(items: Mapping[str, Any]) -> RenderableType:
+    return _kv((label, _val(items.get(key), max_cells=60)) for label, key in _SIGN_IN_FIELDS)
+
+
+def _blast(entries: Sequence[Mapping[str, Any]]) -> RenderableType:
+    if not entries:
+        return Text("No group or project where the user is Maintainer or Owner.", style="dim")
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
+    for header in ("type", "namespace", "access", "vars (prot.)", "runners", "hooks", "tokens"):
+        table.add_column(Text(header), overflow="fold")
+
+    def count(entry: Mapping[str, Any], key: str) -> Text:
+        value = entry.get(key)
+        if value is None:
+            return Text("?", style="yellow")
+        return Text(str(len(value)))
+
+    errors: list[Text] = []
+    for entry in entries[:LIST_LIMIT]:
+        variables = count(entry, "variables")
+        variables.append(f" ({int(entry.get('protected_variables') or 0)})")
+        tokens = len(entry.get("deploy_tokens") or []) + len(entry.get("access_tokens") or [])
+        table.add_row(
+            _val(entry.get("source_type"), max_cells=8),
+            _val(entry.get("source_name"), max_cells=50),
+            _access(entry.get("access_level")),
+            variables,
+            count(entry, "runners"),
+            count(entry, "hooks"),
+            Text(str(tokens)),
+        )
+        for what, err in (entry.get("errors") or {}).items():
+            line = Text(f"  {what} @ ", style="yellow", end="")
+            line.append_text(_val(entry.get("source_name"), max_cells=40))
+            line.append(": ")
+            line.append_text(_val(err, max_cells=200))
+            errors.append(line)
+    return Group(table, *errors)
+
+
+def render_section(name: str, section: Section | None) -> RenderableType:
+    """One dossier section as a Rich renderable built only from sanitised ``Text``."""
+    if section is None:
+        return Text("not fetched", style="dim")
+    parts: list[RenderableType] = []
+    if section.problem is not None:
+        parts.append(_problem(section.problem))
+    items = section.items
+    if name in ("profile", "sign_in") and isinstance(items, Mapping):
+        parts.append(_profile(items) if name == "profile" else _sign_in(items))
+    elif name == "blast_radius" and isinstance(items, list):
+        parts.append(_blast(items))
+    elif isinstance(items, list):
+        if not items:
+            parts.append(Text("none", style="dim"))
+        else:
+            parts.append(_list(items, _LIST_COLUMNS.get(name, [("value", _val)])))
+            if len(items) > LIST_LIMIT:
+                parts.append(
+                    Text(f"… {len(items) - LIST_LIMIT} more not shown", style="dim italic")
+                )
+    elif isinstance(items, Mapping):
+        parts.append(_kv((str(k), _val(v)) for k, v in items.items()))
+    if section.note:
+        parts.append(safe_text(section.note, kind="line", style="dim italic"))
+    return Group(*parts) if parts else Text("—", style="dim")
+
+
+def _local_header(user_id: int, row: UserRow | None) -> Text:
+    text = Text(f"#{user_id} ", style="bold", end="")
+    if row is None:
+        text.append("(not in the local cache)", style="dim")
+        return text
+    text.append("@", style="bold")
+    text.append_text(safe_text(row.username, kind="username", max_cells=40, style="bold"))
+    text.append("  ")
+    text.append_text(safe_text(row.name, kind="name", max_cells=40))
+    bits: list[tuple[str, str]] = []
+    if row.is_admin:
+        bits.append(("ADMIN", "bold magenta"))
+    if row.state and row.state != "active":
+        bits.append((row.state, "bold red"))
+    if row.kind != "human":
+        bits.append((row.kind, "cyan"))
+    if row.two_factor is False:
+        bits.append(("2FA off", "yellow"))
+    if row.risk:
+        bits.append((f"risk {row.risk}", "bold red" if row.risk >= 50 else "yellow"))
+    if row.mark == "cleared":
+        bits.append(("✓ cleared", "green"))
+    elif row.mark == "flagged":
+        bits.append(("⚑ FLAGGED", "bold red"))
+    else:
+        bits.append(("unreviewed", "dim"))
+    for label, style in bits:
+        text.append("  ·  ", style="dim")
+        text.append(label, style=style)
+    return text
+
+
+def _risk(row: UserRow | None) -> RenderableType:
+    if row is None:
+        return Text("not in the local cache", style="dim")
+    if not row.risk_reasons:
+        return Text(f"score {row.risk}: no risk signals", style="dim")
+    lines = [Text(f"score {row.risk}", style="bold")]
+    lines += [
+        Text("• ", end="").append_text(safe_text(reason, kind="line", max_cells=200))
+        for reason in row.risk_reasons
+    ]
+    if row.note:
+        lines.append(Text("review note: ", style="dim", end="").append_text(
+            safe_text(row.note, kind="line", max_cells=200)
+        ))
+    return Group(*lines)
+
+
+class DossierScreen(Screen[None]):
+    """One user, all the evidence: profile, credentials, activity and blast radius."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("c", "mark('cleared')", "Cleared"),
+        Binding("f", "mark('flagged')", "Flag"),
+        Binding("n", "next_unreviewed", "Next unreviewed"),
+        Binding("e", "show_audit", "Audit events", tooltip="Open the Audit pane for this user"),
+        Binding("r", "refetch", "Refresh", show=False),
+    ]
+    """Review keys as in the users pane; ``e`` jumps to the Audit pane for this user."""
+
+    CSS_PATH = stylesheet("dossier.tcss")
+
+    @dataclass
+    class ShowAuditFor(ShowAuditForUser):
+        """Show the Audit pane filtered to ``user_id`` (the main screen handles the base class)."""
+
+    @dataclass
+    class LocalLoaded(Message):
+        user_id: int
+        row: Any
+
+    @dataclass
+    class DossierFetched(Message):
+        user_id: int
+        dossier: Any
+        problem: Any
+
+    def __init__(self, ctx: AppContext, user_id: int, *, reviewer: Reviewer | None = None):
+        super().__init__(classes="dossier-screen")
+        self.ctx = ctx
+        self.user_id = int(user_id)
+        self.reviewer = reviewer
+        self.row: UserRow | None = None
+        self.dossier: Dossier | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"#{self.user_id}"), id="dossier-header")
+        with VerticalScroll(id="dossier-body"):
+            yield Static(Text("Risk signals", style="bold"), classes="dossier-title")
+            yield Static(Text("…", style="dim"), id="dossier-risk", classes="dossier-section")
+            for name, title in SECTION_TITLES.items():
+                yield Static(Text(title), id=f"title-{name}", classes="dossier-title")
+                yield Static(
+                    Text("loading…", style="dim"), id=f"section-{name}", classes="dossier-section"
+                )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#dossier-body").focus()
+        self._load()
+
+    def on_screen_resume(self) -> None:
+        self._local_worker(self.user_id)  # a note may have been saved meanwhile
+
+    def _load(self) -> None:
+        self.row = None
+        self.dossier = None
+        body = self.query_one("#dossier-body", VerticalScroll)
+        body.scroll_home(animate=False)
+        self.query_one("#dossier-header", Static).update(Text(f"#{self.user_id} loading…"))
+        for name in SECTION_TITLES:
+            self.query_one(f"#section-{name}", Static).update(Text("loading…", style="dim"))
+            self.query_one(f"#title-{name}", Static).update(Text(SECTION_TITLES[name]))
+        self._local_worker(self.user_id)
+        self._fetch_worker(self.user_id)
+
+    # ------------------------------------------------------------------ workers
+
+    @work(thread=True, exclusive=True, group="dossier-local", exit_on_error=False)
+    def _local_worker(self, user_id: int) -> None:
+        row = self.ctx.store.get_user(self.ctx.incident_id, user_id)
+        self.post_message(self.LocalLoaded(user_id, row))
+
+    @work(thread=True, exclusive=True, group="dossier-fetch", exit_on_error=False)
+    def _fetch_worker(self, user_id: int) -> None:
+        from console.dossier import fetch_dossier
+        from console.errors import describe_error
+        from screens.users import incident_window
+
+        try:
+            dossier = fetch_dossier(self.ctx.gitlab(), user_id, incident_window(self.ctx))
+            self.post_message(self.DossierFetched(user_id, dossier, None))
+        except Exception as exc:
+            self.post_message(self.DossierFetched(user_id, None, describe_error(exc)))
+
+    def on_dossier_screen_local_loaded(self, message: LocalLoaded) -> None:
+        if message.user_id != self.user_id:
+            return
+        self.row = message.row
+        self.query_one("#dossier-header", Static).update(_local_header(self.user_id, self.row))
+        self.query_one("#dossier-risk", Static).update(_risk(self.row))
+
+    def on_dossier_screen_dossier_fetched(self, message: DossierFetched) -> None:
+        if message.user_id != self.user_id:
+            return
+        if message.dossier is None:
+            for name in SECTION_TITLES:
+                self.query_one(f"#section-{name}", Static).update(_problem(message.problem))
+            return
+        self.dossier = message.dossier
+        for name in SECTION_TITLES:
+            section = self._section(name)
+            title = Text(SECTION_TITLES[name], end="")
+            if section is not None and section.count is not None:
+                title.append(f" ({section.count})", style="dim")
+            if section is not None and section.problem is not None:
+                title.append("  ⚠ unavailable", style="bold red")
+            self.query_one(f"#title-{name}", Static).update(title)
+            self.query_one(f"#section-{name}", Static).update(render_section(name, section))
+
+    def _section(self, name: str) -> Section | None:
+        if self.dossier is None:
+            return None
+        if name == "sign_in":
+            return self.dossier.section("profile")
+        try:
+            return self.dossier.section(name)
+        except KeyError:
+            return None
+
+    # ------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_refetch(self) -> None:
+        self._load()
+
+    def action_mark(self, mark: str) -> None:
+        if self.reviewer is not None:
+            self.reviewer.mark_user(self.user_id, mark)
+        else:
+            self._mark_direct(self.user_id, mark)
+
+    @work(thread=True, group="dossier-mark", exit_on_error=False)
+    def _mark_direct(self, user_id: int, mark: str) -> None:
+        self.ctx.store.set_mark(self.ctx.incident_id, "user", user_id, mark)
+        row = self.ctx.store.get_user(self.ctx.incident_id, user_id)
+        self.post_message(self.LocalLoaded(user_id, row))
+
+    def action_next_unreviewed(self) -> None:
+        if self.reviewer is None:
+            self.notify("Open the dossier from the Users pane to step through users.", markup=False)
+            return
+        target = self.reviewer.next_unreviewed_after(self.user_id)
+        if target is None:
+            self.notify("Every user in the current view has a review mark.", markup=False)
+            return
+        self.reviewer.move_to_user(target)
+        self.user_id = target
+        self._load()
+
+    def action_show_audit(self) -> None:
+        stack = self.app.screen_stack
+        target = stack[-2] if len(stack) > 1 else None
+        user_id = self.user_id
+        self.dismiss()
+        if target is not None:
+            target.post_message(self.ShowAuditFor(user_id))
+        else:
+            self.app.post_message(self.ShowAuditFor(user_id))

@@ -1,0 +1,423 @@
+"""The users pane through Pilot key presses: filters, sort, search, marks, resume, loading."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+
+from console.config import ConnectionConfig
+from console.context import AppContext
+from console.secret import Secret
+from console.session import Connection
+from console.store import Store, UserQuery
+from screens.note import NoteScreen
+from screens.users import USERS_STATE_KEY, UsersPane
+from styles import stylesheet
+
+WINDOW = ("2024-05-01T00:00:00Z", "2024-05-31T23:59:59Z")
+
+
+def make_users(n: int = 300) -> list[dict[str, Any]]:
+    """Synthetic GET /users JSON: root (id 1), admins, bots, blocked, 2FA off, window activity."""
+    users: list[dict[str, Any]] = []
+    for i in range(1, n + 1):
+        user: dict[str, Any] = {
+            "id": i,
+            "username": "root" if i == 1 else f"user{i:04d}",
+            "name": "Administrator" if i == 1 else f"Person {n - i:04d}",
+            "email": f"u{i}@example.test",
+            "state": "blocked" if i % 50 == 0 else "banned" if i % 77 == 0 else "active",
+            "is_admin": i == 1 or i % 40 == 0,
+            "two_factor_enabled": i % 3 != 0,
+            "bot": i % 25 == 0,
+            "user_type": "project_bot" if i % 25 == 0 else "human",
+            "created_at": "2024-05-10T10:00:00Z" if i % 10 == 0 else "2023-01-01T00:00:00Z",
+            "current_sign_in_at": "2024-05-20T10:00:00Z" if i % 7 == 0 else None,
+            "last_sign_in_at": None,
+            "last_activity_on": "2024-05-20",
+        }
+        if i % 7 == 0:
+            user["current_sign_in_ip"] = f"10.9.{i // 256}.{i % 256}"
+        if i == 42:
+            user["username"] = "alice"
+            user["name"] = "Alice Example"
+        users.append(user)
+    return users
+
+
+def make_ctx(
+    tmp_path: Path,
+    users: list[dict[str, Any]] | None = None,
+    *,
+    url: str = "http://127.0.0.1:9",
+    token: str = "drill-token-not-used",
+) -> AppContext:
+    store = Store.open(tmp_path / "state.db")
+    incident = store.create_incident(
+        "test", "compromised-instance", None, url, WINDOW[0], WINDOW[1]
+    )
+    if users:
+        store.upsert_users(incident.id, users, "2024-06-01T00:00:00Z")
+    connection = Connection(
+        config=ConnectionConfig(url),
+        token=Secret(token),
+        token_source="drill",
+        profile_name="test",
+        is_drill=True,
+    )
+    return AppContext(store=store, incident=incident, connection=connection, coverage=None)
+
+
+class PaneApp(App[None]):
+    CSS_PATH = [stylesheet("users.tcss")]
+
+    def __init__(self, ctx: AppContext, *, autoload: bool = False) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.autoload = autoload
+        self.progress: list[UsersPane.ReviewProgressChanged] = []
+        self.pages: list[UsersPane.UsersPageArrived] = []
+
+    def compose(self) -> ComposeResult:
+        yield UsersPane(self.ctx, autoload=self.autoload)
+
+    def on_users_pane_review_progress_changed(self, m: UsersPane.ReviewProgressChanged) -> None:
+        self.progress.append(m)
+
+    @property
+    def pane(self) -> UsersPane:
+        return self.query_one(UsersPane)
+
+
+async def settle(pilot: Any, rounds: int = 3, delay: float = 0.0) -> None:
+    """Let debounce timers fire and workers finish, then let their messages land."""
+    for n in range(rounds):
+        if delay and n == 0:
+            await pilot.pause(delay)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def ids(app: PaneApp) -> list[int]:
+    return [int(k) for k in app.pane.table.keys]
+
+
+def expected(ctx: AppContext, **query: Any) -> list[int]:
+    return ctx.store.user_ids(ctx.incident_id, UserQuery(**query))
+
+
+def screen_text(app: App[Any]) -> str:
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+
+def test_quick_filters_by_key(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, make_users())
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert len(ids(app)) == 300
+            assert app.pane.border_title == "Users 300"
+            assert ids(app)[0] == 1  # root is there, first
+
+            await pilot.press("A")
+            await settle(pilot)
+            admins = [u["id"] for u in make_users() if u["is_admin"]]
+            assert ids(app) == admins
+            assert app.pane.border_title == f"Users {len(admins)} of 300"
+            assert "Filters: admins" in screen_text(app)
+
+            await pilot.press("T")  # admins AND 2FA off
+            await settle(pilot)
+            both = [u["id"] for u in make_users() if u["is_admin"] and not u["two_factor_enabled"]]
+            assert ids(app) == both and both
+
+            await pilot.press("A", "T", "B")
+            await settle(pilot)
+            assert ids(app) == [u["id"] for u in make_users() if u["bot"]]
+            await pilot.press("B", "K")
+            await settle(pilot)
+            assert ids(app) == [u["id"] for u in make_users() if u["state"] != "active"]
+            await pilot.press("K", "W")
+            await settle(pilot)
+            assert ids(app) == [i for i in range(10, 301, 10)]
+            await pilot.press("W", "I")
+            await settle(pilot)
+            assert ids(app) == [i for i in range(7, 301, 7)]
+            await pilot.press("X")
+            await settle(pilot)
+            assert len(ids(app)) == 300
+            assert "All users" in screen_text(app)
+
+    asyncio.run(run())
+
+
+def test_sort_cycles_and_reverses(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, make_users())
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("s")  # id -> username
+            await settle(pilot)
+            assert app.pane.view.sort == "username"
+            by_name = sorted(make_users(), key=lambda u: (u["username"].casefold(), u["id"]))
+            assert ids(app) == [u["id"] for u in by_name]
+            assert "Username▲" in screen_text(app)
+            await pilot.press("S")
+            await settle(pilot)
+            assert ids(app)[0] == by_name[-1]["id"]
+            assert "Username▼" in screen_text(app)
+            await pilot.press("s")  # name
+            await settle(pilot)
+            assert app.pane.view.sort == "name" and not app.pane.view.descending
+            assert ids(app) == expected(ctx, sort="name")
+
+    asyncio.run(run())
+
+
+def test_search_by_name_and_ip_with_input(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, make_users())
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("slash")
+            search = app.query_one("#users-search")
+            assert search.has_focus
+            await pilot.press(*"alice")
+            await settle(pilot, delay=0.2)
+            assert ids(app) == [42]
+            text = screen_text(app)
+            assert "alice" in text and "search alice" in text
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.pane.table.has_focus
+            assert ids(app) == [42]  # the query stays applied
+            await pilot.press("slash", *["backspace"] * 5, *"10.9.1.")
+            await settle(pilot, delay=0.2)
+            ip_users = [
+                u["id"] for u in make_users() if "10.9.1." in u.get("current_sign_in_ip", "")
+            ]
+            assert ids(app) == ip_users and ip_users
+            await pilot.press("enter")  # submit returns to the table
+            await settle(pilot)
+            assert app.pane.table.has_focus
+
+    asyncio.run(run())
+
+
+def test_marks_notes_progress_and_next_unreviewed(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, make_users(50))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert app.progress and app.progress[-1].reviewed == 0
+            assert app.pane.current_user_id == 1
+            await pilot.press("c")  # root cleared, then the note dialog
+            await settle(pilot)
+            assert isinstance(app.screen, NoteScreen)
+            await pilot.press(*"known admin", "enter")
+            await settle(pilot)
+            assert not isinstance(app.screen, NoteScreen)
+            marks = ctx.store.marks(ctx.incident_id, "user")
+            assert marks[1].mark == "cleared" and marks[1].note == "known admin"
+            assert app.progress[-1].root_reviewed is True
+            assert "✓ clr✎" in screen_text(app)
+
+            await pilot.press("down", "f")
+            await settle(pilot)
+            assert isinstance(app.screen, NoteScreen)
+            await pilot.press("escape")  # skip the note: the mark stays
+            await settle(pilot)
+            marks = ctx.store.marks(ctx.incident_id, "user")
+            assert marks[2].mark == "flagged" and marks[2].note is None
+            last = app.progress[-1]
+            assert (last.reviewed, last.total, last.root_reviewed) == (2, 50, True)
+            assert "⚑ FLAG" in screen_text(app)
+
+            # Mark id 4 out of order: n from the top stops at 3, then skips 4.
+            await pilot.press("down", "down", "c", "escape")
+            await settle(pilot)
+            await pilot.press("home", "n")
+            assert app.pane.current_user_id == 3
+            await pilot.press("n")
+            assert app.pane.current_user_id == 5  # 4 is cleared
+
+            await pilot.press("U")  # unreviewed filter hides marked users
+            await settle(pilot)
+            assert 1 not in ids(app) and 2 not in ids(app) and 4 not in ids(app)
+            assert len(ids(app)) == 47
+            await pilot.press("F", "U")  # flagged only
+            await settle(pilot)
+            assert ids(app) == [2]
+
+            await pilot.press("delete")  # unmark
+            await settle(pilot)
+            assert 2 not in ctx.store.marks(ctx.incident_id, "user")
+            assert ids(app) == []
+            assert app.progress[-1].reviewed == 2
+
+    asyncio.run(run())
+
+
+def test_selection_and_selected_ids(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, make_users(20))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert app.pane.selected_ids() == [1]  # nothing selected: the cursor's user
+            await pilot.press("space", "down", "space")
+            assert app.pane.selected_ids() == [1, 3]
+            assert "2 selected" in screen_text(app)
+            await pilot.press("escape")
+            assert app.pane.selected_ids() == [app.pane.current_user_id]
+
+    asyncio.run(run())
+
+
+def test_state_round_trip_resumes_view_and_cursor(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, make_users())
+
+    async def first() -> dict[str, Any]:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("K", "s", "s", "S", "slash", *"person", "enter")
+            await settle(pilot, delay=0.2)
+            await pilot.press("down", "down", "down")
+            await settle(pilot, delay=0.6)  # the debounced save
+            state = app.pane.state()
+            assert state["filters"] == ["blocked"]
+            assert state["sort"] == "name" and state["descending"] is True
+            assert state["search"] == "person"
+            assert state["selected_id"] == ids(app)[3]
+            return state
+
+    state = asyncio.run(first())
+    saved = ctx.store.load_ui_state(ctx.incident_id)[USERS_STATE_KEY]
+    assert saved == state
+
+    async def second() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.pane.restore(saved)
+            await settle(pilot)
+            assert app.pane.state()["filters"] == ["blocked"]
+            assert app.pane.view.sort == "name" and app.pane.view.descending
+            assert app.pane.current_user_id == state["selected_id"]
+            assert app.query_one("#users-search").value == "person"
+            assert ids(app) == expected(
+                ctx, search="person", filters=frozenset({"blocked"}), sort="name", descending=True
+            )
+            # The whole ui_state dict (as the main screen has it) is accepted too.
+            app.pane.restore({USERS_STATE_KEY: {"filters": ["admins"], "sort": "bogus"}})
+            await settle(pilot)
+            assert app.pane.view.filters == {"admins"} and app.pane.view.sort == "id"
+
+    asyncio.run(second())
+
+
+def test_load_from_drill_streams_into_table(drill: Any, tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, url=drill.url, token=drill.ADMIN_TOKEN)
+
+    async def run() -> None:
+        app = PaneApp(ctx, autoload=True)
+        titles: list[str] = []
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(200):
+                await pilot.pause(0.02)
+                titles.append(str(app.pane.border_title))
+                if not app.pane._loading and app.pane.table.row_count:
+                    break
+            await settle(pilot)
+            total = ctx.store.count_users(ctx.incident_id)
+            assert total == 2000
+            assert app.pane.table.row_count == total
+            assert app.pane.border_title == "Users 2,000"
+            assert any("loading…" in t for t in titles)
+            assert 1 in ids(app)  # root
+            assert app.progress[-1].total == 2000
+            print(
+                f"\n[users_pane] drill 2000 users: first rows "
+                f"{app.pane.timings.get('first_rows', float('nan')) * 1000:.0f} ms, "
+                f"load {app.pane.timings['load'] * 1000:.0f} ms"
+            )
+
+    asyncio.run(run())
+
+
+def test_cancel_and_reload_with_a_slow_loader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fake loader (a page every 50 ms) to test cancel (x) and reload (r) deterministically."""
+    import console.loader as loader
+
+    ctx = make_ctx(tmp_path)
+    users = make_users(2000)
+    calls: list[str] = []
+
+    def slow_load(config, token, store, incident_id, *, on_progress=None, cancelled=None, **kw):
+        calls.append(threading.current_thread().name)
+        loaded = 0
+        for start in range(0, len(users), 100):
+            if cancelled is not None and cancelled():
+                return loader.LoadResult(loaded, start // 100, 0.1, True, None)
+            store.upsert_users(incident_id, users[start : start + 100], "2024-06-01T00:00:00Z")
+            loaded += 100
+            if on_progress:
+                on_progress(loader.LoadProgress(loaded, 2000, start // 100 + 1, False))
+            time.sleep(0.05)
+        return loader.LoadResult(loaded, 20, 1.0, False, None)
+
+    monkeypatch.setattr(loader, "load_users_blocking", slow_load)
+    monkeypatch.setattr(
+        loader,
+        "enrich_users_blocking",
+        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None),
+        raising=False,
+    )
+
+    async def run() -> None:
+        app = PaneApp(ctx, autoload=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if app.pane.table.row_count:
+                    break
+            assert app.pane._loading
+            assert "loading…" in str(app.pane.border_title)
+            assert "of 2,000" in str(app.pane.border_title)
+            t0 = time.perf_counter()
+            await pilot.press("down")  # keys work while pages stream in
+            key_ms = (time.perf_counter() - t0) * 1000
+            assert app.pane.current_user_id == 2
+            await pilot.press("x")
+            await settle(pilot)
+            assert not app.pane._loading
+            partial = ctx.store.count_users(ctx.incident_id)
+            assert 0 < partial < 2000
+            assert "cancelled" in screen_text(app)
+            await pilot.press("r")
+            await settle(pilot, rounds=5, delay=0.2)
+            assert ctx.store.count_users(ctx.incident_id) == 2000
+            assert app.pane.table.row_count == 2000
+            assert app.pane.current_user_id == 2  # the cursor stayed on its user
+            assert len(calls) == 2 and all(name != "MainThread" for name in calls)
+            print(f"\n[users_pane] keypress during load: {key_ms:.0f} ms")
+
+    asyncio.run(run())
