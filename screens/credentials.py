@@ -30,6 +30,7 @@ from console.audit import parse_time
 from console.context import AppContext
 from console.inventory import (
     KIND_LABELS,
+    KIND_ORDER,
     Credential,
     Inventory,
     InventoryProgress,
@@ -106,7 +107,8 @@ def _date(value: str | None) -> str:
 
 def _sort_value(row: Credential, key: str) -> tuple[Any, ...]:
     if key == "kind":
-        return (row.kind, row.owner.casefold(), row.name.casefold())
+        rank = KIND_ORDER.index(row.kind) if row.kind in KIND_ORDER else len(KIND_ORDER)
+        return (rank, row.owner.casefold(), row.name.casefold())
     if key == "name":
         return (row.name.casefold(), str(row.id))
     if key == "owner":
@@ -442,6 +444,8 @@ class CredentialsPane(Vertical):
         self.post_message(self.MarkChanged(row.key, new))
         if self.only_unreviewed and new:
             self.refresh_rows()
+        else:
+            self._render_filterbar()
 
     @work(thread=True, group="cred-marks", exit_on_error=False)
     def _write_mark(self, key: str, mark: str | None) -> None:
@@ -482,7 +486,7 @@ class CredentialsPane(Vertical):
             if i:
                 flags.append(", ")
             flags.append(flag, style="bold red" if flag in URGENT_FLAGS else "yellow")
-        state = "" if r.state in ("active", "online", "masked", "plain", "") else f" [{r.state}]"
+        state = "" if r.state in ("active", "online", "masked", "plain", "") else f" ({r.state})"
         return (
             self._mark_cell(r),
             Text(SHORT_KIND.get(r.kind, r.kind), end="", no_wrap=True),

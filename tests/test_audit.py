@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,7 +36,7 @@ def test_ninety_day_window_is_three_slices_of_at_most_thirty_days() -> None:
     assert all(hi - lo <= timedelta(days=30) for lo, hi in slices)
     # newest first, contiguous, covering exactly [start, end]
     assert slices[0][1] == end and slices[-1][0] == start
-    for (lo, _hi), (_lo2, hi2) in zip(slices, slices[1:], strict=False):
+    for (lo, _hi), (_lo2, hi2) in itertools.pairwise(slices):
         assert hi2 == lo
 
 

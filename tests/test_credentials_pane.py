@@ -1,0 +1,192 @@
+"""CredentialsPane under Pilot (80x24): load, kind filters, search, sort, marks, resume."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Static
+
+from console.store import Store
+from screens.audit import DetailModal
+from screens.credentials import CredentialsPane
+from tests.test_inventory import SECRETS, FakeServer, _routes
+
+STYLES = Path(__file__).resolve().parent.parent / "styles" / "panes.tcss"
+HOSTILE = "[@click=app.quit]x[/] bob[/b] \x1b[2J\u202eevil"
+ESCAPES = ("\x1b", "\x9b", "\u202e")
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    strips = app.screen._compositor.render_strips()
+    return ["".join(seg.text for seg in strip) for strip in strips]
+
+
+class Ctx:
+    def __init__(self, store: Store, client: Any) -> None:
+        self.store, self.client, self.coverage = store, client, None
+        self.incident = store.create_incident(
+            "drill", "compromised-instance", None, "https://gitlab.invalid",
+            "2025-05-05T12:00:00Z", "2025-05-10T12:00:00Z")
+
+    @property
+    def incident_id(self) -> int:
+        return int(self.incident.id)
+
+    def gitlab(self) -> Any:
+        return self.client
+
+
+def _server() -> FakeServer:
+    routes = _routes()
+    routes["/personal_access_tokens"] = routes["/personal_access_tokens"][:4] + [
+        {"id": 9, "name": HOSTILE, "user_id": 7, "scopes": ["api"], "revoked": False,
+         "active": True, "created_at": "2025-05-09T00:00:00Z", "last_used_at": None,
+         "expires_at": None}]
+    return FakeServer(routes)
+
+
+class PaneApp(App[None]):
+    CSS_PATH = [str(STYLES)]
+
+    def __init__(self, ctx: Ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def compose(self) -> ComposeResult:
+        yield CredentialsPane(self.ctx)  # type: ignore[arg-type]
+
+
+async def _settle(app: App[Any], pilot: Any) -> None:
+    for _ in range(5):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def _keys(pane: CredentialsPane) -> list[str]:
+    return [r.key for r in pane.shown]
+
+
+def test_load_filter_search_sort_and_marks(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, _server())
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(CredentialsPane)
+            table = pane.query_one(DataTable)
+            total = len(pane.rows)
+            assert total == table.row_count == 14
+            assert f"{total} credentials" in str(pane.border_title)
+            table.focus()
+            await pilot.press("t")
+            assert {r.kind for r in pane.shown} == {"pat", "impersonation", "bot_token"}
+            await pilot.press("e")
+            kinds = {r.kind for r in pane.shown}
+            assert "instance_variable" in kinds and "project_variable" in kinds
+            await pilot.press("0")
+            assert len(pane.shown) == total
+            await pilot.press("slash")
+            for ch in "relay":
+                await pilot.press(ch)
+            assert _keys(pane) == ["project_hook:51"]
+            await pilot.press("enter")
+            await pilot.press("escape")
+            assert len(pane.shown) == total
+            # sort by name, then flags (most urgent first)
+            await pilot.press("o")
+            assert pane.sort_key == "name"
+            names = [r.name.casefold() for r in pane.shown]
+            assert names == sorted(names)
+            for _ in range(5):
+                await pilot.press("o")
+            assert pane.sort_key == "flags" and pane.descending
+            # mark the first row cleared, the second flagged; the same key again unmarks
+            first, second = pane.shown[0].key, pane.shown[1].key
+            table.move_cursor(row=0)
+            await pilot.press("c")
+            table.move_cursor(row=1)
+            await pilot.press("f")
+            await _settle(app, pilot)
+            marks = store.marks(ctx.incident_id, "credential")
+            assert marks[first].mark == "cleared" and marks[second].mark == "flagged"
+            assert table.get_row(first)[0].plain == "✓"
+            await pilot.press("u")  # only unreviewed
+            assert first not in _keys(pane) and second not in _keys(pane)
+            assert len(pane.shown) == total - 2
+            await pilot.press("u")
+            table.move_cursor(row=_keys(pane).index(second))
+            await pilot.press("f")
+            await _settle(app, pilot)
+            assert second not in store.marks(ctx.incident_id, "credential")
+            bar = str(pane.query_one("#cred-filterbar", Static).render())
+            assert "reviewed 1" in bar
+            state = pane.state()
+            await pilot.press("h")
+        saved = store.load_ui_state(ctx.incident_id)["credentials"]
+        assert saved["groups"] == ["hooks"] and saved["sort"] == "flags"
+        assert state["selected"] == second
+
+    asyncio.run(run())
+
+
+def test_resume_restores_filters_selection_and_marks_from_the_cache(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, _server())
+    store.set_mark(ctx.incident_id, "credential", "pat:1", "cleared")
+
+    async def run(client: Any, restore: dict[str, Any] | None) -> CredentialsPane:
+        ctx.client = client
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(CredentialsPane)
+            if restore is not None:
+                pane.restore(restore)
+                await pilot.pause()
+                assert pane.selected_key() == "deploy_key:11"
+                assert {r.kind for r in pane.shown} == {"deploy_key", "deploy_token"}
+            assert pane.table.get_row("pat:1")[0].plain == "✓" if restore is None else True
+            return pane
+
+    asyncio.run(run(_server(), None))
+    again = FakeServer({})
+    state = {"groups": ["deploy"], "selected": "deploy_key:11", "sort": "owner"}
+    pane = asyncio.run(run(again, state))
+    assert again.paths == []  # served from the cache
+    assert pane.sort_key == "owner"
+
+
+def test_hostile_names_and_secret_values_never_reach_the_screen(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, _server())
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(CredentialsPane)
+            row = pane.table.get_row("pat:9")
+            assert all(isinstance(cell, Text) for cell in row)
+            assert "[@click=app.quit]x[/]" in row[2].plain
+            assert not any(ch in row[2].plain for ch in ESCAPES)
+            pane.table.focus()
+            pane.table.move_cursor(row=_keys(pane).index("pat:9"))
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, DetailModal)
+            text = "\n".join(screen_lines(app))
+            assert "bob[/b]" in text and not any(ch in text for ch in ESCAPES)
+            await pilot.press("escape")
+            await pilot.pause()
+            for key in [r.key for r in pane.shown]:
+                cells = "".join(c.plain for c in pane.table.get_row(key))
+                assert not any(s in cells for s in SECRETS)
+            assert app.is_running
+
+    asyncio.run(run())
