@@ -42,10 +42,10 @@ class Ctx:
 
 def _server() -> FakeServer:
     routes = _routes()
-    routes["/personal_access_tokens"] = routes["/personal_access_tokens"][:4] + [
-        {"id": 9, "name": HOSTILE, "user_id": 7, "scopes": ["api"], "revoked": False,
-         "active": True, "created_at": "2025-05-09T00:00:00Z", "last_used_at": None,
-         "expires_at": None}]
+    hostile = {"id": 9, "name": HOSTILE, "user_id": 7, "scopes": ["api"], "revoked": False,
+               "active": True, "created_at": "2025-05-09T00:00:00Z", "last_used_at": None,
+               "expires_at": None}
+    routes["/personal_access_tokens"] = [*routes["/personal_access_tokens"][:4], hostile]
     return FakeServer(routes)
 
 
