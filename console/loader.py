@@ -1,0 +1,783 @@
+"""Bulk user loader: async httpx, keyset pagination from both ends, streaming into the store.
+
+``GET /users`` with offset pagination stops at 50,000 records on real GitLab (HTTP 405), and the
+totals headers vanish above 10,000 rows and in keyset mode. So the loader pages with keyset
+(``pagination=keyset&order_by=id``) and, to halve the number of round trips on the critical path,
+runs two cursors at once: one ascending from the lowest id and one descending from the highest.
+Each follows only the server's ``Link: rel="next"`` URL (never a forged cursor). They stop when
+they meet: the ascending stream has seen every id below the lowest id the descending one stored,
+so the first id at or above that boundary proves the two ranges touch.
+
+If the server ignores the sort (GitLab strips ``order_by``/``sort`` for some callers), the pages
+arrive out of the expected order; the loader notices, drops the descending stream and lets the
+ascending stream follow its links to the end, de-duplicating by id. The result is the same set of
+users either way, only slower.
+
+Everything here is blocking from the caller's point of view (``*_blocking`` entry points run an
+event loop in the calling thread): call them from a Textual thread worker, never the UI loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from console.config import ConnectionConfig, build_httpx
+from console.errors import Problem, describe_error
+from console.sanitize import safe
+from console.secret import Secret
+from console.store import normalize_ts, window_bound
+
+if TYPE_CHECKING:
+    from console.store import Store
+
+__all__ = [
+    "EnrichResult",
+    "FetchError",
+    "LoadProgress",
+    "LoadResult",
+    "compute_and_store_risk",
+    "enrich_users",
+    "enrich_users_blocking",
+    "fetch_tokens",
+    "fetch_tokens_blocking",
+    "known_ips_from_events",
+    "load_users",
+    "load_users_blocking",
+    "parse_retry_after",
+]
+
+MAX_PER_PAGE: Final = 100
+#: Attempts for a GET that fails with 5xx or a transport error (the first try included: 1 + 3).
+TRANSIENT_RETRIES: Final = 3
+#: Longest single wait we accept from a 429 before asking again.
+RATE_LIMIT_CAP_S: Final = 60.0
+#: Consecutive 429 answers to one request before giving up with a problem.
+RATE_LIMIT_MAX_WAITS: Final = 30
+#: Cache key (store.cache_get) under which audit events for the incident are kept.
+AUDIT_EVENTS_CACHE_KEY: Final = "audit_events"
+
+ProgressFn = Callable[["LoadProgress"], None]
+CancelledFn = Callable[[], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProgress:
+    """One progress report: users stored so far, an estimate of the total (or None), pages read."""
+
+    loaded: int
+    total: int | None
+    pages: int
+    done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    loaded: int
+    pages: int
+    seconds: float
+    cancelled: bool
+    problem: Problem | None
+    #: seconds from start until the first page was in the store (None if none arrived)
+    first_page_seconds: float | None = None
+    #: True when the server ignored the sort order and one stream had to read everything
+    single_stream: bool = False
+    #: 5xx / transport retries and seconds spent waiting on 429s
+    retries: int = 0
+    rate_limited_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichResult:
+    enriched: int
+    missing: int  # 404: deleted since the list was read
+    seconds: float
+    cancelled: bool
+    problem: Problem | None
+
+
+class FetchError(Exception):
+    """Raised by the token fetch when it cannot finish; ``problem`` explains why."""
+
+    def __init__(self, problem: Problem | None, *, cancelled: bool = False) -> None:
+        super().__init__("token fetch cancelled" if cancelled else "token fetch failed")
+        self.problem = problem
+        self.cancelled = cancelled
+
+
+class _Stop(Exception):
+    """Internal: abort the load with ``problem``."""
+
+    def __init__(self, problem: Problem, status: int | None = None) -> None:
+        super().__init__("stop")
+        self.problem = problem
+        self.status = status
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _never() -> bool:
+    return False
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait according to ``Retry-After`` (seconds or HTTP date) or ``RateLimit-Reset``.
+
+    Returns None when neither header gives a usable answer. Never negative.
+    """
+    now = time.time() if now is None else now
+    value = headers.get("retry-after")
+    if value:
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)
+                return max(0.0, when.timestamp() - now)
+    reset = headers.get("ratelimit-reset")
+    if reset:
+        try:
+            return max(0.0, float(reset.strip()) - now)
+        except ValueError:
+            return None
+    return None
+
+
+def _backoff(attempt: int, base: float = 0.25, cap: float = 8.0) -> float:
+    """Exponential backoff with full jitter on the upper half."""
+    ceiling = min(cap, base * float(2**attempt))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+class _Http:
+    """GET with the loader's retry, rate-limit and link-validation policy."""
+
+    def __init__(self, client: httpx.AsyncClient, cancelled: CancelledFn) -> None:
+        self.client = client
+        self.cancelled = cancelled
+        base = urlsplit(str(client.base_url))
+        self._scheme = base.scheme
+        self._netloc = base.netloc
+        self._base_path = base.path.rstrip("/") + "/"
+        self.retries = 0
+        self.rate_limited_seconds = 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep in short slices so cancellation stays responsive."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if self.cancelled():
+                raise _Cancelled
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            await asyncio.sleep(min(left, 0.1))
+
+    def next_url(self, response: httpx.Response) -> str | None:
+        """The ``rel="next"`` link, pinned to the configured host.
+
+        A misconfigured ``external_url`` makes GitLab advertise another host in its links; the
+        token must not follow it there. A link whose path is under our API path is rewritten to
+        our scheme and host (python-gitlab's ``keep_base_url``); anything else stops the load.
+        """
+        link = response.links.get("next")
+        if not link:
+            return None
+        raw = link.get("url", "")
+        parts = urlsplit(raw)
+        if not parts.scheme and not parts.netloc:
+            parts = urlsplit(str(response.request.url.join(raw)))
+        if parts.scheme not in ("http", "https") or not (parts.path + "/").startswith(
+            self._base_path
+        ):
+            raise _Stop(
+                Problem(
+                    "Unsafe pagination link",
+                    "GitLab's next-page link points outside its API "
+                    f"({safe(raw, kind='line', max_cells=120)}); paging stopped so the token "
+                    "is not sent there. The list is incomplete.",
+                    "Check the instance's external_url setting; it must match the URL you use.",
+                    "bad_response",
+                )
+            )
+        return urlunsplit((self._scheme, self._netloc, parts.path, parts.query, ""))
+
+    async def get(self, url: str, params: Mapping[str, str | int] | None = None) -> httpx.Response:
+        transient = 0
+        limited = 0
+        while True:
+            if self.cancelled():
+                raise _Cancelled
+            try:
+                response = await self.client.get(url, params=params)
+            except httpx.TransportError as exc:
+                if transient >= TRANSIENT_RETRIES:
+                    raise _Stop(describe_error(exc)) from exc
+                transient += 1
+                self.retries += 1
+                await self.sleep(_backoff(transient))
+                continue
+            status = response.status_code
+            if status < 300:
+                return response
+            if status == 429:
+                limited += 1
+                if limited > RATE_LIMIT_MAX_WAITS:
+                    raise _Stop(describe_error(_status_error(response)), status)
+                wait = parse_retry_after(response.headers)
+                if wait is None:
+                    wait = _backoff(limited, base=1.0, cap=RATE_LIMIT_CAP_S)
+                wait = min(wait, RATE_LIMIT_CAP_S) + random.uniform(0, 0.25)
+                self.rate_limited_seconds += wait
+                await self.sleep(wait)
+                continue
+            if status >= 500 and transient < TRANSIENT_RETRIES:
+                transient += 1
+                self.retries += 1
+                await self.sleep(_backoff(transient))
+                continue
+            raise _Stop(describe_error(_status_error(response)), status)
+
+
+def _status_error(response: httpx.Response) -> httpx.HTTPStatusError:
+    return httpx.HTTPStatusError(
+        f"HTTP {response.status_code} for {response.request.method} {response.request.url.path}",
+        request=response.request,
+        response=response,
+    )
+
+
+def _json_list(response: httpx.Response) -> list[dict[str, Any]]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise _Stop(_bad_response("a page that is not JSON")) from exc
+    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+        raise _Stop(_bad_response("a page that is not a list of objects"))
+    return body
+
+
+def _bad_response(what: str) -> Problem:
+    return Problem(
+        "Unreadable answer",
+        f"While paging, GitLab sent {what}; the list is incomplete.",
+        "Check that the URL points at a GitLab instance, then load again.",
+        "bad_response",
+    )
+
+
+def _user_id(item: Mapping[str, Any]) -> int | None:
+    value = item.get("id")
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value
+
+
+Direction = Literal["asc", "desc"]
+
+
+@dataclass
+class _Meet:
+    """Shared state of the two streams. Only touched from the event loop thread, between awaits."""
+
+    seen: set[int] = field(default_factory=set)
+    asc_max: int | None = None  # highest id the ascending stream has passed
+    desc_min: int | None = None  # lowest id the descending stream has passed
+    met: bool = False
+    finished: bool = False  # a stream followed its links to the end
+    ordered: bool = True
+    problem: Problem | None = None
+    cancelled: bool = False
+    pages: int = 0
+    stored: int = 0  # users written to the store (seen minus a page whose write failed)
+    total: int | None = None
+    first_page_at: float | None = None
+
+    def should_stop(self, direction: Direction) -> bool:
+        if self.problem is not None or self.cancelled or self.met or self.finished:
+            return True
+        return not self.ordered and direction == "desc"
+
+    def take(
+        self, direction: Direction, items: list[dict[str, Any]], last: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Return the items this stream should store, and its new position. Updates the meeting
+        boundary synchronously (no await inside), so the other stream sees it at once."""
+        ids = [_user_id(item) for item in items]
+        if self.ordered and not _in_order([i for i in ids if i is not None], last, direction):
+            self.ordered = False
+        kept: list[dict[str, Any]] = []
+        position = last
+        for item, uid in zip(items, ids, strict=True):
+            if uid is None:
+                continue
+            if self.ordered:
+                if direction == "asc" and self.desc_min is not None and uid >= self.desc_min:
+                    self.met = True
+                    break
+                if direction == "desc" and self.asc_max is not None and uid <= self.asc_max:
+                    self.met = True
+                    break
+            position = uid
+            if uid not in self.seen:
+                self.seen.add(uid)
+                kept.append(item)
+        if self.ordered and position is not None:
+            if direction == "asc":
+                self.asc_max = position if self.asc_max is None else max(self.asc_max, position)
+            else:
+                self.desc_min = position if self.desc_min is None else min(self.desc_min, position)
+        return kept, position
+
+
+def _in_order(ids: Sequence[int], last: int | None, direction: Direction) -> bool:
+    previous = last
+    for uid in ids:
+        if previous is not None and (uid <= previous if direction == "asc" else uid >= previous):
+            return False
+        previous = uid
+    return True
+
+
+async def _estimate_total(http: _Http) -> int | None:
+    """A cheap estimate for the progress bar; None when the server will not say."""
+    try:
+        response = await http.client.get("/users", params={"per_page": 1})
+        if response.status_code == 200:
+            total = response.headers.get("x-total")
+            if total and total.strip().isdigit():
+                return int(total)
+        response = await http.client.get("/application/statistics")
+        if response.status_code == 200:
+            body = response.json()
+            users = body.get("users") if isinstance(body, dict) else None
+            if isinstance(users, str | int):
+                digits = str(users).replace(",", "").strip()
+                if digits.isdigit():
+                    return int(digits)
+    except (httpx.HTTPError, ValueError):
+        return None
+    return None
+
+
+async def load_users(
+    client: httpx.AsyncClient,
+    store: Store,
+    incident_id: int,
+    *,
+    on_progress: ProgressFn | None = None,
+    cancelled: CancelledFn | None = None,
+    per_page: int = MAX_PER_PAGE,
+) -> LoadResult:
+    """Load every user the token can see into ``store`` for ``incident_id``.
+
+    Pages are upserted as they arrive (one transaction per page, in this thread), then
+    ``on_progress`` is called. ``cancelled()`` is checked between pages and during waits.
+    Failures never raise: they come back as ``LoadResult.problem`` with whatever was loaded.
+    """
+    is_cancelled = cancelled or _never
+    per_page = max(1, min(MAX_PER_PAGE, per_page))
+    http = _Http(client, is_cancelled)
+    state = _Meet()
+    started = time.monotonic()
+
+    def report(done: bool) -> None:
+        if on_progress is None:
+            return
+        loaded = state.stored
+        total = state.total
+        if total is not None and loaded > total:
+            total = loaded
+        if done and state.problem is None and not state.cancelled:
+            total = loaded
+        on_progress(LoadProgress(loaded=loaded, total=total, pages=state.pages, done=done))
+
+    async def stream(direction: Direction) -> None:
+        url = "/users"
+        params: dict[str, str | int] | None = {
+            "pagination": "keyset",
+            "order_by": "id",
+            "sort": direction,
+            "per_page": per_page,
+        }
+        last: int | None = None
+        while not state.should_stop(direction):
+            response = await http.get(url, params)
+            items = _json_list(response)
+            state.pages += 1
+            kept, last = state.take(direction, items, last)
+            if kept:
+                store.upsert_users(incident_id, kept, _now_iso())
+                state.stored += len(kept)
+                if state.first_page_at is None:
+                    state.first_page_at = time.monotonic()
+            report(False)
+            following = None if state.met else http.next_url(response)
+            if following is None:
+                if not state.met:
+                    state.finished = True
+                return
+            url, params = following, None
+
+    async def guarded(direction: Direction) -> None:
+        try:
+            await stream(direction)
+        except _Cancelled:
+            state.cancelled = True
+        except _Stop as stop:
+            if state.problem is None:
+                state.problem = stop.problem
+        except Exception as exc:  # the store failed, or a bug: report it, never hang the worker
+            if state.problem is None:
+                state.problem = describe_error(exc)
+
+    async def estimate() -> None:
+        state.total = await _estimate_total(http)
+
+    estimator = asyncio.create_task(estimate())
+    await asyncio.gather(guarded("asc"), guarded("desc"))
+    if not estimator.done():
+        estimator.cancel()
+    await asyncio.gather(estimator, return_exceptions=True)
+    if is_cancelled() and not (state.met or state.finished):
+        state.cancelled = True
+    report(True)
+    first = None if state.first_page_at is None else state.first_page_at - started
+    return LoadResult(
+        loaded=state.stored,
+        pages=state.pages,
+        seconds=time.monotonic() - started,
+        cancelled=state.cancelled,
+        problem=state.problem,
+        first_page_seconds=first,
+        single_stream=not state.ordered,
+        retries=http.retries,
+        rate_limited_seconds=http.rate_limited_seconds,
+    )
+
+
+def load_users_blocking(
+    config: ConnectionConfig,
+    token: Secret,
+    store: Store,
+    incident_id: int,
+    *,
+    on_progress: ProgressFn | None = None,
+    cancelled: CancelledFn | None = None,
+    per_page: int = MAX_PER_PAGE,
+) -> LoadResult:
+    """Run :func:`load_users` to completion in the calling (worker) thread."""
+
+    async def run() -> LoadResult:
+        async with build_httpx(config, token) as client:
+            return await load_users(
+                client,
+                store,
+                incident_id,
+                on_progress=on_progress,
+                cancelled=cancelled,
+                per_page=per_page,
+            )
+
+    started = time.monotonic()
+    try:
+        return asyncio.run(run())
+    except Exception as exc:  # building the client or closing it failed
+        return LoadResult(0, 0, time.monotonic() - started, False, describe_error(exc))
+
+
+# --------------------------------------------------------------------------- enrichment
+
+
+async def enrich_users(
+    client: httpx.AsyncClient,
+    store: Store,
+    incident_id: int,
+    user_ids: Iterable[int],
+    *,
+    concurrency: int = 8,
+    on_progress: Callable[[int, int], None] | None = None,
+    cancelled: CancelledFn | None = None,
+) -> EnrichResult:
+    """GET /users/:id for each id (bounded concurrency) and store the detail fields.
+
+    The list response has no sign-in IPs or sign-in count; the single-user admin view does.
+    ``on_progress(done, total)`` is called after each user. 404s are counted, not fatal;
+    401/403 and exhausted retries stop the run with a problem.
+    """
+    is_cancelled = cancelled or _never
+    ids = list(dict.fromkeys(user_ids))
+    http = _Http(client, is_cancelled)
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+    started = time.monotonic()
+    done = 0
+    enriched = 0
+    missing = 0
+    problem: Problem | None = None
+    was_cancelled = False
+
+    async def one(uid: int) -> None:
+        nonlocal done, enriched, missing, problem, was_cancelled
+        async with semaphore:
+            if problem is not None or was_cancelled:
+                return
+            try:
+                response = await http.get(f"/users/{int(uid)}")
+            except _Cancelled:
+                was_cancelled = True
+                return
+            except _Stop as stop:
+                if stop.status == 404:
+                    missing += 1
+                elif problem is None:
+                    problem = stop.problem
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, len(ids))
+                return
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and _user_id(body) == uid:
+                store.upsert_user_detail(incident_id, body)
+                enriched += 1
+            done += 1
+            if on_progress is not None:
+                on_progress(done, len(ids))
+
+    await asyncio.gather(*(one(uid) for uid in ids))
+    return EnrichResult(
+        enriched=enriched,
+        missing=missing,
+        seconds=time.monotonic() - started,
+        cancelled=was_cancelled or (is_cancelled() and done < len(ids)),
+        problem=problem,
+    )
+
+
+def enrich_users_blocking(
+    config: ConnectionConfig,
+    token: Secret,
+    store: Store,
+    incident_id: int,
+    user_ids: Iterable[int],
+    *,
+    concurrency: int = 8,
+    on_progress: Callable[[int, int], None] | None = None,
+    cancelled: CancelledFn | None = None,
+) -> EnrichResult:
+    """Run :func:`enrich_users` in the calling (worker) thread."""
+
+    async def run() -> EnrichResult:
+        async with build_httpx(config, token, max_connections=max(1, concurrency)) as client:
+            return await enrich_users(
+                client,
+                store,
+                incident_id,
+                user_ids,
+                concurrency=concurrency,
+                on_progress=on_progress,
+                cancelled=cancelled,
+            )
+
+    started = time.monotonic()
+    try:
+        return asyncio.run(run())
+    except Exception as exc:
+        return EnrichResult(0, 0, time.monotonic() - started, False, describe_error(exc))
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+async def fetch_tokens(
+    client: httpx.AsyncClient,
+    *,
+    concurrency: int = 8,
+    cancelled: CancelledFn | None = None,
+    params: Mapping[str, str | int] | None = None,
+) -> list[dict[str, Any]]:
+    """Every personal access token the caller can list (all users' for an admin).
+
+    ``/personal_access_tokens`` is offset-only. Page 1 tells us ``x-total-pages`` when the server
+    knows it (≤ 10,000 rows); then the other pages are fetched concurrently by number. Without
+    it, pages are requested in concurrent batches until a short or empty page ends the list.
+    Raises :class:`FetchError` on failure or cancellation.
+    """
+    is_cancelled = cancelled or _never
+    http = _Http(client, is_cancelled)
+    base: dict[str, str | int] = {**(params or {}), "per_page": MAX_PER_PAGE}
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+
+    async def page(number: int) -> list[dict[str, Any]]:
+        async with semaphore:
+            response = await http.get("/personal_access_tokens", {**base, "page": number})
+            return _json_list(response)
+
+    try:
+        first = await http.get("/personal_access_tokens", {**base, "page": 1})
+        tokens = _json_list(first)
+        pages_header = first.headers.get("x-total-pages", "").strip()
+        if pages_header.isdigit():
+            rest = await asyncio.gather(*(page(n) for n in range(2, int(pages_header) + 1)))
+            for chunk in rest:
+                tokens.extend(chunk)
+        elif len(tokens) >= MAX_PER_PAGE:
+            number = 2
+            while True:
+                batch = await asyncio.gather(
+                    *(page(n) for n in range(number, number + concurrency))
+                )
+                ended = False
+                for chunk in batch:
+                    if ended:
+                        break
+                    tokens.extend(chunk)
+                    ended = len(chunk) < MAX_PER_PAGE
+                if ended:
+                    break
+                number += concurrency
+    except _Stop as stop:
+        raise FetchError(stop.problem) from stop
+    except _Cancelled as exc:
+        raise FetchError(None, cancelled=True) from exc
+    unique: dict[object, dict[str, Any]] = {}
+    for item in tokens:
+        unique.setdefault(item.get("id"), item)
+    return list(unique.values())
+
+
+def fetch_tokens_blocking(
+    config: ConnectionConfig,
+    token: Secret,
+    *,
+    concurrency: int = 8,
+    cancelled: CancelledFn | None = None,
+) -> list[dict[str, Any]]:
+    """All personal access tokens (admin: the whole instance), for the risk signals.
+
+    Raises :class:`FetchError` (with ``.problem``) when the list cannot be read completely.
+    """
+
+    async def run() -> list[dict[str, Any]]:
+        async with build_httpx(config, token, max_connections=max(1, concurrency)) as client:
+            return await fetch_tokens(client, concurrency=concurrency, cancelled=cancelled)
+
+    return asyncio.run(run())
+
+
+# --------------------------------------------------------------------------- risk
+
+_SIGN_IN_EVENTS: Final = frozenset(
+    {
+        "authenticated_with_password",
+        "authenticated_with_two_factor",
+        "authenticated_with_webauthn",
+        "authenticated_with_ldap",
+        "authenticated_with_oauth",
+        "authenticated_with_group_saml",
+    }
+)
+
+
+def _is_sign_in(event: Mapping[str, Any]) -> bool:
+    details = event.get("details")
+    details = details if isinstance(details, Mapping) else {}
+    name = event.get("event_name") or details.get("event_name")
+    if isinstance(name, str) and name in _SIGN_IN_EVENTS:
+        return True
+    # before 18.3 a web sign-in is a legacy event with only details.with ("standard", "two-factor"…)
+    return name is None and isinstance(details.get("with"), str) and "failed_login" not in details
+
+
+def known_ips_from_events(events: Iterable[Mapping[str, Any]]) -> dict[int, set[str]]:
+    """IP addresses each user has signed in from, according to audit events."""
+    known: dict[int, set[str]] = {}
+    for event in events:
+        if not isinstance(event, Mapping) or not _is_sign_in(event):
+            continue
+        author = event.get("author_id")
+        details = event.get("details")
+        details = details if isinstance(details, Mapping) else {}
+        ip = event.get("ip_address") or details.get("ip_address")
+        if isinstance(author, int) and author > 0 and isinstance(ip, str) and ip:
+            known.setdefault(author, set()).add(ip)
+    return known
+
+
+def _before(event: Mapping[str, Any], start: str | None) -> bool:
+    if start is None:
+        return True
+    created = normalize_ts(event.get("created_at"))
+    return created is not None and created < start
+
+
+def compute_and_store_risk(
+    store: Store,
+    incident_id: int,
+    window: tuple[str | None, str | None] | None = None,
+    *,
+    tokens: Iterable[Mapping[str, Any]] | None = None,
+    events: Iterable[Mapping[str, Any]] | None = None,
+    known_ips: Mapping[int, set[str]] | None = None,
+    now: datetime | None = None,
+) -> dict[int, tuple[int, list[str]]]:
+    """Score every cached user of the incident with :func:`console.risk.compute_risk` and store it.
+
+    ``window`` defaults to the incident's window. ``events`` are audit events (raw GitLab JSON or
+    ``AuditEvent.to_dict()``); when None, the events cached under ``AUDIT_EVENTS_CACHE_KEY``
+    (``{"events": [...]}`` or a plain list) are used if present. Sign-in events from *before*
+    the window give each user's known IPs (unless ``known_ips`` is passed), so a sign-in from an
+    address never seen before stands out. Blocking (SQLite): call it from a worker thread.
+    """
+    from console.risk import compute_risk
+
+    if window is None:
+        incident = store.get_incident(incident_id)
+        window = incident.window if incident is not None else (None, None)
+    event_list: list[Mapping[str, Any]] = []
+    if events is not None:
+        event_list = [e for e in events if isinstance(e, Mapping)]
+    else:
+        cached = store.cache_get(incident_id, AUDIT_EVENTS_CACHE_KEY)
+        value = cached[0] if cached is not None else None
+        if isinstance(value, Mapping):
+            value = value.get("events")
+        if isinstance(value, list):
+            event_list = [e for e in value if isinstance(e, Mapping)]
+    if known_ips is None:
+        start = window_bound(window[0], end=False)
+        known_ips = known_ips_from_events(e for e in event_list if _before(e, start))
+    users = list(store.iter_users(incident_id))
+    risks = compute_risk(
+        users,
+        window,
+        known_ips=known_ips,
+        tokens=list(tokens) if tokens is not None else None,
+        events=event_list,
+        now=now,
+    )
+    store.set_risk(incident_id, risks)
+    return risks
