@@ -1,0 +1,130 @@
+"""The help modal: every key that works right now, read from the live bindings, plus the workflow.
+
+A hand-kept key list drifts from the code; this one is built from ``Screen.active_bindings`` of the
+screen underneath (focused widget, its ancestors, the screen and the app), so a pane's own keys
+show up as soon as the pane has focus.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.dom import DOMNode
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+__all__ = ["HelpEntry", "HelpScreen", "collect_bindings"]
+
+WORKFLOW = (
+    "Work through an incident in three passes. 1 Users: review every account (filter with /, "
+    "mark cleared or flagged, select rows with space and press a for actions such as block). "
+    "2 Audit events: look at what happened in the incident window, per user or instance-wide. "
+    "3 Credentials: find and revoke tokens and keys an attacker could keep using. "
+    "Every action is journaled before it is sent and verified afterwards; your marks, filters "
+    "and place are saved as you go, so after a crash or disconnect start the console again "
+    "and it resumes the incident."
+)
+
+
+@dataclass(frozen=True)
+class HelpEntry:
+    """One key in one group."""
+
+    group: str
+    key: str
+    description: str
+    enabled: bool
+
+
+def _group_title(node: DOMNode) -> str:
+    if node.BINDING_GROUP_TITLE:
+        return node.BINDING_GROUP_TITLE
+    if isinstance(node, App):
+        return "Everywhere"
+    if isinstance(node, Screen):
+        return "This screen"
+    # "CredentialsPane" -> "Credentials pane", "VirtualTable" -> "Virtual table"
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", type(node).__name__)
+    return " ".join([words[0], *(w.lower() for w in words[1:])]) if words else "Widget"
+
+
+def _describe(binding: Binding) -> str:
+    return binding.description or binding.action.replace("_", " ")
+
+
+def collect_bindings(screen: Screen[object]) -> list[HelpEntry]:
+    """The screen's active bindings, in chain order (focused widget first, app last)."""
+    app = screen.app
+    entries: list[HelpEntry] = []
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        if binding.system:
+            continue  # Textual's own plumbing (e.g. ctrl+c hint), not part of our key map
+        entries.append(
+            HelpEntry(
+                group=_group_title(active.node),
+                key=app.get_key_display(binding),
+                description=_describe(binding),
+                enabled=active.enabled,
+            )
+        )
+    return entries
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys grouped by where they come from; escape, q or ? closes it."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close help"),
+        Binding("q", "close", "Close help", show=False),
+        Binding("question_mark", "close", "Close help", show=False),
+    ]
+
+    def __init__(self, entries: list[HelpEntry]) -> None:
+        super().__init__()
+        self.entries = entries
+
+    def groups(self) -> dict[str, list[HelpEntry]]:
+        groups: dict[str, list[HelpEntry]] = {}
+        for entry in self.entries:
+            groups.setdefault(entry.group, []).append(entry)
+        return groups
+
+    def plain_text(self) -> str:
+        """The whole help as plain lines (what the tables show, without styling)."""
+        lines = []
+        for title, entries in self.groups().items():
+            lines.append(title)
+            lines.extend(f"  {e.key}  {e.description}" for e in entries)
+        return "\n".join([*lines, "Workflow", WORKFLOW])
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box", classes="dialog"):
+            yield Static(Text("Keys", style="bold"), classes="dialog-title")
+            for title, entries in self.groups().items():
+                yield Static(Text(title, style="bold underline"), classes="help-group")
+                yield Static(self._table(entries), classes="help-keys")
+            yield Static(Text("Workflow", style="bold underline"), classes="help-group")
+            yield Static(Text(WORKFLOW), classes="help-workflow")
+
+    @staticmethod
+    def _table(entries: list[HelpEntry]) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(min_width=8, no_wrap=True)
+        table.add_column()
+        for entry in entries:
+            style = "" if entry.enabled else "dim"
+            note = "" if entry.enabled else " (not available here)"
+            table.add_row(
+                Text(entry.key, style="bold " + style), Text(entry.description + note, style=style)
+            )
+        return table
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,277 @@
+"""The main screen: header, the three panes in a ContentSwitcher, and the footer.
+
+It owns which pane is showing (saved to the store's ui_state, debounced, so a kill -9 brings the
+responder back to the same place) and routes the app's generic keys (/, enter, space, a, escape)
+to the active pane. Panes save their own filters and selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer
+
+from console.context import AppContext
+from screens.coverage import CoverageScreen
+from screens.header import ConsoleHeader
+from screens.incidents import IncidentEditScreen
+from screens.messages import (
+    IncidentUpdated,
+    PaneActivated,
+    ReviewProgressLoaded,
+    ShowAuditForUser,
+    UiStateLoaded,
+)
+
+__all__ = ["PANES", "ConsoleCommands", "MainScreen", "PaneFactory", "default_pane_factories"]
+
+PaneFactory = Callable[[AppContext], Widget]
+PANES: dict[str, str] = {"users": "Users", "audit": "Audit events", "credentials": "Credentials"}
+ACTIVE_PANE_KEY = "active_pane"
+# The app's generic key names and the action names panes actually use for them.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "back": ("back", "escape"),
+    "toggle_select": ("toggle_select", "toggle_selection"),
+}
+SAVE_DELAY = 0.5  # seconds: coalesces quick 1-2-3 presses into one small write
+
+
+def default_pane_factories() -> dict[str, PaneFactory]:
+    """The shipped panes (imported lazily so the shell can be tested on its own)."""
+    from screens.audit import AuditPane
+    from screens.credentials import CredentialsPane
+    from screens.users import UsersPane
+
+    return {"users": UsersPane, "audit": AuditPane, "credentials": CredentialsPane}
+
+
+class MainScreen(Screen[None]):
+    """Shows one incident on one instance; built once the startup flow has a context."""
+
+    BINDINGS = [
+        Binding("v", "show_coverage", "Coverage"),
+        Binding("i", "edit_incident", "Incident details"),
+    ]
+
+    def __init__(
+        self, ctx: AppContext, *, panes: Mapping[str, PaneFactory] | None = None
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self._factories = dict(panes or default_pane_factories())
+        self._panes: dict[str, Widget] = {}
+        self._save_timer: Timer | None = None
+        self.active_pane = next(iter(self._factories))
+
+    def compose(self) -> ComposeResult:
+        yield ConsoleHeader(id="header")
+        with ContentSwitcher(initial=f"pane-{self.active_pane}", id="panes"):
+            for key, factory in self._factories.items():
+                pane = factory(self.ctx)
+                self._panes[key] = pane
+                with Vertical(id=f"pane-{key}", classes="pane-slot"):
+                    yield pane
+        yield Footer()
+
+    def on_mount(self) -> None:
+        header = self.query_one(ConsoleHeader)
+        conn, cov = self.ctx.connection, self.ctx.coverage
+        header.instance_url = self.ctx.instance_url
+        header.identity = str(getattr(cov, "username", "") or "") if cov is not None else ""
+        header.incident_title = str(self.ctx.incident.title)
+        header.drill = bool(conn.is_drill)
+        header.read_only = self.ctx.read_only
+        header.dry_run = self.ctx.dry_run
+        self._load_saved_state()
+
+    # -- pane switching ------------------------------------------------------------------
+    def pane(self, key: str | None = None) -> Widget:
+        """The pane widget for ``key`` (default: the active one)."""
+        return self._panes[key or self.active_pane]
+
+    def show_pane(self, key: str, *, save: bool = True) -> None:
+        if key not in self._panes:
+            return
+        self.active_pane = key
+        self.query_one("#panes", ContentSwitcher).current = f"pane-{key}"
+        self._focus_pane(self._panes[key])
+        self.post_message(PaneActivated(key))
+        if save:
+            self._schedule_save()
+
+    def _focus_pane(self, pane: Widget) -> None:
+        if pane.focusable:
+            pane.focus()
+            return
+        for widget in self.focus_chain:
+            if pane in widget.ancestors:
+                widget.focus()
+                return
+
+    async def delegate(self, action: str) -> bool:
+        """Run ``action`` on the active pane if it has it; ``False`` if it does not.
+
+        The app's generic keys only arrive here when the pane's own widgets did not take them
+        (e.g. nothing focused), so the pane stays the single place that defines their meaning.
+        """
+        pane = self.pane()
+        for name in _ALIASES.get(action, (action,)):
+            if callable(getattr(pane, f"action_{name}", None)):
+                await pane.run_action(name)
+                return True
+        if action == "actions":
+            return self._open_actions(pane)
+        return False
+
+    def _open_actions(self, pane: Widget) -> bool:
+        selected_ids = getattr(pane, "selected_ids", None)
+        if not callable(selected_ids):
+            return False
+        ids = list(selected_ids())
+        if not ids:
+            self.notify("Select a row first (space).", markup=False)
+            return True
+        from screens.actions_menu import open_actions_menu
+
+        open_actions_menu(self.app, self.ctx, ids)
+        return True
+
+    # -- resume --------------------------------------------------------------------------
+    @work(thread=True, group="ui-state", exit_on_error=False)
+    def _load_saved_state(self) -> None:
+        store, incident_id = self.ctx.store, self.ctx.incident_id
+        self.post_message(UiStateLoaded(dict(store.load_ui_state(incident_id) or {})))
+        progress = store.review_progress(incident_id)
+        self.post_message(
+            ReviewProgressLoaded(progress.reviewed, progress.total, bool(progress.root_reviewed))
+        )
+
+    @on(UiStateLoaded)
+    def _restore(self, message: UiStateLoaded) -> None:
+        state = message.state
+        for key, pane in self._panes.items():
+            restore = getattr(pane, "restore", None)
+            saved = state.get(key)
+            if callable(restore) and isinstance(saved, dict):
+                restore(saved)
+        active = state.get(ACTIVE_PANE_KEY)
+        self.show_pane(active if isinstance(active, str) else self.active_pane, save=False)
+
+    def _schedule_save(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(SAVE_DELAY, self._save_active_pane)
+
+    def _save_active_pane(self) -> None:
+        self._save_timer = None
+        self._write_ui_state(ACTIVE_PANE_KEY, self.active_pane)
+
+    @work(thread=True, group="ui-state", exit_on_error=False)
+    def _write_ui_state(self, key: str, value: Any) -> None:
+        self.ctx.store.save_ui_state(self.ctx.incident_id, key, value)
+
+    # -- header updates ------------------------------------------------------------------
+    @on(ReviewProgressLoaded)
+    def _progress_loaded(self, message: ReviewProgressLoaded) -> None:
+        header = self.query_one(ConsoleHeader)
+        if header.progress is None:  # the pane's own report is newer than the store's
+            header.progress = (message.reviewed, message.total, message.root_reviewed)
+
+    def on_users_pane_review_progress_changed(self, message: Any) -> None:
+        self.query_one(ConsoleHeader).progress = (
+            int(message.reviewed),
+            int(message.total),
+            bool(message.root_reviewed),
+        )
+
+    @on(ShowAuditForUser)
+    def _show_audit_for(self, message: ShowAuditForUser) -> None:
+        audit = self._panes.get("audit")
+        if audit is None:
+            return
+        show_for_user = getattr(audit, "show_for_user", None)
+        if callable(show_for_user):
+            show_for_user(message.user_id)
+        self.show_pane("audit")
+
+    # -- incident and coverage -----------------------------------------------------------
+    def action_show_coverage(self) -> None:
+        if self.ctx.coverage is None:
+            self.notify("The capability check has not run.", markup=False, severity="warning")
+            return
+        self.app.push_screen(CoverageScreen(self.ctx.coverage))
+
+    def action_edit_incident(self) -> None:
+        def saved(fields: dict[str, str] | None) -> None:
+            if fields:
+                self._save_incident(fields)
+
+        self.app.push_screen(IncidentEditScreen(self.ctx.incident), saved)
+
+    @work(thread=True, group="incident", exit_on_error=False)
+    def _save_incident(self, fields: dict[str, str]) -> None:
+        store, incident_id = self.ctx.store, self.ctx.incident_id
+        store.update_incident(incident_id, **fields)
+        updated = store.get_incident(incident_id)
+        if updated is not None:
+            self.post_message(IncidentUpdated(updated))
+
+    @on(IncidentUpdated)
+    def _incident_updated(self, message: IncidentUpdated) -> None:
+        self.ctx.incident = message.incident
+        self.query_one(ConsoleHeader).incident_title = str(message.incident.title)
+        for pane in self._panes.values():
+            changed = getattr(pane, "incident_changed", None)
+            if callable(changed):
+                changed(message.incident)
+        self.notify("Incident details saved.", markup=False)
+
+
+class ConsoleCommands(Provider):
+    """Command palette entries: the panes, coverage, incidents, help and quit."""
+
+    def _commands(self) -> list[tuple[str, str, str]]:
+        commands: list[tuple[str, str, str]] = []
+        if isinstance(self.screen, MainScreen):
+            commands += [
+                (f"Show {label}", f"Switch to the {label} pane", f"app.switch_pane('{key}')")
+                for key, label in PANES.items()
+            ]
+            commands += [
+                ("Coverage", "What this token can and cannot see", "screen.show_coverage"),
+                ("Edit incident", "Title, kind and time window", "screen.edit_incident"),
+                ("New incident", "Start a new incident on this instance", "app.new_incident"),
+                ("Resume incident", "Pick another open incident", "app.choose_incident"),
+            ]
+        commands += [
+            ("Help", "Every key that works here", "app.help"),
+            ("Quit", "Leave the console", "app.quit"),
+        ]
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, help_text, action in self._commands():
+            yield DiscoveryHit(Text(name), self._runner(action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, action in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), self._runner(action), help=help_text)
+
+    def _runner(self, action: str) -> Callable[[], Any]:
+        async def run() -> None:
+            await self.screen.run_action(action)
+
+        return run

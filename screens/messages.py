@@ -1,0 +1,57 @@
+"""App-level messages: things workers and screens report upwards, in the past tense.
+
+Pane-specific messages live with their pane (``UsersPane.ReviewProgressChanged``); these are the
+ones the shell itself reacts to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+__all__ = [
+    "IncidentUpdated",
+    "PaneActivated",
+    "ReviewProgressLoaded",
+    "ShowAuditForUser",
+    "UiStateLoaded",
+]
+
+
+@dataclass
+class UiStateLoaded(Message):
+    """The saved UI state of the incident was read from the store (resume)."""
+
+    state: dict[str, Any]
+
+
+@dataclass
+class ReviewProgressLoaded(Message):
+    """The review progress was read from the store (before the pane reports its own)."""
+
+    reviewed: int
+    total: int
+    root_reviewed: bool
+
+
+@dataclass
+class PaneActivated(Message):
+    """The main screen switched to another pane (``users``, ``audit`` or ``credentials``)."""
+
+    pane: str
+
+
+@dataclass
+class IncidentUpdated(Message):
+    """The incident's title, kind or window was changed and saved."""
+
+    incident: Any
+
+
+@dataclass
+class ShowAuditForUser(Message):
+    """A pane asks to see the audit events of one user (``None``: instance-wide)."""
+
+    user_id: int | None

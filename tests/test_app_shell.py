@@ -1,0 +1,254 @@
+"""The app shell: demo startup, the key map, help from live bindings, quit, failures, resume.
+
+Most tests run the real startup flow against a drill, with small placeholder panes so they test
+the shell and not the panes; one test uses the shipped panes end to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rich.console import Console
+from textual.binding import Binding
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher
+
+from console.app import IncidentConsoleApp
+from console.session import Launch
+from screens.confirm import ConfirmScreen
+from screens.connect import ProblemScreen
+from screens.coverage import CoverageScreen
+from screens.header import ConsoleHeader
+from screens.help import HelpScreen, collect_bindings
+from screens.main import MainScreen
+
+BAD_TOKEN = "glpat-ThisIsNotARealToken0001"
+
+
+class FakePane(Widget, can_focus=True):
+    """Stands in for a real pane: one binding of its own, records restore() and search."""
+
+    BINDINGS = [Binding("z", "zap", "Zap the highlighted row")]
+
+    def __init__(self, ctx: Any) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.restored: dict[str, Any] | None = None
+        self.searches = 0
+
+    def render(self) -> str:
+        return f"fake pane {self.id}"
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.restored = dict(state)
+
+    def action_search(self) -> None:
+        self.searches += 1
+
+    def action_zap(self) -> None:
+        pass
+
+
+FAKE_PANES = {"users": FakePane, "audit": FakePane, "credentials": FakePane}
+
+
+def screen_text(app: IncidentConsoleApp) -> str:
+    """What the terminal would show, as plain text."""
+    update = app.screen._compositor.render_update(full=True)
+    console = Console(file=io.StringIO(), width=app.size.width, color_system=None)
+    console.print(update)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+async def until(pilot: Any, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out; screen is {type(pilot.app.screen).__name__}")
+        await pilot.pause(0.05)
+
+
+async def reach_main(pilot: Any) -> MainScreen:
+    """Wait for the main screen, continuing past the coverage panel if the drill shows one."""
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, (MainScreen, CoverageScreen, ProblemScreen)))
+    if isinstance(app.screen, CoverageScreen):
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+    assert isinstance(app.screen, MainScreen), screen_text(app)
+    return app.screen
+
+
+def demo(**kw: Any) -> Launch:
+    return Launch(demo=True, drill_users=kw.pop("drill_users", 60), **kw)
+
+
+def run_app(app: IncidentConsoleApp, script: Callable[[Any], Any]) -> None:
+    async def go() -> None:
+        try:
+            async with app.run_test(size=(80, 24), notifications=True) as pilot:
+                await script(pilot)
+        finally:
+            app.shutdown()
+
+    asyncio.run(go())
+
+
+def test_demo_startup_reaches_users_pane_with_drill_marker() -> None:
+    app = IncidentConsoleApp(demo(drill_users=120))
+
+    async def script(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        assert main.active_pane == "users"
+        assert type(main.pane()).__name__ == "UsersPane"
+        header = main.query_one(ConsoleHeader)
+        assert header.badges() == ["DRILL"]
+        await until(pilot, lambda: "root" in screen_text(app))
+        text = screen_text(app)
+        assert " DRILL " in text.splitlines()[0]
+        assert app.ctx is not None and app.ctx.is_drill
+        assert app.ctx.connection.token_source.startswith("drill")
+
+    run_app(app, script)
+
+
+def test_number_keys_switch_panes_and_slash_delegates() -> None:
+    app = IncidentConsoleApp(demo(), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        switcher = main.query_one("#panes", ContentSwitcher)
+        for key, pane in (("2", "audit"), ("3", "credentials"), ("1", "users")):
+            await pilot.press(key)
+            assert switcher.current == f"pane-{pane}"
+            assert main.active_pane == pane
+            assert app.focused is main.pane(pane)
+        app.set_focus(None)
+        await pilot.press("slash")
+        assert main.pane("users").searches == 1
+
+    run_app(app, script)
+
+
+def test_help_lists_every_active_binding_including_the_panes() -> None:
+    app = IncidentConsoleApp(demo(), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        expected = {
+            active.binding.description
+            for active in main.active_bindings.values()
+            if not active.binding.system
+        }
+        assert {"Zap the highlighted row", "Users", "Quit", "Coverage"} <= expected
+        keys = {e.key for e in collect_bindings(main)}
+        assert {"1", "2", "3", "/", "?", "q", "a", "z", "v", "^p"} <= keys
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.pause()
+        help_text = app.screen.plain_text()
+        assert "Fake pane" in screen_text(app)  # the focused pane's group comes first
+        for description in expected:
+            assert description in help_text, description
+        assert "Workflow" in help_text
+        await pilot.press("escape")
+        assert app.screen is main
+
+    run_app(app, script)
+
+
+def test_quit_asks_while_work_is_running_and_exits_when_idle() -> None:
+    app = IncidentConsoleApp(demo(), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        await reach_main(pilot)
+        await app.workers.wait_for_complete()
+        worker = app.run_worker(asyncio.sleep(60), group="loader")
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "background task" in screen_text(app)
+        await pilot.press("n")
+        assert isinstance(app.screen, MainScreen) and app.is_running
+        worker.cancel()
+        await until(pilot, lambda: worker.is_finished)
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+
+    run_app(app, script)
+    assert app.return_code == 0
+
+
+@pytest.mark.parametrize("token", [BAD_TOKEN])
+def test_env_bad_token_shows_clear_error_screen(
+    token: str, drill: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITLAB_URL", drill.url)
+    monkeypatch.setenv("GITLAB_TOKEN", token)
+    app = IncidentConsoleApp(Launch(), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, ProblemScreen))
+        await until(pilot, lambda: "r: retry" in screen_text(app))
+        text = screen_text(app)
+        assert "Traceback" not in text and token not in text
+        assert "Token rejected" in text and "401" in text
+        assert "Next: " in text and "e: edit connection" in text and "q: quit" in text
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running)
+
+    run_app(app, script)
+    assert app.return_code == 1
+
+
+def test_non_admin_token_shows_coverage_warning(drill: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITLAB_URL", drill.url)
+    monkeypatch.setenv("GITLAB_TOKEN", type(drill).USER_TOKEN)
+    app = IncidentConsoleApp(Launch(), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, CoverageScreen))
+        await until(pilot, lambda: "not an administrator" in screen_text(app))
+        await pilot.press("enter")
+        main = await reach_main(pilot)
+        await pilot.press("v")
+        assert isinstance(app.screen, CoverageScreen)
+        await pilot.press("escape")
+        assert app.screen is main
+
+    run_app(app, script)
+
+
+def test_resume_restores_active_pane_and_hands_panes_their_state() -> None:
+    first = IncidentConsoleApp(demo(), panes=FAKE_PANES)
+
+    async def switch(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        await pilot.press("3")
+        await pilot.pause(0.8)  # past the 0.5 s debounce
+        await first.workers.wait_for_complete()
+        assert first.ctx is not None
+        first.ctx.store.save_ui_state(first.ctx.incident_id, "users", {"selected_id": 7})
+        assert main.active_pane == "credentials"
+
+    run_app(first, switch)
+    assert first.ctx is not None
+    incident_id = first.ctx.incident_id
+
+    second = IncidentConsoleApp(demo(), panes=FAKE_PANES)
+
+    async def check(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        assert second.ctx is not None and second.ctx.incident_id == incident_id
+        await until(pilot, lambda: main.active_pane == "credentials")
+        assert main.query_one("#panes", ContentSwitcher).current == "pane-credentials"
+        assert main.pane("users").restored == {"selected_id": 7}
+
+    run_app(second, check)
