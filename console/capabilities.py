@@ -1,0 +1,356 @@
+"""The capability check: what this token on this instance can and cannot see (``Coverage``).
+
+One synchronous pass (run it in a thread worker) over ``/metadata``, ``/user``,
+``/personal_access_tokens/self``, an admin-only endpoint (Admin Mode detection) and
+``/audit_events`` (tier), collecting ``RateLimit-*`` headers on the way. Every request has a
+timeout, never sleeps on 429 and never retries. Failures become :class:`~console.errors.Problem`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+import gitlab
+import gitlab.exceptions
+import requests
+
+from console.config import is_loopback_host
+from console.errors import Problem, describe_error
+from console.sanitize import safe
+
+__all__ = [
+    "SOURCE_DRILL",
+    "SOURCE_ENV",
+    "SOURCE_KEYRING",
+    "SOURCE_PROMPT",
+    "Coverage",
+    "CoverageLine",
+    "check_capabilities",
+]
+
+SOURCE_KEYRING: Final = "keyring"
+SOURCE_ENV: Final = "env"
+SOURCE_PROMPT: Final = "prompt"
+SOURCE_DRILL: Final = "drill"
+
+# Admin-only endpoints tried in order; the first that is not 404 decides "admin API usable".
+ADMIN_PROBES: Final = ("/users/{uid}/memberships", "/application/statistics", "/hooks")
+_RATE_HEADERS: Final = (
+    "RateLimit-Name",
+    "RateLimit-Limit",
+    "RateLimit-Observed",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+)
+EXPIRY_WARN_DAYS: Final = 7
+
+Level = Literal["ok", "warn", "blind"]
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageLine:
+    level: Level
+    text: str
+
+
+def _s(value: object, cells: int = 60) -> str:
+    return safe(value, kind="line", max_cells=cells)
+
+
+@dataclass
+class Coverage:
+    """Facts learned about the instance and token, and what they mean for the responder."""
+
+    url: str
+    token_source: str = SOURCE_PROMPT
+    keyring_label: str | None = None  # e.g. "Secret Service" when the token is stored there
+    keyring_reason: str | None = None  # why it could not be stored, if it could not
+    tls_verified: bool = True
+    # instance
+    version: str | None = None
+    revision: str | None = None
+    enterprise: bool | None = None
+    # actor
+    user_id: int | None = None
+    username: str | None = None
+    is_admin: bool = False
+    # token
+    token_name: str | None = None
+    scopes: tuple[str, ...] | None = None
+    expires_at: date | None = None
+    # derived
+    admin_api: bool | None = None  # an admin-only endpoint answered 200
+    admin_mode_blocked: bool = False  # is_admin, yet admin endpoints answer 403
+    audit_events: bool | None = None  # GET /audit_events answered 200
+    audit_status: int | None = None
+    tier: str = "unknown"  # free | premium_or_ultimate | unknown
+    rate_limit: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    fatal: Problem | None = None
+    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def ok(self) -> bool:
+        return self.fatal is None
+
+    @property
+    def can_act(self) -> bool:
+        """Admin write actions are possible (admin, admin endpoints usable, api scope)."""
+        scoped = self.scopes is None or "api" in self.scopes
+        return self.ok and self.is_admin and not self.admin_mode_blocked and scoped
+
+    def expires_in_days(self, today: date | None = None) -> int | None:
+        if self.expires_at is None:
+            return None
+        return (self.expires_at - (today or datetime.now(UTC).date())).days
+
+    def lines(self, today: date | None = None) -> list[CoverageLine]:
+        out: list[CoverageLine] = []
+        add = out.append
+        if self.fatal is not None:
+            add(CoverageLine("blind", f"{self.fatal.title}: {self.fatal.detail}"))
+        if self.version:
+            edition = {True: "Enterprise", False: "Community", None: "unknown"}[self.enterprise]
+            add(CoverageLine("ok", f"GitLab {_s(self.version, 40)} ({edition} Edition)"))
+        if self.username is not None:
+            who = f"@{_s(self.username, 40)} (#{self.user_id})"
+            if self.is_admin:
+                add(CoverageLine("ok", f"signed in as {who}, administrator"))
+            else:
+                add(CoverageLine("ok", f"signed in as {who}"))
+                add(
+                    CoverageLine(
+                        "blind", "not an administrator: user list is partial, sign-in IPs hidden"
+                    )
+                )
+        if self.admin_mode_blocked:
+            add(
+                CoverageLine(
+                    "blind",
+                    "token lacks admin_mode scope: Admin Mode is on and admin endpoints answer "
+                    "403",
+                )
+            )
+        if self.scopes is not None:
+            shown = ", ".join(_s(s, 30) for s in self.scopes) or "none"
+            if "api" in self.scopes:
+                add(CoverageLine("ok", f"token scopes: {shown}"))
+            else:
+                add(
+                    CoverageLine(
+                        "warn", f"token scopes: {shown} — no api scope: response actions disabled"
+                    )
+                )
+        days = self.expires_in_days(today)
+        if days is not None:
+            if days < 0:
+                add(CoverageLine("blind", f"token expired on {self.expires_at}"))
+            elif days == 0:
+                add(CoverageLine("warn", "token expires today"))
+            elif days <= EXPIRY_WARN_DAYS:
+                unit = "day" if days == 1 else "days"
+                add(CoverageLine("warn", f"token expires in {days} {unit} ({self.expires_at})"))
+            else:
+                add(CoverageLine("ok", f"token expires {self.expires_at} (in {days} days)"))
+        elif self.scopes is not None:
+            add(CoverageLine("ok", "token has no expiry date"))
+        if self.audit_events:
+            add(CoverageLine("ok", "audit events API available (Premium/Ultimate)"))
+        elif self.tier == "free":
+            add(
+                CoverageLine(
+                    "warn",
+                    "Free tier: no audit events API, using contribution events and sign-in "
+                    "fields instead",
+                )
+            )
+        elif self.audit_status == 403:
+            add(
+                CoverageLine(
+                    "warn",
+                    "audit events API refused (403): using contribution events and sign-in "
+                    "fields instead",
+                )
+            )
+        elif self.audit_status is not None:
+            add(CoverageLine("warn", f"audit events API not usable (HTTP {self.audit_status})"))
+        if self.rate_limit:
+            limit = self.rate_limit.get("RateLimit-Limit")
+            remaining = self.rate_limit.get("RateLimit-Remaining")
+            add(
+                CoverageLine(
+                    "ok",
+                    f"rate limit observed: {_s(limit, 12) or '?'}/min, "
+                    f"{_s(remaining, 12) or '?'} remaining",
+                )
+            )
+        if not self.tls_verified:
+            add(CoverageLine("warn", "TLS verification is OFF for this profile"))
+        host = urlsplit(self.url).hostname or ""
+        if self.url.startswith("http://") and not is_loopback_host(host):
+            add(CoverageLine("warn", "plain http:// connection: the token is not encrypted"))
+        add(self._token_line())
+        for problem in self.problems:
+            add(CoverageLine("warn", f"{problem.title}: {problem.detail}"))
+        return out
+
+    def _token_line(self) -> CoverageLine:
+        if self.token_source == SOURCE_ENV:
+            return CoverageLine("ok", "token from GITLAB_TOKEN (environment)")
+        if self.token_source == SOURCE_DRILL:
+            return CoverageLine("ok", "drill token (local simulated GitLab)")
+        if self.token_source == SOURCE_KEYRING:
+            return CoverageLine("ok", f"token in {self.keyring_label or 'the OS keyring'}")
+        if self.keyring_label is None:
+            return CoverageLine(
+                "warn", "token not stored: keyring unavailable (memory only for this session)"
+            )
+        return CoverageLine("ok", "token entered for this session only (not saved)")
+
+
+class _Fatal(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.title)
+        self.problem = problem
+
+
+def _parse_date(value: object) -> date | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def check_capabilities(
+    gl: gitlab.Gitlab,
+    *,
+    token_source: str = SOURCE_PROMPT,
+    keyring_label: str | None = None,
+    keyring_reason: str | None = None,
+    timeout: float | None = None,
+    ca_bundle: str | None = None,
+) -> Coverage:
+    """Run the capability check (blocking; call from a thread). Never raises for HTTP errors."""
+    url = str(gl.url)
+    cov = Coverage(
+        url=url,
+        token_source=token_source,
+        keyring_label=keyring_label,
+        keyring_reason=keyring_reason,
+        tls_verified=gl.ssl_verify is not False,
+    )
+    per_call = timeout if timeout is not None else (gl.timeout or 30.0)
+
+    def get(path: str, query: Mapping[str, Any] | None = None) -> tuple[int, Any]:
+        """(status, json) for 2xx/403/404/405; raises _Fatal for 401 and network errors."""
+        try:
+            resp = gl.http_get(
+                path,
+                query_data=dict(query or {}),
+                raw=True,
+                timeout=per_call,
+                obey_rate_limit=False,
+                retry_transient_errors=False,
+            )
+        except gitlab.exceptions.GitlabAuthenticationError as exc:
+            raise _Fatal(describe_error(exc, url=url)) from None
+        except gitlab.exceptions.GitlabError as exc:
+            code = exc.response_code
+            if code in (400, 403, 404, 405):
+                body: Any = exc.error_message
+                return int(code), body
+            raise _Fatal(describe_error(exc, url=url, ca_bundle=ca_bundle)) from None
+        except (requests.RequestException, OSError) as exc:
+            raise _Fatal(describe_error(exc, url=url, ca_bundle=ca_bundle)) from None
+        if isinstance(resp, requests.Response):
+            for name in _RATE_HEADERS:
+                value = resp.headers.get(name)
+                if value is not None:
+                    cov.rate_limit[name] = _s(value, 40)
+            try:
+                return resp.status_code, resp.json()
+            except ValueError:
+                return resp.status_code, None
+        return 200, resp
+
+    try:
+        _check(cov, get)
+    except _Fatal as fatal:
+        cov.fatal = fatal.problem
+    return cov
+
+
+def _check(cov: Coverage, get: Any) -> None:
+    # 1. instance
+    status, meta = get("/metadata")
+    if status == 404:
+        status, meta = get("/version")
+    if status == 200 and isinstance(meta, dict):
+        cov.version = _s(meta.get("version"), 40) or None
+        cov.revision = _s(meta.get("revision"), 40) or None
+        enterprise = meta.get("enterprise")
+        cov.enterprise = enterprise if isinstance(enterprise, bool) else None
+    elif status == 403:
+        cov.problems.append(
+            Problem(
+                "Version unknown",
+                "GitLab refused /metadata (403); the token may lack the read_api/api scope.",
+                "Use a token with the api scope.",
+                "scope",
+                403,
+            )
+        )
+
+    # 2. actor
+    status, user = get("/user")
+    if status != 200 or not isinstance(user, dict):
+        raise _Fatal(
+            Problem(
+                "Cannot identify the token's user",
+                f"GET /user answered {status}: the token may lack the api/read_user scope.",
+                "Create a token with the api scope (and admin_mode if Admin Mode is on).",
+                "scope",
+                status,
+            )
+        )
+    uid = user.get("id")
+    cov.user_id = uid if isinstance(uid, int) else None
+    cov.username = str(user.get("username", "")) or None
+    cov.is_admin = user.get("is_admin") is True
+
+    # 3. the token itself
+    status, tok = get("/personal_access_tokens/self")
+    if status == 200 and isinstance(tok, dict):
+        scopes = tok.get("scopes")
+        if isinstance(scopes, list):
+            cov.scopes = tuple(str(s) for s in scopes)
+        cov.token_name = _s(tok.get("name"), 60) or None
+        cov.expires_at = _parse_date(tok.get("expires_at"))
+
+    # 4. admin API (Admin Mode)
+    if cov.is_admin:
+        for path in ADMIN_PROBES:
+            status, _ = get(path.format(uid=cov.user_id or 1), {"per_page": 1})
+            if status == 404:
+                continue
+            cov.admin_api = status == 200
+            cov.admin_mode_blocked = status == 403
+            break
+
+    # 5. tier: does the audit events API answer?
+    since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, _ = get("/audit_events", {"per_page": 1, "created_after": since})
+    cov.audit_status = status
+    if status == 200:
+        cov.audit_events = True
+        cov.tier = "premium_or_ultimate"
+    else:
+        cov.audit_events = False
+        if status == 404 or cov.enterprise is False:
+            cov.tier = "free"
