@@ -250,7 +250,9 @@ class RunResult:
         return out
 
     def summary(self) -> str:
-        parts = [f"{n} {state.replace('_', ' ')}" for state, n in sorted(self.counts().items())]
+        words = {"noop_already": "already done", "would_do": "would do"}
+        parts = [f"{n} {words.get(state, state.replace('_', ' '))}"
+                 for state, n in sorted(self.counts().items())]
         text = ", ".join(parts) if parts else "nothing to do"
         if self.halted:
             text += f". Halted: {self.halted}"
@@ -408,12 +410,11 @@ class _Runner:
         wait = DEFAULT_RATE_LIMIT_WAIT if seconds is None else seconds
         wait = min(self.max_wait, max(0.0, wait)) + random.uniform(0, 0.25)
         self.emit(index, target, "paused", f"rate limited: pausing {wait:.0f} s")
-        deadline = time.monotonic() + wait
-        while not self.is_cancelled():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            self.sleep(min(0.25, left))
+        left = wait
+        while left > 0 and not self.is_cancelled():
+            step = min(0.25, left)
+            self.sleep(step)
+            left -= step
 
     def journal_update(self, entry_id: int, state: str, **fields: JSON) -> None:
         try:
@@ -422,11 +423,12 @@ class _Runner:
             raise _Halt(f"the journal could not be written ({safe(exc, kind='line')}); "
                         "no further actions will be sent") from None
 
-    def journal_intent(self, action: Action, target: Target, pre: State | None) -> int:
+    def journal_intent(self, action: Action, target: Target, pre: State | None,
+                       **kw: JSON) -> int:
         try:
             return int(self.store.journal_intent(
                 self.incident_id, action.name, target.kind, target.id, target.safe_label,
-                action.params(), pre.as_json() if pre is not None else None,
+                action.params(), pre.as_json() if pre is not None else None, **kw,
             ))
         except Exception as exc:
             raise _Halt(f"the journal could not be written ({safe(exc, kind='line')}); "
@@ -459,8 +461,8 @@ class _Runner:
             msg = str(getattr(action, "already", "") or "already done; nothing sent")
             if self.dry_run:
                 return StepOutcome(index, target, "noop_already", msg)
-            eid = self.journal_intent(action, target, pre)
-            self.journal_update(eid, "noop_already", post_state=pre.as_json(), t_done=_now())
+            # one committed record; nothing is sent, so there is nothing to resume
+            eid = self.journal_intent(action, target, pre, state="noop_already")
             return StepOutcome(index, target, "noop_already", msg, eid)
         refusal = action.precheck(target, pre)
         if refusal:
@@ -582,10 +584,12 @@ class _Runner:
             return self.done(index, target, eid, now, exc.status, exc.request_id,
                              "done (verified by read-back after an ambiguous error)")
         msg = f"not applied ({exc.message}); the server state is unchanged"
+        extra: dict[str, JSON] = {}
         if not action.convergent:
             msg += f"; {NEEDS_HUMAN}: not re-sent automatically"
+            extra["needs_human"] = True
         self.journal_update(eid, "failed", post_state=now.as_json(), http_status=exc.status,
-                            error=msg, t_done=_now())
+                            error=msg, t_done=_now(), **({"extra": extra} if extra else {}))
         return StepOutcome(index, target, "failed", msg, eid, exc.status, exc.request_id)
 
 
@@ -759,7 +763,8 @@ def resume_pending(
         action = action_for(str(_field(entry, "action")), params)
         if action is None:
             msg = f"{NEEDS_HUMAN}: unknown action {safe(_field(entry, 'action'))!s}"
-            runner.journal_update(eid, "failed", error=msg, t_done=_now())
+            runner.journal_update(eid, "failed", error=msg, t_done=_now(),
+                                  extra={"needs_human": True})
             out = StepOutcome(index, target, "failed", msg, eid)
         else:
             try:
@@ -791,7 +796,8 @@ def _resume_one(runner: _Runner, action: Action, index: int, target: Target, eid
     if not action.convergent:
         msg = (f"{NEEDS_HUMAN}: {action.title.lower()} is not safe to repeat and the server does "
                "not show it as done; check GitLab and act by hand")
-        runner.journal_update(eid, "failed", post_state=now.as_json(), error=msg, t_done=_now())
+        runner.journal_update(eid, "failed", post_state=now.as_json(), error=msg, t_done=_now(),
+                              extra={"needs_human": True})
         return StepOutcome(index, target, "failed", msg, eid)
     if read_only:
         msg = "not done on the server; left pending (read-only mode sends nothing)"

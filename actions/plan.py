@@ -146,7 +146,7 @@ def build_plan(
             excluded.append((t, f"{action.title} does not apply to a {t.kind}"))
         elif action.excludes_actor and t.kind == "user" and actor_id is not None \
                 and t.id == actor_id:
-            excluded.append((t, "your own account (the token in use belongs to it)"))
+            excluded.append((t, "your own account (the console acts as it)"))
         elif t.kind == "token" and own_token_id is not None and t.id == own_token_id:
             if include_own_token:
                 own.append(Target(t.kind, t.id, t.label, t.flags | {"console token"}, t.info))

@@ -1,0 +1,304 @@
+"""The ``a`` key: choose a response action for the selection, review the plan, confirm, run.
+
+Flow: :class:`ActionsMenuScreen` lists the actions (greyed out in read-only mode; ``d`` switches
+to a dry run that only reads) → :class:`PlanScreen` shows every target (id, escaped username,
+flags) and what is excluded, and asks for the number of targets (or ``y`` for one) → the run
+screen (:mod:`screens.action_run`) shows per-target progress and the journal head hash.
+
+The app calls :func:`open_actions_menu` with the current pane's selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Checkbox, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from actions.engine import Plan, actor_id_of
+from actions.plan import (
+    USER_ACTIONS,
+    ActionSpec,
+    build_plan,
+    confirmation_word,
+    user_targets,
+)
+from screens.safe import safe_text
+from styles import stylesheet
+
+__all__ = ["ActionsMenuScreen", "PlanScreen", "open_actions_menu"]
+
+CSS_PATH = stylesheet("actions.tcss")
+
+
+def _actor_id(ctx: Any) -> int | None:
+    """The acting account's id, if the session already knows it (the engine re-checks)."""
+    conn = getattr(ctx, "connection", None)
+    for obj in (getattr(ctx, "coverage", None), conn, getattr(conn, "user", None)):
+        for name in ("actor_id", "user_id", "id"):
+            value = getattr(obj, name, None) if obj is not None else None
+            if isinstance(value, int):
+                return value
+    return None
+
+
+def _pending_count(ctx: Any) -> int:
+    try:
+        return len(ctx.store.journal_pending(ctx.incident_id))
+    except Exception:
+        return 0
+
+
+def open_actions_menu(app: App[Any], ctx: Any, user_ids: Sequence[int]) -> None:
+    """Open the actions menu for ``user_ids`` (the selection, or the highlighted user)."""
+    app.push_screen(ActionsMenuScreen(ctx, [int(u) for u in user_ids]))
+
+
+class ActionsMenuScreen(ModalScreen[None]):
+    """Pick an action for the selected users."""
+
+    CSS_PATH = CSS_PATH
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("q", "close", "Close", show=False),
+        Binding("d", "toggle_dry_run", "Dry run"),
+        Binding("r", "resume", "Resume interrupted"),
+    ]
+
+    def __init__(self, ctx: Any, user_ids: list[int], *, dry_run: bool | None = None) -> None:
+        super().__init__(classes="actions-modal")
+        self.ctx = ctx
+        self.user_ids = user_ids
+        self.dry_run = bool(getattr(ctx, "dry_run", False)) if dry_run is None else dry_run
+        self.read_only = bool(getattr(ctx, "read_only", False))
+
+    def compose(self) -> ComposeResult:
+        n = len(self.user_ids)
+        with Vertical(id="actions-box", classes="dialog"):
+            yield Static(Text(f"Actions for {n} user{'' if n == 1 else 's'}", style="bold"),
+                         classes="dialog-title")
+            yield Static(self._mode_text(), id="actions-mode")
+            yield OptionList(*self._options(), id="actions-list")
+            yield Static("", id="actions-desc")
+            yield Static(self._pending_text(), id="actions-pending")
+            yield Static(Text("enter: choose   d: dry run on/off   escape: close"),
+                         classes="dialog-hint")
+
+    def on_mount(self) -> None:
+        lst = self.query_one("#actions-list", OptionList)
+        lst.focus()
+        if lst.option_count and not (self.read_only and not self.dry_run):
+            lst.highlighted = 0
+
+    def _mode_text(self) -> Text:
+        if self.read_only and not self.dry_run:
+            return Text("Read-only mode: actions are disabled. Press d for a dry run "
+                        "(reads only, changes nothing).", style="yellow")
+        if self.dry_run:
+            return Text("Dry run: plans are checked against the server; nothing is changed "
+                        "or journaled.", style="cyan")
+        return Text("Every action is journaled before it is sent and verified afterwards.",
+                    style="dim")
+
+    def _pending_text(self) -> Text:
+        pending = _pending_count(self.ctx)
+        if not pending:
+            return Text("")
+        return Text(f"{pending} action(s) were interrupted (crash or kill). Press r to "
+                    "re-check them against the server before doing anything else.",
+                    style="bold yellow")
+
+    def _options(self) -> list[Option]:
+        disabled = self.read_only and not self.dry_run
+        out: list[Option] = []
+        for spec in USER_ACTIONS:
+            label = Text(spec.title)
+            if not spec.convergent:
+                label.append("  (not repeatable)", style="dim")
+            out.append(Option(label, id=spec.name, disabled=disabled))
+        return out
+
+    @on(OptionList.OptionHighlighted, "#actions-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        spec = next((s for s in USER_ACTIONS if s.name == event.option.id), None)
+        self.query_one("#actions-desc", Static).update(
+            Text(spec.description if spec else "", style="italic"))
+
+    def _refresh(self) -> None:
+        self.query_one("#actions-mode", Static).update(self._mode_text())
+        lst = self.query_one("#actions-list", OptionList)
+        highlighted = lst.highlighted
+        lst.clear_options()
+        lst.add_options(self._options())
+        if not (self.read_only and not self.dry_run):
+            lst.highlighted = highlighted if highlighted is not None else 0
+
+    def action_toggle_dry_run(self) -> None:
+        # A session started with --dry-run stays a dry run.
+        self.dry_run = not self.dry_run or bool(getattr(self.ctx, "dry_run", False))
+        self._refresh()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_resume(self) -> None:
+        if not _pending_count(self.ctx):
+            self.notify("No interrupted actions to re-check.", markup=False)
+            return
+        from screens.action_run import ActionRunScreen
+
+        self.app.switch_screen(ActionRunScreen(self.ctx, None, dry_run=False, resume=True))
+
+    @on(OptionList.OptionSelected, "#actions-list")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        name = event.option.id
+        spec = next((s for s in USER_ACTIONS if s.name == name), None)
+        if spec is None:
+            return
+        if self.read_only and not self.dry_run:
+            self.notify("Read-only mode: press d for a dry run.", markup=False)
+            return
+        # The plan replaces the menu (escape there comes back here); confirming replaces the
+        # plan with the run screen, so closing the run returns straight to the pane.
+        self.app.switch_screen(PlanScreen(self.ctx, spec, self.user_ids, dry_run=self.dry_run))
+
+
+class PlanScreen(ModalScreen[None]):
+    """Show exactly what will be done to whom; confirm by typing the count (or ``y``)."""
+
+    CSS_PATH = CSS_PATH
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, ctx: Any, spec: ActionSpec, user_ids: Sequence[int], *,
+                 dry_run: bool = False) -> None:
+        super().__init__(classes="actions-modal")
+        self.ctx = ctx
+        self.spec = spec
+        self.user_ids = list(user_ids)
+        self.dry_run = dry_run
+        self.actor_id = _actor_id(ctx)
+        self.plan: Plan = self._build()
+
+    def _build(self) -> Plan:
+        targets = user_targets(self.ctx.store, self.ctx.incident_id, self.user_ids)
+        return build_plan(self.spec.build({"text": "placeholder"}), targets,
+                          actor_id=self.actor_id)
+
+    @property
+    def word(self) -> str:
+        return confirmation_word(self.plan)
+
+    def compose(self) -> ComposeResult:
+        plan = self.plan
+        title = f"{self.spec.title} — plan" + (" (dry run)" if self.dry_run else "")
+        with Vertical(id="plan-box", classes="dialog"):
+            yield Static(Text(title, style="bold"), classes="dialog-title")
+            yield Static(Text(plan.summary), id="plan-summary")
+            with VerticalScroll(id="plan-targets"):
+                for t in plan.targets:
+                    yield Static(self._target_text(t.id, t.label, t.flags), classes="plan-target")
+                for t, reason in plan.excluded:
+                    line = self._target_text(t.id, t.label, t.flags)
+                    line.append(f"  excluded: {reason}", style="yellow")
+                    yield Static(line, classes="plan-excluded")
+            if self.spec.needs_text:
+                yield Input(placeholder="note text (one line)", id="plan-text")
+            if self.spec.name == "unblock_user":
+                yield Checkbox("Unblock even if tokens or SSH keys are still active",
+                               id="plan-confirm-creds")
+            if plan.targets:
+                if self.dry_run:
+                    hint = "Dry run: press enter to check each target (nothing is changed)."
+                elif len(plan.targets) == 1:
+                    hint = "Type y and press enter to run; escape to cancel."
+                else:
+                    hint = (f"Type {len(plan.targets)} (the number of targets) and press enter "
+                            "to run; escape to cancel.")
+                yield Static(Text(hint), classes="dialog-hint", id="plan-hint")
+                yield Input(placeholder="" if self.dry_run else self.word, id="plan-confirm")
+            else:
+                yield Static(Text("Nothing to do: every selected user is excluded."),
+                             classes="dialog-hint")
+            yield Static("", id="plan-error", classes="dialog-error")
+
+    def on_mount(self) -> None:
+        self._focus_first()
+        if self.actor_id is None and self.plan.action.excludes_actor:
+            self._learn_actor()
+
+    def _focus_first(self) -> None:
+        first = "#plan-text" if self.spec.needs_text else "#plan-confirm"
+        found = self.query(first)
+        if found:
+            found.first().focus()
+
+    @work(thread=True, exclusive=True, group="plan-actor", exit_on_error=False)
+    def _learn_actor(self) -> None:
+        """The session did not say who we are: ask GitLab, so the plan can exclude us."""
+        actor = actor_id_of(self.ctx.gitlab())
+        if actor is not None:
+            self.app.call_from_thread(self._set_actor, actor)
+
+    def _set_actor(self, actor: int) -> None:
+        self.actor_id = actor
+        plan = self._build()
+        if [t.id for t in plan.targets] != [t.id for t in self.plan.targets]:
+            self.plan = plan
+            self.call_next(self._redraw)
+
+    async def _redraw(self) -> None:
+        await self.recompose()
+        self._focus_first()
+
+    @staticmethod
+    def _target_text(uid: int, label: str, flags: frozenset[str]) -> Text:
+        line = Text(f"#{uid} ")
+        line.append_text(safe_text(label, kind="username", max_cells=40))
+        if flags:
+            line.append(f"  [{', '.join(sorted(flags))}]", style="dim")
+        return line
+
+    def _error(self, message: str) -> None:
+        self.query_one("#plan-error", Static).update(Text(message, style="red"))
+
+    @on(Input.Submitted, "#plan-text")
+    def _text_done(self, event: Input.Submitted) -> None:
+        found = self.query("#plan-confirm")
+        if found:
+            found.first().focus()
+
+    @on(Input.Submitted, "#plan-confirm")
+    def _confirm(self, event: Input.Submitted) -> None:
+        typed = event.value.strip().lower()
+        if not self.dry_run and typed != self.word:
+            self._error(f"Type exactly {self.word} to run it (you typed {typed or 'nothing'}).")
+            return
+        params: dict[str, Any] = {}
+        if self.spec.needs_text:
+            text = self.query_one("#plan-text", Input).value.strip()
+            if not text:
+                self._error("Enter the note text first.")
+                self.query_one("#plan-text", Input).focus()
+                return
+            params["text"] = text
+        if self.spec.name == "unblock_user":
+            params["confirm_credentials"] = self.query_one("#plan-confirm-creds", Checkbox).value
+        try:
+            action = self.spec.build(params)
+        except ValueError as exc:
+            self._error(str(exc))
+            return
+        plan = Plan(action, self.plan.targets, self.plan.excluded, self.plan.summary)
+        from screens.action_run import ActionRunScreen
+
+        self.app.switch_screen(ActionRunScreen(self.ctx, plan, dry_run=self.dry_run))
+
+    def action_cancel(self) -> None:
+        self.app.switch_screen(ActionsMenuScreen(self.ctx, self.user_ids, dry_run=self.dry_run))

@@ -1,0 +1,164 @@
+"""The actions menu under Pilot at 80x24: a → choose → plan → type the count → run → summary."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from rich.text import Text
+from textual.app import App
+from textual.widgets import Input, OptionList, Static
+
+from console.config import ConnectionConfig, build_gitlab
+from console.context import AppContext
+from console.secret import Secret
+from console.store import Store
+from screens.action_run import ActionRunScreen
+from screens.actions_menu import ActionsMenuScreen, PlanScreen, open_actions_menu
+
+
+def _ctx(drill: Any, tmp_path: Path, ids: list[int], **flags: bool) -> AppContext:
+    from console.drill.server import DrillServer
+
+    store = Store.open(tmp_path / "state" / "console.db")
+    incident = store.create_incident("menu", "compromised-account", None, drill.url, None, None)
+    cfg = ConnectionConfig(url=drill.url)
+    token = Secret(DrillServer.ADMIN_TOKEN)
+    gl = build_gitlab(cfg, token)
+    store.upsert_users(int(incident.id), [gl.http_get(f"/users/{i}") for i in ids],
+                       "2025-01-01T00:00:00Z")
+    conn = SimpleNamespace(config=cfg, token=token, is_drill=True)
+    return AppContext(store, incident, conn, None, **flags)  # type: ignore[arg-type]
+
+
+class Harness(App[None]):
+    BINDINGS = [("a", "actions", "Actions")]
+
+    def __init__(self, ctx: AppContext, ids: list[int]) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.ids = ids
+
+    def action_actions(self) -> None:
+        open_actions_menu(self, self.ctx, self.ids)
+
+
+def _text(app: App[Any], selector: str) -> str:
+    content = app.screen.query_one(selector, Static).content
+    return content.plain if isinstance(content, Text) else str(content)
+
+
+async def _finish(app: App[Any], pilot: Any) -> None:
+    await app.workers.wait_for_complete()
+    for _ in range(20):
+        await pilot.pause()
+        if isinstance(app.screen, ActionRunScreen) and app.screen.finished:
+            return
+
+
+def test_block_two_users_from_the_menu(fresh_drill, tmp_path):
+    ids = [33, 34]
+    ctx = _ctx(fresh_drill, tmp_path, ids)
+
+    async def run() -> None:
+        app = Harness(ctx, ids)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("a")
+            await pilot.pause()
+            assert isinstance(app.screen, ActionsMenuScreen)
+            menu = app.screen.query_one("#actions-list", OptionList)
+            assert menu.highlighted == 0 and menu.get_option_at_index(0).id == "block_user"
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, PlanScreen)
+            assert "Block: 2 users" in _text(app, "#plan-summary")
+            targets = " ".join(str(w.content) for w in app.screen.query(".plan-target"))
+            assert "#33" in targets and "#34" in targets
+
+            await pilot.press("3", "enter")  # the wrong count does nothing
+            await pilot.pause()
+            assert isinstance(app.screen, PlanScreen)
+            assert "Type exactly 2" in _text(app, "#plan-error")
+            assert fresh_drill.state.users[33].state == "active"
+
+            app.screen.query_one("#plan-confirm", Input).value = ""
+            await pilot.press("2", "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, ActionRunScreen)
+            await _finish(app, pilot)
+            assert app.screen.finished
+            assert "2 done" in _text(app, "#run-summary")
+            head = ctx.store.journal_head(ctx.incident_id)
+            assert head in _text(app, "#run-head")
+            await pilot.press("escape")
+            await pilot.pause()
+            assert not isinstance(app.screen, (ActionRunScreen, PlanScreen, ActionsMenuScreen))
+
+    asyncio.run(run())
+    assert fresh_drill.state.users[33].state == "blocked"
+    assert fresh_drill.state.users[34].state == "blocked"
+    assert [e.state for e in ctx.store.journal_entries(ctx.incident_id)] == ["done", "done"]
+
+
+def test_read_only_greys_out_actions_and_offers_a_dry_run(fresh_drill, tmp_path):
+    ids = [35]
+    ctx = _ctx(fresh_drill, tmp_path, ids, read_only=True)
+
+    async def run() -> None:
+        app = Harness(ctx, ids)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("a")
+            await pilot.pause()
+            menu = app.screen.query_one("#actions-list", OptionList)
+            assert all(menu.get_option_at_index(i).disabled for i in range(menu.option_count))
+            assert "Read-only" in _text(app, "#actions-mode")
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, ActionsMenuScreen)
+
+            await pilot.press("d")
+            await pilot.pause()
+            menu = app.screen.query_one("#actions-list", OptionList)
+            assert not menu.get_option_at_index(0).disabled
+            menu.highlighted = 0
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, PlanScreen)
+            await pilot.press("enter")  # a dry run needs no typed confirmation
+            await pilot.pause()
+            assert isinstance(app.screen, ActionRunScreen)
+            await _finish(app, pilot)
+            assert "1 would do" in _text(app, "#run-summary")
+
+    asyncio.run(run())
+    assert fresh_drill.state.users[35].state == "active"
+    assert ctx.store.journal_entries(ctx.incident_id) == []
+
+
+def test_password_reset_shows_the_new_password_once(fresh_drill, tmp_path):
+    ids = [36]
+    ctx = _ctx(fresh_drill, tmp_path, ids)
+
+    async def run() -> str:
+        app = Harness(ctx, ids)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("a")
+            await pilot.pause()
+            menu = app.screen.query_one("#actions-list", OptionList)
+            menu.highlighted = next(i for i in range(menu.option_count)
+                                    if menu.get_option_at_index(i).id == "reset_password")
+            await pilot.press("enter")
+            await pilot.pause()
+            await pilot.press("y", "enter")
+            await pilot.pause()
+            await _finish(app, pilot)
+            return _text(app, "#run-secrets")
+
+    shown = asyncio.run(run())
+    assert "Shown ONCE" in shown and "new password for #36" in shown
+    password = shown.rsplit(": ", 1)[1].strip()
+    assert len(password) == 24
+    [entry] = ctx.store.journal_entries(ctx.incident_id)
+    assert password not in repr(entry)
