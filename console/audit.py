@@ -678,9 +678,16 @@ def _scope_path(scope: Scope) -> str:
 
 
 def free_tier_problem(status: int | None = None) -> Problem:
+    """The coverage note for "no audit API here": Free tier (404), or no licence/rights (403)."""
+    detail = FREE_TIER_DETAIL
+    if status == 403:
+        detail += (
+            " GitLab answered 403: on Premium or Ultimate this means the token is not an "
+            "administrator (instance audit events are admin-only)."
+        )
     return Problem(
         title=FREE_TIER_TITLE,
-        detail=FREE_TIER_DETAIL,
+        detail=detail,
         next_step=(
             "Review contribution events and the users' sign-in fields in the dossier, "
             "and the credentials inventory."

@@ -282,14 +282,23 @@ def redact_url(url: str) -> tuple[str, bool]:
 UserInfo = Mapping[str, Any]  # at least username; optionally bot / user_type
 
 
+_RESOURCE_BOT = re.compile(r"^(project|group)_\d+_bot")
+
+
 def _user_kind(info: UserInfo | None) -> str:
+    """pat, bot_token (group/project access token) or service_token, from the owner."""
     if not info:
         return "pat"
     user_type = str(info.get("user_type") or info.get("kind") or "")
+    username = str(info.get("username") or "")
     if user_type in ("service_account", "service"):
         return "service_token"
-    if user_type.endswith("_bot") or user_type == "bot" or info.get("bot") is True:
+    if user_type in ("project_bot", "group_bot") or _RESOURCE_BOT.match(username):
         return "bot_token"
+    if user_type == "bot" or info.get("bot") is True:
+        # The REST user has only `bot: true`; GitLab names resource bots project_N_bot_… /
+        # group_N_bot_…, so any other bot holding a PAT is a service account.
+        return "service_token"
     return "pat"
 
 

@@ -189,7 +189,7 @@ class AuditPane(Vertical):
 
     BINDINGS = [
         Binding("slash", "search", "Search"),
-        Binding("escape", "escape", "Clear filter", show=False),
+        Binding("escape", "back", "Clear filter", show=False),
         Binding("r", "reload", "Reload"),
         Binding("x", "cancel_load", "Cancel load", show=False),
         Binding("0", "clear_categories", "All categories", show=False),
@@ -226,6 +226,7 @@ class AuditPane(Vertical):
         self._pending_select: int | None = None
         self._user_names: dict[int, str] = {}
         self._save_timer: Timer | None = None
+        self._row_cache: dict[int, tuple[Text, ...]] = {}  # sanitising is the costly part
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -344,6 +345,7 @@ class AuditPane(Vertical):
         if fetch.events or not fetch.problem:
             self.events = list(fetch.events)
             self.fetched_at = fetched_at
+            self._row_cache.clear()
         self._render_message()
         self.refresh_rows()
 
@@ -405,7 +407,7 @@ class AuditPane(Vertical):
         search.display = bool(self.filter.search)
         self.table.focus()
 
-    def action_escape(self) -> None:
+    def action_back(self) -> None:
         """Close the search box first; then clear the user filter, then search and categories."""
         search = self.query_one("#audit-search", Input)
         if search.has_focus:
@@ -426,8 +428,12 @@ class AuditPane(Vertical):
         keep = self._pending_select if self._pending_select is not None else self.selected_id()
         self.shown = filter_events(self.events, self.filter)
         table.clear()
+        cache = self._row_cache
         for e in self.shown:
-            table.add_row(*self._row(e), key=str(e.id))
+            cells = cache.get(e.id)
+            if cells is None:
+                cells = cache[e.id] = self._row(e)
+            table.add_row(*cells, key=str(e.id))
         if keep is not None:
             # The row may be filtered out or not loaded yet: keep the wish for later then.
             with suppress(RowDoesNotExist):

@@ -156,7 +156,7 @@ class CredentialsPane(Vertical):
 
     BINDINGS = [
         Binding("slash", "search", "Search"),
-        Binding("escape", "escape", "Clear filter", show=False),
+        Binding("escape", "back", "Clear filter", show=False),
         Binding("c", "mark('cleared')", "Mark cleared"),
         Binding("f", "mark('flagged')", "Flag"),
         Binding("o", "cycle_sort", "Sort"),
@@ -407,7 +407,7 @@ class CredentialsPane(Vertical):
         self.query_one("#cred-search", Input).display = bool(self.search)
         self.table.focus()
 
-    def action_escape(self) -> None:
+    def action_back(self) -> None:
         """Close the search box; then clear the search, then the other filters."""
         box = self.query_one("#cred-search", Input)
         if box.has_focus:

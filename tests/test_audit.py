@@ -285,3 +285,98 @@ def test_parse_time_handles_dates_and_zulu() -> None:
     assert parse_time("2025-05-02") == datetime(2025, 5, 2, tzinfo=UTC)
     assert parse_time("2025-05-02T10:00:00.000Z") == datetime(2025, 5, 2, 10, tzinfo=UTC)
     assert parse_time("") is None and parse_time("junk") is None
+
+
+# ------------------------------------------------------------------------------- the drill
+
+
+class Recorder:
+    """Wraps a python-gitlab client and records every request (path, query)."""
+
+    def __init__(self, gl: Any) -> None:
+        self.gl, self.api_url, self.timeout = gl, gl.api_url, gl.timeout
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def http_request(self, verb: str, path: str, query_data: Any = None, **kw: Any) -> Any:
+        query = dict(query_data or {})
+        if path.startswith("http"):
+            query.update({k: v[0] for k, v in parse_qs(urlsplit(path).query).items()})
+        self.calls.append((urlsplit(path).path.removeprefix("/api/v4"), query))
+        assert kw.get("timeout"), "every request needs a timeout"
+        return self.gl.http_request(verb, path, query_data=query_data, **kw)
+
+
+def _gitlab(server: Any, token: str | None = None) -> Any:
+    from console.config import ConnectionConfig, build_gitlab
+    from console.secret import Secret
+
+    return build_gitlab(ConnectionConfig(url=server.url),
+                        Secret(token or server.ADMIN_TOKEN))
+
+
+def _drill_window(server: Any, days: int) -> tuple[datetime, datetime]:
+    now = server.state.current_time()
+    return now - timedelta(days=days), now + timedelta(minutes=1)
+
+
+def test_drill_ninety_days_in_three_keyset_slices_complete_and_deduped(drill: Any) -> None:
+    gl = Recorder(_gitlab(drill))
+    lo, hi = _drill_window(drill, 90)
+    progress: list[Any] = []
+    result = fetch_audit_events(gl, ("instance", None), (lo, hi), per_page=50,
+                                on_progress=progress.append)
+    assert result.problem is None and result.complete
+    assert len(result.slices) == 3
+    firsts = [q for _p, q in gl.calls if "created_after" in q and "cursor" not in q]
+    assert len(firsts) == 3
+    for q in firsts:
+        span = parse_time(q["created_before"]) - parse_time(q["created_after"])
+        assert span <= timedelta(days=30)
+        assert (q["pagination"], q["order_by"], q["sort"]) == ("keyset", "id", "desc")
+    assert len(gl.calls) > 3  # several pages per slice were followed
+    assert all(path == "/audit_events" for path, _q in gl.calls)
+    expected = {e.id for e in drill.state.audit
+                if lo <= parse_time(e.created_at) <= hi}
+    ids = [e.id for e in result.events]
+    assert len(ids) == len(set(ids)) == len(expected) and set(ids) == expected
+    assert progress[-1].events == len(expected) and progress[-1].slice_count == 3
+
+
+def test_drill_attacker_traces_cover_every_seeded_category(drill: Any) -> None:
+    from console.drill.seed import ATTACKER_IP
+
+    result = fetch_audit_events(_gitlab(drill), ("instance", None), _drill_window(drill, 90))
+    assert result.problem is None
+    attacker = [e for e in result.events if e.ip_address == ATTACKER_IP]
+    assert {"SIGNIN", "TOKEN", "KEY", "2FA", "CONFIG", "RUNNER", "HOOK", "USER"} <= {
+        e.category for e in attacker}
+    everything = {e.category for e in result.events}
+    assert "INSTANCE" in everything and "OTHER" not in everything
+    # the token event is filed under its author; the victim filter still finds admin changes
+    mchen = filter_events(result.events, AuditFilter(user_id=7, username="mchen"))
+    names = {e.event_name for e in mchen}
+    assert {"personal_access_token_created", "add_ssh_key", "member_updated",
+            "login_failed_with_otp_authentication"} <= names
+    helper = filter_events(result.events, AuditFilter(user_id=9))
+    assert "user_admin_status_updated" in {e.event_name for e in helper}
+
+
+def test_drill_free_tier_gives_the_coverage_problem() -> None:
+    from console.drill.server import DrillOptions, DrillServer
+
+    server = DrillServer(DrillOptions(users=50, tier="free"))
+    server.start()
+    try:
+        result = fetch_audit_events(_gitlab(server), ("instance", None),
+                                    _drill_window(server, 10))
+    finally:
+        server.stop()
+    assert result.events == [] and result.coverage_gap
+    assert result.problem is not None and result.problem.detail == FREE_TIER_DETAIL
+
+
+def test_drill_non_admin_is_told_it_cannot_see_instance_events(drill: Any) -> None:
+    result = fetch_audit_events(_gitlab(drill, drill.USER_TOKEN), ("instance", None),
+                                _drill_window(drill, 10))
+    assert result.events == [] and result.problem is not None
+    assert result.problem.status == 403 and "administrator" in result.problem.detail

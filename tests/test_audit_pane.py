@@ -201,9 +201,10 @@ def test_hostile_text_stays_escaped_in_table_and_detail(tmp_path: Path) -> None:
             assert isinstance(app.screen, DetailModal)
             lines = "\n".join(screen_lines(app))
             assert not any(ch in lines for ch in ESCAPES)
-            assert "Suspicious characters" in lines
+            assert "Event: login_failed_with_standard" in lines
             parts = audit_detail_parts(pane.selected_event())
             plain = "\n".join(p.plain for p in parts if isinstance(p, Text))
+            assert "Suspicious characters:" in plain
             assert "U+202E RIGHT-TO-LEFT OVERRIDE" in plain  # named, not obeyed
             assert "[@click=app.quit]pwn[/]" in plain
             assert not any(ch in plain for ch in ESCAPES)

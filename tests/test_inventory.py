@@ -215,3 +215,68 @@ def test_flags_and_url_redaction_helpers() -> None:
     row = Credential.from_dict(_by_key(fetch_inventory(
         FakeServer(_routes()), WINDOW, now=NOW, namespaces=False))["pat:1"].to_dict())
     assert row.key == "pat:1" and row.owner == "mchen"
+
+
+# ------------------------------------------------------------------------------- the drill
+
+
+def _gitlab(server: Any, token: str | None = None) -> Any:
+    from console.config import ConnectionConfig, build_gitlab
+    from console.secret import Secret
+
+    return build_gitlab(ConnectionConfig(url=server.url), Secret(token or server.ADMIN_TOKEN))
+
+
+def test_drill_inventory_rows_flags_and_no_values(drill: Any) -> None:
+    from console.drill.seed import ATTACKER_HOOK_URL, ATTACKER_IP
+
+    now = drill.state.current_time()
+    window = (now - timedelta(days=4), now)
+    inv = fetch_inventory(_gitlab(drill), window, is_admin=True)
+    assert inv.complete
+    rows = inv.rows
+    by_name = {(r.kind, r.name): r for r in rows}
+    # every PAT of the instance (the admin list), impersonation and bot tokens classified
+    pats = [r for r in rows if r.owner_type == "user"]
+    assert len(pats) == len(drill.state.tokens)
+    ci = by_name[("pat", "ci-sync")]
+    assert ci.owner == "mchen"
+    assert {"api scope", "created in incident window", "used in incident window",
+            "never expires"} <= set(ci.flags)
+    assert ATTACKER_IP in ci.extra["last_used_ips"]
+    assert "created in incident window" in by_name[("pat", "automation")].flags
+    assert "impersonation" in by_name[("impersonation", "impersonation-check")].flags
+    assert by_name[("bot_token", "renovate")].owner.startswith("group_3_bot_")
+    assert "never expires" in by_name[("service_token", "terraform-apply")].flags
+    assert "unused 90+ days" in by_name[("pat", "dormant")].flags
+    runner = by_name[("runner", "build-07")]
+    assert "created in incident window" in runner.flags
+    hook = next(r for r in rows if r.kind == "project_hook" and r.extra["url"] ==
+                ATTACKER_HOOK_URL)
+    assert {"created in incident window", "TLS verification off"} <= set(hook.flags)
+    assert hook.owner.endswith("infrastructure")
+    pip = next(r for r in rows if r.kind == "project_variable" and r.name == "PIP_INDEX_URL")
+    assert "not masked" in pip.flags
+    aws = next(r for r in rows if r.name == "AWS_SECRET_ACCESS_KEY")
+    assert aws.protected and "protected variable" in aws.flags and "hidden" in aws.flags
+    assert {r.kind for r in rows} >= {"deploy_key", "deploy_token", "instance_variable",
+                                      "group_variable", "system_hook", "group_hook"}
+    # not one variable value, token value or key body anywhere in the inventory
+    dump = json.dumps([r.to_dict() for r in rows]) + repr(inv)
+    secrets = [v.value for v in drill.state.variables if len(v.value) >= 8]
+    secrets += [t.value for t in drill.state.tokens.values()]
+    secrets += [k.key for k in drill.state.deploy_keys.values()]
+    secrets += [h.token for h in drill.state.hooks.values() if h.token]
+    secrets += [t.token for t in drill.state.deploy_tokens.values()]
+    leaked = [s for s in secrets if s in dump]
+    assert leaked == []
+
+
+def test_drill_inventory_as_non_admin_reports_problems_per_source(drill: Any) -> None:
+    inv = fetch_inventory(_gitlab(drill, drill.USER_TOKEN), None, is_admin=False,
+                          namespaces=False)
+    sources = {p.source for p in inv.problems}
+    assert {"deploy keys", "deploy tokens", "runners", "instance CI/CD variables",
+            "system hooks", "personal access tokens"} <= sources
+    assert all(p.problem.kind == "coverage" for p in inv.problems)
+    assert {r.owner for r in inv.rows} <= {"jlee"}  # only the caller's own tokens
