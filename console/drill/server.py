@@ -256,7 +256,7 @@ class DrillServer:
                 raise ApiError(404, {"message": "404 Not Found"})
             assert match is not None
             ctx = Ctx(state=self.state, method=method_for_match, path=path, params=params,
-                      match={k: unquote(v) for k, v in match.items()},
+                      match={k: unquote(v) for k, v in match.items() if v is not None},
                       base_url=self.url, caller=caller, token=token, ip=ip)
             with self.state.lock:
                 self._touch_token(token, ip)
