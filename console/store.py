@@ -130,6 +130,9 @@ def _now() -> str:
 
 
 _CANONICAL_TS: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
+_UTC_TS: Final = re.compile(
+    r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,9})?(?:Z|z|\+00:00|\+0000)\Z", re.ASCII
+)
 
 
 def normalize_ts(value: object) -> str | None:
@@ -143,6 +146,9 @@ def normalize_ts(value: object) -> str | None:
     s = str(value)
     if _CANONICAL_TS.match(s):
         return s
+    m = _UTC_TS.match(s)
+    if m:
+        return f"{m[1]}.{(m[2] or '')[1:4].ljust(3, '0')}Z"
     if len(s) == 10 and s[4:5] == "-" and s[7:8] == "-":
         return s
     try:

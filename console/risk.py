@@ -1,0 +1,301 @@
+"""Local risk signals: each adds a weight and a human-readable reason.
+
+Everything here is computed from data we already hold (the users cache, optionally token lists,
+audit events and per-user IP history); nothing calls the server.  Scores only order the review
+queue; they never trigger an action.  Reasons may quote other users' names: those are passed
+through :func:`console.sanitize.safe` first, so a reason string is always display-safe.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from console.confusables import find_confusable_pairs, skeleton
+from console.sanitize import clean, safe
+from console.store import UserRow, normalize_ts, user_kind, window_bound
+
+__all__ = ["DORMANT_DAYS", "SHARED_IP_MAX", "WEIGHTS", "compute_risk"]
+
+WEIGHTS: Final[dict[str, int]] = {
+    "admin_no_2fa": 40,
+    "admin_created_in_window": 30,
+    "admin_status_changed": 50,
+    "created_in_window": 20,
+    "new_ip": 25,
+    "shared_ip": 15,
+    "bot_token_never_expires": 20,
+    "dormant_token_use": 35,
+    "confusable_admin": 40,
+    "confusable": 15,
+    "name_like_admin": 20,
+    "hidden_chars": 30,
+    "non_ascii_username": 15,
+    "mixed_script": 20,
+    "markup": 20,
+}
+DORMANT_DAYS: Final = 90
+# An IP shared by more accounts than this is probably an office NAT or VPN, not a signal.
+SHARED_IP_MAX: Final = 25
+ADMIN_EVENT: Final = "user_admin_status_updated"
+
+
+@dataclass(slots=True)
+class _U:
+    id: int
+    username: str
+    name: str
+    is_admin: bool
+    two_factor: bool | None
+    kind: str
+    state: str | None
+    created_at: str | None
+    last_sign_in_at: str | None
+    current_sign_in_at: str | None
+    last_activity_on: str | None
+    current_sign_in_ip: str | None
+
+
+def _as_u(user: UserRow | Mapping[str, Any]) -> _U:
+    if isinstance(user, UserRow):
+        return _U(
+            user.id,
+            user.username,
+            user.name,
+            user.is_admin,
+            user.two_factor,
+            user.kind,
+            user.state,
+            user.created_at,
+            user.last_sign_in_at,
+            user.current_sign_in_at,
+            user.last_activity_on,
+            user.current_sign_in_ip,
+        )
+    two_factor = user.get("two_factor", user.get("two_factor_enabled"))
+    kind = user.get("kind") or user_kind(user)
+    return _U(
+        int(user["id"]),
+        str(user.get("username") or ""),
+        str(user.get("name") or ""),
+        bool(user.get("is_admin")),
+        None if two_factor is None else bool(two_factor),
+        str(kind),
+        user.get("state"),
+        normalize_ts(user.get("created_at")),
+        normalize_ts(user.get("last_sign_in_at")),
+        normalize_ts(user.get("current_sign_in_at")),
+        user.get("last_activity_on"),
+        user.get("current_sign_in_ip"),
+    )
+
+
+def _parse(ts: str | None) -> datetime | None:
+    if not ts:
+        return None
+    try:
+        dt = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _label(u: _U) -> str:
+    return f"@{safe(u.username, kind='username', max_cells=32)} (#{u.id})"
+
+
+def compute_risk(
+    users: Iterable[UserRow | Mapping[str, Any]],
+    window: tuple[str | None, str | None],
+    *,
+    known_ips: Mapping[int, set[str]] | None = None,
+    tokens: Iterable[Mapping[str, Any]] | None = None,
+    events: Iterable[Mapping[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> dict[int, tuple[int, list[str]]]:
+    """Score every user; returns ``{user_id: (score, [reason, ...])}`` for all users given.
+
+    ``window`` is the incident window (ISO-8601; a bare date covers the whole UTC day; a missing
+    end means ``now``).  ``known_ips`` maps user id → IPs seen before the incident; ``tokens``
+    are personal-access-token JSON objects (``user_id``, ``expires_at``, ``last_used_at``,
+    ``active``/``revoked``); ``events`` are audit events (``user_admin_status_updated``).
+    """
+    now = now or datetime.now(UTC)
+    start = window_bound(window[0], end=False) or ""
+    end = window_bound(window[1], end=True) or normalize_ts(now.isoformat()) or "9999"
+    start_dt = _parse(start)
+
+    def in_window(ts: str | None) -> bool:
+        return bool(ts) and start <= str(ts) <= end
+
+    people = [_as_u(u) for u in users]
+    by_id = {u.id: u for u in people}
+    out: dict[int, tuple[int, list[str]]] = {}
+    scores: dict[int, int] = defaultdict(int)
+    reasons: dict[int, list[str]] = defaultdict(list)
+
+    def add(uid: int, signal: str, reason: str) -> None:
+        scores[uid] += WEIGHTS[signal]
+        reasons[uid].append(reason)
+
+    admin_changes: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
+    for ev in events or ():
+        details = ev.get("details") or {}
+        name = details.get("event_name") or ev.get("event_name") or ev.get("event_type")
+        if name != ADMIN_EVENT or not in_window(normalize_ts(ev.get("created_at"))):
+            continue
+        target = details.get("target_id")
+        if target is None and ev.get("entity_type") == "User":
+            target = ev.get("entity_id")
+        target_id = _to_int(target)
+        if target_id is not None:
+            admin_changes[target_id].append(ev)
+
+    ip_users: dict[str, list[int]] = defaultdict(list)
+    for u in people:
+        if u.current_sign_in_ip:
+            ip_users[u.current_sign_in_ip].append(u.id)
+
+    for u in people:
+        if u.is_admin and u.two_factor is False:
+            add(u.id, "admin_no_2fa", "admin without 2FA")
+        created = in_window(u.created_at)
+        if created:
+            add(u.id, "created_in_window", "account created in the incident window")
+            if u.is_admin:
+                add(u.id, "admin_created_in_window", "admin account created in the window")
+        if u.id in admin_changes:
+            ev = admin_changes[u.id][-1]
+            what = "promoted to admin" if u.is_admin else "admin status changed"
+            ev_id = safe(ev.get("id"), kind="line", max_cells=20)
+            add(u.id, "admin_status_changed", f"{what} in the window (audit event #{ev_id})")
+        ip = u.current_sign_in_ip
+        if ip:
+            history = known_ips.get(u.id) if known_ips else None
+            if history and ip not in history:
+                safe_ip = safe(ip, kind="line", max_cells=45)
+                add(u.id, "new_ip", f"sign-in from an IP never seen for this user ({safe_ip})")
+            sharers = len(ip_users[ip])
+            if 2 <= sharers <= SHARED_IP_MAX and (
+                in_window(u.current_sign_in_at) or not u.current_sign_in_at
+            ):
+                safe_ip = safe(ip, kind="line", max_cells=45)
+                others = sharers - 1
+                plural = "s" if others != 1 else ""
+                add(
+                    u.id,
+                    "shared_ip",
+                    f"sign-in IP {safe_ip} shared with {others} other user{plural}",
+                )
+
+    # tokens: bots/service accounts with never-expiring tokens; dormant accounts using tokens
+    never: dict[int, list[Any]] = defaultdict(list)
+    used_in_window: dict[int, list[Any]] = defaultdict(list)
+    for tok in tokens or ():
+        uid = _to_int(tok.get("user_id"))
+        if uid is None or uid not in by_id:
+            continue
+        live = tok.get("active", True) and not tok.get("revoked", False)
+        if live and tok.get("expires_at") is None:
+            never[uid].append(tok.get("id"))
+        if in_window(normalize_ts(tok.get("last_used_at"))):
+            used_in_window[uid].append(tok.get("id"))
+    for uid, ids in never.items():
+        u = by_id[uid]
+        if u.kind in ("bot", "service"):
+            n = len(ids)
+            what = "service account" if u.kind == "service" else "bot"
+            add(
+                uid,
+                "bot_token_never_expires",
+                f"{what} holds {n} token{'s' if n != 1 else ''} that never expire"
+                f"{'s' if n == 1 else ''}",
+            )
+    if start_dt is not None:
+        cutoff = start_dt - timedelta(days=DORMANT_DAYS)
+        for uid in used_in_window:
+            u = by_id[uid]
+            before = [
+                d
+                for d in (
+                    _parse(u.current_sign_in_at),
+                    _parse(u.last_sign_in_at),
+                    _parse(u.last_activity_on + "T00:00:00Z" if u.last_activity_on else None),
+                )
+                if d is not None and d < start_dt
+            ]
+            last = max(before) if before else _parse(u.created_at)
+            if last is not None and last <= cutoff:
+                add(
+                    uid,
+                    "dormant_token_use",
+                    f"dormant account (no activity for {DORMANT_DAYS}+ days before the window) "
+                    "used a token in the window",
+                )
+
+    # look-alikes and hidden characters
+    pairs = find_confusable_pairs((u.id, u.username) for u in people)
+    for uid, peers in pairs.items():
+        u = by_id[uid]
+        admins = [by_id[o] for o in peers if by_id[o].is_admin]
+        if admins and not u.is_admin:
+            add(uid, "confusable_admin", f"username confusable with admin {_label(admins[0])}")
+        else:
+            add(uid, "confusable", f"username confusable with {_label(by_id[peers[0]])}")
+    # display names that look like an admin's (names repeat a lot, so only admins count)
+    admin_names: dict[str, _U] = {}
+    for a in sorted((p for p in people if p.is_admin), key=lambda p: p.id):
+        if a.name:
+            admin_names.setdefault(skeleton(a.name), a)
+    if admin_names:
+        for u in people:
+            if u.is_admin or not u.name:
+                continue
+            hit = admin_names.get(skeleton(u.name))
+            if hit is not None:
+                add(u.id, "name_like_admin", f"display name looks like admin {_label(hit)}")
+
+    for u in people:
+        uflags = clean(u.username, kind="username").flags if not _plain(u.username) else None
+        nflags = clean(u.name, kind="name").flags if not _plain(u.name) else None
+        hidden = {"control", "bidi", "invisible", "newline"}
+        where = [w for w, f in (("username", uflags), ("name", nflags)) if f and f & hidden]
+        if where:
+            add(
+                u.id,
+                "hidden_chars",
+                f"{' and '.join(where)}: hidden, bidi or control characters",
+            )
+        if uflags and "non_ascii" in uflags:
+            add(u.id, "non_ascii_username", "non-ASCII characters in the username")
+        mixed = [
+            w for w, f in (("username", uflags), ("name", nflags)) if f and "mixed_script" in f
+        ]
+        if mixed:
+            add(u.id, "mixed_script", f"mixed scripts in the {' and '.join(mixed)}")
+        if any(f and "markup" in f for f in (uflags, nflags)):
+            add(u.id, "markup", "markup-like text in the username or name")
+
+    for u in people:
+        out[u.id] = (scores.get(u.id, 0), reasons.get(u.id, []))
+    return out
+
+
+def _to_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _plain(s: str) -> bool:
+    """Printable ASCII with no ``[`` cannot carry any of the character-level signals."""
+    return s.isascii() and s.isprintable() and "[" not in s
+
