@@ -1,0 +1,304 @@
+"""``incident-console``: argparse entry point.
+
+* ``incident-console [--demo | --profile NAME | --url URL] [...]`` runs the Textual app;
+* ``incident-console drill ...`` runs the simulated GitLab standalone;
+* ``incident-console diagnose`` prints keyring status, paths, hardening and versions.
+
+There is deliberately no ``--token``: argv is readable by every user on the host. Bad input gives
+one clear line on stderr and exit status 2, never a traceback; unexpected crashes print one
+redacted line and write the redacted traceback (no locals) to ``crash.log`` (0600).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Final, NoReturn
+
+from console import APP_NAME, __version__
+from console.errors import ConfigError, describe_error
+from console.sanitize import safe
+
+if TYPE_CHECKING:
+    from console.session import Launch
+
+__all__ = ["main"]
+
+PROG: Final = "incident-console"
+SUBCOMMANDS: Final = ("drill", "diagnose")
+CRASH_LOG: Final = "crash.log"
+_TOKENISH: Final = re.compile(r"gl[a-z]{2,8}-[A-Za-z0-9._-]{16,}")
+_TOKEN_FLAGS: Final = re.compile(r"^--?(private[-_]?)?token(=|$)|^--(access|api|oauth)[-_]token")
+
+
+class UsageError(Exception):
+    """Bad command-line input: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {PROG} --help)")
+
+
+def _err(line: str) -> None:
+    from console.logs import redact
+
+    sys.stderr.write(f"{PROG}: {redact(line)}\n")
+    sys.stderr.flush()
+
+
+def _refuse_token_in_argv(argv: Sequence[str]) -> None:
+    for arg in argv:
+        if _TOKENISH.search(arg) or _TOKEN_FLAGS.search(arg):
+            raise UsageError(
+                "refusing a token on the command line: every user on this host can read it "
+                "from the process list. Enter it at the login prompt, store it in the OS "
+                "keyring, or set GITLAB_TOKEN for unattended use."
+            )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 1 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 1000000, got {value}")
+    return value
+
+
+def _latency(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected milliseconds, got {text!r}") from None
+    if not 0 <= value <= 60_000:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 60000 ms, got {value:g}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Keyboard-driven console for responding to a compromised GitLab account or "
+        "instance.",
+        epilog="Other commands: `incident-console drill --help` (local simulated GitLab), "
+        "`incident-console diagnose` (keyring, paths, versions). The token is never accepted on "
+        "the command line; use the login prompt, the OS keyring, or GITLAB_URL + GITLAB_TOKEN.",
+    )
+    target = parser.add_argument_group("target")
+    target.add_argument("--demo", action="store_true", help="run against a local drill instance")
+    target.add_argument("--users", type=_positive_int, default=2000, metavar="N",
+                        help="demo size: number of drill users (default 2000)")
+    target.add_argument("--latency-ms", type=_latency, default=0.0, metavar="MS",
+                        help="demo: simulated server latency per request")
+    target.add_argument("--tier", choices=("free", "premium", "ultimate"), default="ultimate",
+                        help="demo: simulated GitLab tier (default ultimate)")
+    target.add_argument("--profile", metavar="NAME", help="connection profile to use")
+    target.add_argument("--url", metavar="URL", help="GitLab base URL (https://gitlab.example.com)")
+    target.add_argument("--ca-bundle", metavar="PATH",
+                        help="PEM file with the CA that signed the GitLab certificate")
+    target.add_argument("--allow-plain-http", action="store_true",
+                        help="allow http:// to a non-loopback host (lab instances only)")
+    mode = parser.add_argument_group("mode")
+    mode.add_argument("--resume", action="store_true",
+                      help="reopen the most recently active incident for this instance")
+    mode.add_argument("--read-only", action="store_true", help="disable all response actions")
+    mode.add_argument("--dry-run", action="store_true",
+                      help="plan and journal actions without sending them")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser
+
+
+def _launch_from_args(args: argparse.Namespace) -> Launch:
+    from console.config import ConnectionConfig
+    from console.session import Launch
+
+    if args.demo and (args.url or args.profile):
+        raise UsageError("--demo runs a local drill; it cannot be combined with --url/--profile")
+    if args.url and args.profile:
+        raise UsageError("give either --url or --profile, not both")
+    ca_bundle = str(Path(args.ca_bundle).expanduser()) if args.ca_bundle else None
+    if args.url:
+        url = args.url if "://" in args.url else f"https://{args.url}"
+        ConnectionConfig(
+            url=url, ca_bundle=ca_bundle, allow_plain_http=args.allow_plain_http
+        ).validate()
+        args.url = url
+    elif ca_bundle:
+        ConnectionConfig(url="https://placeholder.invalid", ca_bundle=ca_bundle).validate()
+    if args.profile:
+        from console.profiles import ProfileBook
+
+        book = ProfileBook.load()
+        if book.get(args.profile) is None:
+            known = ", ".join(book.names()) or "none yet"
+            shown = safe(args.profile, kind="line")
+            raise UsageError(f"no profile named {shown!r} (known: {known})")
+    return Launch(
+        demo=args.demo,
+        drill_users=args.users,
+        drill_latency_ms=args.latency_ms,
+        drill_tier=args.tier,
+        profile=args.profile,
+        url=args.url,
+        resume=args.resume,
+        read_only=args.read_only,
+        dry_run=args.dry_run,
+        ca_bundle=ca_bundle,
+        allow_plain_http=args.allow_plain_http,
+    )
+
+
+def _versions() -> str:
+    parts = [f"Python {sys.version.split()[0]}"]
+    for dist in ("textual", "python-gitlab", "httpx", "keyring", "secretstorage", "platformdirs"):
+        try:
+            parts.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{dist} (not installed)")
+    return ", ".join(parts)
+
+
+def diagnose(applied: list[str]) -> int:
+    from console import paths
+    from console.profiles import ProfileBook
+    from console.tokens import probe_keyring
+
+    out = sys.stdout.write
+    out(f"{PROG} {__version__}\n")
+    out(f"Versions: {_versions()}\n\n")
+    status = probe_keyring()
+    out(status.explanation() + "\n\n")
+    out("Paths:\n")
+    for label, fn in (
+        ("config", paths.config_dir),
+        ("data", paths.data_dir),
+        ("state", paths.state_dir),
+        ("cache", paths.cache_dir),
+        ("logs", paths.log_dir),
+    ):
+        out(f"  {label:<7}{safe(str(fn()), kind='line')}\n")
+    out("\nHardening: " + ("; ".join(applied) if applied else "none applied") + "\n")
+    try:
+        book = ProfileBook.load()
+        names = ", ".join(safe(n, kind="line") for n in book.names()) or "none"
+        out(f"Profiles: {names}\n")
+        for warning in book.warnings:
+            out(f"  ! {warning}\n")
+    except ConfigError as exc:
+        out(f"Profiles: unreadable ({exc})\n")
+    env_bits = [name for name in ("GITLAB_URL", "GITLAB_HOST") if os.environ.get(name)]
+    if os.environ.get("GITLAB_TOKEN"):
+        env_bits.append("GITLAB_TOKEN (would be used and removed from the environment)")
+    out("Environment: " + (", ".join(env_bits) if env_bits else "no GITLAB_* variables") + "\n")
+    return 0
+
+
+def _crash_log_path() -> Path | None:
+    try:
+        from console.logs import open_private
+        from console.paths import log_dir, private_dir
+
+        path = private_dir(log_dir()) / CRASH_LOG
+        open_private(path)
+        return path
+    except Exception:
+        return None
+
+
+def _write_crash(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> str:
+    from console.logs import redact
+
+    text = "".join(traceback.format_exception(exc_type, exc, tb))  # no locals, by design
+    path = _crash_log_path()
+    where = ""
+    if path is not None:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.write(f"--- {datetime.now(UTC).isoformat()} {APP_NAME} {__version__}\n")
+                fh.write(redact(text))
+            where = f" Details (redacted) in {path}."
+        except OSError:
+            where = ""
+    return where
+
+
+def _excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        _err("interrupted")
+        return
+    from console.logs import redact
+
+    where = _write_crash(exc_type, exc, tb)
+    problem = describe_error(exc)
+    _err(redact(f"unexpected error — {problem.one_line()}{where}"))
+
+
+def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _excepthook(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def install_excepthook() -> None:
+    sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    install_excepthook()
+    try:
+        _refuse_token_in_argv(argv)
+        from console.paths import harden_process
+
+        applied = harden_process()
+        if argv and argv[0] == "drill":
+            from console.drill import cli as drill_cli
+
+            return int(drill_cli.main(argv[1:]) or 0)
+        if argv and argv[0] == "diagnose":
+            if len(argv) > 1:
+                raise UsageError("diagnose takes no arguments")
+            return diagnose(applied)
+        args = build_parser().parse_args(argv)
+        launch = _launch_from_args(args)
+        from console.logs import setup_logging
+
+        with contextlib.suppress(OSError):
+            setup_logging()
+        from console.app import run
+
+        return int(run(launch) or 0)
+    except UsageError as exc:
+        _err(str(exc))
+        return 2
+    except ConfigError as exc:
+        _err(safe(str(exc), kind="line"))
+        return 2
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except SystemExit:
+        raise
+    except Exception as exc:
+        from console.logs import redact
+
+        where = _write_crash(type(exc), exc, exc.__traceback__)
+        _err(redact(f"{describe_error(exc).one_line()}{where}"))
+        return 1
