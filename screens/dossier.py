@@ -12,6 +12,7 @@ Every server value goes through ``screens.safe``; Rich tables are built from ``T
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol
@@ -73,12 +74,26 @@ def _val(value: Any, *, kind: Any = "line", max_cells: int | None = 80) -> Text:
         if not value:
             return Text("—", style="dim")
         parts = [
-            safe_text(_brief(v), kind=kind, max_cells=max_cells, marker=True) for v in value
+            safe_text(_brief(v), kind=kind, max_cells=max_cells) for v in value
         ]
-        return Text(", ", end="").join(parts)
+        return Text(", ").join(parts)
     if isinstance(value, Mapping):
         return safe_text(_brief(value), kind=kind, max_cells=max_cells)
     return safe_text(value, kind=kind, max_cells=max_cells)
+
+
+_ISO_TS: Final = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def _when(value: Any) -> Text:
+    """``2024-05-20T10:00:44.000Z`` → ``2024-05-20 10:00`` (UTC as GitLab sends it)."""
+    if isinstance(value, str):
+        match = _ISO_TS.match(value)
+        if match:
+            return Text(f"{match.group(1)} {match.group(2)}")
+    return _val(value, max_cells=30)
 
 
 def _brief(value: Any) -> str:
@@ -112,6 +127,49 @@ def _col(key: str, *, kind: Any = "line", max_cells: int = 40) -> Getter:
     return lambda item: _val(item.get(key), kind=kind, max_cells=max_cells)
 
 
+def _ts(key: str) -> Getter:
+    return lambda item: _when(item.get(key))
+
+
+_SOURCE_TYPES: Final = {"Namespace": "group", "Group": "group", "Project": "project"}
+
+
+def _source_type(item: Mapping[str, Any]) -> Text:
+    value = item.get("source_type")
+    short = _SOURCE_TYPES.get(str(value)) if value is not None else None
+    return Text(short) if short else _val(value, max_cells=10)
+
+
+def _token_cards(items: Sequence[Mapping[str, Any]]) -> RenderableType:
+    """Tokens as two-line cards: too many fields for one 80-column table row."""
+    lines: list[Text] = []
+    for item in items[:LIST_LIMIT]:
+        revoked = bool(item.get("revoked"))
+        active = item.get("active")
+        head = Text(f"#{item.get('id')} ", style="bold")
+        head.append_text(safe_text(item.get("name"), kind="line", max_cells=40, style="bold"))
+        head.append("  ")
+        head.append_text(_val(item.get("scopes"), max_cells=30))
+        if revoked:
+            head.append("  revoked", style="dim")
+        elif active is False:
+            head.append("  inactive", style="dim")
+        else:
+            head.append("  ACTIVE", style="bold yellow")
+        head.append("  expires ", style="dim")
+        head.append_text(_when(item.get("expires_at")))
+        detail = Text("    created ", style="dim")
+        detail.append_text(_when(item.get("created_at")))
+        detail.append(" · last used ", style="dim")
+        detail.append_text(_when(item.get("last_used_at")))
+        ips = item.get("last_used_ips")
+        if ips:
+            detail.append(" from ", style="dim")
+            detail.append_text(_val(ips, max_cells=40))
+        lines += [head, detail]
+    return Group(*lines)
+
+
 def _list(items: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, Getter]]) -> Table:
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
     for header, _ in columns:
@@ -130,49 +188,36 @@ def _audit_details(item: Mapping[str, Any]) -> Text:
     return _val(picked or details, max_cells=100)
 
 
-_TOKEN_COLUMNS: Final = [
-    ("id", _col("id", max_cells=8)),
-    ("name", _col("name", max_cells=30)),
-    ("scopes", _col("scopes", max_cells=20)),
-    ("active", _col("active")),
-    ("revoked", _col("revoked")),
-    ("created", _col("created_at", max_cells=20)),
-    ("last used", _col("last_used_at", max_cells=20)),
-    ("last used IPs", _col("last_used_ips", max_cells=40)),
-    ("expires", _col("expires_at", max_cells=12)),
-]
 _LIST_COLUMNS: Final[dict[str, list[tuple[str, Getter]]]] = {
-    "emails": [("email", _col("email", max_cells=60)), ("confirmed", _col("confirmed_at"))],
+    "emails": [("email", _col("email", max_cells=60)), ("confirmed", _ts("confirmed_at"))],
     "memberships": [
-        ("type", _col("source_type", max_cells=8)),
+        ("type", _source_type),
         ("name", _col("source_name", max_cells=50)),
         ("id", _col("source_id", max_cells=10)),
         ("access", lambda m: _access(m.get("access_level"))),
     ],
-    "tokens": _TOKEN_COLUMNS,
-    "impersonation_tokens": _TOKEN_COLUMNS,
     "ssh_keys": [
         ("id", _col("id", max_cells=8)),
-        ("title", _col("title", max_cells=40)),
-        ("created", _col("created_at", max_cells=20)),
-        ("expires", _col("expires_at", max_cells=20)),
+        ("title", _col("title", max_cells=30)),
+        ("created", _ts("created_at")),
+        ("expires", _ts("expires_at")),
         ("usage", _col("usage_type", max_cells=16)),
-        ("key", _col("key", max_cells=30)),
+        ("key", _col("key", max_cells=24)),
     ],
     "gpg_keys": [
         ("id", _col("id", max_cells=8)),
-        ("created", _col("created_at", max_cells=20)),
+        ("created", _ts("created_at")),
         ("key", _col("key", max_cells=40)),
     ],
     "events": [
-        ("when", _col("created_at", max_cells=20)),
+        ("when", _ts("created_at")),
         ("action", _col("action_name", max_cells=20)),
         ("target", _col("target_type", max_cells=16)),
         ("title", _col("target_title", max_cells=50)),
         ("project", _col("project_id", max_cells=10)),
     ],
     "audit_events": [
-        ("when", _col("created_at", max_cells=20)),
+        ("when", _ts("created_at")),
         ("rel", _col("relation", max_cells=8)),
         ("author", _col("author_name", max_cells=24)),
         ("entity", lambda e: _val(f"{e.get('entity_type')} {e.get('entity_id')}", max_cells=24)),
@@ -222,7 +267,7 @@ _SIGN_IN_FIELDS: Final = (
 
 
 def _problem(problem: Any) -> Text:
-    text = Text("⚠ ", style="bold red", end="")
+    text = Text("⚠ ", style="bold red")
     text.append_text(safe_text(getattr(problem, "title", "Failed"), kind="line", style="bold red"))
     detail = getattr(problem, "detail", "")
     if detail:
@@ -237,7 +282,12 @@ def _problem(problem: Any) -> Text:
 
 def _profile(items: Mapping[str, Any]) -> RenderableType:
     rows = [
-        (label, _val(items.get(key), kind=kind, max_cells=120))
+        (
+            label,
+            _when(items.get(key))
+            if key.endswith("_at")
+            else _val(items.get(key), kind=kind, max_cells=120),
+        )
         for label, key, kind in _PROFILE_FIELDS
         if key in items
     ]
@@ -265,14 +315,17 @@ def _profile(items: Mapping[str, Any]) -> RenderableType:
 
 
 def _sign_in(items: Mapping[str, Any]) -> RenderableType:
-    return _kv((label, _val(items.get(key), max_cells=60)) for label, key in _SIGN_IN_FIELDS)
+    return _kv(
+        (label, _when(items.get(key)) if key.endswith("_at") else _val(items.get(key)))
+        for label, key in _SIGN_IN_FIELDS
+    )
 
 
 def _blast(entries: Sequence[Mapping[str, Any]]) -> RenderableType:
     if not entries:
         return Text("No group or project where the user is Maintainer or Owner.", style="dim")
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
-    for header in ("type", "namespace", "access", "vars (prot.)", "runners", "hooks", "tokens"):
+    for header in ("type", "namespace", "access", "vars(prot)", "runners", "hooks", "tokens"):
         table.add_column(Text(header), overflow="fold")
 
     def count(entry: Mapping[str, Any], key: str) -> Text:
@@ -287,7 +340,7 @@ def _blast(entries: Sequence[Mapping[str, Any]]) -> RenderableType:
         variables.append(f" ({int(entry.get('protected_variables') or 0)})")
         tokens = len(entry.get("deploy_tokens") or []) + len(entry.get("access_tokens") or [])
         table.add_row(
-            _val(entry.get("source_type"), max_cells=8),
+            _source_type(entry),
             _val(entry.get("source_name"), max_cells=50),
             _access(entry.get("access_level")),
             variables,
@@ -295,11 +348,14 @@ def _blast(entries: Sequence[Mapping[str, Any]]) -> RenderableType:
             count(entry, "hooks"),
             Text(str(tokens)),
         )
-        for what, err in (entry.get("errors") or {}).items():
-            line = Text(f"  {what} @ ", style="yellow", end="")
-            line.append_text(_val(entry.get("source_name"), max_cells=40))
-            line.append(": ")
-            line.append_text(_val(err, max_cells=200))
+        failed = entry.get("errors") or {}
+        if failed:
+            # One line per namespace: which lists failed, and the first reason.
+            line = Text("? ", style="yellow")
+            line.append_text(_val(entry.get("source_name"), max_cells=30))
+            what = ", ".join(str(k) for k in failed)
+            line.append(f": {what} unavailable — ", style="yellow")
+            line.append_text(_val(next(iter(failed.values())), max_cells=120))
             errors.append(line)
     return Group(table, *errors)
 
@@ -316,6 +372,8 @@ def render_section(name: str, section: Section | None) -> RenderableType:
         parts.append(_profile(items) if name == "profile" else _sign_in(items))
     elif name == "blast_radius" and isinstance(items, list):
         parts.append(_blast(items))
+    elif name in ("tokens", "impersonation_tokens") and isinstance(items, list) and items:
+        parts.append(_token_cards(items))
     elif isinstance(items, list):
         if not items:
             parts.append(Text("none", style="dim"))
@@ -333,7 +391,7 @@ def render_section(name: str, section: Section | None) -> RenderableType:
 
 
 def _local_header(user_id: int, row: UserRow | None) -> Text:
-    text = Text(f"#{user_id} ", style="bold", end="")
+    text = Text(f"#{user_id} ", style="bold")
     if row is None:
         text.append("(not in the local cache)", style="dim")
         return text
@@ -371,11 +429,11 @@ def _risk(row: UserRow | None) -> RenderableType:
         return Text(f"score {row.risk}: no risk signals", style="dim")
     lines = [Text(f"score {row.risk}", style="bold")]
     lines += [
-        Text("• ", end="").append_text(safe_text(reason, kind="line", max_cells=200))
+        Text("• ").append_text(safe_text(reason, kind="line", max_cells=200))
         for reason in row.risk_reasons
     ]
     if row.note:
-        lines.append(Text("review note: ", style="dim", end="").append_text(
+        lines.append(Text("review note: ", style="dim").append_text(
             safe_text(row.note, kind="line", max_cells=200)
         ))
     return Group(*lines)
@@ -486,7 +544,7 @@ class DossierScreen(Screen[None]):
         self.dossier = message.dossier
         for name in SECTION_TITLES:
             section = self._section(name)
-            title = Text(SECTION_TITLES[name], end="")
+            title = Text(SECTION_TITLES[name])
             if section is not None and section.count is not None:
                 title.append(f" ({section.count})", style="dim")
             if section is not None and section.problem is not None:

@@ -13,7 +13,7 @@ a glance that a username or token name is hostile.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, Literal
 
 from rich.style import Style
 from rich.text import Text
@@ -55,15 +55,22 @@ def _residual_scrub(text: str) -> str:
     return _RESIDUAL.sub("\ufffd", text)
 
 
-def safe_clean(c: Clean, *, style: str | Style = "", marker: bool = True) -> Text:
-    """Turn an already-cleaned value into ``Text`` (stand-ins highlighted, ``⚠`` if flagged)."""
+def safe_clean(
+    c: Clean, *, style: str | Style = "", marker: Literal["end", "start"] | None = "end"
+) -> Text:
+    """Turn an already-cleaned value into ``Text`` (stand-ins highlighted, ``⚠`` if flagged).
+
+    ``marker="start"`` puts the ``⚠`` first, so it survives when a table cell is cut short.
+    """
     plain = _residual_scrub(c.text)
-    text = Text(plain, style=style, no_wrap=False, end="")
+    text = Text(plain, style=style, no_wrap=False)
     if c.flagged:
         for match in _STANDIN.finditer(plain):
             text.stylize(STANDIN_STYLE, match.start(), match.end())
-        if marker:
+        if marker == "end":
             text.append(" " + FLAG_MARKER, style=WARN_STYLE)
+        elif marker == "start":
+            text = Text.assemble((FLAG_MARKER + " ", WARN_STYLE), text, style=style)
     return text
 
 
@@ -74,11 +81,11 @@ def safe_text(
     max_cells: int | None = None,
     style: str | Style = "",
     empty: str = EMPTY,
-    marker: bool = True,
+    marker: Literal["end", "start"] | None = "end",
 ) -> Text:
     """Sanitise ``value`` and return literal ``Text``; ``None``/``""`` becomes a dim ``—``."""
     if value is None or value == "":
-        return Text(empty, style=_EMPTY_STYLE, end="")
+        return Text(empty, style=_EMPTY_STYLE)
     return safe_clean(clean(value, kind=kind, max_cells=max_cells), style=style, marker=marker)
 
 
@@ -93,7 +100,9 @@ def safe_cell(
     """A one-line table cell: single-line kind, capped width, no wrapping."""
     if kind == "text":
         kind = "line"
-    cell = safe_text(value, kind=kind, max_cells=max_cells, style=style, empty=empty)
+    cell = safe_text(
+        value, kind=kind, max_cells=max_cells, style=style, empty=empty, marker="start"
+    )
     cell.no_wrap = True
     cell.overflow = "ellipsis"
     return cell
@@ -105,4 +114,4 @@ def flag_summary(value: object, *, kind: Kind = "text") -> Text | None:
     if not c.flagged:
         return None
     labels = flag_labels(c.flags - {"truncated"})
-    return Text(f"{FLAG_MARKER} " + ", ".join(labels), style=WARN_STYLE, end="")
+    return Text(f"{FLAG_MARKER} " + ", ".join(labels), style=WARN_STYLE)

@@ -117,7 +117,7 @@ class UsersView:
 
     def bar(self, selected: int = 0) -> Text:
         """The one-line summary under the table title: filters, search, sort, selection."""
-        line = Text(end="", no_wrap=True, overflow="ellipsis")
+        line = Text(no_wrap=True, overflow="ellipsis")
         if self.filters:
             line.append("Filters: ", style="bold")
             names = [f.name for f in QUICK_FILTERS if f.name in self.filters]
