@@ -167,6 +167,7 @@ class BaseAction:
     mutating = True
     excludes_actor = False
     already = "already done; nothing sent"
+    resume_note = ""  # added to "done (verified after resume)", e.g. a lost one-time secret
 
     def params(self) -> dict[str, JSON]:
         return {}
@@ -619,6 +620,17 @@ def actor_id_of(gl: gitlab.Gitlab) -> int | None:
     return None
 
 
+def own_token_id(gl: gitlab.Gitlab) -> int | None:
+    """The id of the token ``gl`` authenticates with (``GET /personal_access_tokens/self``)."""
+    try:
+        body = get_json(gl, "/personal_access_tokens/self")
+    except HttpFailure:
+        return None
+    if isinstance(body, Mapping) and isinstance(body.get("id"), int):
+        return int(body["id"])
+    return None
+
+
 def head_hash(store: Any, incident_id: int) -> str | None:
     """The journal's head hash for the incident, if the store exposes one."""
     for name in ("journal_head", "journal_head_hash"):
@@ -792,7 +804,11 @@ def _resume_one(runner: _Runner, action: Action, index: int, target: Target, eid
             return StepOutcome(index, target, state, msg, eid, exc.status)
         return runner.unknown(index, target, eid, exc, "re-reading")
     if action.desired(now):
-        return runner.done(index, target, eid, now, None, None, "done (verified after resume)")
+        msg = "done (verified after resume)"
+        note = getattr(action, "resume_note", "")
+        if note:
+            msg += f"; {note}"
+        return runner.done(index, target, eid, now, None, None, msg)
     if not action.convergent:
         msg = (f"{NEEDS_HUMAN}: {action.title.lower()} is not safe to repeat and the server does "
                "not show it as done; check GitLab and act by hand")
@@ -830,6 +846,7 @@ __all__ = [
     "get_json",
     "head_hash",
     "http",
+    "own_token_id",
     "register",
     "resume_pending",
     "run_plan",

@@ -65,11 +65,13 @@ class RotateToken(BaseAction):
     name = "rotate_token"
     title = "Rotate token"
     description = ("Revoke the token and mint a replacement with the same scopes (new value "
-                   "shown once). Never repeated automatically.")
+                   "shown once; it expires in 7 days by default). Never repeated automatically.")
     target_kinds = frozenset({"token"})
     convergent = False
     already = ("already revoked: not rotated (rotating a revoked token would revoke its whole "
                "token family)")
+    resume_note = ("the replacement token's value was lost with the crash: revoke the new token "
+                   "and create another if it is still needed")
 
     def __init__(self, *, expires_at: str | None = None) -> None:
         self.expires_at = expires_at

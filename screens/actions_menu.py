@@ -10,7 +10,7 @@ The app calls :func:`open_actions_menu` with the current pane's selection.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -22,18 +22,26 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from actions.engine import Plan, actor_id_of
+from actions.engine import Plan, actor_id_of, own_token_id
 from actions.plan import (
+    TOKEN_ACTIONS,
     USER_ACTIONS,
     ActionSpec,
     build_plan,
     confirmation_word,
+    token_targets,
     user_targets,
 )
 from screens.safe import safe_text
 from styles import stylesheet
 
-__all__ = ["ActionsMenuScreen", "PlanScreen", "open_actions_menu"]
+__all__ = [
+    "ActionsMenuScreen",
+    "PlanScreen",
+    "open_actions_menu",
+    "open_resume",
+    "open_token_actions_menu",
+]
 
 CSS_PATH = stylesheet("actions.tcss")
 
@@ -61,6 +69,20 @@ def open_actions_menu(app: App[Any], ctx: Any, user_ids: Sequence[int]) -> None:
     app.push_screen(ActionsMenuScreen(ctx, [int(u) for u in user_ids]))
 
 
+def open_resume(app: App[Any], ctx: Any) -> None:
+    """Re-check actions a crash left pending (call at startup when ``journal_pending`` is not
+    empty). Nothing is re-sent in read-only mode; non-repeatable actions go to a human."""
+    from screens.action_run import ActionRunScreen
+
+    app.push_screen(ActionRunScreen(ctx, None, resume=True))
+
+
+def open_token_actions_menu(app: App[Any], ctx: Any, tokens: Sequence[Mapping[str, Any]]) -> None:
+    """Open the actions menu for personal access tokens (GitLab token JSON: ``id``, ``name``,
+    ``user_id``, ``scopes``, ``active``/``revoked``)."""
+    app.push_screen(ActionsMenuScreen(ctx, [], tokens=[dict(t) for t in tokens]))
+
+
 class ActionsMenuScreen(ModalScreen[None]):
     """Pick an action for the selected users."""
 
@@ -72,17 +94,21 @@ class ActionsMenuScreen(ModalScreen[None]):
         Binding("r", "resume", "Resume interrupted"),
     ]
 
-    def __init__(self, ctx: Any, user_ids: list[int], *, dry_run: bool | None = None) -> None:
+    def __init__(self, ctx: Any, user_ids: list[int], *, dry_run: bool | None = None,
+                 tokens: list[dict[str, Any]] | None = None) -> None:
         super().__init__(classes="actions-modal")
         self.ctx = ctx
         self.user_ids = user_ids
+        self.tokens = tokens
+        self.specs = TOKEN_ACTIONS if tokens is not None else USER_ACTIONS
         self.dry_run = bool(getattr(ctx, "dry_run", False)) if dry_run is None else dry_run
         self.read_only = bool(getattr(ctx, "read_only", False))
 
     def compose(self) -> ComposeResult:
-        n = len(self.user_ids)
+        n = len(self.tokens) if self.tokens is not None else len(self.user_ids)
+        noun = "token" if self.tokens is not None else "user"
         with Vertical(id="actions-box", classes="dialog"):
-            yield Static(Text(f"Actions for {n} user{'' if n == 1 else 's'}", style="bold"),
+            yield Static(Text(f"Actions for {n} {noun}{'' if n == 1 else 's'}", style="bold"),
                          classes="dialog-title")
             yield Static(self._mode_text(), id="actions-mode")
             yield OptionList(*self._options(), id="actions-list")
@@ -118,7 +144,7 @@ class ActionsMenuScreen(ModalScreen[None]):
     def _options(self) -> list[Option]:
         disabled = self.read_only and not self.dry_run
         out: list[Option] = []
-        for spec in USER_ACTIONS:
+        for spec in self.specs:
             label = Text(spec.title)
             if not spec.convergent:
                 label.append("  (not repeatable)", style="dim")
@@ -127,7 +153,7 @@ class ActionsMenuScreen(ModalScreen[None]):
 
     @on(OptionList.OptionHighlighted, "#actions-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        spec = next((s for s in USER_ACTIONS if s.name == event.option.id), None)
+        spec = next((s for s in self.specs if s.name == event.option.id), None)
         self.query_one("#actions-desc", Static).update(
             Text(spec.description if spec else "", style="italic"))
 
@@ -159,7 +185,7 @@ class ActionsMenuScreen(ModalScreen[None]):
     @on(OptionList.OptionSelected, "#actions-list")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         name = event.option.id
-        spec = next((s for s in USER_ACTIONS if s.name == name), None)
+        spec = next((s for s in self.specs if s.name == name), None)
         if spec is None:
             return
         if self.read_only and not self.dry_run:
@@ -167,7 +193,8 @@ class ActionsMenuScreen(ModalScreen[None]):
             return
         # The plan replaces the menu (escape there comes back here); confirming replaces the
         # plan with the run screen, so closing the run returns straight to the pane.
-        self.app.switch_screen(PlanScreen(self.ctx, spec, self.user_ids, dry_run=self.dry_run))
+        self.app.switch_screen(PlanScreen(self.ctx, spec, self.user_ids, dry_run=self.dry_run,
+                                          tokens=self.tokens))
 
 
 class PlanScreen(ModalScreen[None]):
@@ -177,19 +204,25 @@ class PlanScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, ctx: Any, spec: ActionSpec, user_ids: Sequence[int], *,
-                 dry_run: bool = False) -> None:
+                 dry_run: bool = False, tokens: list[dict[str, Any]] | None = None) -> None:
         super().__init__(classes="actions-modal")
         self.ctx = ctx
         self.spec = spec
         self.user_ids = list(user_ids)
+        self.tokens = tokens
         self.dry_run = dry_run
         self.actor_id = _actor_id(ctx)
+        self.own_token: int | None = None
+        self._identity_pending = not (tokens is None and self.actor_id is not None)
         self.plan: Plan = self._build()
 
     def _build(self) -> Plan:
-        targets = user_targets(self.ctx.store, self.ctx.incident_id, self.user_ids)
+        if self.tokens is not None:
+            targets = token_targets(self.tokens)
+        else:
+            targets = user_targets(self.ctx.store, self.ctx.incident_id, self.user_ids)
         return build_plan(self.spec.build({"text": "placeholder"}), targets,
-                          actor_id=self.actor_id)
+                          actor_id=self.actor_id, own_token_id=self.own_token)
 
     @property
     def word(self) -> str:
@@ -230,8 +263,8 @@ class PlanScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self._focus_first()
-        if self.actor_id is None and self.plan.action.excludes_actor:
-            self._learn_actor()
+        if self._identity_pending:
+            self._learn_identity()
 
     def _focus_first(self) -> None:
         first = "#plan-text" if self.spec.needs_text else "#plan-confirm"
@@ -240,14 +273,21 @@ class PlanScreen(ModalScreen[None]):
             found.first().focus()
 
     @work(thread=True, exclusive=True, group="plan-actor", exit_on_error=False)
-    def _learn_actor(self) -> None:
-        """The session did not say who we are: ask GitLab, so the plan can exclude us."""
-        actor = actor_id_of(self.ctx.gitlab())
-        if actor is not None:
-            self.app.call_from_thread(self._set_actor, actor)
+    def _learn_identity(self) -> None:
+        """Ask GitLab who we are (and which token we use), so the plan can exclude us."""
+        actor, token = self.actor_id, None
+        try:
+            gl = self.ctx.gitlab()
+            actor = actor if actor is not None else actor_id_of(gl)
+            token = own_token_id(gl) if self.tokens is not None else None
+        except Exception:  # noqa: S110 - the run reports connection problems; the engine re-checks
+            pass
+        self.app.call_from_thread(self._set_identity, actor, token)
 
-    def _set_actor(self, actor: int) -> None:
+    def _set_identity(self, actor: int | None, token: int | None) -> None:
+        self._identity_pending = False
         self.actor_id = actor
+        self.own_token = token
         plan = self._build()
         if [t.id for t in plan.targets] != [t.id for t in self.plan.targets]:
             self.plan = plan
@@ -277,6 +317,10 @@ class PlanScreen(ModalScreen[None]):
     @on(Input.Submitted, "#plan-confirm")
     def _confirm(self, event: Input.Submitted) -> None:
         typed = event.value.strip().lower()
+        if self._identity_pending:
+            self._error("Still checking which account and token this console uses; "
+                        "press enter again in a moment.")
+            return
         if not self.dry_run and typed != self.word:
             self._error(f"Type exactly {self.word} to run it (you typed {typed or 'nothing'}).")
             return
@@ -301,4 +345,5 @@ class PlanScreen(ModalScreen[None]):
         self.app.switch_screen(ActionRunScreen(self.ctx, plan, dry_run=self.dry_run))
 
     def action_cancel(self) -> None:
-        self.app.switch_screen(ActionsMenuScreen(self.ctx, self.user_ids, dry_run=self.dry_run))
+        self.app.switch_screen(ActionsMenuScreen(self.ctx, self.user_ids, dry_run=self.dry_run,
+                                                 tokens=self.tokens))

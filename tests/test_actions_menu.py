@@ -16,7 +16,12 @@ from console.context import AppContext
 from console.secret import Secret
 from console.store import Store
 from screens.action_run import ActionRunScreen
-from screens.actions_menu import ActionsMenuScreen, PlanScreen, open_actions_menu
+from screens.actions_menu import (
+    ActionsMenuScreen,
+    PlanScreen,
+    open_actions_menu,
+    open_token_actions_menu,
+)
 
 
 def _ctx(drill: Any, tmp_path: Path, ids: list[int], **flags: bool) -> AppContext:
@@ -73,6 +78,8 @@ def test_block_two_users_from_the_menu(fresh_drill, tmp_path):
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, PlanScreen)
+            await app.workers.wait_for_complete()  # the plan learns who we are (GET /user)
+            await pilot.pause()
             assert "Block: 2 users" in _text(app, "#plan-summary")
             targets = " ".join(str(w.content) for w in app.screen.query(".plan-target"))
             assert "#33" in targets and "#34" in targets
@@ -126,6 +133,8 @@ def test_read_only_greys_out_actions_and_offers_a_dry_run(fresh_drill, tmp_path)
             await pilot.press("enter")
             await pilot.pause()
             assert isinstance(app.screen, PlanScreen)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
             await pilot.press("enter")  # a dry run needs no typed confirmation
             await pilot.pause()
             assert isinstance(app.screen, ActionRunScreen)
@@ -150,6 +159,7 @@ def test_password_reset_shows_the_new_password_once(fresh_drill, tmp_path):
             menu.highlighted = next(i for i in range(menu.option_count)
                                     if menu.get_option_at_index(i).id == "reset_password")
             await pilot.press("enter")
+            await app.workers.wait_for_complete()
             await pilot.pause()
             await pilot.press("y", "enter")
             await pilot.pause()
@@ -162,3 +172,60 @@ def test_password_reset_shows_the_new_password_once(fresh_drill, tmp_path):
     assert len(password) == 24
     [entry] = ctx.store.journal_entries(ctx.incident_id)
     assert password not in repr(entry)
+
+
+def test_revoke_tokens_from_the_menu_never_includes_our_own_token(fresh_drill, tmp_path):
+    from console.drill.server import DrillServer
+
+    ctx = _ctx(fresh_drill, tmp_path, [])
+    tokens = fresh_drill.state.tokens
+    own = next(t for t in tokens.values() if t.value == DrillServer.ADMIN_TOKEN)
+    victim = next(t for t in sorted(tokens.values(), key=lambda t: t.id)
+                  if t.user_id == 10 and not t.revoked and t.resource_type is None)
+    listed = [{"id": t.id, "name": t.name, "user_id": t.user_id, "scopes": t.scopes}
+              for t in (own, victim)]
+
+    async def run() -> None:
+        app = Harness(ctx, [])
+        async with app.run_test(size=(80, 24)) as pilot:
+            open_token_actions_menu(app, ctx, listed)
+            await pilot.pause()
+            menu = app.screen.query_one("#actions-list", OptionList)
+            assert menu.get_option_at_index(0).id == "revoke_token"
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()  # learns our token id
+            await pilot.pause()
+            assert isinstance(app.screen, PlanScreen)
+            assert [t.id for t in app.screen.plan.targets] == [victim.id]
+            assert "1 excluded" in _text(app, "#plan-summary")
+            await pilot.press("y", "enter")
+            await pilot.pause()
+            await _finish(app, pilot)
+            assert "1 done" in _text(app, "#run-summary")
+
+    asyncio.run(run())
+    assert victim.revoked and not own.revoked
+
+
+def test_menu_offers_to_resume_interrupted_actions(fresh_drill, tmp_path):
+    ids = [37]
+    ctx = _ctx(fresh_drill, tmp_path, ids)
+    # a previous session journaled the intent and died before sending
+    ctx.store.journal_intent(ctx.incident_id, "block_user", "user", 37, "omehta", {},
+                             {"state": "active"})
+
+    async def run() -> None:
+        app = Harness(ctx, ids)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("a")
+            await pilot.pause()
+            assert "1 action(s) were interrupted" in _text(app, "#actions-pending")
+            await pilot.press("r")
+            await pilot.pause()
+            assert isinstance(app.screen, ActionRunScreen)
+            await _finish(app, pilot)
+            assert "1 done" in _text(app, "#run-summary")
+
+    asyncio.run(run())
+    assert fresh_drill.state.users[37].state == "blocked"
+    assert ctx.store.journal_pending(ctx.incident_id) == []

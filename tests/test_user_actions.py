@@ -199,6 +199,7 @@ def test_rotate_resume_sent_but_unrecorded_is_verified_not_repeated(fresh_drill,
     result = resume_pending(store, inc, gl)
     by_id = {o.target.id: o for o in result.outcomes}
     assert by_id[a.id].state == "done" and "after resume" in by_id[a.id].message
+    assert "value was lost" in by_id[a.id].message
     assert by_id[b.id].state == "failed" and "needs human" in by_id[b.id].message
     assert _writes(log) == []
     assert not b.revoked
