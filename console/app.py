@@ -9,12 +9,14 @@ with retry / edit / quit, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from rich.text import Text
@@ -24,7 +26,7 @@ from textual.worker import WorkerFailed, WorkerState
 
 from console.config import normalize_url
 from console.context import AppContext
-from console.errors import Problem, describe_error
+from console.errors import ConfigError, Problem, describe_error
 from console.logs import LOG_FILE, redact, register_secret
 from console.paths import log_dir
 from console.profiles import Profile, ProfileBook, default_cfg_path
@@ -54,7 +56,7 @@ from screens.help import HelpScreen, collect_bindings
 from screens.incidents import NEW, IncidentChoiceScreen, default_incident_fields
 from screens.main import ConsoleCommands, MainScreen, PaneFactory
 from screens.profiles import IMPORT, ProfilePickerScreen
-from styles import stylesheet
+from styles import STYLES_DIR, stylesheet
 
 if TYPE_CHECKING:
     from console.drill.server import DrillServer
@@ -66,6 +68,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Workers that never make quitting risky: startup steps, UI-state writes, the quit check itself.
 _QUIET_GROUPS = frozenset({"startup", "startup-io", "ui-state", "quit-check"})
+
+
+def _other_stylesheets() -> list[Path]:
+    own = ("app.tcss", "startup.tcss")
+    return sorted(p for p in STYLES_DIR.glob("*.tcss") if p.name not in own)
 
 
 class _Failed(Exception):
@@ -80,7 +87,9 @@ class IncidentConsoleApp(App[None]):
     """Keyboard-only console for one GitLab incident. Build with a :class:`Launch`."""
 
     TITLE = "GitLab Incident Console"
-    CSS_PATH = [stylesheet("app.tcss"), stylesheet("startup.tcss")]
+    # Every stylesheet: panes are widgets and cannot bring their own CSS_PATH. Absolute paths
+    # from the installed package, so a non-editable wheel finds them too.
+    CSS_PATH = [stylesheet("app.tcss"), stylesheet("startup.tcss"), *_other_stylesheets()]
     COMMANDS = {ConsoleCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_pane('users')", "Users"),
@@ -213,7 +222,7 @@ class IncidentConsoleApp(App[None]):
                 note=note,
             )
         step = "Starting the drill instance…" if self.launch.demo else "Reading settings…"
-        return await self._from_plan(await self._blocking(step, plan_start, self.launch))
+        return await self._from_plan(await self._blocking(step, _plan, self.launch))
 
     async def _from_plan(self, plan: StartPlan) -> Connection | None:
         if plan.drill is not None:
@@ -246,6 +255,7 @@ class IncidentConsoleApp(App[None]):
                 break
             if choice == IMPORT:
                 profiles = await self._import_cfg()
+                can_import = False  # once per run; a second import would only add duplicates
                 continue
             status = await self._keyring_status()
             launch = replace(self.launch, profile=choice.name, url=None)
@@ -314,8 +324,16 @@ class IncidentConsoleApp(App[None]):
         return self._keyring
 
     async def _import_cfg(self) -> list[Profile]:
-        added, profiles = await self._blocking("Importing ~/.python-gitlab.cfg…", _import_profiles)
+        added, plaintext, profiles = await self._blocking(
+            "Importing ~/.python-gitlab.cfg…", _import_profiles
+        )
         self.notify(f"Imported {added} profile(s); tokens were not copied.", markup=False)
+        if plaintext:
+            self.notify(
+                f"~/.python-gitlab.cfg keeps tokens in plain text ({safe(', '.join(plaintext))}). "
+                "Revoke or move them; anyone who can read that file can use them.",
+                markup=False, severity="warning", timeout=15,
+            )
         return profiles
 
     def _save_new_profile(self) -> None:
@@ -467,7 +485,22 @@ class IncidentConsoleApp(App[None]):
 
 
 # -- blocking helpers (run in thread workers) ------------------------------------------------
-def _import_profiles() -> tuple[int, list[Profile]]:
+def _plan(launch: Launch) -> StartPlan:
+    """``plan_start``, except that several profiles and no choice on the command line means
+    "ask": the responder picks (the default is listed first) instead of silently getting it."""
+    book: ProfileBook | None = None
+    if not launch.demo:
+        with contextlib.suppress(ConfigError):  # plan_start reports it if it needs the book
+            book = ProfileBook.load()
+    default = book.default if book is not None else None
+    if book is not None and len(book.profiles) > 1 and not (launch.profile or launch.url):
+        book.default = None
+    plan = plan_start(launch, book=book)
+    plan.profiles.sort(key=lambda p: p.name != default)
+    return plan
+
+
+def _import_profiles() -> tuple[int, list[str], list[Profile]]:
     from console.profiles import import_python_gitlab_cfg
 
     book = ProfileBook.load()
@@ -475,7 +508,8 @@ def _import_profiles() -> tuple[int, list[Profile]]:
     for item in imported.profiles:
         book.add(item.profile)
     book.save()
-    return len(imported.profiles), [book.profiles[name] for name in book.names()]
+    profiles = [book.profiles[name] for name in book.names()]
+    return len(imported.profiles), imported.plaintext_sections(), profiles
 
 
 def _open_store(is_drill: bool) -> Store:

@@ -13,9 +13,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Checkbox, Input, LoadingIndicator, Static
+from textual.widgets import Checkbox, Input, Label, LoadingIndicator, Static
 
 from console import __version__
 from console.profiles import valid_name
@@ -117,15 +117,22 @@ class ConnectFormScreen(Screen[Any]):
             yield Static(Text(title, style="bold"), classes="dialog-title")
             if self._message:
                 yield Static(Text(clean(self._message).text), classes="dialog-error")
-            yield Input(name, placeholder="Profile name, e.g. prod", id="connect-name")
-            yield Input(url, placeholder="https://gitlab.example.com", id="connect-url")
-            yield Input(
-                token.reveal() if token else "",
-                placeholder="Personal access token (admin, api scope)",
-                password=True,
-                id="connect-token",
+            yield from self._row("Profile", Input(name, placeholder="e.g. prod", id="connect-name"))
+            yield from self._row(
+                "GitLab URL", Input(url, placeholder="https://gitlab.example.com", id="connect-url")
             )
-            yield Input(ca_bundle, placeholder="CA bundle path (optional)", id="connect-ca")
+            yield from self._row(
+                "Token",
+                Input(
+                    token.reveal() if token else "",
+                    placeholder="personal access token (admin, api scope)",
+                    password=True,
+                    id="connect-token",
+                ),
+            )
+            yield from self._row(
+                "CA bundle", Input(ca_bundle, placeholder="optional PEM path", id="connect-ca")
+            )
             if self._can_remember:
                 yield Checkbox("Remember this token", value=True, id="connect-remember")
             if self._storage_note:
@@ -135,6 +142,13 @@ class ConnectFormScreen(Screen[Any]):
             if self._can_import:
                 keys += "   ctrl+o: import ~/.python-gitlab.cfg"
             yield Static(Text(keys), classes="dialog-hint")
+
+    @staticmethod
+    def _row(label: str, field: Input) -> ComposeResult:
+        field.compact = True
+        with Horizontal(classes="form-row"):
+            yield Label(label, classes="form-label")
+            yield field
 
     def on_mount(self) -> None:
         if self._token_only:

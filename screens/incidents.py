@@ -13,9 +13,9 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from console.sanitize import clean
@@ -141,10 +141,20 @@ class IncidentEditScreen(ModalScreen[dict[str, str] | None]):
             kinds.append((clean(inc.kind, kind="line").text, inc.kind))
         with Vertical(id="incident-form", classes="dialog"):
             yield Static(Text("Incident", style="bold"), classes="dialog-title")
-            yield Input(clean(inc.title, kind="line").text, placeholder="Title", id="inc-title")
-            yield Select(kinds, value=inc.kind, allow_blank=False, id="inc-kind")
-            yield Input(inc.window_start or "", placeholder="Window start (ISO)", id="inc-start")
-            yield Input(inc.window_end or "", placeholder="Window end (ISO)", id="inc-end")
+            with Horizontal(classes="form-row"):
+                yield Label("Title", classes="form-label")
+                yield Input(clean(inc.title, kind="line").text, id="inc-title", compact=True)
+            with Horizontal(classes="form-row"):
+                yield Label("Kind", classes="form-label")
+                yield Select(kinds, value=inc.kind, allow_blank=False, id="inc-kind", compact=True)
+            with Horizontal(classes="form-row"):
+                yield Label("Window start", classes="form-label")
+                yield Input(inc.window_start or "", placeholder="ISO time", id="inc-start",
+                            compact=True)
+            with Horizontal(classes="form-row"):
+                yield Label("Window end", classes="form-label")
+                yield Input(inc.window_end or "", placeholder="ISO time", id="inc-end",
+                            compact=True)
             yield Static("", id="inc-error", classes="dialog-error")
             yield Static(Text("ctrl+s or enter: save   escape: cancel"), classes="dialog-hint")
 

@@ -84,7 +84,12 @@ async def reach_main(pilot: Any) -> MainScreen:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
     assert isinstance(app.screen, MainScreen), screen_text(app)
-    return app.screen
+    main = app.screen
+    # switch_screen makes it current before its children are mounted; wait for on_mount
+    await until(pilot, lambda: bool(main.query(ConsoleHeader))
+                and bool(main.query_one(ConsoleHeader).instance_url))
+    await pilot.pause()
+    return main
 
 
 def demo(**kw: Any) -> Launch:
@@ -208,7 +213,9 @@ def test_env_bad_token_shows_clear_error_screen(
     assert app.return_code == 1
 
 
-def test_non_admin_token_shows_coverage_warning(drill: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_non_admin_token_shows_coverage_warning(
+    drill: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GITLAB_URL", drill.url)
     monkeypatch.setenv("GITLAB_TOKEN", type(drill).USER_TOKEN)
     app = IncidentConsoleApp(Launch(), panes=FAKE_PANES)
