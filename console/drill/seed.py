@@ -81,6 +81,17 @@ def _mix(value: int, seed: int) -> int:
     return z ^ (z >> 31)
 
 
+_TIMES: list[str] = []
+
+
+def _clock_table() -> list[str]:
+    """``HH:MM:SS.000Z`` for every second of a day, built once (formatting is the hot path)."""
+    if not _TIMES:
+        _TIMES.extend(f"{h:02d}:{m:02d}:{s:02d}.000Z"
+                      for h in range(24) for m in range(60) for s in range(60))
+    return _TIMES
+
+
 class _Clock:
     """Fast timestamp formatting relative to the anchor ``now``."""
 
@@ -98,9 +109,7 @@ class _Clock:
         if prefix is None:
             prefix = time.strftime("%Y-%m-%dT", time.gmtime(day * 86400))
             self._days[day] = prefix
-        h, rem = divmod(sec, 3600)
-        m, s = divmod(rem, 60)
-        return f"{prefix}{h:02d}:{m:02d}:{s:02d}.000Z"
+        return prefix + _clock_table()[sec]
 
     def date(self, days_ago: float) -> str:
         return self.at(days_ago)[:10]
@@ -366,6 +375,7 @@ def _seed_bulk(state: DrillState, clock: _Clock, seed: int, total: int) -> None:
               else f"198.51.100.{(h >> 52) & 255}")
         prev_ip = ip if (h >> 60) % 4 else f"10.20.{(h >> 41) & 255}.{(h >> 33) & 255}"
         current_s = fmt(current_epoch)
+        created_s = fmt(created)
         add(
             User(
                 id=uid,
@@ -377,9 +387,9 @@ def _seed_bulk(state: DrillState, clock: _Clock, seed: int, total: int) -> None:
                 is_admin=False,
                 two_factor=(h >> 33) % 100 < 72 and state_name != "blocked_pending_approval",
                 external=(h >> 20) % 100 < 3,
-                created_at=fmt(created),
+                created_at=created_s,
                 created_by=None,
-                confirmed_at=None if never and state_name != "active" else fmt(created + 120),
+                confirmed_at=None if never and state_name != "active" else created_s,
                 last_sign_in_at=None if never else fmt(last_epoch),
                 current_sign_in_at=None if never else current_s,
                 last_activity_on=None if never else current_s[:10],
