@@ -554,3 +554,70 @@ def test_100k_rows_timing(tmp_path: Path) -> None:
     print(f"review_progress: {(time.perf_counter() - t0) * 1000:.1f} ms")
     assert progress.reviewed == 5000 and progress.total == 100_000
     s.close()
+
+
+# ----------------------------------------------------------------- console.paths
+
+
+def test_paths_follow_xdg_and_create_nothing(isolated_home: Path) -> None:
+    from console import APP_NAME, paths
+
+    expected = {
+        paths.config_dir(): isolated_home / ".config" / APP_NAME,
+        paths.data_dir(): isolated_home / ".local/share" / APP_NAME,
+        paths.state_dir(): isolated_home / ".local/state" / APP_NAME,
+        paths.cache_dir(): isolated_home / ".cache" / APP_NAME,
+    }
+    for got, want in expected.items():
+        assert got == want
+        assert not got.exists()  # computing a path never creates it
+    assert paths.log_dir().is_relative_to(isolated_home)
+    assert not paths.log_dir().exists()
+
+
+def test_private_dir_creates_and_tightens(tmp_path: Path) -> None:
+    from console.paths import private_dir
+
+    new = private_dir(tmp_path / "a" / "b")
+    assert _mode(new) == 0o700
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    os.chmod(loose, 0o775)
+    assert _mode(private_dir(loose)) == 0o700
+    (tmp_path / "link").symlink_to(loose)
+    with pytest.raises(PermissionError):
+        private_dir(tmp_path / "link")
+
+
+def test_harden_process_in_a_child() -> None:
+    code = textwrap.dedent(
+        """
+        import json, os, resource
+        from console.paths import harden_process
+        applied = harden_process()
+        umask = os.umask(0); os.umask(umask)
+        dumpable = None
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None)
+            dumpable = libc.prctl(3, 0, 0, 0, 0)  # PR_GET_DUMPABLE
+        except Exception:
+            pass
+        print(json.dumps({"applied": applied, "umask": umask,
+                          "core": resource.getrlimit(resource.RLIMIT_CORE),
+                          "dumpable": dumpable}))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    import json
+
+    report = json.loads(out.stdout)
+    assert report["umask"] == 0o077
+    assert "umask 077" in report["applied"]
+    assert report["core"] == [0, 0]
+    if sys.platform.startswith("linux"):
+        assert "not dumpable (PR_SET_DUMPABLE=0)" in report["applied"]
+        assert report["dumpable"] == 0
