@@ -500,7 +500,7 @@ def _row_to_user(r: Sequence[Any]) -> UserRow:
         last_sign_in_ip=r[15],
         sign_in_count=r[16],
         risk=r[17],
-        risk_reasons=tuple(json.loads(r[18])),
+        risk_reasons=() if r[18] == "[]" else tuple(json.loads(r[18])),
         mark=r[19],
         note=r[20],
     )
@@ -1005,7 +1005,7 @@ class Store:
         rows = self.users_by_ids(incident_id, [user_id])
         return rows[0] if rows else None
 
-    def iter_users(self, incident_id: int, batch: int = 2000) -> Iterator[UserRow]:
+    def iter_users(self, incident_id: int, batch: int = 5000) -> Iterator[UserRow]:
         """Every cached user of the incident in id order (for risk computation, exports)."""
         con = self._conn()
         last = -(2**62)
@@ -1057,6 +1057,8 @@ class Store:
         """Set or clear a review mark; a mark of None with no note deletes the row."""
         if mark is not None and mark not in MARKS:
             raise StoreError("mark must be 'cleared', 'flagged' or None")
+        if object_type == "user" and isinstance(object_id, str) and object_id.isdigit():
+            object_id = int(object_id)  # user marks join on the numeric id
         with self._write() as con:
             if mark is None and note is None:
                 con.execute(
