@@ -143,12 +143,14 @@ def compute_risk(
 
     admin_changes: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     for ev in events or ():
-        details = ev.get("details") or {}
+        raw_details = ev.get("details")
+        details: Mapping[str, Any] = raw_details if isinstance(raw_details, Mapping) else {}
         name = details.get("event_name") or ev.get("event_name") or ev.get("event_type")
         if name != ADMIN_EVENT or not in_window(normalize_ts(ev.get("created_at"))):
             continue
-        target = details.get("target_id")
-        if target is None and ev.get("entity_type") == "User":
+        # raw GitLab JSON keeps the target in details; console.audit flattens it to the top
+        target = details.get("target_id") or ev.get("target_id")
+        if target in (None, "") and ev.get("entity_type") == "User":
             target = ev.get("entity_id")
         target_id = _to_int(target)
         if target_id is not None:

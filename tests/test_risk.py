@@ -71,12 +71,17 @@ def test_admin_promotion_from_audit_events() -> None:
         {"id": 902, "entity_id": 31, "entity_type": "User",
          "details": {"event_name": "user_admin_status_updated", "target_id": 31},
          "created_at": "2024-01-01T00:00:00.000Z"},  # before the window
+        {"id": 904, "created_at": "2025-05-02T11:00:00.000Z", "event_name":
+         "user_admin_status_updated", "entity_type": "User", "entity_id": 1,
+         "target_type": "User", "target_id": "33", "details": {}},  # console.audit's flat form
         {"id": 903, "entity_id": 32, "entity_type": "User",
          "details": {"event_name": "user_blocked", "target_id": 32},
          "created_at": "2025-05-02T10:00:00.000Z"},
     ]
-    out = risk([u(30, "mallory", is_admin=True), u(31, "x", is_admin=True), u(32, "y")],
-               events=events)
+    out = risk([u(30, "mallory", is_admin=True), u(31, "x", is_admin=True), u(32, "y"),
+                u(33, "z")], events=events)
+    assert out[33] == (WEIGHTS["admin_status_changed"],
+                       ["admin status changed in the window (audit event #904)"])
     assert out[30] == (WEIGHTS["admin_status_changed"],
                        ["promoted to admin in the window (audit event #901)"])
     assert out[31] == (0, [])
