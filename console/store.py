@@ -377,7 +377,7 @@ CREATE TABLE user_raw (
 CREATE TABLE marks (
     incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
     object_type TEXT NOT NULL,
-    object_id   ANY NOT NULL,
+    object_id   NOT NULL,  -- no declared type: ints stay ints, strings stay strings
     mark        TEXT CHECK (mark IS NULL OR mark IN ('cleared', 'flagged')),
     note        TEXT,
     updated_at  TEXT NOT NULL,
@@ -405,7 +405,7 @@ CREATE TABLE journal (
     incident_id  INTEGER NOT NULL REFERENCES incidents (id),
     action       TEXT NOT NULL,
     target_type  TEXT NOT NULL,
-    target_id    ANY NOT NULL,
+    target_id    NOT NULL,  -- no declared type (no affinity conversion)
     target_label TEXT NOT NULL DEFAULT '',
     params       TEXT NOT NULL DEFAULT '{}',
     state        TEXT NOT NULL CHECK (state IN ('intent', 'sent', 'done', 'noop_already',

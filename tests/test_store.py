@@ -452,6 +452,17 @@ def test_journal_lifecycle(store: Store, incident: Any) -> None:
         store.journal_update(9999, "done")
 
 
+def test_ids_keep_their_type(store: Store, incident: Any) -> None:
+    store.set_mark(incident.id, "token", "0012", "flagged")
+    store.set_mark(incident.id, "token", 12, "cleared")
+    marks = store.marks(incident.id, "token")
+    assert set(marks) == {"0012", 12}
+    eid = store.journal_intent(incident.id, "revoke", "token", "42", "t")
+    entry = store.journal_update(eid, "done")
+    assert entry.target_id == "42"
+    assert store.verify_chain(incident.id)
+
+
 def _journal_with_entries(store: Store, incident: Any) -> list[int]:
     out = []
     for uid in (2, 3, 4):
