@@ -315,8 +315,8 @@ def _gitlab(server: Any, token: str | None = None) -> Any:
 
 
 def _drill_window(server: Any, days: int) -> tuple[datetime, datetime]:
-    now = server.state.current_time()
-    return now - timedelta(days=days), now + timedelta(minutes=1)
+    end = server.state.current_time() + timedelta(minutes=1)
+    return end - timedelta(days=days), end
 
 
 def test_drill_ninety_days_in_three_keyset_slices_complete_and_deduped(drill: Any) -> None:

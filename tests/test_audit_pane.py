@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -259,5 +260,50 @@ def test_known_free_coverage_skips_the_request(tmp_path: Path) -> None:
             await pilot.press("r")
             await _settle(app, pilot)
             assert ctx.client.calls == 0
+
+    asyncio.run(run())
+
+
+def _drill_ctx(drill: Any, store: Store) -> Any:
+    from console.config import ConnectionConfig
+    from console.context import AppContext
+    from console.secret import Secret
+    from console.session import Connection
+
+    now = drill.state.current_time()
+    incident = store.create_incident(
+        "drill", "compromised-account", None, drill.url,
+        (now - timedelta(days=45)).isoformat(), now.isoformat())
+    conn = Connection(config=ConnectionConfig(url=drill.url), token=Secret(drill.ADMIN_TOKEN),
+                      token_source="drill", profile_name="drill", is_drill=True)
+    return AppContext(store=store, incident=incident, connection=conn, coverage=None)
+
+
+def test_drill_pane_shows_the_attackers_trail_for_mchen(drill: Any, tmp_path: Path) -> None:
+    from console.drill.seed import ATTACKER_IP
+
+    store = Store.open(tmp_path / "s.db")
+    ctx = _drill_ctx(drill, store)
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(AuditPane)
+            assert pane.problem is None and len(pane.events) > 100
+            assert "fetched" in str(pane.border_title)
+            pane.show_for_user(7, "mchen")
+            await pilot.pause()
+            names = {e.event_name for e in pane.shown}
+            assert {"authenticated_with_two_factor", "personal_access_token_created",
+                    "add_ssh_key", "login_failed_with_otp_authentication"} <= names
+            pane.table.focus()
+            await pilot.press("slash")
+            for ch in ATTACKER_IP:
+                await pilot.press(ch)
+            await pilot.press("enter")
+            assert pane.shown and all(e.ip_address == ATTACKER_IP or ATTACKER_IP in e.summary
+                                      for e in pane.shown)
+            assert len(pane.shown) < len(pane.events)
 
     asyncio.run(run())

@@ -190,3 +190,32 @@ def test_hostile_names_and_secret_values_never_reach_the_screen(tmp_path: Path) 
             assert app.is_running
 
     asyncio.run(run())
+
+
+def test_drill_pane_flags_the_attackers_credentials(drill: Any, tmp_path: Path) -> None:
+    from tests.test_audit_pane import _drill_ctx
+
+    store = Store.open(tmp_path / "s.db")
+    ctx = _drill_ctx(drill, store)
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(CredentialsPane)
+            assert pane.complete and len(pane.rows) > 50
+            pane.table.focus()
+            await pilot.press("w")  # only rows with flags
+            for _ in range(6):  # sort: flags, most urgent first
+                await pilot.press("o")
+            assert pane.sort_key == "flags"
+            top = {r.name for r in pane.shown[:8]}
+            assert {"ci-sync", "automation"} <= top
+            assert "build-07" in {r.name for r in pane.shown}
+            assert all(r.flags for r in pane.shown)
+            chosen = pane.selected_key()
+            await pilot.press("c")
+            await _settle(app, pilot)
+            assert store.marks(ctx.incident_id, "credential")[chosen].mark == "cleared"
+
+    asyncio.run(run())
