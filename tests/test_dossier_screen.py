@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ def body_text(app: DossierApp) -> str:
 
 
 def test_dossier_from_pane_against_drill(drill: Any, tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, url=drill.url, token=drill.ADMIN_TOKEN)
+    # No window: the last 30 days, where the drill's scenario (mchen's trail) happened.
+    ctx = make_ctx(tmp_path, url=drill.url, token=drill.ADMIN_TOKEN, window=(None, None))
     result = load_users_blocking(
         ctx.connection.config, ctx.connection.token, ctx.store, ctx.incident_id
     )
@@ -61,9 +63,20 @@ def test_dossier_from_pane_against_drill(drill: Any, tmp_path: Path) -> None:
             assert "Memberships (2)" in text
             assert "Blast radius" in text and "namespace(s) with Maintainer/Owner" in text
             assert "Sign-in" in text and "sign-in count" in text
-            # The drill's audit endpoint answers 404 here: the section shows the Problem.
-            assert "Audit events unavailable" in text
+            assert "Audit events by or about the user (" in text
             assert "loading…" not in text
+
+            await pilot.press("escape")  # mchen (#7) has an attacker trail in the drill
+            await pilot.press(*["down"] * 6, "enter")
+            await settle(pilot)
+            assert "#7 @mchen" in screen_text(app).splitlines()[0]
+            text = body_text(app)
+            audit = re.search(r"Audit events by or about the user \((\d+)\)", text)
+            events = re.search(r"Recent contribution events \((\d+)\)", text)
+            assert audit and int(audit.group(1)) > 0, text
+            assert events and int(events.group(1)) > 0
+            await pilot.press("escape", "home", "enter")
+            await settle(pilot)
 
             await pilot.press("c")
             await settle(pilot)

@@ -57,10 +57,11 @@ def make_ctx(
     *,
     url: str = "http://127.0.0.1:9",
     token: str = "drill-token-not-used",
+    window: tuple[str | None, str | None] = WINDOW,
 ) -> AppContext:
     store = Store.open(tmp_path / "state.db")
     incident = store.create_incident(
-        "test", "compromised-instance", None, url, WINDOW[0], WINDOW[1]
+        "test", "compromised-instance", None, url, window[0], window[1]
     )
     if users:
         store.upsert_users(incident.id, users, "2024-06-01T00:00:00Z")
