@@ -467,7 +467,7 @@ _USER_SELECT: Final = (
     "u.user_type, u.external, u.created_at, u.last_sign_in_at, u.current_sign_in_at, "
     "u.last_activity_on, u.current_sign_in_ip, u.last_sign_in_ip, u.sign_in_count, u.risk, "
     "u.risk_reasons, m.mark, m.note FROM users u LEFT JOIN marks m "
-    "ON m.incident_id = u.incident_id AND m.object_type = 'user' AND m.object_id = u.id "
+    "ON m.incident_id = u.incident_id AND m.object_type = 'user' AND m.object_id = +u.id "
 )
 
 _SORT_SQL: Final[dict[str, str]] = {
@@ -966,7 +966,7 @@ class Store:
 
     _MARK_JOIN: Final = (
         " LEFT JOIN marks m ON m.incident_id = u.incident_id AND m.object_type = 'user'"
-        " AND m.object_id = u.id"
+        " AND m.object_id = +u.id"
     )
 
     def count_users(self, incident_id: int, q: UserQuery | None = None) -> int:
@@ -1090,7 +1090,7 @@ class Store:
         ).fetchone()[0]
         reviewed = con.execute(
             "SELECT count(*) FROM users u JOIN marks m ON m.incident_id = u.incident_id "
-            "AND m.object_type = 'user' AND m.object_id = u.id "
+            "AND m.object_type = 'user' AND m.object_id = +u.id "
             "WHERE u.incident_id = ? AND m.mark IS NOT NULL",
             (incident_id,),
         ).fetchone()[0]

@@ -463,6 +463,19 @@ def test_ids_keep_their_type(store: Store, incident: Any) -> None:
     assert store.verify_chain(incident.id)
 
 
+def test_marks_join_uses_the_index(store: Store, incident: Any) -> None:
+    """The users↔marks join must look marks up by object_id, or 100k rows take minutes."""
+    from console.store import _USER_SELECT
+
+    con = store._conn()
+    for sql in (
+        "SELECT u.id, m.mark FROM users u" + store._MARK_JOIN + " WHERE u.incident_id = 1",
+        _USER_SELECT + "WHERE u.incident_id = 1",
+    ):
+        plan = " | ".join(str(r[3]) for r in con.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "SEARCH m USING" in plan and "object_id=?" in plan, plan
+
+
 def _journal_with_entries(store: Store, incident: Any) -> list[int]:
     out = []
     for uid in (2, 3, 4):
