@@ -544,12 +544,11 @@ def test_100k_rows_timing(tmp_path: Path) -> None:
         for start in range(1, 100_001, 100)
     ]
     t0 = time.perf_counter()
-    for page in pages:
+    for page in pages:  # the loader's shape: calls of 100 rows, one commit each
         s.upsert_users(inc.id, page, "2025-05-04T00:00:00Z")
     upsert = time.perf_counter() - t0
-    for i in range(1, 100_001, 10):
-        if i % 20 == 1:
-            s.set_mark(inc.id, "user", i, "cleared")
+    for i in range(1, 100_001, 200):
+        s.set_mark(inc.id, "user", i, "cleared")
     print(f"\nupsert 100,000 users in 1,000 calls of 100: {upsert:.2f} s")
     queries = [
         UserQuery(),
@@ -559,6 +558,7 @@ def test_100k_rows_timing(tmp_path: Path) -> None:
         UserQuery(search="USER NUMBER", sort="last_sign_in_at"),
         UserQuery(filters=frozenset({"admins", "no_2fa"})),
         UserQuery(filters=frozenset({"unreviewed"}), sort="mark"),
+        UserQuery(sort="mark", descending=True),
         UserQuery(filters=frozenset({"signed_in_in_window", "blocked"}), sort="risk"),
         UserQuery(filters=frozenset({"created_in_window"}), sort="username", descending=True),
     ]
@@ -576,7 +576,7 @@ def test_100k_rows_timing(tmp_path: Path) -> None:
     t0 = time.perf_counter()
     progress = s.review_progress(inc.id)
     print(f"review_progress: {(time.perf_counter() - t0) * 1000:.1f} ms")
-    assert progress.reviewed == 5000 and progress.total == 100_000
+    assert progress.reviewed == 500 and progress.total == 100_000
     s.close()
 
 
