@@ -404,7 +404,7 @@ class AuditPane(Vertical):
 
     def _close_search(self) -> None:
         search = self.query_one("#audit-search", Input)
-        search.display = bool(self.filter.search)
+        search.display = False  # the filter bar shows the applied search
         self.table.focus()
 
     def action_back(self) -> None:
@@ -541,10 +541,6 @@ class AuditPane(Vertical):
         f = state.get("filter")
         if isinstance(f, Mapping):
             self.filter = AuditFilter.from_dict(f)
-            if self.filter.search:
-                search = self.query_one("#audit-search", Input)
-                search.value = self.filter.search
-                search.display = True
         selected = state.get("selected")
         self._pending_select = selected if isinstance(selected, int) else None
         self.refresh_rows()

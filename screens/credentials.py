@@ -404,7 +404,8 @@ class CredentialsPane(Vertical):
         self._changed()
 
     def _close_search(self) -> None:
-        self.query_one("#cred-search", Input).display = bool(self.search)
+        # the filter bar shows the applied search; the 3-row box goes away
+        self.query_one("#cred-search", Input).display = False
         self.table.focus()
 
     def action_back(self) -> None:
@@ -596,10 +597,6 @@ class CredentialsPane(Vertical):
         self.only_unreviewed = bool(state.get("only_unreviewed"))
         selected = state.get("selected")
         self._pending_select = selected if isinstance(selected, str) else None
-        if self.search:
-            box = self.query_one("#cred-search", Input)
-            box.value = self.search
-            box.display = True
         self.refresh_rows()
 
     def _schedule_save(self) -> None:

@@ -307,3 +307,45 @@ def test_drill_pane_shows_the_attackers_trail_for_mchen(drill: Any, tmp_path: Pa
             assert len(pane.shown) < len(pane.events)
 
     asyncio.run(run())
+
+
+def test_x_cancels_a_slow_load_and_keeps_what_arrived(tmp_path: Path) -> None:
+    import threading
+
+    class Endless(FakeGitLab):
+        """Every page has one new event and a next link; each page waits for the test."""
+
+        def __init__(self) -> None:
+            super().__init__([])
+            self.gate = threading.Semaphore(0)
+
+        def get(self, url: str, *, params: Any = None, timeout: Any = None) -> _Resp:
+            self.gate.acquire(timeout=5)
+            self.calls += 1
+            event = _event(self.calls, "add_ssh_key", (7, "mchen"))
+            return _Resp([event], f"https://x.invalid/api/v4/audit_events?page={self.calls + 1}")
+
+    store = Store.open(tmp_path / "s.db")
+    client = Endless()
+    ctx = Ctx(store, client)
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.query_one(AuditPane)
+            for _ in range(3):
+                client.gate.release()
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if "3 events" in str(pane.border_title):
+                    break
+            assert "loading slice 1/2, 3 pages, 3 events (x cancels)" in str(pane.border_title)
+            pane.table.focus()
+            await pilot.press("x")
+            client.gate.release()  # let the blocked request return so the worker can stop
+            await _settle(app, pilot)
+            assert not pane.loading and pane.complete is False
+            assert 3 <= len(pane.events) <= 4 and client.calls <= 4
+            assert "partial" in str(pane.border_title)
+
+    asyncio.run(run())
