@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -172,3 +173,48 @@ def test_deploy_tokens_and_keys(fresh_drill: Any) -> None:
     events = [e["event_name"] for e in _req(s, "GET", "/audit_events").json()]
     assert {"deploy_token_created", "deploy_token_destroyed", "deploy_key_removed"} <= set(
         events)
+
+
+def test_secrets_are_never_returned(drill: Any) -> None:
+    gl = gitlab.Gitlab(drill.url, private_token=drill.ADMIN_TOKEN, timeout=10)
+    group_vars = {v.key: v for v in gl.groups.get(3, lazy=True).variables.list(get_all=True)}
+    hidden = group_vars["AWS_SECRET_ACCESS_KEY"]
+    assert hidden.hidden is True and hidden.value is None and hidden.protected
+    assert group_vars["VAULT_ADDR"].value == "https://vault.corp.example.com"
+    hooks = [h.attributes for h in gl.hooks.list(get_all=True)]
+    hooks += [h.attributes for h in gl.projects.get(3, lazy=True).hooks.list(get_all=True)]
+    assert hooks and all("token" not in h for h in hooks)
+    runner = gl.runners.get(7).attributes
+    assert "token" not in runner
+    state = drill.state
+    secrets = [v.value for v in state.variables if v.masked or v.hidden]
+    secrets += [h.token for h in state.hooks.values()]
+    secrets += [t.value for t in state.tokens.values()]
+    secrets += [r.token for r in state.runners.values()]
+    dumped = requests.get(f"{drill.url}/api/v4/audit_events", timeout=10,
+                          params={"per_page": 100},
+                          headers={"PRIVATE-TOKEN": drill.ADMIN_TOKEN}).text
+    dumped += str([h for h in hooks])
+    assert not [s for s in secrets if s and s in dumped]
+
+
+def test_variable_update_and_masking_rules(fresh_drill: Any) -> None:
+    s = fresh_drill
+    gl = gitlab.Gitlab(s.url, private_token=s.ADMIN_TOKEN, timeout=10)
+    project = gl.projects.get(3, lazy=True)
+    hidden = project.variables.get("TF_VAR_db_password")
+    assert hidden.value is None
+    hidden.value = "new-long-secret-value"
+    hidden.save()
+    with pytest.raises(gitlab.exceptions.GitlabUpdateError):
+        project.variables.update("TF_VAR_db_password", {"value": "short"})  # masked: >= 8
+    with pytest.raises(gitlab.exceptions.GitlabUpdateError):
+        project.variables.update("TF_VAR_db_password", {"masked": False})  # hidden stays masked
+    created = project.variables.create({"key": "IR_TEST", "value": "x" * 12,
+                                        "masked_and_hidden": True, "protected": True})
+    assert created.hidden is True and created.value is None
+    assert s.state.variables[-1].value == "x" * 12
+    events = requests.get(f"{s.url}/api/v4/projects/3/audit_events", timeout=10,
+                          headers={"PRIVATE-TOKEN": s.ADMIN_TOKEN}).json()
+    assert {"ci_variable_updated", "ci_variable_created"} <= {e["event_name"] for e in events}
+    assert "new-long-secret-value" not in json.dumps(events)

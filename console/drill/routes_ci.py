@@ -323,8 +323,7 @@ def update_var(ctx: Ctx) -> Response:
     if value is not None and value != v.value:
         if v.masked:
             _check_masked(value)
-        secret = v.masked or v.hidden
-        changes.append(("value", "" if secret else v.value, "" if secret else value))
+        changes.append(("value", "", ""))  # the drill never writes variable values to audit
         v.value = value
     protected = ctx.bool_param("protected")
     if protected is not None and protected != v.protected:
@@ -342,8 +341,9 @@ def update_var(ctx: Ctx) -> Response:
     if vtype:
         v.variable_type = vtype
     for change, old, new in changes:
-        _audit_var(ctx, scope, owner, v, "updated",
-                   extra={"change": change, "from": old, "to": new})
+        extra = {"change": change} if change == "value" else {
+            "change": change, "from": old, "to": new}
+        _audit_var(ctx, scope, owner, v, "updated", extra=extra)
     return json_response(views.variable(v))
 
 

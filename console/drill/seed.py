@@ -493,6 +493,7 @@ def _seed_namespaces(state: DrillState, clock: _Clock, rng: random.Random, total
     m(Member("Namespace", 2, 7, 40, clock.at(800), 4))  # mchen Maintainer of platform
     # mchen was a Developer of infrastructure until the attacker raised him to Owner.
     m(Member("Namespace", 3, 7, 50, clock.at(790), 5))
+    m(Member("Project", 3, 7, 40, clock.at(700), 5))  # mchen also directly on terraform
     m(Member("Namespace", 3, 8, 40, clock.at(750), 5))  # lnguyen Maintainer
     m(Member("Namespace", 3, 9, 40, clock.at(1.95), 7))  # ops-helper added by mchen
     m(Member("Namespace", 3, 37, 40, clock.at(340), 5))
@@ -943,7 +944,7 @@ def _seed_audit(state: DrillState, clock: _Clock, rng: random.Random, total: int
     add(0.85, author=m, entity_type="Project", entity_id=3, event_name="ci_variable_updated",
         message="Changed variable PIP_INDEX_URL",
         target=(303, "Ci::Variable", "PIP_INDEX_URL"), ip=ATTACKER_IP,
-        extra={"change": "value", "from": "https://pypi.org/simple", "to": ATTACKER_PYPI})
+        extra={"change": "value"})  # values never reach the audit log
     specs.sort(key=lambda s: s.at)
     for spec in specs:
         state.add_audit(created_at=spec.at, **spec.kw)
