@@ -160,7 +160,7 @@ class CredentialsPane(Vertical):
         Binding("c", "mark('cleared')", "Mark cleared"),
         Binding("f", "mark('flagged')", "Flag"),
         Binding("o", "cycle_sort", "Sort"),
-        Binding("O", "reverse_sort", "Reverse sort", show=False),
+        Binding("O,shift+o", "reverse_sort", "Reverse sort", show=False),
         Binding("r", "reload", "Reload"),
         Binding("x", "cancel_load", "Cancel load", show=False),
         Binding("w", "toggle_warnings", "Only flagged rows", show=False),

@@ -106,6 +106,9 @@ def test_load_filter_search_sort_and_marks(tmp_path: Path) -> None:
             for _ in range(5):
                 await pilot.press("o")
             assert pane.sort_key == "flags" and pane.descending
+            await pilot.press("O")
+            assert not pane.descending and len(pane.shown[0].flags) <= len(pane.shown[-1].flags)
+            await pilot.press("O")
             # mark the first row cleared, the second flagged; the same key again unmarks
             first, second = pane.shown[0].key, pane.shown[1].key
             table.move_cursor(row=0)
