@@ -93,7 +93,7 @@ class IncidentConsoleApp(App[None]):
     COMMANDS = {ConsoleCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_pane('users')", "Users"),
-        Binding("2", "switch_pane('audit')", "Audit"),
+        Binding("2", "switch_pane('audit')", "Audit events"),
         Binding("3", "switch_pane('credentials')", "Credentials"),
         Binding("slash", "delegate('search')", "Search/filter"),
         Binding("a", "delegate('actions')", "Actions"),
@@ -124,13 +124,15 @@ class IncidentConsoleApp(App[None]):
         self._startup()
 
     def shutdown(self) -> None:
-        """Stop the drill and close the store (called after the app exits)."""
+        """Stop the drill (called after the app exits).
+
+        The store is deliberately left open: thread workers (uncancellable) may still be inside
+        a write when the app returns, and closing a connection another thread is using crashes
+        sqlite3. Every write is already committed (WAL, synchronous=FULL); exit closes the file.
+        """
         if self._drill is not None:
             self._drill.stop()
             self._drill = None
-        if self._store is not None:
-            self._store.close()
-            self._store = None
 
     async def _blocking(self, step: str, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` in a thread worker while the status line shows ``step``."""
@@ -243,8 +245,12 @@ class IncidentConsoleApp(App[None]):
             )
         return await self._pick_profile(plan.profiles)
 
-    async def _pick_profile(self, profiles: list[Profile]) -> Connection | None:
-        can_import = await self._blocking("Reading settings…", default_cfg_path().exists)
+    async def _pick_profile(
+        self, profiles: list[Profile], *, imported: bool = False
+    ) -> Connection | None:
+        can_import = not imported and await self._blocking(
+            "Reading settings…", default_cfg_path().exists
+        )
         while profiles:
             choice = await self.push_screen_wait(
                 ProfilePickerScreen(profiles, can_import=can_import)
@@ -294,7 +300,7 @@ class IncidentConsoleApp(App[None]):
         if result is None:
             return None
         if result == IMPORT:
-            return await self._pick_profile(await self._import_cfg())
+            return await self._pick_profile(await self._import_cfg(), imported=True)
         assert isinstance(result, ConnectRequest)
         profile = Profile(
             name=result.name,
@@ -509,7 +515,7 @@ def _import_profiles() -> tuple[int, list[str], list[Profile]]:
         book.add(item.profile)
     book.save()
     profiles = [book.profiles[name] for name in book.names()]
-    return len(imported.profiles), imported.plaintext_sections(), profiles
+    return len(imported.profiles), imported.plaintext_sections, profiles
 
 
 def _open_store(is_drill: bool) -> Store:

@@ -106,7 +106,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box", classes="dialog"):
-            yield Static(Text("Keys", style="bold"), classes="dialog-title")
+            yield Static(Text("Keys (escape closes)", style="bold"), classes="dialog-title")
             for title, entries in self.groups().items():
                 yield Static(Text(title, style="bold underline"), classes="help-group")
                 yield Static(self._table(entries), classes="help-keys")

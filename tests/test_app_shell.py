@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher
+from textual.widgets import ContentSwitcher, Input
 
 from console.app import IncidentConsoleApp
 from console.session import Launch
@@ -24,6 +25,7 @@ from screens.connect import ProblemScreen
 from screens.coverage import CoverageScreen
 from screens.header import ConsoleHeader
 from screens.help import HelpScreen, collect_bindings
+from screens.incidents import IncidentEditScreen
 from screens.main import MainScreen
 
 BAD_TOKEN = "glpat-ThisIsNotARealToken0001"
@@ -259,3 +261,27 @@ def test_resume_restores_active_pane_and_hands_panes_their_state() -> None:
         assert main.pane("users").restored == {"selected_id": 7}
 
     run_app(second, check)
+
+
+def test_incident_form_edits_title_and_palette_switches_panes() -> None:
+    app = IncidentConsoleApp(demo(read_only=True, dry_run=True), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        header = main.query_one(ConsoleHeader)
+        assert header.badges() == ["DRILL", "READ-ONLY", "DRY-RUN"]
+        await pilot.press("i")
+        assert isinstance(app.screen, IncidentEditScreen)
+        app.screen.query_one("#inc-title", Input).value = "Account takeover [b]x[/]"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: header.incident_title == "Account takeover [b]x[/]")
+        assert app.ctx is not None and app.ctx.incident.title == "Account takeover [b]x[/]"
+        assert "Account takeover [b]x[/]" in screen_text(app)  # literal, never markup
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"credentials")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: main.active_pane == "credentials")
+
+    run_app(app, script)

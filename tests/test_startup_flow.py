@@ -211,3 +211,31 @@ def test_ago_and_defaults() -> None:
     assert fields["title"].startswith("Incident 2024-05-01")
     start = datetime.fromisoformat(fields["window_start"].replace("Z", "+00:00"))
     assert now - start == timedelta(days=30)
+
+
+def test_import_from_python_gitlab_cfg_never_copies_the_token(isolated_home: Any) -> None:
+    token = "glpat-PlaintextInCfgFile0001"
+    (isolated_home / ".python-gitlab.cfg").write_text(
+        f"[global]\ndefault = work\n[work]\nurl = https://gitlab.example.com\n"
+        f"private_token = {token}\n"
+    )
+    app = IncidentConsoleApp(Launch(), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, KeyringNoticeScreen))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConnectFormScreen))
+        await until(pilot, lambda: "ctrl+o" in screen_text(app))
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, ProfilePickerScreen))
+        await until(pilot, lambda: "gitlab.example.com" in screen_text(app))
+        text = screen_text(app)
+        assert "Import from" not in text and token not in text
+        warnings = [n.message for n in app._notifications]
+        assert any("plain text" in m for m in warnings) and not any(token in m for m in warnings)
+        await pilot.press("escape")
+        await until(pilot, lambda: not app.is_running)
+
+    run_app(app, script)
+    saved = profiles_path().read_text()
+    assert "gitlab.example.com" in saved and token not in saved
