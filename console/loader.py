@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import queue
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from console.store import Store
 
 __all__ = [
+    "AUDIT_EVENTS_CACHE_KEY",
+    "TOKENS_CACHE_KEY",
     "EnrichResult",
     "FetchError",
     "LoadProgress",
@@ -63,8 +67,10 @@ TRANSIENT_RETRIES: Final = 3
 RATE_LIMIT_CAP_S: Final = 60.0
 #: Consecutive 429 answers to one request before giving up with a problem.
 RATE_LIMIT_MAX_WAITS: Final = 30
-#: Cache key (store.cache_get) under which audit events for the incident are kept.
+#: Cache keys (store.cache_get) compute_and_store_risk reads when not given events / tokens:
+#: audit events as a list or ``{"events": [...]}``; PAT JSON as a list or ``{"tokens": [...]}``.
 AUDIT_EVENTS_CACHE_KEY: Final = "audit_events"
+TOKENS_CACHE_KEY: Final = "tokens"
 
 ProgressFn = Callable[["LoadProgress"], None]
 CancelledFn = Callable[[], bool]
@@ -381,37 +387,23 @@ async def _estimate_total(http: _Http) -> int | None:
     return None
 
 
-async def load_users(
+WriteFn = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+async def _load_core(
     client: httpx.AsyncClient,
-    store: Store,
-    incident_id: int,
+    state: _Meet,
+    write: WriteFn,
     *,
-    on_progress: ProgressFn | None = None,
-    cancelled: CancelledFn | None = None,
-    per_page: int = MAX_PER_PAGE,
-) -> LoadResult:
-    """Load every user the token can see into ``store`` for ``incident_id``.
+    cancelled: CancelledFn,
+    per_page: int,
+) -> _Http:
+    """Run both streams to the end; every new page of users goes to ``write``.
 
-    Pages are upserted as they arrive (one transaction per page, in this thread), then
-    ``on_progress`` is called. ``cancelled()`` is checked between pages and during waits.
-    Failures never raise: they come back as ``LoadResult.problem`` with whatever was loaded.
+    Never raises for server or write failures: they end up in ``state.problem``.
     """
-    is_cancelled = cancelled or _never
     per_page = max(1, min(MAX_PER_PAGE, per_page))
-    http = _Http(client, is_cancelled)
-    state = _Meet()
-    started = time.monotonic()
-
-    def report(done: bool) -> None:
-        if on_progress is None:
-            return
-        loaded = state.stored
-        total = state.total
-        if total is not None and loaded > total:
-            total = loaded
-        if done and state.problem is None and not state.cancelled:
-            total = loaded
-        on_progress(LoadProgress(loaded=loaded, total=total, pages=state.pages, done=done))
+    http = _Http(client, lambda: cancelled() or state.problem is not None)
 
     async def stream(direction: Direction) -> None:
         url = "/users"
@@ -427,13 +419,13 @@ async def load_users(
             items = _json_list(response)
             state.pages += 1
             kept, last = state.take(direction, items, last)
-            if kept:
-                store.upsert_users(incident_id, kept, _now_iso())
-                state.stored += len(kept)
-                if state.first_page_at is None:
-                    state.first_page_at = time.monotonic()
-            report(False)
-            following = None if state.met else http.next_url(response)
+            following = None
+            try:
+                if not state.met:
+                    following = http.next_url(response)
+            finally:  # the page itself is good even when its next link is not
+                if kept:
+                    await write(kept)
             if following is None:
                 if not state.met:
                     state.finished = True
@@ -444,7 +436,8 @@ async def load_users(
         try:
             await stream(direction)
         except _Cancelled:
-            state.cancelled = True
+            if state.problem is None:
+                state.cancelled = True
         except _Stop as stop:
             if state.problem is None:
                 state.problem = stop.problem
@@ -460,9 +453,22 @@ async def load_users(
     if not estimator.done():
         estimator.cancel()
     await asyncio.gather(estimator, return_exceptions=True)
-    if is_cancelled() and not (state.met or state.finished):
+    if cancelled() and not (state.met or state.finished) and state.problem is None:
         state.cancelled = True
-    report(True)
+    return http
+
+
+def _progress(state: _Meet, done: bool) -> LoadProgress:
+    loaded = state.stored
+    total = state.total
+    if total is not None and loaded > total:
+        total = loaded
+    if done and state.problem is None and not state.cancelled:
+        total = loaded
+    return LoadProgress(loaded=loaded, total=total, pages=state.pages, done=done)
+
+
+def _result(state: _Meet, http: _Http | None, started: float) -> LoadResult:
     first = None if state.first_page_at is None else state.first_page_at - started
     return LoadResult(
         loaded=state.stored,
@@ -472,9 +478,46 @@ async def load_users(
         problem=state.problem,
         first_page_seconds=first,
         single_stream=not state.ordered,
-        retries=http.retries,
-        rate_limited_seconds=http.rate_limited_seconds,
+        retries=http.retries if http else 0,
+        rate_limited_seconds=http.rate_limited_seconds if http else 0.0,
     )
+
+
+async def load_users(
+    client: httpx.AsyncClient,
+    store: Store,
+    incident_id: int,
+    *,
+    on_progress: ProgressFn | None = None,
+    cancelled: CancelledFn | None = None,
+    per_page: int = MAX_PER_PAGE,
+) -> LoadResult:
+    """Load every user the token can see into ``store`` for ``incident_id``.
+
+    Pages are upserted as they arrive (one transaction per page, in the event loop's thread),
+    then ``on_progress`` is called. ``cancelled()`` is checked between pages and during waits.
+    Failures never raise: they come back as ``LoadResult.problem`` with whatever was loaded.
+    :func:`load_users_blocking` is faster: it overlaps the writes with the network.
+    """
+    state = _Meet()
+    started = time.monotonic()
+
+    async def write(kept: list[dict[str, Any]]) -> None:
+        store.upsert_users(incident_id, kept, _now_iso())
+        state.stored += len(kept)
+        if state.first_page_at is None:
+            state.first_page_at = time.monotonic()
+        if on_progress is not None:
+            on_progress(_progress(state, False))
+
+    http = await _load_core(client, state, write, cancelled=cancelled or _never, per_page=per_page)
+    if on_progress is not None:
+        on_progress(_progress(state, True))
+    return _result(state, http, started)
+
+
+#: Pages fetched but not yet written, at most (bounds memory when the disk is slow).
+WRITE_AHEAD_PAGES: Final = 8
 
 
 def load_users_blocking(
@@ -487,24 +530,62 @@ def load_users_blocking(
     cancelled: CancelledFn | None = None,
     per_page: int = MAX_PER_PAGE,
 ) -> LoadResult:
-    """Run :func:`load_users` to completion in the calling (worker) thread."""
+    """Load every user; blocks the calling (worker) thread until done, cancelled or failed.
 
-    async def run() -> LoadResult:
+    The HTTP streams run on an event loop in a helper thread; pages come back through a queue
+    and are upserted *in the calling thread* (one transaction per page), followed by
+    ``on_progress`` — also in the calling thread. Network and disk overlap, and at most
+    ``WRITE_AHEAD_PAGES`` pages wait in memory.
+    """
+    is_cancelled = cancelled or _never
+    state = _Meet()
+    started = time.monotonic()
+    pages: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
+    slots = threading.Semaphore(WRITE_AHEAD_PAGES)
+    box: dict[str, _Http] = {}
+
+    async def write(kept: list[dict[str, Any]]) -> None:
+        while not slots.acquire(blocking=False):
+            if state.problem is not None or is_cancelled():
+                return
+            await asyncio.sleep(0.002)
+        pages.put(kept)
+
+    async def run() -> None:
         async with build_httpx(config, token) as client:
-            return await load_users(
-                client,
-                store,
-                incident_id,
-                on_progress=on_progress,
-                cancelled=cancelled,
-                per_page=per_page,
+            box["http"] = await _load_core(
+                client, state, write, cancelled=is_cancelled, per_page=per_page
             )
 
-    started = time.monotonic()
-    try:
-        return asyncio.run(run())
-    except Exception as exc:  # building the client or closing it failed
-        return LoadResult(0, 0, time.monotonic() - started, False, describe_error(exc))
+    def network() -> None:
+        try:
+            asyncio.run(run())
+        except Exception as exc:  # building or closing the client failed
+            if state.problem is None:
+                state.problem = describe_error(exc)
+        finally:
+            pages.put(None)
+
+    thread = threading.Thread(target=network, name="user-loader-http", daemon=True)
+    thread.start()
+    while (kept := pages.get()) is not None:
+        try:
+            if state.problem is None:
+                store.upsert_users(incident_id, kept, _now_iso())
+                state.stored += len(kept)
+                if state.first_page_at is None:
+                    state.first_page_at = time.monotonic()
+                if on_progress is not None:
+                    on_progress(_progress(state, False))
+        except Exception as exc:  # the store failed: stop the streams, keep what is stored
+            if state.problem is None:
+                state.problem = describe_error(exc)
+        finally:
+            slots.release()
+    thread.join()
+    if on_progress is not None:
+        on_progress(_progress(state, True))
+    return _result(state, box.get("http"), started)
 
 
 # --------------------------------------------------------------------------- enrichment
@@ -734,6 +815,24 @@ def _before(event: Mapping[str, Any], start: str | None) -> bool:
     return created is not None and created < start
 
 
+def _given_or_cached(
+    store: Store,
+    incident_id: int,
+    given: Iterable[Mapping[str, Any]] | None,
+    key: str,
+    field_name: str,
+) -> list[Mapping[str, Any]]:
+    value: Any = given
+    if value is None:
+        cached = store.cache_get(incident_id, key)
+        value = cached[0] if cached is not None else None
+        if isinstance(value, Mapping):
+            value = value.get(field_name)
+    if value is None or isinstance(value, str | bytes | Mapping):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
+
+
 def compute_and_store_risk(
     store: Store,
     incident_id: int,
@@ -747,26 +846,19 @@ def compute_and_store_risk(
     """Score every cached user of the incident with :func:`console.risk.compute_risk` and store it.
 
     ``window`` defaults to the incident's window. ``events`` are audit events (raw GitLab JSON or
-    ``AuditEvent.to_dict()``); when None, the events cached under ``AUDIT_EVENTS_CACHE_KEY``
-    (``{"events": [...]}`` or a plain list) are used if present. Sign-in events from *before*
-    the window give each user's known IPs (unless ``known_ips`` is passed), so a sign-in from an
-    address never seen before stands out. Blocking (SQLite): call it from a worker thread.
+    ``AuditEvent.to_dict()``) and ``tokens`` PAT JSON (see :func:`fetch_tokens_blocking`); when
+    None, whatever is cached under ``AUDIT_EVENTS_CACHE_KEY`` / ``TOKENS_CACHE_KEY`` is used.
+    Sign-in events from *before* the window give each user's known IPs (unless ``known_ips`` is
+    passed), so a sign-in from an address never seen before stands out. Blocking (SQLite):
+    call it from a worker thread.
     """
     from console.risk import compute_risk
 
     if window is None:
         incident = store.get_incident(incident_id)
         window = incident.window if incident is not None else (None, None)
-    event_list: list[Mapping[str, Any]] = []
-    if events is not None:
-        event_list = [e for e in events if isinstance(e, Mapping)]
-    else:
-        cached = store.cache_get(incident_id, AUDIT_EVENTS_CACHE_KEY)
-        value = cached[0] if cached is not None else None
-        if isinstance(value, Mapping):
-            value = value.get("events")
-        if isinstance(value, list):
-            event_list = [e for e in value if isinstance(e, Mapping)]
+    event_list = _given_or_cached(store, incident_id, events, AUDIT_EVENTS_CACHE_KEY, "events")
+    token_list = _given_or_cached(store, incident_id, tokens, TOKENS_CACHE_KEY, "tokens")
     if known_ips is None:
         start = window_bound(window[0], end=False)
         known_ips = known_ips_from_events(e for e in event_list if _before(e, start))
@@ -775,7 +867,7 @@ def compute_and_store_risk(
         users,
         window,
         known_ips=known_ips,
-        tokens=list(tokens) if tokens is not None else None,
+        tokens=token_list or None,
         events=event_list,
         now=now,
     )

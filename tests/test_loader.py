@@ -558,3 +558,31 @@ def test_drill_risk_is_computed_and_stored(drill: Any, store: Store) -> None:
     assert row is not None and row.risk == score and list(row.risk_reasons) == reasons
     ranked = store.user_ids(incident, UserQuery(sort="risk", descending=True))
     assert victim.id in ranked[:20]
+
+
+def test_risk_reads_cached_tokens_and_events_when_not_given(store: Store) -> None:
+    from console.loader import AUDIT_EVENTS_CACHE_KEY, TOKENS_CACHE_KEY, compute_and_store_risk
+
+    incident = _incident(store)
+    store.upsert_users(incident, [
+        {"id": 1, "username": "root", "name": "Root", "is_admin": True,
+         "two_factor_enabled": True, "state": "active", "created_at": "2020-01-01T00:00:00Z"},
+        {"id": 2, "username": "svc", "name": "svc", "user_type": "project_bot",
+         "state": "active", "created_at": "2020-01-01T00:00:00Z"},
+    ], "2025-01-01T00:00:00Z")
+    store.upsert_user_detail(incident, {"id": 1, "current_sign_in_ip": "203.0.113.66"})
+    window = ("2025-01-01T00:00:00Z", "2025-01-08T00:00:00Z")
+    assert compute_and_store_risk(store, incident, window)[1][0] == 0  # nothing cached yet
+    store.cache_put(incident, AUDIT_EVENTS_CACHE_KEY, {"events": [
+        {"id": 9, "author_id": 1, "event_name": "authenticated_with_password",
+         "created_at": "2024-12-01T00:00:00Z", "details": {"ip_address": "10.0.0.1"}},
+    ]})
+    store.cache_put(incident, TOKENS_CACHE_KEY, [
+        {"id": 5, "user_id": 2, "name": "ci", "expires_at": None, "active": True,
+         "revoked": False, "scopes": ["api"], "created_at": "2024-01-01T00:00:00Z"},
+    ])
+    risks = compute_and_store_risk(store, incident, window)
+    assert risks[1][0] > 0 and any("203.0.113.66" in r for r in risks[1][1])
+    assert risks[2][0] > 0  # the bot's token never expires
+    row = store.get_user(incident, 2)
+    assert row is not None and row.risk == risks[2][0]

@@ -1,0 +1,443 @@
+"""Per-user dossier: everything the runbook asks a responder to look at for one account.
+
+``fetch_dossier`` is synchronous (python-gitlab) and is meant for a Textual thread worker. It
+never raises for a server failure: each :class:`Section` carries its own :class:`Problem`, so a
+403 on one endpoint (not admin, Free tier, …) leaves the rest of the dossier intact.
+
+The blast radius lists, for every group and project where the user is Maintainer or Owner, the
+credentials an attacker holding that account could have read or replaced: CI/CD variables
+(metadata only), runners, webhooks, deploy tokens and group/project access tokens.
+
+Secret values never enter a dossier: variable values, token values, hook secrets and URL
+credentials are dropped or masked at the point they are read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+import gitlab
+import gitlab.exceptions
+
+from console import audit
+from console.errors import Problem, describe_error
+
+__all__ = [
+    "BLAST_MIN_ACCESS",
+    "Dossier",
+    "Section",
+    "fetch_dossier",
+    "free_tier_problem",
+    "mask_url",
+]
+
+#: Maintainer (40) and Owner (50) can read CI/CD variables and manage hooks, tokens, runners.
+BLAST_MIN_ACCESS: Final = 40
+#: The API cannot filter audit events by author: we scan at most this many instance events.
+AUTHOR_SCAN_LIMIT: Final = 5000
+#: Contribution events kept per dossier (newest first).
+EVENTS_LIMIT: Final = 2000
+MAX_WORKERS: Final = 6
+
+_SECRET_KEYS: Final = frozenset(
+    {"token", "value", "secret", "password", "runners_token", "signing_token", "private_token"}
+)
+_VARIABLE_KEYS: Final = ("key", "protected", "masked", "hidden", "environment_scope")
+_FREE_TIER_PROBLEM_DETAIL: Final = "audit events need Premium; showing contribution events instead"
+
+Window = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    name: str
+    items: list[dict[str, Any]] | dict[str, Any] | None
+    problem: Problem | None = None
+    note: str | None = None
+
+    @property
+    def count(self) -> int | None:
+        if isinstance(self.items, list):
+            return len(self.items)
+        return None
+
+
+def _empty(name: str) -> Section:
+    return Section(name, None, None, "not fetched")
+
+
+@dataclass(frozen=True, slots=True)
+class Dossier:
+    user_id: int
+    window: Window
+    fetched_at: str
+    seconds: float
+    profile: Section = field(default_factory=lambda: _empty("profile"))
+    emails: Section = field(default_factory=lambda: _empty("emails"))
+    memberships: Section = field(default_factory=lambda: _empty("memberships"))
+    tokens: Section = field(default_factory=lambda: _empty("tokens"))
+    impersonation_tokens: Section = field(default_factory=lambda: _empty("impersonation_tokens"))
+    ssh_keys: Section = field(default_factory=lambda: _empty("ssh_keys"))
+    gpg_keys: Section = field(default_factory=lambda: _empty("gpg_keys"))
+    events: Section = field(default_factory=lambda: _empty("events"))
+    audit_events: Section = field(default_factory=lambda: _empty("audit_events"))
+    blast_radius: Section = field(default_factory=lambda: _empty("blast_radius"))
+
+    @property
+    def sections(self) -> list[Section]:
+        """All sections in display order."""
+        return [
+            getattr(self, f.name)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), Section)
+        ]
+
+    def section(self, name: str) -> Section:
+        value = getattr(self, name, None)
+        if not isinstance(value, Section):
+            raise KeyError(name)
+        return value
+
+    @property
+    def problems(self) -> list[Section]:
+        return [s for s in self.sections if s.problem is not None]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _parse_moment(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def mask_url(url: object) -> str:
+    """A hook URL with credentials removed: user info and query values become ``***``."""
+    text = str(url or "")
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = "&".join(f"{quote(k, safe='')}=***" for k, _ in pairs) or "***"
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    if isinstance(obj, Mapping):
+        data = dict(obj)
+    else:
+        data = dict(obj.asdict())
+    for key in _SECRET_KEYS.intersection(data):
+        del data[key]
+    return data
+
+
+def _variable(obj: Any) -> dict[str, Any]:
+    data = obj if isinstance(obj, Mapping) else obj.asdict()
+    return {key: data.get(key) for key in _VARIABLE_KEYS}
+
+
+def _hook(obj: Any) -> dict[str, Any]:
+    data = _plain(obj)
+    data["url"] = mask_url(data.get("url"))
+    for key in ("url_variables", "custom_headers"):
+        if isinstance(data.get(key), list):
+            data[key] = [{"key": v.get("key")} for v in data[key] if isinstance(v, Mapping)]
+    return data
+
+
+def _access_level(value: object) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, Mapping):  # some entities nest {"integer_value": 40}
+        return _access_level(value.get("integer_value") or value.get("access_level"))
+    return 0
+
+
+def free_tier_problem(original: Problem | None) -> Problem:
+    """The audit-events section's problem on Free tier (no audit API): not an error."""
+    return Problem(
+        "Audit events unavailable",
+        _FREE_TIER_PROBLEM_DETAIL,
+        "The contribution events section lists pushes, comments and other activity; audit "
+        "events need GitLab Premium or Ultimate on a self-managed instance.",
+        "coverage",
+        original.status if original is not None else None,
+    )
+
+
+def _guard(name: str, fn: Callable[[], Section]) -> Section:
+    try:
+        return fn()
+    except Exception as exc:  # one section failing never sinks the dossier
+        return Section(name, None, describe_error(exc))
+
+
+def _listed(
+    objs: Iterable[Any], convert: Callable[[Any], dict[str, Any]] = _plain
+) -> list[dict[str, Any]]:
+    return [convert(o) for o in objs]
+
+
+# --------------------------------------------------------------------------- sections
+
+
+class _Fetch:
+    def __init__(self, gl: gitlab.Gitlab, user_id: int, window: Window) -> None:
+        self.gl = gl
+        self.user_id = int(user_id)
+        self.window = window
+        self.user = gl.users.get(self.user_id, lazy=True)
+
+    def profile(self) -> Section:
+        user = self.gl.users.get(self.user_id)
+        data = _plain(user)
+        note = None
+        if "current_sign_in_ip" not in data:
+            note = "sign-in IPs are shown to administrators only"
+        return Section("profile", data, None, note)
+
+    def emails(self) -> Section:
+        return Section("emails", _listed(self.user.emails.list(get_all=True)))
+
+    def memberships(self) -> Section:
+        items = _listed(self.user.memberships.list(get_all=True))
+        for item in items:
+            item["access_level"] = _access_level(item.get("access_level"))
+        items.sort(
+            key=lambda m: (-m["access_level"], str(m.get("source_type")), m.get("source_id"))
+        )
+        return Section("memberships", items, None, "direct memberships only")
+
+    def tokens(self) -> Section:
+        tokens = _listed(self.gl.personal_access_tokens.list(user_id=self.user_id, get_all=True))
+        missing = 0
+        for item in tokens:
+            if "last_used_ips" in item or item.get("id") is None:
+                continue
+            try:
+                detail = _plain(self.gl.personal_access_tokens.get(item["id"]))
+            except gitlab.exceptions.GitlabError:
+                missing += 1
+                continue
+            item["last_used_ips"] = detail.get("last_used_ips")
+        note = None
+        if missing:
+            note = f"last-used IPs unavailable for {missing} token(s)"
+        return Section("tokens", tokens, None, note)
+
+    def impersonation_tokens(self) -> Section:
+        items = _listed(self.user.impersonationtokens.list(state="all", get_all=True))
+        return Section("impersonation_tokens", items)
+
+    def ssh_keys(self) -> Section:
+        return Section("ssh_keys", _listed(self.user.keys.list(get_all=True)))
+
+    def gpg_keys(self) -> Section:
+        return Section("gpg_keys", _listed(self.user.gpgkeys.list(get_all=True)))
+
+    def events(self) -> Section:
+        start, end = _parse_moment(self.window[0]), _parse_moment(self.window[1])
+        # after/before are exclusive dates
+        after = (start.date() - timedelta(days=1)).isoformat()
+        before = (end.date() + timedelta(days=1)).isoformat()
+        items: list[dict[str, Any]] = []
+        truncated = False
+        for event in self.user.events.list(after=after, before=before, iterator=True, per_page=100):
+            if len(items) >= EVENTS_LIMIT:
+                truncated = True
+                break
+            items.append(_plain(event))
+        note = f"newest {EVENTS_LIMIT} contribution events only" if truncated else None
+        return Section("events", items, None, note)
+
+    def audit_events(self, admin_view: Callable[[], bool]) -> Section:
+        """Instance audit events about the user (entity filter) and by the user (author scan).
+
+        The API has no author filter, so actions *by* the user come from scanning the window's
+        instance events (newest first, at most ``AUTHOR_SCAN_LIMIT``) and keeping those whose
+        ``author_id`` is the user. Group/project audit logs are not scanned here.
+        """
+        about = audit.fetch_audit_events(
+            self.gl, ("instance", None), self.window, entity_type="User", entity_id=self.user_id
+        )
+        if about.coverage_gap:
+            if admin_view():
+                return Section("audit_events", None, free_tier_problem(about.problem))
+            return Section("audit_events", None, about.problem)
+        merged: dict[int, dict[str, Any]] = {}
+        for event in about.events:
+            merged[event.id] = {**event.to_dict(), "relation": "about"}
+        scanned = 0
+
+        def count(progress: audit.AuditProgress) -> None:
+            nonlocal scanned
+            scanned = progress.events
+
+        def enough() -> bool:
+            return scanned >= AUTHOR_SCAN_LIMIT
+
+        scan = audit.fetch_audit_events(
+            self.gl, ("instance", None), self.window, on_progress=count, cancelled=enough
+        )
+        for event in scan.events:
+            if event.author_id != self.user_id:
+                continue
+            existing = merged.get(event.id)
+            if existing is not None:
+                existing["relation"] = "about+by"
+            else:
+                merged[event.id] = {**event.to_dict(), "relation": "by"}
+        items = sorted(merged.values(), key=lambda e: (str(e["created_at"]), e["id"]), reverse=True)
+        note = (
+            "GitLab's API cannot filter audit events by author: events about this user are "
+            f"listed in full; actions by this user come from a scan of {len(scan.events)} "
+            "instance events"
+        )
+        if not scan.complete and scan.problem is None:
+            note += f" (capped near {AUTHOR_SCAN_LIMIT}; older actions by the user may be missing)"
+        note += "."
+        problem = about.problem or scan.problem
+        return Section("audit_events", items, problem, note)
+
+    # ------------------------------------------------------------------ blast radius
+
+    def namespace_credentials(self, membership: Mapping[str, Any]) -> dict[str, Any]:
+        kind = "project" if membership.get("source_type") == "Project" else "group"
+        sid = int(membership["source_id"])
+        entry: dict[str, Any] = {
+            "source_type": kind,
+            "source_id": sid,
+            "source_name": membership.get("source_name"),
+            "access_level": membership.get("access_level"),
+            "errors": {},
+        }
+        owner: Any = (
+            self.gl.projects.get(sid, lazy=True)
+            if kind == "project"
+            else self.gl.groups.get(sid, lazy=True)
+        )
+        lists: dict[str, tuple[Callable[[], Iterable[Any]], Callable[[Any], dict[str, Any]]]] = {
+            "variables": (lambda: owner.variables.list(get_all=True), _variable),
+            "runners": (lambda: owner.runners.list(get_all=True), _plain),
+            "hooks": (lambda: owner.hooks.list(get_all=True), _hook),
+            "deploy_tokens": (lambda: owner.deploytokens.list(get_all=True), _plain),
+            "access_tokens": (lambda: owner.access_tokens.list(get_all=True), _plain),
+        }
+        for name, (fetch, convert) in lists.items():
+            try:
+                entry[name] = [convert(o) for o in fetch()]
+            except Exception as exc:
+                entry[name] = None
+                entry["errors"][name] = describe_error(exc).one_line()
+        variables = entry.get("variables") or []
+        entry["protected_variables"] = sum(1 for v in variables if v.get("protected"))
+        return entry
+
+
+def _summarise_blast(entries: list[dict[str, Any]]) -> str:
+    def total(key: str) -> int:
+        return sum(len(e.get(key) or []) for e in entries)
+
+    protected = sum(int(e.get("protected_variables") or 0) for e in entries)
+    return (
+        f"{len(entries)} namespace(s) with Maintainer/Owner access: {total('variables')} CI/CD "
+        f"variables ({protected} protected), {total('runners')} runners, {total('hooks')} hooks, "
+        f"{total('deploy_tokens')} deploy tokens, {total('access_tokens')} access tokens to "
+        "review or rotate. Variable values are never fetched into the console."
+    )
+
+
+def fetch_dossier(gl: gitlab.Gitlab, user_id: int, window: Window) -> Dossier:
+    """Fetch the dossier for ``user_id`` over the incident ``window`` (ISO start, ISO end).
+
+    Blocking; run it in a thread worker. Per-section failures become ``Section.problem``.
+    """
+    started = time.monotonic()
+    fetched_at = _iso(datetime.now(UTC))
+    fetch = _Fetch(gl, user_id, window)
+    with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="dossier") as pool:
+        simple = {
+            name: pool.submit(_guard, name, getattr(fetch, name))
+            for name in (
+                "profile",
+                "memberships",
+                "emails",
+                "tokens",
+                "impersonation_tokens",
+                "ssh_keys",
+                "gpg_keys",
+                "events",
+            )
+        }
+
+        def admin_view() -> bool:
+            profile = simple["profile"].result()
+            return isinstance(profile.items, dict) and "is_admin" in profile.items
+
+        audit = pool.submit(_guard, "audit_events", lambda: fetch.audit_events(admin_view))
+        memberships = simple["memberships"].result()
+        blast = _blast_radius(pool, fetch, memberships)
+        results = {name: future.result() for name, future in simple.items()}
+        results["audit_events"] = audit.result()
+    results["blast_radius"] = blast
+    return Dossier(
+        user_id=int(user_id),
+        window=window,
+        fetched_at=fetched_at,
+        seconds=time.monotonic() - started,
+        **results,
+    )
+
+
+def _blast_radius(pool: ThreadPoolExecutor, fetch: _Fetch, memberships: Section) -> Section:
+    if memberships.problem is not None or not isinstance(memberships.items, list):
+        return Section(
+            "blast_radius",
+            None,
+            memberships.problem,
+            "needs the user's memberships (administrator only)",
+        )
+    strong = [
+        m for m in memberships.items if _access_level(m.get("access_level")) >= BLAST_MIN_ACCESS
+    ]
+    futures: list[Future[dict[str, Any]]] = [
+        pool.submit(fetch.namespace_credentials, m) for m in strong
+    ]
+    entries: list[dict[str, Any]] = []
+    for membership, future in zip(strong, futures, strict=True):
+        try:
+            entries.append(future.result())
+        except Exception as exc:
+            entries.append(
+                {
+                    "source_type": membership.get("source_type"),
+                    "source_id": membership.get("source_id"),
+                    "source_name": membership.get("source_name"),
+                    "access_level": membership.get("access_level"),
+                    "errors": {"all": describe_error(exc).one_line()},
+                }
+            )
+    return Section("blast_radius", entries, None, _summarise_blast(entries))
