@@ -44,6 +44,8 @@ AUTHOR_SCAN_LIMIT: Final = 5000
 #: Contribution events kept per dossier (newest first).
 EVENTS_LIMIT: Final = 2000
 MAX_WORKERS: Final = 6
+#: Namespaces whose credentials are listed, at most (direct ones first, then inherited).
+BLAST_MAX_NAMESPACES: Final = 60
 
 _SECRET_KEYS: Final = frozenset(
     {"token", "value", "secret", "password", "runners_token", "signing_token", "private_token"}
@@ -227,7 +229,7 @@ class _Fetch:
         for item in items:
             item["access_level"] = _access_level(item.get("access_level"))
         items.sort(
-            key=lambda m: (-m["access_level"], str(m.get("source_type")), m.get("source_id"))
+            key=lambda m: (-m["access_level"], str(m.get("source_type")), str(m.get("source_id")))
         )
         return Section("memberships", items, None, "direct memberships only")
 
@@ -324,6 +326,31 @@ class _Fetch:
 
     # ------------------------------------------------------------------ blast radius
 
+    def descendants(self, group_id: int) -> tuple[list[tuple[str, int, str]], str | None]:
+        """Subgroups and projects under ``group_id`` (breadth first, capped)."""
+        found: list[tuple[str, int, str]] = []
+        queue = [group_id]
+        seen = {group_id}
+        error: str | None = None
+        while queue and len(found) < BLAST_MAX_NAMESPACES:
+            gid = queue.pop(0)
+            group = self.gl.groups.get(gid, lazy=True)
+            try:
+                for project in group.projects.list(get_all=True, with_shared=False):
+                    data = project.asdict()
+                    name = data.get("path_with_namespace") or data.get("name")
+                    found.append(("Project", int(data["id"]), str(name)))
+                for sub in group.subgroups.list(get_all=True):
+                    data = sub.asdict()
+                    sid = int(data["id"])
+                    if sid not in seen:
+                        seen.add(sid)
+                        queue.append(sid)
+                        found.append(("Namespace", sid, str(data.get("full_path") or sid)))
+            except gitlab.exceptions.GitlabError as exc:
+                error = describe_error(exc).one_line()
+        return found, error
+
     def namespace_credentials(self, membership: Mapping[str, Any]) -> dict[str, Any]:
         kind = "project" if membership.get("source_type") == "Project" else "group"
         sid = int(membership["source_id"])
@@ -332,6 +359,7 @@ class _Fetch:
             "source_id": sid,
             "source_name": membership.get("source_name"),
             "access_level": membership.get("access_level"),
+            "inherited_from": membership.get("inherited_from"),
             "errors": {},
         }
         owner: Any = (
@@ -363,10 +391,11 @@ def _summarise_blast(entries: list[dict[str, Any]]) -> str:
 
     protected = sum(int(e.get("protected_variables") or 0) for e in entries)
     return (
-        f"{len(entries)} namespace(s) with Maintainer/Owner access: {total('variables')} CI/CD "
-        f"variables ({protected} protected), {total('runners')} runners, {total('hooks')} hooks, "
-        f"{total('deploy_tokens')} deploy tokens, {total('access_tokens')} access tokens to "
-        "review or rotate. Variable values are never fetched into the console."
+        f"{len(entries)} namespace(s) with Maintainer/Owner access (direct or inherited): "
+        f"{total('variables')} CI/CD variables ({protected} protected), {total('runners')} "
+        f"runners, {total('hooks')} hooks, {total('deploy_tokens')} deploy tokens, "
+        f"{total('access_tokens')} access tokens to review or rotate. Secret values (variable "
+        "values, tokens, hook secrets) are dropped as they arrive and never kept."
     )
 
 
@@ -413,6 +442,8 @@ def fetch_dossier(gl: gitlab.Gitlab, user_id: int, window: Window) -> Dossier:
 
 
 def _blast_radius(pool: ThreadPoolExecutor, fetch: _Fetch, memberships: Section) -> Section:
+    """Credentials reachable with Maintainer/Owner rights: direct memberships ≥ 40, plus the
+    subgroups and projects of such groups (GitLab membership is inherited downwards)."""
     if memberships.problem is not None or not isinstance(memberships.items, list):
         return Section(
             "blast_radius",
@@ -420,14 +451,41 @@ def _blast_radius(pool: ThreadPoolExecutor, fetch: _Fetch, memberships: Section)
             memberships.problem,
             "needs the user's memberships (administrator only)",
         )
+    targets: dict[tuple[str, int], dict[str, Any]] = {}
     strong = [
         m for m in memberships.items if _access_level(m.get("access_level")) >= BLAST_MIN_ACCESS
     ]
+    for m in strong:
+        kind = "Project" if m.get("source_type") == "Project" else "Namespace"
+        targets[(kind, int(m["source_id"]))] = {**m, "source_type": kind, "inherited_from": None}
+    roots = [m for m in strong if m.get("source_type") != "Project"]
+    walks = [pool.submit(fetch.descendants, int(m["source_id"])) for m in roots]
+    walk_errors: list[str] = []
+    for root, walk in zip(roots, walks, strict=True):
+        try:
+            found, error = walk.result()
+        except Exception as exc:
+            found, error = [], describe_error(exc).one_line()
+        if error:
+            walk_errors.append(error)
+        for kind, sid, name in found:
+            key = (kind, sid)
+            level = _access_level(root.get("access_level"))
+            if key in targets and _access_level(targets[key].get("access_level")) >= level:
+                continue
+            targets[key] = {
+                "source_type": kind,
+                "source_id": sid,
+                "source_name": name,
+                "access_level": level,
+                "inherited_from": root.get("source_name"),
+            }
+    chosen = list(targets.values())[:BLAST_MAX_NAMESPACES]
     futures: list[Future[dict[str, Any]]] = [
-        pool.submit(fetch.namespace_credentials, m) for m in strong
+        pool.submit(fetch.namespace_credentials, m) for m in chosen
     ]
     entries: list[dict[str, Any]] = []
-    for membership, future in zip(strong, futures, strict=True):
+    for membership, future in zip(chosen, futures, strict=True):
         try:
             entries.append(future.result())
         except Exception as exc:
@@ -437,7 +495,16 @@ def _blast_radius(pool: ThreadPoolExecutor, fetch: _Fetch, memberships: Section)
                     "source_id": membership.get("source_id"),
                     "source_name": membership.get("source_name"),
                     "access_level": membership.get("access_level"),
+                    "inherited_from": membership.get("inherited_from"),
                     "errors": {"all": describe_error(exc).one_line()},
                 }
             )
-    return Section("blast_radius", entries, None, _summarise_blast(entries))
+    note = _summarise_blast(entries)
+    if len(targets) > len(chosen):
+        note += (
+            f" Only the first {len(chosen)} of {len(targets)} namespaces were inspected; "
+            "review the rest in GitLab."
+        )
+    if walk_errors:
+        note += f" Some subgroups/projects could not be listed: {walk_errors[0]}"
+    return Section("blast_radius", entries, None, note)

@@ -168,3 +168,21 @@ def test_mask_url_removes_credentials() -> None:
         "https://***@hooks.example.com/x?token=***&b=***"
     )
     assert mask_url("https://hooks.example.com/c/7f3e") == "https://hooks.example.com/c/7f3e"
+
+
+def test_blast_radius_includes_projects_inherited_from_owned_groups(
+    drill: Any, dossier: tuple[Dossier, dict[str, Any]]
+) -> None:
+    d, _ = dossier
+    entries = d.blast_radius.items
+    assert isinstance(entries, list)
+    direct_groups = {
+        m["source_id"] for m in d.memberships.items or []  # type: ignore[union-attr]
+        if m["source_type"] == "Namespace" and m["access_level"] >= 40
+    }
+    expected = {p.id for p in drill.state.projects.values() if p.group_id in direct_groups}
+    inherited = {e["source_id"] for e in entries
+                 if e["source_type"] == "project" and e["inherited_from"]}
+    direct_projects = {e["source_id"] for e in entries
+                       if e["source_type"] == "project" and not e["inherited_from"]}
+    assert expected and expected <= inherited | direct_projects
