@@ -179,13 +179,41 @@ def _list(items: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, Gette
     return table
 
 
-def _audit_details(item: Mapping[str, Any]) -> Text:
-    details = item.get("details")
-    if not isinstance(details, Mapping):
-        return _val(details, max_cells=100)
-    preferred = ("custom_message", "change", "from", "to", "target_details", "ip_address")
-    picked = {k: details[k] for k in preferred if details.get(k) not in (None, "")}
-    return _val(picked or details, max_cells=100)
+def _audit_cards(items: Sequence[Mapping[str, Any]]) -> RenderableType:
+    """Audit events as two-line cards: who/when/where, then what happened."""
+    lines: list[Text] = []
+    for item in items[:LIST_LIMIT]:
+        details = item.get("details")
+        details = details if isinstance(details, Mapping) else {}
+        head = _when(item.get("created_at"))
+        head.stylize("bold")
+        relation = item.get("relation")
+        if relation:
+            head.append("  ")
+            head.append_text(safe_text(relation, kind="line", max_cells=10, style="cyan"))
+        head.append("  by ", style="dim")
+        head.append_text(_val(item.get("author_name") or item.get("author_id"), max_cells=30))
+        ip = details.get("ip_address") or item.get("ip_address")
+        if ip:
+            head.append("  from ", style="dim")
+            head.append_text(_val(ip, max_cells=40))
+        what = Text("    ")
+        message = details.get("custom_message") or item.get("event_name")
+        what.append_text(_val(message or "(no message)", max_cells=120))
+        if details.get("change"):
+            what.append("  [", style="dim")
+            what.append_text(_val(details.get("change"), max_cells=30))
+            what.append(": ", style="dim")
+            what.append_text(_val(details.get("from"), max_cells=30))
+            what.append(" → ", style="dim")
+            what.append_text(_val(details.get("to"), max_cells=30))
+            what.append("]", style="dim")
+        target = details.get("target_details")
+        if target:
+            what.append("  on ", style="dim")
+            what.append_text(_val(target, max_cells=40))
+        lines += [head, what]
+    return Group(*lines)
 
 
 _LIST_COLUMNS: Final[dict[str, list[tuple[str, Getter]]]] = {
@@ -215,14 +243,6 @@ _LIST_COLUMNS: Final[dict[str, list[tuple[str, Getter]]]] = {
         ("target", _col("target_type", max_cells=16)),
         ("title", _col("target_title", max_cells=50)),
         ("project", _col("project_id", max_cells=10)),
-    ],
-    "audit_events": [
-        ("when", _ts("created_at")),
-        ("rel", _col("relation", max_cells=8)),
-        ("author", _col("author_name", max_cells=24)),
-        ("entity", lambda e: _val(f"{e.get('entity_type')} {e.get('entity_id')}", max_cells=24)),
-        ("details", _audit_details),
-        ("ip", lambda e: _val((e.get("details") or {}).get("ip_address"), max_cells=40)),
     ],
 }
 SECTION_TITLES: Final = {
@@ -374,17 +394,17 @@ def render_section(name: str, section: Section | None) -> RenderableType:
         parts.append(_blast(items))
     elif name in ("tokens", "impersonation_tokens") and isinstance(items, list) and items:
         parts.append(_token_cards(items))
+    elif name == "audit_events" and isinstance(items, list) and items:
+        parts.append(_audit_cards(items))
     elif isinstance(items, list):
         if not items:
             parts.append(Text("none", style="dim"))
         else:
             parts.append(_list(items, _LIST_COLUMNS.get(name, [("value", _val)])))
-            if len(items) > LIST_LIMIT:
-                parts.append(
-                    Text(f"… {len(items) - LIST_LIMIT} more not shown", style="dim italic")
-                )
     elif isinstance(items, Mapping):
         parts.append(_kv((str(k), _val(v)) for k, v in items.items()))
+    if isinstance(items, list) and len(items) > LIST_LIMIT:
+        parts.append(Text(f"… {len(items) - LIST_LIMIT} more not shown", style="dim italic"))
     if section.note:
         parts.append(safe_text(section.note, kind="line", style="dim italic"))
     return Group(*parts) if parts else Text("—", style="dim")

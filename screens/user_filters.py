@@ -124,7 +124,8 @@ class UsersView:
             line.append(" · ".join(_LABELS[n] for n in names), style="bold yellow")
         else:
             line.append("All users", style="bold")
-            line.append("  A T B K W I U F filter · / search", style="dim")
+            if not self.search.strip():
+                line.append("  A T B K W I U F filter · / search", style="dim")
         if self.search.strip():
             line.append("  search ", style="bold")
             # The responder typed it, but it may be a pasted hostile name: never markup.

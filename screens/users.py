@@ -245,7 +245,7 @@ class UsersPane(Vertical):
         self._pending_cursor: int | None = None
         self._pending_scroll: int | None = None
         self._first_query_done = False
-        self._restored = False
+        self._to_top = False
         self.last_problem: str | None = None
         """The last load/risk/enrich problem, one line (also shown in the status bar)."""
         self.timings: dict[str, float] = {}
@@ -292,7 +292,6 @@ class UsersPane(Vertical):
         scroll = state.get("scroll")
         self._pending_cursor = selected if isinstance(selected, int) else None
         self._pending_scroll = scroll if isinstance(scroll, int) and scroll >= 0 else None
-        self._restored = True
         if self.is_mounted:
             search = self.query_one("#users-search", Input)
             with search.prevent(Input.Changed):
@@ -356,8 +355,9 @@ class UsersPane(Vertical):
 
     # ------------------------------------------------------------------ querying
 
-    def _requery(self, *, with_marks: bool = False) -> None:
+    def _requery(self, *, with_marks: bool = False, to_top: bool = False) -> None:
         self._generation += 1
+        self._to_top = to_top or self._to_top
         self._query_worker(self.view, self._generation, with_marks)
 
     @work(thread=True, exclusive=True, group="users-query", exit_on_error=False)
@@ -394,8 +394,13 @@ class UsersPane(Vertical):
                 message.ids, cursor_key=self._pending_cursor, scroll_y=self._pending_scroll
             )
             self._pending_cursor = self._pending_scroll = None
+        elif self._to_top:
+            # A new sort, filter or search: start at the top, as the responder expects.
+            table.set_rows(message.ids, cursor_key=message.ids[0] if message.ids else None)
+            table.move_cursor(0)
+            self._to_top = False
         else:
-            table.set_rows(message.ids)
+            table.set_rows(message.ids)  # streaming or a mark: the cursor keeps its user
         if self._loading and message.ids and "first_rows" not in self.timings:
             self.timings["first_rows"] = time.perf_counter() - self._load_started
         table.empty_text = (
@@ -411,6 +416,8 @@ class UsersPane(Vertical):
             self._post_progress_soon()
             if self.autoload and self._total == 0 and not self._loading:
                 self.action_reload()
+            elif self._total and not self._loading:
+                self._set_status(f"{self._total:,} users from the local cache; r reloads them")
 
     # ------------------------------------------------------------------ loading
 
@@ -489,6 +496,7 @@ class UsersPane(Vertical):
         self._refresh_timer = None
         self._update_load_chrome()
         self._requery()
+        self._post_progress_soon()  # the header's "reviewed x/total" grows with the load
 
     def on_users_pane_users_loaded(self, message: UsersLoaded) -> None:
         message.stop()
@@ -634,7 +642,7 @@ class UsersPane(Vertical):
     def _view_changed(self) -> None:
         self.table.set_sort(self.view.sort, self.view.descending)
         self._update_bar()
-        self._requery()
+        self._requery(to_top=True)
         self._schedule_save()
 
     # ------------------------------------------------------------------ review marks

@@ -467,11 +467,12 @@ class VirtualTable(ScrollView, can_focus=True):
         header_style = base + self.get_component_rich_style("virtual-table--header")
         sorted_style = base + self.get_component_rich_style("virtual-table--sorted")
         cells: list[Text] = []
-        for column, _ in self._layout:
+        for column, width in self._layout:
             label = column.label
             style = header_style
             if self._sort is not None and self._sort[0] == column.key:
-                label = f"{label}{'▼' if self._sort[1] else '▲'}"
+                # Keep the arrow visible: shorten the label rather than the indicator.
+                label = f"{label[: max(0, width - 1)]}{'▼' if self._sort[1] else '▲'}"
                 style = sorted_style
             cells.append(Text(label, style=style, end=""))
         return self._assemble(cells, header_style, " " * _GUTTER)
