@@ -210,6 +210,8 @@ class UsersPane(Vertical):
     @dataclass
     class RiskComputed(Message):
         problem: str | None
+        failed: bool = False
+        final: bool = False
 
     @dataclass
     class UsersEnriched(Message):
@@ -246,6 +248,7 @@ class UsersPane(Vertical):
         self._pending_scroll: int | None = None
         self._first_query_done = False
         self._to_top = False
+        self._enriched = 0
         self.last_problem: str | None = None
         """The last load/risk/enrich problem, one line (also shown in the status bar)."""
         self.timings: dict[str, float] = {}
@@ -527,28 +530,55 @@ class UsersPane(Vertical):
 
     @work(thread=True, exclusive=True, group="users-risk", exit_on_error=False)
     def _risk_worker(self, ctx: AppContext) -> None:
+        from console.errors import describe_error
+        from console.loader import (
+            TOKENS_CACHE_KEY,
+            FetchError,
+            compute_and_store_risk,
+            fetch_tokens_blocking,
+        )
+
+        worker = get_current_worker()
         problem: str | None = None
+        tokens: list[dict[str, Any]] | None = None
         try:
-            from console.loader import compute_and_store_risk
-
-            compute_and_store_risk(ctx.store, ctx.incident_id, incident_window(ctx))
+            # Token signals (created or used in the window) need every PAT: admin only.
+            tokens = fetch_tokens_blocking(
+                ctx.connection.config, ctx.connection.token, cancelled=lambda: worker.is_cancelled
+            )
+            ctx.store.cache_put(ctx.incident_id, TOKENS_CACHE_KEY, tokens)
+        except FetchError as exc:
+            problem = "token signals skipped: " + _problem_line(exc.problem or "cancelled")
         except Exception as exc:
-            from console.errors import describe_error
-
-            problem = _problem_line(describe_error(exc))
-        self.post_message(self.RiskComputed(problem))
+            problem = "token signals skipped: " + _problem_line(describe_error(exc))
+        failed = False
+        try:
+            # The incident's own window (open ends stay open): the risk module decides.
+            compute_and_store_risk(ctx.store, ctx.incident_id, ctx.incident.window, tokens=tokens)
+        except Exception as exc:
+            problem, failed = _problem_line(describe_error(exc)), True
+        self.post_message(self.RiskComputed(problem, failed))
 
     def on_users_pane_risk_computed(self, message: RiskComputed) -> None:
         message.stop()
-        if message.problem:
+        if message.failed:
             self.last_problem = message.problem
             self._set_status(f"Risk signals unavailable: {message.problem}", error=True)
+        elif message.problem:
+            self.last_problem = message.problem
+            self._set_status(f"Risk computed ({message.problem}); fetching sign-in IPs…")
+        elif message.final:
+            self._set_status(
+                f"{self._total:,} users loaded; risk rescored with "
+                f"{self._enriched:,} admins'/active users' sign-in IPs"
+            )
         else:
             self._set_status("Risk computed; fetching sign-in IPs for admins and active users…")
         self.table.invalidate()
         if self.view.sort == "risk":
             self._requery()
-        self._enrich_worker(self.ctx)
+        if not message.final:
+            self._enrich_worker(self.ctx)
 
     @work(thread=True, exclusive=True, group="users-enrich", exit_on_error=False)
     def _enrich_worker(self, ctx: AppContext) -> None:
@@ -578,14 +608,25 @@ class UsersPane(Vertical):
         message.stop()
         result = message.result
         problem = getattr(result, "problem", None)
+        self._enriched = int(getattr(result, "enriched", 0) or 0)
         if problem is not None:
             self._set_status(f"Sign-in IPs incomplete: {_problem_line(problem)}", error=True)
-        else:
-            self._set_status(
-                f"{self._total:,} users loaded; sign-in IPs for "
-                f"{getattr(result, 'enriched', 0):,} admins/active users"
-            )
         self.table.invalidate()
+        if self._enriched:
+            self._rescore_worker(self.ctx)  # IP signals need the IPs just fetched
+
+    @work(thread=True, exclusive=True, group="users-risk", exit_on_error=False)
+    def _rescore_worker(self, ctx: AppContext) -> None:
+        from console.errors import describe_error
+        from console.loader import compute_and_store_risk
+
+        problem: str | None = None
+        failed = False
+        try:
+            compute_and_store_risk(ctx.store, ctx.incident_id, ctx.incident.window)
+        except Exception as exc:
+            problem, failed = _problem_line(describe_error(exc)), True
+        self.post_message(self.RiskComputed(problem, failed, final=True))
 
     # ------------------------------------------------------------------ search, filters, sort
 

@@ -342,7 +342,7 @@ def test_state_round_trip_resumes_view_and_cursor(tmp_path: Path) -> None:
 
 
 def test_load_from_drill_streams_into_table(drill: Any, tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, url=drill.url, token=drill.ADMIN_TOKEN)
+    ctx = make_ctx(tmp_path, url=drill.url, token=drill.ADMIN_TOKEN, window=(None, None))
 
     async def run() -> None:
         app = PaneApp(ctx, autoload=True)
@@ -361,6 +361,15 @@ def test_load_from_drill_streams_into_table(drill: Any, tmp_path: Path) -> None:
             assert any("loading…" in t for t in titles)
             assert 1 in ids(app)  # root
             assert app.progress[-1].total == 2000
+            # After the load: risk (with every PAT), sign-in IPs for admins, then a rescore.
+            await settle(pilot, rounds=4, delay=0.2)
+            assert "risk rescored" in screen_text(app), screen_text(app)
+            risky = ctx.store.user_ids(ctx.incident_id, UserQuery(sort="risk", descending=True))
+            top = ctx.store.get_user(ctx.incident_id, risky[0])
+            assert top is not None and top.risk > 0 and top.risk_reasons
+            root = ctx.store.get_user(ctx.incident_id, 1)
+            assert root is not None and root.current_sign_in_ip  # enriched (admin)
+            assert ctx.store.cache_get(ctx.incident_id, "tokens") is not None
             print(
                 f"\n[users_pane] drill 2000 users: first rows "
                 f"{app.pane.timings.get('first_rows', float('nan')) * 1000:.0f} ms, "
