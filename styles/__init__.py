@@ -1,4 +1,4 @@
-"""Textual stylesheets (``*.tcss``), shipped as package data so a non-editable install finds them."""
+"""Textual stylesheets (``*.tcss``), shipped as package data for non-editable installs."""
 
 from __future__ import annotations
 
