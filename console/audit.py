@@ -370,6 +370,28 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+DEFAULT_WINDOW_DAYS = 30
+EVENTS_CACHE_PREFIX = "audit:instance"
+
+
+def incident_window(
+    start: datetime | str | None, end: datetime | str | None, *, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """The incident window as aware datetimes; an open end means now, an open start 30 days back."""
+    end_dt = parse_time(end) or now or datetime.now(UTC)
+    start_dt = parse_time(start) or end_dt - timedelta(days=DEFAULT_WINDOW_DAYS)
+    return start_dt, end_dt
+
+
+def events_cache_key(window: tuple[datetime, datetime]) -> str:
+    """The store cache key of the instance audit events fetched for ``window``.
+
+    The audit pane writes it and risk scoring reads it, so both must build it here.
+    """
+    start, end = window
+    return f"{EVENTS_CACHE_PREFIX}:{start.isoformat()}:{end.isoformat()}"
+
+
 def window_slices(
     start: datetime | str, end: datetime | str, max_days: int = MAX_QUERY_DAYS
 ) -> list[tuple[datetime, datetime]]:

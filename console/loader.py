@@ -37,7 +37,7 @@ from console.config import ConnectionConfig, build_httpx
 from console.errors import Problem, describe_error
 from console.sanitize import safe
 from console.secret import Secret
-from console.store import normalize_ts, window_bound
+from console.store import normalize_ts
 
 if TYPE_CHECKING:
     from console.store import Store
@@ -54,10 +54,10 @@ __all__ = [
     "enrich_users_blocking",
     "fetch_tokens",
     "fetch_tokens_blocking",
-    "known_ips_from_events",
     "load_users",
     "load_users_blocking",
     "parse_retry_after",
+    "sign_in_history",
 ]
 
 MAX_PER_PAGE: Final = 100
@@ -793,9 +793,16 @@ def _is_sign_in(event: Mapping[str, Any]) -> bool:
     return name is None and isinstance(details.get("with"), str) and "failed_login" not in details
 
 
-def known_ips_from_events(events: Iterable[Mapping[str, Any]]) -> dict[int, set[str]]:
-    """IP addresses each user has signed in from, according to audit events."""
-    known: dict[int, set[str]] = {}
+def sign_in_history(
+    events: Iterable[Mapping[str, Any]], current_ips: Mapping[int, str | None]
+) -> dict[int, set[str]]:
+    """IPs each user signed in from *before* first using the IP they are signed in from now.
+
+    The audit pane fetches only the incident window, so "seen before the window" would be empty
+    for everyone; "seen before this address first appeared" works inside the window too. A user
+    whose current IP never appears in the events gets every IP the events show.
+    """
+    seen: dict[int, list[tuple[str, str]]] = {}
     for event in events:
         if not isinstance(event, Mapping) or not _is_sign_in(event):
             continue
@@ -803,16 +810,36 @@ def known_ips_from_events(events: Iterable[Mapping[str, Any]]) -> dict[int, set[
         details = event.get("details")
         details = details if isinstance(details, Mapping) else {}
         ip = event.get("ip_address") or details.get("ip_address")
-        if isinstance(author, int) and author > 0 and isinstance(ip, str) and ip:
-            known.setdefault(author, set()).add(ip)
-    return known
+        when = normalize_ts(event.get("created_at"))
+        if isinstance(author, int) and author > 0 and isinstance(ip, str) and ip and when:
+            seen.setdefault(author, []).append((when, ip))
+    history: dict[int, set[str]] = {}
+    for uid, sign_ins in seen.items():
+        current = current_ips.get(uid)
+        first_current = min((when for when, ip in sign_ins if ip == current), default=None)
+        history[uid] = {
+            ip for when, ip in sign_ins if first_current is None or when < first_current
+        }
+    return history
 
 
-def _before(event: Mapping[str, Any], start: str | None) -> bool:
-    if start is None:
-        return True
-    created = normalize_ts(event.get("created_at"))
-    return created is not None and created < start
+def _cached_events(store: Store, incident_id: int, window: tuple[str | None, str | None]) -> Any:
+    """Audit events the audit pane cached for this window, else the legacy key's."""
+    from console.audit import events_cache_key, incident_window
+
+    for key in (events_cache_key(incident_window(*window)), AUDIT_EVENTS_CACHE_KEY):
+        cached = store.cache_get(incident_id, key)
+        if cached is not None:
+            return cached[0]
+    return None
+
+
+def _as_records(value: Any, field_name: str) -> list[Mapping[str, Any]]:
+    if isinstance(value, Mapping):
+        value = value.get(field_name)
+    if value is None or isinstance(value, str | bytes | Mapping):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
 
 
 def _given_or_cached(
@@ -826,11 +853,7 @@ def _given_or_cached(
     if value is None:
         cached = store.cache_get(incident_id, key)
         value = cached[0] if cached is not None else None
-        if isinstance(value, Mapping):
-            value = value.get(field_name)
-    if value is None or isinstance(value, str | bytes | Mapping):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
+    return _as_records(value, field_name)
 
 
 def compute_and_store_risk(
@@ -847,8 +870,9 @@ def compute_and_store_risk(
 
     ``window`` defaults to the incident's window. ``events`` are audit events (raw GitLab JSON or
     ``AuditEvent.to_dict()``) and ``tokens`` PAT JSON (see :func:`fetch_tokens_blocking`); when
-    None, whatever is cached under ``AUDIT_EVENTS_CACHE_KEY`` / ``TOKENS_CACHE_KEY`` is used.
-    Sign-in events from *before* the window give each user's known IPs (unless ``known_ips`` is
+    None, what the audit pane cached for the window (or ``AUDIT_EVENTS_CACHE_KEY``) and
+    ``TOKENS_CACHE_KEY`` hold is used.
+    Sign-in events give each user's earlier IPs (:func:`sign_in_history`, unless ``known_ips`` is
     passed), so a sign-in from an address never seen before stands out. Blocking (SQLite):
     call it from a worker thread.
     """
@@ -857,12 +881,13 @@ def compute_and_store_risk(
     if window is None:
         incident = store.get_incident(incident_id)
         window = incident.window if incident is not None else (None, None)
-    event_list = _given_or_cached(store, incident_id, events, AUDIT_EVENTS_CACHE_KEY, "events")
+    if events is None:
+        events = _as_records(_cached_events(store, incident_id, window), "events")
+    event_list = list(events)
     token_list = _given_or_cached(store, incident_id, tokens, TOKENS_CACHE_KEY, "tokens")
-    if known_ips is None:
-        start = window_bound(window[0], end=False)
-        known_ips = known_ips_from_events(e for e in event_list if _before(e, start))
     users = list(store.iter_users(incident_id))
+    if known_ips is None:
+        known_ips = sign_in_history(event_list, {u.id: u.current_sign_in_ip for u in users})
     risks = compute_risk(
         users,
         window,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from console.audit import categorize
 from console.confusables import find_confusable_pairs, skeleton
 from console.sanitize import clean, safe
 from console.store import UserRow, normalize_ts, user_kind, window_bound
@@ -36,7 +37,20 @@ WEIGHTS: Final[dict[str, int]] = {
     "non_ascii_username": 15,
     "mixed_script": 20,
     "markup": 20,
+    "sensitive_changes": 10,  # per distinct category, capped at SENSITIVE_MAX
 }
+# Categories of audit events whose *author* deserves a look when they happen in the window: the
+# persistence and exfiltration moves of GitLab's compromised-account guide. Sign-ins and the
+# responder's own block/unblock (USER) are left out.
+SENSITIVE_CATEGORIES: Final[dict[str, str]] = {
+    "TOKEN": "tokens",
+    "KEY": "keys",
+    "2FA": "2FA",
+    "CONFIG": "settings/membership",
+    "RUNNER": "runners",
+    "HOOK": "webhooks",
+}
+SENSITIVE_MAX: Final = 50
 DORMANT_DAYS: Final = 90
 # An IP shared by more accounts than this is probably an office NAT or VPN, not a signal.
 SHARED_IP_MAX: Final = 25
@@ -137,8 +151,8 @@ def compute_risk(
     scores: dict[int, int] = defaultdict(int)
     reasons: dict[int, list[str]] = defaultdict(list)
 
-    def add(uid: int, signal: str, reason: str) -> None:
-        scores[uid] += WEIGHTS[signal]
+    def add(uid: int, signal: str, reason: str, weight: int | None = None) -> None:
+        scores[uid] += WEIGHTS[signal] if weight is None else weight
         reasons[uid].append(reason)
 
     admin_changes: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
@@ -155,6 +169,25 @@ def compute_risk(
         target_id = _to_int(target)
         if target_id is not None:
             admin_changes[target_id].append(ev)
+
+    authored: dict[int, set[str]] = defaultdict(set)
+    for ev in events or ():
+        author = _to_int(ev.get("author_id"))
+        if author is None or author not in by_id:
+            continue
+        if not in_window(normalize_ts(ev.get("created_at"))):
+            continue
+        category = ev.get("category") or categorize(ev)
+        if category in SENSITIVE_CATEGORIES:
+            authored[author].add(str(category))
+    for author_id, categories in authored.items():
+        names = ", ".join(SENSITIVE_CATEGORIES[c] for c in SENSITIVE_CATEGORIES if c in categories)
+        add(
+            author_id,
+            "sensitive_changes",
+            f"changed security-relevant things in the window ({names})",
+            min(WEIGHTS["sensitive_changes"] * len(categories), SENSITIVE_MAX),
+        )
 
     ip_users: dict[str, list[int]] = defaultdict(list)
     for u in people:
@@ -217,24 +250,24 @@ def compute_risk(
                 f"{'s' if n == 1 else ''}",
             )
     if start_dt is not None:
+        # Token use bumps last_activity_on, so only web sign-ins tell whether a person was away.
+        # Bots and service accounts never sign in: their tokens being used is their normal life.
         cutoff = start_dt - timedelta(days=DORMANT_DAYS)
         for uid in used_in_window:
             u = by_id[uid]
-            before = [
+            if u.kind != "human":
+                continue
+            signed_in = [
                 d
-                for d in (
-                    _parse(u.current_sign_in_at),
-                    _parse(u.last_sign_in_at),
-                    _parse(u.last_activity_on + "T00:00:00Z" if u.last_activity_on else None),
-                )
-                if d is not None and d < start_dt
+                for d in (_parse(u.current_sign_in_at), _parse(u.last_sign_in_at))
+                if d is not None
             ]
-            last = max(before) if before else _parse(u.created_at)
+            last = max(signed_in) if signed_in else _parse(u.created_at)
             if last is not None and last <= cutoff:
                 add(
                     uid,
                     "dormant_token_use",
-                    f"dormant account (no activity for {DORMANT_DAYS}+ days before the window) "
+                    f"dormant account (no sign-in for {DORMANT_DAYS}+ days before the window) "
                     "used a token in the window",
                 )
 

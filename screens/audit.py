@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -35,20 +35,21 @@ from console.audit import (
     AuditFetch,
     AuditFilter,
     AuditProgress,
+    events_cache_key,
     fetch_audit_events,
     filter_events,
+    incident_window,
     parse_time,
 )
 from console.context import AppContext
 from console.errors import Problem
 from console.sanitize import clean, describe_codepoints, flag_labels
+from screens.messages import AuditEventsCached
 from screens.safe import WARN_STYLE, safe_cell, safe_text
 
 __all__ = ["AuditPane", "DetailModal", "sanitize_json"]
 
-CACHE_KEY = "audit:instance"
 STATE_KEY = "audit"
-DEFAULT_WINDOW_DAYS = 30
 SAVE_DELAY = 0.5
 
 # Quick filter keys → category. Chosen to avoid the app's keys (1/2/3 ? / escape enter space a q
@@ -264,14 +265,11 @@ class AuditPane(Vertical):
     # -- loading ------------------------------------------------------------------------------
     def window(self) -> tuple[datetime, datetime]:
         inc = self.ctx.incident
-        end = parse_time(getattr(inc, "window_end", None)) or datetime.now(UTC)
-        start = parse_time(getattr(inc, "window_start", None)) or end - timedelta(
-            days=DEFAULT_WINDOW_DAYS)
-        return start, end
+        return incident_window(getattr(inc, "window_start", None),
+                               getattr(inc, "window_end", None))
 
     def _cache_key(self) -> str:
-        start, end = self.window()
-        return f"{CACHE_KEY}:{start.isoformat()}:{end.isoformat()}"
+        return events_cache_key(self.window())
 
     @work(thread=True, group="audit-cache", exit_on_error=False)
     def _load_cached_or_fetch(self) -> None:
@@ -319,6 +317,8 @@ class AuditPane(Vertical):
             )
         if not worker.is_cancelled or result.events:
             self.post_message(self.EventsLoaded(result, fetched_at, from_cache=False))
+        if fetched_at is not None:
+            self.post_message(AuditEventsCached(len(result.events)))
 
     def action_cancel_load(self) -> None:
         """Stop the running load; what arrived so far stays."""

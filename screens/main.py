@@ -26,7 +26,9 @@ from screens.coverage import CoverageScreen
 from screens.header import ConsoleHeader
 from screens.incidents import IncidentEditScreen
 from screens.messages import (
+    AuditEventsCached,
     IncidentUpdated,
+    InterruptedActionsFound,
     PaneActivated,
     ReviewProgressLoaded,
     ShowAuditForUser,
@@ -146,6 +148,13 @@ class MainScreen(Screen[None]):
         open_actions_menu(self.app, self.ctx, ids)
         return True
 
+    @on(AuditEventsCached)
+    def _audit_events_cached(self, message: AuditEventsCached) -> None:
+        """New sign-in history can change "new IP" signals: let the users pane rescore."""
+        rescore = getattr(self._panes.get("users"), "rescore", None)
+        if callable(rescore):
+            rescore()
+
     # -- resume --------------------------------------------------------------------------
     @work(thread=True, group="ui-state", exit_on_error=False)
     def _load_saved_state(self) -> None:
@@ -154,6 +163,35 @@ class MainScreen(Screen[None]):
         progress = store.review_progress(incident_id)
         self.post_message(
             ReviewProgressLoaded(progress.reviewed, progress.total, bool(progress.root_reviewed))
+        )
+        pending = len(store.journal_pending(incident_id))
+        if pending:
+            self.post_message(InterruptedActionsFound(pending))
+
+    @on(InterruptedActionsFound)
+    def _offer_resume(self, message: InterruptedActionsFound) -> None:
+        """A crash left journaled actions unfinished: re-check them before anything else."""
+        from screens.actions_menu import open_resume
+        from screens.confirm import ConfirmScreen
+
+        count = message.count
+        body = (
+            f"{count} action{'s' if count != 1 else ''} were journaled but not confirmed when "
+            "the console stopped. Re-checking reads each target from GitLab first: what already "
+            "happened is marked done without sending it again; only repeatable actions (block, "
+            "unblock, revoke) are re-sent; rotations and password resets go to you."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                open_resume(self.app, self.ctx)
+            else:
+                self.notify("Interrupted actions stay pending: a, then r re-checks them.",
+                            markup=False, severity="warning")
+
+        self.app.push_screen(
+            ConfirmScreen("Interrupted actions found", body, yes="re-check now", no="later"),
+            answered,
         )
 
     @on(UiStateLoaded)

@@ -12,7 +12,9 @@ from typing import Any
 from textual.message import Message
 
 __all__ = [
+    "AuditEventsCached",
     "IncidentUpdated",
+    "InterruptedActionsFound",
     "PaneActivated",
     "ReviewProgressLoaded",
     "ShowAuditForUser",
@@ -55,3 +57,17 @@ class ShowAuditForUser(Message):
     """A pane asks to see the audit events of one user (``None``: instance-wide)."""
 
     user_id: int | None
+
+
+@dataclass
+class AuditEventsCached(Message):
+    """Fresh audit events for the incident window were stored (risk signals can use them)."""
+
+    count: int
+
+
+@dataclass
+class InterruptedActionsFound(Message):
+    """The journal holds actions that were sent (or about to be) but never verified."""
+
+    count: int

@@ -615,6 +615,14 @@ class UsersPane(Vertical):
         if self._enriched:
             self._rescore_worker(self.ctx)  # IP signals need the IPs just fetched
 
+    def rescore(self) -> None:
+        """Recompute risk from what the store holds now (e.g. audit events just arrived).
+
+        While a load runs, nothing happens: scoring follows every completed load anyway.
+        """
+        if self._total and not self._loading:
+            self._rescore_worker(self.ctx)
+
     @work(thread=True, exclusive=True, group="users-risk", exit_on_error=False)
     def _rescore_worker(self, ctx: AppContext) -> None:
         from console.errors import describe_error

@@ -285,3 +285,34 @@ def test_incident_form_edits_title_and_palette_switches_panes() -> None:
         await until(pilot, lambda: main.active_pane == "credentials")
 
     run_app(app, script)
+
+
+def test_interrupted_actions_are_offered_for_recheck_on_resume() -> None:
+    first = IncidentConsoleApp(demo(), panes=FAKE_PANES)
+
+    async def leave_an_intent(pilot: Any) -> None:
+        await reach_main(pilot)
+        assert first.ctx is not None
+        # As if the console died between journaling "block #15" and hearing back from GitLab.
+        first.ctx.store.journal_intent(first.ctx.incident_id, "block_user", "user", 15,
+                                       "tkowalski", {}, {"state": "active"})
+
+    run_app(first, leave_an_intent)
+
+    second = IncidentConsoleApp(demo(), panes=FAKE_PANES)
+
+    async def recheck(pilot: Any) -> None:
+        from screens.action_run import ActionRunScreen
+
+        await until(pilot, lambda: isinstance(second.screen, ConfirmScreen))
+        assert "Interrupted actions found" in screen_text(second)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(second.screen, ActionRunScreen))
+        assert second.ctx is not None
+        store, incident = second.ctx.store, second.ctx.incident_id
+        await until(pilot, lambda: not store.journal_pending(incident))
+        # tkowalski is blocked in the drill already: verified, and nothing re-sent
+        states = [e.state for e in store.journal_entries(incident)]
+        assert states == ["done"]
+
+    run_app(second, recheck)

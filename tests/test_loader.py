@@ -24,9 +24,9 @@ from console.loader import (
     LoadResult,
     enrich_users,
     fetch_tokens,
-    known_ips_from_events,
     load_users,
     parse_retry_after,
+    sign_in_history,
 )
 from console.store import Store
 
@@ -383,18 +383,36 @@ def test_fetch_tokens_reads_every_page_without_total_pages() -> None:
     assert [t["id"] for t in got] == list(range(1, 351))
 
 
-def test_known_ips_from_sign_in_events_only() -> None:
+def test_sign_in_history_counts_sign_in_events_only() -> None:
     events = [
         {"author_id": 5, "event_name": "authenticated_with_password",
-         "details": {"ip_address": "203.0.113.1"}},
-        {"author_id": 5, "event_name": None, "details": {"with": "standard",
-                                                          "ip_address": "203.0.113.2"}},
+         "created_at": "2025-01-01T00:00:00Z", "details": {"ip_address": "203.0.113.1"}},
+        {"author_id": 5, "event_name": None, "created_at": "2025-01-02T00:00:00Z",
+         "details": {"with": "standard", "ip_address": "203.0.113.2"}},
         {"author_id": 5, "event_name": "personal_access_token_created",
-         "details": {"ip_address": "198.51.100.66"}},
+         "created_at": "2025-01-03T00:00:00Z", "details": {"ip_address": "198.51.100.66"}},
         {"author_id": -1, "event_name": "login_failed_with_standard_authentication",
+         "created_at": "2025-01-03T00:00:00Z",
          "details": {"ip_address": "192.0.2.1", "failed_login": "STANDARD"}},
     ]
-    assert known_ips_from_events(events) == {5: {"203.0.113.1", "203.0.113.2"}}
+    assert sign_in_history(events, {}) == {5: {"203.0.113.1", "203.0.113.2"}}
+
+
+def test_sign_in_history_stops_where_the_current_ip_first_appears() -> None:
+    # The attacker signed in twice from .66 inside the window: .66 must still count as new,
+    # because before its first use the user only ever came from the office address.
+    def sign_in(when: str, ip: str) -> dict[str, object]:
+        return {"author_id": 7, "event_name": "authenticated_with_password",
+                "created_at": when, "ip_address": ip}
+
+    events = [
+        sign_in("2025-01-01T09:00:00Z", "10.40.12.23"),
+        sign_in("2025-01-05T03:00:00Z", "203.0.113.66"),
+        sign_in("2025-01-06T03:00:00Z", "203.0.113.66"),
+        sign_in("2025-01-06T09:00:00Z", "10.40.12.23"),
+    ]
+    assert sign_in_history(events, {7: "203.0.113.66"}) == {7: {"10.40.12.23"}}
+    assert sign_in_history(events, {7: "10.40.12.23"}) == {7: set()}
 
 
 # --------------------------------------------------------------------------- against the drill

@@ -152,11 +152,55 @@ def test_dormant_account_with_token_use_in_window() -> None:
          "last_used_at": "2025-05-02T09:00:00Z"},
     ]
     out = risk(users, tokens=tokens)
-    reason = ("dormant account (no activity for 90+ days before the window) used a token "
+    reason = ("dormant account (no sign-in for 90+ days before the window) used a token "
               "in the window")
     assert out[60] == (WEIGHTS["dormant_token_use"], [reason])
     assert out[61] == (0, [])
     assert out[62] == (WEIGHTS["dormant_token_use"], [reason])
+
+
+def test_recent_sign_ins_inside_the_window_are_not_dormancy() -> None:
+    # An old account whose every sign-in falls inside the window was active, not dormant, and a
+    # bot's token being used is normal: neither may be called dormant.
+    users = [
+        u(63, "busy", created_at="2019-01-01T00:00:00Z", last_sign_in_at="2025-05-01T09:00:00Z",
+          current_sign_in_at="2025-05-02T09:00:00Z"),
+        u(64, "project_9_bot", bot=True, created_at="2019-01-01T00:00:00Z",
+          last_sign_in_at=None, current_sign_in_at=None),
+    ]
+    tokens = [
+        {"id": 10, "user_id": 63, "expires_at": "2026-01-01",
+         "last_used_at": "2025-05-02T10:00:00Z"},
+        {"id": 11, "user_id": 64, "expires_at": "2026-01-01",
+         "last_used_at": "2025-05-02T10:00:00Z"},
+    ]
+    out = risk(users, tokens=tokens)
+    assert out[63] == (0, [])
+    assert out[64] == (0, [])
+
+
+def test_authoring_sensitive_changes_in_the_window() -> None:
+    users = [u(7, "mchen"), u(8, "quiet")]
+    events = [
+        {"id": 1, "author_id": 7, "created_at": "2025-05-02T01:00:00Z",
+         "event_name": "personal_access_token_created", "details": {}},
+        {"id": 2, "author_id": 7, "created_at": "2025-05-02T01:05:00Z",
+         "event_name": "user_disable_two_factor", "details": {}},
+        {"id": 3, "author_id": 7, "created_at": "2025-05-02T01:09:00Z",
+         "event_name": "webhook_created", "details": {}},
+        # a second token event adds nothing: categories count, not events
+        {"id": 4, "author_id": 7, "created_at": "2025-05-02T01:10:00Z",
+         "event_name": "personal_access_token_revoked", "details": {}},
+        # sign-ins and changes before the window are not counted
+        {"id": 5, "author_id": 8, "created_at": "2025-05-02T01:00:00Z",
+         "event_name": "authenticated_with_password", "details": {}},
+        {"id": 6, "author_id": 8, "created_at": "2025-04-01T01:00:00Z",
+         "event_name": "personal_access_token_created", "details": {}},
+    ]
+    out = risk(users, events=events)
+    assert out[7] == (3 * WEIGHTS["sensitive_changes"],
+                      ["changed security-relevant things in the window (tokens, 2FA, webhooks)"])
+    assert out[8] == (0, [])
 
 
 def test_confusable_usernames_and_names() -> None:
