@@ -50,10 +50,12 @@ OBJECT_TYPE = "credential"
 SAVE_DELAY = 0.5
 DEFAULT_WINDOW_DAYS = 30
 
+# Personal-access-token rows the token actions (revoke, rotate) apply to.
+TOKEN_KINDS = frozenset({"pat", "impersonation", "bot_token", "service_token"})
 # Quick filter key → (label, kinds). Avoids the app's keys, the main screen's v and i, and c/f
 # (marks).
 KIND_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
-    "tokens": ("Tokens", frozenset({"pat", "impersonation", "bot_token", "service_token"})),
+    "tokens": ("Tokens", TOKEN_KINDS),
     "deploy": ("Deploy keys/tokens", frozenset({"deploy_key", "deploy_token"})),
     "runners": ("Runners", frozenset({"runner"})),
     "variables": ("CI/CD variables", frozenset({"instance_variable", "group_variable",
@@ -574,6 +576,28 @@ class CredentialsPane(Vertical):
                 clean(title, kind="line", max_cells=60).text,
                 credential_detail_parts(row, self.marks.get(row.key)),
             ))
+
+    def action_actions(self) -> None:
+        """Revoke or rotate the highlighted personal access token (journaled and verified)."""
+        row = self.selected_row()
+        if row is None:
+            return
+        if row.kind not in TOKEN_KINDS:
+            hint = clean(row.rotate_hint, kind="line").text
+            self.notify(f"No console action for this kind yet. {hint}", markup=False)
+            return
+        from screens.actions_menu import open_token_actions_menu
+
+        token = {
+            "id": row.id,
+            "name": row.name,
+            "user_id": row.owner_id,
+            "scopes": list(row.scopes),
+            "active": row.state == "active",
+            "revoked": row.state == "revoked",
+            "impersonation": row.kind == "impersonation",
+        }
+        open_token_actions_menu(self.app, self.ctx, [token])
 
     @on(DataTable.RowHighlighted, "#cred-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -316,3 +316,26 @@ def test_interrupted_actions_are_offered_for_recheck_on_resume() -> None:
         assert states == ["done"]
 
     run_app(second, recheck)
+
+
+def test_a_on_a_token_row_opens_the_token_actions() -> None:
+    from screens.actions_menu import ActionsMenuScreen
+    from screens.credentials import CredentialsPane
+
+    app = IncidentConsoleApp(demo())
+
+    async def script(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        await pilot.press("3")
+        pane = main.pane("credentials")
+        assert isinstance(pane, CredentialsPane)
+        await until(pilot, lambda: bool(pane.rows))
+        await pilot.press("t")  # tokens only
+        row = pane.selected_row()
+        assert row is not None and row.kind in ("pat", "impersonation", "bot_token",
+                                                "service_token")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ActionsMenuScreen))
+        assert "Revoke" in screen_text(app)
+
+    run_app(app, script)
