@@ -132,6 +132,8 @@ def test_block_journals_intent_durably_before_the_request_and_verifies(fresh_dri
     [entry] = store.journal_entries(inc)
     assert entry.state == "done"
     assert entry.http_status == 201
+    # the server's correlation id ties the journal to GitLab's own logs
+    assert entry.request_id and len(entry.request_id) == 26
     assert entry.pre_state["state"] == "active"
     assert entry.post_state["state"] == "blocked"
     assert entry.t_sent and entry.t_done

@@ -26,6 +26,7 @@ def test_auth_mechanisms_and_401_shape(drill: Any) -> None:
                         timeout=10).status_code == 200
     r = requests.get(base, timeout=10)
     assert r.status_code == 401 and r.json() == {"message": "401 Unauthorized"}
+    assert len(r.headers["X-Request-Id"]) == 26  # every response, errors included
     assert r.headers["Content-Type"].startswith("application/json")
 
 

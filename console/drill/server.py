@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -144,6 +145,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("X-Frame-Options", "SAMEORIGIN")
+        # GitLab tags every response with its correlation id; the journal records it so an
+        # action can be matched to the server's own logs.
+        self.send_header("X-Request-Id", _request_id())
         for name, value in response.headers.items():
             self.send_header(name, value)
         if response.status != 204:
@@ -154,6 +158,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if method != "HEAD" and response.status != 204 and payload:
             self.wfile.write(payload)
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _request_id() -> str:
+    """A ULID-shaped id (48-bit millisecond time, 80 random bits), as GitLab's look."""
+    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
 
 class DrillServer:
