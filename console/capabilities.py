@@ -200,7 +200,9 @@ class Coverage:
 
     def _token_line(self) -> CoverageLine:
         if self.token_source == SOURCE_ENV:
-            return CoverageLine("ok", "token from GITLAB_TOKEN (environment)")
+            return CoverageLine(
+                "ok", "token from GITLAB_TOKEN (environment), not stored by the console"
+            )
         if self.token_source == SOURCE_DRILL:
             return CoverageLine("ok", "drill token (local simulated GitLab)")
         if self.token_source == SOURCE_KEYRING:

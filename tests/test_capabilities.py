@@ -72,7 +72,7 @@ def test_drill_user_token_is_blind(drill: Any) -> None:
     assert not cov.can_act
     lines = texts(cov)
     assert lines["not an administrator: user list is partial, sign-in IPs hidden"] == "blind"
-    assert lines["token from GITLAB_TOKEN (environment)"] == "ok"
+    assert lines["token from GITLAB_TOKEN (environment), not stored by the console"] == "ok"
 
 
 def test_drill_free_tier() -> None:
