@@ -21,6 +21,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
@@ -132,7 +133,9 @@ class DetailModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail-body") as body:
-            body.border_title = self._title  # our own fixed text only
+            # Border titles parse a str as markup; the title can carry a server id (a CI
+            # variable key), so it is always literal Content.
+            body.border_title = Content(clean(self._title, kind="line").text)
             body.border_subtitle = "escape closes"
             yield Static(Group(*self._parts), id="detail-content")
 
@@ -446,7 +449,7 @@ class AuditPane(Vertical):
     def _row(e: AuditEvent) -> tuple[Text, ...]:
         target = " ".join(x for x in (e.target_type, e.target_details or e.target_id) if x)
         return (
-            Text(short_time(e.created_at), no_wrap=True, end=""),
+            safe_cell(short_time(e.created_at), max_cells=20),  # raw if unparsable
             Text(e.category, style=_CATEGORY_STYLE.get(e.category, ""), end=""),
             safe_cell(e.event_name or "(legacy)", max_cells=40),
             safe_cell(e.author_name or (f"#{e.author_id}" if e.author_id is not None else "")),
@@ -514,8 +517,8 @@ class AuditPane(Vertical):
                     status += " (partial)"
             else:
                 status = f"{len(self.events)} events"
-        # Only our own words and numbers go into the title (it is parsed as markup).
-        self.border_title = f"Audit events — {status}"
+        # Literal Content: a str border title would be parsed as markup.
+        self.border_title = Content(f"Audit events — {status}")
 
     # -- detail -------------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#audit-table")

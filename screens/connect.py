@@ -147,7 +147,7 @@ class ConnectFormScreen(Screen[Any]):
     def _row(label: str, field: Input) -> ComposeResult:
         field.compact = True
         with Horizontal(classes="form-row"):
-            yield Label(label, classes="form-label")
+            yield Label(label, classes="form-label", markup=False)
             yield field
 
     def on_mount(self) -> None:

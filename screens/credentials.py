@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
@@ -41,6 +42,8 @@ from console.sanitize import clean
 from console.store import Mark
 from screens.audit import DetailModal, field_line, short_time
 from screens.safe import WARN_STYLE, safe_cell, safe_text
+from screens.widgets.fitted import FittedColumns
+from screens.widgets.virtual_table import Column
 
 __all__ = ["KIND_GROUPS", "SORT_KEYS", "CredentialsPane"]
 
@@ -68,17 +71,32 @@ GROUP_KEYS: tuple[tuple[str, str], ...] = (
 
 SORT_KEYS: tuple[str, ...] = ("kind", "name", "owner", "created", "last_used", "expires", "flags")
 
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("mark", "", 2),
-    ("kind", "Kind", 12),
-    ("name", "Name", 22),
-    ("owner", "Owner", 16),
-    ("scopes", "Scopes", 16),
-    ("created", "Created", 10),
-    ("last_used", "Last used", 10),
-    ("expires", "Expires", 10),
-    ("flags", "Flags", 40),
+# At 80 columns the table shows mark, kind, name, owner, expiry and flags (what a responder
+# triages on); last use, scopes and creation date appear as the terminal widens (lowest
+# priority number first). The detail modal (enter) always has every field.
+COLUMNS: tuple[Column, ...] = (
+    Column("mark", "", 1),
+    Column("kind", "Kind", 12),
+    Column("name", "Name", 14, flex=2),
+    Column("owner", "Owner", 11, priority=1, flex=1),
+    Column("scopes", "Scopes", 14, priority=3, flex=1),
+    Column("created", "Created", 10, priority=4),
+    Column("last_used", "Last used", 10, priority=2),
+    Column("expires", "Expires", 10),
+    Column("flags", "Flags", 16, flex=4),
 )
+
+# Shorter words for the table's Flags cell (the detail modal and search use the full ones).
+SHORT_FLAG: dict[str, str] = {
+    "created in incident window": "new in window",
+    "used in incident window": "used in window",
+    "contacted in incident window": "seen in window",
+    "never expires": "no expiry",
+    "protected variable": "protected",
+    "TLS verification off": "no TLS verify",
+    "credentials in URL": "creds in URL",
+    "no secret token": "no secret",
+}
 
 SHORT_KIND: dict[str, str] = {
     "pat": "PAT",
@@ -496,9 +514,10 @@ class CredentialsPane(Vertical):
             safe_cell(r.name + state, max_cells=48),
             safe_cell(r.owner, max_cells=40),
             safe_cell(", ".join(r.scopes), max_cells=40),
-            Text(_date(r.created_at), end=""),
-            Text(_date(r.last_used_at), end=""),
-            Text(_date(r.expires_at), end=""),
+            # _date returns the raw server value when it is not a timestamp: sanitise it.
+            safe_cell(_date(r.created_at), max_cells=20, empty=""),
+            safe_cell(_date(r.last_used_at), max_cells=20, empty=""),
+            safe_cell(_date(r.expires_at), max_cells=20, empty=""),
             flags,
         )
 
@@ -559,7 +578,7 @@ class CredentialsPane(Vertical):
                 status += f", fetched {short_time(self.fetched_at)}"
             if not self.complete:
                 status += " (partial)"
-        self.border_title = f"Credentials — {status}"
+        self.border_title = Content(f"Credentials — {status}")  # literal, never markup
 
     # -- detail -------------------------------------------------------------------------------
     @on(DataTable.RowSelected, "#cred-table")
