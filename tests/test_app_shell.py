@@ -304,8 +304,8 @@ def test_interrupted_actions_are_offered_for_recheck_on_resume() -> None:
     async def recheck(pilot: Any) -> None:
         from screens.action_run import ActionRunScreen
 
-        await until(pilot, lambda: isinstance(second.screen, ConfirmScreen))
-        assert "Interrupted actions found" in screen_text(second)
+        await until(pilot, lambda: isinstance(second.screen, ConfirmScreen)
+                    and "Interrupted actions found" in screen_text(second))
         await pilot.press("y")
         await until(pilot, lambda: isinstance(second.screen, ActionRunScreen))
         assert second.ctx is not None
