@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -47,6 +47,8 @@ from console.errors import Problem
 from console.sanitize import clean, describe_codepoints, flag_labels
 from screens.messages import AuditEventsCached
 from screens.safe import WARN_STYLE, safe_cell, safe_text
+from screens.widgets.fitted import DetailTable, FittedColumns
+from screens.widgets.virtual_table import Column
 
 __all__ = ["AuditPane", "DetailModal", "sanitize_json"]
 
@@ -61,14 +63,19 @@ CATEGORY_KEYS: tuple[tuple[str, str], ...] = (
     ("o", "OTHER"),
 )
 
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("time", "Time", 16),
-    ("category", "Category", 8),
-    ("event", "Event", 24),
-    ("author", "Author", 12),
-    ("target", "Target", 16),
-    ("ip", "IP", 15),
-    ("summary", "Summary", 60),
+# At 80 columns: time, category, event, author and target; the summary and IP appear as the
+# terminal widens (lowest priority number first). The detail modal (enter) has everything.
+#: The help screen lists the category keys as their own section under this title.
+CATEGORY_GROUP = Binding.Group("category filters (a key toggles, 0 shows all)")
+
+COLUMNS: tuple[Column, ...] = (
+    Column("time", "Time", 16),
+    Column("category", "Category", 8),
+    Column("event", "Event", 19, flex=2),
+    Column("author", "Author", 12, flex=1),
+    Column("target", "Target", 12, priority=1, flex=1),
+    Column("ip", "IP", 15, priority=3),
+    Column("summary", "Summary", 30, priority=2, flex=3),
 )
 
 
@@ -191,15 +198,16 @@ def audit_detail_parts(event: AuditEvent) -> list[RenderableType]:
 class AuditPane(Vertical):
     """Instance audit events for the incident window, with search and category filters."""
 
+    # Footer: enter (details), / and r, plus the app's ? and q. The help lists the rest.
     BINDINGS = [
         Binding("slash", "search", "Search"),
-        Binding("escape", "back", "Clear filter", show=False),
-        Binding("r", "reload", "Reload"),
-        Binding("x", "cancel_load", "Cancel load", show=False),
-        Binding("0", "clear_categories", "All categories", show=False),
+        Binding("escape", "back", "Clear user filter, search, then categories", show=False),
+        Binding("r", "reload", "Reload events"),
+        Binding("x", "cancel_load", "Cancel loading", show=False),
+        Binding("0", "clear_categories", "All categories", show=False, group=CATEGORY_GROUP),
         *(
-            Binding(key, f"toggle_category('{cat}')", f"{CATEGORY_LABELS[cat]} filter",
-                    show=False)
+            Binding(key, f"toggle_category('{cat}')", f"Only {CATEGORY_LABELS[cat]} events",
+                    show=False, group=CATEGORY_GROUP)
             for key, cat in CATEGORY_KEYS
         ),
     ]
@@ -231,6 +239,7 @@ class AuditPane(Vertical):
         self._user_names: dict[int, str] = {}
         self._save_timer: Timer | None = None
         self._row_cache: dict[int, tuple[Text, ...]] = {}  # sanitising is the costly part
+        self.fitted = FittedColumns(COLUMNS)
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -238,20 +247,22 @@ class AuditPane(Vertical):
         yield Input(placeholder="search events (enter applies, escape closes)",
                     id="audit-search", classes="pane-search")
         yield Static(id="audit-message", classes="pane-message")
-        self.table: DataTable[Text] = DataTable(id="audit-table", cursor_type="row",
-                                                zebra_stripes=True)
+        self.table: DataTable[Text] = DetailTable(id="audit-table", cursor_type="row",
+                                                  zebra_stripes=True)
         yield self.table
 
     def on_mount(self) -> None:
         self.border_title = "Audit events"
-        table = self.table
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self.fitted.fit(self.table, self.app.size.width - 2)  # refined by on_resize
         self.query_one("#audit-search").display = False
         self.query_one("#audit-message").display = False
         self._render_filterbar()
         if self.load_on_mount:
             self.start()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.fitted.fit(self.table, self.size.width):
+            self.refresh_rows()
 
     def start(self) -> None:
         """Show cached events (if any) or begin loading; coverage gaps skip the request."""
@@ -432,11 +443,12 @@ class AuditPane(Vertical):
         self.shown = filter_events(self.events, self.filter)
         table.clear()
         cache = self._row_cache
+        pick = self.fitted.pick
         for e in self.shown:
             cells = cache.get(e.id)
             if cells is None:
                 cells = cache[e.id] = self._row(e)
-            table.add_row(*cells, key=str(e.id))
+            table.add_row(*pick(cells), key=str(e.id))
         if keep is not None:
             # The row may be filtered out or not loaded yet: keep the wish for later then.
             with suppress(RowDoesNotExist):
@@ -485,8 +497,7 @@ class AuditPane(Vertical):
             bar.append("  search: ", style="bold")
             bar.append_text(safe_cell(f.search, max_cells=30))
         if not (f.user_id is not None or f.categories or f.search):
-            bar.append("  keys: / search, s t k m g c n h u w o category, 0 all, r reload",
-                       style="dim")
+            bar.append("  / search · ? lists the category keys", style="dim")
         self.query_one("#audit-filterbar", Static).update(bar)
 
     def _render_message(self) -> None:

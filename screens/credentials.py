@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import RenderableType
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -42,7 +42,7 @@ from console.sanitize import clean
 from console.store import Mark
 from screens.audit import DetailModal, field_line, short_time
 from screens.safe import WARN_STYLE, safe_cell, safe_text
-from screens.widgets.fitted import FittedColumns
+from screens.widgets.fitted import DetailTable, FittedColumns
 from screens.widgets.virtual_table import Column
 
 __all__ = ["KIND_GROUPS", "SORT_KEYS", "CredentialsPane"]
@@ -55,6 +55,8 @@ DEFAULT_WINDOW_DAYS = 30
 
 # Personal-access-token rows the token actions (revoke, rotate) apply to.
 TOKEN_KINDS = frozenset({"pat", "impersonation", "bot_token", "service_token"})
+# Kinds that can carry an expiry date: no date means it never expires.
+EXPIRING_KINDS = TOKEN_KINDS | {"deploy_token", "deploy_key"}
 # Quick filter key → (label, kinds). Avoids the app's keys, the main screen's v and i, and c/f
 # (marks).
 KIND_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
@@ -65,6 +67,8 @@ KIND_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
                                                 "project_variable"})),
     "hooks": ("Hooks", frozenset({"system_hook", "group_hook", "project_hook"})),
 }
+#: The help screen lists the filter keys as their own section under this title.
+FILTER_GROUP = Binding.Group("filters (a key toggles, 0 shows all kinds)")
 GROUP_KEYS: tuple[tuple[str, str], ...] = (
     ("t", "tokens"), ("d", "deploy"), ("n", "runners"), ("e", "variables"), ("h", "hooks"),
 )
@@ -151,9 +155,7 @@ def credential_detail_parts(row: Credential, mark: Mark | None) -> list[Renderab
         field_line("Scopes", ", ".join(row.scopes)),
         field_line("Created", row.created_at),
         field_line("Last used", row.last_used_at),
-        field_line("Expires", row.expires_at or ("never" if row.kind in (
-            "pat", "impersonation", "bot_token", "service_token", "deploy_token", "deploy_key",
-        ) else "")),
+        field_line("Expires", row.expires_at or ("never" if row.kind in EXPIRING_KINDS else "")),
     ]
     if row.protected is not None:
         parts.append(field_line("Protected", "yes" if row.protected else "no"))
@@ -174,20 +176,23 @@ def credential_detail_parts(row: Credential, mark: Mark | None) -> list[Renderab
 class CredentialsPane(Vertical):
     """Every credential-like object on the instance, with flags and review marks."""
 
+    # Footer: enter (details), c/f, a, plus the app's ? and q. The help lists the rest.
     BINDINGS = [
-        Binding("slash", "search", "Search"),
-        Binding("escape", "back", "Clear filter", show=False),
         Binding("c", "mark('cleared')", "Mark cleared"),
-        Binding("f", "mark('flagged')", "Flag"),
-        Binding("o", "cycle_sort", "Sort"),
-        Binding("O,shift+o", "reverse_sort", "Reverse sort", show=False),
-        Binding("r", "reload", "Reload"),
-        Binding("x", "cancel_load", "Cancel load", show=False),
-        Binding("w", "toggle_warnings", "Only flagged rows", show=False),
-        Binding("u", "toggle_unreviewed", "Only unreviewed", show=False),
-        Binding("0", "clear_kinds", "All kinds", show=False),
+        Binding("f", "mark('flagged')", "Flag suspicious"),
+        Binding("a", "actions", "Revoke/rotate"),
+        Binding("slash", "search", "Search credentials", show=False),
+        Binding("escape", "back", "Close search, clear search, then filters", show=False),
+        Binding("o", "cycle_sort", "Sort by the next column", show=False),
+        Binding("O,shift+o", "reverse_sort", "Reverse the sort order", show=False),
+        Binding("r", "reload", "Reload credentials from GitLab", show=False),
+        Binding("x", "cancel_load", "Cancel loading", show=False),
+        Binding("w", "toggle_warnings", "Only rows with flags", show=False, group=FILTER_GROUP),
+        Binding("u", "toggle_unreviewed", "Only unreviewed rows", show=False, group=FILTER_GROUP),
+        Binding("0", "clear_kinds", "All kinds", show=False, group=FILTER_GROUP),
         *(
-            Binding(key, f"toggle_group('{group}')", f"{KIND_GROUPS[group][0]} filter", show=False)
+            Binding(key, f"toggle_group('{group}')", f"Only {KIND_GROUPS[group][0]}",
+                    show=False, group=FILTER_GROUP)
             for key, group in GROUP_KEYS
         ),
     ]
@@ -233,6 +238,7 @@ class CredentialsPane(Vertical):
         self.fetched_at: str | None = None
         self._pending_select: str | None = None
         self._save_timer: Timer | None = None
+        self.fitted = FittedColumns(COLUMNS)
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -240,15 +246,13 @@ class CredentialsPane(Vertical):
         yield Input(placeholder="search credentials (enter applies, escape closes)",
                     id="cred-search", classes="pane-search")
         yield Static(id="cred-message", classes="pane-message")
-        self.table: DataTable[Text] = DataTable(id="cred-table", cursor_type="row",
-                                                zebra_stripes=True)
+        self.table: DataTable[Text] = DetailTable(id="cred-table", cursor_type="row",
+                                                  zebra_stripes=True)
         yield self.table
 
     def on_mount(self) -> None:
         self.border_title = "Credentials"
-        table = self.table
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        self._fit(self.app.size.width - 2)  # refined by on_resize once laid out
         self.query_one("#cred-search").display = False
         self.query_one("#cred-message").display = False
         self._render_filterbar()
@@ -257,6 +261,14 @@ class CredentialsPane(Vertical):
 
     def start(self) -> None:
         self._load_cached_or_fetch()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._fit(self.size.width):
+            self.refresh_rows()
+
+    def _fit(self, width: int) -> bool:
+        """Show the columns that fit ``width`` (True if they changed; the rows then go too)."""
+        return self.fitted.fit(self.table, width)
 
     # -- loading ------------------------------------------------------------------------------
     def window(self) -> tuple[datetime, datetime]:
@@ -492,8 +504,9 @@ class CredentialsPane(Vertical):
         shown.sort(key=lambda r: _sort_value(r, self.sort_key), reverse=self.descending)
         self.shown = shown
         table.clear()
+        pick = self.fitted.pick
         for r in shown:
-            table.add_row(*self._row(r), key=r.key)
+            table.add_row(*pick(self._row(r)), key=r.key)
         if keep is not None:
             with suppress(RowDoesNotExist):
                 table.move_cursor(row=table.get_row_index(keep), animate=False)
@@ -502,11 +515,19 @@ class CredentialsPane(Vertical):
         self._set_title(None)
 
     def _row(self, r: Credential) -> tuple[Text, ...]:
+        """One cell per column of ``COLUMNS`` (the table shows those that fit)."""
         flags = Text(end="", no_wrap=True, overflow="ellipsis")
-        for i, flag in enumerate(r.flags):
+        # Urgent flags first: a narrow Flags column must still show the one that matters.
+        ordered = sorted(r.flags, key=lambda flag: flag not in URGENT_FLAGS)
+        for i, flag in enumerate(ordered):
             if i:
                 flags.append(", ")
-            flags.append(flag, style="bold red" if flag in URGENT_FLAGS else "yellow")
+            flags.append(SHORT_FLAG.get(flag, flag),
+                         style="bold red" if flag in URGENT_FLAGS else "yellow")
+        if r.expires_at or r.kind not in EXPIRING_KINDS:
+            expires = safe_cell(_date(r.expires_at), max_cells=20, empty="")
+        else:
+            expires = Text("never", style="yellow", end="")
         state = "" if r.state in ("active", "online", "masked", "plain", "") else f" ({r.state})"
         return (
             self._mark_cell(r),
@@ -517,7 +538,7 @@ class CredentialsPane(Vertical):
             # _date returns the raw server value when it is not a timestamp: sanitise it.
             safe_cell(_date(r.created_at), max_cells=20, empty=""),
             safe_cell(_date(r.last_used_at), max_cells=20, empty=""),
-            safe_cell(_date(r.expires_at), max_cells=20, empty=""),
+            expires,
             flags,
         )
 
@@ -549,7 +570,7 @@ class CredentialsPane(Vertical):
             bar.append("  search: ", style="bold")
             bar.append_text(safe_cell(self.search, max_cells=30))
         if not (self.groups or self.only_warnings or self.only_unreviewed or self.search):
-            bar.append("  keys: t d n e h kinds, w flagged, u unreviewed, c/f mark", style="dim")
+            bar.append("  / search · ? lists the filter keys", style="dim")
         self.query_one("#cred-filterbar", Static).update(bar)
 
     def _render_message(self) -> None:

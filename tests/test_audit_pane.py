@@ -349,3 +349,27 @@ def test_x_cancels_a_slow_load_and_keeps_what_arrived(tmp_path: Path) -> None:
             assert "partial" in str(pane.border_title)
 
     asyncio.run(run())
+
+
+def test_columns_fit_the_width_and_leave_no_scrollbar_row(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, FakeGitLab(EVENTS))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(AuditPane)
+            table = pane.table
+            assert pane.fitted.visible == ["time", "category", "event", "author", "target"]
+            assert not table.show_horizontal_scrollbar
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            # The last screen row inside the pane is the border, not a stray scrollbar track.
+            lines = screen_lines(app)
+            assert not any("▏" in line for line in lines)
+            await pilot.resize_terminal(140, 24)
+            await _settle(app, pilot)
+            assert "summary" in pane.fitted.visible and table.row_count == 7
+            assert not table.show_horizontal_scrollbar
+
+    asyncio.run(run())

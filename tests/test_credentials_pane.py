@@ -222,3 +222,33 @@ def test_drill_pane_flags_the_attackers_credentials(drill: Any, tmp_path: Path) 
             assert store.marks(ctx.incident_id, "credential")[chosen].mark == "cleared"
 
     asyncio.run(run())
+
+
+def test_columns_fit_80_with_flags_and_expiry_and_widen_with_the_terminal(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, _server())
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(CredentialsPane)
+            table = pane.table
+            visible = pane.fitted.visible
+            assert {"mark", "kind", "name", "owner", "expires", "flags"} <= set(visible)
+            # Nothing is laid out past the pane: no horizontal scrollbar row under the rows.
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+            assert not table.show_horizontal_scrollbar
+            lines = screen_lines(app)
+            header = next(line for line in lines if "Kind" in line)
+            assert "Expires" in header and "Flags" in header
+            # The hostile PAT has no expiry: the cell says so, and its flags are on screen.
+            row = dict(zip(visible, (c.plain for c in table.get_row("pat:9")), strict=True))
+            assert row["expires"] == "never" and row["flags"].startswith("new in window")
+            await pilot.resize_terminal(160, 30)
+            await _settle(app, pilot)
+            assert [c.key for c in pane.fitted.columns] == pane.fitted.visible
+            assert table.row_count == len(pane.shown)  # rows re-added after the rebuild
+            assert table.virtual_size.width <= table.scrollable_content_region.width
+
+    asyncio.run(run())

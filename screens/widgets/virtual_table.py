@@ -31,7 +31,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-__all__ = ["Column", "RowKey", "RowProvider", "VirtualTable"]
+__all__ = ["Column", "RowKey", "RowProvider", "VirtualTable", "fit_columns"]
 
 RowKey = Hashable
 CellRow = Mapping[str, Text]
@@ -63,8 +63,54 @@ class Column:
     flex: int = 0
 
 
-class VirtualTable(ScrollView, can_focus=True):
-    """A keyboard-driven table over an ordered list of row keys; cells come from a provider."""
+def fit_columns(
+    columns: Sequence[Column], available: int, *, overhead: int = 1
+) -> list[tuple[Column, int]]:
+    """Choose and size the columns that fit ``available`` cells, in their original order.
+
+    Each shown column costs its width plus ``overhead`` cells (a separator, or a ``DataTable``'s
+    cell padding on both sides).  Columns are taken by ascending ``priority`` (ties: left to
+    right) while they fit; spare cells go to the ``flex`` columns (or to the last column).
+
+    Returns:
+        ``(column, width)`` pairs, widths excluding the overhead.
+    """
+    order = sorted(range(len(columns)), key=lambda i: (columns[i].priority, i))
+    chosen: set[int] = set()
+    used = 0
+    for index in order:
+        need = columns[index].width + overhead
+        if used + need <= available:
+            chosen.add(index)
+            used += need
+    shown = [columns[i] for i in sorted(chosen)]
+    widths = [column.width for column in shown]
+    spare = available - used
+    if spare > 0 and shown:
+        flex_total = sum(column.flex for column in shown)
+        if flex_total:
+            flexed = [n for n, column in enumerate(shown) if column.flex]
+            given = 0
+            for rank, n in enumerate(flexed):
+                share = (
+                    spare - given
+                    if rank == len(flexed) - 1
+                    else spare * shown[n].flex // flex_total
+                )
+                widths[n] += share
+                given += share
+        else:
+            widths[-1] += spare
+    return list(zip(shown, widths, strict=True))
+
+
+class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
+    """A keyboard-driven table over an ordered list of row keys; cells come from a provider.
+
+    ``ScrollView``'s own keys (left/right and ctrl+page up/down scroll sideways) are not
+    inherited: the columns always fit, so they would only clutter the help.  Subclasses can
+    re-describe enter and space for what they mean in their pane.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor_up", "Up", show=False),
@@ -73,7 +119,7 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("home", "first", "First row", show=False),
         Binding("end", "last", "Last row", show=False),
-        Binding("space", "toggle_selection", "Select", show=True),
+        Binding("space", "toggle_selection", "Select row", show=False),
         Binding("enter", "select_row", "Open", show=True),
     ]
     """Cursor keys move the cursor, space toggles the row in the selection, enter opens it."""
@@ -391,34 +437,8 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _compute_layout(self, width: int) -> list[tuple[Column, int]]:
         """Fit columns into ``width``: drop high ``priority`` numbers first, share spare cells."""
-        available = width - _GUTTER
-        order = sorted(range(len(self._columns)), key=lambda i: (self._columns[i].priority, i))
-        chosen: set[int] = set()
-        used = 0
-        for index in order:
-            need = self._columns[index].width + (1 if chosen else 0)
-            if used + need <= available:
-                chosen.add(index)
-                used += need
-        columns = [self._columns[i] for i in sorted(chosen)]
-        widths = [column.width for column in columns]
-        spare = available - used
-        if spare > 0 and columns:
-            flex_total = sum(column.flex for column in columns)
-            if flex_total:
-                flexed = [n for n, column in enumerate(columns) if column.flex]
-                given = 0
-                for rank, n in enumerate(flexed):
-                    share = (
-                        spare - given
-                        if rank == len(flexed) - 1
-                        else spare * columns[n].flex // flex_total
-                    )
-                    widths[n] += share
-                    given += share
-            else:
-                widths[-1] += spare
-        return list(zip(columns, widths, strict=True))
+        # One separator cell between columns: fitting width+1 per column into available+1.
+        return fit_columns(self._columns, width - _GUTTER + 1, overhead=1)
 
     def _ensure_layout(self, width: int) -> None:
         if width != self._layout_width:
