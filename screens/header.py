@@ -2,6 +2,8 @@
 
 The DRILL, READ-ONLY and DRY-RUN badges sit first on the line so they survive truncation at 80
 columns: a responder must never mistake the drill for production or a dry run for the real thing.
+The second line ends with the pane tabs and their keys (``1 Users  2 Audit  3 Credentials``), the
+active one highlighted, since the footer has no room for them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from textual.widgets import Static
 
 from console.sanitize import clean
 
-__all__ = ["ConsoleHeader", "progress_text"]
+__all__ = ["PANE_TABS", "ConsoleHeader", "progress_text"]
+
+#: (pane key, number key, tab label) in the order of the app's 1/2/3 key map.
+PANE_TABS: tuple[tuple[str, str, str], ...] = (
+    ("users", "1", "Users"),
+    ("audit", "2", "Audit"),
+    ("credentials", "3", "Credentials"),
+)
 
 
 def progress_text(reviewed: int, total: int, root_reviewed: bool) -> str:
@@ -26,7 +35,9 @@ def progress_text(reviewed: int, total: int, root_reviewed: bool) -> str:
 class ConsoleHeader(Widget):
     """Shows state handed down by the main screen; it never fetches anything itself."""
 
-    COMPONENT_CLASSES = {"header-badge-drill", "header-badge-mode"}
+    COMPONENT_CLASSES = {
+        "header-badge-drill", "header-badge-mode", "header-tab", "header-tab-active",
+    }
 
     instance_url: reactive[str] = reactive("")
     identity: reactive[str] = reactive("")
@@ -35,13 +46,16 @@ class ConsoleHeader(Widget):
     read_only: reactive[bool] = reactive(False)
     dry_run: reactive[bool] = reactive(False)
     progress: reactive[tuple[int, int, bool] | None] = reactive(None)
+    active_pane: reactive[str] = reactive("")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="header-top"):
             yield Static(id="header-badges")
             yield Static(id="header-title")
             yield Static(id="header-progress")
-        yield Static(id="header-instance")
+        with Horizontal(id="header-bottom"):
+            yield Static(id="header-instance")
+            yield Static(id="header-tabs")
 
     def on_mount(self) -> None:
         self._refresh_all()
@@ -66,6 +80,18 @@ class ConsoleHeader(Widget):
 
     def watch_progress(self) -> None:
         self._refresh_all()
+
+    def watch_active_pane(self) -> None:
+        self._refresh_all()
+
+    def tabs_text(self) -> Text:
+        """``1 Users  2 Audit  3 Credentials`` with the active pane highlighted."""
+        tabs = Text(no_wrap=True)
+        for pane, key, label in PANE_TABS:
+            active = pane == self.active_pane
+            style = self.get_component_rich_style("header-tab-active" if active else "header-tab")
+            tabs.append(f" {key} {label} ", style=style)
+        return tabs
 
     def badges(self) -> list[str]:
         """The mode badges currently shown, most important first."""
@@ -97,3 +123,4 @@ class ConsoleHeader(Widget):
             where.append("  as ")
             where.append(clean(self.identity, kind="line").text)
         self.query_one("#header-instance", Static).update(where)
+        self.query_one("#header-tabs", Static).update(self.tabs_text())

@@ -3,21 +3,25 @@
 A hand-kept key list drifts from the code; this one is built from ``Screen.active_bindings`` of the
 screen underneath (focused widget, its ancestors, the screen and the app), so a pane's own keys
 show up as soon as the pane has focus.
+
+Sections are ordered by what a responder looks for: the active pane's keys first (including the
+table's enter and space, which mean "open" and "select" there), then the pane's quick filters,
+then the screen's and the app's keys, and the table's cursor movement last.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Static
+from textual.widgets import DataTable, Input, Static
 
 __all__ = ["HelpEntry", "HelpScreen", "collect_bindings"]
 
@@ -40,6 +44,16 @@ class HelpEntry:
     key: str
     description: str
     enabled: bool
+    rank: int = 0
+    """Section order: 0 pane, 1 pane filters, 2 screen, 3 everywhere, 4 navigation."""
+    shown: bool = False
+    """Also in the footer: listed first within its section."""
+
+
+# Table bindings that belong with the pane's own keys (they open or select the pane's rows).
+_ROW_ACTIONS = frozenset({"select_row", "toggle_selection", "select_cursor"})
+# Focused low-level widgets whose other keys are plain cursor movement.
+_NAVIGATION_WIDGETS = (ScrollableContainer, DataTable, Input)
 
 
 def _group_title(node: DOMNode) -> str:
@@ -58,22 +72,64 @@ def _describe(binding: Binding) -> str:
     return binding.description or binding.action.replace("_", " ")
 
 
+def _owner(node: DOMNode) -> DOMNode:
+    """The widget a table's open/select keys act for: its nearest ancestor with key bindings."""
+    for ancestor in node.ancestors:
+        if isinstance(ancestor, Screen) or type(ancestor).BINDINGS:
+            return ancestor
+    return node
+
+
+def _section(node: DOMNode, binding: Binding) -> tuple[int, str]:
+    if isinstance(node, App):
+        return 3, _group_title(node)
+    if isinstance(node, Screen):
+        return 2, _group_title(node)
+    if isinstance(node, _NAVIGATION_WIDGETS):
+        if binding.action in _ROW_ACTIONS:
+            owner = _owner(node)
+            return (2 if isinstance(owner, Screen) else 0), _group_title(owner)
+        return 4, "Navigation"
+    title = _group_title(node)
+    if binding.group is not None and binding.group.description:
+        return 1, f"{title}: {binding.group.description}"
+    return 0, title
+
+
 def collect_bindings(screen: Screen[object]) -> list[HelpEntry]:
-    """The screen's active bindings, in chain order (focused widget first, app last)."""
+    """The screen's active bindings, by section: pane, pane filters, screen, app, navigation."""
     app = screen.app
     entries: list[HelpEntry] = []
+    seen: dict[tuple[str, str], int] = {}
     for active in screen.active_bindings.values():
         binding = active.binding
-        if binding.system:
-            continue  # Textual's own plumbing (e.g. ctrl+c hint), not part of our key map
+        if binding.system or binding.key.startswith("super+"):
+            # Textual's own plumbing, and super+ keys, which a terminal over SSH never sends.
+            continue
+        rank, group = _section(active.node, binding)
+        key = app.get_key_display(binding)
+        description = _describe(binding)
+        same = seen.get((group, binding.action))
+        if same is not None and entries[same].description == description:
+            # One line for "O" and "shift+o": same action, same words (footer key first).
+            first = entries[same]
+            pair = (key, first.key) if binding.show and not first.shown else (first.key, key)
+            keys = ", ".join(pair)
+            entries[same] = replace(first, key=keys, shown=first.shown or binding.show)
+            continue
+        seen[(group, binding.action)] = len(entries)
         entries.append(
             HelpEntry(
-                group=_group_title(active.node),
-                key=app.get_key_display(binding),
-                description=_describe(binding),
+                group=group,
+                key=key,
+                description=description,
                 enabled=active.enabled,
+                rank=rank,
+                shown=binding.show,
             )
         )
+    # Stable: within a section, footer keys first, then chain order.
+    entries.sort(key=lambda entry: (entry.rank, not entry.shown))
     return entries
 
 

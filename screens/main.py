@@ -60,9 +60,17 @@ def default_pane_factories() -> dict[str, PaneFactory]:
 class MainScreen(Screen[None]):
     """Shows one incident on one instance; built once the startup flow has a context."""
 
+    # The footer has room for about six keys at 80 columns, so it shows the active pane's
+    # review keys plus ? and q. The pane keys 1/2/3 are shown in the header instead; these
+    # show=False copies of the app's bindings keep them (and a) out of the footer. The help
+    # screen (?) lists every key.
     BINDINGS = [
-        Binding("v", "show_coverage", "Coverage"),
-        Binding("i", "edit_incident", "Incident details"),
+        Binding("v", "show_coverage", "Coverage: what this token can and cannot see", show=False),
+        Binding("i", "edit_incident", "Edit incident title, kind and window", show=False),
+        Binding("1", "app.switch_pane('users')", "Users pane", show=False),
+        Binding("2", "app.switch_pane('audit')", "Audit events pane", show=False),
+        Binding("3", "app.switch_pane('credentials')", "Credentials pane", show=False),
+        Binding("a", "app.delegate('actions')", "Actions for the selection or row", show=False),
     ]
 
     def __init__(
@@ -83,7 +91,7 @@ class MainScreen(Screen[None]):
                 self._panes[key] = pane
                 with Vertical(id=f"pane-{key}", classes="pane-slot"):
                     yield pane
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         header = self.query_one(ConsoleHeader)
@@ -106,6 +114,7 @@ class MainScreen(Screen[None]):
             return
         self.active_pane = key
         self.query_one("#panes", ContentSwitcher).current = f"pane-{key}"
+        self.query_one(ConsoleHeader).active_pane = key
         self._focus_pane(self._panes[key])
         self.post_message(PaneActivated(key))
         if save:

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from rich.text import Text
+from textual.binding import Binding
 
 from console.store import UserQuery
 from screens.safe import safe_text
 
 __all__ = [
     "QUICK_FILTERS",
+    "QUICK_FILTER_GROUP",
     "SORT_KEYS",
     "SORT_LABELS",
     "QuickFilter",
@@ -26,7 +28,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class QuickFilter:
-    """One quick filter: the key that toggles it, the store filter name and a short label."""
+    """One quick filter: its key, the store filter name, a short label and the help line."""
 
     key: str
     name: str
@@ -37,15 +39,19 @@ class QuickFilter:
 # Keys avoid the app's map (1/2/3 ? / escape enter space a q ctrl+p) and the review keys
 # (c f n): upper-case letters keep them one keystroke away and hard to hit by accident.
 QUICK_FILTERS: Final[tuple[QuickFilter, ...]] = (
-    QuickFilter("A", "admins", "admins", "Filter: administrators"),
-    QuickFilter("T", "no_2fa", "2FA off", "Filter: two-factor auth off"),
-    QuickFilter("B", "bots", "bots", "Filter: bots and service accounts"),
-    QuickFilter("K", "blocked", "blocked", "Filter: blocked, banned or deactivated"),
-    QuickFilter("W", "created_in_window", "created in window", "Filter: created in the window"),
-    QuickFilter("I", "signed_in_in_window", "signed in in window", "Filter: signed in in window"),
-    QuickFilter("U", "unreviewed", "unreviewed", "Filter: not yet reviewed"),
-    QuickFilter("F", "flagged", "flagged", "Filter: flagged as suspicious"),
+    QuickFilter("A", "admins", "admins", "Only administrators"),
+    QuickFilter("T", "no_2fa", "2FA off", "Only users with two-factor auth off"),
+    QuickFilter("B", "bots", "bots", "Only bots and service accounts"),
+    QuickFilter("K", "blocked", "blocked", "Only blocked, banned or deactivated users"),
+    QuickFilter("W", "created_in_window", "created in window",
+                "Only users created in the incident window"),
+    QuickFilter("I", "signed_in_in_window", "signed in in window",
+                "Only users who signed in during the window"),
+    QuickFilter("U", "unreviewed", "unreviewed", "Only users without a review mark"),
+    QuickFilter("F", "flagged", "flagged", "Only users flagged as suspicious"),
 )
+#: The help screen lists the quick filters as their own section under this title.
+QUICK_FILTER_GROUP: Final = Binding.Group("quick filters (shift+letter toggles, X clears all)")
 
 #: Sort keys in the order ``s`` cycles through them (the table's columns).
 SORT_KEYS: Final[tuple[str, ...]] = (
@@ -78,6 +84,7 @@ SORT_LABELS: Final[dict[str, str]] = {
 }
 _FILTER_NAMES: Final = frozenset(f.name for f in QUICK_FILTERS)
 _LABELS: Final = {f.name: f.label for f in QUICK_FILTERS}
+_KEYS: Final = {f.name: f.key for f in QUICK_FILTERS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +126,19 @@ class UsersView:
         """The one-line summary under the table title: filters, search, sort, selection."""
         line = Text(no_wrap=True, overflow="ellipsis")
         if self.filters:
+            # Each active filter with the key that removes it: "admins (A) · 2FA off (T)".
             line.append("Filters: ", style="bold")
             names = [f.name for f in QUICK_FILTERS if f.name in self.filters]
-            line.append(" · ".join(_LABELS[n] for n in names), style="bold yellow")
+            for n, name in enumerate(names):
+                if n:
+                    line.append(" · ")
+                line.append(_LABELS[name], style="bold yellow")
+                line.append(f" ({_KEYS[name]})", style="dim")
+            line.append("  X clears", style="dim")
         else:
             line.append("All users", style="bold")
             if not self.search.strip():
-                line.append("  A T B K W I U F filter · / search", style="dim")
+                line.append("  / search · ? lists the filter keys", style="dim")
         if self.search.strip():
             line.append("  search ", style="bold")
             # The responder typed it, but it may be a pasted hostile name: never markup.

@@ -36,7 +36,7 @@ from textual.worker import Worker, get_current_worker
 
 from screens.note import NoteScreen
 from screens.safe import safe_cell
-from screens.user_filters import QUICK_FILTERS, UsersView
+from screens.user_filters import QUICK_FILTER_GROUP, QUICK_FILTERS, UsersView
 from screens.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -141,24 +141,36 @@ def incident_window(ctx: AppContext) -> tuple[str, str]:
     )
 
 
+class UsersTable(VirtualTable):
+    """The users table: enter opens the dossier, space selects users for ``a`` (actions)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_row", "Dossier"),
+        Binding("space", "toggle_selection", "Select user (a acts on the selection)", show=False),
+    ]
+
+
 class UsersPane(Vertical):
     """Every user of the instance, with triage signals and review marks."""
 
+    # The footer at 80 columns has room for enter and c/f/n (plus ? and q): everything else is
+    # show=False and listed by the help screen (?), which reads these descriptions.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "search", "Search", tooltip="Search username, name, email or IP"),
-        Binding("c", "mark('cleared')", "Cleared", tooltip="Mark the user reviewed and cleared"),
-        Binding("f", "mark('flagged')", "Flag", tooltip="Flag the user as suspicious"),
-        Binding("delete", "unmark", "Unmark", show=False, tooltip="Remove the review mark"),
-        Binding("n", "next_unreviewed", "Next unreviewed"),
-        Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column"),
-        Binding("S", "reverse_sort", "Reverse sort", show=False),
+        Binding("c", "mark('cleared')", "Mark cleared", tooltip="Mark the user reviewed, cleared"),
+        Binding("f", "mark('flagged')", "Flag suspicious", tooltip="Flag the user as suspicious"),
+        Binding("n", "next_unreviewed", "Next unreviewed user"),
+        Binding("slash", "search", "Search username, name, email or IP", show=False),
+        Binding("delete", "unmark", "Remove the review mark", show=False),
+        Binding("s", "cycle_sort", "Sort by the next column", show=False),
+        Binding("S", "reverse_sort", "Reverse the sort order", show=False),
         *[
-            Binding(f.key, f"toggle_filter('{f.name}')", f.description, show=False)
+            Binding(f.key, f"toggle_filter('{f.name}')", f.description, show=False,
+                    group=QUICK_FILTER_GROUP)
             for f in QUICK_FILTERS
         ],
-        Binding("X", "clear_filters", "Clear filters and search", show=False),
+        Binding("X", "clear_filters", "Clear all filters and the search", show=False),
         Binding("escape", "back", "Close search / clear selection", show=False),
-        Binding("r", "reload", "Reload users", show=False),
+        Binding("r", "reload", "Reload users from GitLab", show=False),
         Binding("x", "cancel_load", "Cancel loading", show=False),
     ]
     """Review keys c/f/n, search /, sort s/S, quick filters on upper-case letters."""
@@ -259,7 +271,7 @@ class UsersPane(Vertical):
         with Horizontal(id="users-bar"):
             yield Static(self.view.bar(), id="users-filters")
             yield ProgressBar(total=None, show_eta=False, id="users-progress")
-        yield VirtualTable(
+        yield UsersTable(
             COLUMNS, self._provide_rows, empty_text="Loading users…", id="users-table"
         )
         yield Static("", id="users-status")

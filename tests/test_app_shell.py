@@ -123,6 +123,25 @@ def test_demo_startup_reaches_users_pane_with_drill_marker() -> None:
         assert " DRILL " in text.splitlines()[0]
         assert app.ctx is not None and app.ctx.is_drill
         assert app.ctx.connection.token_source.startswith("drill")
+        # The pane keys live in the header (the footer has no room for them at 80 columns);
+        # the footer shows the review keys with explicit words.
+        assert "1 Users  2 Audit  3 Credentials" in text.splitlines()[1]
+        assert header.active_pane == "users"
+        footer = text.splitlines()[-1]
+        for words in ("c Mark cleared", "f Flag suspicious", "n Next unreviewed user", "? Help"):
+            assert words in footer, footer
+        # Help: the active pane's keys first, then its quick filters, table movement last.
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        groups = list(dict.fromkeys(e.group for e in app.screen.entries))
+        assert groups[0] == "Users pane" and groups[1].startswith("Users pane: quick filters")
+        assert groups[-1] == "Navigation"
+        first = [e.description for e in app.screen.entries[:5]]
+        assert {"Mark cleared", "Flag suspicious", "Next unreviewed user"} <= set(first)
+        assert "A  Only administrators" in app.screen.plain_text()
+        await pilot.press("escape")
+        await pilot.press("2")
+        assert header.active_pane == "audit"
 
     run_app(app, script)
 
@@ -155,9 +174,15 @@ def test_help_lists_every_active_binding_including_the_panes() -> None:
             for active in main.active_bindings.values()
             if not active.binding.system
         }
-        assert {"Zap the highlighted row", "Users", "Quit", "Coverage"} <= expected
-        keys = {e.key for e in collect_bindings(main)}
+        assert {"Zap the highlighted row", "Users pane", "Quit"} <= expected
+        entries = collect_bindings(main)
+        keys = {key for e in entries for key in e.key.split(", ")}
         assert {"1", "2", "3", "/", "?", "q", "a", "z", "v", "^p"} <= keys
+        # Sections: the active pane first, then the screen, then the app's keys.
+        groups = list(dict.fromkeys(e.group for e in entries))
+        assert groups[0] == "Fake pane"
+        assert groups.index("This screen") < groups.index("Everywhere")
+        assert not any(e.key.startswith("super+") for e in entries)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.pause()

@@ -140,12 +140,14 @@ def test_quick_filters_by_key(tmp_path: Path) -> None:
             admins = [u["id"] for u in make_users() if u["is_admin"]]
             assert ids(app) == admins
             assert app.pane.border_title == f"Users {len(admins)} of 300"
-            assert "Filters: admins" in screen_text(app)
+            assert "Filters: admins (A)" in screen_text(app)
 
             await pilot.press("T")  # admins AND 2FA off
             await settle(pilot)
             both = [u["id"] for u in make_users() if u["is_admin"] and not u["two_factor_enabled"]]
             assert ids(app) == both and both
+            # The bar names every active filter with the key that removes it.
+            assert "Filters: admins (A) · 2FA off (T)  X clears" in screen_text(app)
 
             await pilot.press("A", "T", "B")
             await settle(pilot)
@@ -162,7 +164,7 @@ def test_quick_filters_by_key(tmp_path: Path) -> None:
             await pilot.press("X")
             await settle(pilot)
             assert len(ids(app)) == 300
-            assert "All users" in screen_text(app)
+            assert "All users  / search · ? lists the filter keys" in screen_text(app)
 
     asyncio.run(run())
 
