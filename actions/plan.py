@@ -77,7 +77,7 @@ def user_flags(row: Any) -> frozenset[str]:
         flags.add(str(kind))
     state = _attr(row, "state")
     if state and state != "active":
-        flags.add(str(state))
+        flags.add(safe(state, kind="line", max_cells=24))  # server text: shown in the plan
     two_factor = _attr(row, "two_factor", _attr(row, "two_factor_enabled"))
     if two_factor is False:
         flags.add("no 2FA")

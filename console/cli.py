@@ -53,7 +53,8 @@ class _Parser(argparse.ArgumentParser):
 def _err(line: str) -> None:
     from console.logs import redact
 
-    sys.stderr.write(f"{PROG}: {redact(line)}\n")
+    # One line, redacted, no control characters (messages can quote server text or argv).
+    sys.stderr.write(f"{PROG}: {safe(redact(line), kind='line')}\n")
     sys.stderr.flush()
 
 
@@ -179,7 +180,7 @@ def diagnose(applied: list[str]) -> int:
     out(f"{PROG} {__version__}\n")
     out(f"Versions: {_versions()}\n\n")
     status = probe_keyring()
-    out(status.explanation() + "\n\n")
+    out(safe(status.explanation()) + "\n\n")  # may quote a keyring backend's error text
     out("Paths:\n")
     for label, fn in (
         ("config", paths.config_dir),
@@ -195,9 +196,9 @@ def diagnose(applied: list[str]) -> int:
         names = ", ".join(safe(n, kind="line") for n in book.names()) or "none"
         out(f"Profiles: {names}\n")
         for warning in book.warnings:
-            out(f"  ! {warning}\n")
+            out(f"  ! {safe(warning, kind='line')}\n")
     except ConfigError as exc:
-        out(f"Profiles: unreadable ({exc})\n")
+        out(f"Profiles: unreadable ({safe(str(exc), kind='line')})\n")
     env_bits = [name for name in ("GITLAB_URL", "GITLAB_HOST") if os.environ.get(name)]
     if os.environ.get("GITLAB_TOKEN"):
         env_bits.append("GITLAB_TOKEN (would be used and removed from the environment)")
@@ -230,7 +231,7 @@ def _write_crash(
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
             with os.fdopen(fd, "a", encoding="utf-8") as fh:
                 fh.write(f"--- {datetime.now(UTC).isoformat()} {APP_NAME} {__version__}\n")
-                fh.write(redact(text))
+                fh.write(safe(redact(text), kind="text"))  # no terminal controls either
             where = f" Details (redacted) in {path}."
         except OSError:
             where = ""

@@ -17,6 +17,7 @@ from typing import Final
 
 from console.errors import redact_tokens
 from console.paths import log_dir, private_dir
+from console.sanitize import safe
 from console.secret import Secret
 
 __all__ = [
@@ -76,10 +77,12 @@ class RedactingFilter(logging.Filter):
 
 
 class RedactingFormatter(logging.Formatter):
-    """Belt and braces: redacts the final formatted line too."""
+    """Belt and braces: redacts the final formatted line too, and neutralises terminal control
+    characters (a server's error body in a message must not act on a terminal that ``cat``s or
+    ``tail -f``s the log)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+        return safe(redact(super().format(record)), kind="text")
 
 
 def open_private(path: Path) -> None:

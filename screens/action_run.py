@@ -140,7 +140,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
                                   read_only=bool(getattr(self.ctx, "read_only", False)),
                                   on_step=on_step, cancelled=self._cancel.is_set)
         except ActionError as exc:
-            self.app.call_from_thread(self._failed, str(exc))
+            self.app.call_from_thread(self._failed, safe(str(exc), kind="line", max_cells=300))
             return
         except Exception as exc:
             self.app.call_from_thread(self._failed, _describe(exc))
@@ -205,7 +205,8 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         line = Text(f"{what} for #{out.target.id} ")
         line.append(safe(out.target.label, kind="username", max_cells=30))
         line.append(": ")
-        line.append(out.secret.reveal(), style="bold reverse")
+        # The value comes from the server (a rotated token): never let it carry control codes.
+        line.append(safe(out.secret.reveal(), kind="line"), style="bold reverse")
         self._secrets.append(line)
         box = self.query_one("#run-secrets", Static)
         head = Text("Shown ONCE — hand it over now. It is not saved anywhere and is gone when "

@@ -28,6 +28,7 @@ __all__ = [
     "ConnectingScreen",
     "KeyringNoticeScreen",
     "ProblemScreen",
+    "TokenInput",
 ]
 
 
@@ -41,6 +42,17 @@ class ConnectRequest:
     token: Secret
     ca_bundle: str | None
     remember: bool
+
+
+class TokenInput(Input):
+    """The masked token field. Copy and cut are refused: Textual's Input would write the
+    selection to the terminal clipboard (OSC 52), where clipboard managers and tmux keep it."""
+
+    def action_copy(self) -> None:
+        self.notify("The token is never copied to the clipboard.", markup=False)
+
+    def action_cut(self) -> None:
+        self.action_copy()
 
 
 class ConnectingScreen(Screen[None]):
@@ -123,7 +135,7 @@ class ConnectFormScreen(Screen[Any]):
             )
             yield from self._row(
                 "Token",
-                Input(
+                TokenInput(
                     token.reveal() if token else "",
                     placeholder="personal access token (admin, api scope)",
                     password=True,

@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from console.sanitize import safe
 from screens.messages import ShowAuditForUser
 from screens.safe import flag_summary, safe_text
 from styles import stylesheet
@@ -146,7 +147,9 @@ def _token_cards(items: Sequence[Mapping[str, Any]]) -> RenderableType:
     for item in items[:LIST_LIMIT]:
         revoked = bool(item.get("revoked"))
         active = item.get("active")
-        head = Text(f"#{item.get('id')} ", style="bold")
+        head = Text("#", style="bold")
+        head.append_text(_val(item.get("id"), max_cells=12))
+        head.append(" ")
         head.append_text(safe_text(item.get("name"), kind="line", max_cells=40, style="bold"))
         head.append("  ")
         head.append_text(_val(item.get("scopes"), max_cells=30))
@@ -402,7 +405,7 @@ def render_section(name: str, section: Section | None) -> RenderableType:
         else:
             parts.append(_list(items, _LIST_COLUMNS.get(name, [("value", _val)])))
     elif isinstance(items, Mapping):
-        parts.append(_kv((str(k), _val(v)) for k, v in items.items()))
+        parts.append(_kv((safe(k, kind="line", max_cells=40), _val(v)) for k, v in items.items()))
     if isinstance(items, list) and len(items) > LIST_LIMIT:
         parts.append(Text(f"… {len(items) - LIST_LIMIT} more not shown", style="dim italic"))
     if section.note:
@@ -423,7 +426,7 @@ def _local_header(user_id: int, row: UserRow | None) -> Text:
     if row.is_admin:
         bits.append(("ADMIN", "bold magenta"))
     if row.state and row.state != "active":
-        bits.append((row.state, "bold red"))
+        bits.append((safe(row.state, kind="line", max_cells=24), "bold red"))  # server text
     if row.kind != "human":
         bits.append((row.kind, "cyan"))
     if row.two_factor is False:
