@@ -1,0 +1,137 @@
+"""Opening the database safely, and one connection per thread.
+
+* one connection per thread, opened lazily (``threading.local``); never share one across threads
+  or across ``fork()``;
+* ``journal_mode=WAL``, ``synchronous=FULL`` (a commit survives power loss), ``foreign_keys=ON``,
+  ``busy_timeout=5000``; ``PRAGMA quick_check`` when the store is opened;
+* the directory is 0700 (``paths.private_dir``) and the database, ``-wal`` and ``-shm`` are 0600.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final, Self
+
+from console.paths import private_dir, state_dir
+from console.store.errors import StoreCorruptError, StoreError
+from console.store.schema import migrate
+
+__all__ = ["DB_FILENAME", "StoreBase"]
+
+DB_FILENAME: Final = "console.db"
+
+
+class StoreBase:
+    """Lifecycle and connections; every per-area part of ``console.store.Store`` builds on it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str | None = None) -> Self:
+        """Open (creating if needed) the store at ``path`` (default: ``state_dir()/console.db``).
+
+        Creates the parent directory 0700 and the file 0600, migrates the schema and runs
+        ``PRAGMA quick_check``.  Raises :class:`StoreCorruptError` or :class:`StoreError`.
+        """
+        p = Path(path) if path is not None else state_dir() / DB_FILENAME
+        private_dir(p.parent)
+        _ensure_private_file(p)
+        store = cls(p)
+        con = store._conn()
+        result = con.execute("PRAGMA quick_check").fetchone()
+        if not result or result[0] != "ok":
+            store.close()
+            raise StoreCorruptError(f"database check failed: {result[0] if result else '?'}")
+        migrate(con, store.path)
+        store._tighten_sidecars()
+        return store
+
+    def close(self) -> None:
+        """Close every connection this store opened (from any thread)."""
+        with self._lock:
+            self._closed = True
+            conns, self._connections = self._connections, []
+        for con in conns:
+            with contextlib.suppress(sqlite3.Error):
+                con.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _conn(self) -> sqlite3.Connection:
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is not None:
+            return con
+        if self._closed:
+            raise StoreError("store is closed")
+        con = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=5.0
+        )
+        con.execute("PRAGMA busy_timeout = 5000")
+        mode = con.execute("PRAGMA journal_mode = WAL").fetchone()
+        if not mode or str(mode[0]).lower() != "wal":
+            con.close()
+            raise StoreError(f"cannot enable WAL on {self.path} (got {mode})")
+        con.execute("PRAGMA synchronous = FULL")
+        con.execute("PRAGMA foreign_keys = ON")
+        self._local.con = con
+        with self._lock:
+            self._connections.append(con)
+        return con
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction on this thread's connection."""
+        con = self._conn()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def _tighten_sidecars(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            p = Path(f"{self.path}{suffix}")
+            with contextlib.suppress(FileNotFoundError):
+                st = os.lstat(p)
+                if stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) & 0o077:
+                    os.chmod(p, 0o600)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
+
+
+def _ensure_private_file(path: Path) -> None:
+    """Create the database file 0600 (never through a symlink) or tighten an existing one."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        os.close(fd)
+        st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+        raise StoreError(f"{path} is not a regular file; refusing to open it")
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise StoreError(f"{path} is owned by uid {st.st_uid}, not by us")
+    if stat.S_IMODE(st.st_mode) != 0o600:
+        os.chmod(path, 0o600)
