@@ -449,8 +449,9 @@ def _risk(row: UserRow | None) -> RenderableType:
     if row is None:
         return Text("not in the local cache", style="dim")
     if not row.risk_reasons:
-        return Text(f"score {row.risk}: no risk signals", style="dim")
-    lines = [Text(f"score {row.risk}", style="bold")]
+        lines = [Text(f"score {row.risk}: no risk signals", style="dim")]
+    else:
+        lines = [Text(f"score {row.risk}", style="bold")]
     lines += [
         Text("• ").append_text(safe_text(reason, kind="line", max_cells=200))
         for reason in row.risk_reasons
@@ -465,15 +466,20 @@ def _risk(row: UserRow | None) -> RenderableType:
 class DossierScreen(Screen[None]):
     """One user, all the evidence: profile, credentials, activity and blast radius."""
 
+    # The compact footer fits c/f/n/e and ? at 80 columns; escape, a, r and q are in the help.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("c", "mark('cleared')", "Cleared"),
-        Binding("f", "mark('flagged')", "Flag"),
-        Binding("n", "next_unreviewed", "Next unreviewed"),
+        Binding("c", "mark('cleared')", "Mark cleared"),
+        Binding("f", "mark('flagged')", "Flag suspicious"),
+        Binding("n", "next_unreviewed", "Next unreviewed user"),
         Binding("e", "show_audit", "Audit events", tooltip="Open the Audit pane for this user"),
-        Binding("r", "refetch", "Refresh", show=False),
+        Binding("escape", "back", "Back to the users list", show=False),
+        Binding("a", "actions", "Actions for this user (block, revoke…)", show=False),
+        Binding("r", "refetch", "Fetch the dossier again", show=False),
+        Binding("q", "app.quit", "Quit", show=False),
     ]
     """Review keys as in the users pane; ``e`` jumps to the Audit pane for this user."""
+
+    BINDING_GROUP_TITLE = "Dossier"
 
     CSS_PATH = stylesheet("dossier.tcss")
 
@@ -510,7 +516,7 @@ class DossierScreen(Screen[None]):
                 yield Static(
                     Text("loading…", style="dim"), id=f"section-{name}", classes="dossier-section"
                 )
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#dossier-body").focus()
@@ -518,6 +524,11 @@ class DossierScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self._local_worker(self.user_id)  # a note may have been saved meanwhile
+
+    def mark_saved(self, user_id: int) -> None:
+        """The reviewer saved a mark or note (a worker, possibly after the note dialog closed)."""
+        if user_id == self.user_id:
+            self._local_worker(user_id)
 
     def _load(self) -> None:
         self.row = None
@@ -592,6 +603,12 @@ class DossierScreen(Screen[None]):
 
     def action_refetch(self) -> None:
         self._load()
+
+    def action_actions(self) -> None:
+        """The response actions (block, ban, revoke…) for the user on screen."""
+        from screens.actions_menu import open_actions_menu
+
+        open_actions_menu(self.app, self.ctx, [self.user_id])
 
     def action_mark(self, mark: str) -> None:
         if self.reviewer is not None:

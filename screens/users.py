@@ -758,6 +758,10 @@ class UsersPane(Vertical):
             return
         self._marks_local_set(message.user_id, message.mark)
         self.table.invalidate([message.user_id])
+        # A dossier on top shows the mark and note: the note is saved after its dialog closed.
+        mark_saved = getattr(self.app.screen, "mark_saved", None)
+        if callable(mark_saved):
+            mark_saved(message.user_id)
         if message.progress is not None:
             p = message.progress
             self.post_message(self.ReviewProgressChanged(p.reviewed, p.total, p.root_reviewed))

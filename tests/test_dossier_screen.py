@@ -13,6 +13,7 @@ from textual import on
 from console.dossier import Dossier, Section
 from console.errors import Problem
 from console.loader import load_users_blocking
+from screens.actions_menu import ActionsMenuScreen
 from screens.dossier import DossierScreen
 from screens.messages import ShowAuditForUser
 from screens.note import NoteScreen
@@ -88,6 +89,8 @@ def test_dossier_from_pane_against_drill(drill: Any, tmp_path: Path) -> None:
             assert (mark.mark, mark.note) == ("cleared", "root ok")
             assert "✓ cleared" in screen_text(app).splitlines()[0]
             assert app.progress[-1].root_reviewed
+            # The note was saved after its dialog closed: the dossier shows it without r.
+            assert "review note: root ok" in body_text(app)
 
             await pilot.press("n")  # next unreviewed: the dossier and the pane move together
             await settle(pilot)
@@ -99,6 +102,13 @@ def test_dossier_from_pane_against_drill(drill: Any, tmp_path: Path) -> None:
             await pilot.press("f", "escape")  # flag, skip the note
             await settle(pilot)
             assert ctx.store.marks(ctx.incident_id, "user")[2].mark == "flagged"
+
+            await pilot.press("a")  # the response actions for the user on screen
+            await settle(pilot)
+            assert isinstance(app.screen, ActionsMenuScreen) and app.screen.user_ids == [2]
+            await pilot.press("escape")
+            await settle(pilot)
+            assert isinstance(app.screen, DossierScreen)
 
             await pilot.press("e")  # jump to the audit pane for this user
             await settle(pilot)
