@@ -105,17 +105,40 @@ class ActionsMenuScreen(ModalScreen[None]):
         self.read_only = bool(getattr(ctx, "read_only", False))
 
     def compose(self) -> ComposeResult:
-        n = len(self.tokens) if self.tokens is not None else len(self.user_ids)
-        noun = "token" if self.tokens is not None else "user"
         with Vertical(id="actions-box", classes="dialog"):
-            yield Static(Text(f"Actions for {n} {noun}{'' if n == 1 else 's'}", style="bold"),
-                         classes="dialog-title")
+            yield Static(self._title_text(), classes="dialog-title")
             yield Static(self._mode_text(), id="actions-mode")
             yield OptionList(*self._options(), id="actions-list")
             yield Static("", id="actions-desc")
             yield Static(self._pending_text(), id="actions-pending")
             yield Static(Text("enter: choose   d: dry run on/off   escape: close"),
                          classes="dialog-hint")
+
+    def _title_text(self) -> Text:
+        """``Actions for @mchen (#7)``: the responder sees who before choosing anything."""
+        n = len(self.tokens) if self.tokens is not None else len(self.user_ids)
+        noun = "token" if self.tokens is not None else "user"
+        title = Text(f"Actions for {n} {noun}{'' if n == 1 else 's'}", style="bold")
+        if self.tokens is not None:
+            names = [(t.get("name"), t.get("id")) for t in self.tokens[:3]]
+        else:
+            names = [(name, uid) for uid, name in self._usernames(self.user_ids[:3])]
+        for i, (name, ident) in enumerate(names):
+            title.append(": " if i == 0 else ", ")
+            prefix = "@" if self.tokens is None else ""
+            title.append_text(safe_text(f"{prefix}{name} (#{ident})", kind="line", max_cells=40))
+        if n > len(names) and names:
+            title.append(", …")
+        return title
+
+    def _usernames(self, user_ids: Sequence[int]) -> list[tuple[int, str]]:
+        """Usernames from the local cache (one primary-key read); ids without a row are left out."""
+        try:
+            rows = self.ctx.store.users_by_ids(self.ctx.incident_id, list(user_ids))
+        except Exception:  # a missing cache must not stop the menu from opening
+            return []
+        by_id = {row.id: row.username for row in rows}
+        return [(uid, by_id[uid]) for uid in user_ids if uid in by_id]
 
     def on_mount(self) -> None:
         lst = self.query_one("#actions-list", OptionList)

@@ -73,6 +73,10 @@ def test_block_two_users_from_the_menu(fresh_drill, tmp_path):
             await pilot.press("a")
             await pilot.pause()
             assert isinstance(app.screen, ActionsMenuScreen)
+            # The title names who the actions are for, from the local cache.
+            names = {u.id: u.username for u in ctx.store.users_by_ids(ctx.incident_id, ids)}
+            title = app.screen.query_one(".dialog-title", Static).render()
+            assert f"Actions for 2 users: @{names[33]} (#33), @{names[34]} (#34)" in str(title)
             menu = app.screen.query_one("#actions-list", OptionList)
             assert menu.highlighted == 0 and menu.get_option_at_index(0).id == "block_user"
             await pilot.press("enter")
