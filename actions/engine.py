@@ -35,6 +35,7 @@ import gitlab
 import gitlab.exceptions
 import requests
 
+from console.errors import redact_tokens
 from console.sanitize import safe
 from console.secret import Secret
 
@@ -306,7 +307,9 @@ def _message(exc: gitlab.exceptions.GitlabError) -> str:
     msg = exc.error_message
     if isinstance(msg, bytes):
         msg = msg.decode("utf-8", "replace")
-    return safe(msg if isinstance(msg, str) else repr(msg), kind="line", max_cells=200)
+    # Redacted: a proxy or server that echoes the request would put our token in the journal.
+    text = redact_tokens(msg if isinstance(msg, str) else repr(msg))
+    return safe(text, kind="line", max_cells=200)
 
 
 def http(

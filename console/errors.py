@@ -77,9 +77,15 @@ class Problem:
 
 
 def redact_tokens(text: str, secret: Secret | None = None) -> str:
-    """Mask the exact token, token-shaped strings and credential headers/query values."""
+    """Mask the exact token (``secret`` and every token registered with
+    :func:`console.logs.register_secret`: a server or proxy may echo it back in an error body),
+    token-shaped strings and credential headers/query values."""
+    from console.logs import registered_secrets  # here: console.logs imports this module
+
     if secret is not None:
         text = secret.redact(text)
+    for registered in registered_secrets():
+        text = registered.redact(text)
     text = TOKEN_PATTERN.sub("***", text)
     text = _QUERY_TOKEN.sub(r"\1***", text)
     return _HEADER_TOKEN.sub(r"\1***", text)

@@ -27,6 +27,7 @@ __all__ = [
     "open_private",
     "redact",
     "register_secret",
+    "registered_secrets",
     "setup_logging",
 ]
 
@@ -42,6 +43,12 @@ def register_secret(secret: Secret) -> None:
     with _lock:
         if secret not in _secrets:
             _secrets.append(secret)
+
+
+def registered_secrets() -> tuple[Secret, ...]:
+    """The token values registered so far (for redaction outside logging)."""
+    with _lock:
+        return tuple(_secrets)
 
 
 def forget_secrets() -> None:

@@ -444,3 +444,25 @@ def test_secret_never_in_reprs_of_action_results() -> None:
     outcome = StepOutcome(0, Target("token", 9, "t"), "done", "ok", secret=secret)
     for value in (result, outcome):
         assert TOKEN not in repr(value) and TOKEN not in str(value)
+
+
+def test_token_echoed_in_an_error_body_is_redacted_everywhere(restore_logging: None) -> None:
+    """A proxy or hostile server may echo the request (and our token) in an error body: it must
+    not reach the journal (via the engine's message), a Problem on screen, or the log."""
+    import gitlab.exceptions
+
+    from actions.engine import _message
+    from console.errors import describe_error
+    from console.logs import register_secret
+    from console.secret import Secret
+
+    custom = "SIE-custom-opaque-value-1234567890"  # no glpat- prefix: only exact-match redaction
+    register_secret(Secret(custom))
+    body = f'{{"message": "401 bad PRIVATE TOKEN {custom}\x1b[2J"}}'.encode()
+    exc = gitlab.exceptions.GitlabHttpError(f"bad token {custom}", response_code=401,
+                                            response_body=body)
+    problem = describe_error(exc)  # no secret passed: the registry covers it
+    shown = _message(exc)
+    for text in (problem.one_line(), shown):
+        assert custom not in text and "***" in text, text
+        assert not FORBIDDEN.search(text), text
