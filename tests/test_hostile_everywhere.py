@@ -466,3 +466,17 @@ def test_token_echoed_in_an_error_body_is_redacted_everywhere(restore_logging: N
     for text in (problem.one_line(), shown):
         assert custom not in text and "***" in text, text
         assert not FORBIDDEN.search(text), text
+
+
+def test_no_screenshot_or_system_commands_reachable() -> None:
+    """A screenshot (SVG in the working directory) would copy whatever is on screen, one-time
+    secrets included: the palette has only the console's commands and no key saves one."""
+    from textual.app import App
+
+    from console.app import IncidentConsoleApp
+
+    system = set(App.COMMANDS)
+    assert not system & set(IncidentConsoleApp.COMMANDS)
+    actions = [str(getattr(b, "action", "")) for b in IncidentConsoleApp.BINDINGS]
+    actions += [str(getattr(b, "action", "")) for b in App.BINDINGS]
+    assert not any("screenshot" in a for a in actions), actions
