@@ -134,11 +134,8 @@ class UsersView:
                     line.append(" · ")
                 line.append(_LABELS[name], style="bold yellow")
                 line.append(f" ({_KEYS[name]})", style="dim")
-            line.append("  X clears", style="dim")
         else:
             line.append("All users", style="bold")
-            if not self.search.strip():
-                line.append("  / search · ? lists the filter keys", style="dim")
         if self.search.strip():
             line.append("  search ", style="bold")
             # The responder typed it, but it may be a pasted hostile name: never markup.
@@ -147,6 +144,11 @@ class UsersView:
         line.append(f"  sort {SORT_LABELS.get(self.sort, self.sort)}{arrow}", style="dim")
         if selected:
             line.append(f"  {selected} selected", style="bold cyan")
+        # The hint goes last: on a narrow bar (progress showing) it is what gets cut.
+        if self.filters or self.search.strip():
+            line.append("  X clears", style="dim")
+        else:
+            line.append("  / search · ? lists the filter keys", style="dim")
         return line
 
     def to_state(self) -> dict[str, Any]:

@@ -414,6 +414,10 @@ class UsersPane(Vertical):
             table.set_rows(message.ids, cursor_key=message.ids[0] if message.ids else None)
             table.move_cursor(0)
             self._to_top = False
+        elif self._loading and table.cursor_row == 0 and int(table.scroll_y) == 0:
+            # Pages stream in from several id ranges at once: a cursor nobody moved stays on
+            # the first row (root, in id order) instead of riding down with the first page.
+            table.set_rows(message.ids, cursor_key=message.ids[0] if message.ids else None)
         else:
             table.set_rows(message.ids)  # streaming or a mark: the cursor keeps its user
         if self._loading and message.ids and "first_rows" not in self.timings:

@@ -147,7 +147,7 @@ def test_quick_filters_by_key(tmp_path: Path) -> None:
             both = [u["id"] for u in make_users() if u["is_admin"] and not u["two_factor_enabled"]]
             assert ids(app) == both and both
             # The bar names every active filter with the key that removes it.
-            assert "Filters: admins (A) · 2FA off (T)  X clears" in screen_text(app)
+            assert "Filters: admins (A) · 2FA off (T)  sort id▲  X clears" in screen_text(app)
 
             await pilot.press("A", "T", "B")
             await settle(pilot)
@@ -164,7 +164,7 @@ def test_quick_filters_by_key(tmp_path: Path) -> None:
             await pilot.press("X")
             await settle(pilot)
             assert len(ids(app)) == 300
-            assert "All users  / search · ? lists the filter keys" in screen_text(app)
+            assert "All users  sort id▲  / search · ? lists the filter keys" in screen_text(app)
 
     asyncio.run(run())
 
@@ -439,5 +439,48 @@ def test_cancel_and_reload_with_a_slow_loader(
             assert app.pane.current_user_id == 2  # the cursor stayed on its user
             assert len(calls) == 2 and all(name != "MainThread" for name in calls)
             print(f"\n[users_pane] keypress during load: {key_ms:.0f} ms")
+
+    asyncio.run(run())
+
+
+def test_an_untouched_cursor_stays_on_the_first_row_while_pages_arrive_out_of_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loader streams several id ranges at once: root (id 1) may arrive after id 1001."""
+    import console.loader as loader
+
+    ctx = make_ctx(tmp_path)
+    users = make_users(2000)
+    pages = [users[1000:1100], users[0:100], *(users[i : i + 100] for i in range(100, 1000, 100))]
+
+    def out_of_order(config, token, store, incident_id, *, on_progress=None, cancelled=None,
+                     **kw):
+        loaded = 0
+        for n, page in enumerate(pages, 1):
+            store.upsert_users(incident_id, page, "2024-06-01T00:00:00Z")
+            loaded += len(page)
+            if on_progress:
+                on_progress(loader.LoadProgress(loaded, None, n, False))
+            time.sleep(0.06)
+        return loader.LoadResult(loaded, len(pages), 1.0, False, None)
+
+    monkeypatch.setattr(loader, "load_users_blocking", out_of_order)
+    monkeypatch.setattr(
+        loader, "enrich_users_blocking",
+        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None), raising=False,
+    )
+
+    async def run() -> None:
+        app = PaneApp(ctx, autoload=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.02)
+                if app.pane.table.row_count:
+                    break
+            assert app.pane.current_user_id == 1001  # only the first page is there yet
+            await settle(pilot, rounds=5, delay=0.8)
+            assert app.pane.table.row_count == 1100
+            assert app.pane.current_user_id == 1 and app.pane.table.scroll_y == 0
+            assert "▶      1 " in screen_text(app)
 
     asyncio.run(run())
