@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import importlib.util
 import queue
 import random
+import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,6 +75,19 @@ RATE_LIMIT_MAX_WAITS: Final = 30
 AUDIT_EVENTS_CACHE_KEY: Final = "audit_events"
 TOKENS_CACHE_KEY: Final = "tokens"
 
+
+
+def _skip_missing_sniffio() -> None:
+    """httpcore runs ``import sniffio`` for every async connection lock it sets up, falling back
+    to asyncio when the import fails. Without sniffio installed each attempt searches the whole
+    ``sys.path`` (about 1 ms of CPU per request here, a tenth of a bulk load's client time).
+    A ``None`` entry in ``sys.modules`` makes that import fail at once, with the same result."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+_skip_missing_sniffio()
+
 ProgressFn = Callable[["LoadProgress"], None]
 CancelledFn = Callable[[], bool]
 
@@ -100,6 +116,12 @@ class LoadResult:
     #: 5xx / transport retries and seconds spent waiting on 429s
     retries: int = 0
     rate_limited_seconds: float = 0.0
+    #: time slices read concurrently (0: the two id streams did the work); slices split
+    #: further because their first page showed them much fuller than their share
+    partitions: int = 0
+    splits: int = 0
+    #: True when the slices were abandoned (filters ignored) and the two streams finished it
+    fell_back: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +341,21 @@ class _Meet:
     stored: int = 0  # users written to the store (seen minus a page whose write failed)
     total: int | None = None
     first_page_at: float | None = None
+    partitions: int = 0  # time slices planned (0: the two streams from the start)
+    slices_done: int = 0
+    splits: int = 0
+    fell_back: bool = False  # partitions abandoned: the server ignored the creation filters
+    probed: bool = False  # the plan's first probe answered (its X-Total is in ``total``)
+
+    def keep_new(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items whose id was not stored yet (and mark them seen)."""
+        kept: list[dict[str, Any]] = []
+        for item in items:
+            uid = _user_id(item)
+            if uid is not None and uid not in self.seen:
+                self.seen.add(uid)
+                kept.append(item)
+        return kept
 
     def should_stop(self, direction: Direction) -> bool:
         if self.problem is not None or self.cancelled or self.met or self.finished:
@@ -366,14 +403,18 @@ def _in_order(ids: Sequence[int], last: int | None, direction: Direction) -> boo
     return True
 
 
-async def _estimate_total(http: _Http) -> int | None:
-    """A cheap estimate for the progress bar; None when the server will not say."""
+async def _estimate_total(http: _Http, *, ask_users: bool = True) -> int | None:
+    """A cheap estimate for the progress bar; None when the server will not say.
+
+    ``ask_users=False`` skips ``GET /users?per_page=1`` (the plan's probe already asked).
+    """
     try:
-        response = await http.client.get("/users", params={"per_page": 1})
-        if response.status_code == 200:
-            total = response.headers.get("x-total")
-            if total and total.strip().isdigit():
-                return int(total)
+        if ask_users:
+            response = await http.client.get("/users", params={"per_page": 1})
+            if response.status_code == 200:
+                total = response.headers.get("x-total")
+                if total and total.strip().isdigit():
+                    return int(total)
         response = await http.client.get("/application/statistics")
         if response.status_code == 200:
             body = response.json()
@@ -390,20 +431,298 @@ async def _estimate_total(http: _Http) -> int | None:
 WriteFn = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
 
-async def _load_core(
-    client: httpx.AsyncClient,
+# --------------------------------------------------------------------------- partitioned load
+
+#: Time slices of a partitioned load (at most), and how many of them are read at once.
+PARTITIONS: Final = 16
+PARTITION_CONCURRENCY: Final = 8
+#: A slice should hold at least this many pages; smaller instances get fewer slices.
+MIN_PAGES_PER_SLICE: Final = 10
+#: A slice is split for an idle worker when the pages it is predicted still to need are at least
+#: this many times the pages it already read (those are read again by the split's first part).
+SPLIT_FACTOR: Final = 3.0
+MAX_SPLIT: Final = 8
+PACE_PAGES: Final = 3
+#: Overlap of neighbouring slices' ``created_after``/``created_before`` bounds, in seconds.
+SLICE_OVERLAP_S: Final = 1
+
+
+class _Unfiltered(Exception):
+    """Internal: the server does not apply ``created_after``/``created_before`` for this token."""
+
+
+@dataclass(slots=True)
+class _Slice:
+    """The users created in ``[lo, hi)`` (epoch seconds); the first slice is open below and the
+    last open above, so users older than the probe's oldest or created meanwhile are kept."""
+
+    lo: int
+    hi: int
+    open_below: bool
+    open_above: bool
+
+    def params(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if not self.open_below:
+            out["created_after"] = _iso_seconds(self.lo - SLICE_OVERLAP_S)
+        if not self.open_above:
+            out["created_before"] = _iso_seconds(self.hi + SLICE_OVERLAP_S)
+        return out
+
+    def admits(self, created: float) -> bool:
+        """Could the server have returned a user created at ``created`` for this slice?"""
+        if not self.open_below and created < self.lo - SLICE_OVERLAP_S:
+            return False
+        return self.open_above or created <= self.hi + SLICE_OVERLAP_S
+
+    def split(self, parts: int) -> list[_Slice]:
+        parts = max(1, min(parts, self.hi - self.lo))
+        edges = [self.lo + (self.hi - self.lo) * j // parts for j in range(parts + 1)]
+        return [
+            _Slice(edges[j], edges[j + 1], self.open_below and j == 0,
+                   self.open_above and j == parts - 1)
+            for j in range(parts)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    slices: list[_Slice]
+
+
+def _iso_seconds(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _epoch(value: object) -> float | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+def _total_header(response: httpx.Response) -> int | None:
+    total = response.headers.get("x-total", "").strip()
+    return int(total) if total.isdigit() else None
+
+
+async def _plan(http: _Http, state: _Meet, *, partitions: int, per_page: int) -> _Plan | None:
+    """Probe the oldest and newest ``created_at`` and prove the creation filters work.
+
+    Returns None (use the two streams) when the token cannot use the admin-only filters: GitLab
+    drops ``created_*`` and ``order_by`` silently for non-admins, whose list has no
+    ``created_at`` either. Any probe failure also means None; the streams then report it.
+    """
+    if partitions < 2:
+        return None
+
+    async def edge(sort: str) -> tuple[float | None, int | None]:
+        response = await http.get(
+            "/users", {"order_by": "created_at", "sort": sort, "per_page": 1}
+        )
+        items = _json_list(response)
+        return (_epoch(items[0].get("created_at")) if items else None), _total_header(response)
+
+    try:  # the oldest first: its X-Total (up to 10,000) may show the instance is too small
+        oldest, total = await edge("asc")
+        state.probed = True
+        if total is not None:
+            state.total = total
+        count = partitions
+        if total is not None:
+            count = min(count, total // max(1, per_page * MIN_PAGES_PER_SLICE))
+        if oldest is None or count < 2:
+            return None
+        newest, _ = await edge("desc")
+    except _Stop:
+        return None
+    if newest is None or newest < oldest:
+        return None
+    lo, hi = int(oldest), int(newest) + 1
+    count = min(count, hi - lo)
+    if count < 2:
+        return None
+    try:  # nobody was created a day before the oldest user: the filter must give nothing
+        response = await http.get(
+            "/users", {"created_before": _iso_seconds(lo - 86_400), "per_page": 1}
+        )
+        if _json_list(response):
+            return None
+    except _Stop:
+        return None
+    slices = _Slice(lo, hi, True, True).split(count)
+    return _Plan(slices)
+
+
+@dataclass(slots=True)
+class _Reading:
+    """A slice being read: how far it got, and what that predicts for the rest of it.
+
+    Progress is the median ``created_at`` of each page (ids mostly follow creation time, but a
+    few old ids with late timestamps must not look like the end of the slice); the pace is
+    taken over the last ``PACE_PAGES`` pages, so a denser stretch is noticed quickly.
+    """
+
+    piece: _Slice
+    pages: int = 0
+    marks: list[float] = field(default_factory=list)  # each page's median created_at
+    remaining: float | None = None  # predicted pages still to read (None: unknown)
+    split_wanted: bool = False
+
+    @property
+    def reached(self) -> float | None:
+        return self.marks[-1] if self.marks else None
+
+    def advance(self, stamps: list[float]) -> None:
+        """Account for one page whose users were created at ``stamps``."""
+        self.pages += 1
+        if not stamps:
+            return
+        stamps = sorted(stamps)
+        self.marks.append(stamps[len(stamps) // 2])
+        recent = self.marks[-PACE_PAGES - 1:]
+        start = recent[0] if len(recent) > 1 else float(self.piece.lo)
+        steps = max(1, len(recent) - 1)
+        pace = (recent[-1] - start) / steps  # creation seconds per page
+        left = self.piece.hi - recent[-1]
+        self.remaining = left / pace if pace > 0 and left > 0 else None
+
+    def worth_splitting(self) -> bool:
+        """Would splitting the rest pay for re-reading the pages read so far?"""
+        if self.remaining is None or self.split_wanted or self.reached is None:
+            return False
+        if self.piece.hi - (int(self.reached) + 1) < 1:
+            return False  # nothing left to cut at a whole second
+        return self.remaining >= max(SPLIT_FACTOR * self.pages + 2, 2 * MIN_PAGES_PER_SLICE)
+
+    def children(self, parts: int) -> list[_Slice]:
+        """``[lo, cut)`` (re-read from its start: ids need not follow creation time, so the
+        cursor cannot be kept) and the rest cut into ``parts`` slices."""
+        piece = self.piece
+        cut = int(self.reached or piece.lo) + 1
+        head = _Slice(piece.lo, cut, piece.open_below, False)
+        tail = _Slice(cut, piece.hi, False, piece.open_above).split(parts)
+        return [head, *tail]
+
+
+async def _run_partitions(
+    http: _Http,
     state: _Meet,
     write: WriteFn,
+    plan: _Plan,
     *,
-    cancelled: CancelledFn,
     per_page: int,
-) -> _Http:
-    """Run both streams to the end; every new page of users goes to ``write``.
+    concurrency: int,
+) -> bool:
+    """Read every slice, ``concurrency`` at once, from a work queue. True when all finished;
+    False when stopped (problem, cancel) or when a page proves the filters are not applied.
 
-    Never raises for server or write failures: they end up in ``state.problem``.
+    When the queue is empty and a worker is idle, the slice predicted to take longest (from
+    how much creation time its pages cover) is asked to split: after its current page it hands
+    its range back as smaller slices. Users are rarely spread evenly in time.
     """
-    per_page = max(1, min(MAX_PER_PAGE, per_page))
-    http = _Http(client, lambda: cancelled() or state.problem is not None)
+    pending: deque[_Slice] = deque(plan.slices)
+    reading: list[_Reading] = []
+    unfiltered = False
+    wake = asyncio.Event()
+    workers = max(1, concurrency)
+
+    def stopped() -> bool:
+        return unfiltered or state.problem is not None or state.cancelled
+
+    def ask_for_split() -> None:
+        candidates = [r for r in reading if r.worth_splitting()]
+        if candidates:
+            max(candidates, key=lambda r: r.remaining or 0.0).split_wanted = True
+
+    async def read(work: _Reading) -> None:
+        nonlocal unfiltered
+        piece = work.piece
+        url = "/users"
+        params: dict[str, str | int] | None = {
+            "pagination": "keyset",
+            "order_by": "id",
+            "sort": "asc",
+            "per_page": per_page,
+            **piece.params(),
+        }
+        while not stopped():
+            response = await http.get(url, params)
+            items = _json_list(response)
+            state.pages += 1
+            stamps: list[float] = []
+            for item in items:
+                created = _epoch(item.get("created_at"))
+                if created is None or not piece.admits(created):
+                    raise _Unfiltered
+                stamps.append(created)
+            kept = state.keep_new(items)
+            following = None
+            try:
+                following = http.next_url(response)
+            finally:
+                if kept:
+                    await write(kept)
+            if following is None:
+                return
+            work.advance(stamps)
+            if work.split_wanted:
+                idle = workers - len(reading) + 1
+                children = work.children(max(2, min(MAX_SPLIT, idle)))
+                state.splits += 1
+                pending.extendleft(reversed(children))
+                return
+            wake.set()  # idle workers may now find this slice worth splitting
+            url, params = following, None
+
+    async def worker() -> None:
+        nonlocal unfiltered
+        while not stopped():
+            if not pending:
+                if not reading:
+                    return
+                ask_for_split()
+                wake.clear()
+                await wake.wait()
+                continue
+            work = _Reading(pending.popleft())
+            reading.append(work)
+            try:
+                await read(work)
+                if not work.split_wanted:
+                    state.slices_done += 1
+            except _Unfiltered:
+                unfiltered = True
+            finally:
+                reading.remove(work)
+                wake.set()
+
+    await asyncio.gather(*(_guarded(state, worker()) for _ in range(workers)))
+    return not stopped() and not pending
+
+
+async def _guarded(state: _Meet, work: Awaitable[None]) -> None:
+    """Run one stream or worker; its failure becomes ``state.problem``, never an exception."""
+    try:
+        await work
+    except _Cancelled:
+        if state.problem is None:
+            state.cancelled = True
+    except _Stop as stop:
+        if state.problem is None:
+            state.problem = stop.problem
+    except Exception as exc:  # the store failed, or a bug: report it, never hang the worker
+        if state.problem is None:
+            state.problem = describe_error(exc)
+
+
+async def _run_streams(http: _Http, state: _Meet, write: WriteFn, *, per_page: int) -> None:
+    """The two keyset streams (id ascending and descending) that meet in the middle."""
 
     async def stream(direction: Direction) -> None:
         url = "/users"
@@ -432,24 +751,49 @@ async def _load_core(
                 return
             url, params = following, None
 
-    async def guarded(direction: Direction) -> None:
-        try:
-            await stream(direction)
-        except _Cancelled:
-            if state.problem is None:
-                state.cancelled = True
-        except _Stop as stop:
-            if state.problem is None:
-                state.problem = stop.problem
-        except Exception as exc:  # the store failed, or a bug: report it, never hang the worker
-            if state.problem is None:
-                state.problem = describe_error(exc)
+    await asyncio.gather(_guarded(state, stream("asc")), _guarded(state, stream("desc")))
+
+
+async def _load_core(
+    client: httpx.AsyncClient,
+    state: _Meet,
+    write: WriteFn,
+    *,
+    cancelled: CancelledFn,
+    per_page: int,
+    partitions: int = PARTITIONS,
+    concurrency: int = PARTITION_CONCURRENCY,
+) -> _Http:
+    """Load every user; every new page of users goes to ``write``.
+
+    Partitioned by creation time when the token may filter on it (admins), else the two
+    streams; also the two streams when a slice's page shows the filters were ignored.
+    Never raises for server or write failures: they end up in ``state.problem``.
+    """
+    per_page = max(1, min(MAX_PER_PAGE, per_page))
+    http = _Http(client, lambda: cancelled() or state.problem is not None)
 
     async def estimate() -> None:
-        state.total = await _estimate_total(http)
+        total = await _estimate_total(http, ask_users=not state.probed)
+        if state.total is None:
+            state.total = total
 
-    estimator = asyncio.create_task(estimate())
-    await asyncio.gather(guarded("asc"), guarded("desc"))
+    plan: _Plan | None = None
+    try:
+        plan = await _plan(http, state, partitions=partitions, per_page=per_page)
+    except _Cancelled:
+        state.cancelled = True
+    estimator = asyncio.create_task(estimate() if state.total is None else asyncio.sleep(0))
+    if plan is not None:
+        state.partitions = len(plan.slices)
+        if await _run_partitions(
+            http, state, write, plan, per_page=per_page, concurrency=concurrency
+        ):
+            state.finished = True
+        elif state.problem is None and not state.cancelled:
+            state.fell_back = True  # the filters were ignored after all: read it all by id
+    if not state.finished and state.problem is None and not state.cancelled:
+        await _run_streams(http, state, write, per_page=per_page)
     if not estimator.done():
         estimator.cancel()
     await asyncio.gather(estimator, return_exceptions=True)
@@ -480,6 +824,9 @@ def _result(state: _Meet, http: _Http | None, started: float) -> LoadResult:
         single_stream=not state.ordered,
         retries=http.retries if http else 0,
         rate_limited_seconds=http.rate_limited_seconds if http else 0.0,
+        partitions=0 if state.fell_back else state.partitions,
+        splits=state.splits,
+        fell_back=state.fell_back,
     )
 
 
@@ -491,11 +838,15 @@ async def load_users(
     on_progress: ProgressFn | None = None,
     cancelled: CancelledFn | None = None,
     per_page: int = MAX_PER_PAGE,
+    partitions: int = PARTITIONS,
+    concurrency: int = PARTITION_CONCURRENCY,
 ) -> LoadResult:
     """Load every user the token can see into ``store`` for ``incident_id``.
 
-    Pages are upserted as they arrive (one transaction per page, in the event loop's thread),
-    then ``on_progress`` is called. ``cancelled()`` is checked between pages and during waits.
+    An admin's load is split into up to ``partitions`` creation-time slices, ``concurrency``
+    of them read at once (``partitions=1``: the two id streams only). Pages are upserted as
+    they arrive (one transaction per page, in the event loop's thread), then ``on_progress``
+    is called. ``cancelled()`` is checked between pages and during waits.
     Failures never raise: they come back as ``LoadResult.problem`` with whatever was loaded.
     :func:`load_users_blocking` is faster: it overlaps the writes with the network.
     """
@@ -510,14 +861,24 @@ async def load_users(
         if on_progress is not None:
             on_progress(_progress(state, False))
 
-    http = await _load_core(client, state, write, cancelled=cancelled or _never, per_page=per_page)
+    http = await _load_core(
+        client,
+        state,
+        write,
+        cancelled=cancelled or _never,
+        per_page=per_page,
+        partitions=partitions,
+        concurrency=concurrency,
+    )
     if on_progress is not None:
         on_progress(_progress(state, True))
     return _result(state, http, started)
 
 
 #: Pages fetched but not yet written, at most (bounds memory when the disk is slow).
-WRITE_AHEAD_PAGES: Final = 8
+WRITE_AHEAD_PAGES: Final = 32
+#: Pages waiting in the queue are written together, up to this many users per transaction.
+WRITE_BATCH_USERS: Final = 1000
 
 
 def load_users_blocking(
@@ -529,13 +890,16 @@ def load_users_blocking(
     on_progress: ProgressFn | None = None,
     cancelled: CancelledFn | None = None,
     per_page: int = MAX_PER_PAGE,
+    partitions: int = PARTITIONS,
+    concurrency: int = PARTITION_CONCURRENCY,
 ) -> LoadResult:
     """Load every user; blocks the calling (worker) thread until done, cancelled or failed.
 
-    The HTTP streams run on an event loop in a helper thread; pages come back through a queue
-    and are upserted *in the calling thread* (one transaction per page), followed by
-    ``on_progress`` — also in the calling thread. Network and disk overlap, and at most
-    ``WRITE_AHEAD_PAGES`` pages wait in memory.
+    The HTTP requests (see :func:`load_users` for ``partitions`` and ``concurrency``) run on an
+    event loop in a helper thread; pages come back through a queue and are upserted *in the
+    calling thread*, followed by ``on_progress`` — also in the calling thread. Network and disk
+    overlap; at most ``WRITE_AHEAD_PAGES`` pages wait in memory, and pages that queued up while
+    the disk was busy are written in one transaction (up to ``WRITE_BATCH_USERS`` users).
     """
     is_cancelled = cancelled or _never
     state = _Meet()
@@ -552,9 +916,16 @@ def load_users_blocking(
         pages.put(kept)
 
     async def run() -> None:
-        async with build_httpx(config, token) as client:
+        connections = max(2, concurrency) + 2  # the slices, the estimate and the probes
+        async with build_httpx(config, token, max_connections=connections) as client:
             box["http"] = await _load_core(
-                client, state, write, cancelled=is_cancelled, per_page=per_page
+                client,
+                state,
+                write,
+                cancelled=is_cancelled,
+                per_page=per_page,
+                partitions=partitions,
+                concurrency=concurrency,
             )
 
     def network() -> None:
@@ -568,11 +939,26 @@ def load_users_blocking(
 
     thread = threading.Thread(target=network, name="user-loader-http", daemon=True)
     thread.start()
-    while (kept := pages.get()) is not None:
+    ended = False
+    while not ended:
+        batch = pages.get()
+        if batch is None:
+            break
+        taken = 1
+        while len(batch) < WRITE_BATCH_USERS:  # pages that queued up meanwhile: one commit
+            try:
+                more = pages.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                ended = True
+                break
+            batch = batch + more
+            taken += 1
         try:
             if state.problem is None:
-                store.upsert_users(incident_id, kept, _now_iso())
-                state.stored += len(kept)
+                store.upsert_users(incident_id, batch, _now_iso())
+                state.stored += len(batch)
                 if state.first_page_at is None:
                     state.first_page_at = time.monotonic()
                 if on_progress is not None:
@@ -581,7 +967,8 @@ def load_users_blocking(
             if state.problem is None:
                 state.problem = describe_error(exc)
         finally:
-            slots.release()
+            for _ in range(taken):
+                slots.release()
     thread.join()
     if on_progress is not None:
         on_progress(_progress(state, True))
