@@ -273,7 +273,13 @@ class DrillServer:
                       base_url=self.url, caller=caller, token=token, ip=ip)
             with self.state.lock:
                 self._touch_token(token, ip)
-                return route.handler(ctx)
+                try:
+                    return route.handler(ctx)
+                finally:
+                    if method_for_match != "GET":
+                        # Any write may change what a list shows (even one that then failed
+                        # half-way): drop the cached filtered lists.
+                        self.state.touch()
         except ApiError as err:
             return Response(err.status, err.body, headers=dict(err.headers))
 
@@ -318,6 +324,7 @@ class DrillServer:
                 # revokes its whole rotation family (the attacker and the owner both lose).
                 with state.lock:
                     routes_tokens.revoke_family(state, token)
+                    state.touch()
             text = "Token was revoked. You have to re-authorize from the user."
             raise ApiError(401, {"error": "invalid_token", "error_description": text},
                            {"WWW-Authenticate": f'{bearer}"{text}"'})

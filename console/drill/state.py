@@ -1,8 +1,12 @@
 """The drill's in-memory GitLab instance: plain records plus one lock.
 
-Route handlers take ``state.lock`` for every read-modify-write. Timestamps are stored as the
-exact strings GitLab would send (``iso()``), so they serialise and compare cheaply: every
-stored timestamp is UTC with the same width, so string order is time order.
+Route handlers take ``state.lock`` for every read-modify-write. Every mutation bumps
+``state.mutations`` (the server does it after each non-GET request; ``add_user`` and
+``remove_user`` do it themselves; code that edits records directly calls ``touch()``), which
+invalidates the small cache of filtered, ordered lists (``cached_list``) that makes list paging
+cheap. Timestamps are stored as the exact strings GitLab would send (``iso()``), so they
+serialise and compare cheaply: every stored timestamp is UTC with the same width, so string
+order is time order.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -328,6 +333,38 @@ class DrillState:
         self.detail_factory: Callable[[DrillState, User], None] | None = None
         self._detailed: set[int] = set()
         self._counters: dict[str, Iterator[int]] = {}
+        self.mutations = 0
+        self._lists: OrderedDict[Hashable, Sequence[Any]] = OrderedDict()
+        self._lists_at = 0  # ``mutations`` when ``_lists`` was filled
+
+    # ------------------------------------------------------------------ list cache
+
+    #: Filtered/ordered lists kept (least recently used dropped first). A partitioned user load
+    #: pages 16 creation-time slices at once, each its own list.
+    LIST_CACHE_SIZE = 48
+
+    def touch(self) -> None:
+        """Record a mutation: every cached list is stale from now on."""
+        self.mutations += 1
+
+    def cached_list(self, key: Hashable, build: Callable[[], Sequence[Any]]) -> Sequence[Any]:
+        """``build()``'s result for ``key`` as of the current state (call under ``lock``).
+
+        The records in the list are the live objects, so an unchanged membership still shows
+        their current fields; any mutation (``touch``) rebuilds on the next request.
+        """
+        if self._lists_at != self.mutations:
+            self._lists.clear()
+            self._lists_at = self.mutations
+        found = self._lists.get(key)
+        if found is not None:
+            self._lists.move_to_end(key)
+            return found
+        built = build()
+        self._lists[key] = built
+        while len(self._lists) > self.LIST_CACHE_SIZE:
+            self._lists.popitem(last=False)
+        return built
 
     # ------------------------------------------------------------------ ids and time
 
@@ -357,6 +394,7 @@ class DrillState:
     # ------------------------------------------------------------------ users
 
     def add_user(self, user: User) -> User:
+        self.mutations += 1
         self.users[user.id] = user
         if self.user_order and self.user_order[-1].id > user.id:
             self.user_order.append(user)
@@ -367,6 +405,7 @@ class DrillState:
         return user
 
     def remove_user(self, user: User) -> None:
+        self.mutations += 1
         self.users.pop(user.id, None)
         self.by_username.pop(user.username.lower(), None)
         self.user_order = [u for u in self.user_order if u.id != user.id]
