@@ -494,7 +494,7 @@ class CredentialsPane(Vertical):
 
     def _update_mark_cell(self, row: Credential) -> None:
         with suppress(RowDoesNotExist):
-            self.table.update_cell(row.key, "mark", self._mark_cell(row))
+            self.table.update_cell(row.key, "mark", self.fitted.pick_cell(self._mark_cell(row)))
 
     # -- rendering ----------------------------------------------------------------------------
     def refresh_rows(self) -> None:
@@ -563,7 +563,7 @@ class CredentialsPane(Vertical):
             bar.append("  kinds: ", style="bold")
             bar.append(", ".join(KIND_GROUPS[g][0] for g in sorted(self.groups)))
         if self.only_warnings:
-            bar.append("  only flagged", style="bold")
+            bar.append("  only rows with flags", style="bold")
         if self.only_unreviewed:
             bar.append("  only unreviewed", style="bold")
         if self.search:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -213,3 +214,34 @@ def test_empty_table_shows_empty_text_and_ignores_keys() -> None:
             assert "No users match" in screen_lines(app)[1]
 
     asyncio.run(run())
+
+
+def test_no_color_cells_lose_their_colours_but_keep_bold(monkeypatch: Any) -> None:
+    """Under NO_COLOR a "bold red" risk would turn dark grey on dark grey: draw it uncoloured."""
+
+    class RiskApp(TableApp):
+        def provide(self, keys: Sequence[object]) -> Mapping[object, Mapping[str, Text]]:
+            out = dict(super().provide(keys))
+            for key in keys:
+                out[key] = {**out[key], "risk": Text("ADM", style="bold red")}
+            return out
+
+    async def run(no_color: bool) -> list[Any]:
+        if no_color:
+            monkeypatch.setenv("NO_COLOR", "1")
+        else:
+            monkeypatch.delenv("NO_COLOR", raising=False)
+        app = RiskApp(rows=5)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert app.no_color is no_color
+            strip = app.query_one(VirtualTable).render_line(2)
+            return [seg.style for seg in strip if seg.text.strip() == "ADM"]
+
+    coloured = asyncio.run(run(False))
+    plain = asyncio.run(run(True))
+    assert coloured and coloured[0] is not None and coloured[0].color is not None
+    assert coloured[0].color.name == "red"
+    # The cell keeps bold; its colour is the row's text colour, not red.
+    assert plain and plain[0] is not None and plain[0].bold
+    assert plain[0].color is None or plain[0].color.name != "red"

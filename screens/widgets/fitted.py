@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from screens.widgets.virtual_table import Column, fit_columns
+from screens.widgets.virtual_table import Column, fit_columns, without_colour
 
 __all__ = ["SCROLLBAR_RESERVE", "DetailTable", "FittedColumns"]
 
@@ -35,6 +35,8 @@ class FittedColumns:
         self.columns: tuple[Column, ...] = tuple(columns)
         self.layout: list[tuple[Column, int]] = []
         self._indexes: list[int] = []
+        self.no_color = False
+        """Set from ``App.no_color``: cells then lose their colours (see ``without_colour``)."""
 
     @property
     def visible(self) -> list[str]:
@@ -46,6 +48,7 @@ class FittedColumns:
 
         Rebuilding clears the rows too: the caller adds them again (with :meth:`pick`).
         """
+        self.no_color = bool(getattr(table.app, "no_color", False))
         available = max(0, width - SCROLLBAR_RESERVE)
         layout = fit_columns(self.columns, available, overhead=2 * table.cell_padding)
         if layout == self.layout and len(table.columns) == len(layout):
@@ -59,7 +62,13 @@ class FittedColumns:
 
     def pick(self, cells: Sequence[T]) -> list[T]:
         """The shown columns' cells from a full row (one cell per column, in column order)."""
-        return [cells[i] for i in self._indexes]
+        return [self.pick_cell(cells[i]) for i in self._indexes]
+
+    def pick_cell(self, cell: T) -> T:
+        """One cell as the table shows it (without colours under ``NO_COLOR``)."""
+        if self.no_color and isinstance(cell, Text):
+            return without_colour(cell)  # type: ignore[return-value]
+        return cell
 
 
 class DetailTable(DataTable[Text]):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from rich.style import Style
-from rich.text import Text
+from rich.text import Span, Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -31,7 +31,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-__all__ = ["Column", "RowKey", "RowProvider", "VirtualTable", "fit_columns"]
+__all__ = ["Column", "RowKey", "RowProvider", "VirtualTable", "fit_columns", "without_colour"]
 
 RowKey = Hashable
 CellRow = Mapping[str, Text]
@@ -61,6 +61,24 @@ class Column:
     priority: int = 0
     justify: Literal["left", "right"] = "left"
     flex: int = 0
+
+
+def without_colour(text: Text) -> Text:
+    """A copy of ``text`` keeping bold/dim/reverse/underline but no foreground or background.
+
+    Under ``NO_COLOR`` Textual turns every colour into a grey of the same luminance: "bold red"
+    (a high risk score, a blocked state, ADM) comes out as dark grey on a dark background and
+    can hardly be read. Without its colours the cell is drawn in the text colour instead, and
+    bold still marks what matters.
+    """
+    def strip(style: str | Style) -> Style:
+        parsed = Style.parse(style) if isinstance(style, str) else style
+        return parsed.without_color
+
+    out = text.copy()
+    out.style = strip(out.style)
+    out.spans = [Span(span.start, span.end, strip(span.style)) for span in out.spans]
+    return out
 
 
 def fit_columns(
@@ -469,7 +487,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         for n, (cell, (column, width)) in enumerate(zip(cells, self._layout, strict=True)):
             if n:
                 line.append(" ")
-            piece = cell.copy()
+            piece = without_colour(cell) if self.app.no_color else cell.copy()
             piece.no_wrap = True
             piece.end = ""
             piece.truncate(width, overflow="ellipsis")
