@@ -166,9 +166,11 @@ class ConnectFormScreen(Screen[Any]):
         if self._token_only:
             for field_id in ("#connect-name", "#connect-url", "#connect-ca"):
                 self.query_one(field_id, Input).disabled = True
-        first_empty = next(
-            (i for i in self.query(Input) if not i.disabled and not i.value), None
-        )
+        # The first empty *required* field, else the token: after "Token rejected" the
+        # responder types a new token, and the optional CA bundle (usually empty) must not
+        # catch it. Focusing selects the old value, so typing replaces it.
+        required = [self.query_one(f"#connect-{name}", Input) for name in ("url", "token")]
+        first_empty = next((i for i in required if not i.disabled and not i.value), None)
         (first_empty or self.query_one("#connect-token", Input)).focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -93,7 +93,12 @@ def test_edit_after_a_rejected_token_reopens_the_form(
             await until(pilot, lambda: isinstance(app.screen, ConnectFormScreen))
         await until(pilot, lambda: "Token rejected" in screen_text(app))
         assert app.screen.query_one("#connect-url", Input).value == drill.url
-        fill(app, name="fixed", token=type(drill).ADMIN_TOKEN)
+        # The new token is typed straight away: the token field has focus, old value selected.
+        token = app.screen.query_one("#connect-token", Input)
+        assert app.focused is token
+        await pilot.press(*type(drill).ADMIN_TOKEN)
+        assert token.value == type(drill).ADMIN_TOKEN
+        fill(app, name="fixed")
         await pilot.press("enter")
         main = await reach_main(pilot)
         assert main.ctx.connection.token_source == "prompt"
