@@ -260,6 +260,7 @@ class UsersPane(Vertical):
         self._pending_scroll: int | None = None
         self._first_query_done = False
         self._to_top = False
+        self._load_finishing = False  # the query right after a load still keeps the top
         self._enriched = 0
         self.last_problem: str | None = None
         """The last load/risk/enrich problem, one line (also shown in the status bar)."""
@@ -281,6 +282,10 @@ class UsersPane(Vertical):
         return self.query_one("#users-table", VirtualTable)
 
     def on_mount(self) -> None:
+        cov = self.ctx.coverage
+        if cov is not None and getattr(cov, "is_admin", None) is False:
+            # The coverage panel said it once at connect; the list itself must keep saying it.
+            self.border_subtitle = "partial list: this token is not an administrator (v: coverage)"
         self.query_one("#users-search", Input).display = bool(self.view.search)
         self.query_one("#users-progress", ProgressBar).display = False
         self.table.set_sort(self.view.sort, self.view.descending)
@@ -414,12 +419,17 @@ class UsersPane(Vertical):
             table.set_rows(message.ids, cursor_key=message.ids[0] if message.ids else None)
             table.move_cursor(0)
             self._to_top = False
-        elif self._loading and table.cursor_row == 0 and int(table.scroll_y) == 0:
+        elif (
+            (self._loading or self._load_finishing)
+            and table.cursor_row == 0
+            and int(table.scroll_y) == 0
+        ):
             # Pages stream in from several id ranges at once: a cursor nobody moved stays on
             # the first row (root, in id order) instead of riding down with the first page.
             table.set_rows(message.ids, cursor_key=message.ids[0] if message.ids else None)
         else:
             table.set_rows(message.ids)  # streaming or a mark: the cursor keeps its user
+        self._load_finishing = False
         if self._loading and message.ids and "first_rows" not in self.timings:
             self.timings["first_rows"] = time.perf_counter() - self._load_started
         table.empty_text = (
@@ -539,6 +549,7 @@ class UsersPane(Vertical):
             seconds = getattr(result, "seconds", self.timings["load"])
             self._set_status(f"Loaded {loaded:,} users in {seconds:.1f}s; computing risk…")
             self._risk_worker(self.ctx)
+        self._load_finishing = True
         self._requery()
         self._post_progress_soon()
 

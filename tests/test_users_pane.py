@@ -461,7 +461,9 @@ def test_an_untouched_cursor_stays_on_the_first_row_while_pages_arrive_out_of_or
             loaded += len(page)
             if on_progress:
                 on_progress(loader.LoadProgress(loaded, None, n, False))
-            time.sleep(0.06)
+            # The first page is shown alone; the rest land before the next refresh, so the
+            # query after the load (not one during it) is what brings root in.
+            time.sleep(0.3 if n == 1 else 0)
         return loader.LoadResult(loaded, len(pages), 1.0, False, None)
 
     monkeypatch.setattr(loader, "load_users_blocking", out_of_order)
@@ -482,5 +484,20 @@ def test_an_untouched_cursor_stays_on_the_first_row_while_pages_arrive_out_of_or
             assert app.pane.table.row_count == 1100
             assert app.pane.current_user_id == 1 and app.pane.table.scroll_y == 0
             assert "▶      1 " in screen_text(app)
+
+    asyncio.run(run())
+
+
+def test_a_non_admin_token_keeps_saying_the_list_is_partial(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    ctx = make_ctx(tmp_path, make_users(20))
+    ctx.coverage = SimpleNamespace(is_admin=False)  # type: ignore[assignment]
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert "partial list: this token is not an administrator" in screen_text(app)
 
     asyncio.run(run())
