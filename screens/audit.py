@@ -269,10 +269,8 @@ class AuditPane(Vertical):
         cov = self.ctx.coverage
         if cov is not None and (getattr(cov, "tier", "") == "free"
                                 or getattr(cov, "audit_events", None) is False):
-            from console.audit import free_tier_problem
-
-            self._apply_fetch(AuditFetch([], free_tier_problem(getattr(cov, "audit_status", None)),
-                                         [], coverage_gap=True), None, from_cache=False)
+            self._apply_fetch(AuditFetch([], _coverage_problem(cov), [], coverage_gap=True),
+                              None, from_cache=False)
             return
         self._load_cached_or_fetch()
 
@@ -521,7 +519,8 @@ class AuditPane(Vertical):
             if self.loading:
                 return
             if self.coverage_gap:
-                status = "not available on this tier"
+                status = ("not visible to this token" if _not_admin_refusal(self.ctx.coverage)
+                          else "not available on this tier")
             elif self.fetched_at:
                 status = f"{len(self.events)} events, fetched {short_time(self.fetched_at)}"
                 if not self.complete:
@@ -586,6 +585,29 @@ class AuditPane(Vertical):
         self.refresh_rows()
         if not self.coverage_gap:
             self._load_cached_or_fetch()
+
+
+def _not_admin_refusal(cov: Any) -> bool:
+    """A 403 from a non-administrator on a licensed instance: a rights gap, not a tier gap."""
+    return (cov is not None and getattr(cov, "audit_status", None) == 403
+            and getattr(cov, "is_admin", None) is False and getattr(cov, "tier", "") != "free")
+
+
+def _coverage_problem(cov: Any) -> Problem:
+    """Why there are no audit events: Free tier, or (on a licensed instance) not an admin."""
+    from console.audit import free_tier_problem
+
+    problem = free_tier_problem(getattr(cov, "audit_status", None))
+    if not _not_admin_refusal(cov):
+        return problem
+    return replace(
+        problem,
+        title="Audit events need an administrator token",
+        detail=("GitLab answered 403: instance audit events are admin-only and this token "
+                "belongs to a non-administrator."),
+        next_step=("Reconnect with an administrator token, or review contribution events and "
+                   "the users' sign-in fields in the dossier, and the credentials inventory."),
+    )
 
 
 _CATEGORY_STYLE: dict[str, str] = {

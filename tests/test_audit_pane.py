@@ -264,6 +264,31 @@ def test_known_free_coverage_skips_the_request(tmp_path: Path) -> None:
     asyncio.run(run())
 
 
+def test_non_admin_refusal_says_admin_token_not_tier(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+
+    class Cov:
+        tier = "unknown"  # an Enterprise instance whose audit API answered 403
+        audit_events = False
+        audit_status = 403
+        is_admin = False
+
+    ctx = Ctx(store, FakeGitLab(EVENTS), coverage=Cov())
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(AuditPane)
+            assert pane.coverage_gap and ctx.client.calls == 0
+            assert "not visible to this token" in str(pane.border_title)
+            text = str(pane.query_one("#audit-message", Static).render())
+            assert "Audit events need an administrator token" in text
+            assert "Premium or Ultimate" not in text
+
+    asyncio.run(run())
+
+
 def _drill_ctx(drill: Any, store: Store) -> Any:
     from console.config import ConnectionConfig
     from console.context import AppContext
