@@ -146,7 +146,8 @@ class UsersTable(VirtualTable):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_row", "Dossier"),
-        Binding("space", "toggle_selection", "Select user (a acts on the selection)", show=False),
+        Binding("space", "toggle_selection", "Select user (c, f, a act on the selection)",
+                show=False),
     ]
 
 
@@ -161,6 +162,8 @@ class UsersPane(Vertical):
         Binding("n", "next_unreviewed", "Next unreviewed user"),
         Binding("slash", "search", "Search username, name, email or IP", show=False),
         Binding("delete", "unmark", "Remove the review mark", show=False),
+        Binding("asterisk", "select_all", "Select every user in this view (again: none)",
+                show=False),
         Binding("s", "cycle_sort", "Sort by the next column", show=False),
         Binding("S", "reverse_sort", "Reverse the sort order", show=False),
         *[
@@ -209,6 +212,15 @@ class UsersPane(Vertical):
         generation: int
         marks: dict[int, str] | None
         seconds: float
+
+    @dataclass
+    class BulkMarked(Message):
+        """Marks for the selected users were saved (one worker for the whole selection)."""
+
+        user_ids: list[int]
+        mark: str | None
+        progress: ReviewProgress | None
+        problem: str | None
 
     @dataclass
     class MarkSaved(Message):
@@ -727,14 +739,69 @@ class UsersPane(Vertical):
         return self.ctx.store.get_user(self.ctx.incident_id, user_id)
 
     def action_mark(self, mark: str) -> None:
+        """Mark the selected users (space) if any, else the highlighted one (then a note)."""
+        selected = [int(k) for k in self.table.selected_keys]  # type: ignore[call-overload]
+        if selected:
+            self._bulk_mark_worker(selected, mark)
+            return
         user_id = self.current_user_id
         if user_id is not None:
             self.mark_user(user_id, mark)
 
     def action_unmark(self) -> None:
+        selected = [int(k) for k in self.table.selected_keys]  # type: ignore[call-overload]
+        if selected:
+            self._bulk_mark_worker(selected, None)
+            return
         user_id = self.current_user_id
         if user_id is not None:
             self._mark_worker(user_id, None, None, ask_note=False)
+
+    def action_select_all(self) -> None:
+        """Select every user in the current view (filters and search apply); again: none."""
+        table = self.table
+        if table.row_count and len(table.selected_keys) == table.row_count:
+            table.clear_selection()
+        else:
+            table.select_keys(table.keys)
+
+    @work(thread=True, group="users-marks", exit_on_error=False)
+    def _bulk_mark_worker(self, user_ids: list[int], mark: str | None) -> None:
+        store, incident_id = self.ctx.store, self.ctx.incident_id
+        problem: str | None = None
+        progress = None
+        try:
+            existing = store.marks(incident_id, "user")
+            for user_id in user_ids:
+                old = existing.get(user_id)
+                # Keep each user's note; without a mark, the note goes too (like delete).
+                note = old.note if old is not None and mark is not None else None
+                store.set_mark(incident_id, "user", user_id, mark, note)
+            progress = store.review_progress(incident_id)
+        except Exception as exc:
+            from console.errors import describe_error
+
+            problem = _problem_line(describe_error(exc))
+        self.post_message(self.BulkMarked(user_ids, mark, progress, problem))
+
+    def on_users_pane_bulk_marked(self, message: BulkMarked) -> None:
+        message.stop()
+        if message.problem:
+            self._set_status(f"Marks not saved: {message.problem}", error=True)
+            return
+        for user_id in message.user_ids:
+            self._marks_local_set(user_id, message.mark)
+        self.table.clear_selection()
+        self.table.invalidate()
+        if message.progress is not None:
+            p = message.progress
+            self.post_message(self.ReviewProgressChanged(p.reviewed, p.total, p.root_reviewed))
+        if {"unreviewed", "flagged"} & self.view.filters:
+            self._requery()
+        n = len(message.user_ids)
+        what = {"cleared": "marked cleared", "flagged": "flagged"}.get(
+            message.mark or "", "unmarked")
+        self._set_status(f"{n:,} selected user{'s' if n != 1 else ''} {what}.")
 
     def mark_user(self, user_id: int, mark: str | None, *, ask_note: bool = True) -> None:
         """Save ``mark`` for ``user_id`` now (worker), then offer the note dialog."""

@@ -501,3 +501,43 @@ def test_a_non_admin_token_keeps_saying_the_list_is_partial(tmp_path: Path) -> N
             assert "partial list: this token is not an administrator" in screen_text(app)
 
     asyncio.run(run())
+
+
+def test_c_f_and_delete_act_on_the_selection_and_star_selects_the_view(tmp_path: Path) -> None:
+    from screens.note import NoteScreen
+
+    users = make_users()
+    ctx = make_ctx(tmp_path, users)
+    ctx.store.set_mark(ctx.incident_id, "user", 3, "flagged", "keep this note")
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("space", "space", "space")  # users 1, 2, 3 (space moves down)
+            await pilot.press("c")
+            await settle(pilot)
+            assert not isinstance(app.screen, NoteScreen)  # no note dialog for a bulk mark
+            marks = ctx.store.marks(ctx.incident_id, "user")
+            assert {u: marks[u].mark for u in (1, 2, 3)} == dict.fromkeys((1, 2, 3), "cleared")
+            assert marks[3].note == "keep this note"
+            assert app.pane.table.selected_keys == []
+            assert "3 selected users marked cleared" in screen_text(app)
+            assert app.progress[-1].reviewed == 3 and app.progress[-1].root_reviewed
+
+            admins = [u["id"] for u in users if u["is_admin"]]
+            await pilot.press("A")  # only admins, then * selects all of them, f flags them
+            await settle(pilot)
+            await pilot.press("asterisk")
+            assert sorted(app.pane.selected_ids()) == sorted(admins)
+            await pilot.press("f")
+            await settle(pilot)
+            marks = ctx.store.marks(ctx.incident_id, "user")
+            assert all(marks[u].mark == "flagged" for u in admins)
+            assert 2 in marks and marks[2].mark == "cleared"  # outside the view: untouched
+            await pilot.press("asterisk", "delete")
+            await settle(pilot)
+            marks = ctx.store.marks(ctx.incident_id, "user")
+            assert not any(u in marks for u in admins)
+
+    asyncio.run(run())
