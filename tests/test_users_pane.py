@@ -192,6 +192,11 @@ def test_sort_cycles_and_reverses(tmp_path: Path) -> None:
             await settle(pilot)
             assert app.pane.view.sort == "name" and not app.pane.view.descending
             assert ids(app) == expected(ctx, sort="name")
+            await pilot.press("R")  # risk, highest first, in one key
+            await settle(pilot)
+            assert app.pane.view.sort == "risk" and app.pane.view.descending
+            assert ids(app) == expected(ctx, sort="risk", descending=True)
+            assert "sort risk▼" in screen_text(app)
 
     asyncio.run(run())
 
