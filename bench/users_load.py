@@ -107,6 +107,9 @@ def _child_loader() -> int:
                 "seconds": result.seconds,
                 "first_page_seconds": result.first_page_seconds,
                 "single_stream": result.single_stream,
+                "partitions": result.partitions,
+                "splits": result.splits,
+                "fell_back": result.fell_back,
                 "problem": result.problem.one_line() if result.problem else None,
                 "progress_updates": len(updates),
                 "peak_rss_kib": peak,
@@ -133,6 +136,12 @@ def run_loader(url: str, token: str, users: int) -> Measure:
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     ok = data["problem"] is None and data["stored"] == users and data["loaded"] == users
     note = f"{data['pages']} pages, {data['progress_updates']} progress updates"
+    if data.get("partitions"):
+        note += f", {data['partitions']} creation-time slices ({data['splits']} split)"
+    else:
+        note += ", two id streams"
+    if data.get("fell_back"):
+        note += " (slices abandoned: filters ignored)"
     if data["single_stream"]:
         note += ", server ignored sort: single stream"
     if data["problem"]:
@@ -234,9 +243,10 @@ def _measure_on(
     return results
 
 
-CLI_DEFAULT = ("python-gitlab CLI (defaults)", [], [])
-CLI_PER_PAGE = ("python-gitlab CLI (--per-page 100)", [], ["--per-page", "100"])
-CLI_KEYSET = (
+CliSpec = tuple[str, list[str], list[str]]  # label, global options, ``user list`` options
+CLI_DEFAULT: CliSpec = ("python-gitlab CLI (defaults)", [], [])
+CLI_PER_PAGE: CliSpec = ("python-gitlab CLI (--per-page 100)", [], ["--per-page", "100"])
+CLI_KEYSET: CliSpec = (
     "python-gitlab CLI (keyset, 100/page)",
     ["--pagination", "keyset", "--order-by", "id"],
     ["--per-page", "100"],
@@ -281,23 +291,38 @@ def main(argv: list[str] | None = None) -> int:
     ours = first[0]
     _print_loader(ours)
     print()
-    pairs: list[tuple[Measure, Measure]] = []
-    same_size = second if big else first
-    pairs += [(same_size[0], m) for m in same_size[1:]]
-    if big:
-        pairs += [(ours, m) for m in first[1:]]
-        pairs += [(ours, m) for m in second[1:]]
-    for fast, slow in pairs:
-        if not slow.ok:
-            print(f"{slow.label} @ {slow.users}: did not finish ({slow.rows} rows) - no ratio")
-            continue
-        if fast.rate and slow.rate:
-            kind = "wall time" if fast.users == slow.users else "users/s"
-            print(
-                f"speed-up ({kind}): {fast.label} @ {fast.users} vs {slow.label} @ {slow.users}: "
-                f"{fast.rate / slow.rate:.1f}x"
-            )
+    _print_ratios(first, second)
     return 0 if ours.ok else 1
+
+
+def _ratio_line(fast: Measure, slow: Measure) -> str:
+    where = f"{slow.label} @ {slow.users}"
+    if not slow.ok:
+        return f"  vs {where}: the CLI did not finish ({slow.rows} rows) - no ratio"
+    if not (fast.ok and fast.rate and slow.rate):
+        return f"  vs {where}: our loader did not finish - no ratio"
+    if fast.users == slow.users:
+        return (f"  vs {where}: {slow.seconds / fast.seconds:5.1f}x  "
+                f"({slow.seconds:.1f} s vs {fast.seconds:.1f} s, same instance)")
+    return (f"  vs {where}: {fast.rate / slow.rate:5.1f}x  (users/s: {fast.rate:.0f} at "
+            f"{fast.users} vs {slow.rate:.0f} at {slow.users})")
+
+
+def _print_ratios(first: list[Measure], second: list[Measure]) -> None:
+    """The speed-ups, our loader against each CLI variant (target: at least 5x)."""
+    ours = first[0]
+    print(f"SPEED-UP of our loader @ {ours.users} (wall time on the same instance; target >= 5x)")
+    for other in first[1:]:
+        print(_ratio_line(ours, other))
+    if second:
+        small = second[0]
+        print(f"SPEED-UP at {small.users} users, where offset pagination still works")
+        for other in second[1:]:
+            print(_ratio_line(small, other))
+        for other in second[1:]:
+            if other.ok:
+                print(_ratio_line(ours, other).replace("  vs", "  throughput @ "
+                                                       f"{ours.users} vs", 1))
 
 
 def _print_loader(ours: Measure) -> None:

@@ -164,10 +164,10 @@ def list_users(ctx: Ctx) -> Response:
             found = state.by_username.get(username.lower())
             items = [found] if found is not None and (predicate is None or predicate(found)) else []
         elif predicate is None:
-            items = state.user_order
+            items = _by_created(state) if order_by == "created_at" else state.user_order
         else:
             items = [u for u in _created_candidates(ctx) if predicate(u)]
-        if order_by != "id":
+        if order_by != "id" and items is not _by_created(state):
             items = sorted(items, key=key)
         if descending:
             items = items[::-1]
@@ -193,6 +193,12 @@ def list_users(ctx: Ctx) -> Response:
     return json_response(body, headers=headers)
 
 
+def _by_created(state: DrillState) -> Sequence[User]:
+    """Every user ordered by ``(created_at, id)`` (GitLab has an index for this too)."""
+    return state.cached_list(("users_by_created_at",),
+                             lambda: sorted(state.user_order, key=lambda u: (u.created_at, u.id)))
+
+
 def _created_candidates(ctx: Ctx) -> Sequence[User]:
     """Users in id order, narrowed by an admin's ``created_after``/``created_before`` through a
     cached creation-time index (a partitioned load asks for 16 such slices of the instance);
@@ -202,9 +208,7 @@ def _created_candidates(ctx: Ctx) -> Sequence[User]:
     before = ctx.datetime_param("created_before") if ctx.is_admin else None
     if after is None and before is None:
         return state.user_order
-    by_created = state.cached_list(
-        ("users_by_created_at",), lambda: sorted(state.user_order, key=lambda u: u.created_at)
-    )
+    by_created = _by_created(state)
     lo = 0 if after is None else bisect_left(by_created, iso(after) or "",
                                              key=lambda u: u.created_at)
     hi = len(by_created) if before is None else bisect_right(by_created, iso(before) or "",
