@@ -48,6 +48,7 @@ from console.sanitize import clean, describe_codepoints, flag_labels
 from screens.messages import AuditEventsCached
 from screens.safe import WARN_STYLE, safe_cell, safe_text
 from screens.widgets.fitted import DetailTable, FittedColumns
+from screens.widgets.search_input import SearchInput
 from screens.widgets.virtual_table import Column
 
 __all__ = ["AuditPane", "DetailModal", "sanitize_json"]
@@ -244,8 +245,8 @@ class AuditPane(Vertical):
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="audit-filterbar", classes="filterbar")
-        yield Input(placeholder="search events (enter applies, escape closes)",
-                    id="audit-search", classes="pane-search")
+        yield SearchInput(placeholder="search events (enter applies, escape closes)",
+                          id="audit-search", classes="pane-search")
         yield Static(id="audit-message", classes="pane-message")
         self.table: DataTable[Text] = DetailTable(id="audit-table", cursor_type="row",
                                                   zebra_stripes=True)

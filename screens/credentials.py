@@ -43,6 +43,7 @@ from console.store import Mark
 from screens.audit import DetailModal, field_line, short_time
 from screens.safe import WARN_STYLE, safe_cell, safe_text
 from screens.widgets.fitted import DetailTable, FittedColumns
+from screens.widgets.search_input import SearchInput
 from screens.widgets.virtual_table import Column
 
 __all__ = ["KIND_GROUPS", "SORT_KEYS", "CredentialsPane"]
@@ -243,8 +244,8 @@ class CredentialsPane(Vertical):
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="cred-filterbar", classes="filterbar")
-        yield Input(placeholder="search credentials (enter applies, escape closes)",
-                    id="cred-search", classes="pane-search")
+        yield SearchInput(placeholder="search credentials (enter applies, escape closes)",
+                          id="cred-search", classes="pane-search")
         yield Static(id="cred-message", classes="pane-message")
         self.table: DataTable[Text] = DetailTable(id="cred-table", cursor_type="row",
                                                   zebra_stripes=True)

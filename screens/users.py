@@ -37,6 +37,7 @@ from textual.worker import Worker, get_current_worker
 from screens.note import NoteScreen
 from screens.safe import safe_cell
 from screens.user_filters import QUICK_FILTER_GROUP, QUICK_FILTERS, UsersView
+from screens.widgets.search_input import SearchInput
 from screens.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -281,7 +282,7 @@ class UsersPane(Vertical):
         """Measured durations (first rows, load, last query), for the bench and tests."""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="search username, name, email or IP", id="users-search")
+        yield SearchInput(placeholder="search username, name, email or IP", id="users-search")
         with Horizontal(id="users-bar"):
             yield Static(self.view.bar(), id="users-filters")
             yield ProgressBar(total=None, show_eta=False, id="users-progress")

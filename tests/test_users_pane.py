@@ -216,6 +216,13 @@ def test_search_by_name_and_ip_with_input(tmp_path: Path) -> None:
             assert ids(app) == [42]
             text = screen_text(app)
             assert "alice" in text and "search alice" in text
+            # Typing hides the pane's letter keys from the footer; enter and escape remain.
+            shown = {
+                (key, active.binding.description)
+                for key, active in app.screen.active_bindings.items()
+                if active.binding.show
+            }
+            assert {("enter", "Apply search"), ("escape", "Close search")} <= shown
             await pilot.press("escape")
             await settle(pilot)
             assert app.pane.table.has_focus
