@@ -124,6 +124,12 @@ class MainScreen(Screen[None]):
         if pane.focusable:
             pane.focus()
             return
+        # The pane's table, not its first focusable child: a resumed search keeps its search box
+        # on screen, and focusing that would send the responder's next keys into the search.
+        table = getattr(pane, "table", None)
+        if isinstance(table, Widget) and table.focusable:
+            table.focus()
+            return
         for widget in self.focus_chain:
             if pane in widget.ancestors:
                 widget.focus()

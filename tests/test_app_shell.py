@@ -27,6 +27,7 @@ from screens.header import ConsoleHeader
 from screens.help import HelpScreen, collect_bindings
 from screens.incidents import IncidentEditScreen
 from screens.main import MainScreen
+from screens.note import NoteScreen
 
 BAD_TOKEN = "glpat-ThisIsNotARealToken0001"
 
@@ -284,6 +285,35 @@ def test_resume_restores_active_pane_and_hands_panes_their_state() -> None:
         await until(pilot, lambda: main.active_pane == "credentials")
         assert main.query_one("#panes", ContentSwitcher).current == "pane-credentials"
         assert main.pane("users").restored == {"selected_id": 7}
+
+    run_app(second, check)
+
+
+def test_resumed_search_leaves_focus_on_the_table_not_the_search_box() -> None:
+    first = IncidentConsoleApp(demo(drill_users=60))
+
+    async def save(pilot: Any) -> None:
+        await reach_main(pilot)
+        await first.workers.wait_for_complete()
+        assert first.ctx is not None
+        first.ctx.store.save_ui_state(first.ctx.incident_id, "users",
+                                      {"search": "mchen", "selected_id": 7})
+
+    run_app(first, save)
+
+    second = IncidentConsoleApp(demo(drill_users=60))
+
+    async def check(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        pane = main.pane("users")
+        await until(pilot, lambda: getattr(pane, "view").search == "mchen")
+        await pilot.pause()
+        search = pane.query_one("#users-search", Input)
+        assert search.display  # the applied search stays visible
+        assert second.focused is getattr(pane, "table")  # but keys go to the table
+        await pilot.press("f")  # so f flags the user instead of typing into the search
+        await until(pilot, lambda: isinstance(second.screen, NoteScreen))
+        assert search.value == "mchen"
 
     run_app(second, check)
 
