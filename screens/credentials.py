@@ -119,8 +119,10 @@ SHORT_KIND: dict[str, str] = {
     "project_hook": "project hook",
 }
 
+# Flags that deserve a responder's eyes on their own. "used in incident window" is not one: most
+# live tokens are used every day, so it only adds weight to a row that has an urgent flag.
 URGENT_FLAGS = frozenset({
-    "admin scope", "created in incident window", "used in incident window", "impersonation",
+    "admin scope", "created in incident window", "impersonation",
     "write access", "credentials in URL", "TLS verification off",
 })
 
@@ -188,7 +190,7 @@ class CredentialsPane(Vertical):
         Binding("O,shift+o", "reverse_sort", "Reverse the sort order", show=False),
         Binding("r", "reload", "Reload credentials from GitLab", show=False),
         Binding("x", "cancel_load", "Cancel loading", show=False),
-        Binding("w", "toggle_warnings", "Only rows with flags", show=False, group=FILTER_GROUP),
+        Binding("w", "toggle_warnings", "Only urgent rows", show=False, group=FILTER_GROUP),
         Binding("u", "toggle_unreviewed", "Only unreviewed rows", show=False, group=FILTER_GROUP),
         Binding("0", "clear_kinds", "All kinds", show=False, group=FILTER_GROUP),
         *(
@@ -378,7 +380,7 @@ class CredentialsPane(Vertical):
         kinds = self.kinds()
         if kinds and row.kind not in kinds:
             return False
-        if self.only_warnings and not row.flags:
+        if self.only_warnings and not URGENT_FLAGS & set(row.flags):
             return False
         mark = self.marks.get(row.key)
         if self.only_unreviewed and mark is not None and mark.mark:
@@ -564,7 +566,7 @@ class CredentialsPane(Vertical):
             bar.append("  kinds: ", style="bold")
             bar.append(", ".join(KIND_GROUPS[g][0] for g in sorted(self.groups)))
         if self.only_warnings:
-            bar.append("  only rows with flags", style="bold")
+            bar.append("  only urgent rows", style="bold")
         if self.only_unreviewed:
             bar.append("  only unreviewed", style="bold")
         if self.search:
