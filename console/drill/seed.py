@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -802,16 +803,20 @@ def _seed_audit(state: DrillState, clock: _Clock, rng: random.Random, total: int
     def add(days: float, **kw: Any) -> None:
         specs.append(_Spec(clock.at(days), kw))
 
-    def signin(days: float, uid: int, ip: str) -> None:
+    def signin_at(at: str, uid: int, ip: str) -> None:
         u = users[uid]
         two = u.two_factor
         name = "authenticated_with_two_factor" if two else "authenticated_with_password"
         method = "two-factor" if two else "standard"
-        add(days, author=u, entity_type="User", entity_id=uid, event_name=name,
+        specs.append(_Spec(at, dict(
+            author=u, entity_type="User", entity_id=uid, event_name=name,
             message=f"Signed in with {method.upper() if method == 'standard' else method} "
                     "authentication",
             target=(uid, "User", u.name), ip=ip, extra={"with": method,
-                                                        "authentication_event": True})
+                                                        "authentication_event": True})))
+
+    def signin(days: float, uid: int, ip: str) -> None:
+        signin_at(clock.at(days), uid, ip)
 
     # A pool of benign authors: the ordinary seeded staff plus the first bulk users.
     pool = [u.id for u in state.user_order
@@ -945,9 +950,47 @@ def _seed_audit(state: DrillState, clock: _Clock, rng: random.Random, total: int
         message="Changed variable PIP_INDEX_URL",
         target=(303, "Ci::Variable", "PIP_INDEX_URL"), ip=ATTACKER_IP,
         extra={"change": "value"})  # values never reach the audit log
+    _recorded_sign_ins(state, clock, specs, signin_at)
     specs.sort(key=lambda s: s.at)
     for spec in specs:
         state.add_audit(created_at=spec.at, **spec.kw)
+
+
+#: Days of audit history the seed writes (the benign loop above starts this far back).
+HISTORY_DAYS = 182
+
+
+def _recorded_sign_ins(state: DrillState, clock: _Clock, specs: list[_Spec],
+                       signin_at: Callable[[str, int, str], None]) -> None:
+    """Every sign-in GitLab recorded on a user leaves an audit event: the current one (from
+    ``current_sign_in_ip``) and the previous one (from ``last_sign_in_ip``), when inside the
+    seeded history and not before the account existed. Explicit story events already at that
+    moment (mchen's sign-in from the attacker's IP) are not doubled.
+
+    A formula-generated (bulk) user whose two addresses differ is someone who works from two
+    places: the first sign-in of the seeded history is from the current address too, so the
+    risk engine does not call an ordinary address "never seen". The named cast keeps its story:
+    their address changes are deliberate signals."""
+    oldest = clock.at(HISTORY_DAYS)
+    oldest_epoch = clock.now_epoch - HISTORY_DAYS * 86400
+    written = {(spec.kw["entity_id"], spec.at) for spec in specs
+               if spec.kw.get("extra", {}).get("authentication_event")}
+    for u in state.user_order:
+        moments = [(u.last_sign_in_at, u.last_sign_in_ip),
+                   (u.current_sign_in_at, u.current_sign_in_ip)]
+        if (u.id > SEEDED_MAX and u.last_sign_in_at is not None
+                and u.current_sign_in_ip not in (None, u.last_sign_in_ip)):
+            start = max(oldest_epoch, int(datetime.fromisoformat(u.created_at).timestamp()))
+            room = int(datetime.fromisoformat(u.last_sign_in_at).timestamp()) - start
+            if room >= 2:
+                early = clock.fmt(start + min(3600 + u.id % 86400, room // 2))
+                moments.insert(0, (early, u.current_sign_in_ip))
+        for at, ip in moments:
+            if at is None or ip is None or at < oldest or at < u.created_at:
+                continue
+            if (u.id, at) not in written:
+                written.add((u.id, at))
+                signin_at(at, u.id, ip)
 
 
 def _seed_contrib(state: DrillState, clock: _Clock) -> None:
