@@ -48,6 +48,19 @@ def _other_stylesheets() -> list[Path]:
     return sorted(p for p in STYLES_DIR.glob("*.tcss") if p.name not in own)
 
 
+# What a worker group is doing, in the words the quit dialog uses.
+_WORK_NAMES: dict[str, str] = {
+    "users-load": "loading users",
+    "users-enrich": "fetching sign-in IPs",
+    "users-risk": "scoring risk",
+    "audit-load": "loading audit events",
+    "cred-load": "loading the credentials inventory",
+    "dossier-fetch": "fetching a dossier",
+    "action-run": "running a response action",
+    "startup-io": "connecting",
+}
+
+
 class IncidentConsoleApp(App[None]):
     """Keyboard-only console for one GitLab incident. Build with a :class:`Launch`."""
 
@@ -168,7 +181,8 @@ class IncidentConsoleApp(App[None]):
             return
         parts = []
         if busy:
-            parts.append(f"{len(busy)} background task(s) are still running")
+            doing = sorted({_WORK_NAMES.get(w.group, "saving state") for w in busy})
+            parts.append("still " + ", ".join(doing))
         if pending:
             parts.append(f"{pending} response action(s) are not yet verified")
         body = "; ".join(parts) + ". They resume or are re-checked when you start again."

@@ -204,10 +204,10 @@ def test_quit_asks_while_work_is_running_and_exits_when_idle() -> None:
     async def script(pilot: Any) -> None:
         await reach_main(pilot)
         await app.workers.wait_for_complete()
-        worker = app.run_worker(asyncio.sleep(60), group="loader")
+        worker = app.run_worker(asyncio.sleep(60), group="users-load")
         await pilot.press("q")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "background task" in screen_text(app)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen)
+                    and "still loading users" in screen_text(app))
         await pilot.press("n")
         assert isinstance(app.screen, MainScreen) and app.is_running
         worker.cancel()
