@@ -135,6 +135,16 @@ def _host_of(url: str | None) -> str:
     return safe(host or url, kind="line", max_cells=80)
 
 
+def _port_of(url: str | None) -> str:
+    """The port a URL connects to ("443" for https without one), or "that port"."""
+    try:
+        parsed = httpx.URL(url or "")
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return "that port"
+    port = parsed.port or {"https": 443, "http": 80}.get(parsed.scheme)
+    return f"port {port}" if port else "that port"
+
+
 def _parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
     if not headers:
         return None
@@ -366,7 +376,7 @@ def _network_problem(
     if has(ConnectionRefusedError) or "connection refused" in low or refused in low:
         return Problem(
             "Connection refused",
-            f"Nothing is accepting connections at {host} on that port.",
+            f"Nothing is accepting connections at {host} on {_port_of(url)}.",
             "Check the URL and port; the GitLab server or its web service may be down.",
             "refused",
         )

@@ -104,11 +104,12 @@ def free_port() -> int:
 
 
 def test_connection_refused_both_clients() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     for exc in (gitlab_error(url), httpx_error(url)):
         p = describe_error(exc, url=url)
         assert p.kind == "refused", p
-        assert "127.0.0.1" in p.detail
+        assert f"127.0.0.1 on port {port}" in p.detail
         assert_clean(p)
 
 
