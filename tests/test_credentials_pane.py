@@ -99,16 +99,16 @@ def test_load_filter_search_sort_and_marks(tmp_path: Path) -> None:
             await pilot.press("escape")
             assert len(pane.shown) == total
             # sort by name, then flags (most urgent first)
-            await pilot.press("o")
+            await pilot.press("s")
             assert pane.sort_key == "name"
             names = [r.name.casefold() for r in pane.shown]
             assert names == sorted(names)
             for _ in range(5):
-                await pilot.press("o")
+                await pilot.press("s")
             assert pane.sort_key == "flags" and pane.descending
-            await pilot.press("O")
+            await pilot.press("S")
             assert not pane.descending and len(pane.shown[0].flags) <= len(pane.shown[-1].flags)
-            await pilot.press("O")
+            await pilot.press("S")
             # mark the first row cleared, the second flagged; the same key again unmarks
             first, second = pane.shown[0].key, pane.shown[1].key
             table.move_cursor(row=0)
@@ -212,7 +212,7 @@ def test_drill_pane_flags_the_attackers_credentials(drill: Any, tmp_path: Path) 
             await pilot.press("w")  # only rows with an urgent flag
             assert 0 < len(pane.shown) < everything
             for _ in range(6):  # sort: flags, most urgent first
-                await pilot.press("o")
+                await pilot.press("s")
             assert pane.sort_key == "flags"
             top = {r.name for r in pane.shown[:8]}
             assert {"ci-sync", "automation"} <= top
