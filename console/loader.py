@@ -1,17 +1,25 @@
-"""Bulk user loader: async httpx, keyset pagination from both ends, streaming into the store.
+"""Bulk user loader: async httpx, keyset pagination, streaming into the store.
 
 ``GET /users`` with offset pagination stops at 50,000 records on real GitLab (HTTP 405), and the
 totals headers vanish above 10,000 rows and in keyset mode. So the loader pages with keyset
-(``pagination=keyset&order_by=id``) and, to halve the number of round trips on the critical path,
-runs two cursors at once: one ascending from the lowest id and one descending from the highest.
-Each follows only the server's ``Link: rel="next"`` URL (never a forged cursor). They stop when
-they meet: the ascending stream has seen every id below the lowest id the descending one stored,
-so the first id at or above that boundary proves the two ranges touch.
+(``pagination=keyset&order_by=id``) and follows only the server's ``Link: rel="next"`` URL
+(never a forged cursor), pinned to the configured host.
 
-If the server ignores the sort (GitLab strips ``order_by``/``sort`` for some callers), the pages
-arrive out of the expected order; the loader notices, drops the descending stream and lets the
-ascending stream follow its links to the end, de-duplicating by id. The result is the same set of
-users either way, only slower.
+For an admin token the instance is cut into creation-time slices: ``created_after`` and
+``created_before`` (admin-only filters GitLab applies before the keyset's ``id > cursor``)
+bound each slice, neighbours overlap by a second so inclusive or exclusive bounds never leave a
+gap, and up to ``PARTITION_CONCURRENCY`` slices are read at once from a work queue (an idle
+worker gets a crowded slice split). Users seen twice are dropped by id. Three cheap probes plan
+it: the oldest and newest ``created_at``, and a ``created_before`` that must return nothing.
+
+GitLab silently drops those filters (and ``order_by``/``sort``) for non-admins, whose list has
+no ``created_at`` either; then, or when a page holds a user outside its slice, the loader uses
+two id streams instead: one ascending from the lowest id and one descending from the highest,
+stopping where they meet (the ascending stream has seen every id below the lowest id the
+descending one stored, so the first id at or above that boundary proves the ranges touch).
+If the server ignores the sort, pages arrive out of order; the loader notices, drops the
+descending stream and lets the ascending one follow its links to the end. The result is the
+same set of users every way, only slower.
 
 Everything here is blocking from the caller's point of view (``*_blocking`` entry points run an
 event loop in the calling thread): call them from a Textual thread worker, never the UI loop.
