@@ -30,6 +30,7 @@ from screens.confirm import ConfirmScreen
 from screens.connect import ConnectingScreen
 from screens.help import HelpScreen, collect_bindings
 from screens.main import ConsoleCommands, MainScreen, PaneFactory
+from screens.messages import UsersChanged
 from screens.startup import StartupFlow
 from styles import STYLES_DIR, stylesheet
 
@@ -95,6 +96,12 @@ class IncidentConsoleApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(ConnectingScreen())
         self.run_worker(self._startup.run(), group="startup", exclusive=True, exit_on_error=False)
+
+    def on_users_changed(self, message: UsersChanged) -> None:
+        """A modal (the action run) re-read users: the main screen's list must show it."""
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.users_changed(message.user_ids)
 
     def shutdown(self) -> None:
         """Stop the drill (called after the app exits).

@@ -8,6 +8,7 @@ kept nowhere else: closing the screen forgets them.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -29,6 +30,7 @@ from actions.engine import (
     run_plan,
 )
 from console.sanitize import safe
+from screens.messages import UsersChanged
 from screens.safe import safe_cell
 from styles import stylesheet
 
@@ -145,7 +147,26 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         except Exception as exc:
             self.app.call_from_thread(self._failed, _describe(exc))
             return
+        self._refresh_cached_users(gl, result)
         self.app.call_from_thread(self._finished, result)
+
+    def _refresh_cached_users(self, gl: Any, result: RunResult) -> None:
+        """Re-read every user the run touched into the users cache, so the list shows the new
+        state (blocked, note…) at once instead of after the next full load."""
+        if result.dry_run:
+            return
+        changed: list[int] = []
+        for out in result.outcomes:
+            if out.target.kind != "user" or out.state not in ("done", "noop_already"):
+                continue
+            # a failed read only leaves the old row until the next full load
+            with contextlib.suppress(Exception):
+                body = gl.http_get(f"/users/{int(out.target.id)}")
+                if isinstance(body, dict):
+                    self.ctx.store.upsert_user_detail(self.ctx.incident_id, body)
+                    changed.append(int(out.target.id))
+        if changed:
+            self.post_message(UsersChanged(tuple(changed)))
 
     # -- UI updates (main thread)
     def _on_step(self, ev: StepEvent) -> None:

@@ -163,6 +163,12 @@ class MainScreen(Screen[None]):
         open_actions_menu(self.app, self.ctx, ids)
         return True
 
+    def users_changed(self, user_ids: tuple[int, ...]) -> None:
+        """Users were re-read into the cache: let the users pane redraw them."""
+        changed = getattr(self._panes.get("users"), "users_changed", None)
+        if callable(changed):
+            changed(user_ids)
+
     @on(AuditEventsCached)
     def _audit_events_cached(self, message: AuditEventsCached) -> None:
         """New sign-in history can change "new IP" signals: let the users pane rescore."""

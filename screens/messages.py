@@ -19,6 +19,7 @@ __all__ = [
     "ReviewProgressLoaded",
     "ShowAuditForUser",
     "UiStateLoaded",
+    "UsersChanged",
 ]
 
 
@@ -71,3 +72,10 @@ class InterruptedActionsFound(Message):
     """The journal holds actions that were sent (or about to be) but never verified."""
 
     count: int
+
+
+@dataclass
+class UsersChanged(Message):
+    """These users were re-read from GitLab into the cache (e.g. after a response action)."""
+
+    user_ids: tuple[int, ...]

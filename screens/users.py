@@ -656,6 +656,11 @@ class UsersPane(Vertical):
         if self._enriched:
             self._rescore_worker(self.ctx)  # IP signals need the IPs just fetched
 
+    def users_changed(self, user_ids: tuple[int, ...]) -> None:
+        """Rows changed in the store (an action blocked someone): redraw and re-filter."""
+        self.table.invalidate(list(user_ids))
+        self._requery()
+
     def rescore(self) -> None:
         """Recompute risk from what the store holds now (e.g. audit events just arrived).
 

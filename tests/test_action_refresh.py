@@ -1,0 +1,42 @@
+"""After a response action, the users list shows what GitLab now says (blocked), not the old row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.app import IncidentConsoleApp
+from screens.action_run import ActionRunScreen
+from screens.actions_menu import ActionsMenuScreen, PlanScreen
+from screens.main import MainScreen
+from screens.users import UsersPane
+from tests.test_app_shell import demo, reach_main, run_app, screen_text, until
+
+
+def test_blocking_from_the_menu_updates_the_users_row() -> None:
+    app = IncidentConsoleApp(demo(drill_users=120))
+
+    async def script(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        pane = main.pane("users")
+        assert isinstance(pane, UsersPane)
+        await until(pilot, lambda: "120" in str(pane.border_title) and "loading" not in
+                    str(pane.border_title), timeout=30)
+        assert app.ctx is not None
+        store, incident = app.ctx.store, app.ctx.incident_id
+        assert store.get_user(incident, 7).state == "active"  # mchen
+        pane.move_to_user(7)
+        await pilot.pause()
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ActionsMenuScreen))
+        await pilot.press("enter")  # Block is the first action
+        await until(pilot, lambda: isinstance(app.screen, PlanScreen))
+        await pilot.press("y", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen)
+                    and app.screen.finished, timeout=20)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await until(pilot, lambda: store.get_user(incident, 7).state == "blocked")
+        await until(pilot, lambda: any("mchen" in line and "blocked" in line
+                                       for line in screen_text(app).splitlines()))
+
+    run_app(app, script)
