@@ -22,7 +22,6 @@ No Textual or Rich here: callers get plain dataclasses and an ``on_step`` callba
 
 from __future__ import annotations
 
-import email.utils
 import random
 import threading
 import time
@@ -35,7 +34,7 @@ import gitlab
 import gitlab.exceptions
 import requests
 
-from console.errors import redact_tokens
+from console.errors import parse_retry_after, redact_tokens
 from console.sanitize import safe
 from console.secret import Secret
 
@@ -279,30 +278,6 @@ def _ensure_hook(gl: gitlab.Gitlab) -> None:
         hooks.append(_capture_response)
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("Retry-After")
-    if value:
-        value = value.strip()
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    reset = headers.get("RateLimit-Reset")
-    if reset:
-        try:
-            return max(0.0, float(reset) - time.time())
-        except ValueError:
-            return None
-    return None
-
-
 def _message(exc: gitlab.exceptions.GitlabError) -> str:
     msg = exc.error_message
     if isinstance(msg, bytes):
@@ -347,7 +322,7 @@ def http(
             exc.response_code,
             _message(exc),
             request_id=headers.get("X-Request-Id"),
-            retry_after=_retry_after(headers) if exc.response_code == 429 else None,
+            retry_after=parse_retry_after(headers) if exc.response_code == 429 else None,
         ) from None
     except (requests.Timeout, requests.ConnectionError, requests.RequestException) as exc:
         kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"

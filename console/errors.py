@@ -16,6 +16,7 @@ import ssl
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any, Final
 
 import gitlab.exceptions
@@ -145,10 +146,27 @@ def _port_of(url: str | None) -> str:
     return f"port {port}" if port else "that port"
 
 
-def _parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name (plain dicts from tests are case-sensitive)."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value
+
+
+def parse_retry_after(
+    headers: Mapping[str, str] | None, *, now: float | None = None
+) -> float | None:
+    """Seconds to wait per ``Retry-After`` (seconds or an HTTP date) or ``RateLimit-Reset``.
+
+    The one parser for GitLab's throttling headers (error messages, the loader, the action
+    engine). None when neither header gives a usable answer; never negative.
+    """
     if not headers:
         return None
-    value = headers.get("Retry-After") or headers.get("retry-after")
+    now = time.time() if now is None else now
+    value = _header(headers, "Retry-After")
     if value:
         value = value.strip()
         try:
@@ -159,11 +177,13 @@ def _parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
             except (TypeError, ValueError, IndexError):
                 when = None
             if when is not None:
-                return max(0.0, when.timestamp() - time.time())
-    reset = headers.get("RateLimit-Reset") or headers.get("ratelimit-reset")
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)
+                return max(0.0, when.timestamp() - now)
+    reset = _header(headers, "RateLimit-Reset")
     if reset:
         try:
-            return max(0.0, float(reset) - time.time())
+            return max(0.0, float(reset.strip()) - now)
         except ValueError:
             return None
     return None
@@ -265,7 +285,7 @@ def _http_problem(
             status,
         )
     if status == 429:
-        retry_after = _parse_retry_after(headers)
+        retry_after = parse_retry_after(headers)
         when = f"retry after {retry_after:.0f} s" if retry_after is not None else "retry later"
         return Problem(
             "Rate limited",

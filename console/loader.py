@@ -28,7 +28,6 @@ event loop in the calling thread): call them from a Textual thread worker, never
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import importlib.util
 import queue
 import random
@@ -45,7 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from console.config import ConnectionConfig, build_httpx
-from console.errors import Problem, describe_error
+from console.errors import Problem, describe_error, parse_retry_after
 from console.sanitize import safe
 from console.secret import Secret
 from console.store import normalize_ts
@@ -169,35 +168,6 @@ def _never() -> bool:
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds to wait according to ``Retry-After`` (seconds or HTTP date) or ``RateLimit-Reset``.
-
-    Returns None when neither header gives a usable answer. Never negative.
-    """
-    now = time.time() if now is None else now
-    value = headers.get("retry-after")
-    if value:
-        value = value.strip()
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                return max(0.0, when.timestamp() - now)
-    reset = headers.get("ratelimit-reset")
-    if reset:
-        try:
-            return max(0.0, float(reset.strip()) - now)
-        except ValueError:
-            return None
-    return None
 
 
 def _backoff(attempt: int, base: float = 0.25, cap: float = 8.0) -> float:

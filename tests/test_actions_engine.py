@@ -25,7 +25,6 @@ from actions.engine import (
     State,
     StepEvent,
     Target,
-    _retry_after,
     register,
     resume_pending,
     run_plan,
@@ -33,6 +32,7 @@ from actions.engine import (
 from actions.plan import build_plan, confirmation_word, summarize
 from actions.user_actions import BlockUser
 from console.config import ConnectionConfig, build_gitlab
+from console.errors import parse_retry_after
 from console.secret import Secret
 from console.store import Store
 
@@ -445,12 +445,12 @@ def test_journal_failure_stops_all_further_actions(tmp_path):
 
 
 def test_retry_after_parsing():
-    assert _retry_after({"Retry-After": "7"}) == 7.0
-    assert _retry_after({}) is None
-    future = _retry_after({"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
+    assert parse_retry_after({"Retry-After": "7"}) == 7.0
+    assert parse_retry_after({}) is None
+    future = parse_retry_after({"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
     assert future is not None and future > 1e6
-    assert _retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
-    assert _retry_after({"Retry-After": "soon"}) is None
+    assert parse_retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
+    assert parse_retry_after({"Retry-After": "soon"}) is None
 
 
 def test_plan_summary_and_confirmation_word():
