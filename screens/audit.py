@@ -24,7 +24,6 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import get_current_worker
@@ -46,6 +45,7 @@ from console.context import AppContext
 from console.errors import Problem
 from console.sanitize import clean, describe_codepoints, flag_labels
 from screens.messages import AuditEventsCached
+from screens.pane_state import SavesPaneState
 from screens.safe import WARN_STYLE, safe_cell, safe_text
 from screens.widgets.fitted import DetailTable, FittedColumns
 from screens.widgets.search_input import SearchInput
@@ -54,7 +54,6 @@ from screens.widgets.virtual_table import Column
 __all__ = ["AuditPane", "DetailModal", "sanitize_json"]
 
 STATE_KEY = "audit"
-SAVE_DELAY = 0.5
 
 # Quick filter keys → category. Chosen to avoid the app's keys (1/2/3 ? / escape enter space a q
 # ctrl+p) and the main screen's v and i.
@@ -196,8 +195,10 @@ def audit_detail_parts(event: AuditEvent) -> list[RenderableType]:
 # ---------------------------------------------------------------------------------------------
 
 
-class AuditPane(Vertical):
+class AuditPane(SavesPaneState, Vertical):
     """Instance audit events for the incident window, with search and category filters."""
+
+    STATE_KEY = STATE_KEY
 
     # Footer: enter (details), / and r, plus the app's ? and q. The help lists the rest.
     BINDINGS = [
@@ -238,7 +239,6 @@ class AuditPane(Vertical):
         self.complete = True
         self._pending_select: int | None = None
         self._user_names: dict[int, str] = {}
-        self._save_timer: Timer | None = None
         self._row_cache: dict[int, tuple[Text, ...]] = {}  # sanitising is the costly part
         self.fitted = FittedColumns(COLUMNS)
 
@@ -558,27 +558,6 @@ class AuditPane(Vertical):
         selected = state.get("selected")
         self._pending_select = selected if isinstance(selected, int) else None
         self.refresh_rows()
-
-    def _schedule_save(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(SAVE_DELAY, self._save_state)
-
-    def _save_state(self) -> None:
-        self._save_timer = None
-        self._write_state(self.state())
-
-    def on_unmount(self) -> None:
-        """Flush a pending (debounced) save so quitting right after a change keeps it."""
-        if self._save_timer is not None:
-            self._save_timer.stop()
-            self._save_timer = None
-            with suppress(Exception):  # never block shutdown on a state write
-                self.ctx.store.save_ui_state(self.ctx.incident_id, STATE_KEY, self.state())
-
-    @work(thread=True, group="audit-state", exit_on_error=False)
-    def _write_state(self, value: dict[str, Any]) -> None:
-        self.ctx.store.save_ui_state(self.ctx.incident_id, STATE_KEY, value)
 
     def incident_changed(self, incident: Any) -> None:
         """The window may have moved: show what is cached for the new one, or fetch it."""

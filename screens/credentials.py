@@ -22,7 +22,6 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import get_current_worker
@@ -41,6 +40,7 @@ from console.inventory import (
 from console.sanitize import clean
 from console.store import Mark
 from screens.audit import DetailModal, field_line, short_time
+from screens.pane_state import SavesPaneState
 from screens.safe import WARN_STYLE, safe_cell, safe_text
 from screens.widgets.fitted import DetailTable, FittedColumns
 from screens.widgets.search_input import SearchInput
@@ -51,7 +51,6 @@ __all__ = ["KIND_GROUPS", "SORT_KEYS", "CredentialsPane"]
 CACHE_KEY = "inventory"
 STATE_KEY = "credentials"
 OBJECT_TYPE = "credential"
-SAVE_DELAY = 0.5
 DEFAULT_WINDOW_DAYS = 30
 
 # Personal-access-token rows the token actions (revoke, rotate) apply to.
@@ -176,8 +175,10 @@ def credential_detail_parts(row: Credential, mark: Mark | None) -> list[Renderab
     return parts
 
 
-class CredentialsPane(Vertical):
+class CredentialsPane(SavesPaneState, Vertical):
     """Every credential-like object on the instance, with flags and review marks."""
+
+    STATE_KEY = STATE_KEY
 
     # Footer: enter (details), c/f, a, plus the app's ? and q. The help lists the rest.
     BINDINGS = [
@@ -240,7 +241,6 @@ class CredentialsPane(Vertical):
         self.complete = True
         self.fetched_at: str | None = None
         self._pending_select: str | None = None
-        self._save_timer: Timer | None = None
         self.fitted = FittedColumns(COLUMNS)
 
     # -- layout -------------------------------------------------------------------------------
@@ -665,24 +665,3 @@ class CredentialsPane(Vertical):
         selected = state.get("selected")
         self._pending_select = selected if isinstance(selected, str) else None
         self.refresh_rows()
-
-    def _schedule_save(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(SAVE_DELAY, self._save_state)
-
-    def _save_state(self) -> None:
-        self._save_timer = None
-        self._write_state(self.state())
-
-    def on_unmount(self) -> None:
-        """Flush a pending (debounced) save so quitting right after a change keeps it."""
-        if self._save_timer is not None:
-            self._save_timer.stop()
-            self._save_timer = None
-            with suppress(Exception):  # never block shutdown on a state write
-                self.ctx.store.save_ui_state(self.ctx.incident_id, STATE_KEY, self.state())
-
-    @work(thread=True, group="cred-state", exit_on_error=False)
-    def _write_state(self, value: dict[str, Any]) -> None:
-        self.ctx.store.save_ui_state(self.ctx.incident_id, STATE_KEY, value)

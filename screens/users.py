@@ -35,6 +35,7 @@ from textual.widgets import Input, ProgressBar, Static
 from textual.worker import Worker, get_current_worker
 
 from screens.note import NoteScreen
+from screens.pane_state import SavesPaneState
 from screens.safe import safe_cell
 from screens.user_filters import QUICK_FILTER_GROUP, QUICK_FILTERS, UsersView
 from screens.widgets.search_input import SearchInput
@@ -50,7 +51,6 @@ USERS_STATE_KEY: Final = "users"
 #: Debounce for re-querying while pages stream in (the first page is shown at once).
 LOAD_REFRESH_S: Final = 0.4
 SEARCH_DEBOUNCE_S: Final = 0.15
-STATE_SAVE_DEBOUNCE_S: Final = 0.5
 #: At most this many users get a ``GET /users/:id`` for their sign-in IPs after a load.
 ENRICH_LIMIT: Final = 500
 
@@ -152,8 +152,10 @@ class UsersTable(VirtualTable):
     ]
 
 
-class UsersPane(Vertical):
+class UsersPane(SavesPaneState, Vertical):
     """Every user of the instance, with triage signals and review marks."""
+
+    STATE_KEY = USERS_STATE_KEY
 
     # The footer at 80 columns has room for enter and c/f/n (plus ? and q): everything else is
     # show=False and listed by the help screen (?), which reads these descriptions.
@@ -269,7 +271,6 @@ class UsersPane(Vertical):
         self._load_worker: Worker[Any] | None = None
         self._refresh_timer: Timer | None = None
         self._search_timer: Timer | None = None
-        self._save_timer: Timer | None = None
         self._pending_cursor: int | None = None
         self._pending_scroll: int | None = None
         self._first_query_done = False
@@ -933,19 +934,6 @@ class UsersPane(Vertical):
         self._update_bar()
 
     # ------------------------------------------------------------------ persistence
-
-    def _schedule_save(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(STATE_SAVE_DEBOUNCE_S, self._save_now)
-
-    def _save_now(self) -> None:
-        self._save_timer = None
-        self._save_worker(self.state())
-
-    @work(thread=True, exclusive=True, group="users-state", exit_on_error=False)
-    def _save_worker(self, state: dict[str, Any]) -> None:
-        self.ctx.store.save_ui_state(self.ctx.incident_id, USERS_STATE_KEY, state)
 
     # ------------------------------------------------------------------ chrome
 
