@@ -126,8 +126,10 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
     # -- the worker
     @work(thread=True, exclusive=True, group="action-run", exit_on_error=False)
     def _run(self) -> None:
+        app = self.app  # now, while mounted: a closed screen no longer reaches its app
+
         def on_step(ev: StepEvent) -> None:
-            self.app.call_from_thread(self._on_step, ev)
+            app.call_from_thread(self._on_step, ev)
 
         try:
             gl = self.ctx.gitlab()
@@ -147,14 +149,18 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         except Exception as exc:
             self.app.call_from_thread(self._failed, _describe(exc))
             return
-        self._refresh_cached_users(gl, result)
-        self.app.call_from_thread(self._finished, result)
+        # Finish first: the re-reads below take one GET per touched user (thousands after a
+        # bulk block), and the run screen must not look busy (escape refused) meanwhile.
+        app.call_from_thread(self._finished, result)
+        changed = self._refresh_cached_users(gl, result)
+        if changed:  # to the app: this screen may already be closed
+            app.post_message(UsersChanged(changed))
 
-    def _refresh_cached_users(self, gl: Any, result: RunResult) -> None:
+    def _refresh_cached_users(self, gl: Any, result: RunResult) -> tuple[int, ...]:
         """Re-read every user the run touched into the users cache, so the list shows the new
-        state (blocked, note…) at once instead of after the next full load."""
+        state (blocked, note…) at once instead of after the next full load; returns their ids."""
         if result.dry_run:
-            return
+            return ()
         changed: list[int] = []
         for out in result.outcomes:
             if out.target.kind != "user" or out.state not in ("done", "noop_already"):
@@ -165,8 +171,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
                 if isinstance(body, dict):
                     self.ctx.store.upsert_user_detail(self.ctx.incident_id, body)
                     changed.append(int(out.target.id))
-        if changed:
-            self.post_message(UsersChanged(tuple(changed)))
+        return tuple(changed)
 
     # -- UI updates (main thread)
     def _on_step(self, ev: StepEvent) -> None:
