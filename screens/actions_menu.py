@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 CSS_PATH = stylesheet("actions.tcss")
+#: Targets (and exclusions) listed one per line in the plan; the summary counts them all.
+PLAN_LINES = 200
 
 
 def _actor_id(ctx: Any) -> int | None:
@@ -258,12 +260,19 @@ class PlanScreen(ModalScreen[None]):
             yield Static(Text(title, style="bold"), classes="dialog-title")
             yield Static(Text(plan.summary), id="plan-summary")
             with VerticalScroll(id="plan-targets"):
-                for t in plan.targets:
+                # One widget per line: thousands (select all, then a) froze the UI for seconds.
+                for t in plan.targets[:PLAN_LINES]:
                     yield Static(self._target_text(t.id, t.label, t.flags), classes="plan-target")
-                for t, reason in plan.excluded:
+                if len(plan.targets) > PLAN_LINES:
+                    yield Static(Text(f"… and {len(plan.targets) - PLAN_LINES:,} more "
+                                      "(all are in the plan)", style="dim"), classes="plan-more")
+                for t, reason in plan.excluded[:PLAN_LINES]:
                     line = self._target_text(t.id, t.label, t.flags)
                     line.append(f"  excluded: {reason}", style="yellow")
                     yield Static(line, classes="plan-excluded")
+                if len(plan.excluded) > PLAN_LINES:
+                    yield Static(Text(f"… and {len(plan.excluded) - PLAN_LINES:,} more excluded",
+                                      style="dim"), classes="plan-more")
             if self.spec.needs_text:
                 yield Input(placeholder="note text (one line)", id="plan-text")
             if self.spec.name == "unblock_user":

@@ -233,3 +233,35 @@ def test_menu_offers_to_resume_interrupted_actions(fresh_drill, tmp_path):
     asyncio.run(run())
     assert fresh_drill.state.users[37].state == "blocked"
     assert ctx.store.journal_pending(ctx.incident_id) == []
+
+
+def test_a_plan_for_thousands_lists_a_bounded_number_of_lines(drill, tmp_path):
+    """Select all, then a: one widget per target froze the UI for seconds; the plan still
+    holds (and the confirmation counts) every target."""
+    from console.drill.server import DrillServer
+    from screens.actions_menu import PLAN_LINES
+
+    store = Store.open(tmp_path / "state" / "console.db")
+    incident = store.create_incident("many", "compromised-account", None, drill.url, None, None)
+    n = PLAN_LINES + 250
+    ids = list(range(5000, 5000 + n))
+    store.upsert_users(int(incident.id), [{"id": i, "username": f"u{i}", "state": "active"}
+                                          for i in ids], "2025-01-01T00:00:00Z")
+    conn = SimpleNamespace(config=ConnectionConfig(url=drill.url),
+                           token=Secret(DrillServer.ADMIN_TOKEN), is_drill=True)
+    ctx = AppContext(store, incident, conn, None)  # type: ignore[arg-type]
+
+    async def run() -> None:
+        app = Harness(ctx, ids)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("a")
+            await pilot.pause()
+            await pilot.press("enter")  # Block
+            await pilot.pause()
+            assert isinstance(app.screen, PlanScreen)
+            assert len(app.screen.plan.targets) == n
+            assert f"Block: {n} users" in _text(app, "#plan-summary")
+            assert len(app.screen.query(".plan-target")) == PLAN_LINES
+            assert "250 more" in _text(app, ".plan-more")
+
+    asyncio.run(run())
