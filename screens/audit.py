@@ -324,10 +324,15 @@ class AuditPane(SavesPaneState, Vertical):
             result = AuditFetch([], describe_error(exc), [], complete=False)
         fetched_at = None
         if result.problem is None or result.events:
-            fetched_at = self.ctx.store.cache_put(
-                self.ctx.incident_id, self._cache_key(),
-                {"events": [e.to_dict() for e in result.events], "complete": result.complete},
-            )
+            try:
+                fetched_at = self.ctx.store.cache_put(
+                    self.ctx.incident_id, self._cache_key(),
+                    {"events": [e.to_dict() for e in result.events], "complete": result.complete},
+                )
+            except Exception as exc:  # show what arrived; a silent failure left "loading…"
+                from console.errors import describe_error
+
+                result.problem = result.problem or describe_error(exc)
         if not worker.is_cancelled or result.events:
             self.post_message(self.EventsLoaded(result, fetched_at, from_cache=False))
         if fetched_at is not None:

@@ -326,10 +326,15 @@ class CredentialsPane(SavesPaneState, Vertical):
             inv = Inventory([], [SourceProblem("inventory", describe_error(exc))], complete=False)
         fetched_at = None
         if inv.rows:
-            fetched_at = self.ctx.store.cache_put(
-                self.ctx.incident_id, CACHE_KEY,
-                {"rows": [r.to_dict() for r in inv.rows], "complete": inv.complete},
-            )
+            try:
+                fetched_at = self.ctx.store.cache_put(
+                    self.ctx.incident_id, CACHE_KEY,
+                    {"rows": [r.to_dict() for r in inv.rows], "complete": inv.complete},
+                )
+            except Exception as exc:  # show what arrived; a silent failure left "loading…"
+                from console.errors import describe_error
+
+                inv.problems.append(SourceProblem("local cache", describe_error(exc)))
         self.post_message(self.InventoryLoaded(inv, fetched_at, from_cache=False))
 
     def _lookup_users(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:

@@ -398,3 +398,25 @@ def test_columns_fit_the_width_and_leave_no_scrollbar_row(tmp_path: Path) -> Non
             assert not table.show_horizontal_scrollbar
 
     asyncio.run(run())
+
+
+def test_a_cache_write_failure_still_shows_the_events(tmp_path: Path, monkeypatch: Any) -> None:
+    """The worker's cache write raised and the pane stayed 'loading…' with nothing shown."""
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, FakeGitLab(EVENTS))
+
+    def full(*args: Any, **kwargs: Any) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "cache_put", full)
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(AuditPane)
+            assert not pane.loading and "loading" not in str(pane.border_title)
+            assert sorted(_ids(pane)) == [1, 2, 3, 4, 5, 6, 7]
+            assert pane.problem is not None
+
+    asyncio.run(run())

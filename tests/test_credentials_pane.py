@@ -254,3 +254,25 @@ def test_columns_fit_80_with_flags_and_expiry_and_widen_with_the_terminal(tmp_pa
             assert table.virtual_size.width <= table.scrollable_content_region.width
 
     asyncio.run(run())
+
+
+def test_a_cache_write_failure_still_shows_the_inventory(tmp_path: Path, monkeypatch: Any) -> None:
+    """The worker's cache write raised and the pane stayed 'loading…' with nothing shown."""
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, _server())
+
+    def full(*args: Any, **kwargs: Any) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "cache_put", full)
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(CredentialsPane)
+            assert not pane.loading and "loading" not in str(pane.border_title)
+            assert len(pane.rows) == 14
+            assert any(p.source == "local cache" for p in pane.problems)
+
+    asyncio.run(run())
