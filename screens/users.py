@@ -624,7 +624,7 @@ class UsersPane(SavesPaneState, Vertical):
 
     @work(thread=True, exclusive=True, group="users-enrich", exit_on_error=False)
     def _enrich_worker(self, ctx: AppContext) -> None:
-        from console.loader import enrich_users_blocking
+        from console.loader import EnrichResult, enrich_users_blocking
         from console.store import UserQuery
 
         worker = get_current_worker()
@@ -636,14 +636,20 @@ class UsersPane(SavesPaneState, Vertical):
                       descending=True),
         )
         wanted = list(dict.fromkeys([*admins, *active]))[:ENRICH_LIMIT]
-        result = enrich_users_blocking(
-            ctx.connection.config,
-            ctx.connection.token,
-            store,
-            incident_id,
-            wanted,
-            cancelled=lambda: worker.is_cancelled,
-        )
+        started = time.perf_counter()
+        try:
+            result = enrich_users_blocking(
+                ctx.connection.config,
+                ctx.connection.token,
+                store,
+                incident_id,
+                wanted,
+                cancelled=lambda: worker.is_cancelled,
+            )
+        except Exception as exc:  # a store or client failure must not leave "fetching…" up
+            from console.errors import describe_error
+
+            result = EnrichResult(0, 0, time.perf_counter() - started, False, describe_error(exc))
         self.post_message(self.UsersEnriched(result))
 
     def on_users_pane_users_enriched(self, message: UsersEnriched) -> None:

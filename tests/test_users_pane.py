@@ -553,3 +553,37 @@ def test_c_f_and_delete_act_on_the_selection_and_star_selects_the_view(tmp_path:
             assert not any(u in marks for u in admins)
 
     asyncio.run(run())
+
+
+def test_a_failing_sign_in_ip_fetch_is_reported_not_left_spinning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If enrichment raises (store or client failure), the status says so instead of staying on
+    "fetching sign-in IPs…" forever."""
+    import console.loader as loader
+
+    ctx = make_ctx(tmp_path)
+    users = make_users(300)
+
+    def quick_load(config, token, store, incident_id, *, on_progress=None, cancelled=None, **kw):
+        store.upsert_users(incident_id, users, "2024-06-01T00:00:00Z")
+        if on_progress:
+            on_progress(loader.LoadProgress(len(users), len(users), 3, True))
+        return loader.LoadResult(len(users), 3, 0.1, False, None)
+
+    def broken_enrich(*args: Any, **kwargs: Any) -> Any:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(loader, "load_users_blocking", quick_load)
+    monkeypatch.setattr(loader, "fetch_tokens_blocking", lambda *a, **k: [])
+    monkeypatch.setattr(loader, "enrich_users_blocking", broken_enrich)
+
+    async def run() -> None:
+        app = PaneApp(ctx, autoload=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, rounds=6, delay=0.2)
+            text = screen_text(app)
+            assert "Sign-in IPs incomplete" in text, text
+            assert "fetching sign-in IPs" not in text
+
+    asyncio.run(run())
