@@ -136,6 +136,7 @@ class Action(Protocol):
     convergent: bool
     mutating: bool
     excludes_actor: bool
+    observable: bool  # False when no read can show the effect (a new password)
 
     def params(self) -> dict[str, JSON]:
         """JSON-able parameters to journal (never a secret)."""
@@ -166,6 +167,7 @@ class BaseAction:
     convergent = True
     mutating = True
     excludes_actor = False
+    observable = True
     already = "already done; nothing sent"
     resume_note = ""  # added to "done (verified after resume)", e.g. a lost one-time secret
 
@@ -562,7 +564,10 @@ class _Runner:
         if action.desired(now):
             return self.done(index, target, eid, now, exc.status, exc.request_id,
                              "done (verified by read-back after an ambiguous error)")
-        msg = f"not applied ({exc.message}); the server state is unchanged"
+        if action.observable:
+            msg = f"not applied ({exc.message}); the server state is unchanged"
+        else:
+            msg = f"unknown whether it was applied ({exc.message}); a read cannot tell"
         extra: dict[str, JSON] = {}
         if not action.convergent:
             msg += f"; {NEEDS_HUMAN}: not re-sent automatically"

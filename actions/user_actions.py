@@ -143,6 +143,7 @@ class ResetPassword(BaseAction):
                    "user must change it at next sign-in. Not repeated automatically.")
     convergent = False
     excludes_actor = True
+    observable = False
 
     def read_state(self, gl: gitlab.Gitlab, target: Target) -> State:
         return _user_state(_user(gl, target.id))

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from actions.engine import (
+    NEEDS_HUMAN,
     ApplyResult,
     BaseAction,
     HttpFailure,
@@ -365,6 +366,24 @@ def test_ambiguous_5xx_reads_back_and_never_blindly_retries(tmp_path, applied):
     else:
         assert out.state == "failed"
         assert entry.state == "failed" and "unchanged" in (entry.error or "")
+
+
+def test_a_5xx_on_an_unobservable_action_never_claims_nothing_happened(tmp_path):
+    # A password reset cannot be read back: after an ambiguous 502 the journal must not say
+    # "unchanged" (it may have been applied), and it goes to a human, never re-sent.
+    store, inc, _ = open_store(tmp_path)
+    server = FakeServer(script=[("applied", 502)])
+    action = FakeAction(server, convergent=False)
+    action.observable = False
+    action.desired = lambda state: False  # type: ignore[method-assign]
+    result = run_plan(store, inc, None, Plan(action, (Target("user", 8, "u8"),)))
+    [out] = result.outcomes
+    assert server.applies == 1
+    [entry] = store.journal_entries(inc)
+    assert out.state == "failed" and entry.state == "failed"
+    assert "unchanged" not in (entry.error or "")
+    assert "unknown whether it was applied" in (entry.error or "")
+    assert NEEDS_HUMAN in (entry.error or "")
 
 
 def test_timeout_then_failed_read_back_leaves_unknown_for_resume(tmp_path):
