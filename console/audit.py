@@ -383,13 +383,19 @@ def incident_window(
     return start_dt, end_dt
 
 
-def events_cache_key(window: tuple[datetime, datetime]) -> str:
-    """The store cache key of the instance audit events fetched for ``window``.
+def events_cache_key(start: datetime | str | None, end: datetime | str | None) -> str:
+    """The store cache key of the instance audit events fetched for an incident window.
 
-    The audit pane writes it and risk scoring reads it, so both must build it here.
+    Takes the incident's own bounds: an open end ("until now", the default) keys as ``open``,
+    so the events cached last session show at once on resume even though "now" has moved; a
+    reload then fetches up to the new now. The audit pane writes it and risk scoring reads it,
+    so both must build it here.
     """
-    start, end = window
-    return f"{EVENTS_CACHE_PREFIX}:{start.isoformat()}:{end.isoformat()}"
+    def bound(value: datetime | str | None) -> str:
+        when = parse_time(value)
+        return when.isoformat() if when is not None else "open"
+
+    return f"{EVENTS_CACHE_PREFIX}:{bound(start)}:{bound(end)}"
 
 
 def window_slices(

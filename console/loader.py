@@ -1190,9 +1190,9 @@ def sign_in_history(
 
 def _cached_events(store: Store, incident_id: int, window: tuple[str | None, str | None]) -> Any:
     """Audit events the audit pane cached for this window, else the legacy key's."""
-    from console.audit import events_cache_key, incident_window
+    from console.audit import events_cache_key
 
-    for key in (events_cache_key(incident_window(*window)), AUDIT_EVENTS_CACHE_KEY):
+    for key in (events_cache_key(*window), AUDIT_EVENTS_CACHE_KEY):
         cached = store.cache_get(incident_id, key)
         if cached is not None:
             return cached[0]

@@ -282,7 +282,9 @@ class AuditPane(SavesPaneState, Vertical):
                                getattr(inc, "window_end", None))
 
     def _cache_key(self) -> str:
-        return events_cache_key(self.window())
+        inc = self.ctx.incident
+        return events_cache_key(getattr(inc, "window_start", None),
+                                getattr(inc, "window_end", None))
 
     @work(thread=True, group="audit-cache", exit_on_error=False)
     def _load_cached_or_fetch(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import RenderableType
@@ -26,7 +26,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import get_current_worker
 
-from console.audit import parse_time
+from console.audit import incident_window, parse_time
 from console.context import AppContext
 from console.inventory import (
     KIND_LABELS,
@@ -51,7 +51,6 @@ __all__ = ["KIND_GROUPS", "SORT_KEYS", "CredentialsPane"]
 CACHE_KEY = "inventory"
 STATE_KEY = "credentials"
 OBJECT_TYPE = "credential"
-DEFAULT_WINDOW_DAYS = 30
 
 # Personal-access-token rows the token actions (revoke, rotate) apply to.
 TOKEN_KINDS = frozenset({"pat", "impersonation", "bot_token", "service_token"})
@@ -276,10 +275,8 @@ class CredentialsPane(SavesPaneState, Vertical):
     # -- loading ------------------------------------------------------------------------------
     def window(self) -> tuple[datetime, datetime]:
         inc = self.ctx.incident
-        end = parse_time(getattr(inc, "window_end", None)) or datetime.now(UTC)
-        start = parse_time(getattr(inc, "window_start", None)) or end - timedelta(
-            days=DEFAULT_WINDOW_DAYS)
-        return start, end
+        return incident_window(getattr(inc, "window_start", None),
+                               getattr(inc, "window_end", None))
 
     @work(thread=True, group="cred-cache", exit_on_error=False)
     def _load_cached_or_fetch(self) -> None:

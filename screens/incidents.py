@@ -62,7 +62,8 @@ def default_incident_fields(now: datetime | None = None) -> dict[str, str]:
         "title": f"Incident {now.astimezone():%Y-%m-%d %H:%M}",
         "kind": "compromised-instance",
         "window_start": (now - timedelta(days=30)).isoformat().replace("+00:00", "Z"),
-        "window_end": now.isoformat().replace("+00:00", "Z"),
+        # Open end: "until now", so reloads keep fetching what happens during the response.
+        "window_end": "",
     }
 
 
@@ -153,7 +154,7 @@ class IncidentEditScreen(ModalScreen[dict[str, str] | None]):
                             compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Window end", classes="form-label")
-                yield Input(inc.window_end or "", placeholder="ISO time", id="inc-end",
+                yield Input(inc.window_end or "", placeholder="empty: until now", id="inc-end",
                             compact=True)
             yield Static("", id="inc-error", classes="dialog-error")
             yield Static(Text("ctrl+s or enter: save   escape: cancel"), classes="dialog-hint")
@@ -174,8 +175,9 @@ class IncidentEditScreen(ModalScreen[dict[str, str] | None]):
         if not title:
             error.update(Text("The title cannot be empty."))
             return
-        if begin is None or finish is None or begin >= finish:
-            error.update(Text("The window needs two ISO dates, start before end."))
+        if begin is None or (end and (finish is None or begin >= finish)):
+            error.update(Text("The window needs an ISO start, and an ISO end after it or "
+                              "nothing (until now)."))
             return
         kind = self.query_one("#inc-kind", Select).value
         self.dismiss(
