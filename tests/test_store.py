@@ -645,3 +645,28 @@ def test_harden_process_in_a_child() -> None:
     if sys.platform.startswith("linux"):
         assert "not dumpable (PR_SET_DUMPABLE=0)" in report["applied"]
         assert report["dumpable"] == 0
+
+
+# ----------------------------------------------------------------- review fixes
+
+
+def test_failed_commit_does_not_wedge_the_thread_connection(store: Store) -> None:
+    inc = store.create_incident("x", "compromised-instance", None, "https://g", None, None)
+    with pytest.raises(sqlite3.IntegrityError), store._write() as con:
+        con.execute("PRAGMA defer_foreign_keys = ON")  # the FK check moves to COMMIT
+        con.execute("INSERT INTO users (incident_id, id) VALUES (?, 1)", (inc.id + 99,))
+    assert not store._conn().in_transaction
+    store.save_ui_state(inc.id, "k", 1)  # the next write on this thread still works
+    assert store.load_ui_state(inc.id) == {"k": 1}
+    assert store.count_users(inc.id + 99) == 0  # the failed transaction left nothing behind
+
+
+def test_write_error_is_not_masked_when_sqlite_already_rolled_back(store: Store) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), store._write() as con:
+        con.execute("ROLLBACK")  # as SQLite does by itself on some errors (FULL, IOERR)
+        raise Boom
+    store.save_ui_state(None, "k", 2)
+    assert store.load_ui_state(None) == {"k": 2}

@@ -103,10 +103,16 @@ class StoreBase:
         con.execute("BEGIN IMMEDIATE")
         try:
             yield con
+            con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            # A failed COMMIT (deferred constraint, SQLITE_BUSY/FULL) leaves the transaction
+            # open, which would wedge this thread's connection ("cannot start a transaction
+            # within a transaction") forever; SQLite may also have rolled back on its own, and
+            # a second ROLLBACK must not replace the real error.
+            if con.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
             raise
-        con.execute("COMMIT")
 
     def _tighten_sidecars(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
