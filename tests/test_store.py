@@ -670,3 +670,19 @@ def test_write_error_is_not_masked_when_sqlite_already_rolled_back(store: Store)
         raise Boom
     store.save_ui_state(None, "k", 2)
     assert store.load_ui_state(None) == {"k": 2}
+
+
+def test_list_refresh_without_email_keeps_the_detail_email_searchable(store: Store) -> None:
+    inc = store.create_incident("x", "compromised-instance", None, "https://g", None, None)
+    detail = _user(9, "erin", email="Érin.Secret@Corp.example")
+    store.upsert_user_detail(inc.id, detail)
+    assert store.user_ids(inc.id, UserQuery(search="érin.secret@corp")) == [9]
+    listed = {k: v for k, v in detail.items() if k != "email"}  # e.g. a non-admin list page
+    store.upsert_users(inc.id, [listed], "2025-05-04T00:00:00Z")
+    row = store.get_user(inc.id, 9)
+    assert row is not None and row.email == "Érin.Secret@Corp.example"  # kept (coalesce)
+    assert store.user_ids(inc.id, UserQuery(search="ÉRIN.SECRET@corp")) == [9]  # and searchable
+    assert store.user_ids(inc.id, UserQuery(search="erin")) == [9]
+    store.upsert_users(inc.id, [dict(listed, email="new@corp.example")], "2025-05-05")
+    assert store.user_ids(inc.id, UserQuery(search="érin.secret")) == []  # a new email replaces
+    assert store.user_ids(inc.id, UserQuery(search="new@corp")) == [9]

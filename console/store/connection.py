@@ -91,6 +91,8 @@ class StoreBase:
             raise StoreError(f"cannot enable WAL on {self.path} (got {mode})")
         con.execute("PRAGMA synchronous = FULL")
         con.execute("PRAGMA foreign_keys = ON")
+        # SQLite's lower() is ASCII-only; the users cache's search text is str.casefold()ed.
+        con.create_function("py_casefold", 1, _casefold, deterministic=True)
         self._local.con = con
         with self._lock:
             self._connections.append(con)
@@ -125,6 +127,10 @@ class StoreBase:
     @property
     def schema_version(self) -> int:
         return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
+
+
+def _casefold(value: str | None) -> str | None:
+    return value.casefold() if isinstance(value, str) else value
 
 
 def _ensure_private_file(path: Path) -> None:

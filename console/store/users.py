@@ -211,6 +211,8 @@ ON CONFLICT (incident_id, id) DO UPDATE SET
     current_sign_in_ip = coalesce(excluded.current_sign_in_ip, users.current_sign_in_ip),
     last_sign_in_ip = coalesce(excluded.last_sign_in_ip, users.last_sign_in_ip),
     sign_in_count = coalesce(excluded.sign_in_count, users.sign_in_count),
-    search_text = excluded.search_text,
+    search_text = CASE WHEN excluded.email IS NULL AND users.email IS NOT NULL
+                       THEN excluded.search_text || py_casefold(users.email)
+                       ELSE excluded.search_text END,
     fetched_at = coalesce(excluded.fetched_at, users.fetched_at)
 """
