@@ -498,6 +498,13 @@ def _journal_with_entries(store: Store, incident: Any) -> list[int]:
         "DELETE FROM journal_chain WHERE seq = (SELECT min(seq) FROM journal_chain "
         "WHERE entry_id = {e})",
         "UPDATE journal_chain SET seq = -seq WHERE entry_id = {e}",
+        # odd rows must be reported, not crash the verification
+        "UPDATE journal_chain SET record = '[1]' WHERE entry_id = {e}",
+        "UPDATE journal_chain SET record = 'null' WHERE entry_id = {e}",
+        "UPDATE journal_chain SET record = replace(record, 'blocked', 'blöcked') "
+        "WHERE entry_id = {e}",
+        "UPDATE journal_chain SET record = X'00FF' WHERE entry_id = {e}",
+        "UPDATE journal_chain SET prev_hash = X'00' WHERE entry_id = {e}",
     ],
 )
 def test_chain_detects_tampering(store: Store, incident: Any, tamper: str) -> None:

@@ -115,12 +115,18 @@ def fold_chain(con: sqlite3.Connection, incident_id: int) -> ChainFold:
     ):
         if prev_hash != expected_prev:
             fold.problems.append(f"record {seq}: broken link to the previous record")
-        if _digest(prev_hash, text) != digest:
+        # A tampered row may hold anything (a blob, non-ASCII text, a JSON list): report it,
+        # never crash the verification.
+        if not isinstance(text, str) or not isinstance(prev_hash, str) or not text.isascii():
+            fold.problems.append(f"record {seq}: not a canonical ASCII JSON record")
+        elif _digest(prev_hash, text) != digest:
             fold.problems.append(f"record {seq}: content does not match its hash")
         try:
-            record = json.loads(text)
+            record = json.loads(text) if isinstance(text, str | bytes) else None
         except ValueError:
-            fold.problems.append(f"record {seq}: not JSON")
+            record = None
+        if not isinstance(record, dict):
+            fold.problems.append(f"record {seq}: not a JSON object")
             record = {}
         if record.get("entry") != entry_id or record.get("incident_id") != incident_id:
             fold.problems.append(f"record {seq}: names another entry or incident")
