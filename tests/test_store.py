@@ -693,3 +693,13 @@ def test_list_refresh_without_email_keeps_the_detail_email_searchable(store: Sto
     store.upsert_users(inc.id, [dict(listed, email="new@corp.example")], "2025-05-05")
     assert store.user_ids(inc.id, UserQuery(search="érin.secret")) == []  # a new email replaces
     assert store.user_ids(inc.id, UserQuery(search="new@corp")) == [9]
+
+
+def test_a_file_that_is_not_a_database_is_reported_as_corrupt(tmp_path: Path) -> None:
+    from console.store import StoreCorruptError
+
+    db = tmp_path / "g" / "console.db"
+    db.parent.mkdir(mode=0o700)
+    db.write_bytes(b"definitely not SQLite\n" * 200)
+    with pytest.raises(StoreCorruptError, match="not a readable console database"):
+        Store.open(db)

@@ -50,12 +50,21 @@ class StoreBase:
         private_dir(p.parent)
         _ensure_private_file(p)
         store = cls(p)
-        con = store._conn()
-        result = con.execute("PRAGMA quick_check").fetchone()
+        try:
+            con = store._conn()
+            result = con.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as exc:  # "file is not a database", a damaged header…
+            store.close()
+            raise StoreCorruptError(f"{p} is not a readable console database ({exc})") from None
         if not result or result[0] != "ok":
             store.close()
-            raise StoreCorruptError(f"database check failed: {result[0] if result else '?'}")
-        migrate(con, store.path)
+            first = str(result[0]).splitlines()[0] if result and result[0] else "?"
+            raise StoreCorruptError(f"database check failed: {first}")
+        try:
+            migrate(con, store.path)
+        except BaseException:
+            store.close()
+            raise
         store._tighten_sidecars()
         return store
 
