@@ -338,6 +338,52 @@ def _keyring_problem(exc: BaseException) -> Problem:
     )
 
 
+def _store_problem(exc: BaseException) -> Problem | None:
+    """The local SQLite state store (and any local write) failing: full disk, lock, damage."""
+    import sqlite3
+
+    from console.store.errors import StoreCorruptError, StoreError
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        full = True
+    elif isinstance(exc, sqlite3.Error | StoreError):
+        full = "disk is full" in str(exc).lower()
+    else:
+        return None
+    if full:
+        return Problem(
+            "Disk full",
+            "The console could not save its local state: the disk (or quota) is full.",
+            "Free space on this machine, then retry; everything saved before is intact.",
+            "disk_full",
+        )
+    detail = safe(redact_tokens(str(exc)), kind="line", max_cells=200) or type(exc).__name__
+    low = detail.lower()
+    if "database is locked" in low or "database table is locked" in low:
+        return Problem(
+            "Local database busy",
+            "Another process is holding the console's local database.",
+            "Close the other console (or wait a moment), then retry.",
+            "store_busy",
+        )
+    damaged = ("malformed", "not a database", "not a readable", "database check failed")
+    if isinstance(exc, StoreCorruptError) or any(m in low for m in damaged):
+        return Problem(
+            "Local database damaged",
+            f"The console's local database cannot be used: {detail}.",
+            "Move console.db out of the state directory (`incident-console diagnose` shows "
+            "where; keep it for the record) and start again; GitLab itself is not affected.",
+            "store_corrupt",
+        )
+    return Problem(
+        "Local state problem",
+        f"The console's local database failed: {detail}",
+        "Check the state directory (`incident-console diagnose` shows where) and its free "
+        "space and permissions, then retry.",
+        "store",
+    )
+
+
 def _network_problem(
     exc: BaseException, *, url: str | None, ca_bundle: str | None
 ) -> Problem | None:
@@ -476,6 +522,9 @@ def _describe(
         )
     if isinstance(exc, keyring.errors.KeyringError | TokenStorageUnavailable):
         return _keyring_problem(exc)
+    local = _store_problem(exc)
+    if local is not None:
+        return local
 
     # python-gitlab
     if isinstance(exc, gitlab.exceptions.RedirectError):

@@ -367,3 +367,28 @@ def test_one_line() -> None:
 def test_httpx_connect_error_direct() -> None:
     exc = httpx.ConnectError("[Errno 111] Connection refused")
     assert describe_error(exc, url="https://g.example").kind == "refused"
+
+
+def test_local_store_failures_are_explained_not_internal(tmp_path: Path) -> None:
+    import errno
+    import sqlite3
+
+    from console.store import Store, StoreCorruptError, StoreError
+
+    p = describe_error(sqlite3.OperationalError("database or disk is full"))
+    assert p.kind == "disk_full" and "full" in p.detail
+    p = describe_error(OSError(errno.ENOSPC, "No space left on device"))
+    assert p.kind == "disk_full"
+    p = describe_error(sqlite3.OperationalError("database is locked"))
+    assert p.kind == "store_busy" and "another process" in p.detail.lower()
+    bad = tmp_path / "console.db"
+    bad.write_bytes(b"not sqlite at all\n" * 100)
+    with pytest.raises(StoreCorruptError) as caught:
+        Store.open(bad)
+    p = describe_error(caught.value)
+    assert p.kind == "store_corrupt" and "console.db" in p.next_step
+    p = describe_error(StoreError("x.db has schema version 9; this console understands up to 1."))
+    assert p.kind == "store" and "schema version 9" in p.detail
+    p = describe_error(StoreError("evil\x1b[31m"))
+    assert "\x1b" not in p.detail  # store messages may quote paths: display-safe
+    assert describe_error(ConnectionRefusedError(111, "refused")).kind == "refused"
