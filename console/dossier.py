@@ -20,13 +20,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 import gitlab
 import gitlab.exceptions
 
 from console import audit
 from console.errors import Problem, describe_error
+from console.secret import redact_url
 
 __all__ = [
     "BLAST_MIN_ACCESS",
@@ -34,7 +34,6 @@ __all__ = [
     "Section",
     "fetch_dossier",
     "free_tier_problem",
-    "mask_url",
 ]
 
 #: Maintainer (40) and Owner (50) can read CI/CD variables and manage hooks, tokens, runners.
@@ -125,23 +124,6 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def mask_url(url: object) -> str:
-    """A hook URL with credentials removed: user info and query values become ``***``."""
-    text = str(url or "")
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return "***"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = "&".join(f"{quote(k, safe='')}=***" for k, _ in pairs) or "***"
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
 def _plain(obj: Any) -> dict[str, Any]:
     if isinstance(obj, Mapping):
         data = dict(obj)
@@ -159,7 +141,7 @@ def _variable(obj: Any) -> dict[str, Any]:
 
 def _hook(obj: Any) -> dict[str, Any]:
     data = _plain(obj)
-    data["url"] = mask_url(data.get("url"))
+    data["url"] = redact_url(str(data.get("url") or ""))[0]
     for key in ("url_variables", "custom_headers"):
         if isinstance(data.get(key), list):
             data[key] = [{"key": v.get("key")} for v in data[key] if isinstance(v, Mapping)]

@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from console.audit import HttpStatusError, iter_pages, parse_time
 from console.errors import Problem, describe_error
+from console.secret import redact_url
 
 __all__ = [
     "KIND_LABELS",
@@ -248,31 +248,6 @@ def _scopes(value: object) -> tuple[str, ...]:
 
 
 _USERINFO = re.compile(r"^[^@/]*@")
-
-
-def redact_url(url: str) -> tuple[str, bool]:
-    """Hook URLs can embed credentials (user:password@host, ?token=…): hide them.
-
-    Returns the display URL and whether anything was hidden.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url, False
-    hidden = False
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-        hidden = True
-    query = parts.query
-    if query:
-        pieces = []
-        for piece in query.split("&"):
-            name, sep, _value = piece.partition("=")
-            pieces.append(f"{name}{sep}***" if sep else name)
-        query = "&".join(pieces)
-        hidden = True
-    return urlunsplit((parts.scheme, netloc, parts.path, query, "")), hidden
 
 
 # ---------------------------------------------------------------------------------------------

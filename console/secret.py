@@ -6,9 +6,15 @@ would be shown. Holding it in :class:`Secret` means every repr says ``Secret('**
 
 from __future__ import annotations
 
+import re
 from typing import Final
+from urllib.parse import urlsplit, urlunsplit
 
 _MASK: Final = "***"
+# A path segment this long, made of token characters with both letters and digits, is a secret
+# in practice: Slack's /services/T…/B…/<token>, Discord's /api/webhooks/<id>/<token>, and the
+# like. Short segments (/c/7f3e, /hooks/gitlab) stay readable.
+_SECRET_SEGMENT: Final = re.compile(r"^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9_\-]{20,}$")
 
 
 class Secret:
@@ -42,3 +48,35 @@ class Secret:
 
     def __reduce__(self) -> tuple[object, ...]:
         raise TypeError("Secret cannot be pickled")
+
+
+def redact_url(url: str) -> tuple[str, bool]:
+    """A URL fit to show or cache: user info, query values and token-like path segments masked.
+
+    Webhook URLs often carry their credential (``user:pass@host``, ``?token=…``, or the path
+    itself). The host stays visible: where a hook sends data is what a responder must judge.
+    Returns the display URL and whether anything was hidden.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _MASK, True
+    hidden = False
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = _MASK + "@" + netloc.rsplit("@", 1)[1]
+        hidden = True
+    segments = parts.path.split("/")
+    for i, segment in enumerate(segments):
+        if _SECRET_SEGMENT.match(segment):
+            segments[i] = _MASK
+            hidden = True
+    query = parts.query
+    if query:
+        pieces = []
+        for piece in query.split("&"):
+            name, sep, _value = piece.partition("=")
+            pieces.append(f"{name}{sep}{_MASK}" if sep else name)
+        query = "&".join(pieces)
+        hidden = True
+    return urlunsplit((parts.scheme, netloc, "/".join(segments), query, "")), hidden

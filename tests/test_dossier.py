@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from console.config import ConnectionConfig, build_gitlab
-from console.dossier import Dossier, fetch_dossier, mask_url
+from console.dossier import Dossier, fetch_dossier
 from console.drill import seed
 from console.drill.server import DrillOptions, DrillServer
-from console.secret import Secret
+from console.secret import Secret, redact_url
 
 
 def _window(days: int = 14) -> tuple[str, str]:
@@ -164,10 +164,13 @@ def test_non_admin_token_gets_section_problems_not_a_crash(drill: Any) -> None:
 
 
 def test_mask_url_removes_credentials() -> None:
-    assert mask_url("https://u:p@hooks.example.com/x?token=abc&b=1") == (
+    assert redact_url("https://u:p@hooks.example.com/x?token=abc&b=1")[0] == (
         "https://***@hooks.example.com/x?token=***&b=***"
     )
-    assert mask_url("https://hooks.example.com/c/7f3e") == "https://hooks.example.com/c/7f3e"
+    assert redact_url("https://hooks.example.com/c/7f3e")[0] == "https://hooks.example.com/c/7f3e"
+    # the credential in the path itself (Slack-style) is masked; the host stays visible
+    slack = "https://hooks.slack.com/services/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"
+    assert redact_url(slack) == ("https://hooks.slack.com/services/T0AB12CD3/B0EF45GH6/***", True)
 
 
 def test_blast_radius_includes_projects_inherited_from_owned_groups(
