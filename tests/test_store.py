@@ -132,6 +132,10 @@ def test_user_rows_and_kind(store: Store, incident: Any) -> None:
     assert user_kind({"bot": True}) == "bot"
     assert user_kind({"user_type": "group_bot"}) == "bot"
     assert user_kind({"user_type": "human"}) == "human"
+    # the list response has no user_type: GitLab's generated service-account names tell
+    assert user_kind({"bot": True, "username": "service_account_5f649e24afcd658c"}) == "service"
+    assert user_kind({"bot": True, "username": "service_account_group_2_f4201c"}) == "service"
+    assert user_kind({"bot": False, "username": "service_account_fan"}) == "human"
     assert store.get_user(incident.id, 999) is None
     assert store.count_users(incident.id) == len(USERS)
     rows = store.users_by_ids(incident.id, [6, 999, 1])

@@ -78,6 +78,12 @@ def user_kind(user: Mapping[str, Any]) -> Literal["human", "bot", "service"]:
     user_type = user.get("user_type")
     if user_type == "service_account":
         return "service"
+    # The users API does not expose user_type, and service accounts answer bot: true. GitLab
+    # names them service_account_<hex> (instance) or service_account_group_<id>_<hex> unless a
+    # username was given, so the generated prefix is the signal the list response carries.
+    username = user.get("username")
+    if user.get("bot") and isinstance(username, str) and username.startswith("service_account_"):
+        return "service"
     if user.get("bot") or user_type in BOT_USER_TYPES:
         return "bot"
     return "human"
