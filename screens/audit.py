@@ -45,7 +45,7 @@ from console.context import AppContext
 from console.errors import Problem
 from console.sanitize import clean, describe_codepoints, flag_labels
 from screens.messages import AuditEventsCached
-from screens.pane_state import SavesPaneState
+from screens.pane_state import MAX_TABLE_ROWS, SavesPaneState
 from screens.safe import WARN_STYLE, safe_cell, safe_text
 from screens.widgets.fitted import DetailTable, FittedColumns
 from screens.widgets.search_input import SearchInput
@@ -231,6 +231,7 @@ class AuditPane(SavesPaneState, Vertical):
         self.load_on_mount = load_on_mount
         self.events: list[AuditEvent] = []
         self.shown: list[AuditEvent] = []
+        self.matching = 0  # events matching the filter (the table shows at most MAX_TABLE_ROWS)
         self.filter = AuditFilter()
         self.problem: Problem | None = None
         self.coverage_gap = False
@@ -446,7 +447,9 @@ class AuditPane(SavesPaneState, Vertical):
     def refresh_rows(self) -> None:
         table = self.table
         keep = self._pending_select if self._pending_select is not None else self.selected_id()
-        self.shown = filter_events(self.events, self.filter)
+        matching = filter_events(self.events, self.filter)
+        self.matching = len(matching)
+        self.shown = matching[:MAX_TABLE_ROWS]  # newest first
         table.clear()
         cache = self._row_cache
         pick = self.fitted.pick
@@ -490,7 +493,11 @@ class AuditPane(SavesPaneState, Vertical):
     def _render_filterbar(self) -> None:
         f = self.filter
         bar = Text(end="")
-        bar.append(f"{len(self.shown)} of {len(self.events)} events", style="bold")
+        if self.matching > len(self.shown):
+            bar.append(f"newest {len(self.shown):,} of {self.matching:,} matching, "
+                       f"{len(self.events):,} events (narrow with / or a category)", style="bold")
+        else:
+            bar.append(f"{len(self.shown)} of {len(self.events)} events", style="bold")
         if f.user_id is not None:
             bar.append("  user: ", style="bold")
             name = self._user_names.get(f.user_id) or f.username

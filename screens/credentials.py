@@ -40,7 +40,7 @@ from console.inventory import (
 from console.sanitize import clean
 from console.store import Mark
 from screens.audit import DetailModal, field_line, short_time
-from screens.pane_state import SavesPaneState
+from screens.pane_state import MAX_TABLE_ROWS, SavesPaneState
 from screens.safe import WARN_STYLE, safe_cell, safe_text
 from screens.widgets.fitted import DetailTable, FittedColumns
 from screens.widgets.search_input import SearchInput
@@ -228,6 +228,7 @@ class CredentialsPane(SavesPaneState, Vertical):
         self.load_on_mount = load_on_mount
         self.rows: list[Credential] = []
         self.shown: list[Credential] = []
+        self.matching = 0  # rows matching the filters (the table shows at most MAX_TABLE_ROWS)
         self.problems: list[SourceProblem] = []
         self.marks: dict[str, Mark] = {}
         self.groups: set[str] = set()
@@ -507,10 +508,11 @@ class CredentialsPane(SavesPaneState, Vertical):
         keep = self._pending_select if self._pending_select is not None else self.selected_key()
         shown = [r for r in self.rows if self.matches(r)]
         shown.sort(key=lambda r: _sort_value(r, self.sort_key), reverse=self.descending)
-        self.shown = shown
+        self.matching = len(shown)
+        self.shown = shown[:MAX_TABLE_ROWS]
         table.clear()
         pick = self.fitted.pick
-        for r in shown:
+        for r in self.shown:
             table.add_row(*pick(self._row(r)), key=r.key)
         if keep is not None:
             with suppress(RowDoesNotExist):
@@ -560,7 +562,11 @@ class CredentialsPane(SavesPaneState, Vertical):
 
     def _render_filterbar(self) -> None:
         bar = Text(end="")
-        bar.append(f"{len(self.shown)} of {len(self.rows)}", style="bold")
+        if self.matching > len(self.shown):
+            bar.append(f"first {len(self.shown):,} of {self.matching:,} matching, "
+                       f"{len(self.rows):,} (narrow with / or a kind)", style="bold")
+        else:
+            bar.append(f"{len(self.shown)} of {len(self.rows)}", style="bold")
         reviewed = sum(1 for r in self.rows if (m := self.marks.get(r.key)) and m.mark)
         bar.append(f"  reviewed {reviewed}")
         bar.append(f"  sort: {self.sort_key}{' ↓' if self.descending else ' ↑'}")

@@ -15,9 +15,14 @@ from textual.widget import Widget
 
 from console.context import AppContext
 
-__all__ = ["SAVE_DELAY", "SavesPaneState"]
+__all__ = ["MAX_TABLE_ROWS", "SAVE_DELAY", "SavesPaneState"]
 
 SAVE_DELAY = 0.5  # seconds
+# Textual's DataTable measures every row it is given on the UI thread (about 0.15 s per 1,000
+# rows here); the audit and credentials panes show at most this many of the rows that match and
+# say so, and the responder narrows with search and filters. 30 days of audit events on a large
+# instance can be 100,000 rows.
+MAX_TABLE_ROWS = 2000
 
 
 class SavesPaneState(Widget):

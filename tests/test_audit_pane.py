@@ -420,3 +420,35 @@ def test_a_cache_write_failure_still_shows_the_events(tmp_path: Path, monkeypatc
             assert pane.problem is not None
 
     asyncio.run(run())
+
+
+def test_a_huge_window_shows_a_bounded_newest_slice_and_search_narrows_it(tmp_path: Path) -> None:
+    """30 days of a large instance can be 100,000 events: the DataTable gets at most
+    MAX_TABLE_ROWS of the matching ones (newest first), and the bar says how many matched."""
+    from screens.pane_state import MAX_TABLE_ROWS
+
+    many = [
+        _event(i, "authenticated_with_password", (1000 + i % 50, f"user{i % 50}"),
+               ip_address=f"10.0.{i // 250}.{i % 250}")
+        for i in range(1, MAX_TABLE_ROWS + 1501)
+    ]
+    many.append(_event(MAX_TABLE_ROWS + 1501, "add_ssh_key", (7, "mchen")))
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, FakeGitLab(many))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(AuditPane)
+            table = pane.query_one(DataTable)
+            assert len(pane.events) == len(many)
+            assert table.row_count == MAX_TABLE_ROWS == len(pane.shown)
+            assert pane.matching == len(many)
+            bar = str(pane.query_one("#audit-filterbar", Static).render())
+            assert f"newest {MAX_TABLE_ROWS:,} of {len(many):,} matching" in bar
+            table.focus()
+            await pilot.press("k")  # the one key event is found however deep it was
+            assert _ids(pane) == [MAX_TABLE_ROWS + 1501] and table.row_count == 1
+
+    asyncio.run(run())

@@ -276,3 +276,34 @@ def test_a_cache_write_failure_still_shows_the_inventory(tmp_path: Path, monkeyp
             assert any(p.source == "local cache" for p in pane.problems)
 
     asyncio.run(run())
+
+
+def test_a_huge_inventory_shows_a_bounded_slice_and_filters_reach_past_it(
+    tmp_path: Path,
+) -> None:
+    from screens.pane_state import MAX_TABLE_ROWS
+
+    routes = _routes()
+    bulk = [{"id": 1000 + i, "name": f"ide-{i}", "user_id": 7, "scopes": ["read_api"],
+             "revoked": False, "active": True, "created_at": "2024-01-01T00:00:00Z",
+             "last_used_at": None, "expires_at": "2030-01-01"} for i in range(MAX_TABLE_ROWS)]
+    routes["/personal_access_tokens"] = [*routes["/personal_access_tokens"], *bulk]
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, FakeServer(routes))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(CredentialsPane)
+            table = pane.query_one(DataTable)
+            assert len(pane.rows) > MAX_TABLE_ROWS
+            assert table.row_count == MAX_TABLE_ROWS and pane.matching == len(pane.rows)
+            bar = str(pane.query_one("#cred-filterbar", Static).render())
+            assert f"first {MAX_TABLE_ROWS:,} of {len(pane.rows):,} matching" in bar
+            table.focus()
+            await pilot.press("h")  # hooks: few, found however the table was cut
+            assert pane.shown and all(r.kind.endswith("_hook") for r in pane.shown)
+            assert table.row_count == len(pane.shown) == pane.matching
+
+    asyncio.run(run())
