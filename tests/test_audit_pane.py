@@ -14,15 +14,12 @@ from textual.widgets import DataTable, Static
 from console.audit import FREE_TIER_DETAIL
 from console.store import Store
 from screens.audit import AuditPane, DetailModal, audit_detail_parts
+from tests.pilot_helpers import screen_lines
+from tests.pilot_helpers import settle_workers as _settle
 
 STYLES = Path(__file__).resolve().parent.parent / "styles" / "panes.tcss"
 HOSTILE = "[@click=app.quit]pwn[/] bob[/b] \x1b]52;c;ZXZpbA==\x07 \u202eevil\x9b2J"
 ESCAPES = ("\x1b", "\x9b", "\x07", "\u202e")
-
-
-def screen_lines(app: App[Any]) -> list[str]:
-    strips = app.screen._compositor.render_strips()
-    return ["".join(seg.text for seg in strip) for strip in strips]
 
 
 class _Resp:
@@ -99,12 +96,6 @@ class PaneApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield AuditPane(self.ctx, **self.kw)  # type: ignore[arg-type]
-
-
-async def _settle(app: App[Any], pilot: Any) -> None:
-    for _ in range(5):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def _ids(pane: AuditPane) -> list[int]:

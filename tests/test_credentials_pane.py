@@ -13,16 +13,13 @@ from textual.widgets import DataTable, Static
 from console.store import Store
 from screens.audit import DetailModal
 from screens.credentials import URGENT_FLAGS, CredentialsPane
+from tests.pilot_helpers import screen_lines
+from tests.pilot_helpers import settle_workers as _settle
 from tests.test_inventory import SECRETS, FakeServer, _routes
 
 STYLES = Path(__file__).resolve().parent.parent / "styles" / "panes.tcss"
 HOSTILE = "[@click=app.quit]x[/] bob[/b] \x1b[2J\u202eevil"
 ESCAPES = ("\x1b", "\x9b", "\u202e")
-
-
-def screen_lines(app: App[Any]) -> list[str]:
-    strips = app.screen._compositor.render_strips()
-    return ["".join(seg.text for seg in strip) for strip in strips]
 
 
 class Ctx:
@@ -58,12 +55,6 @@ class PaneApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield CredentialsPane(self.ctx)  # type: ignore[arg-type]
-
-
-async def _settle(app: App[Any], pilot: Any) -> None:
-    for _ in range(5):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def _keys(pane: CredentialsPane) -> list[str]:

@@ -15,6 +15,7 @@ from textual.app import App, ComposeResult
 
 from screens.safe import safe_cell
 from screens.widgets.virtual_table import Column, VirtualTable
+from tests.pilot_helpers import screen_lines
 
 ROWS = 100_000
 
@@ -26,11 +27,6 @@ COLUMNS = [
     Column("created", "Created", 10, priority=3),
     Column("risk", "Risk", 4, justify="right"),
 ]
-
-
-def screen_lines(app: App[None]) -> list[str]:
-    strips = app.screen._compositor.render_strips()
-    return ["".join(seg.text for seg in strip) for strip in strips]
 
 
 class TableApp(App[None]):
