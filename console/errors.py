@@ -7,16 +7,12 @@ truncated, because a hostile or compromised server chooses it.
 
 from __future__ import annotations
 
-import email.utils
 import errno
 import json
 import re
 import socket
 import ssl
-import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC
 from typing import Any, Final
 
 import gitlab.exceptions
@@ -24,6 +20,14 @@ import httpx
 import keyring.errors
 import requests
 
+from console.api.retry import parse_retry_after
+from console.problem import (
+    ConfigError,
+    ConsoleError,
+    Problem,
+    ProblemError,
+    TokenStorageUnavailable,
+)
 from console.sanitize import safe
 from console.secret import Secret
 
@@ -44,37 +48,6 @@ _HEADER_TOKEN: Final = re.compile(
     r"(?i)((?:private-token|job-token|authorization)['\"]?\s*[:=]\s*['\"]?(?:bearer\s+|basic\s+)?)"
     r"[^\s'\",;}]+"
 )
-
-
-class ConsoleError(Exception):
-    """Base class for errors the console raises on purpose (their text is user-facing)."""
-
-
-class ConfigError(ConsoleError, ValueError):
-    """Invalid connection settings or profile data. ``str(exc)`` is one clear sentence."""
-
-
-class TokenStorageUnavailable(ConsoleError):
-    """No acceptable OS keyring can store the token; keep it in memory for this session."""
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One failure, explained: what happened, why, and what to do next."""
-
-    title: str
-    detail: str
-    next_step: str
-    kind: str
-    status: int | None = None
-    retry_after: float | None = None
-
-    def one_line(self) -> str:
-        """The whole problem on one line (for stderr and logs)."""
-        parts = [f"{self.title}: {self.detail}".rstrip()]
-        if self.next_step:
-            parts.append(self.next_step)
-        return " ".join(parts)
 
 
 def redact_tokens(text: str, secret: Secret | None = None) -> str:
@@ -144,49 +117,6 @@ def _port_of(url: str | None) -> str:
         return "that port"
     port = parsed.port or {"https": 443, "http": 80}.get(parsed.scheme)
     return f"port {port}" if port else "that port"
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by case-insensitive name (plain dicts from tests are case-sensitive)."""
-    value = headers.get(name)
-    if value is None:
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value
-
-
-def parse_retry_after(
-    headers: Mapping[str, str] | None, *, now: float | None = None
-) -> float | None:
-    """Seconds to wait per ``Retry-After`` (seconds or an HTTP date) or ``RateLimit-Reset``.
-
-    The one parser for GitLab's throttling headers (error messages, the loader, the action
-    engine). None when neither header gives a usable answer; never negative.
-    """
-    if not headers:
-        return None
-    now = time.time() if now is None else now
-    value = _header(headers, "Retry-After")
-    if value:
-        value = value.strip()
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
-                return max(0.0, when.timestamp() - now)
-    reset = _header(headers, "RateLimit-Reset")
-    if reset:
-        try:
-            return max(0.0, float(reset.strip()) - now)
-        except ValueError:
-            return None
-    return None
 
 
 def _body_fields(body: object) -> dict[str, Any]:
@@ -513,6 +443,8 @@ def describe_error(
 def _describe(
     exc: BaseException, *, url: str | None, ca_bundle: str | None, secret: Secret | None
 ) -> Problem:
+    if isinstance(exc, ProblemError):
+        return exc.problem
     if isinstance(exc, ConfigError):
         return Problem(
             "Invalid settings",
