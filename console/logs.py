@@ -1,8 +1,8 @@
 """Logging: a 0600 file in the log dir, with every record redacted before it is written.
 
-Redaction removes the exact token values registered with :func:`register_secret`,
-``PRIVATE-TOKEN`` / ``Authorization`` / ``JOB-TOKEN`` header values, ``private_token=`` query
-values and anything shaped like a GitLab token (``gl[a-z]{2,8}-…``). HTTP-library debug logging
+Redaction is :func:`console.redact.redact_tokens`: the exact token values registered with
+:func:`console.redact.register_secret`, credential header and query values, and anything shaped
+like a GitLab token. HTTP-library debug logging
 (urllib3, httpx, httpcore, http.client) stays off: it would print request headers.
 """
 
@@ -15,19 +15,17 @@ import threading
 from pathlib import Path
 from typing import Final
 
-from console.errors import redact_tokens
-from console.paths import log_dir, private_dir
+from console.paths import log_dir, open_private_file, private_dir
+from console.redact import redact_tokens
 from console.sanitize import safe
-from console.secret import Secret
 
 __all__ = [
     "LOG_FILE",
     "RedactingFilter",
     "RedactingFormatter",
+    "current_log_path",
     "open_private",
     "redact",
-    "register_secret",
-    "registered_secrets",
     "setup_logging",
 ]
 
@@ -35,32 +33,10 @@ LOG_FILE: Final = "console.log"
 _QUIET: Final = ("urllib3", "httpx", "httpcore", "requests", "gitlab", "hpack", "asyncio")
 
 _lock = threading.Lock()
-_secrets: list[Secret] = []
-
-
-def register_secret(secret: Secret) -> None:
-    """Make every later log record mask this exact token value."""
-    with _lock:
-        if secret not in _secrets:
-            _secrets.append(secret)
-
-
-def registered_secrets() -> tuple[Secret, ...]:
-    """The token values registered so far (for redaction outside logging)."""
-    with _lock:
-        return tuple(_secrets)
-
-
-def forget_secrets() -> None:
-    with _lock:
-        _secrets.clear()
 
 
 def redact(text: str) -> str:
-    with _lock:
-        secrets = list(_secrets)
-    for s in secrets:
-        text = s.redact(text)
+    """What every log line goes through: registered token values, token shapes, credentials."""
     return redact_tokens(text)
 
 
@@ -93,15 +69,18 @@ class RedactingFormatter(logging.Formatter):
 
 
 def open_private(path: Path) -> None:
-    """Create ``path`` with mode 0600 if missing and tighten it if it exists."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+    """Create ``path`` with mode 0600 if missing and tighten it if it exists; a symlink, another
+    owner's file or one others can write is refused (:class:`console.paths.UnsafePathError`)."""
+    os.close(open_private_file(path, os.O_WRONLY | os.O_APPEND, create=True))
 
 
-_handler: logging.Handler | None = None
+_handler: logging.FileHandler | None = None
+
+
+def current_log_path() -> Path | None:
+    """The file log records go to now (what "see the log" messages name), or ``None``."""
+    with _lock:
+        return Path(_handler.baseFilename) if _handler is not None else None
 
 
 def setup_logging(level: int = logging.INFO, *, directory: Path | None = None) -> Path:

@@ -34,9 +34,9 @@ from console.capabilities import (
 )
 from console.config import ConnectionConfig, build_gitlab, normalize_url
 from console.errors import ConfigError
-from console.logs import register_secret
 from console.paths import data_dir, private_dir
 from console.profiles import Profile, ProfileBook
+from console.redact import register_secret
 from console.secret import Secret
 from console.tokens import KeyringStatus, TokenStore, token_key
 

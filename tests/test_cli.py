@@ -158,7 +158,7 @@ def test_crash_hook_prints_one_redacted_line_and_writes_0600_log(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     secret = Secret("customtoken-not-gl-shaped-123")
-    from console.logs import register_secret
+    from console.redact import register_secret
 
     register_secret(secret)
 
@@ -364,7 +364,8 @@ def restore_logging() -> Any:
 
 
 def test_logging_redacts_and_is_private(restore_logging: None) -> None:
-    from console.logs import register_secret, setup_logging
+    from console.logs import setup_logging
+    from console.redact import register_secret
 
     odd = Secret("opaque-value-without-prefix-42")
     register_secret(odd)

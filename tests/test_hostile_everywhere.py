@@ -372,6 +372,7 @@ def test_connect_form_uses_the_token_input() -> None:
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     import console.logs
+    import console.redact
 
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
@@ -381,14 +382,15 @@ def restore_logging() -> Iterator[None]:
             root.removeHandler(handler)
             handler.close()
     console.logs._handler = None
-    console.logs.forget_secrets()
+    console.redact.forget_secrets()
     root.setLevel(level)
 
 
 def test_log_file_carries_no_terminal_controls_and_no_token(
     tmp_path: Path, restore_logging: None
 ) -> None:
-    from console.logs import register_secret, setup_logging
+    from console.logs import setup_logging
+    from console.redact import register_secret
     from console.secret import Secret
 
     register_secret(Secret(TOKEN))
@@ -453,7 +455,7 @@ def test_token_echoed_in_an_error_body_is_redacted_everywhere(restore_logging: N
 
     from actions.engine import _message
     from console.errors import describe_error
-    from console.logs import register_secret
+    from console.redact import register_secret
     from console.secret import Secret
 
     custom = "SIE-custom-opaque-value-1234567890"  # no glpat- prefix: only exact-match redaction

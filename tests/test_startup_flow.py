@@ -177,7 +177,7 @@ def test_quitting_from_the_first_form_exits_cleanly() -> None:
 def test_crash_shows_one_redacted_line_and_logs_the_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from console.logs import register_secret
+    from console.redact import register_secret
     from console.secret import Secret
 
     token = "glpat-CrashTokenValue123456"

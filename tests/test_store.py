@@ -319,8 +319,11 @@ def test_refuses_symlinked_database(tmp_path: Path) -> None:
     d = tmp_path / "d"
     d.mkdir()
     (d / "console.db").symlink_to(target)
-    with pytest.raises(StoreError):
+    from console.paths import UnsafePathError
+
+    with pytest.raises(UnsafePathError, match="console.db in .* is a symbolic link"):
         Store.open(d / "console.db")
+    assert target.read_bytes() == b""
 
 
 def test_schema_version_and_newer_schema_refused(tmp_path: Path) -> None:
@@ -620,7 +623,9 @@ def test_private_dir_creates_and_tightens(tmp_path: Path) -> None:
     os.chmod(loose, 0o775)
     assert _mode(private_dir(loose)) == 0o700
     (tmp_path / "link").symlink_to(loose)
-    with pytest.raises(PermissionError):
+    from console.paths import UnsafePathError
+
+    with pytest.raises(UnsafePathError, match="link is a symbolic link"):
         private_dir(tmp_path / "link")
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from console.store.cache import CacheStore
 from console.store.chain import ZERO_HASH, canonical_json
 from console.store.connection import DB_FILENAME
-from console.store.errors import StoreCorruptError, StoreError
+from console.store.errors import StoreCorruptError, StoreError, StoreFullError
 from console.store.incidents import INCIDENT_KINDS, INCIDENT_STATUSES, Incident
 from console.store.journal import (
     JOURNAL_PENDING_STATES,
@@ -67,6 +67,7 @@ __all__ = [
     "Store",
     "StoreCorruptError",
     "StoreError",
+    "StoreFullError",
     "UserQuery",
     "UserRow",
     "canonical_json",

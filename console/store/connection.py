@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import stat
@@ -18,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, Self
 
-from console.paths import private_dir, state_dir
-from console.store.errors import StoreCorruptError, StoreError
+from console.paths import open_private_file, private_dir, state_dir
+from console.store.errors import StoreCorruptError, StoreError, StoreFullError
 from console.store.schema import migrate
 
 __all__ = ["DB_FILENAME", "StoreBase"]
@@ -44,24 +45,40 @@ class StoreBase:
         """Open (creating if needed) the store at ``path`` (default: ``state_dir()/console.db``).
 
         Creates the parent directory 0700 and the file 0600, migrates the schema and runs
-        ``PRAGMA quick_check``.  Raises :class:`StoreCorruptError` or :class:`StoreError`.
+        ``PRAGMA quick_check``.  Raises :class:`StoreCorruptError` (damage),
+        :class:`StoreFullError` (no space: damage is never assumed from a full disk),
+        :class:`StoreError`, or :class:`console.paths.UnsafePathError`.
         """
         p = Path(path) if path is not None else state_dir() / DB_FILENAME
         private_dir(p.parent)
-        _ensure_private_file(p)
+        try:
+            _ensure_private_file(p)
+        except OSError as exc:
+            if _disk_full(exc, p):
+                raise _full(p, exc) from None
+            raise
         store = cls(p)
         try:
             con = store._conn()
             result = con.execute("PRAGMA quick_check").fetchone()
         except sqlite3.DatabaseError as exc:  # "file is not a database", a damaged header…
             store.close()
-            raise StoreCorruptError(f"{p} is not a readable console database ({exc})") from None
+            if _disk_full(exc, p):
+                raise _full(p, exc) from None
+            raise StoreCorruptError(
+                f"{p} is not a readable console database ({exc})", path=p
+            ) from None
         if not result or result[0] != "ok":
             store.close()
             first = str(result[0]).splitlines()[0] if result and result[0] else "?"
-            raise StoreCorruptError(f"database check failed: {first}")
+            raise StoreCorruptError(f"database check failed: {first}", path=p)
         try:
             migrate(con, store.path)
+        except sqlite3.Error as exc:
+            store.close()
+            if _disk_full(exc, p):
+                raise _full(p, exc) from None
+            raise
         except BaseException:
             store.close()
             raise
@@ -143,16 +160,32 @@ def _casefold(value: str | None) -> str | None:
 
 
 def _ensure_private_file(path: Path) -> None:
-    """Create the database file 0600 (never through a symlink) or tighten an existing one."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        os.close(fd)
-        st = os.lstat(path)
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
-        raise StoreError(f"{path} is not a regular file; refusing to open it")
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise StoreError(f"{path} is owned by uid {st.st_uid}, not by us")
-    if stat.S_IMODE(st.st_mode) != 0o600:
-        os.chmod(path, 0o600)
+    """Create the database file 0600 (never through a symlink), or check and tighten an
+    existing one: another owner, a symlink or write access for others is refused."""
+    os.close(open_private_file(path, os.O_RDWR, create=True))
+
+
+# Free space below this makes an I/O error at open time a full disk, not damage: SQLite needs a
+# few pages for the -wal and -shm files and reports their failed allocation as "disk I/O error".
+_LOW_SPACE_BYTES: Final = 1 << 20
+
+
+def _disk_full(exc: BaseException, path: Path) -> bool:
+    """Whether ``exc`` (an OSError or a SQLite error) means the disk or quota is full."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return True
+    if "disk is full" in str(exc).lower():
+        return True
+    if "disk i/o error" in str(exc).lower():
+        try:
+            vfs = os.statvfs(path.parent)
+        except OSError:
+            return False
+        return vfs.f_bavail * vfs.f_frsize < _LOW_SPACE_BYTES
+    return False
+
+
+def _full(path: Path, exc: BaseException) -> StoreFullError:
+    return StoreFullError(f"{path}: the disk is full ({exc})", path=path)
