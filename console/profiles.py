@@ -5,7 +5,7 @@
     # gitlab-incident-console profiles. Tokens are never stored here (they live in the OS keyring).
     default = "prod"
 
-    [profiles."prod"]
+    [profiles.prod]
     url = "https://gitlab.example.com"
     verify_tls = true
     timeout = 30.0
@@ -32,9 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+import tomli_w
+
 from console.config import ConnectionConfig, normalize_url
 from console.errors import ConfigError
-from console.paths import config_dir, private_dir
+from console.paths import config_dir, private_dir, read_private_file
 from console.sanitize import safe
 from console.secret import Secret
 
@@ -53,6 +55,7 @@ __all__ = [
 ]
 
 PROFILES_FILE: Final = "profiles.toml"
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TOKEN_KEYS: Final = frozenset(
     {"token", "private_token", "oauth_token", "job_token", "api_token", "access_token",
@@ -109,43 +112,23 @@ def profiles_path() -> Path:
     return config_dir() / PROFILES_FILE
 
 
-# --- a tiny TOML writer (only what profiles need) ------------------------------------------------
+def _toml_text(value: str) -> str:
+    """A string TOML can carry: lone surrogates (which UTF-8 cannot encode) become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", value)
 
 
-def _toml_str(value: str) -> str:
-    out = ['"']
-    for ch in value:
-        cp = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif cp < 0x20 or cp == 0x7F or 0x80 <= cp <= 0x9F:
-            out.append(f"\\u{cp:04X}")
-        elif 0xD800 <= cp <= 0xDFFF:
-            out.append("\\uFFFD")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ConfigError("Profile numbers must be finite.")
-        return repr(value)
-    if isinstance(value, str):
-        return _toml_str(value)
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+def _toml_table(profile: Profile) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for key in _FIELDS:
+        value = getattr(profile, key)
+        if value is None:
+            continue
+        if key == "timeout":
+            value = float(value)
+            if not math.isfinite(value):
+                raise ConfigError("Profile numbers must be finite.")
+        table[key] = _toml_text(value) if isinstance(value, str) else value
+    return table
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
@@ -185,7 +168,9 @@ class ProfileBook:
         path = path or profiles_path()
         book = cls(path)
         try:
-            raw = path.read_bytes()
+            if os.path.lexists(path.parent):
+                private_dir(path.parent)  # tightened to 0700; a symlink or foreign dir refused
+            raw = read_private_file(path)  # another user's or a group-writable file refused
         except FileNotFoundError:
             return book
         except OSError as exc:
@@ -233,24 +218,17 @@ class ProfileBook:
         return book
 
     def save(self) -> None:
-        lines = [
-            "# gitlab-incident-console profiles. Tokens are never stored here "
-            "(they live in the OS keyring).",
-        ]
+        doc: dict[str, Any] = {}
         if self.default and self.default in self.profiles:
-            lines.append(f"default = {_toml_str(self.default)}")
-        for name in sorted(self.profiles):
-            p = self.profiles[name]
-            lines.append("")
-            lines.append(f"[profiles.{_toml_str(name)}]")
-            for key in _FIELDS:
-                value = getattr(p, key)
-                if value is None:
-                    continue
-                if key == "timeout":
-                    value = float(value)
-                lines.append(f"{key} = {_toml_value(value)}")
-        data = ("\n".join(lines) + "\n").encode("utf-8")
+            doc["default"] = _toml_text(self.default)
+        doc["profiles"] = {
+            _toml_text(name): _toml_table(self.profiles[name]) for name in sorted(self.profiles)
+        }
+        header = (
+            "# gitlab-incident-console profiles. Tokens are never stored here "
+            "(they live in the OS keyring).\n\n"
+        )
+        data = (header + tomli_w.dumps(doc)).encode("utf-8")
         private_dir(self.path.parent)
         atomic_write(self.path, data)
 
