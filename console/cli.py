@@ -19,7 +19,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 from console import APP_NAME, __version__
 from console.errors import ConfigError, describe_error
 from console.sanitize import safe
+from console.timeutil import utc_now
 
 if TYPE_CHECKING:
     from console.session import Launch
@@ -230,7 +230,7 @@ def _write_crash(
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
             with os.fdopen(fd, "a", encoding="utf-8") as fh:
-                fh.write(f"--- {datetime.now(UTC).isoformat()} {APP_NAME} {__version__}\n")
+                fh.write(f"--- {utc_now()} {APP_NAME} {__version__}\n")
                 fh.write(safe(redact(text), kind="text"))  # no terminal controls either
             where = f" Details (redacted) in {path}."
         except OSError:

@@ -321,7 +321,7 @@ def test_refuses_symlinked_database(tmp_path: Path) -> None:
     (d / "console.db").symlink_to(target)
     from console.paths import UnsafePathError
 
-    with pytest.raises(UnsafePathError, match="console.db in .* is a symbolic link"):
+    with pytest.raises(UnsafePathError, match=r"console\.db in .* is a symbolic link"):
         Store.open(d / "console.db")
     assert target.read_bytes() == b""
 

@@ -10,7 +10,7 @@
   :mod:`~console.store.marks`, :mod:`~console.store.ui_state`, :mod:`~console.store.cache`;
 * :mod:`~console.store.journal` and :mod:`~console.store.chain`: the response-action journal and
   its hash chain;
-* :mod:`~console.store.timeutil` and :mod:`~console.store.values`: timestamps and column values.
+* :mod:`~console.store.values`: column values (timestamps: :mod:`console.timeutil`).
 
 Values are stdlib types or JSON text, never pickle.  Import everything from ``console.store``.
 """
@@ -30,7 +30,6 @@ from console.store.journal import (
 )
 from console.store.marks import MARKS, Mark, MarkStore, ReviewProgress
 from console.store.schema import SCHEMA_VERSION
-from console.store.timeutil import normalize_ts, window_bound
 from console.store.ui_state import UiStateStore
 from console.store.user_cache import UserCacheStore
 from console.store.user_queries import UserQueryStore
@@ -45,6 +44,7 @@ from console.store.users import (
     user_kind,
 )
 from console.store.users import USER_SELECT as _USER_SELECT  # noqa: F401 (query-plan test)
+from console.timeutil import normalize_ts, window_bound
 
 __all__ = [
     "BLOCKED_STATES",

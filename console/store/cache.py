@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from console.store.connection import StoreBase
-from console.store.timeutil import utc_now
 from console.store.values import dumps
+from console.timeutil import utc_now
 
 __all__ = ["CacheStore"]
 

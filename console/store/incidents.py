@@ -9,8 +9,8 @@ from typing import Any, Final
 
 from console.store.connection import StoreBase
 from console.store.errors import StoreError
-from console.store.timeutil import utc_now, window_bound
 from console.store.values import dbstr, dumps
+from console.timeutil import utc_now, window_bound
 
 __all__ = ["INCIDENT_KINDS", "INCIDENT_STATUSES", "Incident", "IncidentStore"]
 

@@ -15,8 +15,8 @@ from typing import Any, Final
 from console.store.chain import append_chain, chain_head, fold_chain
 from console.store.connection import StoreBase
 from console.store.errors import StoreError
-from console.store.timeutil import utc_now
 from console.store.values import dbstr, dumps, loads_opt
+from console.timeutil import utc_now
 
 __all__ = ["JOURNAL_PENDING_STATES", "JOURNAL_STATES", "JournalEntry", "JournalStore"]
 

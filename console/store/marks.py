@@ -7,8 +7,8 @@ from typing import Final
 
 from console.store.connection import StoreBase
 from console.store.errors import StoreError
-from console.store.timeutil import utc_now
 from console.store.values import dbstr
+from console.timeutil import utc_now
 
 __all__ = ["MARKS", "Mark", "MarkStore", "ReviewProgress"]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from console.store.connection import StoreBase
 from console.store.errors import StoreError
-from console.store.timeutil import normalize_ts, utc_now
 from console.store.users import UPSERT_USERS, USER_SELECT, UserRow, row_to_user, user_values
 from console.store.values import dbstr, dumps
+from console.timeutil import normalize_ts, utc_now
 
 __all__ = ["UserCacheStore"]
 

@@ -6,8 +6,8 @@ from typing import Any, Final
 
 from console.store.errors import StoreError
 from console.store.incidents import IncidentStore
-from console.store.timeutil import window_bound
 from console.store.users import BLOCKED_STATES, FILTERS, SORT_KEYS, USER_COLUMNS, UserQuery
+from console.timeutil import window_bound
 
 __all__ = ["UserQueryStore"]
 

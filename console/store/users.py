@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from console.store.timeutil import normalize_ts
 from console.store.values import dbstr, opt_bool, opt_int
+from console.timeutil import normalize_ts
 
 __all__ = [
     "BLOCKED_STATES",
