@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from console.drill import seed
-from console.drill.web import iso
+from console.drill.timefmt import iso
 from console.loader import sign_in_history
 
 

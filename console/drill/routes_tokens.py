@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from console.drill import views
 from console.drill.access import MAINTAINER, OWNER, group_for, project_for
 from console.drill.state import ACCESS_NAMES, PROJECT_BOT, DrillState, Member, Token, User
+from console.drill.timefmt import iso
 from console.drill.web import (
     KEYSET_UNAVAILABLE,
     ApiError,
@@ -22,7 +23,6 @@ from console.drill.web import (
     Registry,
     Response,
     bad_request,
-    iso,
     json_response,
     keyset_requested,
     message_error,

@@ -18,6 +18,7 @@ from console.drill.state import (
     Token,
     User,
 )
+from console.drill.timefmt import iso
 from console.drill.web import (
     KEYSET_UNAVAILABLE,
     ApiError,
@@ -26,7 +27,6 @@ from console.drill.web import (
     Response,
     bad_request,
     forbidden,
-    iso,
     json_response,
     keyset_requested,
     message_error,

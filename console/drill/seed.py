@@ -46,7 +46,7 @@ from console.drill.state import (
     User,
     Variable,
 )
-from console.drill.web import iso
+from console.drill.timefmt import iso
 
 # Well-known drill credentials: they only open this local simulation, never a real GitLab.
 ADMIN_TOKEN = "glpat-drill-admin-6xQ2pLk9Vt"  # noqa: S105

@@ -38,7 +38,8 @@ from console.drill import (
     seed,
 )
 from console.drill.state import DrillState, Token, User
-from console.drill.web import ApiError, Ctx, Response, Route, iso
+from console.drill.timefmt import iso
+from console.drill.web import ApiError, Ctx, Response, Route
 
 Tier = Literal["free", "premium", "ultimate"]
 _TIER_RANK = {"free": 0, "premium": 1, "ultimate": 2}

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from console.drill.web import iso
+from console.drill.timefmt import iso
 
 # GitLab user types (``users.user_type``). Group access-token bots are ``project_bot`` users in
 # GitLab too; the drill keeps them apart only by their ``group_<id>_bot_<hex>`` username.

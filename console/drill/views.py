@@ -30,7 +30,7 @@ from console.drill.state import (
     User,
     Variable,
 )
-from console.drill.web import iso
+from console.drill.timefmt import iso
 
 _avatar_cache: dict[str, str] = {}
 

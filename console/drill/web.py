@@ -91,14 +91,6 @@ class Response:
 # --------------------------------------------------------------------------- time helpers
 
 
-def iso(dt: datetime | None) -> str | None:
-    """GitLab's JSON timestamp form: ``2025-05-02T10:00:00.000Z`` (UTC, milliseconds)."""
-    if dt is None:
-        return None
-    dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
 def parse_datetime(value: str, name: str) -> datetime:
     """Parse an ISO 8601 date or datetime parameter; Grape answers ``<name> is invalid``."""
     text = value.strip()
