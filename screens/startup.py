@@ -22,8 +22,8 @@ from textual.worker import WorkerFailed
 
 from console.context import AppContext
 from console.errors import Problem, describe_error
-from console.redact import register_secret
 from console.profiles import Profile, default_cfg_path
+from console.redact import register_secret
 from console.sanitize import safe
 from console.secret import Secret
 from console.session import (
