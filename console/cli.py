@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Final, NoReturn
 
 from console import APP_NAME, __version__
-from console.errors import ConfigError, describe_error
+from console.errors import ConfigError, ProblemError, describe_error
 from console.sanitize import safe
 from console.timeutil import utc_now
 
@@ -280,7 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         launch = _launch_from_args(args)
         from console.logs import setup_logging
+        from console.paths import private_dirs
 
+        private_dirs()  # config, data, state, cache: 0700, or refused before anything is read
         with contextlib.suppress(OSError):
             setup_logging()
         from console.app import run
@@ -292,6 +294,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _err(safe(str(exc), kind="line"))
         return 2
+    except ProblemError as exc:  # explained on purpose (an unsafe directory…): no crash log
+        _err(exc.problem.one_line())
+        return 1
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

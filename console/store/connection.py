@@ -110,15 +110,18 @@ class StoreBase:
         con = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=5.0
         )
-        con.execute("PRAGMA busy_timeout = 5000")
-        mode = con.execute("PRAGMA journal_mode = WAL").fetchone()
-        if not mode or str(mode[0]).lower() != "wal":
-            con.close()
-            raise StoreError(f"cannot enable WAL on {self.path} (got {mode})")
-        con.execute("PRAGMA synchronous = FULL")
-        con.execute("PRAGMA foreign_keys = ON")
-        # SQLite's lower() is ASCII-only; the users cache's search text is str.casefold()ed.
-        con.create_function("py_casefold", 1, _casefold, deterministic=True)
+        try:
+            con.execute("PRAGMA busy_timeout = 5000")
+            mode = con.execute("PRAGMA journal_mode = WAL").fetchone()
+            if not mode or str(mode[0]).lower() != "wal":
+                raise StoreError(f"cannot enable WAL on {self.path} (got {mode})", path=self.path)
+            con.execute("PRAGMA synchronous = FULL")
+            con.execute("PRAGMA foreign_keys = ON")
+            # SQLite's lower() is ASCII-only; the users cache's search text is str.casefold()ed.
+            con.create_function("py_casefold", 1, _casefold, deterministic=True)
+        except BaseException:
+            con.close()  # a full disk fails here: never leave the file open behind the error
+            raise
         self._local.con = con
         with self._lock:
             self._connections.append(con)
