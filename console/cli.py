@@ -199,6 +199,8 @@ def diagnose(applied: list[str]) -> int:
             out(f"  ! {safe(warning, kind='line')}\n")
     except ConfigError as exc:
         out(f"Profiles: unreadable ({safe(str(exc), kind='line')})\n")
+    except ProblemError as exc:  # an unsafe profiles.toml or config directory: say why
+        out(f"Profiles: refused ({safe(exc.problem.one_line(), kind='line')})\n")
     env_bits = [name for name in ("GITLAB_URL", "GITLAB_HOST") if os.environ.get(name)]
     if os.environ.get("GITLAB_TOKEN"):
         env_bits.append("GITLAB_TOKEN (would be used and removed from the environment)")

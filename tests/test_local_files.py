@@ -359,3 +359,23 @@ def test_without_a_log_the_message_does_not_point_at_one() -> None:
     problem = describe_error(RuntimeError("boom"))
     assert "log" not in problem.next_step
     assert problem.next_step == "Please report it, with the steps that led to it."
+
+
+def test_diagnose_reports_a_refused_profiles_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from console import cli
+    from console.profiles import profiles_path
+
+    path = profiles_path()
+    book = ProfileBook(path)
+    book.add(Profile(name="prod", url="https://gitlab.example.com"))
+    book.save()
+    os.chmod(path, 0o646)
+    monkeypatch.setattr(paths, "harden_process", list)
+    assert cli.main(["diagnose"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"Profiles: refused (Unsafe local file: profiles.toml in {path.parent} is writable by "
+        "all users (mode 0646)"
+    ) in out
