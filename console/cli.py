@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 
 from console import APP_NAME, __version__
 from console.errors import ConfigError, ProblemError, describe_error
+from console.redact import TOKEN_PATTERN
 from console.sanitize import safe
 from console.timeutil import utc_now
 
@@ -37,7 +38,6 @@ __all__ = ["main"]
 PROG: Final = "incident-console"
 SUBCOMMANDS: Final = ("drill", "diagnose")
 CRASH_LOG: Final = "crash.log"
-_TOKENISH: Final = re.compile(r"gl[a-z]{2,8}-[A-Za-z0-9._-]{16,}")
 _TOKEN_FLAGS: Final = re.compile(r"^--?(private[-_]?)?token(=|$)|^--(access|api|oauth)[-_]token")
 
 
@@ -60,7 +60,7 @@ def _err(line: str) -> None:
 
 def _refuse_token_in_argv(argv: Sequence[str]) -> None:
     for arg in argv:
-        if _TOKENISH.search(arg) or _TOKEN_FLAGS.search(arg):
+        if TOKEN_PATTERN.search(arg) or _TOKEN_FLAGS.search(arg):
             raise UsageError(
                 "refusing a token on the command line: every user on this host can read it "
                 "from the process list. Enter it at the login prompt, store it in the OS "
