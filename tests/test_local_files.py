@@ -379,3 +379,15 @@ def test_diagnose_reports_a_refused_profiles_file(
         f"Profiles: refused (Unsafe local file: profiles.toml in {path.parent} is writable by "
         "all users (mode 0646)"
     ) in out
+
+
+@needs_chown
+def test_a_planted_wal_file_is_refused(tmp_path: Path) -> None:
+    """SQLite replays a -wal file into the database on open: another user's one is refused."""
+    db = tmp_path / "data" / "incidents.sqlite"
+    Store.open(db).close()
+    wal = Path(f"{db}-wal")
+    wal.write_bytes(b"")
+    os.chown(wal, OTHER_UID, OTHER_UID)
+    with pytest.raises(UnsafePathError, match=r"incidents\.sqlite-wal in .* belongs to uid 54321"):
+        Store.open(db)

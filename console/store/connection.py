@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, Self
 
-from console.paths import open_private_file, private_dir, state_dir
+from console.paths import check_private_file, open_private_file, private_dir, state_dir
 from console.store.errors import StoreCorruptError, StoreError, StoreFullError
 from console.store.schema import migrate
 
@@ -164,8 +164,13 @@ def _casefold(value: str | None) -> str | None:
 
 def _ensure_private_file(path: Path) -> None:
     """Create the database file 0600 (never through a symlink), or check and tighten an
-    existing one: another owner, a symlink or write access for others is refused."""
+    existing one: another owner, a symlink or write access for others is refused.  Its -wal
+    and -journal sidecars are replayed into the database on open, so they are checked too."""
     os.close(open_private_file(path, os.O_RDWR, create=True))
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = Path(f"{path}{suffix}")
+        with contextlib.suppress(FileNotFoundError):
+            check_private_file(side, os.lstat(side))
 
 
 # Free space below this makes an I/O error at open time a full disk, not damage: SQLite needs a
