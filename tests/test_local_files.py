@@ -391,3 +391,23 @@ def test_a_planted_wal_file_is_refused(tmp_path: Path) -> None:
     os.chown(wal, OTHER_UID, OTHER_UID)
     with pytest.raises(UnsafePathError, match=r"incidents\.sqlite-wal in .* belongs to uid 54321"):
         Store.open(db)
+
+
+@needs_chown
+def test_startup_refuses_a_foreign_profiles_file_instead_of_using_its_url() -> None:
+    """Issue 8: another user's profiles.toml pointing elsewhere was accepted silently."""
+    from console.profiles import profiles_path
+    from console.session import Launch
+    from console.startup_steps import plan_launch
+
+    path = profiles_path()
+    book = ProfileBook(path)
+    book.add(Profile(name="prod", url="https://attacker.example"))
+    book.save()
+    os.chown(path, OTHER_UID, OTHER_UID)
+    with pytest.raises(UnsafePathError) as caught:
+        plan_launch(Launch())
+    assert "attacker.example" not in describe_error(caught.value).one_line()
+    assert describe_error(caught.value).detail.startswith(
+        f"profiles.toml in {path.parent} belongs to uid {OTHER_UID}, not to you"
+    )

@@ -51,10 +51,10 @@ def _is_full(exc: BaseException) -> bool:
         return True
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
-    if isinstance(exc, sqlite3.Error):
-        code = getattr(exc, "sqlite_errorcode", None)
-        return code == sqlite3.SQLITE_FULL or "disk is full" in str(exc).lower()
-    return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(exc, sqlite3.Error) and code == sqlite3.SQLITE_FULL:
+        return True
+    return "disk is full" in str(exc).lower()  # SQLite's text, also when a StoreError quotes it
 
 
 def _store_problem(exc: BaseException) -> Problem | None:
