@@ -218,9 +218,7 @@ def test_a_database_owned_by_another_user_is_refused(tmp_path: Path) -> None:
 
 
 @needs_chown
-def test_a_log_file_owned_by_another_user_is_refused(
-    tmp_path: Path, restore_logging: None
-) -> None:
+def test_a_log_file_owned_by_another_user_is_refused(tmp_path: Path, restore_logging: None) -> None:
     logs = tmp_path / "logs"
     logs.mkdir(mode=0o700)
     (logs / "console.log").write_text("planted\n")
@@ -285,7 +283,8 @@ def _tiny_tmpfs(where: Path) -> Iterator[Path]:
     where.mkdir()
     proc = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     if proc.returncode != 0:
         pytest.skip("cannot mount a tmpfs here")

@@ -178,7 +178,8 @@ def _http_problem(
     )
 
 
-def httpx_status_problem(exc: httpx.HTTPStatusError, *, url: str | None, secret: Secret | None
+def httpx_status_problem(
+    exc: httpx.HTTPStatusError, *, url: str | None, secret: Secret | None
 ) -> Problem:
     """An httpx error raised for a non-2xx answer (``raise_for_status``)."""
     resp = exc.response
@@ -193,7 +194,8 @@ def httpx_status_problem(exc: httpx.HTTPStatusError, *, url: str | None, secret:
     )
 
 
-def requests_status_problem(resp: requests.Response, *, url: str | None, secret: Secret | None
+def requests_status_problem(
+    resp: requests.Response, *, url: str | None, secret: Secret | None
 ) -> Problem:
     """A requests error that carries the answer (``HTTPError``, ``TooManyRedirects``)."""
     fields = _body_fields(resp.content if not resp.is_redirect else b"")

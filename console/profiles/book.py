@@ -51,8 +51,16 @@ PROFILES_FILE: Final = "profiles.toml"
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TOKEN_KEYS: Final = frozenset(
-    {"token", "private_token", "oauth_token", "job_token", "api_token", "access_token",
-     "password", "secret"}
+    {
+        "token",
+        "private_token",
+        "oauth_token",
+        "job_token",
+        "api_token",
+        "access_token",
+        "password",
+        "secret",
+    }
 )
 _FIELDS: Final = ("url", "ca_bundle", "verify_tls", "proxy", "timeout", "allow_plain_http")
 

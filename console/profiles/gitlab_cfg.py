@@ -23,6 +23,7 @@ from console.secret import Secret
 if TYPE_CHECKING:
     from console.tokens import TokenStore
 
+
 @dataclass(frozen=True)
 class ImportedProfile:
     section: str
