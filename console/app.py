@@ -22,8 +22,7 @@ from textual.worker import WorkerFailed, WorkerState
 
 from console.context import AppContext
 from console.errors import describe_error
-from console.logs import LOG_FILE, redact
-from console.paths import log_dir
+from console.logs import current_log_path, redact
 from console.sanitize import safe
 from console.session import Launch
 from screens.confirm import ConfirmScreen
@@ -216,11 +215,15 @@ class IncidentConsoleApp(App[None]):
         text = redact("".join(traceback.format_exception(error)))
         log.error("unhandled exception\n%s", text)
         line = safe(redact(f"{type(error).__name__}: {error}"), kind="line", max_cells=200)
-        where = log_dir() / LOG_FILE
+        where = current_log_path()  # the file that holds it, not where it would have been
         self._exit_renderables.append(
             Text(
                 f"incident-console stopped after an internal error: {line}\n"
-                f"The full traceback (tokens redacted) is in {where}."
+                + (
+                    f"The full traceback (tokens redacted) is in {where}."
+                    if where is not None
+                    else "No log file could be opened, so the traceback was not kept."
+                )
             )
         )
         self._close_messages_no_wait()

@@ -410,3 +410,38 @@ def test_startup_refuses_a_foreign_profiles_file_instead_of_using_its_url() -> N
     assert describe_error(caught.value).detail.startswith(
         f"profiles.toml in {path.parent} belongs to uid {OTHER_UID}, not to you"
     )
+
+
+def test_the_app_crash_message_names_the_log_that_holds_the_traceback(
+    tmp_path: Path, restore_logging: None
+) -> None:
+    from console.app import IncidentConsoleApp
+    from console.session import Launch
+
+    app = IncidentConsoleApp(Launch(demo=True))
+    log_path = setup_logging(directory=tmp_path / "logs")
+    try:
+        raise RuntimeError("boom " + "glpat-" + "Z" * 20)
+    except RuntimeError as exc:
+        app._handle_exception(exc)
+    shown = [str(r) for r in app._exit_renderables]
+    assert shown == [
+        "incident-console stopped after an internal error: RuntimeError: boom ***\n"
+        f"The full traceback (tokens redacted) is in {log_path}."
+    ]
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    logged = log_path.read_text()
+    assert "Traceback (most recent call last)" in logged and "RuntimeError: boom ***" in logged
+
+
+def test_the_app_crash_message_does_not_name_a_log_that_was_never_opened() -> None:
+    from console.app import IncidentConsoleApp
+    from console.session import Launch
+
+    app = IncidentConsoleApp(Launch(demo=True))
+    app._handle_exception(RuntimeError("boom"))
+    assert [str(r) for r in app._exit_renderables] == [
+        "incident-console stopped after an internal error: RuntimeError: boom\n"
+        "No log file could be opened, so the traceback was not kept."
+    ]
