@@ -7,7 +7,8 @@
 * :mod:`~console.store.schema`: the DDL and ``PRAGMA user_version`` migrations;
 * :mod:`~console.store.incidents`, :mod:`~console.store.users` (row and query types),
   :mod:`~console.store.user_cache`, :mod:`~console.store.user_queries`,
-  :mod:`~console.store.marks`, :mod:`~console.store.ui_state`, :mod:`~console.store.cache`;
+  :mod:`~console.store.marks`, :mod:`~console.store.ui_state`, :mod:`~console.store.cache`,
+  :mod:`~console.store.notes` (responder notes), :mod:`~console.store.runbook_ticks` (hand ticks);
 * :mod:`~console.store.journal` and :mod:`~console.store.chain`: the response-action journal and
   its hash chain;
 * :mod:`~console.store.values`: column values (timestamps: :mod:`console.timeutil`).
@@ -29,6 +30,8 @@ from console.store.journal import (
     JournalStore,
 )
 from console.store.marks import MARKS, Mark, MarkStore, ReviewProgress
+from console.store.notes import NOTE_OBJECTS, Note, NoteStore
+from console.store.runbook_ticks import RunbookTick, RunbookTickStore
 from console.store.schema import SCHEMA_VERSION
 from console.store.ui_state import UiStateStore
 from console.store.user_cache import UserCacheStore
@@ -56,6 +59,7 @@ __all__ = [
     "JOURNAL_PENDING_STATES",
     "JOURNAL_STATES",
     "MARKS",
+    "NOTE_OBJECTS",
     "SCHEMA_VERSION",
     "SORT_KEYS",
     "USER_COLUMNS",
@@ -63,7 +67,9 @@ __all__ = [
     "Incident",
     "JournalEntry",
     "Mark",
+    "Note",
     "ReviewProgress",
+    "RunbookTick",
     "Store",
     "StoreCorruptError",
     "StoreError",
@@ -84,5 +90,7 @@ class Store(
     UiStateStore,
     CacheStore,
     JournalStore,
+    NoteStore,
+    RunbookTickStore,
 ):
     """Thread-safe facade over one SQLite file (one connection per thread)."""

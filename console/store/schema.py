@@ -14,7 +14,7 @@ from console.store.errors import StoreError
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _SCHEMA_V1: Final = """
 CREATE TABLE incidents (
@@ -131,6 +131,29 @@ CREATE TABLE journal_chain (
 CREATE INDEX journal_chain_incident ON journal_chain (incident_id, seq);
 """
 
+# v2: responder notes (incident, user, credential, event) and hand-ticked runbook steps.
+_SCHEMA_V2: Final = """
+CREATE TABLE notes (
+    id          INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    object_type TEXT NOT NULL CHECK (object_type IN ('incident', 'user', 'credential', 'event')),
+    object_id   TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    author      TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX notes_incident ON notes (incident_id, object_type, object_id);
+
+CREATE TABLE runbook_ticks (
+    incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    key         TEXT NOT NULL,
+    author      TEXT NOT NULL,
+    note        TEXT NOT NULL DEFAULT '',
+    at          TEXT NOT NULL,
+    PRIMARY KEY (incident_id, key)
+);
+"""
+
 
 def migrate(con: sqlite3.Connection, path: Path) -> None:
     """Bring the database at ``path`` up to :data:`SCHEMA_VERSION` (refuses a newer one)."""
@@ -161,8 +184,9 @@ def migrate(con: sqlite3.Connection, path: Path) -> None:
 
 def _run_migration(con: sqlite3.Connection, from_version: int) -> None:
     """Run migration ``from_version → from_version + 1`` inside the caller's transaction."""
-    if from_version == 0:
-        for stmt in _SCHEMA_V1.split(";\n"):
+    steps = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
+    if from_version in steps:
+        for stmt in steps[from_version].split(";\n"):
             if stmt.strip():
                 con.execute(stmt)
         return
