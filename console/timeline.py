@@ -63,7 +63,7 @@ def build_timeline(store: Store, incident: Incident) -> list[TimelineItem]:
         items.append(TimelineItem(normalize_ts(e.created_at) or "", "event", e.author_name,
                                   what, f"event:{e.id}"))
     for j in store.journal_entries(int(incident.id)):
-        when = j.t_done or j.t_sent or j.t_intent
+        when = normalize_ts(j.t_done or j.t_sent or j.t_intent) or j.t_intent
         label = j.target_label or f"#{j.target_id}"
         items.append(TimelineItem(when, "action", "console",
                                   f"{j.action} {label}: {j.state}", f"journal:{j.id}"))

@@ -202,9 +202,8 @@ def _open_items(
                         f"Journal entry {e.id} ({e.action} {_label(e)}) is '{e.state}': "
                         "resume or check it", None, False, ""))
     for spot in blind_spots(facts.store, facts.incident, coverage):
-        step = spot.covered_by if spot.covered_by in kind_steps else None
-        raw.append((f"open:blind:{spot.key}", f"Blind spot: {spot.text} {spot.how}", step,
-                    False, ""))
+        raw.append((f"open:blind:{spot.key}", f"Blind spot: {spot.text} {spot.how}",
+                    spot.covered_by, False, ""))
     items = []
     for key, text, step, auto_closed, why in raw:
         tick = ticks.get(key)
