@@ -2,7 +2,9 @@
 
 * ``incident-console [--demo | --profile NAME | --url URL] [...]`` runs the Textual app;
 * ``incident-console drill ...`` runs the simulated GitLab standalone;
-* ``incident-console diagnose`` prints keyring status, paths, hardening and versions.
+* ``incident-console diagnose`` prints keyring status, paths, hardening and versions;
+* ``incident-console incidents | export | verify | journal show | journal verify``: headless
+  commands for scripts and hand-offs (:mod:`console.export.commands`).
 
 There is deliberately no ``--token``: argv is readable by every user on the host. Bad input gives
 one clear line on stderr and exit status 2, never a traceback; unexpected crashes print one
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 PROG: Final = "incident-console"
-SUBCOMMANDS: Final = ("drill", "diagnose")
+SUBCOMMANDS: Final = ("drill", "diagnose", "incidents", "export", "verify", "journal")
 CRASH_LOG: Final = "crash.log"
 _TOKEN_FLAGS: Final = re.compile(r"^--?(private[-_]?)?token(=|$)|^--(access|api|oauth)[-_]token")
 
@@ -94,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keyboard-driven console for responding to a compromised GitLab account or "
         "instance.",
         epilog="Other commands: `incident-console drill --help` (local simulated GitLab), "
-        "`incident-console diagnose` (keyring, paths, versions). The token is never accepted on "
+        "`incident-console diagnose` (keyring, paths, versions), `incidents`, `export`, "
+        "`verify`, `journal show|verify` (headless, read-only). The token is never accepted on "
         "the command line; use the login prompt, the OS keyring, or GITLAB_URL + GITLAB_TOKEN.",
     )
     target = parser.add_argument_group("target")
@@ -279,6 +282,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if len(argv) > 1:
                 raise UsageError("diagnose takes no arguments")
             return diagnose(applied)
+        if argv and argv[0] in ("incidents", "export", "verify", "journal"):
+            from console.export.commands import run as run_headless
+
+            return run_headless(argv)  # read-only store, no token, no terminal needed
         args = build_parser().parse_args(argv)
         launch = _launch_from_args(args)
         from console.logs import setup_logging

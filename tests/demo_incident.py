@@ -8,10 +8,13 @@ once, so tests can check that none of them reaches an export.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from actions.engine import Target, run_plan
 from actions.plan import build_plan
@@ -85,3 +88,18 @@ def work_demo_incident(drill: Any, db: Path) -> Demo:
                    "alice")
     store.add_note(inc.id, "user", MCHEN, "Hand the new password over by phone", "alice")
     return Demo(store, inc, db, secrets)
+
+
+def demo_on_private_drill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The worked demo incident on a private drill (``yield from`` it in a module fixture)."""
+    from console.drill.server import DrillOptions, DrillServer
+
+    server = DrillServer(DrillOptions(users=300))
+    server.start()
+    try:
+        root = tmp_path_factory.mktemp("demo")
+        worked = work_demo_incident(server, root / "state" / "console.db")
+        yield worked
+        worked.store.close()
+    finally:
+        server.stop()

@@ -27,22 +27,12 @@ from console.export import (
     verify_bundle,
 )
 from console.runbook import evaluate
-from tests.demo_incident import Demo, work_demo_incident
+from tests.demo_incident import Demo, demo_on_private_drill
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    from console.drill.server import DrillOptions, DrillServer
-
-    server = DrillServer(DrillOptions(users=300))
-    server.start()
-    try:
-        root = tmp_path_factory.mktemp("demo")
-        worked = work_demo_incident(server, root / "state" / "console.db")
-        yield worked
-        worked.store.close()
-    finally:
-        server.stop()
+    yield from demo_on_private_drill(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
