@@ -32,9 +32,12 @@ from console.export.tables import (
     USER_EXPORT_COLUMNS,
     credential_rows,
     event_rows,
+    journal_call,
     journal_rows,
     user_rows,
+    verification_of,
 )
+from console.export.view import VIEW_FORMATS, export_view
 from console.export.writers import csv_cell, write_csv, write_jsonl
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "NAMESPACE",
     "REPORT_SECTIONS",
     "USER_EXPORT_COLUMNS",
+    "VIEW_FORMATS",
     "BundleCheck",
     "BundleError",
     "JournalCheck",
@@ -58,11 +62,14 @@ __all__ = [
     "csv_cell",
     "event_rows",
     "export_bundle",
+    "export_view",
+    "journal_call",
     "journal_rows",
     "open_read_only",
     "render_report",
     "ssh_keygen",
     "user_rows",
+    "verification_of",
     "verify_bundle",
     "write_csv",
     "write_jsonl",

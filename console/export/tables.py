@@ -20,12 +20,15 @@ if TYPE_CHECKING:
 __all__ = [
     "CREDENTIAL_COLUMNS",
     "EVENT_COLUMNS",
+    "JOURNAL_CALLS",
     "JOURNAL_COLUMNS",
     "USER_EXPORT_COLUMNS",
     "credential_rows",
     "event_rows",
+    "journal_call",
     "journal_rows",
     "user_rows",
+    "verification_of",
 ]
 
 USER_EXPORT_COLUMNS: Final = (
@@ -44,9 +47,36 @@ CREDENTIAL_COLUMNS: Final = (
     "last_used_at", "expires_at", "state", "protected", "flags", "mark", "note",
 )
 JOURNAL_COLUMNS: Final = (
-    "id", "action", "target_type", "target_id", "target_label", "state", "http_status",
-    "request_id", "error", "t_intent", "t_sent", "t_done", "params", "hash",
+    "id", "action", "method", "path", "target_type", "target_id", "target_label", "state",
+    "verification", "http_status", "request_id", "error", "t_intent", "t_sent", "t_done",
+    "params", "hash",
 )
+#: The call each journaled action sends (actions/*.py); the journal records the action name.
+JOURNAL_CALLS: Final[dict[str, tuple[str, str]]] = {
+    "block_user": ("POST", "/users/{id}/block"),
+    "unblock_user": ("POST", "/users/{id}/unblock"),
+    "reset_password": ("PUT", "/users/{id}"),
+    "disable_2fa": ("PATCH", "/users/{id}/disable_two_factor"),
+    "add_note": ("PUT", "/users/{id}"),
+    "revoke_token": ("DELETE", "/personal_access_tokens/{id}"),
+    "rotate_token": ("POST", "/personal_access_tokens/{id}/rotate"),
+}
+_VERIFICATION: Final = {
+    "done": "verified", "noop_already": "already so (nothing sent)",
+    "intent": "not sent yet", "sent": "sent, not verified", "unknown": "unknown: re-check",
+    "failed": "failed", "forbidden": "refused by GitLab (403)",
+    "not_found": "not found (404)",
+}
+
+
+def journal_call(action: str, target_id: object) -> tuple[str, str]:
+    """``(method, path)`` of the request an action sends (``("?", action)`` if unknown)."""
+    method, path = JOURNAL_CALLS.get(action, ("?", action))
+    return method, path.replace("{id}", str(target_id))
+
+
+def verification_of(state: str) -> str:
+    return _VERIFICATION.get(state, state)
 #: Credential fields never exported, whatever a future inventory adds to ``extra``.
 _SECRET_KEYS: Final = frozenset({"token", "value", "secret", "password", "key", "private_key"})
 
@@ -84,4 +114,7 @@ def credential_rows(store: Store, incident_id: int) -> Iterator[dict[str, Any]]:
 def journal_rows(store: Store, incident_id: int) -> Iterator[dict[str, Any]]:
     """One row per journal entry (its current state); the chain is exported separately."""
     for e in store.journal_entries(incident_id):
-        yield {name: getattr(e, name) for name in JOURNAL_COLUMNS}
+        method, path = journal_call(e.action, e.target_id)
+        computed = {"method": method, "path": path, "verification": verification_of(e.state)}
+        yield {name: computed[name] if name in computed else getattr(e, name)
+               for name in JOURNAL_COLUMNS}
