@@ -8,7 +8,7 @@ dialog shows the result (the journal head to paste into the ticket) or the error
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,7 +25,12 @@ from styles import stylesheet
 
 __all__ = ["ExportDialog", "default_target"]
 
-View = tuple[str, Sequence[Mapping[str, Any]], Sequence[str]]
+#: (name, rows or a function that reads them (run in the worker), columns)
+View = tuple[
+    str,
+    Sequence[Mapping[str, Any]] | Callable[[], Iterable[Mapping[str, Any]]],
+    Sequence[str],
+]
 
 
 def default_target(incident_id: int, name: str | None, now: datetime | None = None) -> Path:
@@ -60,7 +65,8 @@ class ExportDialog(ModalScreen[Path | None]):
                             id="export-key")
             else:
                 name, rows, _ = self.view
-                yield Static(Text(f"Export the {name} view ({len(rows)} rows): .csv or .jsonl"),
+                size = "" if callable(rows) else f" ({len(rows)} rows)"
+                yield Static(Text(f"Export the {name} view{size}: .csv or .jsonl"),
                              id="export-title")
                 yield Input(value=str(default_target(iid, name)), id="export-path",
                             placeholder="a new file ending in .csv or .jsonl")
@@ -106,7 +112,7 @@ class ExportDialog(ModalScreen[Path | None]):
                            f"{manifest['journal_head']}\nenter closes.")
             else:
                 _, rows, columns = self.view
-                count = export_view(rows, columns, path,
+                count = export_view(rows() if callable(rows) else rows, columns, path,
                                     "csv" if path.suffix == ".csv" else "jsonl")
                 message = f"{count} rows written to {path}.\nenter closes."
         except FileExistsError:
