@@ -70,8 +70,11 @@ def test_journal_show_and_verify(demo: Demo, capsys, tmp_path: Path) -> None:
     shown = json.loads(out)
     assert [e["action"] for e in shown["entries"]][:2] == ["block_user", "reset_password"]
     assert all(e["request_id"] for e in shown["entries"])
+    first = shown["entries"][0]
+    assert (first["method"], first["path"]) == ("POST", "/users/7/block")
+    assert first["verification"] == "verified"
     code, out, _ = _run(capsys, "journal", "show", *db, "--action", "block_user")
-    assert code == 0 and "block_user" in out and "reset_password" not in out
+    assert code == 0 and "POST   /users/7/block" in out and "/users/7 " not in out
     code, out, _ = _run(capsys, "journal", "verify", *db)
     assert code == 0 and shown["head"] in out
 

@@ -20,6 +20,7 @@ from console.export.bundle import BundleError, export_bundle, verify_bundle
 from console.export.journal_check import check_journal
 from console.export.readonly import ReadOnlyStore, open_read_only
 from console.export.sign import SigningError
+from console.export.tables import journal_call, verification_of
 from console.runbook import evaluate
 from console.sanitize import safe
 from console.store import Incident, StoreError
@@ -195,7 +196,9 @@ def _journal(args: argparse.Namespace) -> int:
         head = store.journal_head(incident.id)
     if args.json:
         _json({"head": head, "entries": [
-            {"id": e.id, "action": e.action, "target_type": e.target_type,
+            {"id": e.id, "action": e.action, "method": journal_call(e.action, e.target_id)[0],
+             "path": journal_call(e.action, e.target_id)[1],
+             "verification": verification_of(e.state), "target_type": e.target_type,
              "target_id": e.target_id, "target": _line(e.target_label), "state": e.state,
              "http_status": e.http_status, "request_id": _line(e.request_id or "") or None,
              "error": _line(e.error) if e.error else None, "t_intent": e.t_intent,
@@ -203,8 +206,11 @@ def _journal(args: argparse.Namespace) -> int:
         return EXIT_OK
     for e in entries:
         when = e.t_done or e.t_sent or e.t_intent
-        _out(f"{e.id:>5} {when}  {e.action:<15} {_line(e.target_label or e.target_id, 30):<30} "
-             f"{e.state:<13} {e.http_status or '-':>4}  {_line(e.request_id or '-', 36)}")
+        method, path = journal_call(e.action, e.target_id)
+        _out(f"{e.id:>5} {when}  {method:<6} {_line(path, 44):<44} "
+             f"{_line(e.target_label or e.target_id, 24):<24} {e.state:<13} "
+             f"{e.http_status or '-':>4}  {_line(e.request_id or '-', 36)}  "
+             f"{verification_of(e.state)}")
     _out(f"{len(entries)} entries; journal head {head}")
     return EXIT_OK
 
