@@ -121,6 +121,15 @@ def test_block_of_another_user_does_not_tick_the_subjects_step(fresh_drill, tmp_
     assert not step.done and "not yet for jlee" in step.evidence
 
 
+def test_a_refused_attempt_does_not_tick_and_says_why(fresh_drill, tmp_path):
+    store, inc, gl = _setup(fresh_drill, tmp_path)
+    plan = build_plan(BlockUser(), [Target("user", 3, "support-bot")], actor_id=1)
+    assert run_plan(store, inc.id, gl, plan).outcomes[0].state == "forbidden"
+    step = _step(evaluate(store, inc), "account.block")
+    assert not step.done
+    assert step.evidence == "not verified: last attempt on support-bot ended 'forbidden', HTTP 403"
+
+
 def test_review_all_users_ticks_when_every_user_has_a_mark(tmp_path):
     store = Store.open(tmp_path / "s.db")
     inc = store.create_incident("t", "compromised-instance", None, "https://g.example", None, None)

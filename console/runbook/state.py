@@ -116,6 +116,16 @@ def _subjects_covered(incident: Incident, entries: Sequence[JournalEntry]) -> tu
     return True, f"verified for {labels}"
 
 
+def _attempts(entries: Sequence[JournalEntry], actions: set[str]) -> str:
+    """Why a console step is not ticked: never tried, or how the last attempt ended."""
+    tried = [e for e in entries if e.action in actions]
+    if not tried:
+        return "not done yet"
+    last = tried[-1]
+    status = f", HTTP {last.http_status}" if last.http_status else ""
+    return f"not verified: last attempt on {_label(last)} ended '{last.state}'{status}"
+
+
 class _Facts:
     """What the rules read, fetched once per evaluation."""
 
@@ -140,10 +150,10 @@ def _auto(rule: str, facts: _Facts) -> tuple[bool, str]:
     if rule.startswith("verified:"):
         actions = set(rule.split(":", 1)[1].split(","))
         hits = _verified(facts.entries, actions)
-        if "block_user" in actions:
+        if "block_user" in actions and hits:
             return _subjects_covered(facts.incident, hits)
         if not hits:
-            return False, "not done yet"
+            return False, _attempts(facts.entries, actions)
         labels = ", ".join(sorted({_label(e) for e in hits})[:10])
         more = f" and {len(hits) - 10} more" if len(hits) > 10 else ""
         return True, f"verified for {labels}{more}"
