@@ -122,7 +122,7 @@ class TimelineScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.clear()
         for n, item in enumerate(self.shown):
-            table.add_row(item.when[:19].replace("T", " "), item.kind,
+            table.add_row(Text(item.when[:19].replace("T", " ")), Text(item.kind),
                           safe_cell(item.who, max_cells=24), safe_cell(item.what, max_cells=120),
                           key=f"{n}:{item.ref}")
         kinds = ", ".join(k + "s" for k in _KINDS if k in self.kinds) or "nothing"
