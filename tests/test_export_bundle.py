@@ -156,6 +156,18 @@ def test_a_missing_or_extra_file_fails(bundle: Path, tmp_path: Path) -> None:
     assert "users.jsonl: missing" in problems and "planted.txt: not in the manifest" in problems
 
 
+def test_a_bundle_without_its_journal_fails_even_with_a_rewritten_manifest(
+        bundle: Path, tmp_path: Path) -> None:
+    copy = _copy(bundle, tmp_path)
+    (copy / "journal.jsonl").unlink()
+    manifest = json.loads((copy / MANIFEST).read_text())
+    del manifest["files"]["journal.jsonl"]
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    check = verify_bundle(copy)
+    assert not check.ok and check.first_problem is not None
+    assert check.first_problem.startswith("journal.jsonl: not in the manifest")
+
+
 def test_no_secret_appears_in_any_export(demo: Demo, bundle: Path) -> None:
     assert len(demo.secrets) == 3  # the API token, the reset password, the rotated token
     blobs = {p.name: p.read_bytes() for p in bundle.iterdir()}

@@ -185,7 +185,9 @@ def verify_bundle(root: Path, *, allowed_signers: Path | None = None,
                     if p.name not in known)
     head = manifest.get("journal_head")
     journal = root / JOURNAL_CHAIN
-    if journal.is_file():
+    if JOURNAL_CHAIN not in files:
+        problems.append(f"{JOURNAL_CHAIN}: not in the manifest (the journal cannot be checked)")
+    elif journal.is_file():
         records, bad = parse_jsonl(journal.read_text(encoding="utf-8", errors="replace"))
         problems.extend(f"{JOURNAL_CHAIN} {p}" for p in bad)
         incident_id = int((manifest.get("incident") or {}).get("id") or 0)
