@@ -2,8 +2,9 @@
 
 A histogram per day (``h``: per hour) on top shows a burst of attacker activity before it is
 read; the table below lists every item, oldest first. ``1`` / ``2`` / ``3`` show or hide events,
-actions and notes, ``n`` adds a note on the incident, ``e`` exports the shown rows, ``escape``
-closes. The model is :mod:`console.timeline` (built in a thread worker).
+actions and notes, ``n`` adds a note on the incident and ``N`` one on the highlighted event (or
+the user or token an action targeted), ``e`` exports the shown rows, ``escape`` closes. The
+model is :mod:`console.timeline` (built in a thread worker).
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class TimelineScreen(Screen[None]):
         Binding("1", "toggle_kind('event')", "Events"),
         Binding("2", "toggle_kind('action')", "Actions"),
         Binding("3", "toggle_kind('note')", "Notes"),
-        Binding("n", "note", "Add note"),
+        Binding("n", "note", "Note on the incident"),
+        Binding("N", "note_on_row", "Note on the highlighted event or target"),
         Binding("e", "export", "Export"),
     ]
     CSS_PATH = stylesheet("handoff.tcss")
@@ -128,7 +130,7 @@ class TimelineScreen(Screen[None]):
         kinds = ", ".join(k + "s" for k in _KINDS if k in self.kinds) or "nothing"
         self.query_one("#timeline-status", Static).update(Text(
             f"{len(self.shown)} of {len(self.items)} items ({kinds}), per {self.bucket}    "
-            "h day/hour  1 2 3 kinds  n note  e export"))
+            "h day/hour  1 2 3 kinds  n/N note  e export"))
 
     def action_toggle_bucket(self) -> None:
         self.bucket = "hour" if self.bucket == "day" else "day"
@@ -139,16 +141,42 @@ class TimelineScreen(Screen[None]):
         self._render_all()
 
     def action_note(self) -> None:
+        iid = int(self.ctx.incident.id)
+        self._ask_note("incident", iid, f"incident #{iid}")
+
+    def action_note_on_row(self) -> None:
+        """A note on the highlighted event, or on the user or token an action targeted."""
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        if not self.shown or not 0 <= row < len(self.shown):
+            return
+        kind, _, ident = self.shown[row].ref.partition(":")
+        if kind == "event":
+            self._ask_note("event", ident, f"audit event {ident}")
+        elif kind == "journal":
+            entry = self.ctx.store.journal_entry(int(ident))
+            if entry is None:
+                return
+            if entry.target_type == "token":
+                self._ask_note("credential", f"pat:{entry.target_id}",
+                               f"token {entry.target_label or entry.target_id}")
+            else:
+                self._ask_note("user", entry.target_id,
+                               f"user {entry.target_label or entry.target_id}")
+        else:
+            self.notify("Notes are about events, users, tokens or the incident.",
+                        markup=False)
+
+    def _ask_note(self, object_type: str, object_id: int | str, about: str) -> None:
         def save(result: tuple[str, str] | None) -> None:
             if result is not None:
-                self._add_note(*result)
+                self._add_note(object_type, object_id, *result)
 
-        self.app.push_screen(NoteDialog(f"incident #{self.ctx.incident.id}"), save)
+        self.app.push_screen(NoteDialog(about), save)
 
     @work(thread=True, group="timeline-note", exit_on_error=False)
-    def _add_note(self, author: str, text: str) -> None:
-        iid = int(self.ctx.incident.id)
-        self.ctx.store.add_note(iid, "incident", iid, text, author)
+    def _add_note(self, object_type: str, object_id: int | str, author: str, text: str) -> None:
+        self.ctx.store.add_note(int(self.ctx.incident.id), object_type, object_id, text, author)
         self.app.call_from_thread(self._build)
 
     def action_export(self) -> None:

@@ -129,7 +129,25 @@ def test_timeline_screen_histogram_kinds_and_notes(tmp_path: Path) -> None:
             await settle_workers(app, pilot)
             [note] = ctx.store.notes(ctx.incident.id)
             assert note.text == "mallory used a Tor exit" and note.author
+            assert note.object_type == "incident"
             assert screen.shown[-1].kind == "note"
+
+            # N on a row: the first row is event 1, the third the block of user 10
+            table = screen.query_one("#timeline-table")
+            table.focus()
+            table.move_cursor(row=0)
+            await pilot.press("N")
+            await pilot.pause()
+            await pilot.press(*"token from Tor", "enter")
+            await settle_workers(app, pilot)
+            table.move_cursor(row=2)
+            await pilot.press("N")
+            await pilot.pause()
+            await pilot.press(*"confirmed phished", "enter")
+            await settle_workers(app, pilot)
+            notes = {(n.object_type, n.object_id): n.text for n in ctx.store.notes(ctx.incident.id)}
+            assert notes[("event", "1")] == "token from Tor"
+            assert notes[("user", "10")] == "confirmed phished"
 
     asyncio.run(run())
 
