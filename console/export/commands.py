@@ -98,8 +98,9 @@ def _db_path(args: argparse.Namespace) -> Path:
     if args.db:
         return Path(args.db).expanduser()
     from console.paths import data_dir
+    from console.session import DRILL_DB, INCIDENTS_DB  # the files the app itself opens
 
-    return data_dir() / ("drill.sqlite" if args.demo else "incidents.sqlite")
+    return data_dir() / (DRILL_DB if args.demo else INCIDENTS_DB)
 
 
 def _open(args: argparse.Namespace) -> ReadOnlyStore:
