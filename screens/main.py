@@ -23,6 +23,13 @@ from textual.widgets import ContentSwitcher, Footer
 
 from console.context import AppContext
 from screens.coverage import CoverageScreen
+from screens.handoff_wiring import (
+    HANDOFF_BINDINGS,
+    HANDOFF_PANES,
+    HandoffMixin,
+    handoff_commands,
+    handoff_pane_factories,
+)
 from screens.header import ConsoleHeader
 from screens.incidents import IncidentEditScreen
 from screens.messages import (
@@ -38,7 +45,9 @@ from screens.messages import (
 __all__ = ["PANES", "ConsoleCommands", "MainScreen", "PaneFactory", "default_pane_factories"]
 
 PaneFactory = Callable[[AppContext], Widget]
-PANES: dict[str, str] = {"users": "Users", "audit": "Audit events", "credentials": "Credentials"}
+PANES: dict[str, str] = {
+    "users": "Users", "audit": "Audit events", "credentials": "Credentials", **HANDOFF_PANES,
+}
 ACTIVE_PANE_KEY = "active_pane"
 # The app's generic key names and the action names panes actually use for them.
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -54,10 +63,11 @@ def default_pane_factories() -> dict[str, PaneFactory]:
     from screens.credentials import CredentialsPane
     from screens.users import UsersPane
 
-    return {"users": UsersPane, "audit": AuditPane, "credentials": CredentialsPane}
+    return {"users": UsersPane, "audit": AuditPane, "credentials": CredentialsPane,
+            **handoff_pane_factories()}
 
 
-class MainScreen(Screen[None]):
+class MainScreen(HandoffMixin, Screen[None]):
     """Shows one incident on one instance; built once the startup flow has a context."""
 
     # The footer has room for about six keys at 80 columns, so it shows the active pane's
@@ -71,6 +81,7 @@ class MainScreen(Screen[None]):
         Binding("2", "app.switch_pane('audit')", "Audit events pane", show=False),
         Binding("3", "app.switch_pane('credentials')", "Credentials pane", show=False),
         Binding("a", "app.delegate('actions')", "Actions for the selection or row", show=False),
+        *HANDOFF_BINDINGS,
     ]
 
     def __init__(
@@ -103,6 +114,7 @@ class MainScreen(Screen[None]):
         header.read_only = self.ctx.read_only
         header.dry_run = self.ctx.dry_run
         self._load_saved_state()
+        self.cache_coverage()
 
     # -- pane switching ------------------------------------------------------------------
     def pane(self, key: str | None = None) -> Widget:
@@ -311,6 +323,7 @@ class ConsoleCommands(Provider):
                 ("Edit incident", "Title, kind and time window", "screen.edit_incident"),
                 ("New incident", "Start a new incident on this instance", "app.new_incident"),
                 ("Resume incident", "Pick another open incident", "app.choose_incident"),
+                *handoff_commands(),
             ]
         commands += [
             ("Help", "Every key that works here", "app.help"),
