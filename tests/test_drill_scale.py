@@ -24,6 +24,6 @@ def test_100k_users_listed_via_keyset_with_python_gitlab() -> None:
     assert len(ids) == 100_000
     assert ids == list(range(1, 100_001))
     assert rows.total is None  # keyset: no totals
-    assert built < 10, f"building 100k users took {built:.1f}s"
-    assert listed < 30, f"listing 100k users took {listed:.1f}s"
+    # Timings are reported, never asserted (a loaded CI machine is not a regression); the
+    # bench/ scripts measure speed against a baseline taken in the same run.
     print(f"\n100k drill: built in {built:.2f}s, keyset listing in {listed:.2f}s")
