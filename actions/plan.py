@@ -10,8 +10,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from actions.engine import JSON, Action, Plan, Target
-from actions.token_actions import RevokeToken, RotateToken
+from actions.engine import JSON, Action, Plan, Target, action_for
+from actions.hook_actions import DeleteHook, DisableHook, SetHookSecret
+from actions.key_actions import (
+    DeleteGpgKey,
+    DeleteSshKey,
+    DisableDeployKey,
+    RevokeDeployToken,
+    RevokeGpgKey,
+)
+from actions.membership_actions import ChangeMemberLevel, RemoveMember
+from actions.oauth_actions import DeleteOAuthApp
+from actions.runner_actions import DeleteRunner, PauseRunner, ResetRunnerToken
+from actions.settings_actions import EnforceGroup2FA, EnforceInstance2FA, RemoveAdmin
+from actions.token_actions import RevokeToken, RotateToken, token_action, token_kind_of
 from actions.user_actions import AddNote, BlockUser, Disable2FA, ResetPassword, UnblockUser
 from console.sanitize import clean, safe
 
@@ -54,8 +66,47 @@ TOKEN_ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 
+def _registered(name: str) -> Callable[[Mapping[str, JSON]], Action]:
+    def build(params: Mapping[str, JSON]) -> Action:
+        action = action_for(name, params)
+        if action is None:
+            raise KeyError(name)
+        return action
+    return build
+
+
+def _foothold(action: Action, *, shows_secret: bool = False) -> ActionSpec:
+    return _spec(action, _registered(action.name), kind=next(iter(action.target_kinds)),
+                 shows_secret=shows_secret)
+
+
+#: One action per kind of foothold (issue 10). Each needs its parent in ``params`` (the user of
+#: a key, the project of a deploy token…): ``build`` goes through the resume registry, so a
+#: plan is built exactly as a resumed journal entry would be. The variable action is not here:
+#: its value is typed by the responder and given to ``SetVariableValue`` directly.
+FOOTHOLD_ACTIONS: tuple[ActionSpec, ...] = (
+    _foothold(DeleteSshKey(user_id=0)),
+    _foothold(RevokeGpgKey(user_id=0)),
+    _foothold(DeleteGpgKey(user_id=0)),
+    _foothold(RevokeDeployToken(owner_type="project", owner_id=0)),
+    _foothold(DisableDeployKey(project_id=0)),
+    _foothold(PauseRunner()),
+    _foothold(ResetRunnerToken(), shows_secret=True),
+    _foothold(DeleteRunner()),
+    _foothold(DeleteHook(scope="system")),
+    _foothold(DisableHook(scope="system")),
+    _foothold(SetHookSecret(scope="system"), shows_secret=True),
+    _foothold(RemoveMember(source="group", source_id=0)),
+    _foothold(ChangeMemberLevel(source="group", source_id=0, level=30)),
+    _foothold(RemoveAdmin()),
+    _foothold(EnforceInstance2FA()),
+    _foothold(EnforceGroup2FA()),
+    _foothold(DeleteOAuthApp()),
+)
+
+
 def spec_by_name(name: str) -> ActionSpec:
-    for spec in (*USER_ACTIONS, *TOKEN_ACTIONS):
+    for spec in (*USER_ACTIONS, *TOKEN_ACTIONS, *FOOTHOLD_ACTIONS):
         if spec.name == name:
             return spec
     raise KeyError(name)
@@ -119,9 +170,26 @@ def token_targets(tokens: Iterable[Mapping[str, JSON]]) -> list[Target]:
             flags.add("inactive")
         if tok.get("impersonation"):
             flags.add("impersonation")
+        kind, owner = token_kind_of(tok)
         out.append(Target("token", int(tok["id"]), str(tok.get("name") or f"token {tok['id']}"),
-                          frozenset(flags), {"user_id": tok.get("user_id")}))
+                          frozenset(flags), {"user_id": tok.get("user_id"), "kind": kind,
+                                             "owner_id": owner}))
     return out
+
+
+def token_plans(op: str, tokens: Iterable[Mapping[str, JSON]], *,
+                own_token_id: int | None = None, expires_at: str | None = None) -> list[Plan]:
+    """One plan per token kind and owner, so each token goes through its own endpoint (a group
+    token through ``/groups/:id/access_tokens``, never ``/personal_access_tokens``)."""
+    groups: dict[tuple[str, int | None], list[Mapping[str, JSON]]] = {}
+    for tok in tokens:
+        groups.setdefault(token_kind_of(tok), []).append(tok)
+    plans = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1] or 0)):
+        rows = groups[key]
+        action = token_action(op, rows[0], expires_at=expires_at)
+        plans.append(build_plan(action, token_targets(rows), own_token_id=own_token_id))
+    return plans
 
 
 def build_plan(
