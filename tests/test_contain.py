@@ -23,7 +23,11 @@ import pytest
 import console.logs
 from actions.contain import ContainOptions, ContainPlaybook, build_contain, run_contain
 from actions.contain_sources import pages
-from actions.engine import resume_pending
+from actions.engine import Target, resume_pending, run_plan
+from actions.hook_actions import SetHookSecret
+from actions.plan import build_plan
+from actions.runner_actions import ResetRunnerToken
+from actions.token_actions import RotateToken
 from console.config import ConnectionConfig, build_gitlab
 from console.drill.seed import ATTACKER_HOOK_URL, ATTACKER_SYSTEM_HOOK_URL
 from console.secret import Secret
@@ -214,15 +218,30 @@ def log_dir(tmp_path: Path) -> Iterator[Path]:
 
 def test_one_time_values_never_reach_the_store_or_logs(fresh_drill: Any, tmp_path: Path,
                                                        log_dir: Path) -> None:
-    gl, pb = _playbook(fresh_drill)
-    store, inc, db = _store(tmp_path, fresh_drill.url)
+    s = fresh_drill
+    gl, pb = _playbook(s)
+    store, inc, db = _store(tmp_path, s.url)
     result = run_contain(store, inc, gl, pb, actor_id=1)
     [password] = [x.reveal() for x in result.secrets]
+    # the other one-time values: a rotated project token, a new hook secret, a runner token
+    release = next(t for t in s.state.tokens.values() if t.name == "release-bot")
+    hook = next(h for h in s.state.hooks.values() if h.scope == "group")
+    one_time = [password, NEW_PIP]
+    for action, target in ((RotateToken(kind="project", owner_id=8),
+                            Target("token", release.id, "release-bot")),
+                           (SetHookSecret(scope="group", owner_id=hook.owner_id),
+                            Target("hook", hook.id, "hook")),
+                           (ResetRunnerToken(), Target("runner", 1, "shared-runner-01"))):
+        [out] = run_plan(store, inc, gl, build_plan(action, [target])).outcomes
+        assert out.state == "done" and out.secret is not None
+        one_time.append(out.secret.reveal())
     store.close()
+    logging.getLogger("console.test").info("contain finished: %s", result.outcomes()[:2])
     for handler in logging.getLogger().handlers:
         handler.flush()
     stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
     logged = b"".join(p.read_bytes() for p in log_dir.rglob("*") if p.is_file())
-    for value in (password, NEW_PIP):
+    assert b"contain finished" in logged  # the log file really captures this process
+    for value in one_time:
         assert value.encode() not in stored and value.encode() not in logged
     assert "***" in repr(result.secrets)

@@ -26,7 +26,7 @@ from actions.key_actions import (
 )
 from actions.membership_actions import ChangeMemberLevel, RemoveMember
 from actions.oauth_actions import DeleteOAuthApp
-from actions.plan import build_plan, spec_by_name, token_plans
+from actions.plan import FOOTHOLD_ACTIONS, build_plan, spec_by_name, token_plans
 from actions.runner_actions import DeleteRunner, PauseRunner, ResetRunnerToken, runner_details
 from actions.settings_actions import EnforceGroup2FA, EnforceInstance2FA, RemoveAdmin
 from actions.token_actions import RevokeToken, RotateOwnToken, RotateToken
@@ -174,6 +174,37 @@ def test_runner_refusal_carries_gitlabs_reason(fresh_drill: Any, tmp_path: Path)
     out = jlee.run(DeleteRunner(), Target("runner", 1, "shared-runner-01")).outcomes[0]
     assert out.state == "forbidden" and "No access granted" in out.message
     assert jlee.writes() == [] and 1 in fresh_drill.state.runners
+
+
+def test_group_deploy_token_and_system_hook_refusals(fresh_drill: Any, tmp_path: Path) -> None:
+    # lnguyen is a Maintainer of acme/infrastructure: GitLab wants the Owner for group deploy
+    # tokens; the k8s-sync token the attacker made for her has the api scope
+    token = next(t for t in fresh_drill.state.tokens.values() if t.name == "k8s-sync")
+    maintainer = Env(fresh_drill, tmp_path, token.value)
+    dt = next(d for d in fresh_drill.state.deploy_tokens.values() if d.name == "registry-pull")
+    out = maintainer.run(RevokeDeployToken(owner_type="group", owner_id=3),
+                         Target("deploy_token", dt.id, dt.name)).outcomes[0]
+    assert out.state == "forbidden" and "Owner role" in out.message and "403" in out.message
+    hook = next(h for h in fresh_drill.state.hooks.values() if h.scope == "system")
+    out = maintainer.run(DeleteHook(scope="system"), Target("hook", hook.id, hook.url))
+    assert out.outcomes[0].state == "forbidden" and "403 Forbidden" in out.outcomes[0].message
+    # GitLab itself refused the revoke (its answer is what the outcome quotes); the system hook
+    # was refused at the read already, so no write went out for it; nothing changed
+    assert [status for _, _, status in fresh_drill.writes()] == [403]
+    assert dt.id in fresh_drill.state.deploy_tokens and hook.id in fresh_drill.state.hooks
+    journal = {e.action: e for e in maintainer.store.journal_entries(maintainer.inc)}
+    assert journal["revoke_deploy_token"].state == "forbidden"
+    assert journal["revoke_deploy_token"].http_status == 403
+
+
+def test_every_action_resumes_from_its_journal_name() -> None:
+    from actions.engine import action_for
+
+    names = [spec.name for spec in FOOTHOLD_ACTIONS] + [
+        "rotate_own_token", "set_variable_value", "add_member", "grant_admin",
+        "unpause_runner", "revoke_token", "rotate_token"]
+    for name in names:
+        assert action_for(name, {}) is not None, name
 
 
 def test_hook_disable_secret_delete(env: Env) -> None:
