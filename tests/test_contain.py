@@ -245,3 +245,15 @@ def test_one_time_values_never_reach_the_store_or_logs(fresh_drill: Any, tmp_pat
     for value in one_time:
         assert value.encode() not in stored and value.encode() not in logged
     assert "***" in repr(result.secrets)
+
+
+def test_cached_audit_events_work_as_well_as_raw_ones(drill: Any) -> None:
+    from console.audit import normalize_event
+
+    gl = build_gitlab(ConnectionConfig(url=drill.url), Secret(drill.ADMIN_TOKEN))
+    raw = _events(gl)
+    cached = [e for e in (normalize_event(r) for r in raw) if e is not None]
+    from_raw = build_contain(gl, 7, raw, options=_options(), actor_id=1)
+    from_cache = build_contain(gl, 7, cached, options=_options(), actor_id=1)
+    assert [c.line() for c in from_cache.calls()] == [c.line() for c in from_raw.calls()]
+    assert len(from_raw.calls()) >= 20
