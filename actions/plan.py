@@ -215,6 +215,8 @@ def build_plan(
         elif action.excludes_actor and t.kind == "user" and actor_id is not None \
                 and t.id == actor_id:
             excluded.append((t, "your own account (the console acts as it)"))
+        elif t.kind == "token" and (mismatch := _token_kind_mismatch(action, t)):
+            excluded.append((t, mismatch))
         elif t.kind == "token" and own_token_id is not None and t.id == own_token_id:
             if include_own_token:
                 own.append(Target(t.kind, t.id, t.label, t.flags | {"console token"}, t.info))
@@ -225,6 +227,20 @@ def build_plan(
     keep.extend(own)
     plan = Plan(action, tuple(keep), tuple(excluded))
     return Plan(action, plan.targets, plan.excluded, summarize(plan))
+
+
+def _token_kind_mismatch(action: Action, target: Target) -> str:
+    """Why a token cannot go through ``action``'s endpoint ("" when it can): a group token sent
+    to ``/personal_access_tokens/:id`` is a 404, so it is left out with the reason instead."""
+    kind = getattr(action, "kind", None)
+    wanted = target.info.get("kind") if target.info else None
+    if kind is None or wanted is None:
+        return ""
+    owner = target.info.get("owner_id")
+    if wanted == kind and (kind == "personal" or owner == getattr(action, "owner_id", None)):
+        return ""
+    return (f"a {wanted} token: it goes through its own endpoint, in its own plan "
+            "(actions.plan.token_plans)")
 
 
 def summarize(plan: Plan) -> str:

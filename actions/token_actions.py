@@ -192,7 +192,8 @@ class RotateOwnToken(BaseAction):
 
     def __init__(self, *, confirmed: bool = False) -> None:
         self.confirmed = confirmed
-        self._fresh: gitlab.Gitlab | None = None
+        self._fresh: gitlab.Gitlab | None = None  # a client on the new value, in memory only
+        self._old_id: int | None = None
 
     def params(self) -> dict[str, JSON]:
         return {"confirmed": self.confirmed}
@@ -217,8 +218,6 @@ class RotateOwnToken(BaseAction):
             return "this is not the token the console is using"
         return None
 
-    _old_id: int | None = None
-
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
         self._old_id = target.id
         result = _rotated(http(gl, "post", "/personal_access_tokens/self/rotate"))
@@ -232,8 +231,8 @@ class RotateOwnToken(BaseAction):
         if exc.status == 405:
             return "GitLab refused (405): the console's token is not a personal access token"
         if exc.status == 403:
-            return f"GitLab refused (403): the token needs the api or self_rotate scope " \
-                   f"({exc.message})"
+            return ("GitLab refused (403): the token needs the api or self_rotate scope "
+                    f"({exc.message})")
         return None
 
 

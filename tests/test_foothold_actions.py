@@ -26,7 +26,7 @@ from actions.key_actions import (
 )
 from actions.membership_actions import ChangeMemberLevel, RemoveMember
 from actions.oauth_actions import DeleteOAuthApp
-from actions.plan import FOOTHOLD_ACTIONS, build_plan, spec_by_name, token_plans
+from actions.plan import FOOTHOLD_ACTIONS, build_plan, spec_by_name, token_plans, token_targets
 from actions.runner_actions import DeleteRunner, PauseRunner, ResetRunnerToken, runner_details
 from actions.settings_actions import EnforceGroup2FA, EnforceInstance2FA, RemoveAdmin
 from actions.token_actions import RevokeToken, RotateOwnToken, RotateToken
@@ -323,3 +323,17 @@ def test_dry_run_and_read_only(env: Env) -> None:
         env.run(DeleteSshKey(user_id=7), target, read_only=True)
     assert spec_by_name("delete_ssh_key").build({"user_id": 7}).params() == {"user_id": 7}
     assert Plan(DeleteSshKey(user_id=7), (target,)).count == 1
+
+
+def test_a_token_plan_never_sends_a_token_to_another_kinds_endpoint() -> None:
+    rows = [{"id": 1, "name": "mine", "user_id": 7},
+            {"id": 2, "name": "renovate", "user_id": 27, "resource_type": "group",
+             "resource_id": 3},
+            {"id": 3, "name": "imp", "user_id": 1, "impersonation": True}]
+    plan = build_plan(RevokeToken(), token_targets(rows))
+    assert [t.id for t in plan.targets] == [1]
+    assert {t.id: "own endpoint" in why for t, why in plan.excluded} == {2: True, 3: True}
+    plans = token_plans("rotate", rows)
+    assert [(p.action.params().get("kind", "personal"), [t.id for t in p.targets])
+            for p in plans] == [("group", [2]), ("impersonation", [3]), ("personal", [1])]
+    assert all(p.excluded == () for p in plans)
