@@ -257,3 +257,16 @@ def test_cached_audit_events_work_as_well_as_raw_ones(drill: Any) -> None:
     from_cache = build_contain(gl, 7, cached, options=_options(), actor_id=1)
     assert [c.line() for c in from_cache.calls()] == [c.line() for c in from_raw.calls()]
     assert len(from_raw.calls()) >= 20
+
+
+def test_plan_lines_never_carry_control_characters() -> None:
+    from actions.contain import call_of
+    from actions.user_actions import BlockUser
+
+    hostile = "evil\x1b]52;c;Y3VybA==\x07\u202egpj.exe\u202c\nnext"
+    for action, target in ((SetHookSecret(scope="system"), Target("hook", 5, hostile)),
+                           (BlockUser(), Target("user", 7, hostile))):
+        line = call_of(action, target).line()
+        assert line.isprintable(), repr(line)
+        assert "\x1b" not in line and "\u202e" not in line and "\n" not in line
+    assert call_of(BlockUser(), Target("user", 7, "x")).line().startswith("POST /users/7/block")
