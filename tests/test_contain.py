@@ -29,7 +29,8 @@ from actions.plan import build_plan
 from actions.runner_actions import ResetRunnerToken
 from actions.token_actions import RotateToken
 from console.config import ConnectionConfig, build_gitlab
-from console.drill.seed import ATTACKER_HOOK_URL, ATTACKER_SYSTEM_HOOK_URL
+from console.drill.footholds import ATTACKER_SYSTEM_HOOK_URL
+from console.drill.seed import ATTACKER_HOOK_URL
 from console.secret import Secret
 from console.store import Store
 

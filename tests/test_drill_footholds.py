@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from console.drill.seed import ATTACKER_SYSTEM_HOOK_URL
+from console.drill.footholds import ATTACKER_SYSTEM_HOOK_URL
 from console.drill.web import iso
 
 

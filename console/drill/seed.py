@@ -13,10 +13,10 @@ The incident: ``mchen`` (platform engineer with admin rights) was phished ~3 day
 ``ops-helper`` account — the attacker signed in, created a non-expiring ``api`` PAT, added an
 SSH key, made ``ops-helper`` an admin, disabled 2FA for ``lnguyen``, raised mchen to Owner of
 ``acme/infrastructure``, registered a project runner, added a project webhook pointing outside
-the company and changed a CI/CD variable. To come back later it also left: a GPG key, a system
+the company and changed a CI/CD variable. To come back later it also left a GPG key, a system
 hook pointing outside, two more personal access tokens (one on ``lnguyen``), an impersonation
-token for ``root``, a deploy token on ``acme/infrastructure/terraform`` and an instance OAuth
-application (``FOOTHOLDS`` lists them all). Everything else is ~6 months of benign activity.
+token for ``root``, a deploy token and an instance OAuth application (``footholds.py``).
+Everything else is ~6 months of benign activity.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from console.drill import footholds
 from console.drill.state import (
     HUMAN,
     PROJECT_BOT,
@@ -42,7 +43,6 @@ from console.drill.state import (
     Group,
     Hook,
     Member,
-    OAuthApp,
     Project,
     Runner,
     SshKey,
@@ -61,7 +61,6 @@ USER_TOKEN_NAME = "cli (jlee, non-admin)"  # noqa: S105
 ATTACKER_IP = "203.0.113.66"
 ATTACKER_HOOK_URL = "https://webhook-relay.example.net/c/7f3e9a1b"
 ATTACKER_PYPI = "https://pypi-mirror.example.net/simple"
-ATTACKER_SYSTEM_HOOK_URL = "https://telemetry-collector.example.net/gl/events"
 COMPROMISED_USERNAME = "mchen"
 HELPER_USERNAME = "ops-helper"
 
@@ -279,6 +278,8 @@ def build_state(*, users: int, seed: int, tier: str, now: datetime | None = None
     _seed_tokens(state, clock, rng, seed, total)
     _seed_keys(state, clock, seed)
     _seed_ci(state, clock, seed)
+    footholds.plant(state, clock, lambda kind, ident, prefix, length: _secret(
+        seed, kind, ident, prefix, length))
     _seed_settings(state)
     _seed_audit(state, clock, rng, total)
     _seed_contrib(state, clock)
@@ -617,12 +618,6 @@ def _seed_tokens(state: DrillState, clock: _Clock, rng: random.Random, seed: int
                 last_used_ips=[u.current_sign_in_ip or "10.20.0.1"] if (h >> 7) % 3 else [],
             )
         )
-    # The attacker's spare credentials, created last so every older id stays where it was.
-    tok(7, "backup-sync", ["api", "write_repository"], 2.94, None, used_days=0.3,
-        ips=(ATTACKER_IP,))
-    tok(8, "k8s-sync", ["api"], 1.97, None, used_days=0.5, ips=(ATTACKER_IP,))
-    tok(1, "support-session", ["api", "sudo"], 1.93, 300, impersonation=True, used_days=0.7,
-        ips=(ATTACKER_IP,))
 
 
 def _seed_keys(state: DrillState, clock: _Clock, seed: int) -> None:
@@ -644,10 +639,6 @@ def _seed_keys(state: DrillState, clock: _Clock, seed: int) -> None:
     state.ssh_keys[7].append(
         SshKey(attacker_key, 7, "build-07", _ssh_key_text(seed, attacker_key, "root@build-07"),
                clock.at(2.93), None, "auth_and_signing", clock.at(0.6)))
-    attacker_gpg = state.next_id("gpg_key")
-    state.gpg_keys[7].append(GpgKey(attacker_gpg, 7, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n"
-                                    "mDMEZattk" + _secret(seed, "gpg", attacker_gpg, "", 40)
-                                    + "\n-----END PGP PUBLIC KEY BLOCK-----", clock.at(2.92)))
     gid = state.next_id("gpg_key")
     state.gpg_keys[4].append(GpgKey(gid, 4, "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n"
                                     "mDMEZdrill" + _secret(seed, "gpg", gid, "", 40)
@@ -706,8 +697,7 @@ def _seed_ci(state: DrillState, clock: _Clock, seed: int) -> None:
     var("project", 3, "TF_STATE_BUCKET", "acme-terraform-state")
     var("project", 3, "TF_VAR_db_password", _secret(seed, "var", 5, "", 24), protected=True,
         masked=True, hidden=True)
-    var("project", 3, "PIP_INDEX_URL", ATTACKER_PYPI, protected=True,
-        description="Python package index")
+    var("project", 3, "PIP_INDEX_URL", ATTACKER_PYPI, description="Python package index")
     var("project", 6, "STRIPE_SECRET_KEY", _secret(seed, "var", 6, "sk_live_", 24),
         protected=True, masked=True, environment_scope="production")
     var("project", 6, "DEPLOY_ENV", "production", environment_scope="production")
@@ -735,9 +725,6 @@ def _seed_ci(state: DrillState, clock: _Clock, seed: int) -> None:
     hook("project", 3, ATTACKER_HOOK_URL, 1.05,
          {"push_events": True, "pipeline_events": True, "job_events": True,
           "merge_requests_events": True, "tag_push_events": True}, creator=7, ssl=False)
-    hook("system", 0, ATTACKER_SYSTEM_HOOK_URL, 1.08,
-         {"push_events": True, "repository_update_events": True, "merge_requests_events": True,
-          "tag_push_events": True}, creator=7, name="telemetry")
 
     def dtoken(name: str, owner_type: str, owner: int, scopes: list[str], age: float,
                expires_days: int, revoked: bool = False) -> None:
@@ -752,12 +739,6 @@ def _seed_ci(state: DrillState, clock: _Clock, seed: int) -> None:
     dtoken("fastlane", "project", 8, ["read_repository", "read_registry"], 400, -35,
            revoked=True)
     dtoken("warehouse-sync", "project", 12, ["read_repository"], 100, 265)
-    dtoken("tf-mirror", "project", 3, ["read_repository", "read_registry"], 1.0, 360)
-    aid = state.next_id("oauth_app")
-    state.oauth_apps[aid] = OAuthApp(
-        aid, _secret(seed, "oauth", aid, "", 64), "GitLab Sync", _secret(seed, "oauth-secret", aid,
-                                                                         "gloas-", 64),
-        "https://sync-portal.example.net/callback", ["api", "read_user"], clock.at(0.9))
 
     def dkey(title: str, age: float, projects: dict[int, bool], user: int) -> None:
         kid = state.next_id("deploy_key")
@@ -975,58 +956,11 @@ def _seed_audit(state: DrillState, clock: _Clock, rng: random.Random, total: int
         message="Changed variable PIP_INDEX_URL",
         target=(303, "Ci::Variable", "PIP_INDEX_URL"), ip=ATTACKER_IP,
         extra={"change": "value"})  # values never reach the audit log
-    _foothold_events(state, add, m, users)
+    footholds.audit(state, add, m)
     _recorded_sign_ins(state, clock, specs, signin_at)
     specs.sort(key=lambda s: s.at)
     for spec in specs:
         state.add_audit(created_at=spec.at, **spec.kw)
-
-
-def _foothold_events(state: DrillState, add: Callable[..., None], m: User,
-                     users: dict[int, User]) -> None:
-    """The audit trail of the spare credentials mchen's attacker left (see ``FOOTHOLDS``)."""
-    def token(name: str) -> Token:
-        return next(t for t in state.tokens.values() if t.name == name)
-
-    for days, name in ((2.94, "backup-sync"), (1.97, "k8s-sync"), (1.93, "support-session")):
-        t = token(name)
-        owner = users[t.user_id]
-        add(days, author=m, entity_type="User", entity_id=7,
-            event_name="personal_access_token_created",
-            message=f"Created personal access token with id {t.id}",
-            target=(owner.id, "User", owner.name), ip=ATTACKER_IP)
-    gpg = state.gpg_keys[7][-1]
-    add(2.92, author=m, entity_type="User", entity_id=7, event_name="add_gpg_key",
-        message="Added GPG key", target=(gpg.id, "GpgKey", gpg.key[:40]), ip=ATTACKER_IP)
-    hook = next(h for h in state.hooks.values() if h.url == ATTACKER_SYSTEM_HOOK_URL)
-    add(1.08, author=m, entity_type="Gitlab::Audit::InstanceScope", entity_id=1,
-        event_name="webhook_created", message="Created system hook",
-        target=(hook.id, "SystemHook", hook.url), ip=ATTACKER_IP, entity_path="gitlab_instance")
-    dt = next(d for d in state.deploy_tokens.values() if d.name == "tf-mirror")
-    add(1.0, author=m, entity_type="Project", entity_id=3, event_name="deploy_token_created",
-        message="Created project deploy token", target=(dt.id, "DeployToken", dt.name),
-        ip=ATTACKER_IP)
-    app = next(a for a in state.oauth_apps.values() if a.name == "GitLab Sync")
-    add(0.9, author=m, entity_type="User", entity_id=7, event_name="oauth_application_created",
-        message=f"OAuth application added: {app.name}",
-        target=(app.id, "Doorkeeper::Application", app.name), ip=ATTACKER_IP)
-
-
-#: What the taken-over account left behind, for tests and the demo's "done when": Contain on
-#: mchen must leave none of these standing.
-FOOTHOLDS = (
-    "personal access tokens ci-sync and backup-sync (mchen), k8s-sync (lnguyen)",
-    "impersonation token support-session for root",
-    "SSH key build-07 and a GPG key on mchen",
-    "system hook to telemetry-collector.example.net, project hook to webhook-relay.example.net",
-    "project runner build-07 on acme/infrastructure/terraform",
-    "admin flag of mchen and of ops-helper",
-    "Owner role of mchen on acme/infrastructure (was Developer), ops-helper Maintainer there",
-    "protected variable PIP_INDEX_URL changed on acme/infrastructure/terraform",
-    "deploy token tf-mirror on acme/infrastructure/terraform",
-    "instance OAuth application GitLab Sync",
-    "two-factor authentication of lnguyen disabled",
-)
 
 
 #: Days of audit history the seed writes (the benign loop above starts this far back).
