@@ -8,7 +8,7 @@ from typing import Any
 import requests
 
 from console.drill.footholds import ATTACKER_SYSTEM_HOOK_URL
-from console.drill.web import iso
+from console.drill.timefmt import iso
 
 
 def _req(server: Any, method: str, path: str, token: str | None = None,
