@@ -134,10 +134,15 @@ def _from_event(gl: gitlab.Gitlab, uid: int, name: str, e: Any) -> Finding | Non
     source = {"Group": "group", "Project": "project"}.get(entity_type)
     if name == "personal_access_token_created" and target_id not in (None, uid):
         return _token_for_other(gl, e, target_id or 0)
-    if name in ("group_access_token_created", "project_access_token_created") and source \
-            and target_id is not None:
+    if name in ("group_access_token_created", "project_access_token_created") and source:
+        # "Created group access token with token_id: 12 …": the message names the token even
+        # where the target is the bot user
+        match = _TOKEN_ID.search(str(field(e, "custom_message") or ""))
+        token_id = int(match.group(1)) if match else target_id
+        if token_id is None:
+            return None
         return Finding("other_tokens", RevokeToken(kind=source, owner_id=entity_id),
-                       Target("token", target_id, label), f"a {source} access token they made")
+                       Target("token", token_id, label), f"a {source} access token they made")
     if name == "add_ssh_key" and entity_type == "User" and entity_id != uid \
             and target_id is not None:
         return Finding("keys", DeleteSshKey(user_id=entity_id),
@@ -165,9 +170,10 @@ def _from_event(gl: gitlab.Gitlab, uid: int, name: str, e: Any) -> Finding | Non
             and target_id not in (None, uid):
         return Finding("admin", RemoveAdmin(), Target("user", target_id or 0, label),
                        "an account they made administrator")
-    if name == "member_created" and source and target_id not in (None, uid):
+    if name == "member_created" and source and target_id is not None:
+        # to another account, or to themselves (it would come back on unblock)
         return Finding("members", RemoveMember(source=source, source_id=entity_id),
-                       Target("member", target_id or 0, label), f"a {source} membership they "
+                       Target("member", target_id, label), f"a {source} membership they "
                        "granted")
     if name == "member_updated" and source and target_id is not None:
         return _level_back(e, source, entity_id, target_id, label)

@@ -271,3 +271,30 @@ def test_plan_lines_never_carry_control_characters() -> None:
         assert line.isprintable(), repr(line)
         assert "\x1b" not in line and "\u202e" not in line and "\n" not in line
     assert call_of(BlockUser(), Target("user", 7, "x")).line().startswith("POST /users/7/block")
+
+
+def test_self_granted_membership_and_group_token_from_the_message(fresh_drill: Any,
+                                                                  tmp_path: Path) -> None:
+    s = fresh_drill
+    gl = build_gitlab(ConnectionConfig(url=s.url), Secret(s.ADMIN_TOKEN))
+    s.state.members.append(type(s.state.members[0])("Namespace", 4, 7, 40, s.state.now_iso(), 7))
+    renovate = next(t for t in s.state.tokens.values() if t.name == "renovate")
+    now = datetime.now(UTC).isoformat()
+    extra = [
+        {"id": 1, "author_id": 7, "entity_id": 4, "entity_type": "Group", "created_at": now,
+         "event_name": "member_created", "details": {"target_id": 7, "target_type": "User",
+                                                     "target_details": "mchen"}},
+        {"id": 2, "author_id": 7, "entity_id": 3, "entity_type": "Group", "created_at": now,
+         "event_name": "group_access_token_created",
+         "details": {"custom_message": f"Created group access token with token_id: "
+                                       f"{renovate.id} with scopes: ['api']",
+                     "target_id": renovate.user_id, "target_type": "User"}},
+    ]
+    pb = build_contain(gl, 7, [*_events(gl), *extra], options=_options(), actor_id=1)
+    lines = [c.line() for c in pb.calls()]
+    assert any(line.startswith("DELETE /groups/4/members/7") for line in lines)
+    assert any(line.startswith(f"DELETE /groups/3/access_tokens/{renovate.id}")
+               for line in lines)
+    store, inc, _ = _store(tmp_path, s.url)
+    run_contain(store, inc, gl, pb, actor_id=1)
+    assert s.state.member("Namespace", 4, 7) is None and renovate.revoked
