@@ -197,3 +197,18 @@ def test_seed_footholds_match_the_audit_log(drill: Any) -> None:
     imp = _token(drill, "support-session")
     assert imp.impersonation and imp.user_id == 1 and not imp.revoked
     assert state.users[8].two_factor is False and state.users[9].is_admin
+
+
+def test_400_and_409_where_gitlab_answers_so(fresh_drill: Any) -> None:
+    s = fresh_drill
+    renovate = _token(s, "renovate")
+    assert _req(s, "DELETE", f"/groups/3/access_tokens/{renovate.id}").status_code == 204
+    again = _req(s, "POST", f"/groups/3/access_tokens/{renovate.id}/rotate")
+    assert again.status_code == 400 and "already revoked" in again.json()["message"]
+    dup = _req(s, "POST", "/groups/3/members", json={"user_id": 9, "access_level": 40})
+    assert dup.status_code == 409 and dup.json() == {"message": "Member already exists"}
+    s.state.variables.append(type(s.state.variables[0])("project", 3, "PIP_INDEX_URL", "x",
+                                                        environment_scope="staging"))
+    ambiguous = _req(s, "PUT", "/projects/3/variables/PIP_INDEX_URL", json={"value": "y" * 8})
+    assert ambiguous.status_code == 409 and "filter[environment_scope]" in \
+        ambiguous.json()["message"]
