@@ -10,8 +10,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from actions.engine import JSON, Action, Plan, Target
-from actions.token_actions import RevokeToken, RotateToken
+from actions.engine import JSON, Action, Plan, Target, action_for
+from actions.hook_actions import DeleteHook, DisableHook, SetHookSecret
+from actions.key_actions import (
+    DeleteGpgKey,
+    DeleteSshKey,
+    DisableDeployKey,
+    RevokeDeployToken,
+    RevokeGpgKey,
+)
+from actions.membership_actions import ChangeMemberLevel, RemoveMember
+from actions.oauth_actions import DeleteOAuthApp
+from actions.runner_actions import DeleteRunner, PauseRunner, ResetRunnerToken
+from actions.settings_actions import EnforceGroup2FA, EnforceInstance2FA, RemoveAdmin
+from actions.token_actions import RevokeToken, RotateToken, token_action, token_kind_of
 from actions.user_actions import AddNote, BlockUser, Disable2FA, ResetPassword, UnblockUser
 from console.sanitize import clean, safe
 
@@ -54,8 +66,47 @@ TOKEN_ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 
+def _registered(name: str) -> Callable[[Mapping[str, JSON]], Action]:
+    def build(params: Mapping[str, JSON]) -> Action:
+        action = action_for(name, params)
+        if action is None:
+            raise KeyError(name)
+        return action
+    return build
+
+
+def _foothold(action: Action, *, shows_secret: bool = False) -> ActionSpec:
+    return _spec(action, _registered(action.name), kind=next(iter(action.target_kinds)),
+                 shows_secret=shows_secret)
+
+
+#: One action per kind of foothold (issue 10). Each needs its parent in ``params`` (the user of
+#: a key, the project of a deploy token…): ``build`` goes through the resume registry, so a
+#: plan is built exactly as a resumed journal entry would be. The variable action is not here:
+#: its value is typed by the responder and given to ``SetVariableValue`` directly.
+FOOTHOLD_ACTIONS: tuple[ActionSpec, ...] = (
+    _foothold(DeleteSshKey(user_id=0)),
+    _foothold(RevokeGpgKey(user_id=0)),
+    _foothold(DeleteGpgKey(user_id=0)),
+    _foothold(RevokeDeployToken(owner_type="project", owner_id=0)),
+    _foothold(DisableDeployKey(project_id=0)),
+    _foothold(PauseRunner()),
+    _foothold(ResetRunnerToken(), shows_secret=True),
+    _foothold(DeleteRunner()),
+    _foothold(DeleteHook(scope="system")),
+    _foothold(DisableHook(scope="system")),
+    _foothold(SetHookSecret(scope="system"), shows_secret=True),
+    _foothold(RemoveMember(source="group", source_id=0)),
+    _foothold(ChangeMemberLevel(source="group", source_id=0, level=30)),
+    _foothold(RemoveAdmin()),
+    _foothold(EnforceInstance2FA()),
+    _foothold(EnforceGroup2FA()),
+    _foothold(DeleteOAuthApp()),
+)
+
+
 def spec_by_name(name: str) -> ActionSpec:
-    for spec in (*USER_ACTIONS, *TOKEN_ACTIONS):
+    for spec in (*USER_ACTIONS, *TOKEN_ACTIONS, *FOOTHOLD_ACTIONS):
         if spec.name == name:
             return spec
     raise KeyError(name)
@@ -119,9 +170,26 @@ def token_targets(tokens: Iterable[Mapping[str, JSON]]) -> list[Target]:
             flags.add("inactive")
         if tok.get("impersonation"):
             flags.add("impersonation")
+        kind, owner = token_kind_of(tok)
         out.append(Target("token", int(tok["id"]), str(tok.get("name") or f"token {tok['id']}"),
-                          frozenset(flags), {"user_id": tok.get("user_id")}))
+                          frozenset(flags), {"user_id": tok.get("user_id"), "kind": kind,
+                                             "owner_id": owner}))
     return out
+
+
+def token_plans(op: str, tokens: Iterable[Mapping[str, JSON]], *,
+                own_token_id: int | None = None, expires_at: str | None = None) -> list[Plan]:
+    """One plan per token kind and owner, so each token goes through its own endpoint (a group
+    token through ``/groups/:id/access_tokens``, never ``/personal_access_tokens``)."""
+    groups: dict[tuple[str, int | None], list[Mapping[str, JSON]]] = {}
+    for tok in tokens:
+        groups.setdefault(token_kind_of(tok), []).append(tok)
+    plans = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1] or 0)):
+        rows = groups[key]
+        action = token_action(op, rows[0], expires_at=expires_at)
+        plans.append(build_plan(action, token_targets(rows), own_token_id=own_token_id))
+    return plans
 
 
 def build_plan(
@@ -147,6 +215,8 @@ def build_plan(
         elif action.excludes_actor and t.kind == "user" and actor_id is not None \
                 and t.id == actor_id:
             excluded.append((t, "your own account (the console acts as it)"))
+        elif t.kind == "token" and (mismatch := _token_kind_mismatch(action, t)):
+            excluded.append((t, mismatch))
         elif t.kind == "token" and own_token_id is not None and t.id == own_token_id:
             if include_own_token:
                 own.append(Target(t.kind, t.id, t.label, t.flags | {"console token"}, t.info))
@@ -157,6 +227,20 @@ def build_plan(
     keep.extend(own)
     plan = Plan(action, tuple(keep), tuple(excluded))
     return Plan(action, plan.targets, plan.excluded, summarize(plan))
+
+
+def _token_kind_mismatch(action: Action, target: Target) -> str:
+    """Why a token cannot go through ``action``'s endpoint ("" when it can): a group token sent
+    to ``/personal_access_tokens/:id`` is a 404, so it is left out with the reason instead."""
+    kind = getattr(action, "kind", None)
+    wanted = target.info.get("kind") if target.info else None
+    if kind is None or wanted is None:
+        return ""
+    owner = target.info.get("owner_id")
+    if wanted == kind and (kind == "personal" or owner == getattr(action, "owner_id", None)):
+        return ""
+    return (f"a {wanted} token: it goes through its own endpoint, in its own plan "
+            "(actions.plan.token_plans)")
 
 
 def summarize(plan: Plan) -> str:

@@ -1,8 +1,14 @@
-"""Response actions on personal access tokens.
+"""Response actions on access tokens, each through its own kind's endpoint.
+
+Kinds: ``personal`` (``/personal_access_tokens/:id``), ``impersonation``
+(``/users/:user_id/impersonation_tokens/:id``), ``group`` and ``project``
+(``/groups|projects/:id/access_tokens/:id``). A group token asked through the personal-token
+endpoint is 404, so the kind and its owner are parameters of the action, journaled with it.
 
 Revoke is convergent (a second DELETE returns 204 again, but GitLab still emails and audits it:
 the engine's pre-read avoids sending it at all). Rotate is not: each call mints a new token and
 rotating an already revoked token revokes the whole token family, so it is never repeated.
+GitLab has no REST call to rotate an impersonation token (only the Admin Area can): revoke it.
 """
 
 from __future__ import annotations
@@ -22,11 +28,36 @@ from actions.engine import (
     http,
     register,
 )
+from actions.resource import Call
+from console.sanitize import safe
 from console.secret import Secret
 
+TOKEN_KINDS = ("personal", "impersonation", "group", "project")
 
-def _token_state(gl: gitlab.Gitlab, token_id: int) -> State:
-    body = get_json(gl, f"/personal_access_tokens/{token_id}")
+
+def token_path(kind: str, owner_id: int | None, token_id: int | str) -> str:
+    """The token's own endpoint (its owner: the user, group or project)."""
+    if kind == "personal":
+        return f"/personal_access_tokens/{token_id}"
+    if kind == "impersonation":
+        return f"/users/{owner_id}/impersonation_tokens/{token_id}"
+    if kind in ("group", "project"):
+        return f"/{kind}s/{owner_id}/access_tokens/{token_id}"
+    raise ValueError(f"unknown token kind {kind!r}")
+
+
+def token_kind_of(token: Mapping[str, JSON]) -> tuple[str, int | None]:
+    """(kind, owner id) from a token's JSON (admin list, token information or a resource list)."""
+    rtype = token.get("resource_type")
+    if rtype in ("group", "project"):
+        return str(rtype), int(token["resource_id"])
+    if token.get("impersonation"):
+        return "impersonation", int(token["user_id"])
+    return "personal", None
+
+
+def _token_state(gl: gitlab.Gitlab, path: str) -> State:
+    body = get_json(gl, path)
     if not isinstance(body, Mapping):
         raise HttpFailure(None, "unexpected response reading the token", transport=True)
     return State({
@@ -38,22 +69,48 @@ def _token_state(gl: gitlab.Gitlab, token_id: int) -> State:
     })
 
 
-class RevokeToken(BaseAction):
-    name = "revoke_token"
-    title = "Revoke token"
-    description = "Revoke the personal access token immediately (it stops working at once)."
+class _KindAction(BaseAction):
     target_kinds = frozenset({"token"})
-    convergent = True
-    already = "already revoked; nothing sent"
+    reversible = False
+
+    def __init__(self, *, kind: str = "personal", owner_id: int | None = None) -> None:
+        if kind not in TOKEN_KINDS:
+            raise ValueError(f"unknown token kind {kind!r}")
+        if kind != "personal" and owner_id is None:
+            raise ValueError(f"a {kind} token needs its owner's id")
+        self.kind = kind
+        self.owner_id = owner_id
+
+    def _kind_params(self) -> dict[str, JSON]:
+        # A personal token journals no parameters, as before issue 10 (old entries resume).
+        return {} if self.kind == "personal" else {"kind": self.kind, "owner_id": self.owner_id}
+
+    def path(self, target: Target) -> str:
+        return token_path(self.kind, self.owner_id, target.id)
 
     def read_state(self, gl: gitlab.Gitlab, target: Target) -> State:
-        return _token_state(gl, target.id)
+        return _token_state(gl, self.path(target))
 
     def desired(self, state: State) -> bool:
         return state.get("revoked") is True
 
+
+class RevokeToken(_KindAction):
+    name = "revoke_token"
+    title = "Revoke token"
+    description = ("Revoke the access token immediately (it stops working at once). "
+                   "Irreversible.")
+    convergent = True
+    already = "already revoked; nothing sent"
+
+    def params(self) -> dict[str, JSON]:
+        return self._kind_params()
+
+    def call(self, target: Target) -> Call:
+        return Call("DELETE", self.path(target), target.id, safe(target.label, kind="line"))
+
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
-        return http(gl, "delete", f"/personal_access_tokens/{target.id}")
+        return http(gl, "delete", self.path(target))
 
     def explain(self, exc: HttpFailure) -> str | None:
         if exc.status == 400:
@@ -61,42 +118,43 @@ class RevokeToken(BaseAction):
         return None
 
 
-class RotateToken(BaseAction):
+class RotateToken(_KindAction):
     name = "rotate_token"
     title = "Rotate token"
     description = ("Revoke the token and mint a replacement with the same scopes (new value "
-                   "shown once; it expires in 7 days by default). Never repeated automatically.")
-    target_kinds = frozenset({"token"})
+                   "shown once; it expires in 7 days by default). Irreversible; never repeated "
+                   "automatically.")
     convergent = False
     already = ("already revoked: not rotated (rotating a revoked token would revoke its whole "
                "token family)")
     resume_note = ("the replacement token's value was lost with the crash: revoke the new token "
                    "and create another if it is still needed")
 
-    def __init__(self, *, expires_at: str | None = None) -> None:
+    def __init__(self, *, kind: str = "personal", owner_id: int | None = None,
+                 expires_at: str | None = None) -> None:
+        super().__init__(kind=kind, owner_id=owner_id)
         self.expires_at = expires_at
 
     def params(self) -> dict[str, JSON]:
-        return {"expires_at": self.expires_at} if self.expires_at else {}
+        out = self._kind_params()
+        if self.expires_at:
+            out["expires_at"] = self.expires_at
+        return out
 
-    def read_state(self, gl: gitlab.Gitlab, target: Target) -> State:
-        return _token_state(gl, target.id)
+    def call(self, target: Target) -> Call:
+        return Call("POST", self.path(target) + "/rotate", target.id,
+                    safe(target.label, kind="line"))
 
-    def desired(self, state: State) -> bool:
-        # Rotation revokes the old token. An already revoked token must not be rotated:
-        # GitLab treats that as token reuse and revokes the whole family.
-        return state.get("revoked") is True
+    def precheck(self, target: Target, state: State) -> str | None:
+        if self.kind == "impersonation":
+            return ("GitLab has no API to rotate an impersonation token (only the Admin Area "
+                    "can); revoke it instead")
+        return None
 
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
         data = {"expires_at": self.expires_at} if self.expires_at else None
-        result = http(gl, "post", f"/personal_access_tokens/{target.id}/rotate", data=data)
-        body = result.body if isinstance(result.body, Mapping) else {}
-        value = body.get("token")
-        extra: dict[str, JSON] = {"new_token_id": body.get("id"),
-                                  "new_expires_at": body.get("expires_at")}
-        return ApplyResult(result.http_status, result.request_id, None,
-                           Secret(value) if isinstance(value, str) and value.strip() else None,
-                           extra)
+        result = http(gl, "post", self.path(target) + "/rotate", data=data)
+        return _rotated(result)
 
     def explain(self, exc: HttpFailure) -> str | None:
         if exc.status == 400:
@@ -104,14 +162,112 @@ class RotateToken(BaseAction):
         return None
 
 
+def _rotated(result: ApplyResult) -> ApplyResult:
+    """Keep the new value only as a one-time :class:`Secret`; journal its id and expiry."""
+    body = result.body if isinstance(result.body, Mapping) else {}
+    value = body.get("token")
+    extra: dict[str, JSON] = {"new_token_id": body.get("id"),
+                              "new_expires_at": body.get("expires_at")}
+    return ApplyResult(result.http_status, result.request_id, None,
+                       Secret(value) if isinstance(value, str) and value.strip() else None,
+                       extra)
+
+
+class RotateOwnToken(BaseAction):
+    """``POST /personal_access_tokens/self/rotate``: the console's own token.
+
+    Always the last step of a plan, behind its own confirmation (``confirmed``): afterwards the
+    old token is revoked, so the read-back uses the new value, held in memory only. The caller
+    stores it where the old one lived (keyring or memory) and reconnects.
+    """
+
+    name = "rotate_own_token"
+    title = "Rotate the console's own token"
+    description = ("Replace the token this console uses (the new value goes where the old one "
+                   "lived and is never shown or logged). Always last; confirmed separately.")
+    target_kinds = frozenset({"token"})
+    convergent = False
+    reversible = False
+    already = "already rotated; nothing sent"
+
+    def __init__(self, *, confirmed: bool = False) -> None:
+        self.confirmed = confirmed
+        self._fresh: gitlab.Gitlab | None = None  # a client on the new value, in memory only
+        self._old_id: int | None = None
+
+    def params(self) -> dict[str, JSON]:
+        return {"confirmed": self.confirmed}
+
+    def call(self, target: Target) -> Call:
+        return Call("POST", "/personal_access_tokens/self/rotate", target.id, "console token")
+
+    def read_state(self, gl: gitlab.Gitlab, target: Target) -> State:
+        body = get_json(self._fresh or gl, "/personal_access_tokens/self")
+        if not isinstance(body, Mapping):
+            raise HttpFailure(None, "unexpected response reading the token", transport=True)
+        return State({"current_id": body.get("id"), "expires_at": body.get("expires_at"),
+                      "scopes": body.get("scopes")})
+
+    def desired(self, state: State) -> bool:
+        return self._fresh is not None and state.get("current_id") != self._old_id
+
+    def precheck(self, target: Target, state: State) -> str | None:
+        if not self.confirmed:
+            return "rotating the console's own token needs its own confirmation"
+        if state.get("current_id") != target.id:
+            return "this is not the token the console is using"
+        return None
+
+    def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
+        self._old_id = target.id
+        result = _rotated(http(gl, "post", "/personal_access_tokens/self/rotate"))
+        if result.secret is not None:
+            self._fresh = gitlab.Gitlab(gl.url, private_token=result.secret.reveal(),
+                                        timeout=gl.timeout, ssl_verify=gl.ssl_verify,
+                                        user_agent=gl.headers.get("User-Agent", "gitlab"))
+        return result
+
+    def explain(self, exc: HttpFailure) -> str | None:
+        if exc.status == 405:
+            return "GitLab refused (405): the console's token is not a personal access token"
+        if exc.status == 403:
+            return ("GitLab refused (403): the token needs the api or self_rotate scope "
+                    f"({exc.message})")
+        return None
+
+
+def token_action(op: str, token: Mapping[str, JSON], *,
+                 expires_at: str | None = None) -> RevokeToken | RotateToken:
+    """The revoke or rotate action that goes through ``token``'s own endpoint."""
+    kind, owner = token_kind_of(token)
+    if op == "revoke":
+        return RevokeToken(kind=kind, owner_id=owner)
+    if op == "rotate":
+        return RotateToken(kind=kind, owner_id=owner, expires_at=expires_at)
+    raise ValueError(f"unknown token operation {op!r}")
+
+
+def _kind_of(params: Mapping[str, JSON]) -> tuple[str, int | None]:
+    kind = str(params.get("kind") or "personal")
+    owner = params.get("owner_id")
+    return kind, int(owner) if isinstance(owner, int | str) and str(owner).isdigit() else None
+
+
 def _revoke(params: Mapping[str, JSON]) -> RevokeToken:
-    return RevokeToken()
+    kind, owner = _kind_of(params)
+    return RevokeToken(kind=kind, owner_id=owner)
 
 
 def _rotate(params: Mapping[str, JSON]) -> RotateToken:
+    kind, owner = _kind_of(params)
     value = params.get("expires_at")
-    return RotateToken(expires_at=str(value) if value else None)
+    return RotateToken(kind=kind, owner_id=owner, expires_at=str(value) if value else None)
+
+
+def _rotate_own(params: Mapping[str, JSON]) -> RotateOwnToken:
+    return RotateOwnToken(confirmed=bool(params.get("confirmed")))
 
 
 register(RevokeToken.name, _revoke)
 register(RotateToken.name, _rotate)
+register(RotateOwnToken.name, _rotate_own)

@@ -60,7 +60,8 @@ def test_dossier_from_pane_against_drill(drill: Any, tmp_path: Path) -> None:
             text = body_text(app)
             header = screen_text(app).splitlines()[0]
             assert "#1 @root" in header and "ADMIN" in header and "unreviewed" in header
-            assert "Personal access tokens (3)" in text
+            # 4 since issue 10: the attacker's impersonation token for root joined the seed
+            assert "Personal access tokens (4)" in text
             assert "Memberships (2)" in text
             assert "Blast radius" in text and "namespace(s) with Maintainer/Owner" in text
             assert "Sign-in" in text and "sign-in count" in text

@@ -29,7 +29,7 @@ def test_admin_lists_every_pat_with_filters(drill: Any) -> None:
     everything = gl.personal_access_tokens.list(get_all=True)
     assert len(everything) > 50
     mchen = gl.personal_access_tokens.list(user_id=7, get_all=True)
-    assert {t.name for t in mchen} == {"laptop-cli", "ci-sync"}
+    assert {t.name for t in mchen} == {"laptop-cli", "ci-sync", "backup-sync"}  # seed: issue 10
     sync = next(t for t in mchen if t.name == "ci-sync")
     assert sync.expires_at is None and sync.scopes == ["api"] and sync.active
     assert sync.last_used_ips == ["203.0.113.66"]
@@ -159,7 +159,8 @@ def test_deploy_tokens_and_keys(fresh_drill: Any) -> None:
     s = fresh_drill
     gl = gitlab.Gitlab(s.url, private_token=s.ADMIN_TOKEN, timeout=10)
     everything = gl.deploytokens.list(get_all=True)
-    assert len(everything) == 4 and all("token" not in t.attributes for t in everything)
+    # 5 since issue 10: the attacker's tf-mirror deploy token joined the seed
+    assert len(everything) == 5 and all("token" not in t.attributes for t in everything)
     project = gl.projects.get(5, lazy=True)
     made = project.deploytokens.create({"name": "ir", "scopes": ["read_repository"]})
     assert made.token.startswith("gldt-")

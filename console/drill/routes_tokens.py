@@ -191,6 +191,12 @@ def _pat_for(ctx: Ctx) -> Token:
     if ref == "self":
         return ctx.token
     token = ctx.state.tokens.get(int(ref)) if ref.isdigit() else None
+    if token is not None and token.resource_type is not None:
+        # A group or project access token has its own endpoints: asked for through the
+        # personal-token ones it does not exist (the rotate-a-group-token-here bug of issue 10).
+        token = None
+        if not ctx.is_admin:
+            raise message_error(401, "401 Unauthorized")
     if ctx.is_admin:
         if token is None:
             raise not_found("Personal Access Token")

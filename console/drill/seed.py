@@ -13,7 +13,10 @@ The incident: ``mchen`` (platform engineer with admin rights) was phished ~3 day
 ``ops-helper`` account — the attacker signed in, created a non-expiring ``api`` PAT, added an
 SSH key, made ``ops-helper`` an admin, disabled 2FA for ``lnguyen``, raised mchen to Owner of
 ``acme/infrastructure``, registered a project runner, added a project webhook pointing outside
-the company and changed a CI/CD variable. Everything else is ~6 months of benign activity.
+the company and changed a CI/CD variable. To come back later it also left a GPG key, a system
+hook pointing outside, two more personal access tokens (one on ``lnguyen``), an impersonation
+token for ``root``, a deploy token and an instance OAuth application (``footholds.py``).
+Everything else is ~6 months of benign activity.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from console.drill import footholds
 from console.drill.state import (
     HUMAN,
     PROJECT_BOT,
@@ -274,6 +278,8 @@ def build_state(*, users: int, seed: int, tier: str, now: datetime | None = None
     _seed_tokens(state, clock, rng, seed, total)
     _seed_keys(state, clock, seed)
     _seed_ci(state, clock, seed)
+    footholds.plant(state, clock, lambda kind, ident, prefix, length: _secret(
+        seed, kind, ident, prefix, length))
     _seed_settings(state)
     _seed_audit(state, clock, rng, total)
     _seed_contrib(state, clock)
@@ -950,6 +956,7 @@ def _seed_audit(state: DrillState, clock: _Clock, rng: random.Random, total: int
         message="Changed variable PIP_INDEX_URL",
         target=(303, "Ci::Variable", "PIP_INDEX_URL"), ip=ATTACKER_IP,
         extra={"change": "value"})  # values never reach the audit log
+    footholds.audit(state, add, m)
     _recorded_sign_ins(state, clock, specs, signin_at)
     specs.sort(key=lambda s: s.at)
     for spec in specs:

@@ -22,6 +22,7 @@ import re
 import secrets
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formatdate
@@ -30,6 +31,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from console.drill import (
+    routes_admin,
     routes_audit,
     routes_ci,
     routes_namespaces,
@@ -50,8 +52,10 @@ ROUTES: list[Route] = [
     *routes_ci.routes.routes,
     *routes_namespaces.routes.routes,
     *routes_audit.routes.routes,
+    *routes_admin.routes.routes,
 ]
 
+REQUEST_LOG_SIZE = 100_000
 _READ_SCOPES = frozenset({"api", "read_api"})
 _WRITE_SCOPES = frozenset({"api"})
 _USER_READ_PATHS = ("/user", "/users")  # `read_user` also reads user endpoints
@@ -193,6 +197,21 @@ class DrillServer:
         self._rng_lock = threading.Lock()
         limit = self.options.rate_limit_per_minute
         self._throttle = _Throttle(limit) if limit else None
+        self._log_lock = threading.Lock()
+        # (method, path, status) of recent requests, never the query string (it may carry a
+        # token); bounded so a long demo or benchmark cannot grow it without limit.
+        self.request_log: deque[tuple[str, str, int]] = deque(maxlen=REQUEST_LOG_SIZE)
+
+    def requests_to(self, method: str, path: str) -> int:
+        """How many ``method`` requests reached ``path`` (``/api/v4`` stripped): a test proves
+        with it that each mutation was sent exactly once."""
+        with self._log_lock:
+            return sum(1 for m, p, _ in self.request_log if m == method and p == path)
+
+    def writes(self) -> list[tuple[str, str, int]]:
+        """Every non-GET request so far, in order."""
+        with self._log_lock:
+            return [entry for entry in self.request_log if entry[0] not in ("GET", "HEAD")]
 
     def __repr__(self) -> str:
         return f"DrillServer(url={self.url!r}, users={len(self.state.users)})"
@@ -236,6 +255,14 @@ class DrillServer:
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes,
                ip: str) -> Response:
         """Run one request through the pipeline (usable without the socket, for tests)."""
+        response = self._handle(method, raw_path, headers, body, ip)
+        path = urlsplit(raw_path).path.removeprefix("/api/v4").rstrip("/") or "/"
+        with self._log_lock:
+            self.request_log.append((method, path, response.status))
+        return response
+
+    def _handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes,
+                ip: str) -> Response:
         opts = self.options
         if opts.latency_ms > 0:
             time.sleep(opts.latency_ms / 1000.0)

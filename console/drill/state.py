@@ -275,6 +275,21 @@ class DeployKey:
 
 
 @dataclass(slots=True)
+class OAuthApp:
+    """An instance-wide OAuth application (the only kind the REST API can list or delete)."""
+
+    id: int
+    application_id: str
+    name: str
+    secret: str
+    callback_url: str
+    scopes: list[str]
+    created_at: str
+    confidential: bool = True
+    owner_id: int | None = None  # None: instance-wide; user-owned apps are invisible to REST
+
+
+@dataclass(slots=True)
 class AuditEvent:
     id: int
     author_id: int
@@ -323,6 +338,7 @@ class DrillState:
         self.hooks: dict[int, Hook] = {}
         self.deploy_tokens: dict[int, DeployToken] = {}
         self.deploy_keys: dict[int, DeployKey] = {}
+        self.oauth_apps: dict[int, OAuthApp] = {}
         self.audit: list[AuditEvent] = []  # id order == time order
         self.contrib: dict[int, list[ContribEvent]] = {}
         self.settings: dict[str, Any] = {}

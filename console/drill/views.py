@@ -23,6 +23,7 @@ from console.drill.state import (
     Group,
     Hook,
     Member,
+    OAuthApp,
     Project,
     Runner,
     SshKey,
@@ -508,6 +509,17 @@ def deploy_key_project(k: DeployKey, project_id: int) -> dict[str, Any]:
         "fingerprint_sha256": k.fingerprint_sha256,
         "usage_type": k.usage_type,
         "can_push": k.projects.get(project_id, False),
+    }
+
+
+def oauth_app(a: OAuthApp) -> dict[str, Any]:
+    """``GET /applications`` row: the secret is never listed (only POST returns it once)."""
+    return {
+        "id": a.id,
+        "application_id": a.application_id,
+        "application_name": a.name,
+        "callback_url": a.callback_url,
+        "confidential": a.confidential,
     }
 
 

@@ -1,0 +1,68 @@
+"""Undo where GitLab can undo: reversible pairs, rebuilt from a finished journal entry.
+
+Block/unblock, admin-flag removal/grant, membership removal/re-add, access-level changes and
+runner pause/unpause are pairs. Revoke, delete, rotate, a new secret, a new variable value and a
+password reset are not: :func:`undo_action` returns None and :func:`irreversible_reason` says
+why. GitLab's ban and deactivate are reversible too, but the console has no action for them yet.
+The undo of an unblock is a block; the undo of a block is an unblock, which keeps its guard
+(tokens or keys still live refuse it unless confirmed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from actions import runner_actions, settings_actions  # noqa: F401  (register the pairs)
+from actions.engine import JSON, Action, action_for
+from actions.membership_actions import AddMember, ChangeMemberLevel, RemoveMember
+from actions.resource import int_param, str_param
+
+REVERSE: dict[str, str] = {
+    "block_user": "unblock_user",
+    "unblock_user": "block_user",
+    "remove_admin": "grant_admin",
+    "grant_admin": "remove_admin",
+    "pause_runner": "unpause_runner",
+    "unpause_runner": "pause_runner",
+    "remove_member": "add_member",
+    "add_member": "remove_member",
+    "change_member_level": "change_member_level",
+}
+
+
+def is_reversible(action_name: str) -> bool:
+    return action_name in REVERSE
+
+
+def irreversible_reason(action_name: str) -> str:
+    if action_name in REVERSE:
+        return ""
+    return "irreversible: GitLab cannot restore what this removes or replaces"
+
+
+def _field(entry: Any, name: str) -> Any:
+    return entry.get(name) if isinstance(entry, Mapping) else getattr(entry, name, None)
+
+
+def undo_action(entry: Any) -> Action | None:
+    """The action that reverses a ``done`` journal entry, or None when GitLab cannot undo it."""
+    name = str(_field(entry, "action") or "")
+    if _field(entry, "state") != "done" or name not in REVERSE:
+        return None
+    params: Mapping[str, JSON] = _field(entry, "params") or {}
+    pre: Mapping[str, JSON] = _field(entry, "pre_state") or {}
+    source, source_id = str_param(params, "source", "group"), int_param(params, "source_id")
+    if name == "remove_member":
+        level = pre.get("access_level")
+        if not isinstance(level, int):
+            return None
+        return AddMember(source=source, source_id=source_id, level=level)
+    if name == "add_member":
+        return RemoveMember(source=source, source_id=source_id)
+    if name == "change_member_level":
+        level = pre.get("access_level")
+        if not isinstance(level, int):
+            return None
+        return ChangeMemberLevel(source=source, source_id=source_id, level=level)
+    return action_for(REVERSE[name], params if name.endswith("_runner") else {})
