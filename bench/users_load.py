@@ -5,7 +5,7 @@
 Starts a drill (simulated GitLab) with N users and a fixed per-request latency, then measures in
 the same run:
 
-* our loader (``console.loader.load_users_blocking``) into a temporary store, in a child
+* our loader (``console.users_load.load_users_blocking``) into a temporary store, in a child
   process so its peak RSS is its own (the drill server lives in this process);
 * ``gitlab -o json user list --get-all`` (python-gitlab's CLI) against the same drill, using a
   temporary python-gitlab config file (``-c FILE -g drill``) that holds the drill URL and the
@@ -76,7 +76,7 @@ def _child_loader() -> int:
     """Run the loader once; read {"url", "token", "users"} from stdin, print JSON to stdout."""
     request = json.loads(sys.stdin.read())
     from console.config import ConnectionConfig
-    from console.loader import LoadProgress, load_users_blocking
+    from console.users_load import LoadProgress, load_users_blocking
     from console.secret import Secret
     from console.store import Store
 

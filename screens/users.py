@@ -490,7 +490,7 @@ class UsersPane(SavesPaneState, Vertical):
 
     @work(thread=True, exclusive=True, group="users-load", exit_on_error=False)
     def _load(self, ctx: AppContext) -> None:
-        from console.loader import load_users_blocking
+        from console.users_load import load_users_blocking
 
         worker = get_current_worker()
 
@@ -573,12 +573,8 @@ class UsersPane(SavesPaneState, Vertical):
     @work(thread=True, exclusive=True, group="users-risk", exit_on_error=False)
     def _risk_worker(self, ctx: AppContext) -> None:
         from console.errors import describe_error
-        from console.loader import (
-            TOKENS_CACHE_KEY,
-            FetchError,
-            compute_and_store_risk,
-            fetch_tokens_blocking,
-        )
+        from console.risk import TOKENS_CACHE_KEY, compute_and_store_risk
+        from console.users_load import FetchError, fetch_tokens_blocking
 
         worker = get_current_worker()
         problem: str | None = None
@@ -624,7 +620,7 @@ class UsersPane(SavesPaneState, Vertical):
 
     @work(thread=True, exclusive=True, group="users-enrich", exit_on_error=False)
     def _enrich_worker(self, ctx: AppContext) -> None:
-        from console.loader import EnrichResult, enrich_users_blocking
+        from console.users_load import EnrichResult, enrich_users_blocking
         from console.store import UserQuery
 
         worker = get_current_worker()
@@ -679,7 +675,7 @@ class UsersPane(SavesPaneState, Vertical):
     @work(thread=True, exclusive=True, group="users-risk", exit_on_error=False)
     def _rescore_worker(self, ctx: AppContext) -> None:
         from console.errors import describe_error
-        from console.loader import compute_and_store_risk
+        from console.risk import compute_and_store_risk
 
         problem: str | None = None
         failed = False

@@ -12,7 +12,7 @@ from textual import on
 
 from console.dossier import Dossier, Section
 from console.errors import Problem
-from console.loader import load_users_blocking
+from console.users_load import load_users_blocking
 from screens.actions_menu import ActionsMenuScreen
 from screens.dossier import DossierScreen
 from screens.messages import ShowAuditForUser

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from console.drill import seed
 from console.drill.timefmt import iso
-from console.loader import sign_in_history
+from console.risk import sign_in_history
 
 
 def test_each_recorded_sign_in_has_its_audit_event() -> None:

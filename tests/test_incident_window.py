@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from console.audit import events_cache_key, incident_window
-from console.loader import compute_and_store_risk
+from console.risk import compute_and_store_risk
 from console.store import Store
 from screens.incidents import default_incident_fields
 

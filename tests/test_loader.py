@@ -19,16 +19,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
-from console.loader import (
+from console.api import parse_retry_after
+from console.risk import sign_in_history
+from console.store import Store
+from console.users_load import (
     LoadProgress,
     LoadResult,
     enrich_users,
     fetch_tokens,
     load_users,
-    parse_retry_after,
-    sign_in_history,
 )
-from console.store import Store
 
 BASE = "http://gitlab.test/api/v4"
 
@@ -244,7 +244,8 @@ def test_cancellation_stops_early(store: Store) -> None:
 # --------------------------------------------------------------------------- links and failures
 
 
-def test_next_link_on_another_host_is_pinned_to_ours(store: Store) -> None:
+def test_next_link_on_another_host_is_refused(store: Store) -> None:
+    # Was "pinned to ours" (rewritten): issue 7 makes every foreign link a refusal instead.
     fake = FakeUsers(list(range(1, 51)))
     fake.link_host = "evil.example:8443"
     seen_hosts: set[str] = set()
@@ -255,8 +256,9 @@ def test_next_link_on_another_host_is_pinned_to_ours(store: Store) -> None:
         return original(request)
 
     fake.handler = handler  # type: ignore[method-assign]
-    result, _, _, _ = _run_fake(fake, store, per_page=5)
-    assert result.problem is None and result.loaded == 50
+    result, _, _, incident = _run_fake(fake, store, per_page=5)
+    assert result.problem is not None and result.problem.title == "Unsafe pagination link"
+    assert result.loaded == store.count_users(incident) < 50
     assert seen_hosts == {"gitlab.test"}
 
 
@@ -274,9 +276,9 @@ def test_next_link_outside_the_api_stops_with_a_problem(store: Store) -> None:
 @pytest.fixture
 def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the retry policy, shorten its sleeps."""
-    import console.loader
+    from console.api.retry import RetryPolicy
 
-    monkeypatch.setattr(console.loader, "_backoff", lambda attempt, **kw: 0.01 * attempt)
+    monkeypatch.setattr(RetryPolicy, "backoff", lambda self, attempt, **kw: 0.01 * attempt)
 
 
 def test_5xx_is_retried(store: Store, quick_backoff: None) -> None:
@@ -423,7 +425,7 @@ def _drill_load(server: Any, store: Store, token: str | None = None, **kw: Any) 
 ]:
     from console.config import ConnectionConfig
     from console.drill.server import DrillServer
-    from console.loader import load_users_blocking
+    from console.users_load import load_users_blocking
     from console.secret import Secret
 
     incident = _incident(store)
@@ -520,7 +522,7 @@ def test_drill_server_errors_are_retried(store: Store, quick_backoff: None) -> N
 def test_drill_enrichment_fills_sign_in_ips(drill: Any, store: Store) -> None:
     from console.config import ConnectionConfig
     from console.drill.server import DrillServer
-    from console.loader import enrich_users_blocking
+    from console.users_load import enrich_users_blocking
     from console.secret import Secret
 
     result, incident, _ = _drill_load(drill, store)
@@ -543,7 +545,7 @@ def test_drill_enrichment_fills_sign_in_ips(drill: Any, store: Store) -> None:
 def test_drill_tokens_are_all_fetched(drill: Any) -> None:
     from console.config import ConnectionConfig
     from console.drill.server import DrillServer
-    from console.loader import fetch_tokens_blocking
+    from console.users_load import fetch_tokens_blocking
     from console.secret import Secret
 
     tokens = fetch_tokens_blocking(ConnectionConfig(url=drill.url), Secret(DrillServer.ADMIN_TOKEN))
@@ -558,7 +560,8 @@ def test_drill_risk_is_computed_and_stored(drill: Any, store: Store) -> None:
     from console.config import ConnectionConfig
     from console.drill import seed
     from console.drill.server import DrillServer
-    from console.loader import compute_and_store_risk, enrich_users_blocking, fetch_tokens_blocking
+    from console.risk import compute_and_store_risk
+    from console.users_load import enrich_users_blocking, fetch_tokens_blocking
     from console.secret import Secret
     from console.store import UserQuery
 
@@ -587,7 +590,7 @@ def test_drill_risk_is_computed_and_stored(drill: Any, store: Store) -> None:
 
 
 def test_risk_reads_cached_tokens_and_events_when_not_given(store: Store) -> None:
-    from console.loader import AUDIT_EVENTS_CACHE_KEY, TOKENS_CACHE_KEY, compute_and_store_risk
+    from console.risk import AUDIT_EVENTS_CACHE_KEY, TOKENS_CACHE_KEY, compute_and_store_risk
 
     incident = _incident(store)
     store.upsert_users(incident, [

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode
 import httpx
 import pytest
 
-from console.loader import LoadProgress, LoadResult, load_users
+from console.users_load import LoadProgress, LoadResult, load_users
 from console.store import Store, UserQuery
 
 BASE = "http://gitlab.test/api/v4"
@@ -258,7 +258,7 @@ def test_partitions_one_means_the_two_streams(store: Store) -> None:
 def test_drill_partitioned_load_equals_the_full_user_set(drill: Any, tmp_path: Path) -> None:
     from console.config import ConnectionConfig
     from console.drill.server import DrillServer
-    from console.loader import load_users_blocking
+    from console.users_load import load_users_blocking
     from console.secret import Secret
 
     store = Store.open(tmp_path / "s.db")

@@ -397,7 +397,7 @@ def test_cancel_and_reload_with_a_slow_loader(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fake loader (a page every 50 ms) to test cancel (x) and reload (r) deterministically."""
-    import console.loader as loader
+    import console.users_load as loader
 
     ctx = make_ctx(tmp_path)
     users = make_users(2000)
@@ -459,7 +459,7 @@ def test_an_untouched_cursor_stays_on_the_first_row_while_pages_arrive_out_of_or
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The loader streams several id ranges at once: root (id 1) may arrive after id 1001."""
-    import console.loader as loader
+    import console.users_load as loader
 
     ctx = make_ctx(tmp_path)
     users = make_users(2000)
@@ -560,7 +560,7 @@ def test_a_failing_sign_in_ip_fetch_is_reported_not_left_spinning(
 ) -> None:
     """If enrichment raises (store or client failure), the status says so instead of staying on
     "fetching sign-in IPs…" forever."""
-    import console.loader as loader
+    import console.users_load as loader
 
     ctx = make_ctx(tmp_path)
     users = make_users(300)

@@ -1,0 +1,98 @@
+"""Score every cached user of an incident and store the result (blocking: SQLite).
+
+Gathers the inputs :func:`console.risk.signals.compute_risk` needs from what the panes fetched
+(audit events cached per window, the PAT list) and writes scores and reasons to the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from console.audit import events_cache_key
+from console.risk.sign_ins import sign_in_history
+from console.risk.signals import compute_risk
+
+if TYPE_CHECKING:
+    from console.store import Store
+
+__all__ = ["AUDIT_EVENTS_CACHE_KEY", "TOKENS_CACHE_KEY", "compute_and_store_risk"]
+
+#: Cache keys (store.cache_get) compute_and_store_risk reads when not given events / tokens:
+#: audit events as a list or ``{"events": [...]}``; PAT JSON as a list or ``{"tokens": [...]}``.
+AUDIT_EVENTS_CACHE_KEY: Final = "audit_events"
+TOKENS_CACHE_KEY: Final = "tokens"
+
+
+def _cached_events(store: Store, incident_id: int, window: tuple[str | None, str | None]) -> Any:
+    """Audit events the audit pane cached for this window, else the legacy key's."""
+    for key in (events_cache_key(*window), AUDIT_EVENTS_CACHE_KEY):
+        cached = store.cache_get(incident_id, key)
+        if cached is not None:
+            return cached[0]
+    return None
+
+
+def _as_records(value: Any, field_name: str) -> list[Mapping[str, Any]]:
+    if isinstance(value, Mapping):
+        value = value.get(field_name)
+    if value is None or isinstance(value, str | bytes | Mapping):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
+
+
+def _given_or_cached(
+    store: Store,
+    incident_id: int,
+    given: Iterable[Mapping[str, Any]] | None,
+    key: str,
+    field_name: str,
+) -> list[Mapping[str, Any]]:
+    value: Any = given
+    if value is None:
+        cached = store.cache_get(incident_id, key)
+        value = cached[0] if cached is not None else None
+    return _as_records(value, field_name)
+
+
+def compute_and_store_risk(
+    store: Store,
+    incident_id: int,
+    window: tuple[str | None, str | None] | None = None,
+    *,
+    tokens: Iterable[Mapping[str, Any]] | None = None,
+    events: Iterable[Mapping[str, Any]] | None = None,
+    known_ips: Mapping[int, set[str]] | None = None,
+    now: datetime | None = None,
+) -> dict[int, tuple[int, list[str]]]:
+    """Score every cached user of the incident with ``compute_risk`` and store it.
+
+    ``window`` defaults to the incident's window. ``events`` are audit events (raw GitLab JSON or
+    ``AuditEvent.to_dict()``) and ``tokens`` PAT JSON (``users_load.fetch_tokens_blocking``); when
+    None, what the audit pane cached for the window (or ``AUDIT_EVENTS_CACHE_KEY``) and
+    ``TOKENS_CACHE_KEY`` hold is used.
+    Sign-in events give each user's earlier IPs (:func:`sign_in_history`, unless ``known_ips`` is
+    passed), so a sign-in from an address never seen before stands out. Blocking (SQLite):
+    call it from a worker thread.
+    """
+    if window is None:
+        incident = store.get_incident(incident_id)
+        window = incident.window if incident is not None else (None, None)
+    if events is None:
+        events = _as_records(_cached_events(store, incident_id, window), "events")
+    event_list = list(events)
+    token_list = _given_or_cached(store, incident_id, tokens, TOKENS_CACHE_KEY, "tokens")
+    users = list(store.iter_users(incident_id))
+    if known_ips is None:
+        known_ips = sign_in_history(event_list, {u.id: u.current_sign_in_ip for u in users})
+    risks = compute_risk(
+        users,
+        window,
+        known_ips=known_ips,
+        tokens=token_list or None,
+        events=event_list,
+        now=now,
+    )
+    store.set_risk(incident_id, risks)
+    return risks
