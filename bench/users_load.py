@@ -76,9 +76,9 @@ def _child_loader() -> int:
     """Run the loader once; read {"url", "token", "users"} from stdin, print JSON to stdout."""
     request = json.loads(sys.stdin.read())
     from console.config import ConnectionConfig
-    from console.users_load import LoadProgress, load_users_blocking
     from console.secret import Secret
     from console.store import Store
+    from console.users_load import LoadProgress, load_users_blocking
 
     rss_before = _peak_rss_kib()
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:

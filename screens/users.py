@@ -620,8 +620,8 @@ class UsersPane(SavesPaneState, Vertical):
 
     @work(thread=True, exclusive=True, group="users-enrich", exit_on_error=False)
     def _enrich_worker(self, ctx: AppContext) -> None:
-        from console.users_load import EnrichResult, enrich_users_blocking
         from console.store import UserQuery
+        from console.users_load import EnrichResult, enrich_users_blocking
 
         worker = get_current_worker()
         store, incident_id = ctx.store, ctx.incident_id

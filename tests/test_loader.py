@@ -425,8 +425,8 @@ def _drill_load(server: Any, store: Store, token: str | None = None, **kw: Any) 
 ]:
     from console.config import ConnectionConfig
     from console.drill.server import DrillServer
-    from console.users_load import load_users_blocking
     from console.secret import Secret
+    from console.users_load import load_users_blocking
 
     incident = _incident(store)
     progress: list[LoadProgress] = []
@@ -522,8 +522,8 @@ def test_drill_server_errors_are_retried(store: Store, quick_backoff: None) -> N
 def test_drill_enrichment_fills_sign_in_ips(drill: Any, store: Store) -> None:
     from console.config import ConnectionConfig
     from console.drill.server import DrillServer
-    from console.users_load import enrich_users_blocking
     from console.secret import Secret
+    from console.users_load import enrich_users_blocking
 
     result, incident, _ = _drill_load(drill, store)
     assert result.loaded == 2000
@@ -545,8 +545,8 @@ def test_drill_enrichment_fills_sign_in_ips(drill: Any, store: Store) -> None:
 def test_drill_tokens_are_all_fetched(drill: Any) -> None:
     from console.config import ConnectionConfig
     from console.drill.server import DrillServer
-    from console.users_load import fetch_tokens_blocking
     from console.secret import Secret
+    from console.users_load import fetch_tokens_blocking
 
     tokens = fetch_tokens_blocking(ConnectionConfig(url=drill.url), Secret(DrillServer.ADMIN_TOKEN))
     ids = [t["id"] for t in tokens]
@@ -561,9 +561,9 @@ def test_drill_risk_is_computed_and_stored(drill: Any, store: Store) -> None:
     from console.drill import seed
     from console.drill.server import DrillServer
     from console.risk import compute_and_store_risk
-    from console.users_load import enrich_users_blocking, fetch_tokens_blocking
     from console.secret import Secret
     from console.store import UserQuery
+    from console.users_load import enrich_users_blocking, fetch_tokens_blocking
 
     cfg, token = ConnectionConfig(url=drill.url), Secret(DrillServer.ADMIN_TOKEN)
     result, incident, _ = _drill_load(drill, store)

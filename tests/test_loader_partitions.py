@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlencode
 import httpx
 import pytest
 
-from console.users_load import LoadProgress, LoadResult, load_users
 from console.store import Store, UserQuery
+from console.users_load import LoadProgress, LoadResult, load_users
 
 BASE = "http://gitlab.test/api/v4"
 T0 = 1_600_000_000  # 2020-09-13T12:26:40Z
@@ -258,8 +258,8 @@ def test_partitions_one_means_the_two_streams(store: Store) -> None:
 def test_drill_partitioned_load_equals_the_full_user_set(drill: Any, tmp_path: Path) -> None:
     from console.config import ConnectionConfig
     from console.drill.server import DrillServer
-    from console.users_load import load_users_blocking
     from console.secret import Secret
+    from console.users_load import load_users_blocking
 
     store = Store.open(tmp_path / "s.db")
     try:
