@@ -79,11 +79,11 @@ def bad_response(what: str) -> Problem:
     )
 
 
-def json_list(response: httpx.Response) -> tuple[list[dict[str, Any]], int]:
-    """A page's JSON objects and how many entries were not objects (skipped, not fatal).
+def json_list(response: httpx.Response) -> tuple[list[dict[str, Any]], list[object]]:
+    """A page's JSON objects, and the entries that are not objects (for the caller to count).
 
     A body that is not JSON or not a list is fatal (:class:`ReadFailed`): the whole page is
-    unreadable. One odd entry inside a good page is only counted.
+    unreadable. One odd entry inside a good page is not.
     """
     try:
         body = response.json()
@@ -92,7 +92,7 @@ def json_list(response: httpx.Response) -> tuple[list[dict[str, Any]], int]:
     if not isinstance(body, list):
         raise ReadFailed(bad_response("a page that is not a list"))
     items = [item for item in body if isinstance(item, dict)]
-    return items, len(body) - len(items)
+    return items, [item for item in body if not isinstance(item, dict)]
 
 
 class AsyncGet:

@@ -104,7 +104,7 @@ async def _enrich(
             except ValueError:
                 body = None
             if isinstance(body, dict) and user_id(body) == uid:
-                for detail in screen_users([body], odd):
+                for detail in screen_users([body], odd):  # a number beyond 64 bits is left out
                     store.upsert_user_detail(incident_id, detail)
                     tally.enriched += 1
             step()

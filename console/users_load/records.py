@@ -37,14 +37,14 @@ def user_id(item: Mapping[str, Any]) -> int | None:
 
 @dataclass(slots=True)
 class SkipTally:
-    """Records left out of a load (and records trimmed), by reason.
+    """Records left out of a load (and records trimmed), by reason, each counted once.
 
-    Out-of-range ids are counted once each although overlapping slices and streams may see
-    them twice; records with no id at all cannot be told apart and count per sighting.
+    Overlapping slices and the two streams may see one record twice: a record is recognised
+    again by its id, or by its JSON text when it has no usable id.
     """
 
     counts: Counter[str] = field(default_factory=Counter)
-    bad_ids: set[object] = field(default_factory=set)
+    seen: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def skipped(self) -> int:
@@ -53,30 +53,34 @@ class SkipTally:
     def reasons(self) -> tuple[tuple[str, int], ...]:
         return tuple(sorted(self.counts.items()))
 
-    def add(self, reason: str, count: int = 1) -> None:
-        if count:
-            self.counts[reason] += count
+    def add(self, reason: str, record: object) -> None:
+        key = (reason, repr(record))
+        if key not in self.seen:
+            self.seen.add(key)
+            self.counts[reason] += 1
 
 
 def _fits(value: object) -> bool:
     return not isinstance(value, int) or isinstance(value, bool) or _INT_MIN <= value <= ID_MAX
 
 
-def screen_users(items: list[dict[str, Any]], tally: SkipTally) -> list[dict[str, Any]]:
+def screen_users(items: list[object], tally: SkipTally) -> list[dict[str, Any]]:
     """The records of one page the store can hold (in page order); the rest go to ``tally``."""
     kept: list[dict[str, Any]] = []
     for item in items:
-        if user_id(item) is None:
+        if not isinstance(item, dict):
+            tally.add(NOT_AN_OBJECT, item)
+            continue
+        uid = user_id(item)
+        if uid is None:
             raw = item.get("id")
             if isinstance(raw, int) and not isinstance(raw, bool):
-                if raw not in tally.bad_ids:
-                    tally.bad_ids.add(raw)
-                    tally.add(ID_OUT_OF_RANGE)
+                tally.add(ID_OUT_OF_RANGE, raw)
             else:
-                tally.add(NO_ID)
+                tally.add(NO_ID, item)
             continue
         if not all(_fits(v) for v in item.values()):
             item = {k: v for k, v in item.items() if _fits(v)}
-            tally.add(BIG_NUMBER)
+            tally.add(BIG_NUMBER, uid)
         kept.append(item)
     return kept

@@ -20,7 +20,7 @@ import httpx
 from console.api.aio import AsyncGet, ReadCancelled, json_list
 from console.errors import describe_error
 from console.problem import Problem, ProblemError
-from console.users_load.records import NOT_AN_OBJECT, SkipTally, screen_users, user_id
+from console.users_load.records import SkipTally, screen_users, user_id
 
 __all__ = ["Direction", "LoadState", "WriteFn", "guarded", "run_streams", "users_page"]
 
@@ -31,8 +31,7 @@ Direction = Literal["asc", "desc"]
 def users_page(response: httpx.Response, state: LoadState) -> list[dict[str, Any]]:
     """The storable user records of one page; odd entries are counted in ``state.skips``."""
     items, odd = json_list(response)
-    state.skips.add(NOT_AN_OBJECT, odd)
-    return screen_users(items, state.skips)
+    return screen_users([*items, *odd], state.skips)
 
 
 
