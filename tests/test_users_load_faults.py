@@ -371,7 +371,10 @@ def test_bridge_returns_results_and_raises_errors() -> None:
 # --------------------------------------------------------------------------- odd records
 
 
-def test_odd_records_are_skipped_and_counted_never_fatal(store: Store) -> None:
+@pytest.mark.parametrize("blocking", [False, True], ids=["load_users", "load_users_blocking"])
+def test_odd_records_are_skipped_and_counted_never_fatal(
+    store: Store, blocking: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     big = 2**63
     page1: list[Any] = [
         {"id": 1, "username": "ok1", "created_at": "2024-01-01T00:00:00Z"},
@@ -398,7 +401,17 @@ def test_odd_records_are_skipped_and_counted_never_fatal(store: Store) -> None:
             headers["link"] = f'<{BASE}/users?{urlencode({**q, "n": n + 1})}>; rel="next"'
         return httpx.Response(200, json=pages[n], headers=headers)
 
-    result, incident = _load(handler, store, partitions=1)
+    if blocking:
+        import console.users_load.writer as writer_mod
+        from console.config import ConnectionConfig
+        from console.secret import Secret
+
+        monkeypatch.setattr(writer_mod, "build_httpx", lambda *a, **k: _client(handler))
+        incident = _incident(store)
+        result = load_users_blocking(ConnectionConfig(url="http://gitlab.test"),
+                                     Secret("x" * 20), store, incident, partitions=1)
+    else:
+        result, incident = _load(handler, store, partitions=1)
     assert result.problem is None and not result.cancelled
     assert result.loaded == store.count_users(incident) == 3 + 3000
     reasons = dict(result.odd_records)

@@ -6,6 +6,8 @@ start-up) goes through this package; the clients themselves are built by :mod:`c
 
 from __future__ import annotations
 
+from console.api.aio import AsyncGet, ReadCancelled, ReadFailed, WaitFn, WaitReason
+from console.api.bridge import LoopCancelled, LoopThread, run_in_loop_thread
 from console.api.links import UnsafeLinkError, pin_next_link, same_origin
 from console.api.retry import (
     DEFAULT_POLICY,
@@ -17,11 +19,19 @@ from console.api.retry import (
 
 __all__ = [
     "DEFAULT_POLICY",
+    "AsyncGet",
+    "LoopCancelled",
+    "LoopThread",
+    "ReadCancelled",
+    "ReadFailed",
     "RetryPolicy",
     "UnsafeLinkError",
+    "WaitFn",
+    "WaitReason",
     "WaitTooLong",
     "is_transient_status",
     "parse_retry_after",
     "pin_next_link",
+    "run_in_loop_thread",
     "same_origin",
 ]

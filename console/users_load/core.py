@@ -26,6 +26,7 @@ from console.errors import describe_error
 from console.problem import Problem
 from console.users_load.partitions import run_partitions
 from console.users_load.plan import PARTITION_CONCURRENCY, PARTITIONS, Plan, make_plan
+from console.users_load.records import store_trimmed
 from console.users_load.streams import LoadState, WriteFn, run_streams
 
 if TYPE_CHECKING:
@@ -246,7 +247,8 @@ async def load_users(
     http = make_reader(client, state, is_cancelled, on_wait=on_wait)
 
     async def write(kept: list[dict[str, Any]]) -> None:
-        store.upsert_users(incident_id, kept, now_iso())
+        store_trimmed(lambda rows: store.upsert_users(incident_id, rows, now_iso()), kept,
+                      state.skips)
         state.stored += len(kept)
         if state.first_page_at is None:
             state.first_page_at = time.monotonic()

@@ -9,7 +9,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -19,7 +19,7 @@ from console.config import ConnectionConfig, build_httpx
 from console.errors import describe_error
 from console.problem import Problem, ProblemError
 from console.secret import Secret
-from console.users_load.records import SkipTally, screen_users, user_id
+from console.users_load.records import SkipTally, store_trimmed, user_id
 
 if TYPE_CHECKING:
     from console.store import Store
@@ -78,6 +78,10 @@ async def _enrich(
     odd = SkipTally()
     tally.total = len(ids)
 
+    def write_detail(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            store.upsert_user_detail(incident_id, row)
+
     def step() -> None:
         tally.done += 1
         if on_progress is not None:
@@ -104,9 +108,8 @@ async def _enrich(
             except ValueError:
                 body = None
             if isinstance(body, dict) and user_id(body) == uid:
-                for detail in screen_users([body], odd):  # a number beyond 64 bits is left out
-                    store.upsert_user_detail(incident_id, detail)
-                    tally.enriched += 1
+                store_trimmed(write_detail, [body], odd)  # a number beyond 64 bits is left out
+                tally.enriched += 1
             step()
 
     await asyncio.gather(*(one(uid) for uid in ids))

@@ -4,17 +4,20 @@ No single odd record may abort a load. GitLab's ids are PostgreSQL ``bigint``; t
 them as SQLite ``INTEGER``, signed 64-bit, so an id outside ``1 .. 2**63 - 1`` cannot be a real
 GitLab user and cannot be stored: the record is skipped and counted. A record without an
 integer id is skipped the same way. Any other top-level number beyond 64 bits (``sign_in_count``
-and the like) is left out of the stored copy; the rest of the record is kept.
+and the like) makes the store refuse the batch (``OverflowError``); the batch is then written
+again without such numbers, and the rest of each record is kept. Only that rare retry scans
+every field, so a normal page costs one id check per record.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-__all__ = ["ID_MAX", "SkipTally", "screen_users", "user_id"]
+__all__ = ["ID_MAX", "SkipTally", "screen_users", "store_trimmed", "user_id"]
 
 #: The largest id SQLite's INTEGER (and GitLab's bigint) holds.
 ID_MAX: Final = 2**63 - 1
@@ -45,6 +48,8 @@ class SkipTally:
 
     counts: Counter[str] = field(default_factory=Counter)
     seen: set[tuple[str, str]] = field(default_factory=set)
+    #: the writer thread trims while the event loop screens
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def skipped(self) -> int:
@@ -55,9 +60,10 @@ class SkipTally:
 
     def add(self, reason: str, record: object) -> None:
         key = (reason, repr(record))
-        if key not in self.seen:
-            self.seen.add(key)
-            self.counts[reason] += 1
+        with self.lock:
+            if key not in self.seen:
+                self.seen.add(key)
+                self.counts[reason] += 1
 
 
 def _fits(value: object) -> bool:
@@ -79,8 +85,26 @@ def screen_users(items: list[object], tally: SkipTally) -> list[dict[str, Any]]:
             else:
                 tally.add(NO_ID, item)
             continue
-        if not all(_fits(v) for v in item.values()):
-            item = {k: v for k, v in item.items() if _fits(v)}
-            tally.add(BIG_NUMBER, uid)
         kept.append(item)
     return kept
+
+
+def store_trimmed(
+    write: Callable[[list[dict[str, Any]]], object],
+    records: list[dict[str, Any]],
+    tally: SkipTally,
+) -> None:
+    """``write(records)``; when the store refuses a number beyond 64 bits, write the records
+    again without such top-level numbers (each trimmed record counted once)."""
+    try:
+        write(records)
+        return
+    except OverflowError:
+        pass
+    trimmed: list[dict[str, Any]] = []
+    for item in records:
+        if not all(_fits(v) for v in item.values()):
+            item = {k: v for k, v in item.items() if _fits(v)}
+            tally.add(BIG_NUMBER, item.get("id"))
+        trimmed.append(item)
+    write(trimmed)

@@ -30,6 +30,7 @@ from console.users_load.core import (
     result_of,
 )
 from console.users_load.plan import PARTITION_CONCURRENCY, PARTITIONS
+from console.users_load.records import store_trimmed
 from console.users_load.streams import LoadState
 
 if TYPE_CHECKING:
@@ -118,7 +119,11 @@ def load_users_blocking(
             taken += 1
         try:
             if state.problem is None:
-                store.upsert_users(incident_id, batch, now_iso())
+                store_trimmed(
+                    lambda rows: store.upsert_users(incident_id, rows, now_iso()),
+                    batch,
+                    state.skips,
+                )
                 state.stored += len(batch)
                 if state.first_page_at is None:
                     state.first_page_at = time.monotonic()
