@@ -110,6 +110,7 @@ def _child_loader() -> int:
                 "partitions": result.partitions,
                 "splits": result.splits,
                 "fell_back": result.fell_back,
+                "skipped": result.skipped,
                 "problem": result.problem.one_line() if result.problem else None,
                 "progress_updates": len(updates),
                 "peak_rss_kib": peak,
@@ -136,6 +137,8 @@ def run_loader(url: str, token: str, users: int) -> Measure:
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     ok = data["problem"] is None and data["stored"] == users and data["loaded"] == users
     note = f"{data['pages']} pages, {data['progress_updates']} progress updates"
+    if data.get("skipped"):
+        note += f", {data['skipped']} odd records skipped"
     if data.get("partitions"):
         note += f", {data['partitions']} creation-time slices ({data['splits']} split)"
     else:
