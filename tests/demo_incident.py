@@ -24,10 +24,10 @@ from console.audit import events_cache_key, fetch_audit_events, incident_window
 from console.capabilities import SOURCE_DRILL, check_capabilities
 from console.config import ConnectionConfig, build_gitlab
 from console.inventory import fetch_inventory
-from console.loader import load_users_blocking
 from console.runbook import COVERAGE_CACHE_KEY, coverage_snapshot
 from console.secret import Secret
 from console.store import Incident, Store
+from console.users_load import load_users_blocking
 
 MCHEN = 7
 
