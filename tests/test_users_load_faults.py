@@ -444,3 +444,28 @@ def test_pat_fetch_does_not_believe_a_huge_total_pages() -> None:
     fake = MiniGitLab(5)
     fake.total_pages_header = "1000000000000"
     assert sorted(t["id"] for t in _tokens(fake.handler)) == list(range(1, 251))
+
+
+def test_async_get_reports_each_wait_before_it_starts() -> None:
+    from console.api import AsyncGet
+    from console.errors import describe_error
+
+    answers = [httpx.Response(502), httpx.Response(429, headers={"Retry-After": "1"}),
+               httpx.Response(200, json=[])]
+    waits: list[tuple[float, str, int]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    async def run() -> AsyncGet:
+        async with _client(handler) as client:
+            http = AsyncGet(client, explain=describe_error,
+                            on_wait=lambda s, why: waits.append((s, why, len(answers))))
+            await http.get("/users")
+            return http
+
+    http = asyncio.run(run())
+    # each wait is announced after its answer and before the next request is sent
+    assert [(why, left) for _, why, left in waits] == [("retry", 2), ("rate_limited", 1)]
+    assert 1.0 <= waits[1][0] <= 1.25
+    assert http.retries == 1 and http.rate_limited_seconds == waits[1][0]
