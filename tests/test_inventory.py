@@ -12,8 +12,8 @@ from console.inventory import (
     Inventory,
     credential_flags,
     fetch_inventory,
-    redact_url,
 )
+from console.secret import redact_url
 
 NOW = datetime(2025, 5, 10, 12, tzinfo=UTC)
 WINDOW = (NOW - timedelta(days=5), NOW)
@@ -35,6 +35,8 @@ class _Resp:
 
 class FakeServer:
     """A sync httpx-style client over fixed routes, with offset pages of ``per_page``."""
+
+    base_url = "http://fake.invalid/api/v4"  # where next links must stay
 
     def __init__(self, routes: dict[str, Any], statuses: dict[str, int] | None = None) -> None:
         self.routes, self.statuses, self.paths = routes, statuses or {}, []
