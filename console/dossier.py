@@ -25,6 +25,7 @@ import gitlab
 import gitlab.exceptions
 
 from console import audit
+from console.api.pages import CancelledFn, WaitCallback, get_json, iter_pages
 from console.errors import Problem, describe_error
 from console.secret import redact_url
 
@@ -189,25 +190,52 @@ def _listed(
 
 
 class _Fetch:
-    def __init__(self, gl: gitlab.Gitlab, user_id: int, window: Window) -> None:
+    """The dossier's reads, all through :mod:`console.api.pages` (pinned links, bounded waits)."""
+
+    def __init__(
+        self,
+        gl: gitlab.Gitlab,
+        user_id: int,
+        window: Window,
+        cancelled: CancelledFn | None = None,
+        on_wait: WaitCallback | None = None,
+    ) -> None:
         self.gl = gl
         self.user_id = int(user_id)
         self.window = window
-        self.user = gl.users.get(self.user_id, lazy=True)
+        self.cancelled = cancelled
+        self.on_wait = on_wait
+        self.base = f"/users/{self.user_id}"
+
+    def pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterable[Any]:
+        """Every item of a listing, page by page."""
+        query = {"per_page": 100, **(params or {})}
+        for page in iter_pages(
+            self.gl, path, query, cancelled=self.cancelled, on_wait=self.on_wait
+        ):
+            yield from (item for item in page if isinstance(item, Mapping))
+
+    def listing(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        return list(self.pages(path, params))
+
+    def get(self, path: str) -> dict[str, Any]:
+        body = get_json(self.gl, path, cancelled=self.cancelled, on_wait=self.on_wait)
+        if not isinstance(body, Mapping):
+            raise gitlab.exceptions.GitlabParsingError(f"{path} did not answer with an object")
+        return dict(body)
 
     def profile(self) -> Section:
-        user = self.gl.users.get(self.user_id)
-        data = _plain(user)
+        data = _plain(self.get(self.base))
         note = None
         if "current_sign_in_ip" not in data:
             note = "sign-in IPs are shown to administrators only"
         return Section("profile", data, None, note)
 
     def emails(self) -> Section:
-        return Section("emails", _listed(self.user.emails.list(get_all=True)))
+        return Section("emails", _listed(self.listing(f"{self.base}/emails")))
 
     def memberships(self) -> Section:
-        items = _listed(self.user.memberships.list(get_all=True))
+        items = _listed(self.listing(f"{self.base}/memberships"))
         for item in items:
             item["access_level"] = _access_level(item.get("access_level"))
         items.sort(
@@ -216,13 +244,13 @@ class _Fetch:
         return Section("memberships", items, None, "direct memberships only")
 
     def tokens(self) -> Section:
-        tokens = _listed(self.gl.personal_access_tokens.list(user_id=self.user_id, get_all=True))
+        tokens = _listed(self.listing("/personal_access_tokens", {"user_id": self.user_id}))
         missing = 0
         for item in tokens:
             if "last_used_ips" in item or item.get("id") is None:
                 continue
             try:
-                detail = _plain(self.gl.personal_access_tokens.get(item["id"]))
+                detail = _plain(self.get(f"/personal_access_tokens/{int(item['id'])}"))
             except gitlab.exceptions.GitlabError:
                 missing += 1
                 continue
@@ -233,14 +261,14 @@ class _Fetch:
         return Section("tokens", tokens, None, note)
 
     def impersonation_tokens(self) -> Section:
-        items = _listed(self.user.impersonationtokens.list(state="all", get_all=True))
+        items = _listed(self.listing(f"{self.base}/impersonation_tokens", {"state": "all"}))
         return Section("impersonation_tokens", items)
 
     def ssh_keys(self) -> Section:
-        return Section("ssh_keys", _listed(self.user.keys.list(get_all=True)))
+        return Section("ssh_keys", _listed(self.listing(f"{self.base}/keys")))
 
     def gpg_keys(self) -> Section:
-        return Section("gpg_keys", _listed(self.user.gpgkeys.list(get_all=True)))
+        return Section("gpg_keys", _listed(self.listing(f"{self.base}/gpg_keys")))
 
     def events(self) -> Section:
         start, end = _parse_moment(self.window[0]), _parse_moment(self.window[1])
@@ -249,7 +277,7 @@ class _Fetch:
         before = (end.date() + timedelta(days=1)).isoformat()
         items: list[dict[str, Any]] = []
         truncated = False
-        for event in self.user.events.list(after=after, before=before, iterator=True, per_page=100):
+        for event in self.pages(f"{self.base}/events", {"after": after, "before": before}):
             if len(items) >= EVENTS_LIMIT:
                 truncated = True
                 break
@@ -265,7 +293,8 @@ class _Fetch:
         ``author_id`` is the user. Group/project audit logs are not scanned here.
         """
         about = audit.fetch_audit_events(
-            self.gl, ("instance", None), self.window, entity_type="User", entity_id=self.user_id
+            self.gl, ("instance", None), self.window, entity_type="User", entity_id=self.user_id,
+            cancelled=self.cancelled, on_wait=self.on_wait,
         )
         if about.coverage_gap:
             if admin_view():
@@ -281,10 +310,13 @@ class _Fetch:
             scanned = progress.events
 
         def enough() -> bool:
-            return scanned >= AUTHOR_SCAN_LIMIT
+            return scanned >= AUTHOR_SCAN_LIMIT or (
+                self.cancelled is not None and self.cancelled()
+            )
 
         scan = audit.fetch_audit_events(
-            self.gl, ("instance", None), self.window, on_progress=count, cancelled=enough
+            self.gl, ("instance", None), self.window, on_progress=count, cancelled=enough,
+            on_wait=self.on_wait,
         )
         for event in scan.events:
             if event.author_id != self.user_id:
@@ -316,14 +348,11 @@ class _Fetch:
         error: str | None = None
         while queue and len(found) < BLAST_MAX_NAMESPACES:
             gid = queue.pop(0)
-            group = self.gl.groups.get(gid, lazy=True)
             try:
-                for project in group.projects.list(get_all=True, with_shared=False):
-                    data = project.asdict()
+                for data in self.pages(f"/groups/{gid}/projects", {"with_shared": "false"}):
                     name = data.get("path_with_namespace") or data.get("name")
                     found.append(("Project", int(data["id"]), str(name)))
-                for sub in group.subgroups.list(get_all=True):
-                    data = sub.asdict()
+                for data in self.pages(f"/groups/{gid}/subgroups"):
                     sid = int(data["id"])
                     if sid not in seen:
                         seen.add(sid)
@@ -344,21 +373,17 @@ class _Fetch:
             "inherited_from": membership.get("inherited_from"),
             "errors": {},
         }
-        owner: Any = (
-            self.gl.projects.get(sid, lazy=True)
-            if kind == "project"
-            else self.gl.groups.get(sid, lazy=True)
-        )
-        lists: dict[str, tuple[Callable[[], Iterable[Any]], Callable[[Any], dict[str, Any]]]] = {
-            "variables": (lambda: owner.variables.list(get_all=True), _variable),
-            "runners": (lambda: owner.runners.list(get_all=True), _plain),
-            "hooks": (lambda: owner.hooks.list(get_all=True), _hook),
-            "deploy_tokens": (lambda: owner.deploytokens.list(get_all=True), _plain),
-            "access_tokens": (lambda: owner.access_tokens.list(get_all=True), _plain),
+        root = f"/{kind}s/{sid}"
+        lists: dict[str, Callable[[Any], dict[str, Any]]] = {
+            "variables": _variable,
+            "runners": _plain,
+            "hooks": _hook,
+            "deploy_tokens": _plain,
+            "access_tokens": _plain,
         }
-        for name, (fetch, convert) in lists.items():
+        for name, convert in lists.items():
             try:
-                entry[name] = [convert(o) for o in fetch()]
+                entry[name] = [convert(o) for o in self.pages(f"{root}/{name}")]
             except Exception as exc:
                 entry[name] = None
                 entry["errors"][name] = describe_error(exc).one_line()
@@ -381,14 +406,23 @@ def _summarise_blast(entries: list[dict[str, Any]]) -> str:
     )
 
 
-def fetch_dossier(gl: gitlab.Gitlab, user_id: int, window: Window) -> Dossier:
+def fetch_dossier(
+    gl: gitlab.Gitlab,
+    user_id: int,
+    window: Window,
+    *,
+    cancelled: CancelledFn | None = None,
+    on_wait: WaitCallback | None = None,
+) -> Dossier:
     """Fetch the dossier for ``user_id`` over the incident ``window`` (ISO start, ISO end).
 
-    Blocking; run it in a thread worker. Per-section failures become ``Section.problem``.
+    Blocking; run it in a thread worker. Per-section failures become ``Section.problem``
+    (a long rate-limit wait, an unsafe next link and a cancelled wait included); waits are
+    reported to ``on_wait`` and end when ``cancelled()`` turns true.
     """
     started = time.monotonic()
     fetched_at = _iso(datetime.now(UTC))
-    fetch = _Fetch(gl, user_id, window)
+    fetch = _Fetch(gl, user_id, window, cancelled, on_wait)
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="dossier") as pool:
         simple = {
             name: pool.submit(_guard, name, getattr(fetch, name))

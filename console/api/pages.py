@@ -29,6 +29,7 @@ from gitlab.exceptions import GitlabHttpError
 
 from console.api.links import UnsafeLinkError, pin_next_link, unsafe_link_problem
 from console.api.retry import DEFAULT_POLICY, RetryPolicy, is_transient_status
+from console.problem import Problem, ProblemError
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -67,8 +68,18 @@ class HttpStatusError(GitlabHttpError):
         self.headers: dict[str, str] = dict(headers or {})
 
 
-class ReadCancelled(Exception):
-    """``cancelled()`` turned true while a read was waiting to retry."""
+class ReadCancelled(ProblemError):
+    """``cancelled()`` turned true while a read was waiting to retry (or between pages)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            Problem(
+                "Cancelled",
+                "The read was stopped while it waited for GitLab; what is shown is incomplete.",
+                "Reload (r) to read it again.",
+                "cancelled",
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
