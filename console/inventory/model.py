@@ -68,7 +68,6 @@ ROTATE_HINTS: Mapping[str, str] = {
 }
 
 
-
 @dataclass(frozen=True, slots=True)
 class Credential:
     """One credential-like object. Never carries a secret value (token, key material, variable

@@ -100,8 +100,6 @@ def _scopes(value: object) -> tuple[str, ...]:
     return ()
 
 
-
-
 UserInfo = Mapping[str, Any]  # at least username; optionally bot / user_type
 
 
