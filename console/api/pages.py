@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import httpx
 import requests
@@ -35,9 +35,12 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_PAGES_PER_QUERY",
     "SLICE_S",
+    "CancelledFn",
     "HttpStatusError",
     "ReadCancelled",
     "Wait",
+    "WaitCallback",
+    "base_api_url",
     "get_json",
     "get_response",
     "iter_pages",
@@ -93,10 +96,6 @@ class Wait:
 
 WaitCallback = Callable[[Wait], None]
 CancelledFn = Callable[[], bool]
-
-
-class _HttpxLike(Protocol):
-    def get(self, url: str, *, params: Any = ..., timeout: Any = ...) -> Any: ...
 
 
 # --------------------------------------------------------------------------- 429 headers
