@@ -18,6 +18,7 @@ import gitlab.exceptions
 import pytest
 
 from console.api import pages
+from console.api.links import UnsafeLinkError
 from console.api.pages import Wait, iter_pages
 from console.audit import fetch_audit_events
 from console.capabilities import check_capabilities
@@ -120,6 +121,33 @@ def test_audit_follows_a_same_origin_next_link(
     result = fetch_audit_events(_client(server, branch), scope, _window())
     assert result.problem is None and result.complete
     assert sorted(e.id for e in result.events) == [101, 202]
+
+
+@pytest.mark.parametrize(
+    ("link", "followed"),
+    [("/api/v4{path}?page=2", True), ("?page=2", True), ("//evil.invalid/api/v4{path}?page=2",
+                                                          False), ("/evil{path}?page=2", False)],
+    ids=["absolute path", "query only", "scheme-relative host", "path outside the API"],
+)
+def test_relative_next_links_are_resolved_then_pinned(
+    server: Scripted, branch: str, link: str, followed: bool
+) -> None:
+    server.next_link = lambda path, page: link.format(path=path)
+    client = _client(server, branch)
+    if followed:
+        assert len(list(iter_pages(client, "/deploy_keys"))) == 2
+    else:
+        with pytest.raises(UnsafeLinkError):
+            list(iter_pages(client, "/deploy_keys"))
+        assert not any("page=2" in raw for raw in server.requests)
+
+
+def test_an_absolute_first_url_is_pinned_as_well(server: Scripted, branch: str) -> None:
+    with pytest.raises(UnsafeLinkError):
+        next(iter_pages(_client(server, branch), "https://evil.invalid/api/v4/deploy_keys"))
+    assert server.requests == []
+    pages_read = list(iter_pages(_client(server, branch), f"{server.url}/api/v4/deploy_keys"))
+    assert len(pages_read) == 1
 
 
 @pytest.mark.parametrize("variant", sorted(FOREIGN))

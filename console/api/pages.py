@@ -361,6 +361,10 @@ def iter_pages(
     base = base_api_url(client)
     query: dict[str, Any] | None = dict(params or {})
     url: str | None = path
+    if path.startswith(("http://", "https://", "//")):  # an absolute start is checked too
+        url = pin_next_link(path, base_api_url=base) if base else None
+        if url is None:
+            raise UnsafeLinkError(unsafe_link_problem(path))
     pages = 0
     while url is not None and pages < max_pages:
         response = get_response(
