@@ -357,6 +357,8 @@ def iter_pages(
     where a list was expected is yielded as a one-item page. Every next link must keep the
     configured scheme, host, port and API prefix, else
     :class:`~console.api.links.UnsafeLinkError` stops paging (on both client kinds).
+    ``cancelled()`` is looked at during waits; callers look at it between pages, so a page that
+    has arrived is always handed over before the read stops.
     """
     base = base_api_url(client)
     query: dict[str, Any] | None = dict(params or {})
