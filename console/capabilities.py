@@ -3,7 +3,9 @@
 One synchronous pass (run it in a thread worker) over ``/metadata``, ``/user``,
 ``/personal_access_tokens/self``, an admin-only endpoint (Admin Mode detection) and
 ``/audit_events`` (tier), collecting ``RateLimit-*`` headers on the way. Every request has a
-timeout, never sleeps on 429 and never retries. Failures become :class:`~console.errors.Problem`.
+timeout and goes through the read policy of :mod:`console.api.pages`: a 502 from a proxy or a
+dropped connection at start-up is retried with backoff, a short ``Retry-After`` is waited out
+(visibly, cancellably), a long one is reported. Failures become :class:`~console.errors.Problem`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import gitlab
 import gitlab.exceptions
 import requests
 
+from console.api.pages import CancelledFn, WaitCallback, get_response
 from console.config import is_loopback_host
 from console.errors import Problem, describe_error
+from console.problem import ProblemError
 from console.sanitize import safe
 
 __all__ = [
@@ -237,6 +241,8 @@ def check_capabilities(
     keyring_reason: str | None = None,
     timeout: float | None = None,
     ca_bundle: str | None = None,
+    cancelled: CancelledFn | None = None,
+    on_wait: WaitCallback | None = None,
 ) -> Coverage:
     """Run the capability check (blocking; call from a thread). Never raises for HTTP errors."""
     url = str(gl.url)
@@ -252,14 +258,12 @@ def check_capabilities(
     def get(path: str, query: Mapping[str, Any] | None = None) -> tuple[int, Any]:
         """(status, json) for 2xx/403/404/405; raises _Fatal for 401 and network errors."""
         try:
-            resp = gl.http_get(
-                path,
-                query_data=dict(query or {}),
-                raw=True,
-                timeout=per_call,
-                obey_rate_limit=False,
-                retry_transient_errors=False,
+            resp = get_response(
+                gl, path, dict(query or {}), timeout=per_call, cancelled=cancelled,
+                on_wait=on_wait,
             )
+        except ProblemError as exc:  # a long Retry-After, or cancelled while waiting
+            raise _Fatal(exc.problem) from None
         except gitlab.exceptions.GitlabAuthenticationError as exc:
             raise _Fatal(describe_error(exc, url=url)) from None
         except gitlab.exceptions.GitlabError as exc:

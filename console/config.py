@@ -15,6 +15,7 @@ import os
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import gitlab
@@ -22,6 +23,7 @@ import httpx
 import requests
 
 from console import USER_AGENT
+from console.api.pages import remember_error_headers
 from console.errors import ConfigError
 from console.sanitize import safe
 from console.secret import Secret
@@ -29,6 +31,7 @@ from console.secret import Secret
 __all__ = [
     "ConfigError",
     "ConnectionConfig",
+    "PolicyGitlab",
     "build_gitlab",
     "build_httpx",
     "build_httpx_sync",
@@ -206,15 +209,35 @@ def _loads_as_der(path: Path) -> bool:
     return True
 
 
+class PolicyGitlab(gitlab.Gitlab):
+    """python-gitlab without its own waiting: the console's read policy does all of it.
+
+    python-gitlab's defaults sleep through any ``Retry-After`` (an hour, uncancellable, and a
+    ``ValueError`` for the HTTP-date form) and retry up to ten times. Here ``obey_rate_limit`` is
+    always off and transient retries default to none, so a 429 or 5xx reaches
+    :mod:`console.api.pages`, which waits visibly, cancellably and within a cap. A caller that
+    passes ``retry_transient_errors``/``max_retries`` explicitly still gets them (the action
+    read-backs, until they move onto the same policy).
+    """
+
+    def http_request(self, verb: str, path: str, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs["obey_rate_limit"] = False
+        kwargs.setdefault("retry_transient_errors", False)
+        kwargs.setdefault("max_retries", 0)
+        return super().http_request(verb, path, *args, **kwargs)
+
+
 def build_gitlab(cfg: ConnectionConfig, token: Secret) -> gitlab.Gitlab:
-    """A python-gitlab client: timeout always set, no transient retries, no redirects."""
+    """A python-gitlab client: timeout always set, no rate-limit sleeps, no transient retries,
+    no redirects; the headers of a refused answer stay readable for ``Retry-After``."""
     cfg.validate()
     session = requests.Session()
     session.trust_env = False  # no proxy env vars, .netrc or REQUESTS_CA_BUNDLE
     session.max_redirects = 0  # a redirect raises instead of carrying PRIVATE-TOKEN elsewhere
+    session.hooks["response"].append(remember_error_headers)
     if cfg.proxy:
         session.proxies = {"http": cfg.proxy, "https": cfg.proxy}
-    return gitlab.Gitlab(
+    return PolicyGitlab(
         cfg.url,
         private_token=token.reveal(),
         timeout=cfg.timeout,

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from console.api.pages import iter_pages
 from console.audit import (
     AUDIT_CATEGORIES,
     CATEGORY_ORDER,
@@ -19,7 +20,6 @@ from console.audit import (
     fetch_audit_events,
     filter_events,
     involves_user,
-    iter_pages,
     normalize_event,
     parse_time,
     window_slices,
@@ -216,6 +216,8 @@ class _Resp:
 
 class _FakeHttpx:
     """A sync httpx-style client serving fixed pages; records every request."""
+
+    base_url = "https://x.invalid/api/v4"  # where next links must stay
 
     def __init__(self, pages: list[list[dict[str, Any]]], status: int = 200) -> None:
         self.pages, self.status, self.calls = pages, status, []

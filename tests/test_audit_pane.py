@@ -34,6 +34,8 @@ class _Resp:
 class FakeGitLab:
     """Serves one page of audit events per slice (sync httpx-style client)."""
 
+    base_url = "https://x.invalid/api/v4"  # where next links must stay
+
     def __init__(self, events: list[dict[str, Any]], status: int = 200) -> None:
         self.events, self.status, self.calls = events, status, 0
 

@@ -12,8 +12,8 @@ from console.inventory import (
     Inventory,
     credential_flags,
     fetch_inventory,
-    redact_url,
 )
+from console.secret import redact_url
 
 NOW = datetime(2025, 5, 10, 12, tzinfo=UTC)
 WINDOW = (NOW - timedelta(days=5), NOW)
@@ -35,6 +35,8 @@ class _Resp:
 
 class FakeServer:
     """A sync httpx-style client over fixed routes, with offset pages of ``per_page``."""
+
+    base_url = "http://fake.invalid/api/v4"  # where next links must stay
 
     def __init__(self, routes: dict[str, Any], statuses: dict[str, int] | None = None) -> None:
         self.routes, self.statuses, self.paths = routes, statuses or {}, []
@@ -176,6 +178,22 @@ def test_one_failing_source_becomes_a_problem_not_an_empty_inventory() -> None:
     kinds = {r.kind for r in inv.rows}
     assert "deploy_key" not in kinds and "instance_variable" not in kinds
     assert {"pat", "deploy_token", "runner", "system_hook", "project_hook"} <= kinds
+
+
+def test_a_partly_failed_inventory_names_the_failed_sources() -> None:
+    server = FakeServer(_routes(), statuses={"/deploy_keys": 403, "/runners/all": 500})
+    inv = fetch_inventory(server, WINDOW, now=NOW, namespaces=False)
+    assert inv.partial and inv.failed_sources == ["deploy keys", "runners"]
+    assert inv.partial_summary() == "partial: 2 of 6 sources failed (deploy keys, runners)"
+    assert inv.rows  # the other sources still count
+
+
+def test_a_complete_inventory_is_not_partial_and_a_cancelled_one_says_so() -> None:
+    inv = fetch_inventory(FakeServer(_routes()), WINDOW, now=NOW, namespaces=False,
+                          is_admin=True)
+    assert inv.problems == [] and not inv.partial and inv.partial_summary() is None
+    stopped = Inventory(inv.rows, [], complete=False, sources=inv.sources)
+    assert stopped.partial_summary() == "partial: stopped before every source was read"
 
 
 def test_user_lookup_avoids_user_requests_and_names_bots() -> None:

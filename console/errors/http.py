@@ -6,7 +6,9 @@ redacted, sanitised and truncated, because a hostile or compromised server choos
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -22,12 +24,29 @@ from console.secret import Secret
 _SERVER_TEXT_CELLS: Final = 160
 
 
+_HTML_START: Final = re.compile(r"<!doctype\s+html|<html\b|<body\b", re.I)
+_HTML_HEADING: Final = re.compile(r"<title[^>]*>(.*?)</title>|<h1[^>]*>(.*?)</h1>", re.I | re.S)
+_HTML_TAG: Final = re.compile(r"<[^>]*>")
+
+
+def _summarise_html(text: str) -> str | None:
+    """An HTML error page (a proxy's 502, a login page) as one line: its title, never the page."""
+    if not _HTML_START.search(text[:512]):
+        return None
+    found = _HTML_HEADING.search(text)
+    heading = (found.group(1) or found.group(2) or "") if found else ""
+    heading = " ".join(html.unescape(_HTML_TAG.sub(" ", heading)).split())[:80]
+    return f"an HTML page ({heading})" if heading else "an HTML page instead of JSON"
+
+
 def _server_text(value: object, secret: Secret | None = None) -> str:
     """Display-safe, truncated rendering of a server-provided value (str, bytes, dict…)."""
     if value is None:
         return ""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        value = _summarise_html(value) or value
     if not isinstance(value, str):
         try:
             value = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

@@ -1,0 +1,149 @@
+"""The normalised audit event: one flat record per REST event, whatever its vintage.
+
+Strings are the server's raw text: they are sanitised when displayed, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from console.audit.categories import (
+    CATEGORY_ORDER,
+    categories_of,
+    categorize,
+    details_of,
+    event_name_of,
+    message_text,
+)
+
+__all__ = ["AuditEvent", "as_int", "as_str", "normalize_event", "summarize"]
+
+
+def as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    return None
+
+
+def as_str(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, bool)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One audit event, flattened. Strings are raw server text (sanitise before display)."""
+
+    id: int
+    created_at: str
+    author_id: int | None
+    author_name: str
+    entity_type: str
+    entity_id: int | None
+    entity_path: str
+    event_name: str
+    category: str
+    target_type: str
+    target_id: str  # an integer or a path string on the server; kept as text
+    target_details: str
+    ip_address: str
+    summary: str
+    categories: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def target_user_id(self) -> int | None:
+        """The affected user's id when the target is a user."""
+        if self.target_type == "User":
+            return as_int(self.target_id)
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["categories"] = list(self.categories)
+        data["details"] = dict(self.details)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditEvent:
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        values["categories"] = tuple(values.get("categories") or ())
+        values["details"] = dict(values.get("details") or {})
+        return cls(**values)
+
+
+def summarize(details: Mapping[str, Any]) -> str:
+    """A one-line plain-text summary from ``custom_message``, change from/to and add/remove."""
+    parts: list[str] = []
+    message = message_text(details.get("custom_message"))
+    if message:
+        parts.append(message)
+    change = details.get("change")
+    if change:
+        frm, to = as_str(details.get("from")), as_str(details.get("to"))
+        parts.append(f"{as_str(change)}: {frm or '(empty)'} → {to or '(empty)'}")
+    if details.get("add"):
+        text = f"added {as_str(details['add'])}"
+        if details.get("as"):
+            text += f" as {as_str(details['as'])}"
+        parts.append(text)
+    if details.get("remove"):
+        parts.append(f"removed {as_str(details['remove'])}")
+    if details.get("with") and not message:
+        parts.append(f"signed in with {as_str(details['with'])}")
+    if details.get("failed_login") and not message:
+        parts.append(f"failed {as_str(details['failed_login'])} login")
+    if details.get("impersonated_by"):
+        parts.append(f"(impersonated by {as_str(details['impersonated_by'])})")
+    return "; ".join(parts)
+
+
+def normalize_event(raw: Mapping[str, Any]) -> AuditEvent | None:
+    """Flatten one REST event; None when it has no usable id."""
+    event_id = as_int(raw.get("id"))
+    if event_id is None:
+        return None
+    details = details_of(raw)
+
+    def pick(key: str) -> object:
+        top = raw.get(key)
+        return top if top not in (None, "") else details.get(key)
+
+    name = event_name_of(raw)
+    return AuditEvent(
+        id=event_id,
+        created_at=as_str(raw.get("created_at")),
+        author_id=as_int(raw.get("author_id")),
+        author_name=as_str(pick("author_name")),
+        entity_type=as_str(raw.get("entity_type")),
+        entity_id=as_int(raw.get("entity_id")),
+        entity_path=as_str(pick("entity_path")),
+        event_name=name,
+        category=categorize(raw),
+        target_type=as_str(pick("target_type")),
+        target_id=as_str(pick("target_id")),
+        target_details=as_str(pick("target_details")),
+        ip_address=as_str(pick("ip_address")),
+        summary=summarize(details),
+        categories=tuple(sorted(categories_of(raw), key=_category_rank)),
+        details=dict(details),
+    )
+
+
+def _category_rank(category: str) -> int:
+    return CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+
