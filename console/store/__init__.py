@@ -21,7 +21,9 @@ from __future__ import annotations
 from console.store.cache import CacheStore
 from console.store.chain import ZERO_HASH, canonical_json
 from console.store.connection import DB_FILENAME
+from console.store.credentials import CREDENTIAL_SORTS, CredentialQuery, CredentialStore
 from console.store.errors import StoreCorruptError, StoreError, StoreFullError
+from console.store.events import EVENT_COLUMNS, EventQuery, EventRids, EventStore, fts_query
 from console.store.incidents import INCIDENT_KINDS, INCIDENT_STATUSES, Incident
 from console.store.journal import (
     JOURNAL_PENDING_STATES,
@@ -52,7 +54,9 @@ from console.timeutil import normalize_ts, window_bound
 __all__ = [
     "BLOCKED_STATES",
     "BOT_USER_TYPES",
+    "CREDENTIAL_SORTS",
     "DB_FILENAME",
+    "EVENT_COLUMNS",
     "FILTERS",
     "INCIDENT_KINDS",
     "INCIDENT_STATUSES",
@@ -64,6 +68,9 @@ __all__ = [
     "SORT_KEYS",
     "USER_COLUMNS",
     "ZERO_HASH",
+    "CredentialQuery",
+    "EventQuery",
+    "EventRids",
     "Incident",
     "JournalEntry",
     "Mark",
@@ -77,6 +84,7 @@ __all__ = [
     "UserQuery",
     "UserRow",
     "canonical_json",
+    "fts_query",
     "normalize_ts",
     "user_kind",
     "window_bound",
@@ -92,5 +100,7 @@ class Store(
     JournalStore,
     NoteStore,
     RunbookTickStore,
+    EventStore,
+    CredentialStore,
 ):
     """Thread-safe facade over one SQLite file (one connection per thread)."""

@@ -14,7 +14,7 @@ from console.store.errors import StoreError
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 _SCHEMA_V1: Final = """
 CREATE TABLE incidents (
@@ -154,6 +154,95 @@ CREATE TABLE runbook_ticks (
 );
 """
 
+# v3: the credentials inventory (never a secret value), and audit events behind the virtual
+# table: one row per event, scope and incident; the categories an event belongs to; an FTS5
+# index over the text a responder searches; and the time windows already fetched per scope.
+_SCHEMA_V3: Final = """
+CREATE TABLE audit_events (
+    rid            INTEGER PRIMARY KEY,
+    incident_id    INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    scope          TEXT NOT NULL,
+    id             INTEGER NOT NULL,
+    created_at     TEXT NOT NULL,
+    author_id      INTEGER,
+    author_name    TEXT NOT NULL DEFAULT '',
+    entity_type    TEXT NOT NULL DEFAULT '',
+    entity_id      INTEGER,
+    entity_path    TEXT NOT NULL DEFAULT '',
+    event_name     TEXT NOT NULL DEFAULT '',
+    category       TEXT NOT NULL DEFAULT '',
+    cat_mask       INTEGER NOT NULL DEFAULT 0,
+    target_type    TEXT NOT NULL DEFAULT '',
+    target_id      TEXT NOT NULL DEFAULT '',
+    target_details TEXT NOT NULL DEFAULT '',
+    ip_address     TEXT NOT NULL DEFAULT '',
+    summary        TEXT NOT NULL DEFAULT '',
+    details        TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (incident_id, scope, id)
+);
+CREATE INDEX audit_events_time ON audit_events (incident_id, created_at, id);
+CREATE INDEX audit_events_author ON audit_events (incident_id, author_id, created_at);
+CREATE INDEX audit_events_ip ON audit_events (incident_id, ip_address, created_at);
+CREATE INDEX audit_events_name ON audit_events (incident_id, event_name, created_at);
+-- Categories are bits of cat_mask; the bit of each name is assigned once, here.
+CREATE TABLE audit_category_bits (
+    name TEXT PRIMARY KEY,
+    bit  INTEGER NOT NULL UNIQUE CHECK (bit BETWEEN 0 AND 62)
+);
+CREATE VIRTUAL TABLE audit_events_fts USING fts5 (
+    author_name, entity_path, event_name, target_details, ip_address, summary, details,
+    content = 'audit_events', content_rowid = 'rid',
+    tokenize = "unicode61 tokenchars '.-_@:'"
+);
+CREATE TRIGGER audit_events_ai AFTER INSERT ON audit_events BEGIN
+    INSERT INTO audit_events_fts (rowid, author_name, entity_path, event_name, target_details,
+                                  ip_address, summary, details)
+    VALUES (new.rid, new.author_name, new.entity_path, new.event_name, new.target_details,
+            new.ip_address, new.summary, new.details);
+END;
+CREATE TRIGGER audit_events_ad AFTER DELETE ON audit_events BEGIN
+    INSERT INTO audit_events_fts (audit_events_fts, rowid, author_name, entity_path, event_name,
+                                  target_details, ip_address, summary, details)
+    VALUES ('delete', old.rid, old.author_name, old.entity_path, old.event_name,
+            old.target_details, old.ip_address, old.summary, old.details);
+END;
+CREATE TABLE credentials (
+    incident_id  INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    key          TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    name         TEXT NOT NULL DEFAULT '',
+    owner        TEXT NOT NULL DEFAULT '',
+    owner_type   TEXT NOT NULL DEFAULT '',
+    owner_id     INTEGER,
+    scopes       TEXT NOT NULL DEFAULT '[]',
+    created_at   TEXT,
+    last_used_at TEXT,
+    expires_at   TEXT,
+    state        TEXT NOT NULL DEFAULT '',
+    protected    INTEGER,
+    flags        TEXT NOT NULL DEFAULT '',
+    rotate_hint  TEXT NOT NULL DEFAULT '',
+    extra        TEXT NOT NULL DEFAULT '{}',
+    rank         INTEGER NOT NULL DEFAULT 0,
+    urgency      INTEGER NOT NULL DEFAULT 0,
+    flag_count   INTEGER NOT NULL DEFAULT 0,
+    search_text  TEXT NOT NULL DEFAULT '',
+    fetched_at   TEXT NOT NULL,
+    PRIMARY KEY (incident_id, key)
+) WITHOUT ROWID;
+CREATE INDEX credentials_kind ON credentials (incident_id, kind);
+CREATE INDEX credentials_owner ON credentials (incident_id, owner_id);
+CREATE TABLE audit_windows (
+    incident_id INTEGER NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+    scope       TEXT NOT NULL,
+    start       TEXT NOT NULL,
+    end         TEXT NOT NULL,
+    fetched_at  TEXT NOT NULL,
+    PRIMARY KEY (incident_id, scope, start, end)
+)
+"""
+
 
 def migrate(con: sqlite3.Connection, path: Path) -> None:
     """Bring the database at ``path`` up to :data:`SCHEMA_VERSION` (refuses a newer one)."""
@@ -184,10 +273,24 @@ def migrate(con: sqlite3.Connection, path: Path) -> None:
 
 def _run_migration(con: sqlite3.Connection, from_version: int) -> None:
     """Run migration ``from_version → from_version + 1`` inside the caller's transaction."""
-    steps = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
+    steps = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
     if from_version in steps:
-        for stmt in steps[from_version].split(";\n"):
-            if stmt.strip():
-                con.execute(stmt)
+        for stmt in _statements(steps[from_version]):
+            con.execute(stmt)
         return
     raise StoreError(f"no migration from schema version {from_version}")
+
+
+def _statements(script: str) -> list[str]:
+    """Split DDL into statements; a trigger body's inner ``;`` stays with its ``END``."""
+    out: list[str] = []
+    pending = ""
+    for part in script.split(";\n"):
+        pending = f"{pending};\n{part}" if pending else part
+        head = pending.lstrip().upper()
+        if head.startswith("CREATE TRIGGER") and not pending.rstrip().upper().endswith("END"):
+            continue
+        if pending.strip():
+            out.append(pending)
+        pending = ""
+    return out
