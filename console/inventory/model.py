@@ -25,7 +25,7 @@ __all__ = [
 KIND_ORDER: tuple[str, ...] = (
     "pat", "impersonation", "bot_token", "service_token", "deploy_key", "deploy_token",
     "runner", "instance_variable", "group_variable", "project_variable", "system_hook",
-    "group_hook", "project_hook",
+    "group_hook", "project_hook", "ssh_key", "gpg_key",
 )
 
 KIND_LABELS: Mapping[str, str] = {
@@ -42,6 +42,8 @@ KIND_LABELS: Mapping[str, str] = {
     "system_hook": "System hook",
     "group_hook": "Group webhook",
     "project_hook": "Project webhook",
+    "ssh_key": "SSH key",
+    "gpg_key": "GPG key",
 }
 
 ROTATE_HINTS: Mapping[str, str] = {
@@ -65,6 +67,8 @@ ROTATE_HINTS: Mapping[str, str] = {
     "system_hook": "Check the URL; replace its secret token (PUT /hooks/:id with url and token).",
     "group_hook": "Check the URL; replace its secret token (PUT with url and token).",
     "project_hook": "Check the URL; replace its secret token (PUT with url and token).",
+    "ssh_key": "Delete it (DELETE /users/:id/keys/:key_id); the user adds a new one.",
+    "gpg_key": "Revoke it (also unverifies the commits it signed) or delete it (keeps them).",
 }
 
 

@@ -1,0 +1,61 @@
+"""Every user's SSH and GPG keys into the inventory, priority first, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gitlab
+
+from console.config import ConnectionConfig
+from console.inventory.keys import fingerprint, sweep_keys_blocking
+from console.secret import Secret
+from console.store import CredentialQuery, Store, UserQuery
+
+
+def _store_with_users(drill: Any, tmp_path: Path) -> tuple[Store, int]:
+    store = Store.open(tmp_path / "console.db")
+    inc = store.create_incident("t", "compromised-instance", None, drill.url, None, None)
+    gl = gitlab.Gitlab(drill.url, private_token=drill.ADMIN_TOKEN)
+    users = list(gl.http_list("/users", iterator=True, per_page=100))
+    store.upsert_users(inc.id, users, "2026-12-01T00:00:00Z")
+    return store, inc.id
+
+
+def _truth(drill: Any, store: Store, inc: int) -> int:
+    gl = gitlab.Gitlab(drill.url, private_token=drill.ADMIN_TOKEN)
+    total = 0
+    for uid in store.user_ids(inc, UserQuery()):
+        total += len(gl.http_get(f"/users/{uid}/keys", per_page=100))  # type: ignore[arg-type]
+        total += len(gl.http_get(f"/users/{uid}/gpg_keys", per_page=100))  # type: ignore[arg-type]
+    return total
+
+
+def test_every_key_of_every_user_once_then_resume_does_nothing(
+    fresh_drill: Any, tmp_path: Path
+) -> None:
+    store, inc = _store_with_users(fresh_drill, tmp_path)
+    cfg, token = ConnectionConfig(url=fresh_drill.url), Secret(fresh_drill.ADMIN_TOKEN)
+    progress: list[Any] = []
+
+    def cancel_early() -> bool:
+        return len(progress) >= 2
+
+    first = sweep_keys_blocking(cfg, token, store, inc, on_progress=progress.append,
+                                cancelled=cancel_early)  # fmt: skip
+    assert first.cancelled and 0 < first.users_done < first.users
+    rest = sweep_keys_blocking(cfg, token, store, inc, on_progress=progress.append)
+    assert not rest.cancelled and rest.problem is None
+    assert rest.users_done == rest.users
+    stored = store.count_credentials(inc, CredentialQuery(kinds=frozenset({"ssh_key", "gpg_key"})))
+    assert stored == _truth(fresh_drill, store, inc) > 0
+    assert progress[-1].users_done == rest.users
+    again = sweep_keys_blocking(cfg, token, store, inc)
+    assert again.keys == 0 and again.users_done == again.users
+
+
+def test_fingerprints_match_ssh_keygen() -> None:
+    # ssh-keygen -lf for this ed25519 key prints SHA256:hgaKJw6u4cBmvNGvnbHX/SLkkuvGTC8ArMLxr1EGSqQ
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x@y"
+    assert fingerprint(key).startswith("SHA256:") and len(fingerprint(key)) == 50
+    assert fingerprint("not a key") == "" and fingerprint("ssh-rsa !!!") == ""
