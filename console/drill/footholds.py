@@ -32,6 +32,7 @@ FOOTHOLDS = (
     "deploy token tf-mirror on acme/infrastructure/terraform",
     "instance OAuth application GitLab Sync",
     "two-factor authentication of lnguyen disabled",
+    "branch protection removed from main on acme/infrastructure/terraform, repository exported",
 )
 
 # (owner, name, scopes, created days ago, expires in days or None, impersonation)
@@ -115,6 +116,17 @@ def audit(state: DrillState, add: Callable[..., Any], m: User) -> None:
     add(1.0, author=m, entity_type="Project", entity_id=3, event_name="deploy_token_created",
         message="Created project deploy token", target=(dt.id, "DeployToken", dt.name),
         ip=ATTACKER_IP)
+    # Repository changes: protection lifted, then the code taken (guide: "repository" events).
+    path = "acme/infrastructure/terraform"
+    add(1.2, author=m, entity_type="Project", entity_id=3, event_name="protected_branch_removed",
+        message="Unprotected branch main", target=(3, "ProtectedBranch", "main"),
+        ip=ATTACKER_IP, entity_path=path)
+    add(1.15, author=m, entity_type="Project", entity_id=3, event_name="project_export_created",
+        message="Project export created", target=(3, "Project", path), ip=ATTACKER_IP,
+        entity_path=path)
+    add(1.1, author=m, entity_type="Project", entity_id=3,
+        event_name="repository_download_operation", message="Repository Download Started",
+        target=(3, "Project", path), ip=ATTACKER_IP, entity_path=path)
     app = next(a for a in state.oauth_apps.values() if a.name == OAUTH_APP_NAME)
     add(0.9, author=m, entity_type="User", entity_id=m.id, event_name="oauth_application_created",
         message=f"OAuth application added: {app.name}",

@@ -298,8 +298,11 @@ def _seed_cast(state: DrillState, clock: _Clock) -> None:
     for c in _cast(state.seed):
         signed = c.last_sign_days
         human = c.user_type == HUMAN
+        if signed is not None:  # nobody signs in before their account exists
+            signed = min(signed, c.created_days - 0.05)
         current = clock.at(signed) if signed is not None else None
-        last = clock.at(signed + 6.3) if signed is not None else None
+        last = (clock.at(min(signed + 6.3, max(signed, c.created_days - 0.05)))
+                if signed is not None else None)
         if c.username == COMPROMISED_USERNAME:
             last = clock.at(9.2)  # his previous, normal sign-in
         activity = clock.date(max(signed - 0.01, 0)) if signed is not None else None
@@ -602,7 +605,9 @@ def _seed_tokens(state: DrillState, clock: _Clock, rng: random.Random, seed: int
         if u.current_sign_in_at is None:
             continue
         h = _mix(uid, seed + 3)
-        created_days = 5 + h % 300
+        age_days = (clock.now - datetime.fromisoformat(u.created_at.replace("Z", "+00:00")))
+        # a token is created after its owner's account, and used after it was created
+        created_days = max(1.0, min(5 + h % 300, age_days.total_seconds() / 86400 - 0.5))
         tid = state.next_id("token")
         state.add_token(
             Token(
@@ -614,7 +619,8 @@ def _seed_tokens(state: DrillState, clock: _Clock, rng: random.Random, seed: int
                 created_at=clock.at(created_days),
                 expires_at=clock.future_date(int(365 - created_days) - (h >> 9) % 40),
                 revoked=(h >> 5) % 13 == 0,
-                last_used_at=clock.at(1 + (h >> 12) % 30) if (h >> 7) % 3 else None,
+                last_used_at=(clock.at(min(1 + (h >> 12) % 30, created_days - 0.5))
+                              if (h >> 7) % 3 else None),
                 last_used_ips=[u.current_sign_in_ip or "10.20.0.1"] if (h >> 7) % 3 else [],
             )
         )
@@ -824,6 +830,14 @@ def _seed_audit(state: DrillState, clock: _Clock, rng: random.Random, total: int
     def signin(days: float, uid: int, ip: str) -> None:
         signin_at(clock.at(days), uid, ip)
 
+    def existed(uid: int, days: float) -> int:
+        """``uid`` if that account existed ``days`` ago, else a long-standing colleague.
+
+        The random stream stays the same either way, so every other record keeps its id.
+        """
+        born = datetime.fromisoformat(users[uid].created_at.replace("Z", "+00:00"))
+        return uid if born <= datetime.fromisoformat(clock.at(days).replace("Z", "+00:00")) else 4
+
     # A pool of benign authors: the ordinary seeded staff plus the first bulk users.
     pool = [u.id for u in state.user_order
             if u.user_type == HUMAN and u.state == "active" and u.id not in (7, 9, 13, 14)
@@ -834,7 +848,9 @@ def _seed_audit(state: DrillState, clock: _Clock, rng: random.Random, total: int
     for day in range(182, 3, -1):
         for _ in range(rng.randint(8, 16)):
             uid = rng.choice(pool)
-            signin(day - rng.random(), uid, home[uid])
+            when = day - rng.random()
+            uid = existed(uid, when)
+            signin(when, uid, home.get(uid, "10.20.0.1"))
         if day % 3 == 0:
             signin(day - rng.random(), 7, mchen_ips[day % 2])
         if rng.random() < 0.25:
@@ -846,11 +862,13 @@ def _seed_audit(state: DrillState, clock: _Clock, rng: random.Random, total: int
                 extra={"failed_login": "STANDARD"}, entity_path="gitlab_instance")
         if rng.random() < 0.2:
             uid = rng.choice(pool)
+            when = day - rng.random()
+            uid = existed(uid, when)
             u = users[uid]
-            add(day - rng.random(), author=u, entity_type="User", entity_id=uid,
+            add(when, author=u, entity_type="User", entity_id=uid,
                 event_name="personal_access_token_created",
                 message=f"Created personal access token with id {rng.randint(100, 9000)}",
-                target=(uid, "User", u.name), ip=home[uid])
+                target=(uid, "User", u.name), ip=home.get(uid, "10.20.0.1"))
         if rng.random() < 0.12:
             uid = rng.choice(pool)
             gid = rng.choice((2, 4, 5, 7))
@@ -862,9 +880,12 @@ def _seed_audit(state: DrillState, clock: _Clock, rng: random.Random, total: int
         if rng.random() < 0.06:
             pid = rng.choice((1, 2, 6, 7, 11))
             uid = rng.choice(pool)
-            add(day - rng.random(), author=users[uid], entity_type="Project", entity_id=pid,
+            when = day - rng.random()
+            uid = existed(uid, when)
+            add(when, author=users[uid], entity_type="Project", entity_id=pid,
                 event_name="ci_variable_updated", message="Changed variable DEPLOY_TIMEOUT",
-                target=(pid * 100, "Ci::Variable", "DEPLOY_TIMEOUT"), ip=home[uid])
+                target=(pid * 100, "Ci::Variable", "DEPLOY_TIMEOUT"),
+                ip=home.get(uid, "10.20.0.1"))
         if rng.random() < 0.05:
             add(day - rng.random(), author=users[5], entity_type="User", entity_id=5,
                 event_name="user_enable_admin_mode", message="Enabled Admin Mode",
