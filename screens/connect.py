@@ -56,7 +56,13 @@ class TokenInput(Input):
 
 
 class ConnectingScreen(Screen[None]):
-    """The bottom screen while starting: one line saying what is happening right now."""
+    """The bottom screen while starting: one line saying what is happening right now.
+
+    Keys typed here wait for the main screen (``screens.key_gate``): a responder who types
+    ``/alice`` before the list appears gets the search they typed.
+    """
+
+    typeahead = "hold"
 
     def __init__(self) -> None:
         super().__init__()

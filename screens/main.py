@@ -54,6 +54,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "back": ("back", "escape"),
     "toggle_select": ("toggle_select", "toggle_selection"),
 }
+RESTORE_WAIT = 3.0  # seconds: the longest typed keys wait for the saved UI state
 SAVE_DELAY = 0.5  # seconds: coalesces quick 1-2-3 presses into one small write
 
 
@@ -93,6 +94,11 @@ class MainScreen(HandoffMixin, Screen[None]):
         self._panes: dict[str, Widget] = {}
         self._save_timer: Timer | None = None
         self.active_pane = next(iter(self._factories))
+        self._restored = False
+
+    def typeahead(self) -> str:
+        """Keys typed before the panes are ready wait (``screens.key_gate``), then all arrive."""
+        return "accept" if self._restored else "hold"
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(id="header")
@@ -115,36 +121,44 @@ class MainScreen(HandoffMixin, Screen[None]):
         header.dry_run = self.ctx.dry_run
         self._load_saved_state()
         self.cache_coverage()
+        # If the saved state cannot be read, typed keys must not wait for it forever.
+        self.set_timer(RESTORE_WAIT, self._stop_holding_keys)
+
+    def _stop_holding_keys(self) -> None:
+        self._restored = True
 
     # -- pane switching ------------------------------------------------------------------
     def pane(self, key: str | None = None) -> Widget:
         """The pane widget for ``key`` (default: the active one)."""
         return self._panes[key or self.active_pane]
 
-    def show_pane(self, key: str, *, save: bool = True) -> None:
+    def show_pane(self, key: str, *, save: bool = True, focus: bool = True) -> None:
         if key not in self._panes:
             return
         self.active_pane = key
         self.query_one("#panes", ContentSwitcher).current = f"pane-{key}"
         self.query_one(ConsoleHeader).active_pane = key
-        self._focus_pane(self._panes[key])
+        if focus:
+            self._focus_pane(self._panes[key])
         self.post_message(PaneActivated(key))
         if save:
             self._schedule_save()
 
     def _focus_pane(self, pane: Widget) -> None:
+        """Focus ``pane`` now (``set_focus``, not the deferred ``focus()``), so the very next key
+        already goes to it."""
         if pane.focusable:
-            pane.focus()
+            self.set_focus(pane)
             return
         # The pane's table, not its first focusable child: a resumed search keeps its search box
         # on screen, and focusing that would send the responder's next keys into the search.
         table = getattr(pane, "table", None)
         if isinstance(table, Widget) and table.focusable:
-            table.focus()
+            self.set_focus(table)
             return
         for widget in self.focus_chain:
             if pane in widget.ancestors:
-                widget.focus()
+                self.set_focus(widget)
                 return
 
     async def delegate(self, action: str) -> bool:
@@ -236,7 +250,15 @@ class MainScreen(HandoffMixin, Screen[None]):
             if callable(restore) and isinstance(saved, dict):
                 restore(saved)
         active = state.get(ACTIVE_PANE_KEY)
-        self.show_pane(active if isinstance(active, str) else self.active_pane, save=False)
+        key = active if isinstance(active, str) and active in self._panes else self.active_pane
+        focused = self.focused
+        if key == self.active_pane and focused is not None and self.pane(key) in focused.ancestors:
+            # Already there and the responder has started typing (e.g. in the search box):
+            # do not pull the focus back to the table under their fingers.
+            self.show_pane(key, save=False, focus=False)
+        else:
+            self.show_pane(key, save=False)
+        self._restored = True
 
     def _schedule_save(self) -> None:
         if self._save_timer is not None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Span, Text
 from textual import events
@@ -498,8 +499,22 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
                 else:
                     piece.pad_right(pad)
             line.append_text(piece)
-        segments = list(line.render(self.app.console, end=""))
-        return Strip(segments).extend_cell_length(self._layout_width, base)
+        return self._strip(line, base).extend_cell_length(self._layout_width, base)
+
+    def _strip(self, text: Text, base: Style) -> Strip:
+        """``text`` as a strip whose every segment has a style.
+
+        Rich renders a ``Text`` without spans as bare segments (style ``None``): their colours
+        are lost, and Textual's ``NO_COLOR`` filter crashes on them (``style.color`` of None).
+        """
+        own = text.style if isinstance(text.style, Style) else Style.parse(text.style or "")
+        fallback = base + own
+        return Strip(
+            [
+                Segment(chunk, style if style is not None else fallback, control)
+                for chunk, style, control in text.render(self.app.console, end="")
+            ]
+        )
 
     def _header_strip(self, base: Style) -> Strip:
         header_style = base + self.get_component_rich_style("virtual-table--header")
@@ -532,8 +547,7 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
                 style = base + self.get_component_rich_style("virtual-table--placeholder")
                 message = Text(" " * _GUTTER + self.empty_text, style=style, end="")
                 message.truncate(width, overflow="ellipsis")
-                segments = list(message.render(self.app.console, end=""))
-                return Strip(segments).extend_cell_length(width, base)
+                return self._strip(message, base).extend_cell_length(width, base)
             return Strip.blank(width, base)
         row_key = self._keys[index]
         is_cursor = index == self._cursor

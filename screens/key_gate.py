@@ -1,0 +1,248 @@
+"""One key at a time: every key reaches the widget the responder addressed, in order.
+
+Textual hands each key to whatever has focus *when the app reads it*, but focus changes
+(``Widget.focus``), pane switches and new screens take effect a few messages later.  Keys that
+arrive together (a paste, a laggy SSH packet, fast typing while a screen mounts) were therefore
+all delivered to the old target: ``/`` then ``alice`` in one write opened the search box while
+``a``, ``l``… went to the table as commands, and ``a`` opened the actions menu.
+
+:class:`KeyGate` serialises input at the app: a key is dispatched, then the next one waits until
+the first has been handled and what it caused (focus moves, screen pushes) has settled; only then
+is the next key dispatched, to whatever has focus now.  Two more rules:
+
+* **Start-up typeahead is kept**: while a screen says it is not ready (``typeahead() == "hold"``:
+  the "connecting…" screen, the main screen before its state is restored) keys wait in the queue.
+* **A dialog never acts on keys sent before it appeared**: for every screen except those that
+  accept typeahead (the main screen), a key whose *burst* (keys less than ``BURST_GAP`` apart)
+  began before the screen was shown is dropped, and the responder is told.  A paste of ``a`` then
+  ``y`` or enter opens the actions menu at most; it can never confirm anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
+from weakref import WeakKeyDictionary
+
+from textual import events
+
+# Textual stamps every message with this clock (monotonic on POSIX); screen times must match it.
+from textual._time import get_time
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.message_pump import MessagePump
+    from textual.screen import Screen
+
+__all__ = ["BURST_GAP", "SETTLE_LIMIT", "KeyGate", "Typeahead"]
+
+Typeahead = Literal["hold", "accept", "drop"]
+Typed = events.Key | events.Paste
+
+BURST_GAP = 0.010
+"""Seconds: keys closer than this came in one read (paste, SSH packet); a human is slower."""
+SETTLE_LIMIT = 0.3
+"""Seconds a key may take to settle before the next one is dispatched anyway (a busy widget)."""
+HOLD_LIMIT = 30.0
+"""Seconds keys are held for a screen that never becomes ready; then they are dropped."""
+# Keys that must work at once whatever is queued: quitting.
+_BYPASS = frozenset({"ctrl+q", "ctrl+c"})
+
+
+def typeahead_of(screen: Screen[object]) -> Typeahead:
+    """What ``screen`` wants done with keys sent before it was ready (default: drop them)."""
+    policy = getattr(screen, "typeahead", None)
+    value = policy() if callable(policy) else policy
+    return value if value in ("hold", "accept") else "drop"
+
+
+class KeyGate:
+    """Serialises key and paste events for one app; see the module docstring."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.app = app
+        self._queue: deque[tuple[Typed, float]] = deque()
+        self._released: set[int] = set()
+        self._arrived: set[int] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._shown: WeakKeyDictionary[Screen[object], float] = WeakKeyDictionary()
+        self._last_arrival = -1.0
+        self._burst_start = -1.0
+        self._closed = False
+        self.dropped = 0
+        """Keys dropped because they were sent before the dialog they reached (tests read it)."""
+
+    # -- bookkeeping the app feeds in -------------------------------------------------------
+    def screen_shown(self, screen: Screen[object]) -> None:
+        """``screen`` just became the active screen (push, switch or pop)."""
+        self._shown[screen] = get_time()
+
+    def close(self) -> None:
+        """The app is exiting: drop whatever is queued and stop."""
+        self._closed = True
+        self._queue.clear()
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    @property
+    def busy(self) -> bool:
+        """A key is settling or waiting."""
+        return self._task is not None
+
+    # -- the app's on_event calls these ----------------------------------------------------
+    def bubbled(self, event: events.Event) -> None:
+        """A forwarded key came back up to the app: its bindings are about to run."""
+        if isinstance(event, (events.Key, events.Paste)):
+            self._arrived.add(id(event))
+
+    def intercept(self, event: events.Event) -> bool:
+        """Called for each key or paste the driver delivers.  True: the gate took it (queued);
+        False: the app dispatches it now, and must then call :meth:`dispatched`."""
+        if self._closed or not isinstance(event, (events.Key, events.Paste)):
+            return False
+        if id(event) in self._released:
+            self._released.discard(id(event))
+            return False
+        burst = self._burst_of(event)
+        if isinstance(event, events.Key) and event.key in _BYPASS:
+            return False
+        if self._task is None and typeahead_of(self.app.screen) != "hold":
+            if self._stale(event, burst):
+                self._drop(1)
+                return True
+            return False
+        self._queue.append((event, burst))
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(None))
+        return True
+
+    def dispatched(self, event: events.Event) -> None:
+        """The app just dispatched ``event`` itself: hold later keys until it has settled."""
+        if self._closed or not isinstance(event, (events.Key, events.Paste)):
+            return
+        if isinstance(event, events.Key) and event.key in _BYPASS:
+            return
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(event))
+
+    # -- the pump ---------------------------------------------------------------------------
+    def _burst_of(self, event: Typed) -> float:
+        """When the burst ``event`` belongs to began (its own time if it starts one)."""
+        if event.time - self._last_arrival > BURST_GAP:
+            self._burst_start = event.time
+        self._last_arrival = max(self._last_arrival, event.time)
+        return self._burst_start
+
+    def _stale(self, event: Typed, burst_start: float) -> bool:
+        screen = self.app.screen
+        if typeahead_of(screen) == "accept":
+            return False
+        shown = self._shown.get(screen)
+        return shown is not None and burst_start < shown
+
+    def _drop(self, count: int) -> None:
+        self.dropped += count
+        self.app.notify(
+            f"Ignored {count} key{'s' if count != 1 else ''} sent before this dialog appeared.",
+            markup=False, timeout=4,
+        )
+
+    async def _run(self, first: Typed | None) -> None:
+        dropped = 0
+        try:
+            if first is not None:
+                await self._settle(first)
+            held_since: float | None = None
+            while self._queue and not self._closed:
+                if typeahead_of(self.app.screen) == "hold":
+                    held_since = held_since or get_time()
+                    if get_time() - held_since < HOLD_LIMIT:
+                        await asyncio.sleep(0.02)
+                        continue
+                    self._queue.clear()
+                    break
+                held_since = None
+                event, burst = self._queue.popleft()
+                if self._stale(event, burst):
+                    dropped += 1
+                    continue
+                if dropped:
+                    self._drop(dropped)
+                    dropped = 0
+                self._released.add(id(event))
+                self.app.post_message(event)
+                await self._settle(event)
+        finally:
+            self._task = None
+            if dropped and not self._closed:
+                self._drop(dropped)
+
+    def _finished(self, event: Typed) -> bool:
+        """Handled: a widget stopped it (an Input took the character) or it reached the app."""
+        return id(event) in self._arrived or bool(getattr(event, "_stop_propagation", False))
+
+    def _pumps(self) -> list[MessagePump]:
+        """The app, the active screen and the focused widget's ancestry: where a key travels."""
+        app = self.app
+        try:
+            screen = app.screen
+        except Exception:
+            return [app]
+        pumps: list[MessagePump] = [app, screen]
+        focused = screen.focused
+        if focused is not None:
+            pumps.extend(node for node in focused.ancestors_with_self if node is not app
+                         and node is not screen)
+        return pumps
+
+    async def _settle(self, event: Typed) -> None:
+        """Wait until ``event`` was handled and the focus and screen changes it caused are done."""
+        deadline = get_time() + SETTLE_LIMIT
+        extra_rounds = 3
+        try:
+            while not self._closed and get_time() < deadline:
+                finished = self._finished(event)
+                pumps = self._pumps()
+                if not await _probe(pumps, deadline - get_time()):
+                    return
+                if finished:
+                    if _quiet(self._pumps()) or extra_rounds <= 0:
+                        return
+                    extra_rounds -= 1
+        finally:
+            self._arrived.discard(id(event))
+
+
+async def _probe(pumps: Iterable[MessagePump], timeout: float) -> bool:
+    """Wait until each pump has processed what was queued on it; False on timeout."""
+    loop = asyncio.get_running_loop()
+    waiting: list[asyncio.Future[None]] = []
+    for pump in pumps:
+        done: asyncio.Future[None] = loop.create_future()
+
+        def resolve(future: asyncio.Future[None] = done) -> None:
+            if not future.done():
+                future.set_result(None)
+
+        if pump.call_later(resolve):
+            waiting.append(done)
+    if not waiting:
+        return True
+    _done, pending = await asyncio.wait(waiting, timeout=max(0.0, timeout))
+    for future in pending:
+        with contextlib.suppress(Exception):
+            future.cancel()
+    return not pending
+
+
+def _quiet(pumps: Iterable[MessagePump]) -> bool:
+    """No message waiting on any of ``pumps`` (Textual keeps each pump's queue private)."""
+    for pump in pumps:
+        queue = getattr(pump, "_message_queue", None)
+        if queue is not None and not queue.empty():
+            return False
+    return True
