@@ -13,11 +13,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import events
-from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import WorkerFailed, WorkerState
 
@@ -29,7 +27,7 @@ from console.session import Launch
 from screens.confirm import ConfirmScreen
 from screens.connect import ConnectingScreen
 from screens.help import HelpScreen, collect_bindings
-from screens.key_gate import KeyGate
+from screens.key_gate import GatedApp
 from screens.main import ConsoleCommands, MainScreen, PaneFactory
 from screens.messages import UsersChanged
 from screens.startup import StartupFlow
@@ -63,7 +61,7 @@ _WORK_NAMES: dict[str, str] = {
 }
 
 
-class IncidentConsoleApp(App[None]):
+class IncidentConsoleApp(GatedApp[None]):
     """Keyboard-only console for one GitLab incident. Build with a :class:`Launch`."""
 
     TITLE = "GitLab Incident Console"
@@ -92,8 +90,6 @@ class IncidentConsoleApp(App[None]):
         self._panes = panes
         self._startup = StartupFlow(self, launch, enter=self._enter_main)
         self._asking_quit = False
-        self.keys = KeyGate(self)
-        """Serialises key input so bursts reach the widget they were meant for."""
 
     # -- lifecycle -----------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -105,38 +101,6 @@ class IncidentConsoleApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
                 screen.users_changed(message.user_ids)
-
-    # -- input: one key at a time (see screens.key_gate) ----------------------------------
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.Paste)):
-            if event.is_forwarded:
-                self.keys.bubbled(event)
-            elif self.keys.intercept(event):
-                return
-            else:
-                await super().on_event(event)
-                self.keys.dispatched(event)
-                return
-        await super().on_event(event)
-
-    def push_screen(self, *args: Any, **kwargs: Any) -> Any:
-        result = super().push_screen(*args, **kwargs)
-        self.keys.screen_shown(self.screen)
-        return result
-
-    def switch_screen(self, *args: Any, **kwargs: Any) -> Any:
-        result = super().switch_screen(*args, **kwargs)
-        self.keys.screen_shown(self.screen)
-        return result
-
-    def pop_screen(self) -> Any:
-        result = super().pop_screen()
-        self.keys.screen_shown(self.screen)
-        return result
-
-    def exit(self, *args: Any, **kwargs: Any) -> None:
-        self.keys.close()
-        super().exit(*args, **kwargs)
 
     def shutdown(self) -> None:
         """Stop the drill (called after the app exits).

@@ -31,21 +31,26 @@ from textual import events
 
 # Textual stamps every message with this clock (monotonic on POSIX); screen times must match it.
 from textual._time import get_time
+from textual.app import App, ReturnType
+from textual.widgets import Input, TextArea
 
 if TYPE_CHECKING:
-    from textual.app import App
+    from textual.binding import Binding
     from textual.message_pump import MessagePump
     from textual.screen import Screen
+    from textual.widget import Widget
 
-__all__ = ["BURST_GAP", "SETTLE_LIMIT", "KeyGate", "Typeahead"]
+__all__ = ["BURST_GAP", "SETTLE_LIMIT", "GatedApp", "KeyGate", "Typeahead"]
 
 Typeahead = Literal["hold", "accept", "drop"]
 Typed = events.Key | events.Paste
 
 BURST_GAP = 0.010
 """Seconds: keys closer than this came in one read (paste, SSH packet); a human is slower."""
-SETTLE_LIMIT = 0.3
-"""Seconds a key may take to settle before the next one is dispatched anyway (a busy widget)."""
+SETTLE_LIMIT = 2.0
+"""Seconds a key may take to settle before the next one is dispatched anyway."""
+PROBE_TIMEOUT = 0.5
+"""Seconds one widget may stay busy (a handler awaiting something) before the gate moves on."""
 HOLD_LIMIT = 30.0
 """Seconds keys are held for a screen that never becomes ready; then they are dropped."""
 # Keys that must work at once whatever is queued: quitting.
@@ -110,6 +115,7 @@ class KeyGate:
         burst = self._burst_of(event)
         if isinstance(event, events.Key) and event.key in _BYPASS:
             return False
+        _cooked_enter(event)
         if self._task is None and typeahead_of(self.app.screen) != "hold":
             if self._stale(event, burst):
                 self._drop(1)
@@ -126,7 +132,7 @@ class KeyGate:
             return
         if isinstance(event, events.Key) and event.key in _BYPASS:
             return
-        if self._task is None:
+        if self._task is None and not self._typed_into_input(event):
             self._task = asyncio.create_task(self._run(event))
 
     # -- the pump ---------------------------------------------------------------------------
@@ -174,12 +180,28 @@ class KeyGate:
                     self._drop(dropped)
                     dropped = 0
                 self._released.add(id(event))
+                typed = self._typed_into_input(event)
                 self.app.post_message(event)
-                await self._settle(event)
+                if not typed:
+                    await self._settle(event)
         finally:
             self._task = None
             if dropped and not self._closed:
                 self._drop(dropped)
+
+    def _typed_into_input(self, event: Typed) -> bool:
+        """``event`` is text for the focused text box: it cannot move the focus, so the next
+        key may follow at once (the box's own queue keeps them in order).  A paste of a name
+        into the search box does not wait a round trip per character."""
+        focused = self.app.screen.focused
+        if not isinstance(focused, (Input, TextArea)):
+            return False
+        if isinstance(event, events.Paste):
+            return True
+        # An Input takes printable keys before any binding sees them, except priority ones.
+        return event.is_printable and not any(
+            key == event.key and binding.priority for key, binding in _bindings_for(focused)
+        )
 
     def _finished(self, event: Typed) -> bool:
         """Handled: a widget stopped it (an Input took the character) or it reached the app."""
@@ -207,7 +229,8 @@ class KeyGate:
             while not self._closed and get_time() < deadline:
                 finished = self._finished(event)
                 pumps = self._pumps()
-                if not await _probe(pumps, deadline - get_time()):
+                timeout = min(PROBE_TIMEOUT, deadline - get_time())
+                if not await _probe(pumps, timeout):
                     return
                 if finished:
                     if _quiet(self._pumps()) or extra_rounds <= 0:
@@ -215,6 +238,22 @@ class KeyGate:
                     extra_rounds -= 1
         finally:
             self._arrived.discard(id(event))
+
+
+def _cooked_enter(event: Typed) -> None:
+    """Enter typed before the terminal was in raw mode arrives as LF (the tty turned CR into
+    LF): it is still enter.  Nothing in the console binds ctrl+j."""
+    if isinstance(event, events.Key) and event.key == "ctrl+j":
+        event.key = "enter"
+        event.character = "\r"
+
+
+def _bindings_for(widget: Widget) -> Iterable[tuple[str, Binding]]:
+    """The key bindings of ``widget`` and of its ancestors (where a key would bind)."""
+    for node in widget.ancestors_with_self:
+        for key, bindings in node._bindings.key_to_bindings.items():
+            for binding in bindings:
+                yield key, binding
 
 
 async def _probe(pumps: Iterable[MessagePump], timeout: float) -> bool:
@@ -246,3 +285,44 @@ def _quiet(pumps: Iterable[MessagePump]) -> bool:
         if queue is not None and not queue.empty():
             return False
     return True
+
+
+class GatedApp(App[ReturnType]):
+    """An ``App`` whose keyboard input goes through a :class:`KeyGate`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keys = KeyGate(self)
+        """Serialises key input so bursts reach the widget they were meant for."""
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste)):
+            if event.is_forwarded:
+                self.keys.bubbled(event)
+            elif self.keys.intercept(event):
+                return
+            else:
+                await super().on_event(event)
+                self.keys.dispatched(event)
+                return
+        await super().on_event(event)
+
+    # The gate needs the moment each screen became active, to drop keys sent before it.
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().push_screen(*args, **kwargs)
+        self.keys.screen_shown(self.screen)
+        return result
+
+    def switch_screen(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().switch_screen(*args, **kwargs)
+        self.keys.screen_shown(self.screen)
+        return result
+
+    def pop_screen(self) -> Any:
+        result = super().pop_screen()
+        self.keys.screen_shown(self.screen)
+        return result
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        self.keys.close()
+        super().exit(*args, **kwargs)

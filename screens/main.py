@@ -54,7 +54,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "back": ("back", "escape"),
     "toggle_select": ("toggle_select", "toggle_selection"),
 }
-RESTORE_WAIT = 3.0  # seconds: the longest typed keys wait for the saved UI state
+RESTORE_WAIT = 3.0  # seconds: the longest typed keys wait for the saved view and first rows
 SAVE_DELAY = 0.5  # seconds: coalesces quick 1-2-3 presses into one small write
 
 
@@ -95,10 +95,21 @@ class MainScreen(HandoffMixin, Screen[None]):
         self._save_timer: Timer | None = None
         self.active_pane = next(iter(self._factories))
         self._restored = False
+        self._waited = False
 
     def typeahead(self) -> str:
-        """Keys typed before the panes are ready wait (``screens.key_gate``), then all arrive."""
-        return "accept" if self._restored else "hold"
+        """Keys typed before the list appears wait (``screens.key_gate``), then all arrive.
+
+        Ready means the saved view is restored and the active pane shows rows (a ``c`` typed
+        at an empty, still loading list would mark nobody), or ``RESTORE_WAIT`` has passed.
+        """
+        if self._waited:
+            return "accept"
+        if not self._restored:
+            return "hold"
+        table = getattr(self.pane(), "table", None)
+        rows = getattr(table, "row_count", None)
+        return "hold" if rows == 0 else "accept"
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(id="header")
@@ -125,7 +136,7 @@ class MainScreen(HandoffMixin, Screen[None]):
         self.set_timer(RESTORE_WAIT, self._stop_holding_keys)
 
     def _stop_holding_keys(self) -> None:
-        self._restored = True
+        self._waited = True
 
     # -- pane switching ------------------------------------------------------------------
     def pane(self, key: str | None = None) -> Widget:
