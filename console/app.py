@@ -7,7 +7,13 @@ the app runs it as one worker and enters the main screen with the context it pro
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import replace
@@ -230,17 +236,58 @@ class IncidentConsoleApp(GatedApp[None]):
 
     def _fatal_error(self) -> None:
         # Textual calls this directly in a few paths; route them through the redacted handler.
-        import sys
-
         error = sys.exc_info()[1]
         self._handle_exception(error if isinstance(error, Exception) else RuntimeError("crash"))
 
 
+EXIT_GRACE_S = 0.5
+"""After the screen closes, how long in-flight worker threads get before the process ends."""
+
+
 def run(launch: Launch) -> int:
-    """Run the console until the responder quits; returns the process exit status."""
+    """Run the console until the responder quits; returns the process exit status.
+
+    Quitting ends the process within a second whatever is in flight: a thread worker blocked in
+    a slow request would otherwise keep the interpreter alive (thread pools are joined at exit)
+    with a blank terminal, and a second ctrl+c would print a traceback from that join.
+    """
     app = IncidentConsoleApp(launch)
     try:
         app.run(mouse=False)
     finally:
+        signal.signal(signal.SIGINT, _exit_now)
         app.shutdown()
-    return app.return_code or 0
+    code = app.return_code or 0
+    _end_if_threads_linger(code)
+    return code
+
+
+def _exit_now(signum: int, frame: object) -> None:
+    _flush_and_exit(130)
+
+
+def _flush_and_exit(code: int) -> None:
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
+def _end_if_threads_linger(code: int) -> None:
+    """Give worker threads ``EXIT_GRACE_S`` to finish, then end the process without them.
+
+    Every journal write is committed when it is made (WAL, synchronous=FULL), and the journal is
+    designed to survive ``kill -9``: nothing is lost by not waiting.
+    """
+    deadline = time.monotonic() + EXIT_GRACE_S
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.daemon:
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if any(
+        t.is_alive() and not t.daemon and t is not threading.main_thread()
+        for t in threading.enumerate()
+    ):
+        log.info("quitting with worker threads still running; they are abandoned")
+        _flush_and_exit(code)

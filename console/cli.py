@@ -211,6 +211,27 @@ def diagnose(applied: list[str]) -> int:
     return 0
 
 
+def _require_terminal() -> None:
+    """The console is full-screen: refuse (exit 2) rather than write escape codes into a file
+    or wait forever for keys that cannot come."""
+    for name, stream in (("input", sys.stdin), ("output", sys.stdout)):
+        try:
+            is_tty = stream is not None and stream.isatty()
+        except (ValueError, OSError):
+            is_tty = False
+        if not is_tty:
+            raise UsageError(
+                f"standard {name} is not a terminal: the console is a full-screen program. "
+                f"Run it from an interactive terminal (ssh -t for a remote one); "
+                f"'{PROG} diagnose' works without one."
+            )
+    if os.environ.get("TERM", "") in ("dumb", "unknown"):
+        raise UsageError(
+            "TERM=dumb cannot draw the console's screen: set TERM=xterm-256color "
+            "(or run it inside tmux or screen)."
+        )
+
+
 def _crash_log_path() -> Path | None:
     try:
         from console.logs import open_private
@@ -288,6 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_headless(argv)  # read-only store, no token, no terminal needed
         args = build_parser().parse_args(argv)
         launch = _launch_from_args(args)
+        _require_terminal()
         from console.logs import setup_logging
         from console.paths import private_dirs
 

@@ -60,6 +60,7 @@ def fake_app(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     mod.run = run  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "console.app", mod)
+    monkeypatch.setattr(cli, "_require_terminal", lambda: None)  # pytest has no terminal
     return launches
 
 
@@ -190,6 +191,7 @@ def test_unexpected_exception_in_main_is_one_line(
 
     mod.run = run  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "console.app", mod)
+    monkeypatch.setattr(cli, "_require_terminal", lambda: None)  # pytest has no terminal
     assert cli.main(["--demo"]) == 1
     line = one_line_error(capsys)
     assert "ValueError" in line and TOKEN not in line
