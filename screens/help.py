@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import ScrollableContainer, VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
+from textual.scroll_view import ScrollView
 from textual.widgets import DataTable, Input, Static
 
 __all__ = ["HelpEntry", "HelpScreen", "collect_bindings"]
@@ -53,7 +54,7 @@ class HelpEntry:
 # Table bindings that belong with the pane's own keys (they open or select the pane's rows).
 _ROW_ACTIONS = frozenset({"select_row", "toggle_selection", "select_cursor"})
 # Focused low-level widgets whose other keys are plain cursor movement.
-_NAVIGATION_WIDGETS = (ScrollableContainer, DataTable, Input)
+_NAVIGATION_WIDGETS = (ScrollableContainer, ScrollView, DataTable, Input)
 
 
 def _group_title(node: DOMNode) -> str:
@@ -140,6 +141,13 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape", "close", "Close help"),
         Binding("q", "close", "Close help", show=False),
         Binding("question_mark", "close", "Close help", show=False),
+        # The same movement keys as every list.
+        Binding("down,j", "scroll('down')", "Scroll down", show=False),
+        Binding("up,k", "scroll('up')", "Scroll up", show=False),
+        Binding("pagedown,ctrl+d", "scroll('page_down')", "Page down", show=False),
+        Binding("pageup,ctrl+u", "scroll('page_up')", "Page up", show=False),
+        Binding("home,g", "scroll('home')", "Top", show=False),
+        Binding("end,G", "scroll('end')", "Bottom", show=False),
     ]
 
     def __init__(self, entries: list[HelpEntry]) -> None:
@@ -184,3 +192,15 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_scroll(self, where: str) -> None:
+        box = self.query_one("#help-box", VerticalScroll)
+        if where in ("down", "up"):
+            box.scroll_relative(y=1 if where == "down" else -1, animate=False)
+        elif where in ("page_down", "page_up"):
+            page = max(1, box.scrollable_content_region.height - 1)
+            box.scroll_relative(y=page if where == "page_down" else -page, animate=False)
+        elif where == "home":
+            box.scroll_home(animate=False)
+        else:
+            box.scroll_end(animate=False)

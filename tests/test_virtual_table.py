@@ -241,3 +241,49 @@ def test_no_color_cells_lose_their_colours_but_keep_bold(monkeypatch: Any) -> No
     # The cell keeps bold; its colour is the row's text colour, not red.
     assert plain and plain[0] is not None and plain[0].bold
     assert plain[0].color is None or plain[0].color.name != "red"
+
+
+def test_vi_and_less_keys_move_the_cursor() -> None:
+    async def run() -> None:
+        app = TableApp(rows=1000)
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = app.query_one(VirtualTable)
+            await pilot.press("j", "j", "j", "k")
+            assert table.cursor_row == 2
+            await pilot.press("G")
+            assert table.cursor_row == 999
+            await pilot.press("g")
+            assert table.cursor_row == 0
+            page = table._page_rows
+            await pilot.press("ctrl+d")
+            assert table.cursor_row == page // 2
+            await pilot.press("ctrl+d", "ctrl+u")
+            assert table.cursor_row == page // 2
+            await pilot.press("pagedown")
+            assert table.cursor_row == page // 2 + page
+
+    asyncio.run(run())
+
+
+def test_no_color_paints_plain_cells_and_the_empty_line(monkeypatch: Any) -> None:
+    """Cells without spans (and the "no rows" line) rendered as style-less segments, on which
+    Textual's NO_COLOR filter crashed ("'NoneType' object has no attribute 'color'")."""
+
+    class PlainApp(TableApp):
+        def provide(self, keys: Sequence[object]) -> Mapping[object, Mapping[str, Text]]:
+            return {key: {"id": Text(str(key)), "state": Text("active")} for key in keys}
+
+    async def run(rows: int) -> list[str]:
+        monkeypatch.setenv("NO_COLOR", "1")
+        app = PlainApp(rows=rows)
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = app.query_one(VirtualTable)
+            table.empty_text = "No users match"
+            table.refresh()
+            await pilot.pause()
+            for y in range(3):
+                assert all(seg.style is not None for seg in table.render_line(y))
+            return screen_lines(app)
+
+    assert "No users match" in asyncio.run(run(0))[1]
+    assert "active" in asyncio.run(run(3))[1]

@@ -132,16 +132,19 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first", "First row", show=False),
-        Binding("end", "last", "Last row", show=False),
+        Binding("ctrl+u", "half_page_up", "Half a page up", show=False),
+        Binding("ctrl+d", "half_page_down", "Half a page down", show=False),
+        Binding("home,g", "first", "First row", show=False),
+        Binding("end,G", "last", "Last row", show=False),
         Binding("space", "toggle_selection", "Select row", show=False),
         Binding("enter", "select_row", "Open", show=True),
     ]
-    """Cursor keys move the cursor, space toggles the row in the selection, enter opens it."""
+    """Cursor keys (and less/vi's j k g G ctrl+d ctrl+u) move the cursor, space toggles the row
+    in the selection, enter opens it."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "virtual-table--header",
@@ -384,6 +387,16 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         page = self._page_rows
         self.scroll_to(y=max(0, int(self.scroll_y) - page), animate=False, force=True)
         self.move_cursor(self._cursor - page)
+
+    def action_half_page_down(self) -> None:
+        half = max(1, self._page_rows // 2)
+        self.scroll_to(y=int(self.scroll_y) + half, animate=False, force=True)
+        self.move_cursor(self._cursor + half)
+
+    def action_half_page_up(self) -> None:
+        half = max(1, self._page_rows // 2)
+        self.scroll_to(y=max(0, int(self.scroll_y) - half), animate=False, force=True)
+        self.move_cursor(self._cursor - half)
 
     def action_first(self) -> None:
         self.scroll_to(y=0, animate=False, force=True)
