@@ -41,6 +41,7 @@ from screens.messages import (
     ShowAuditForUser,
     UiStateLoaded,
 )
+from screens.widgets.command_line import COMMANDS, CommandLine, parse_command
 
 __all__ = ["PANES", "ConsoleCommands", "MainScreen", "PaneFactory", "default_pane_factories"]
 
@@ -83,6 +84,10 @@ class MainScreen(HandoffMixin, Screen[None]):
         Binding("3", "app.switch_pane('credentials')", "Credentials pane", show=False),
         Binding("a", "app.delegate('actions')", "Actions for the selection or row", show=False),
         *HANDOFF_BINDINGS,
+        Binding("colon", "command_line", "Command line (:users :audit :creds :export :q)",
+                show=False),
+        Binding("tab", "cycle_pane(1)", "Next pane", show=False),
+        Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False),
     ]
 
     def __init__(
@@ -119,6 +124,9 @@ class MainScreen(HandoffMixin, Screen[None]):
                 self._panes[key] = pane
                 with Vertical(id=f"pane-{key}", classes="pane-slot"):
                     yield pane
+        line = CommandLine(placeholder="users audit creds export help q", id="command-line")
+        line.display = False
+        yield line
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -171,6 +179,42 @@ class MainScreen(HandoffMixin, Screen[None]):
             if pane in widget.ancestors:
                 self.set_focus(widget)
                 return
+
+    def action_cycle_pane(self, step: int) -> None:
+        """Tab / shift+tab: the next or previous pane, with its list focused (never a hidden
+        widget, as Textual's focus chain would pick)."""
+        keys = list(self._panes)
+        index = keys.index(self.active_pane) if self.active_pane in keys else 0
+        self.show_pane(keys[(index + step) % len(keys)])
+
+    # -- the : command line ----------------------------------------------------------------
+    def action_command_line(self) -> None:
+        line = self.query_one(CommandLine)
+        line.value = ""
+        line.display = True
+        self.set_focus(line)  # now, not deferred: the rest of a burst is the command
+
+    @on(CommandLine.Closed)
+    async def _command_entered(self, message: CommandLine.Closed) -> None:
+        message.stop()
+        line = self.query_one(CommandLine)
+        line.display = False
+        self._focus_pane(self.pane())
+        if message.text is None or not message.text.strip():
+            return
+        command = parse_command(message.text)
+        if command is None:
+            names = " ".join(f":{c.names[0]}" for c in COMMANDS)
+            self.notify(f"Unknown command. Try {names}", markup=False, severity="warning")
+            return
+        target, _, name = command.action.partition(".")
+        node = self.app if target == "app" else self
+        method = name.split("(", 1)[0]
+        if not callable(getattr(node, f"action_{method}", None)):
+            self.notify(f":{command.names[0]} is not available in this version.", markup=False,
+                        severity="warning")
+            return
+        await self.run_action(command.action)
 
     async def delegate(self, action: str) -> bool:
         """Run ``action`` on the active pane if it has it; ``False`` if it does not.

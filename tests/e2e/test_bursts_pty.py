@@ -111,3 +111,18 @@ def test_a_burst_opens_a_dialog_at_most_and_never_confirms(tmp_path: Path) -> No
         app.write("\x1b")
         app.wait_for(lambda s: "Actions for" not in s)
         assert "active" in _root_row(app)
+
+        # ":audit" + enter in one write is a command, not keys for the users pane.
+        app.write(":audit\r")
+        app.wait_for("╭─ Audit events")
+        app.write("\t")  # tab: the next pane, with its list focused
+        app.wait_for("╭─ Credentials")
+        app.write("\x1b[Z")  # shift+tab: back
+        app.wait_for("╭─ Audit events")
+        app.write(":q\r")
+        try:
+            app.wait_for("Quit now?", timeout=5)
+            app.write("y")
+        except AssertionError:
+            pass
+        assert app.wait_exit(timeout=5) == 0
