@@ -23,6 +23,7 @@ from console.sanitize import clean
 from console.secret import Secret
 
 __all__ = [
+    "BACK",
     "ConnectFormScreen",
     "ConnectRequest",
     "ConnectingScreen",
@@ -30,6 +31,10 @@ __all__ = [
     "ProblemScreen",
     "TokenInput",
 ]
+
+
+BACK = "back"
+"""What the connect form dismisses with when escape goes back to the profile picker."""
 
 
 @dataclass(frozen=True)
@@ -90,12 +95,17 @@ class ConnectingScreen(Screen[None]):
 
 class ConnectFormScreen(Screen[Any]):
     """Name, URL, token (masked) and CA bundle. Dismisses with a :class:`ConnectRequest`,
-    ``"import"`` or ``None`` (quit)."""
+    ``"import"``, :data:`BACK` or ``None`` (quit, ctrl+q only).
+
+    Escape is "back" as on every form: to the profile picker when the form came from it, and
+    otherwise it only says how to quit; a stray escape never ends the console.
+    """
 
     BINDINGS = [
         Binding("ctrl+s", "submit", "Connect"),
         Binding("ctrl+o", "import_cfg", "Import python-gitlab.cfg"),
-        Binding("escape", "quit_startup", "Quit"),
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+q", "quit_startup", "Quit"),
     ]
 
     def __init__(
@@ -110,6 +120,7 @@ class ConnectFormScreen(Screen[Any]):
         token_only: bool = False,
         can_remember: bool = True,
         message: str = "",
+        can_go_back: bool = False,
     ) -> None:
         """Prefill the form.
 
@@ -119,8 +130,10 @@ class ConnectFormScreen(Screen[Any]):
             token_only: The profile is known and only its token is missing.
             can_remember: A keyring can store the token, so offer "Remember this token".
             message: Why the form is shown again (e.g. the last failure), shown literally.
+            can_go_back: Opened from the profile picker, so escape returns there.
         """
         super().__init__(classes="startup-screen")
+        self._can_go_back = can_go_back
         self._prefill = (name, url, ca_bundle or "", token)
         self._storage_note = storage_note
         self._can_import = can_import
@@ -156,7 +169,9 @@ class ConnectFormScreen(Screen[Any]):
             if self._storage_note:
                 yield Static(Text(self._storage_note), classes="dialog-note")
             yield Static("", id="connect-error", classes="dialog-error")
-            keys = "enter: connect   tab: next field   escape: quit"
+            keys = "enter: connect   tab: next field   " + (
+                "escape: back   ctrl+q: quit" if self._can_go_back else "ctrl+q: quit"
+            )
             if self._can_import:
                 keys += "   ctrl+o: import ~/.python-gitlab.cfg"
             yield Static(Text(keys), classes="dialog-hint")
@@ -221,6 +236,12 @@ class ConnectFormScreen(Screen[Any]):
     def action_quit_startup(self) -> None:
         self.dismiss(None)
 
+    def action_back(self) -> None:
+        if self._can_go_back:
+            self.dismiss(BACK)
+        else:
+            self.notify("Nothing to go back to. ctrl+q quits.", markup=False)
+
 
 class KeyringNoticeScreen(ModalScreen[None]):
     """The one explanation of why the token will not be saved; shown once per run."""
@@ -251,7 +272,6 @@ class ProblemScreen(Screen[str]):
         Binding("r", "choose('retry')", "Retry"),
         Binding("e", "choose('edit')", "Edit connection"),
         Binding("q", "choose('quit')", "Quit"),
-        Binding("escape", "choose('quit')", "Quit", show=False),
     ]
 
     def __init__(self, problem: Any, *, can_edit: bool = True) -> None:

@@ -46,6 +46,7 @@ from console.startup_steps import (
 )
 from console.tokens import KeyringStatus, TokenStore, probe_keyring
 from screens.connect import (
+    BACK,
     ConnectFormScreen,
     ConnectingScreen,
     ConnectRequest,
@@ -229,7 +230,10 @@ class StartupFlow:
             if choice is None:
                 return None
             if choice == NEW:
-                break
+                conn = await self._ask(can_go_back=True)
+                if conn == BACK:
+                    continue  # escape on the form: back to the picker
+                return conn
             if choice == IMPORT:
                 profiles = await self._import_cfg()
                 can_import = False  # once per run; a second import would only add duplicates
@@ -253,8 +257,12 @@ class StartupFlow:
         token_only: bool = False,
         can_import: bool = False,
         note: str = "",
-    ) -> Connection | None:
-        """The connect form; the login is completed (and the token stored) in a worker."""
+        can_go_back: bool = False,
+    ) -> Any:
+        """The connect form; the login is completed (and the token stored) in a worker.
+
+        Returns the connection, ``None`` (quit) or :data:`BACK` (only with ``can_go_back``).
+        """
         status = await self._keyring_status()
         storage = (
             f"The token will be saved in {status.label}."
@@ -265,11 +273,11 @@ class StartupFlow:
             ConnectFormScreen(
                 name=name, url=url, ca_bundle=ca_bundle, token=token, storage_note=storage,
                 can_import=can_import, token_only=token_only, message=note,
-                can_remember=status.available,
+                can_remember=status.available, can_go_back=can_go_back,
             )
         )
-        if result is None:
-            return None
+        if result is None or result == BACK:
+            return result
         if result == IMPORT:
             return await self._pick_profile(await self._import_cfg(), imported=True)
         assert isinstance(result, ConnectRequest)

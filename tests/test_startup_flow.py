@@ -160,14 +160,18 @@ def test_open_incidents_are_offered_resume_first(
     run_app(app, script)
 
 
-def test_quitting_from_the_first_form_exits_cleanly() -> None:
+def test_escape_on_the_first_form_does_not_quit_and_ctrl_q_exits_cleanly() -> None:
     app = IncidentConsoleApp(Launch(), panes=FAKE_PANES)
 
     async def script(pilot: Any) -> None:
         await until(pilot, lambda: isinstance(app.screen, KeyringNoticeScreen))
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ConnectFormScreen))
-        await pilot.press("escape")
+        await pilot.press("escape")  # "back", and there is nothing behind the first form
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, ConnectFormScreen)
+        assert any("ctrl+q quits" in n.message for n in app._notifications)
+        await pilot.press("ctrl+q")
         await until(pilot, lambda: not app.is_running)
 
     run_app(app, script)
@@ -238,6 +242,11 @@ def test_import_from_python_gitlab_cfg_never_copies_the_token(isolated_home: Any
         assert "Import from" not in text and token not in text
         warnings = [n.message for n in app._notifications]
         assert any("plain text" in m for m in warnings) and not any(token in m for m in warnings)
+        # New connection, then escape: back to the picker, not out of the console.
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, ConnectFormScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ProfilePickerScreen))
         await pilot.press("escape")
         await until(pilot, lambda: not app.is_running)
 
