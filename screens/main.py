@@ -86,6 +86,7 @@ class MainScreen(HandoffMixin, Screen[None]):
         *HANDOFF_BINDINGS,
         Binding("colon", "command_line", "Command line (:users :audit :creds :export :q)",
                 show=False),
+        Binding("y", "copy_value", "Copy the highlighted value (username, IP, id)", show=False),
         Binding("tab", "cycle_pane(1)", "Next pane", show=False),
         Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False),
     ]
@@ -186,6 +187,17 @@ class MainScreen(HandoffMixin, Screen[None]):
         keys = list(self._panes)
         index = keys.index(self.active_pane) if self.active_pane in keys else 0
         self.show_pane(keys[(index + step) % len(keys)])
+
+    def action_copy_value(self) -> None:
+        """y: copy the highlighted username, IP or id through the terminal (OSC 52)."""
+        from screens.copy_value import copyable_value
+
+        text = copyable_value(self.pane())
+        if text is None:
+            self.notify("Nothing to copy here.", markup=False)
+            return
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {text}", markup=False, timeout=3)
 
     # -- the : command line ----------------------------------------------------------------
     def action_command_line(self) -> None:

@@ -7,6 +7,7 @@ the screen is read back through a terminal emulator (``tests/e2e/pty_app.py``). 
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -111,6 +112,11 @@ def test_a_burst_opens_a_dialog_at_most_and_never_confirms(tmp_path: Path) -> No
         app.write("\x1b")
         app.wait_for(lambda s: "Actions for" not in s)
         assert "active" in _root_row(app)
+
+        # y copies the highlighted username through the terminal clipboard (OSC 52).
+        app.write("y")
+        app.wait_for("Copied root")
+        assert b"\x1b]52;c;" + base64.b64encode(b"root") in app.raw
 
         # ":audit" + enter in one write is a command, not keys for the users pane.
         app.write(":audit\r")
