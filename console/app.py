@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.worker import WorkerFailed, WorkerState
 
@@ -37,6 +38,7 @@ from screens.key_gate import GatedApp
 from screens.main import ConsoleCommands, MainScreen, PaneFactory
 from screens.messages import UsersChanged
 from screens.startup import StartupFlow
+from screens.too_small import update_notice
 from styles import STYLES_DIR, stylesheet
 
 if TYPE_CHECKING:
@@ -101,6 +103,19 @@ class IncidentConsoleApp(GatedApp[None]):
     def on_mount(self) -> None:
         self.push_screen(ConnectingScreen())
         self.run_worker(self._startup.run(), group="startup", exclusive=True, exit_on_error=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below the minimum size, one notice instead of columns vanishing without a word."""
+        self.call_after_refresh(self._size_notice)
+
+    def screen_changed(self) -> None:
+        self.call_after_refresh(self._size_notice)
+
+    def _size_notice(self) -> None:
+        for screen in self.screen_stack:
+            if screen is not self.screen:
+                update_notice(screen, 10**6, 10**6)  # only the visible screen carries it
+        update_notice(self.screen, self.size.width, self.size.height)
 
     def on_users_changed(self, message: UsersChanged) -> None:
         """A modal (the action run) re-read users: the main screen's list must show it."""

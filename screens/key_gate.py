@@ -311,17 +311,23 @@ class GatedApp(App[ReturnType]):
     def push_screen(self, *args: Any, **kwargs: Any) -> Any:
         result = super().push_screen(*args, **kwargs)
         self.keys.screen_shown(self.screen)
+        self.screen_changed()
         return result
 
     def switch_screen(self, *args: Any, **kwargs: Any) -> Any:
         result = super().switch_screen(*args, **kwargs)
         self.keys.screen_shown(self.screen)
+        self.screen_changed()
         return result
 
     def pop_screen(self) -> Any:
         result = super().pop_screen()
         self.keys.screen_shown(self.screen)
+        self.screen_changed()
         return result
+
+    def screen_changed(self) -> None:
+        """Called after every push, switch and pop (subclasses react to the new screen)."""
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
         self.keys.close()
