@@ -57,3 +57,15 @@ def test_quitting_ends_the_process_within_a_second_while_requests_are_slow(
         assert app.wait_exit(timeout=5) == 0
         assert time.monotonic() - sent < 1.5
         assert "Traceback" not in app.raw.decode(errors="replace")
+
+
+def test_term_screen_sixteen_colours_runs_and_shows_help(tmp_path: Path) -> None:
+    # TERM=screen (tmux/screen without 256-colour support): Rich falls back to 16 colours.
+    with PtyApp(tmp_path, "--demo", env={"TERM": "screen", "COLORTERM": ""}) as app:
+        app.wait_for(lambda s: re.search(r"\b1 root\b", s) is not None, timeout=30)
+        app.write("?")
+        app.wait_for("Keys (escape closes)")
+        assert b"\x1b[38;2;" not in app.raw and b"\x1b[38;5;" not in app.raw  # no 24/8-bit
+        app.write("\x1b")
+        app.wait_for(lambda s: "Keys (escape closes)" not in s)
+        assert "Traceback" not in app.text()
