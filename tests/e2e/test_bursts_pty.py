@@ -32,7 +32,7 @@ def _no_crash(screen: str) -> None:
 
 
 def test_search_burst_then_review_audit_keys_and_quit(tmp_path: Path) -> None:
-    with PtyApp(tmp_path, "--demo") as app:
+    with PtyApp(tmp_path, "--demo", "--users", "300") as app:
         app.wait_for(lambda s: re.search(r"\b1 root\b", s) is not None)
         # The stop check's burst: "/" and a name containing "a" in one write.
         app.write("/zzadm")
@@ -84,7 +84,7 @@ def test_search_burst_then_review_audit_keys_and_quit(tmp_path: Path) -> None:
 
 def test_typeahead_before_the_list_and_a_burst_during_a_reload(tmp_path: Path) -> None:
     # NO_COLOR as many jump hosts set it: the monochrome paint path must hold too.
-    with PtyApp(tmp_path, "--demo", env={"NO_COLOR": "1"}) as app:
+    with PtyApp(tmp_path, "--demo", "--users", "300", env={"NO_COLOR": "1"}) as app:
         app.write("/alice\r")  # before anything is on screen: must not be lost
         screen = app.wait_for("search alice")
         assert "Actions for" not in screen
@@ -101,7 +101,7 @@ def test_typeahead_before_the_list_and_a_burst_during_a_reload(tmp_path: Path) -
 
 
 def test_a_burst_opens_a_dialog_at_most_and_never_confirms(tmp_path: Path) -> None:
-    with PtyApp(tmp_path, "--demo") as app:
+    with PtyApp(tmp_path, "--demo", "--users", "300") as app:
         app.wait_for(lambda s: re.search(r"\b1 root\b", s) is not None)
         # "a", then enter (choose Block) and "y" (confirm) in the same write.
         app.write("a\ry\r")

@@ -38,7 +38,7 @@ def test_without_a_terminal_it_says_so_and_exits_2(tmp_path: Path, redirect: str
 
 
 def test_term_dumb_is_refused_with_one_clear_line(tmp_path: Path) -> None:
-    with PtyApp(tmp_path, "--demo", env={"TERM": "dumb"}) as app:
+    with PtyApp(tmp_path, "--demo", "--users", "300", env={"TERM": "dumb"}) as app:
         assert app.wait_exit(timeout=20) == 2
         app.wait_for("TERM=dumb cannot draw", timeout=5)
 
@@ -47,7 +47,7 @@ def test_quitting_ends_the_process_within_a_second_while_requests_are_slow(
     tmp_path: Path,
 ) -> None:
     # Every drill request takes 400 ms: loads are in flight in worker threads when y is sent.
-    with PtyApp(tmp_path, "--demo", "--latency-ms", "400") as app:
+    with PtyApp(tmp_path, "--demo", "--users", "300", "--latency-ms", "400") as app:
         app.wait_for(lambda s: re.search(r"\b1 root\b", s) is not None, timeout=30)
         app.write("q")
         app.wait_for("Quit now?")
@@ -61,7 +61,7 @@ def test_quitting_ends_the_process_within_a_second_while_requests_are_slow(
 
 def test_term_screen_sixteen_colours_runs_and_shows_help(tmp_path: Path) -> None:
     # TERM=screen (tmux/screen without 256-colour support): Rich falls back to 16 colours.
-    with PtyApp(tmp_path, "--demo", env={"TERM": "screen", "COLORTERM": ""}) as app:
+    with PtyApp(tmp_path, "--demo", "--users", "300", env={"TERM": "screen", "COLORTERM": ""}) as app:
         app.wait_for(lambda s: re.search(r"\b1 root\b", s) is not None, timeout=30)
         app.write("?")
         app.wait_for("Keys (escape closes)")
