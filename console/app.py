@@ -27,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.worker import WorkerFailed, WorkerState
 
 from console.context import AppContext
-from console.errors import describe_error
+from console.errors import Problem, describe_error
 from console.logs import current_log_path, redact
 from console.sanitize import safe
 from console.session import Launch
@@ -135,7 +135,38 @@ class IncidentConsoleApp(GatedApp[None]):
     async def _enter_main(self, ctx: AppContext) -> None:
         """The startup flow's last step: show the main screen for ``ctx``."""
         self.ctx = ctx
-        await self.switch_screen(MainScreen(self.ctx, panes=self._panes))
+        await self.switch_screen(self._main_screen())
+
+    def _main_screen(self) -> MainScreen:
+        assert self.ctx is not None
+        offline = self._startup.offline_problem
+        note = None if offline is None else f"GitLab unreachable ({offline.title})"
+        return MainScreen(self.ctx, panes=self._panes, offline=note)
+
+    def action_reconnect(self) -> None:
+        """``:reconnect``: after an offline resume, try GitLab again and leave read-only."""
+        if self._startup.offline_problem is None:
+            self.notify("Already connected.", markup=False)
+            return
+        self.run_worker(self._reconnect(), group="startup", exclusive=True, exit_on_error=False)
+
+    async def _reconnect(self) -> None:
+        ctx = self.ctx
+        if ctx is None:
+            return
+        try:
+            coverage = await self._startup.reconnect()
+        except Exception as exc:
+            problem = getattr(exc, "problem", None)
+            if not isinstance(problem, Problem):
+                problem = describe_error(exc, secret=ctx.connection.token)
+            self.notify(f"Still offline: {problem.one_line()}", markup=False,
+                        severity="warning", timeout=10)
+            return
+        self._startup.offline_problem = None
+        self.ctx = replace(ctx, coverage=coverage, read_only=self.launch.read_only)
+        await self.switch_screen(self._main_screen())
+        self.notify("Reconnected: panes reload from GitLab with r.", markup=False)
 
     # -- incidents -----------------------------------------------------------------------
     def action_new_incident(self) -> None:
@@ -161,7 +192,7 @@ class IncidentConsoleApp(GatedApp[None]):
         if incident is None or incident.id == ctx.incident_id:
             return
         self.ctx = replace(ctx, incident=incident)
-        await self.switch_screen(MainScreen(self.ctx, panes=self._panes))
+        await self.switch_screen(self._main_screen())
         self.notify(f"Incident: {safe(incident.title, kind='line')}", markup=False)
 
     # -- key map -------------------------------------------------------------------------

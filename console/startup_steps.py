@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from console.store import Incident, Store
 
 __all__ = [
+    "UNREACHABLE_KINDS",
     "import_profiles",
     "new_incident",
     "open_incidents",
@@ -28,6 +29,12 @@ __all__ = [
     "resume_incident",
     "save_new_profile",
 ]
+
+
+UNREACHABLE_KINDS = frozenset({"refused", "timeout", "unreachable", "network", "dns",
+                               "server_down"})
+"""``Problem.kind`` values meaning "GitLab cannot be reached": ``--resume`` then opens the
+incident read-only from the local cache instead of stopping at the error."""
 
 
 def plan_launch(launch: Launch) -> StartPlan:

@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher, Footer, Static
 
 from console.context import AppContext
 from screens.coverage import CoverageScreen
@@ -92,10 +92,17 @@ class MainScreen(HandoffMixin, Screen[None]):
     ]
 
     def __init__(
-        self, ctx: AppContext, *, panes: Mapping[str, PaneFactory] | None = None
+        self,
+        ctx: AppContext,
+        *,
+        panes: Mapping[str, PaneFactory] | None = None,
+        offline: str | None = None,
     ) -> None:
+        """``offline``: why GitLab could not be reached, when the incident was opened
+        read-only from the local cache (``--resume``); a line says so above the panes."""
         super().__init__()
         self.ctx = ctx
+        self.offline = offline
         self._factories = dict(panes or default_pane_factories())
         self._panes: dict[str, Widget] = {}
         self._save_timer: Timer | None = None
@@ -119,6 +126,12 @@ class MainScreen(HandoffMixin, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(id="header")
+        if self.offline:
+            yield Static(
+                Text(f"OFFLINE: {self.offline}. Read-only from the local cache, as of each "
+                     "pane's last fetch. :reconnect tries again.", style="bold reverse"),
+                id="offline-line",
+            )
         with ContentSwitcher(initial=f"pane-{self.active_pane}", id="panes"):
             for key, factory in self._factories.items():
                 pane = factory(self.ctx)

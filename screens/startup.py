@@ -36,6 +36,7 @@ from console.session import (
     plan_start,
 )
 from console.startup_steps import (
+    UNREACHABLE_KINDS,
     import_profiles,
     new_incident,
     open_incidents,
@@ -97,6 +98,8 @@ class StartupFlow:
         self.keyring: KeyringStatus | None = None
         self._keyring_explained = False
         self._new_profile: Profile | None = None
+        self.offline_problem: Problem | None = None
+        """Set when the incident was opened read-only because GitLab could not be reached."""
 
     def stop_drill(self) -> None:
         """Stop the drill instance, if this run started one."""
@@ -130,11 +133,18 @@ class StartupFlow:
                     return
                 self.conn = conn
                 register_secret(conn.token)
-                coverage = await self.blocking(
-                    "Checking what this token can see…",
-                    partial(check_connection, conn, keyring=self.keyring),
-                )
+                try:
+                    coverage = await self.blocking(
+                        "Checking what this token can see…",
+                        partial(check_connection, conn, keyring=self.keyring),
+                    )
+                except Exception as exc:
+                    if await self._open_offline(conn, exc):
+                        return
+                    raise
                 if coverage.fatal is not None:
+                    if await self._open_offline(conn, _Failed(coverage.fatal)):
+                        return
                     raise _Failed(coverage.fatal)
                 profile, self._new_profile = self._new_profile, None
                 await self.blocking("Saving the profile…", save_new_profile, profile)
@@ -164,6 +174,48 @@ class StartupFlow:
                     app.exit(return_code=1)
                     return
                 edit = choice == "edit"
+
+    async def _open_offline(self, conn: Connection, exc: BaseException) -> bool:
+        """``--resume`` with GitLab unreachable: open the incident read-only from the cache.
+
+        Everything a responder needs to keep reviewing (users, marks, audit events, the
+        inventory, the journal) is in the local store; the panes show it as of its fetch time,
+        nothing is sent, and ``:reconnect`` tries the server again. False: not this case.
+        """
+        if not self.launch.resume or conn.is_drill:
+            return False
+        if isinstance(exc, _Failed):
+            problem = exc.problem
+        else:
+            problem = describe_error(exc, url=conn.config.url, secret=conn.token)
+        if problem.kind not in UNREACHABLE_KINDS:
+            return False
+        if self.store is None:
+            self.store = await self.blocking(
+                "Opening the local state store…", open_store, conn.is_drill
+            )
+        incidents = await self.blocking(
+            "Looking for open incidents…", open_incidents, self.store, conn
+        )
+        if not incidents:
+            return False
+        log.warning("GitLab unreachable, opening read-only from the cache: %s",
+                    problem.one_line())
+        self.offline_problem = problem
+        await self._enter(
+            AppContext(self.store, incidents[0], conn, None, True, self.launch.dry_run)
+        )
+        return True
+
+    async def reconnect(self) -> Any:
+        """Run the capability check again; the coverage on success, else raises."""
+        assert self.conn is not None
+        coverage = await self.blocking(
+            "Reconnecting…", partial(check_connection, self.conn, keyring=self.keyring)
+        )
+        if coverage.fatal is not None:
+            raise _Failed(coverage.fatal)
+        return coverage
 
     async def _explain(self, exc: BaseException) -> tuple[str, str]:
         conn = self.conn

@@ -35,6 +35,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(("export",), "app.export", "export the incident for hand-off"),
     Command(("coverage",), "screen.show_coverage", "what this token can and cannot see"),
     Command(("incident",), "screen.edit_incident", "edit the incident"),
+    Command(("reconnect",), "app.reconnect", "after an offline resume, try GitLab again"),
     Command(("help", "h"), "app.help", "every key"),
     Command(("q", "quit"), "app.quit", "quit"),
 )

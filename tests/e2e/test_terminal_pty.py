@@ -61,7 +61,8 @@ def test_quitting_ends_the_process_within_a_second_while_requests_are_slow(
 
 def test_term_screen_sixteen_colours_runs_and_shows_help(tmp_path: Path) -> None:
     # TERM=screen (tmux/screen without 256-colour support): Rich falls back to 16 colours.
-    with PtyApp(tmp_path, "--demo", "--users", "300", env={"TERM": "screen", "COLORTERM": ""}) as app:
+    env = {"TERM": "screen", "COLORTERM": ""}
+    with PtyApp(tmp_path, "--demo", "--users", "300", env=env) as app:
         app.wait_for(lambda s: re.search(r"\b1 root\b", s) is not None, timeout=30)
         app.write("?")
         app.wait_for("Keys (escape closes)")

@@ -1,0 +1,56 @@
+"""``--resume`` with GitLab unreachable opens the incident read-only from the local cache.
+
+Issue 9 item 5: a closed loopback port stands for the unreachable server; the incident and its
+cached data were left by an earlier session in the (isolated) data directory.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+from console.app import IncidentConsoleApp
+from console.session import Launch, db_path
+from console.store import Store
+from screens.main import MainScreen
+from tests.test_app_shell import FAKE_PANES, run_app, screen_text, until
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed again when the socket is
+
+
+def test_resume_unreachable_opens_read_only_from_the_cache_and_reconnect_says_still_offline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    store = Store.open(db_path(False))
+    incident = store.create_incident(
+        title="Laptop stolen", kind="compromised-account", profile="default", instance_url=url,
+        window_start="2026-11-01T00:00:00Z", window_end="",
+    )
+    store.close()
+    monkeypatch.setenv("GITLAB_URL", url)
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat-" + "x" * 20)
+    app = IncidentConsoleApp(Launch(resume=True), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        await pilot.pause(0.2)
+        assert main.ctx.read_only and main.ctx.incident.id == incident.id
+        assert main.ctx.coverage is None
+        text = screen_text(app)
+        assert "OFFLINE: GitLab unreachable" in text and ":reconnect" in text
+        # :reconnect while the server is still down: says so and stays read-only.
+        await pilot.press("colon", *"reconnect", "enter")
+        await until(pilot, lambda: any("Still offline" in n.message
+                                       for n in app._notifications), timeout=30)
+        assert app.screen is main and main.ctx.read_only
+
+    run_app(app, script)
