@@ -15,7 +15,8 @@ from screens.widgets.command_line import parse_command
         ("  creds ", "app.switch_pane('credentials')"),
         ("credentials", "app.switch_pane('credentials')"),
         ("cr", "app.switch_pane('credentials')"),  # a unique prefix is enough
-        ("export", "app.export"),
+        ("export", "screen.export_bundle"),
+        ("journal", "app.switch_pane('journal')"),
         ("help", "app.help"),
         ("q", "app.quit"),
         ("QUIT", "app.quit"),

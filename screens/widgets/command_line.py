@@ -1,5 +1,5 @@
 """The ``:`` command line of the main screen (k9s and vi style): ``:users``, ``:audit``,
-``:creds``, ``:export``, ``:help``, ``:q``.
+``:creds``, ``:runbook``, ``:journal``, ``:export``, ``:timeline``, ``:help``, ``:q``.
 
 It is a pre-mounted, hidden ``Input`` that the screen shows and focuses synchronously, so a
 burst such as ``:audit`` + enter lands in it whole (``screens.key_gate`` keeps the order).
@@ -32,7 +32,10 @@ COMMANDS: tuple[Command, ...] = (
     Command(("audit", "2"), "app.switch_pane('audit')", "the Audit events pane"),
     Command(("creds", "credentials", "3"), "app.switch_pane('credentials')",
             "the Credentials pane"),
-    Command(("export",), "app.export", "export the incident for hand-off"),
+    Command(("runbook", "4"), "app.switch_pane('runbook')", "the Runbook pane"),
+    Command(("journal", "5"), "app.switch_pane('journal')", "the Journal pane"),
+    Command(("export",), "screen.export_bundle", "export the incident for hand-off"),
+    Command(("timeline",), "screen.show_timeline", "events, actions and notes in order"),
     Command(("coverage",), "screen.show_coverage", "what this token can and cannot see"),
     Command(("incident",), "screen.edit_incident", "edit the incident"),
     Command(("reconnect",), "app.reconnect", "after an offline resume, try GitLab again"),
