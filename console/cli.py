@@ -309,11 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_headless(argv)  # read-only store, no token, no terminal needed
         args = build_parser().parse_args(argv)
         launch = _launch_from_args(args)
-        _require_terminal()
         from console.logs import setup_logging
         from console.paths import private_dirs
 
         private_dirs()  # config, data, state, cache: 0700, or refused before anything is read
+        _require_terminal()
         with contextlib.suppress(OSError):
             setup_logging()
         from console.app import run
