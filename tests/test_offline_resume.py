@@ -54,3 +54,41 @@ def test_resume_unreachable_opens_read_only_from_the_cache_and_reconnect_says_st
         assert app.screen is main and main.ctx.read_only
 
     run_app(app, script)
+
+
+def test_reconnect_after_the_server_comes_back_leaves_read_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from console.drill.server import DrillOptions, DrillServer
+
+    port = _closed_port()
+    url = f"http://127.0.0.1:{port}"
+    store = Store.open(db_path(False))
+    store.create_incident(
+        title="Laptop stolen", kind="compromised-account", profile="default",
+        instance_url=url, window_start="2026-11-01T00:00:00Z", window_end="",
+    )
+    store.close()
+    monkeypatch.setenv("GITLAB_URL", url)
+    monkeypatch.setenv("GITLAB_TOKEN", DrillServer.ADMIN_TOKEN)
+    app = IncidentConsoleApp(Launch(resume=True), panes=FAKE_PANES)
+    server = DrillServer(DrillOptions(users=50, port=port))
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
+        offline = app.screen
+        assert isinstance(offline, MainScreen) and offline.ctx.read_only
+        server.start()  # GitLab is back, on the same address
+        await pilot.press("colon", *"reconnect", "enter")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen)
+                    and app.screen is not offline, timeout=30)
+        await pilot.pause(0.2)
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        assert not main.ctx.read_only and main.ctx.coverage is not None
+        assert "OFFLINE" not in screen_text(app)
+
+    try:
+        run_app(app, script)
+    finally:
+        server.stop()
