@@ -102,6 +102,8 @@ class KeyGate:
     def bubbled(self, event: events.Event) -> None:
         """A forwarded key came back up to the app: its bindings are about to run."""
         if isinstance(event, (events.Key, events.Paste)):
+            if len(self._arrived) > 256:  # keys nobody waited for; ids get reused
+                self._arrived.clear()
             self._arrived.add(id(event))
 
     def intercept(self, event: events.Event) -> bool:
