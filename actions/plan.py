@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from actions.engine import JSON, Action, Plan, Target, action_for
+from actions.model import JSON, Action, Plan, Target
+from actions.registry import action_for
 from actions.hook_actions import DeleteHook, DisableHook, SetHookSecret
 from actions.key_actions import (
     DeleteGpgKey,

@@ -20,7 +20,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, ProgressBar, Static
 
-from actions.engine import (
+from actions import (
     ActionError,
     Plan,
     RunResult,

@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from actions.engine import Plan, actor_id_of, own_token_id
+from actions import Plan, actor_id_of, own_token_id
 from actions.plan import (
     TOKEN_ACTIONS,
     USER_ACTIONS,
