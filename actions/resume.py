@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import gitlab
 
@@ -38,7 +39,18 @@ from actions.transport import HttpFailure
 from console.sanitize import safe
 from console.store.lock import WriterElsewhere, holder_of, writer
 
-__all__ = ["PlanView", "StepView", "finish_plans", "plan_views", "resume", "resume_pending"]
+#: how long a request sent just before a crash is given to land before resume re-reads
+SETTLE_S = 5.0
+
+__all__ = [
+    "SETTLE_S",
+    "PlanView",
+    "StepView",
+    "finish_plans",
+    "plan_views",
+    "resume",
+    "resume_pending",
+]
 
 
 @contextlib.contextmanager
@@ -58,6 +70,19 @@ def _pid() -> int:
     return os.getpid()
 
 
+def _in_flight_for(entry: object, settle: float) -> float:
+    """Seconds left before a crashed process's last request has surely landed (0 if none)."""
+    extra = getattr(entry, "extra", None) or {}
+    if getattr(entry, "state", "") != "intent" or extra.get("pid") in (None, os.getpid()):
+        return 0.0
+    try:
+        started = datetime.fromisoformat(str(getattr(entry, "t_intent", "")))
+    except ValueError:
+        return 0.0
+    age = (datetime.now(UTC) - started).total_seconds()
+    return max(0.0, min(settle, settle - age))
+
+
 def _target_of(entry: object) -> Target:
     return Target(kind=str(getattr(entry, "target_type", "user")),
                   id=int(getattr(entry, "target_id", 0)),
@@ -75,14 +100,23 @@ def resume_pending(
     max_wait: float = MAX_RATE_LIMIT_WAIT,
     read_only: bool = False,
     registry: Registry = DEFAULT_REGISTRY,
+    settle: float = SETTLE_S,
 ) -> RunResult:
-    """Settle every entry left in flight; raises ``WriterElsewhere`` if another console acts."""
+    """Settle every entry left in flight; raises ``WriterElsewhere`` if another console acts.
+
+    An ``intent`` written by another (crashed) process less than ``settle`` seconds ago may
+    still be on the wire: its request is given the rest of that time to land before the
+    re-read, so that a re-send never races the original.
+    """
     with _may_act(store, incident_id, read_only):
         entries = list(store.journal_pending(incident_id))
         result = RunResult(action="resume", dry_run=False)
         runner = StepRunner(store, incident_id, gl, dry_run=False, on_step=on_step,
                             cancelled=cancelled, total=len(entries), sleep=sleep,
                             max_wait=max_wait, breaker=Breaker())
+        wait = max((_in_flight_for(e, settle) for e in entries), default=0.0)
+        if wait > 0:
+            runner.pause(0, None, wait, "waiting for a request that may still be in flight")
         for index, entry in enumerate(entries):
             eid = int(entry.id)
             target = _target_of(entry)
@@ -197,10 +231,10 @@ def resume(store: JournalPort, incident_id: int, gl: gitlab.Gitlab, *,
            on_step: Callable[[StepEvent], None] | None = None,
            cancelled: Callable[[], bool] | None = None,
            sleep: Callable[[float], None] = time.sleep,
-           registry: Registry = DEFAULT_REGISTRY) -> RunResult:
+           registry: Registry = DEFAULT_REGISTRY, settle: float = SETTLE_S) -> RunResult:
     """Settle what was in flight, then finish the plans: the whole "resume" key."""
     first = resume_pending(store, incident_id, gl, on_step=on_step, cancelled=cancelled,
-                           sleep=sleep, registry=registry)
+                           sleep=sleep, registry=registry, settle=settle)
     if first.halted or first.cancelled:
         return first
     rest = finish_plans(store, incident_id, gl, on_step=on_step, cancelled=cancelled,

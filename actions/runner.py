@@ -112,6 +112,8 @@ def run_steps(
                 for rest, t in steps[pos + 1:]:
                     result.outcomes.append(StepOutcome(rest, t, "skipped", "run halted"))
                 break
+        if out.state in ("done", "noop_already"):
+            runner.breaker.success()  # a run of failures is consecutive targets
         if out.state == "refused" and plan_id is not None:
             runner.step_set(plan_id, index, "refused", out.message)
         result.outcomes.append(out)

@@ -7,6 +7,7 @@ Journal failures halt the run (nothing is sent that is not journaled); the break
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -104,9 +105,10 @@ class StepRunner:
     def is_cancelled(self) -> bool:
         return bool(self._cancelled and self._cancelled())
 
-    def pause(self, index: int, target: Target | None, seconds: float) -> None:
+    def pause(self, index: int, target: Target | None, seconds: float,
+              why: str = "rate limited") -> None:
         """Sleep ``seconds`` in slices, announcing it and stopping early on cancel."""
-        self.emit(index, target, "paused", f"rate limited: pausing {seconds:.0f} s")
+        self.emit(index, target, "paused", f"{why}: pausing {seconds:.0f} s")
         left = seconds
         while left > 0 and not self.is_cancelled():
             step = min(0.25, left)
@@ -126,6 +128,8 @@ class StepRunner:
 
     def journal_intent(self, action: Action, target: Target, pre: State | None,
                        step: tuple[int, int] | None = None, **kw: JSON) -> int:
+        # the writer's PID: resume gives another (killed) process's last request time to land
+        kw["extra"] = {"pid": os.getpid()}
         try:
             return int(self.store.journal_intent(
                 self.incident_id, action.name, target.kind, target.id, target.safe_label,
@@ -177,7 +181,6 @@ class StepRunner:
                 if self.is_cancelled():
                     raise
                 continue
-            self.breaker.success()
             return state
 
     # -- one target of a plan
@@ -208,9 +211,9 @@ class StepRunner:
                             exc: HttpFailure, step: tuple[int, int] | None) -> StepOutcome:
         state = {404: "not_found", 403: "forbidden"}.get(exc.status or 0, "failed")
         msg = explain(action, exc, "read")
-        if self.dry_run or state == "failed":
-            # nothing was about to be sent; a failed read is reported, and the step stays
-            # planned (resume tries it again)
+        if self.dry_run or state != "not_found":
+            # nothing was about to be sent; a failed or refused read is reported, and the step
+            # stays planned (resume tries it again once the token or the server is fixed)
             if step is not None:
                 self.step_set(*step, "planned", f"not started: {msg}")
             return StepOutcome(index, target, state, msg, http_status=exc.status)
@@ -231,7 +234,6 @@ class StepRunner:
             self.emit(index, target, "sending")
             try:
                 result = action.apply(self.gl, target)
-                self.breaker.success()
                 break
             except HttpFailure as exc:
                 if exc.status == 429:
