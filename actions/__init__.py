@@ -30,7 +30,15 @@ from actions.model import (
     Target,
 )
 from actions.registry import Registry, action_for, register
-from actions.resume import PlanView, StepView, finish_plans, plan_views, resume, resume_pending
+from actions.resume import (
+    PlanView,
+    StepView,
+    finish_plans,
+    plan_views,
+    resumable_count,
+    resume,
+    resume_pending,
+)
 from actions.runner import actor_id_of, head_hash, own_token_id, run_plan
 from actions.transport import HttpFailure, get_json, http
 
@@ -66,6 +74,7 @@ __all__ = [
     "own_token_id",
     "plan_views",
     "register",
+    "resumable_count",
     "resume",
     "resume_pending",
     "run_plan",

@@ -48,6 +48,7 @@ __all__ = [
     "StepView",
     "finish_plans",
     "plan_views",
+    "resumable_count",
     "resume",
     "resume_pending",
 ]
@@ -301,3 +302,13 @@ def plan_views(store: JournalPort, incident_id: int, *, only_open: bool = True,
                                   att if isinstance(att, dict) else None))
         views.append(PlanView(plan.id, plan.action, plan.title, tuple(steps)))
     return views
+
+
+def resumable_count(store: JournalPort, incident_id: int) -> int:
+    """What the resume prompt counts: entries in flight plus plan steps never started; 0 when
+    another console holds the incident (its work in flight is its own)."""
+    holder = holder_of(store.path, incident_id)
+    if holder is not None and holder.pid != os.getpid():
+        return 0
+    return (len(store.journal_pending(incident_id))
+            + sum(len(p.open_steps) for p in store.plans_open(incident_id)))

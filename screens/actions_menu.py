@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from actions import Plan, actor_id_of, own_token_id
+from actions import Plan, actor_id_of, own_token_id, plan_views
 from actions.plan import (
     TOKEN_ACTIONS,
     USER_ACTIONS,
@@ -32,6 +32,8 @@ from actions.plan import (
     token_targets,
     user_targets,
 )
+from console.sanitize import safe
+from console.store.lock import LockHolder, other_writer
 from screens.safe import safe_text
 from styles import stylesheet
 
@@ -41,6 +43,7 @@ __all__ = [
     "open_actions_menu",
     "open_resume",
     "open_token_actions_menu",
+    "writer_notice",
 ]
 
 CSS_PATH = stylesheet("actions.tcss")
@@ -64,6 +67,31 @@ def _pending_count(ctx: Any) -> int:
         return len(ctx.store.journal_pending(ctx.incident_id))
     except Exception:
         return 0
+
+
+def _not_started(ctx: Any) -> int:
+    """Steps of open plans that never reached the wire (a kill, a halt, a cancel)."""
+    try:
+        return sum(v.not_started for v in plan_views(ctx.store, ctx.incident_id))
+    except Exception:
+        return 0
+
+
+def _other_writer(ctx: Any) -> LockHolder | None:
+    """Another console holding this incident for writing (then this one only reads)."""
+    try:
+        return other_writer(ctx.store.path, ctx.incident_id)
+    except Exception:
+        return None
+
+
+def writer_notice(holder: LockHolder) -> str:
+    """One sentence: who holds the incident, and what that means here."""
+    who = safe(f"PID {holder.pid} on {holder.host}, since {holder.since}", kind="line",
+               max_cells=120)
+    return (f"Another console ({who}) is acting on this incident: this one is read-only, "
+            "sends nothing and leaves that console's actions in flight alone. Press d for a "
+            "dry run.")
 
 
 def open_actions_menu(app: App[Any], ctx: Any, user_ids: Sequence[int]) -> None:
@@ -104,7 +132,8 @@ class ActionsMenuScreen(ModalScreen[None]):
         self.tokens = tokens
         self.specs = TOKEN_ACTIONS if tokens is not None else USER_ACTIONS
         self.dry_run = bool(getattr(ctx, "dry_run", False)) if dry_run is None else dry_run
-        self.read_only = bool(getattr(ctx, "read_only", False))
+        self.locked_by = _other_writer(ctx)
+        self.read_only = bool(getattr(ctx, "read_only", False)) or self.locked_by is not None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="actions-box", classes="dialog"):
@@ -149,6 +178,8 @@ class ActionsMenuScreen(ModalScreen[None]):
             lst.highlighted = 0
 
     def _mode_text(self) -> Text:
+        if self.locked_by is not None and not self.dry_run:
+            return Text(writer_notice(self.locked_by), style="bold yellow")
         if self.read_only and not self.dry_run:
             return Text("Read-only mode: actions are disabled. Press d for a dry run "
                         "(reads only, changes nothing).", style="yellow")
@@ -159,11 +190,19 @@ class ActionsMenuScreen(ModalScreen[None]):
                     style="dim")
 
     def _pending_text(self) -> Text:
+        if self.locked_by is not None:
+            return Text("")  # the other console's in-flight actions are its own
         pending = _pending_count(self.ctx)
-        if not pending:
+        rest = _not_started(self.ctx)
+        parts: list[str] = []
+        if pending:
+            parts.append(f"{pending} action(s) were interrupted (crash or kill)")
+        if rest:
+            parts.append(f"{rest} planned step(s) were never started")
+        if not parts:
             return Text("")
-        return Text(f"{pending} action(s) were interrupted (crash or kill). Press r to "
-                    "re-check them against the server before doing anything else.",
+        return Text("; ".join(parts) + ". Press r to see the plan, re-check against the "
+                    "server and finish the rest before doing anything else.",
                     style="bold yellow")
 
     def _options(self) -> list[Option]:
@@ -200,7 +239,10 @@ class ActionsMenuScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_resume(self) -> None:
-        if not _pending_count(self.ctx):
+        if self.locked_by is not None:
+            self.notify(writer_notice(self.locked_by), markup=False, severity="warning")
+            return
+        if not _pending_count(self.ctx) and not _not_started(self.ctx):
             self.notify("No interrupted actions to re-check.", markup=False)
             return
         from screens.action_run import ActionRunScreen

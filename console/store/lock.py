@@ -30,9 +30,11 @@ __all__ = [
     "LockHolder",
     "WriterElsewhere",
     "acquire_writer",
+    "claim_writer",
     "held_here",
     "holder_of",
     "lock_path",
+    "other_writer",
     "writer",
 ]
 
@@ -177,3 +179,30 @@ def writer(db_path: Path | str, incident_id: int) -> Iterator[IncidentLock]:
     finally:
         if mine is None:
             lock.release()
+
+
+def claim_writer(db_path: Path | str, incident_id: int) -> LockHolder | None:
+    """Where the app opens an incident: hold it for writing if nobody else does.
+
+    Locks this process holds on other incidents of the same database are released (one
+    incident open at a time). Returns None when this console is the writer, else who is.
+    """
+    db_key = _key(db_path, incident_id)[0]
+    with _registry_lock:
+        others = [lock for key, lock in _held.items() if key[0] == db_key
+                  and key[1] != int(incident_id)]
+    for lock in others:
+        lock.release()
+    try:
+        acquire_writer(db_path, incident_id)
+    except WriterElsewhere as exc:
+        return exc.holder or LockHolder(0, "unknown host", "unknown time")
+    return None
+
+
+def other_writer(db_path: Path | str, incident_id: int) -> LockHolder | None:
+    """The holder of the incident if it is another process (this console is read-only)."""
+    holder = holder_of(db_path, incident_id)
+    if holder is None or held_here(db_path, incident_id) is not None:
+        return None
+    return holder
