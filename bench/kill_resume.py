@@ -59,6 +59,9 @@ print("finished", flush=True)
 class Round:
     killed_after_s: float
     finished_before_kill: bool
+    #: killed before the plan was journaled: the console never started it, the responder
+    #: confirms it again (a fresh run_plan) and the same checks apply
+    before_plan: bool = False
     problems: list[str] = field(default_factory=list)
     resumed_steps: int = 0
 
@@ -113,6 +116,17 @@ def one_round(rng: random.Random, *, targets: int = 40, latency_ms: float = 3.0,
         out = Round(delay, finished)
 
         gl = build_gitlab(ConnectionConfig(url=drill.url), Secret(DrillServer.ADMIN_TOKEN))
+        if not store.plans_recent(inc):
+            out.before_plan = True
+            if store.journal_entries(inc):
+                out.problems.append("journal entries without a journaled plan")
+            from actions import Target, run_plan
+            from actions.plan import build_plan
+            from actions.user_actions import BlockUser
+
+            plan = build_plan(BlockUser(), [Target("user", i, f"user{i}") for i in ids],
+                              actor_id=1)
+            run_plan(store, inc, gl, plan, actor_id=1)
         result = resume(store, inc, gl, settle=max(0.2, 20 * latency_ms / 1000.0))
         out.resumed_steps = len(result.outcomes)
         if result.halted:
@@ -156,19 +170,21 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     failed = 0
     killed = 0
+    before_plan = 0
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kill-resume-") as tmp:
         for n in range(args.runs):
             r = one_round(rng, targets=args.targets, latency_ms=args.latency_ms,
                           workdir=Path(tmp))
             killed += not r.finished_before_kill
+            before_plan += r.before_plan
             if r.problems:
                 failed += 1
                 print(f"round {n}: killed after {r.killed_after_s:.3f} s: "
                       + "; ".join(r.problems[:5]))
     took = time.monotonic() - start
-    print(f"{args.runs} rounds ({killed} killed mid-run) of a {args.targets}-user block in "
-          f"{took:.0f} s: {failed} failed")
+    print(f"{args.runs} rounds of a {args.targets}-user block in {took:.0f} s: {killed} killed "
+          f"mid-run ({before_plan} before the plan was journaled), {failed} failed")
     return 1 if failed else 0
 
 
