@@ -17,8 +17,8 @@ from console.store.chain import ChainFold, append_chain
 from console.store.connection import StoreBase
 from console.store.errors import StoreError
 from console.store.journal_model import PLAN_STEP_STATES, PlanRecord, PlanStep
-from console.timeutil import utc_now
 from console.store.values import dbstr, dumps
+from console.timeutil import utc_now
 
 __all__ = ["PlanStore"]
 

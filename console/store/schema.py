@@ -244,8 +244,8 @@ CREATE TABLE audit_windows (
 """
 
 
-# v2: whole plans journaled before their first request (console.store.plans).
-_SCHEMA_V2: Final = """
+# v3: whole plans journaled before their first request (console.store.plans).
+_SCHEMA_V3: Final = """
 CREATE TABLE action_plans (
     id          INTEGER PRIMARY KEY,
     incident_id INTEGER NOT NULL REFERENCES incidents (id),
@@ -305,11 +305,6 @@ def _run_migration(con: sqlite3.Connection, from_version: int) -> None:
     if from_version in steps:
         for stmt in _statements(steps[from_version]):
             con.execute(stmt)
-        return
-    if from_version == 1:
-        for stmt in _SCHEMA_V2.split(";\n"):
-            if stmt.strip():
-                con.execute(stmt)
         return
     raise StoreError(f"no migration from schema version {from_version}")
 
