@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -20,7 +21,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, ProgressBar, Static
 
 from actions import (
@@ -42,7 +43,11 @@ from screens.messages import UsersChanged
 from screens.safe import safe_cell
 from styles import stylesheet
 
-__all__ = ["ActionRunScreen"]
+__all__ = ["ActionRunScreen", "FollowUp"]
+
+#: Builds the screen for a needs-attention step's follow-up (action name, target): the actions
+#: menu passes its plan screen in, so this module never imports the menu (no cycle).
+FollowUp = Callable[[str, Target], Screen[Any]]
 
 _STATE_STYLE = {
     "done": "green",
@@ -89,8 +94,9 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
     ]
 
     def __init__(self, ctx: Any, plan: Plan | None, *, dry_run: bool = False,
-                 resume: bool = False) -> None:
+                 resume: bool = False, follow_up: FollowUp | None = None) -> None:
         super().__init__(classes="actions-modal")
+        self._follow_up = follow_up
         self.ctx = ctx
         self.plan = plan
         self.dry_run = dry_run
@@ -348,18 +354,17 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         if out is None or out.attention is None or not out.attention.action:
             self.notify("No step here needs a follow-up.", markup=False)
             return
-        from actions.plan import spec_by_name
-        from screens.actions_menu import PlanScreen
-
-        target = out.attention.target
-        token = {"id": target.id, "name": target.label, "user_id": target.info.get("user_id")}
-        self.app.push_screen(PlanScreen(self.ctx, spec_by_name(out.attention.action), [],
-                                        tokens=[token]))
+        if self._follow_up is None:
+            self.notify("Open the actions menu to act on it: "
+                        + safe(out.attention.text, kind="line", max_cells=120), markup=False)
+            return
+        self.app.push_screen(self._follow_up(out.attention.action, out.attention.target))
 
     def action_finish_rest(self) -> None:
         if not self.finished or self.result is None or not self.result.left_pending:
             return
-        self.app.switch_screen(ActionRunScreen(self.ctx, None, resume=True))
+        self.app.switch_screen(ActionRunScreen(self.ctx, None, resume=True,
+                                               follow_up=self._follow_up))
 
     def action_close(self) -> None:
         if not self.finished:

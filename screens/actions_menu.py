@@ -10,7 +10,7 @@ The app calls :func:`open_actions_menu` with the current pane's selection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -18,17 +18,18 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from actions import Plan, actor_id_of, own_token_id, plan_views
+from actions import Plan, Target, actor_id_of, own_token_id, plan_views
 from actions.plan import (
     TOKEN_ACTIONS,
     USER_ACTIONS,
     ActionSpec,
     build_plan,
     confirmation_word,
+    spec_by_name,
     token_targets,
     user_targets,
 )
@@ -40,6 +41,7 @@ from styles import stylesheet
 __all__ = [
     "ActionsMenuScreen",
     "PlanScreen",
+    "follow_up_screens",
     "open_actions_menu",
     "open_resume",
     "open_token_actions_menu",
@@ -100,11 +102,26 @@ def open_actions_menu(app: App[Any], ctx: Any, user_ids: Sequence[int]) -> None:
 
 
 def open_resume(app: App[Any], ctx: Any) -> None:
-    """Re-check actions a crash left pending (call at startup when ``journal_pending`` is not
-    empty). Nothing is re-sent in read-only mode; non-repeatable actions go to a human."""
+    """Re-check actions a crash left pending and finish the plans it interrupted (call at
+    startup when there is something to resume); non-repeatable actions go to a human."""
     from screens.action_run import ActionRunScreen
 
-    app.push_screen(ActionRunScreen(ctx, None, resume=True))
+    app.push_screen(ActionRunScreen(ctx, None, resume=True, follow_up=follow_up_screens(ctx)))
+
+
+def follow_up_screens(ctx: Any) -> Callable[[str, Target], Screen[Any]]:
+    """The run screen's ``v``: the plan for a needs-attention step's follow-up (e.g. revoke
+    the new token whose value was lost), confirmed like any other plan."""
+
+    def build(action: str, target: Target) -> Screen[Any]:
+        spec = spec_by_name(action)
+        if target.kind == "token":
+            token = {"id": target.id, "name": target.label,
+                     "user_id": target.info.get("user_id")}
+            return PlanScreen(ctx, spec, [], tokens=[token])
+        return PlanScreen(ctx, spec, [target.id])
+
+    return build
 
 
 def open_token_actions_menu(app: App[Any], ctx: Any, tokens: Sequence[Mapping[str, Any]]) -> None:
@@ -247,7 +264,8 @@ class ActionsMenuScreen(ModalScreen[None]):
             return
         from screens.action_run import ActionRunScreen
 
-        self.app.switch_screen(ActionRunScreen(self.ctx, None, dry_run=False, resume=True))
+        self.app.switch_screen(ActionRunScreen(self.ctx, None, dry_run=False, resume=True,
+                                               follow_up=follow_up_screens(self.ctx)))
 
     @on(OptionList.OptionSelected, "#actions-list")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -416,7 +434,8 @@ class PlanScreen(ModalScreen[None]):
         plan = Plan(action, self.plan.targets, self.plan.excluded, self.plan.summary)
         from screens.action_run import ActionRunScreen
 
-        self.app.switch_screen(ActionRunScreen(self.ctx, plan, dry_run=self.dry_run))
+        self.app.switch_screen(ActionRunScreen(self.ctx, plan, dry_run=self.dry_run,
+                                               follow_up=follow_up_screens(self.ctx)))
 
     def action_cancel(self) -> None:
         self.app.switch_screen(ActionsMenuScreen(self.ctx, self.user_ids, dry_run=self.dry_run,

@@ -21,7 +21,7 @@ from actions.plan import build_plan
 from actions.token_actions import RotateToken
 from actions.user_actions import BlockUser
 from screens.action_run import ActionRunScreen
-from screens.actions_menu import ActionsMenuScreen, PlanScreen
+from screens.actions_menu import ActionsMenuScreen, PlanScreen, follow_up_screens
 from tests.test_actions_faults import HOLDER
 from tests.test_actions_menu import Harness, _ctx, _finish, _text
 
@@ -131,7 +131,7 @@ def test_needs_attention_offers_the_revoke_one_key_away(fresh_drill, tmp_path):
                                              info={"user_id": tok.user_id})])
 
     async def run() -> None:
-        app = RunHarness(ActionRunScreen(ctx, plan))
+        app = RunHarness(ActionRunScreen(ctx, plan, follow_up=follow_up_screens(ctx)))
         async with app.run_test(size=(80, 24)) as pilot:
             await _finish(app, pilot)
             new_id = tok.rotated_to
