@@ -89,6 +89,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         Binding("c", "cancel_run", "Cancel run"),
         Binding("v", "follow_up", "Follow-up"),
         Binding("f", "finish_rest", "Finish the rest"),
+        Binding("D", "drop_rest", "Drop the rest"),
         Binding("escape", "close", "Close"),
         Binding("enter", "close", "Close", show=False),
     ]
@@ -327,7 +328,8 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             self.query_one("#run-head", Static).update(head)
         hints = ["escape: close"]
         if result.left_pending and not result.dry_run:
-            hints.insert(0, f"f: finish the {result.left_pending} step(s) not started")
+            hints.insert(0, f"f: finish the {result.left_pending} step(s) not started   "
+                            "D: drop them")
         if result.attention:
             hints.insert(0, "v: follow-up on the highlighted step that needs attention")
         self.query_one("#run-hint", Static).update(Text("   ".join(hints)))
@@ -365,6 +367,24 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             return
         self.app.switch_screen(ActionRunScreen(self.ctx, None, resume=True,
                                                follow_up=self._follow_up))
+
+    def action_drop_rest(self) -> None:
+        """The responder decides the steps never started will not be done (journaled)."""
+        if not self.finished or self.result is None or not self.result.left_pending:
+            return
+        self._drop_rest()
+
+    @work(thread=True, exclusive=True, group="action-drop", exit_on_error=False)
+    def _drop_rest(self) -> None:
+        store, incident_id = self.ctx.store, self.ctx.incident_id
+        dropped = sum(store.plan_drop_open(p.id) for p in store.plans_open(incident_id))
+        self.app.call_from_thread(self._dropped, dropped)
+
+    def _dropped(self, count: int) -> None:
+        if self.result is not None:
+            self.result.left_pending = 0
+        self.query_one("#run-hint", Static).update(
+            Text(f"{count} step(s) dropped: they will not be offered again.   escape: close"))
 
     def action_close(self) -> None:
         if not self.finished:

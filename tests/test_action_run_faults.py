@@ -171,6 +171,11 @@ def test_the_breaker_halt_is_one_sentence_on_screen(fresh_drill, tmp_path):
             assert halt.startswith("Stopped: 3 requests in a row were refused (403)")
             assert "the write (POST /users/35/block)" in halt
             assert "f: finish the 2 step(s) not started" in _text(app, "#run-hint")
+            await pilot.press("D")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert "2 step(s) dropped" in _text(app, "#run-hint")
 
     asyncio.run(run())
     assert all(fresh_drill.state.users[i].state == "active" for i in ids)
+    assert ctx.store.plans_open(ctx.incident_id) == []
