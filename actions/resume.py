@@ -203,7 +203,10 @@ def finish_plans(
     with writer(store.path, incident_id):
         for plan in store.plans_open(incident_id):
             action = registry.action_for(plan.action, plan.params)
-            if action is None:
+            if action is None:  # never offered again: this console cannot rebuild it
+                for step in plan.open_steps:
+                    store.plan_step_set(plan.id, step.index, "refused",
+                                        f"{NEEDS_HUMAN}: unknown action {safe(plan.action)}")
                 continue
             steps = [(s.index, Target(s.target_type, int(s.target_id), s.target_label))
                      for s in plan.open_steps]
@@ -232,11 +235,17 @@ def resume(store: JournalPort, incident_id: int, gl: gitlab.Gitlab, *,
            on_step: Callable[[StepEvent], None] | None = None,
            cancelled: Callable[[], bool] | None = None,
            sleep: Callable[[float], None] = time.sleep,
-           registry: Registry = DEFAULT_REGISTRY, settle: float = SETTLE_S) -> RunResult:
-    """Settle what was in flight, then finish the plans: the whole "resume" key."""
+           registry: Registry = DEFAULT_REGISTRY, settle: float = SETTLE_S,
+           read_only: bool = False) -> RunResult:
+    """Settle what was in flight, then finish the plans: the whole "resume" key.
+
+    In read-only mode entries are re-checked but nothing is sent, and plans stay open.
+    """
     first = resume_pending(store, incident_id, gl, on_step=on_step, cancelled=cancelled,
-                           sleep=sleep, registry=registry, settle=settle)
-    if first.halted or first.cancelled:
+                           sleep=sleep, registry=registry, settle=settle, read_only=read_only)
+    if first.halted or first.cancelled or read_only:
+        if read_only:
+            first.left_pending = sum(len(p.open_steps) for p in store.plans_open(incident_id))
         return first
     rest = finish_plans(store, incident_id, gl, on_step=on_step, cancelled=cancelled,
                         sleep=sleep, registry=registry)

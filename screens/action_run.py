@@ -188,7 +188,8 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
                 views = plan_views(self.ctx.store, self.ctx.incident_id)
                 app.call_from_thread(self._show_plans, views)
                 result = resume(self.ctx.store, self.ctx.incident_id, gl, on_step=on_step,
-                                cancelled=self._cancel.is_set)
+                                cancelled=self._cancel.is_set,
+                                read_only=bool(getattr(self.ctx, "read_only", False)))
             else:
                 assert self.plan is not None
                 result = run_plan(self.ctx.store, self.ctx.incident_id, gl, self.plan,

@@ -364,3 +364,27 @@ def test_kill_resume_loop_slow(tmp_path):
     runs = int(os.environ.get("IC_SLOW_RUNS", "50"))
     failures = [r for r in (one_round(rng, workdir=tmp_path) for _ in range(runs)) if r.problems]
     assert failures == []
+
+
+def test_resume_in_read_only_mode_rechecks_but_sends_nothing(fresh_drill, tmp_path):
+    store, inc, gl, log = setup(fresh_drill, tmp_path)
+    ids = block_targets(fresh_drill, 2)
+    pid = store.plan_create(inc, "block_user", {}, [("user", i, "u") for i in ids])
+    store.journal_intent(inc, "block_user", "user", ids[0], "u", {}, None, plan_step=(pid, 0))
+    result = resume(store, inc, gl, read_only=True)
+    assert [o.state for o in result.outcomes] == ["unknown"]
+    assert "read-only" in result.outcomes[0].message
+    assert result.left_pending == 1
+    assert writes(log) == []
+    assert all(fresh_drill.state.users[i].state == "active" for i in ids)
+
+
+def test_a_plan_of_an_unknown_action_is_refused_not_offered_forever(tmp_path):
+    store = Store.open(tmp_path / "console.db")
+    inc = int(store.create_incident("t", "compromised-account", None, "http://x", None,
+                                    None).id)
+    store.plan_create(inc, "no_such_action", {}, [("user", 5, "a")])
+    resume(store, inc, None)
+    assert store.plans_open(inc) == []
+    [view] = plan_views(store, inc, only_open=False)
+    assert view.steps[0].state == "refused" and "unknown action" in view.steps[0].detail
