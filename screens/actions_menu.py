@@ -22,7 +22,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from actions import Plan, Target, actor_id_of, own_token_id, plan_views
+from actions import Plan, Target, actor_id_of, own_token_id
 from actions.plan import (
     TOKEN_ACTIONS,
     USER_ACTIONS,
@@ -33,8 +33,13 @@ from actions.plan import (
     token_targets,
     user_targets,
 )
-from console.sanitize import safe
-from console.store.lock import LockHolder, other_writer
+from screens.action_status import (
+    actor_id,
+    not_started,
+    other_console,
+    pending_count,
+    writer_notice,
+)
 from screens.safe import safe_text
 from styles import stylesheet
 
@@ -51,49 +56,6 @@ __all__ = [
 CSS_PATH = stylesheet("actions.tcss")
 #: Targets (and exclusions) listed one per line in the plan; the summary counts them all.
 PLAN_LINES = 200
-
-
-def _actor_id(ctx: Any) -> int | None:
-    """The acting account's id, if the session already knows it (the engine re-checks)."""
-    conn = getattr(ctx, "connection", None)
-    for obj in (getattr(ctx, "coverage", None), conn, getattr(conn, "user", None)):
-        for name in ("actor_id", "user_id", "id"):
-            value = getattr(obj, name, None) if obj is not None else None
-            if isinstance(value, int):
-                return value
-    return None
-
-
-def _pending_count(ctx: Any) -> int:
-    try:
-        return len(ctx.store.journal_pending(ctx.incident_id))
-    except Exception:
-        return 0
-
-
-def _not_started(ctx: Any) -> int:
-    """Steps of open plans that never reached the wire (a kill, a halt, a cancel)."""
-    try:
-        return sum(v.not_started for v in plan_views(ctx.store, ctx.incident_id))
-    except Exception:
-        return 0
-
-
-def _other_writer(ctx: Any) -> LockHolder | None:
-    """Another console holding this incident for writing (then this one only reads)."""
-    try:
-        return other_writer(ctx.store.path, ctx.incident_id)
-    except Exception:
-        return None
-
-
-def writer_notice(holder: LockHolder) -> str:
-    """One sentence: who holds the incident, and what that means here."""
-    who = safe(f"PID {holder.pid} on {holder.host}, since {holder.since}", kind="line",
-               max_cells=120)
-    return (f"Another console ({who}) is acting on this incident: this one is read-only, "
-            "sends nothing and leaves that console's actions in flight alone. Press d for a "
-            "dry run.")
 
 
 def open_actions_menu(app: App[Any], ctx: Any, user_ids: Sequence[int]) -> None:
@@ -149,7 +111,7 @@ class ActionsMenuScreen(ModalScreen[None]):
         self.tokens = tokens
         self.specs = TOKEN_ACTIONS if tokens is not None else USER_ACTIONS
         self.dry_run = bool(getattr(ctx, "dry_run", False)) if dry_run is None else dry_run
-        self.locked_by = _other_writer(ctx)
+        self.locked_by = other_console(ctx)
         self.read_only = bool(getattr(ctx, "read_only", False)) or self.locked_by is not None
 
     def compose(self) -> ComposeResult:
@@ -209,8 +171,8 @@ class ActionsMenuScreen(ModalScreen[None]):
     def _pending_text(self) -> Text:
         if self.locked_by is not None:
             return Text("")  # the other console's in-flight actions are its own
-        pending = _pending_count(self.ctx)
-        rest = _not_started(self.ctx)
+        pending = pending_count(self.ctx)
+        rest = not_started(self.ctx)
         parts: list[str] = []
         if pending:
             parts.append(f"{pending} action(s) were interrupted (crash or kill)")
@@ -259,7 +221,7 @@ class ActionsMenuScreen(ModalScreen[None]):
         if self.locked_by is not None:
             self.notify(writer_notice(self.locked_by), markup=False, severity="warning")
             return
-        if not _pending_count(self.ctx) and not _not_started(self.ctx):
+        if not pending_count(self.ctx) and not not_started(self.ctx):
             self.notify("No interrupted actions to re-check.", markup=False)
             return
         from screens.action_run import ActionRunScreen
@@ -296,7 +258,7 @@ class PlanScreen(ModalScreen[None]):
         self.user_ids = list(user_ids)
         self.tokens = tokens
         self.dry_run = dry_run
-        self.actor_id = _actor_id(ctx)
+        self.actor_id = actor_id(ctx)
         self.own_token: int | None = None
         self._identity_pending = not (tokens is None and self.actor_id is not None)
         self.plan: Plan = self._build()
