@@ -22,8 +22,8 @@ import gitlab
 from actions.base import BaseAction
 from actions.model import JSON, ApplyResult, Attention, State, Target
 from actions.registry import register
-from actions.transport import HttpFailure, get_json, http
 from actions.resource import Call
+from actions.transport import HttpFailure, get_json, http
 from console.sanitize import safe
 from console.secret import Secret
 

@@ -14,7 +14,7 @@ from console.store.errors import StoreError
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 _SCHEMA_V1: Final = """
 CREATE TABLE incidents (
@@ -244,8 +244,8 @@ CREATE TABLE audit_windows (
 """
 
 
-# v3: whole plans journaled before their first request (console.store.plans).
-_SCHEMA_V3: Final = """
+# v4: whole plans journaled before their first request (console.store.plans).
+_SCHEMA_V4: Final = """
 CREATE TABLE action_plans (
     id          INTEGER PRIMARY KEY,
     incident_id INTEGER NOT NULL REFERENCES incidents (id),
@@ -301,7 +301,7 @@ def migrate(con: sqlite3.Connection, path: Path) -> None:
 
 def _run_migration(con: sqlite3.Connection, from_version: int) -> None:
     """Run migration ``from_version → from_version + 1`` inside the caller's transaction."""
-    steps = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
+    steps = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4}
     if from_version in steps:
         for stmt in _statements(steps[from_version]):
             con.execute(stmt)
