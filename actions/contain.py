@@ -32,17 +32,11 @@ from actions.contain_sources import (
     owned_findings,
     pages,
 )
-from actions.engine import (
-    Action,
-    Plan,
-    RunResult,
-    StepEvent,
-    Target,
-    run_plan,
-)
 from actions.key_actions import DeleteGpgKey, RevokeGpgKey
+from actions.model import Action, Plan, RunResult, StepEvent, Target
 from actions.plan import build_plan
 from actions.resource import Call, read_or_gone
+from actions.runner import run_plan
 from actions.settings_actions import DEFAULT_GRACE_HOURS, EnforceInstance2FA, RemoveAdmin
 from actions.token_actions import RotateOwnToken
 from actions.undo import is_reversible

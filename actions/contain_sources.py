@@ -18,15 +18,16 @@ from typing import Any
 
 import gitlab
 
-from actions.engine import JSON, Action, HttpFailure, Target, get_json
 from actions.hook_actions import DeleteHook
 from actions.key_actions import DeleteSshKey, DisableDeployKey, RevokeDeployToken
 from actions.membership_actions import ChangeMemberLevel, RemoveMember, level_of
+from actions.model import JSON, Action, Target
 from actions.oauth_actions import DeleteOAuthApp
 from actions.resource import read_or_gone
 from actions.runner_actions import DeleteRunner
 from actions.settings_actions import RemoveAdmin
 from actions.token_actions import RevokeToken, token_kind_of
+from actions.transport import HttpFailure, get_json
 from actions.variable_actions import SetVariableValue
 
 MAX_PAGES = 50

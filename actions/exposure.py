@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import gitlab
 
 from actions.contain_sources import pages
-from actions.engine import JSON, Action, HttpFailure, Target
 from actions.hook_actions import SetHookSecret
 from actions.key_actions import RevokeDeployToken
+from actions.model import JSON, Action, Target
 from actions.resource import read_or_gone
 from actions.runner_actions import ResetRunnerToken
 from actions.token_actions import RotateToken
+from actions.transport import HttpFailure
 from actions.variable_actions import SetVariableValue
 
 MAINTAINER = 40

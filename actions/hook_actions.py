@@ -14,8 +14,10 @@ from collections.abc import Mapping
 
 import gitlab
 
-from actions.engine import JSON, ApplyResult, State, Target, http, register
+from actions.model import JSON, ApplyResult, State, Target
+from actions.registry import register
 from actions.resource import DeleteObject, ObjectAction, int_param, read_or_gone, str_param
+from actions.transport import http
 from console.secret import Secret, redact_url
 
 HOOK_SCOPES = ("system", "group", "project")

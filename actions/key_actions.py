@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from actions.engine import JSON, HttpFailure, Target, register
+from actions.model import JSON, Target
+from actions.registry import register
 from actions.resource import DeleteObject, int_param, str_param
+from actions.transport import HttpFailure
 
 
 class DeleteSshKey(DeleteObject):

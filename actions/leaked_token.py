@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import gitlab
 
-from actions.engine import JSON, Action, HttpFailure, Target, get_json, http
+from actions.model import JSON, Action, Target
 from actions.runner_actions import DeleteRunner
 from actions.token_actions import token_action, token_kind_of
+from actions.transport import HttpFailure, get_json, http
 from console.secret import Secret
 
 TOKEN_INFO_SINCE = (17, 8)

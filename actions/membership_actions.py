@@ -12,8 +12,10 @@ from collections.abc import Mapping
 
 import gitlab
 
-from actions.engine import JSON, ApplyResult, HttpFailure, State, Target, http, register
+from actions.model import JSON, ApplyResult, State, Target
+from actions.registry import register
 from actions.resource import DeleteObject, ObjectAction, int_param, str_param
+from actions.transport import HttpFailure, http
 
 ACCESS_LEVELS = {"guest": 10, "planner": 15, "reporter": 20, "developer": 30, "maintainer": 40,
                  "owner": 50}

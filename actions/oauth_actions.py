@@ -13,8 +13,10 @@ from collections.abc import Mapping
 
 import gitlab
 
-from actions.engine import JSON, State, Target, get_json, register
+from actions.model import JSON, State, Target
+from actions.registry import register
 from actions.resource import GONE, DeleteObject, pick
+from actions.transport import get_json
 
 USER_APPS_NOTE = ("OAuth applications owned by a user or a group are not visible through GitLab's "
                   "API: check the user's Applications page in the Admin Area by hand.")

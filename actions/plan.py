@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from actions.engine import JSON, Action, Plan, Target, action_for
 from actions.hook_actions import DeleteHook, DisableHook, SetHookSecret
 from actions.key_actions import (
     DeleteGpgKey,
@@ -20,7 +19,9 @@ from actions.key_actions import (
     RevokeGpgKey,
 )
 from actions.membership_actions import ChangeMemberLevel, RemoveMember
+from actions.model import JSON, Action, Plan, Target
 from actions.oauth_actions import DeleteOAuthApp
+from actions.registry import action_for
 from actions.runner_actions import DeleteRunner, PauseRunner, ResetRunnerToken
 from actions.settings_actions import EnforceGroup2FA, EnforceInstance2FA, RemoveAdmin
 from actions.token_actions import RevokeToken, RotateToken, token_action, token_kind_of

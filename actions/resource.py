@@ -14,16 +14,9 @@ from dataclasses import dataclass
 
 import gitlab
 
-from actions.engine import (
-    JSON,
-    ApplyResult,
-    BaseAction,
-    HttpFailure,
-    State,
-    Target,
-    get_json,
-    http,
-)
+from actions.base import BaseAction
+from actions.model import JSON, ApplyResult, State, Target
+from actions.transport import HttpFailure, get_json, http
 from console.sanitize import safe
 
 GONE = State({"exists": False})

@@ -12,17 +12,10 @@ from dataclasses import dataclass
 
 import gitlab
 
-from actions.engine import (
-    JSON,
-    ApplyResult,
-    HttpFailure,
-    State,
-    Target,
-    get_json,
-    http,
-    register,
-)
+from actions.model import JSON, ApplyResult, State, Target
+from actions.registry import register
 from actions.resource import DeleteObject, ObjectAction, read_or_gone
+from actions.transport import HttpFailure, get_json, http
 from console.secret import Secret
 
 _KEEP = ("description", "paused", "runner_type", "status", "created_at", "contacted_at",

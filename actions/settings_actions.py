@@ -12,8 +12,10 @@ from collections.abc import Mapping
 
 import gitlab
 
-from actions.engine import JSON, ApplyResult, HttpFailure, State, Target, http, register
+from actions.model import JSON, ApplyResult, State, Target
+from actions.registry import register
 from actions.resource import ObjectAction, int_param, pick, read_or_gone
+from actions.transport import HttpFailure, http
 
 DEFAULT_GRACE_HOURS = 48
 

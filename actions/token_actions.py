@@ -13,26 +13,23 @@ GitLab has no REST call to rotate an impersonation token (only the Admin Area ca
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 import gitlab
 
-from actions.engine import (
-    JSON,
-    ApplyResult,
-    BaseAction,
-    HttpFailure,
-    State,
-    Target,
-    get_json,
-    http,
-    register,
-)
+from actions.base import BaseAction
+from actions.model import JSON, ApplyResult, Attention, State, Target
+from actions.registry import register
 from actions.resource import Call
+from actions.transport import HttpFailure, get_json, http
 from console.sanitize import safe
 from console.secret import Secret
 
 TOKEN_KINDS = ("personal", "impersonation", "group", "project")
+#: margin for the server's clock when looking for what a lost rotate created
+CLOCK_MARGIN = timedelta(minutes=5)
 
 
 def token_path(kind: str, owner_id: int | None, token_id: int | str) -> str:
@@ -160,6 +157,38 @@ class RotateToken(_KindAction):
         if exc.status == 400:
             return f"GitLab refused to rotate the token (400): {exc.message}"
         return None
+
+    def find_created(self, gl: gitlab.Gitlab, target: Target, pre: State | None,
+                     since: str) -> Attention | None:
+        """The replacement a rotate whose reply was lost may have minted: the newest active
+        token of the same owner and name, created after the intent and newer than the rotated
+        one (ids only grow)."""
+        query: dict[str, JSON] = {"per_page": 100}
+        if self.kind == "personal":
+            owner = (pre.get("user_id") if pre is not None else None) \
+                or target.info.get("user_id") or _token_state(gl, self.path(target)).get("user_id")
+            query.update(user_id=owner, state="active", sort="created_desc")
+            listing = "/personal_access_tokens"
+            if since:  # a few minutes' margin for the server's clock
+                with contextlib.suppress(ValueError):
+                    start = datetime.fromisoformat(since.replace("Z", "+00:00")) - CLOCK_MARGIN
+                    query["created_after"] = start.isoformat(timespec="seconds")
+        else:
+            owner = self.owner_id
+            listing = f"/{self.kind}s/{self.owner_id}/access_tokens"
+        body = get_json(gl, listing, **query)
+        found = [t for t in body if isinstance(t, Mapping) and isinstance(t.get("id"), int)
+                 and t["id"] > target.id and t.get("active", True) is not False
+                 and not t.get("revoked") and (not target.label or t.get("name") == target.label)
+                 ] if isinstance(body, list) else []
+        if not found:
+            return None
+        new = max(found, key=lambda t: int(t["id"]))
+        new_id = int(new["id"])
+        return Attention(f"revoke the new token #{new_id} whose value was lost",
+                         RevokeToken.name, Target("token", new_id, str(new.get("name") or ""),
+                                                  info={"user_id": owner, "kind": self.kind,
+                                                        "owner_id": self.owner_id}))
 
 
 def _rotated(result: ApplyResult) -> ApplyResult:

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from actions import runner_actions, settings_actions  # noqa: F401  (register the pairs)
-from actions.engine import JSON, Action, action_for
 from actions.membership_actions import AddMember, ChangeMemberLevel, RemoveMember
+from actions.model import JSON, Action
+from actions.registry import action_for
 from actions.resource import int_param, str_param
 
 REVERSE: dict[str, str] = {

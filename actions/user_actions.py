@@ -13,17 +13,10 @@ from collections.abc import Mapping
 
 import gitlab
 
-from actions.engine import (
-    JSON,
-    ApplyResult,
-    BaseAction,
-    HttpFailure,
-    State,
-    Target,
-    get_json,
-    http,
-    register,
-)
+from actions.base import BaseAction
+from actions.model import JSON, ApplyResult, State, Target
+from actions.registry import register
+from actions.transport import HttpFailure, get_json, http
 from console.secret import Secret
 
 # ``blocked?`` in GitLab covers these states; blocking any of them again is a no-op server-side.

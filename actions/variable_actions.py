@@ -14,8 +14,10 @@ from collections.abc import Mapping
 
 import gitlab
 
-from actions.engine import JSON, ApplyResult, HttpFailure, State, Target, http, register
+from actions.model import JSON, ApplyResult, State, Target
+from actions.registry import register
 from actions.resource import ObjectAction, int_param, read_or_gone, str_param
+from actions.transport import HttpFailure, http
 from console.secret import Secret
 
 VARIABLE_SCOPES = ("instance", "group", "project")

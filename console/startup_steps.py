@@ -15,6 +15,7 @@ from console.config import normalize_url
 from console.errors import ConfigError
 from console.profiles import Profile, ProfileBook, import_python_gitlab_cfg
 from console.session import Connection, Launch, StartPlan, db_path, plan_start
+from console.store.lock import claim_writer
 
 if TYPE_CHECKING:
     from console.store import Incident, Store
@@ -89,17 +90,29 @@ def open_incidents(store: Store, conn: Connection) -> list[Incident]:
     ]
 
 
-def new_incident(store: Store, conn: Connection, fields: Mapping[str, str]) -> Incident:
+def new_incident(store: Store, conn: Connection, fields: Mapping[str, str],
+                 write: bool = True) -> Incident:
     """Start an incident with ``fields`` (title, kind, window_start, window_end)."""
-    return store.create_incident(
+    incident = store.create_incident(
         title=fields["title"], kind=fields["kind"], profile=conn.profile_name,
         instance_url=conn.config.url, window_start=fields["window_start"],
         window_end=fields["window_end"],
     )
+    if write:
+        claim_writer(store.path, incident.id)
+    return incident
 
 
-def resume_incident(store: Store, conn: Connection, incident: Incident) -> Incident:
-    """Touch ``incident``; follow the instance if its URL changed (e.g. the drill's port)."""
+def resume_incident(store: Store, conn: Connection, incident: Incident,
+                    write: bool = True) -> Incident:
+    """Touch ``incident``; follow the instance if its URL changed (e.g. the drill's port).
+
+    Also holds it for writing unless another console does (then this one is read-only for
+    response actions: :func:`console.store.lock.other_writer` says who has it). A console
+    started ``--read-only`` (``write=False``) never takes the lock.
+    """
+    if write:
+        claim_writer(store.path, incident.id)
     if incident.instance_url != conn.config.url:
         return store.update_incident(incident.id, instance_url=conn.config.url)
     store.touch_incident(incident.id)

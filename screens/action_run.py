@@ -1,15 +1,19 @@
 """Run a confirmed plan (or resume interrupted actions) and show per-target progress.
 
 The engine runs in a thread worker; its ``on_step`` events come back through
-``call_from_thread``. At the end: the summary, and the journal head hash to paste into the
-incident ticket. One-time secrets (a reset password, a rotated token) are shown here once and
-kept nowhere else: closing the screen forgets them.
+``call_from_thread``. At the end: the summary, the breaker's one-sentence halt if the run was
+stopped early, and the journal head hash to paste into the incident ticket. Resuming first shows
+every open plan with each step's state (done, verified after resume, not started, failed), then
+settles what was in flight and finishes the rest. A step that needs attention (a rotated token
+whose new value was lost) offers its follow-up on ``v``. One-time secrets (a reset password, a
+rotated token) are shown here once and kept nowhere else: closing the screen forgets them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -17,24 +21,33 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, ProgressBar, Static
 
-from actions.engine import (
+from actions import (
     ActionError,
     Plan,
+    PlanView,
     RunResult,
     StepEvent,
     StepOutcome,
-    resume_pending,
+    Target,
+    get_json,
+    plan_views,
+    resume,
     run_plan,
 )
 from console.sanitize import safe
+from console.store.lock import WriterElsewhere
 from screens.messages import UsersChanged
 from screens.safe import safe_cell
 from styles import stylesheet
 
-__all__ = ["ActionRunScreen"]
+__all__ = ["ActionRunScreen", "FollowUp"]
+
+#: Builds the screen for a needs-attention step's follow-up (action name, target): the actions
+#: menu passes its plan screen in, so this module never imports the menu (no cycle).
+FollowUp = Callable[[str, Target], Screen[Any]]
 
 _STATE_STYLE = {
     "done": "green",
@@ -46,6 +59,14 @@ _STATE_STYLE = {
     "skipped": "dim",
     "failed": "bold red",
     "unknown": "bold red",
+    # plan step states shown before a resume runs
+    "not started": "dim",
+    "in flight": "yellow",
+    "verified after resume": "green",
+    "already done": "green",
+    "needs attention": "bold red",
+    "taken over": "dim",
+    "dropped": "dim",
 }
 _STATE_WORD = {
     "done": "done",
@@ -66,13 +87,17 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
     CSS_PATH = stylesheet("actions.tcss")
     BINDINGS = [
         Binding("c", "cancel_run", "Cancel run"),
+        Binding("v", "follow_up", "Follow-up"),
+        Binding("f", "finish_rest", "Finish the rest"),
+        Binding("D", "drop_rest", "Drop the rest"),
         Binding("escape", "close", "Close"),
         Binding("enter", "close", "Close", show=False),
     ]
 
     def __init__(self, ctx: Any, plan: Plan | None, *, dry_run: bool = False,
-                 resume: bool = False) -> None:
+                 resume: bool = False, follow_up: FollowUp | None = None) -> None:
         super().__init__(classes="actions-modal")
+        self._follow_up = follow_up
         self.ctx = ctx
         self.plan = plan
         self.dry_run = dry_run
@@ -80,9 +105,9 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         self.result: RunResult | None = None
         self.finished = False
         self._cancel = threading.Event()
-        self._rows: set[int] = set()
+        self._rows: set[str] = set()
         self._secrets: list[Text] = []
-        self._outcomes: dict[int, StepOutcome] = {}
+        self._outcomes: dict[str, StepOutcome] = {}
 
     # -- layout
     def compose(self) -> ComposeResult:
@@ -99,6 +124,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             yield DataTable(id="run-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="run-detail")
             yield Static("", id="run-secrets")
+            yield Static("", id="run-halt", classes="dialog-error")
             yield Static("", id="run-summary")
             yield Static("", id="run-head")
             yield Static(Text("c: cancel (between targets)"), id="run-hint",
@@ -111,17 +137,42 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         table.add_column("result", key="result", width=40)
         if self.plan is not None:
             for i, t in enumerate(self.plan.targets):
-                self._add_row(i, t.id, t.label)
+                self._add_row(self._key(i, t), t.id, t.label)
         self.query_one("#run-secrets", Static).display = False
         self._run()
 
-    def _add_row(self, index: int, target_id: int, label: str) -> None:
-        if index in self._rows:
+    def _key(self, index: int, target: Target) -> str:
+        """Rows are plan positions in a run; in a resume, targets (entries and plan steps)."""
+        return f"{target.kind}:{target.id}" if self.resume else str(index)
+
+    def _add_row(self, key: str, target_id: int, label: str,
+                 state: Text | None = None) -> None:
+        if key in self._rows:
             return
-        self._rows.add(index)
+        self._rows.add(key)
         self.query_one("#run-table", DataTable).add_row(
             Text(str(target_id)), safe_cell(label, kind="username", max_cells=24),
-            Text("pending", style="dim"), key=str(index))
+            state or Text("pending", style="dim"), key=key)
+
+    def _show_plans(self, views: list[PlanView]) -> None:
+        """Before a resume runs: every open plan's steps with their journaled state."""
+        table = self.query_one("#run-table", DataTable)
+        waiting = 0
+        for view in views:
+            for step in view.steps:
+                key = self._key(step.index, step.target)
+                cell = Text(step.state, style=_STATE_STYLE.get(step.state, ""))
+                if step.detail:
+                    cell.append("  " + safe(step.detail, kind="line", max_cells=80), style="dim")
+                if key in self._rows:
+                    table.update_cell(key, "result", cell)
+                else:
+                    self._add_row(key, step.target.id, step.target.label, cell)
+                waiting += step.state in ("not started", "in flight")
+        if views:
+            self.query_one("#run-status", Static).update(Text(
+                f"{len(views)} plan(s) with {waiting} step(s) to finish: re-checking what was in "
+                "flight, then finishing the rest…"))
 
     # -- the worker
     @work(thread=True, exclusive=True, group="action-run", exit_on_error=False)
@@ -134,16 +185,18 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         try:
             gl = self.ctx.gitlab()
             if self.resume:
-                result = resume_pending(self.ctx.store, self.ctx.incident_id, gl,
-                                        on_step=on_step, cancelled=self._cancel.is_set,
-                                        read_only=bool(getattr(self.ctx, "read_only", False)))
+                views = plan_views(self.ctx.store, self.ctx.incident_id)
+                app.call_from_thread(self._show_plans, views)
+                result = resume(self.ctx.store, self.ctx.incident_id, gl, on_step=on_step,
+                                cancelled=self._cancel.is_set,
+                                read_only=bool(getattr(self.ctx, "read_only", False)))
             else:
                 assert self.plan is not None
                 result = run_plan(self.ctx.store, self.ctx.incident_id, gl, self.plan,
                                   dry_run=self.dry_run,
                                   read_only=bool(getattr(self.ctx, "read_only", False)),
                                   on_step=on_step, cancelled=self._cancel.is_set)
-        except ActionError as exc:
+        except (ActionError, WriterElsewhere) as exc:
             self.app.call_from_thread(self._failed, safe(str(exc), kind="line", max_cells=300))
             return
         except Exception as exc:
@@ -165,9 +218,10 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         for out in result.outcomes:
             if out.target.kind != "user" or out.state not in ("done", "noop_already"):
                 continue
-            # a failed read only leaves the old row until the next full load
+            # a failed read only leaves the old row until the next full load; reads go
+            # through the actions' bounded policy, never python-gitlab's rate-limit sleep
             with contextlib.suppress(Exception):
-                body = gl.http_get(f"/users/{int(out.target.id)}")
+                body = get_json(gl, f"/users/{int(out.target.id)}")
                 if isinstance(body, dict):
                     self.ctx.store.upsert_user_detail(self.ctx.incident_id, body)
                     changed.append(int(out.target.id))
@@ -179,37 +233,52 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         if bar.total is None and ev.total:
             bar.update(total=ev.total)
         if ev.target is not None:
-            self._add_row(ev.index, ev.target.id, ev.target.label)
+            self._add_row(self._key(ev.index, ev.target), ev.target.id, ev.target.label)
         table = self.query_one("#run-table", DataTable)
         if ev.phase == "finished" and ev.outcome is not None:
             self._show_outcome(table, ev.outcome)
             bar.advance(1)
         elif ev.target is not None:
-            table.update_cell(str(ev.index), "result", Text(ev.phase + "…", style="italic"))
+            table.update_cell(self._key(ev.index, ev.target), "result",
+                              Text(ev.phase + "…", style="italic"))
         status = f"{ev.index + 1}/{ev.total}: {ev.phase}"
         if ev.message:
             status += " — " + safe(ev.message, kind="line", max_cells=70)
         self.query_one("#run-status", Static).update(Text(status))
 
     def _show_outcome(self, table: DataTable[Any], out: StepOutcome) -> None:
-        self._outcomes[out.index] = out
+        key = self._key(out.index, out.target)
+        self._outcomes[key] = out
         word = _STATE_WORD.get(out.state, out.state)
         message = safe(out.message, kind="line", max_cells=200)
         style = _STATE_STYLE.get(out.state, "")
-        if message.lower().startswith(word.lower()):
+        if out.attention is not None:
+            cell = Text("NEEDS ATTENTION", style="bold red")
+            cell.append("  " + safe(out.attention.text, kind="line", max_cells=120)
+                        + "  (v)", style="bold")
+        elif message.lower().startswith(word.lower()):
             cell = Text(message, style=style)
         else:
             cell = Text(word, style=style)
             if message:
                 cell.append("  " + message, style="dim")
-        table.update_cell(str(out.index), "result", cell)
-        if table.cursor_row == out.index:
-            self._show_detail(out.index)
+        table.update_cell(key, "result", cell)
+        if self._highlighted_key() == key:
+            self._show_detail(key)
         if out.secret is not None:
             self._show_secret(out)
 
-    def _show_detail(self, index: int) -> None:
-        out = self._outcomes.get(index)
+    def _highlighted_key(self) -> str | None:
+        table = self.query_one("#run-table", DataTable)
+        if not table.row_count:
+            return None
+        with contextlib.suppress(Exception):
+            row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+            return str(row_key.value)
+        return None
+
+    def _show_detail(self, key: str | None) -> None:
+        out = self._outcomes.get(key) if key is not None else None
         detail = self.query_one("#run-detail", Static)
         if out is None:
             detail.update("")
@@ -219,11 +288,14 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         if out.request_id:
             line.append(f"  (request {safe(out.request_id, kind='line', max_cells=40)})",
                         style="dim")
+        if out.attention is not None and out.attention.action:
+            line.append(f"\nv: {safe(out.attention.text, kind='line', max_cells=120)}",
+                        style="bold yellow")
         detail.update(line)
 
     @on(DataTable.RowHighlighted, "#run-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail(event.cursor_row)
+        self._show_detail(str(event.row_key.value) if event.row_key is not None else None)
 
     def _show_secret(self, out: StepOutcome) -> None:
         assert out.secret is not None
@@ -245,13 +317,23 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         self.finished = True
         summary = Text(result.summary(), style="bold red" if result.halted else "bold")
         self.query_one("#run-summary", Static).update(summary)
+        if result.halted:
+            self.query_one("#run-halt", Static).update(
+                Text("Stopped: " + safe(result.halted, kind="line", max_cells=400),
+                     style="bold red"))
         status = "Dry run finished: nothing was changed." if result.dry_run else "Finished."
         self.query_one("#run-status", Static).update(Text(status))
         if result.head_hash and not result.dry_run:
             head = Text("Journal head (paste into the incident ticket): ", style="bold")
             head.append(result.head_hash, style="bold cyan")
             self.query_one("#run-head", Static).update(head)
-        self.query_one("#run-hint", Static).update(Text("escape: close"))
+        hints = ["escape: close"]
+        if result.left_pending and not result.dry_run:
+            hints.insert(0, f"f: finish the {result.left_pending} step(s) not started   "
+                            "D: drop them")
+        if result.attention:
+            hints.insert(0, "v: follow-up on the highlighted step that needs attention")
+        self.query_one("#run-hint", Static).update(Text("   ".join(hints)))
 
     def _failed(self, message: str) -> None:
         self.finished = True
@@ -265,6 +347,45 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             self._cancel.set()
             self.query_one("#run-status", Static).update(
                 Text("Cancelling after the current target…", style="yellow"))
+
+    def action_follow_up(self) -> None:
+        """One key from a step that needs attention to its follow-up (revoke the new token)."""
+        key = self._highlighted_key()
+        out = self._outcomes.get(key) if key is not None else None
+        if out is None or out.attention is None:
+            out = next((o for o in self._outcomes.values() if o.attention is not None), None)
+        if out is None or out.attention is None or not out.attention.action:
+            self.notify("No step here needs a follow-up.", markup=False)
+            return
+        if self._follow_up is None:
+            self.notify("Open the actions menu to act on it: "
+                        + safe(out.attention.text, kind="line", max_cells=120), markup=False)
+            return
+        self.app.push_screen(self._follow_up(out.attention.action, out.attention.target))
+
+    def action_finish_rest(self) -> None:
+        if not self.finished or self.result is None or not self.result.left_pending:
+            return
+        self.app.switch_screen(ActionRunScreen(self.ctx, None, resume=True,
+                                               follow_up=self._follow_up))
+
+    def action_drop_rest(self) -> None:
+        """The responder decides the steps never started will not be done (journaled)."""
+        if not self.finished or self.result is None or not self.result.left_pending:
+            return
+        self._drop_rest()
+
+    @work(thread=True, exclusive=True, group="action-drop", exit_on_error=False)
+    def _drop_rest(self) -> None:
+        store, incident_id = self.ctx.store, self.ctx.incident_id
+        dropped = sum(store.plan_drop_open(p.id) for p in store.plans_open(incident_id))
+        self.app.call_from_thread(self._dropped, dropped)
+
+    def _dropped(self, count: int) -> None:
+        if self.result is not None:
+            self.result.left_pending = 0
+        self.query_one("#run-hint", Static).update(
+            Text(f"{count} step(s) dropped: they will not be offered again.   escape: close"))
 
     def action_close(self) -> None:
         if not self.finished:

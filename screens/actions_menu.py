@@ -10,7 +10,7 @@ The app calls :func:`open_actions_menu` with the current pane's selection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -18,19 +18,27 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from actions.engine import Plan, actor_id_of, own_token_id
+from actions import Plan, Target, actor_id_of, own_token_id
 from actions.plan import (
     TOKEN_ACTIONS,
     USER_ACTIONS,
     ActionSpec,
     build_plan,
     confirmation_word,
+    spec_by_name,
     token_targets,
     user_targets,
+)
+from screens.action_status import (
+    actor_id,
+    not_started,
+    other_console,
+    pending_count,
+    writer_notice,
 )
 from screens.safe import safe_text
 from styles import stylesheet
@@ -38,32 +46,16 @@ from styles import stylesheet
 __all__ = [
     "ActionsMenuScreen",
     "PlanScreen",
+    "follow_up_screens",
     "open_actions_menu",
     "open_resume",
     "open_token_actions_menu",
+    "writer_notice",
 ]
 
 CSS_PATH = stylesheet("actions.tcss")
 #: Targets (and exclusions) listed one per line in the plan; the summary counts them all.
 PLAN_LINES = 200
-
-
-def _actor_id(ctx: Any) -> int | None:
-    """The acting account's id, if the session already knows it (the engine re-checks)."""
-    conn = getattr(ctx, "connection", None)
-    for obj in (getattr(ctx, "coverage", None), conn, getattr(conn, "user", None)):
-        for name in ("actor_id", "user_id", "id"):
-            value = getattr(obj, name, None) if obj is not None else None
-            if isinstance(value, int):
-                return value
-    return None
-
-
-def _pending_count(ctx: Any) -> int:
-    try:
-        return len(ctx.store.journal_pending(ctx.incident_id))
-    except Exception:
-        return 0
 
 
 def open_actions_menu(app: App[Any], ctx: Any, user_ids: Sequence[int]) -> None:
@@ -72,11 +64,26 @@ def open_actions_menu(app: App[Any], ctx: Any, user_ids: Sequence[int]) -> None:
 
 
 def open_resume(app: App[Any], ctx: Any) -> None:
-    """Re-check actions a crash left pending (call at startup when ``journal_pending`` is not
-    empty). Nothing is re-sent in read-only mode; non-repeatable actions go to a human."""
+    """Re-check actions a crash left pending and finish the plans it interrupted (call at
+    startup when there is something to resume); non-repeatable actions go to a human."""
     from screens.action_run import ActionRunScreen
 
-    app.push_screen(ActionRunScreen(ctx, None, resume=True))
+    app.push_screen(ActionRunScreen(ctx, None, resume=True, follow_up=follow_up_screens(ctx)))
+
+
+def follow_up_screens(ctx: Any) -> Callable[[str, Target], Screen[Any]]:
+    """The run screen's ``v``: the plan for a needs-attention step's follow-up (e.g. revoke
+    the new token whose value was lost), confirmed like any other plan."""
+
+    def build(action: str, target: Target) -> Screen[Any]:
+        spec = spec_by_name(action)
+        if target.kind == "token":
+            token = {"id": target.id, "name": target.label,
+                     "user_id": target.info.get("user_id")}
+            return PlanScreen(ctx, spec, [], tokens=[token])
+        return PlanScreen(ctx, spec, [target.id])
+
+    return build
 
 
 def open_token_actions_menu(app: App[Any], ctx: Any, tokens: Sequence[Mapping[str, Any]]) -> None:
@@ -104,7 +111,8 @@ class ActionsMenuScreen(ModalScreen[None]):
         self.tokens = tokens
         self.specs = TOKEN_ACTIONS if tokens is not None else USER_ACTIONS
         self.dry_run = bool(getattr(ctx, "dry_run", False)) if dry_run is None else dry_run
-        self.read_only = bool(getattr(ctx, "read_only", False))
+        self.locked_by = other_console(ctx)
+        self.read_only = bool(getattr(ctx, "read_only", False)) or self.locked_by is not None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="actions-box", classes="dialog"):
@@ -149,6 +157,8 @@ class ActionsMenuScreen(ModalScreen[None]):
             lst.highlighted = 0
 
     def _mode_text(self) -> Text:
+        if self.locked_by is not None and not self.dry_run:
+            return Text(writer_notice(self.locked_by), style="bold yellow")
         if self.read_only and not self.dry_run:
             return Text("Read-only mode: actions are disabled. Press d for a dry run "
                         "(reads only, changes nothing).", style="yellow")
@@ -159,11 +169,19 @@ class ActionsMenuScreen(ModalScreen[None]):
                     style="dim")
 
     def _pending_text(self) -> Text:
-        pending = _pending_count(self.ctx)
-        if not pending:
+        if self.locked_by is not None:
+            return Text("")  # the other console's in-flight actions are its own
+        pending = pending_count(self.ctx)
+        rest = not_started(self.ctx)
+        parts: list[str] = []
+        if pending:
+            parts.append(f"{pending} action(s) were interrupted (crash or kill)")
+        if rest:
+            parts.append(f"{rest} planned step(s) were never started")
+        if not parts:
             return Text("")
-        return Text(f"{pending} action(s) were interrupted (crash or kill). Press r to "
-                    "re-check them against the server before doing anything else.",
+        return Text("; ".join(parts) + ". Press r to see the plan, re-check against the "
+                    "server and finish the rest before doing anything else.",
                     style="bold yellow")
 
     def _options(self) -> list[Option]:
@@ -200,12 +218,16 @@ class ActionsMenuScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_resume(self) -> None:
-        if not _pending_count(self.ctx):
+        if self.locked_by is not None:
+            self.notify(writer_notice(self.locked_by), markup=False, severity="warning")
+            return
+        if not pending_count(self.ctx) and not not_started(self.ctx):
             self.notify("No interrupted actions to re-check.", markup=False)
             return
         from screens.action_run import ActionRunScreen
 
-        self.app.switch_screen(ActionRunScreen(self.ctx, None, dry_run=False, resume=True))
+        self.app.switch_screen(ActionRunScreen(self.ctx, None, dry_run=False, resume=True,
+                                               follow_up=follow_up_screens(self.ctx)))
 
     @on(OptionList.OptionSelected, "#actions-list")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -236,7 +258,7 @@ class PlanScreen(ModalScreen[None]):
         self.user_ids = list(user_ids)
         self.tokens = tokens
         self.dry_run = dry_run
-        self.actor_id = _actor_id(ctx)
+        self.actor_id = actor_id(ctx)
         self.own_token: int | None = None
         self._identity_pending = not (tokens is None and self.actor_id is not None)
         self.plan: Plan = self._build()
@@ -374,7 +396,8 @@ class PlanScreen(ModalScreen[None]):
         plan = Plan(action, self.plan.targets, self.plan.excluded, self.plan.summary)
         from screens.action_run import ActionRunScreen
 
-        self.app.switch_screen(ActionRunScreen(self.ctx, plan, dry_run=self.dry_run))
+        self.app.switch_screen(ActionRunScreen(self.ctx, plan, dry_run=self.dry_run,
+                                               follow_up=follow_up_screens(self.ctx)))
 
     def action_cancel(self) -> None:
         self.app.switch_screen(ActionsMenuScreen(self.ctx, self.user_ids, dry_run=self.dry_run,

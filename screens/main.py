@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static
 
+from actions import resumable_count
 from console.context import AppContext
 from screens.coverage import CoverageScreen
 from screens.handoff_wiring import (
@@ -291,7 +292,7 @@ class MainScreen(HandoffMixin, Screen[None]):
         self.post_message(
             ReviewProgressLoaded(progress.reviewed, progress.total, bool(progress.root_reviewed))
         )
-        pending = len(store.journal_pending(incident_id))
+        pending = resumable_count(store, incident_id)  # in flight + plan steps not started
         if pending:
             self.post_message(InterruptedActionsFound(pending))
 

@@ -395,9 +395,10 @@ class StartupFlow:
         if chosen == NEW:
             return await self.new_incident(store, conn)
         return await self.blocking("Resuming the incident…", resume_incident, store, conn,
-                                   chosen)
+                                   chosen, not self.launch.read_only)
 
     async def new_incident(self, store: Store, conn: Connection) -> Incident:
         """Start a new incident with the default title and a 30-day window."""
         fields = default_incident_fields(datetime.now(UTC))
-        return await self.blocking("Starting a new incident…", new_incident, store, conn, fields)
+        return await self.blocking("Starting a new incident…", new_incident, store, conn, fields,
+                                   not self.launch.read_only)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from actions.engine import Target, run_plan
+from actions import Target, run_plan
 from actions.plan import build_plan
 from actions.token_actions import RevokeToken, RotateToken
 from actions.user_actions import BlockUser, Disable2FA, ResetPassword

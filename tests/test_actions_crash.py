@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from actions.engine import TERMINAL_STATES, Target, resume_pending, run_plan
+from actions import TERMINAL_STATES, Target, resume_pending, run_plan
 from actions.plan import build_plan
 from actions.user_actions import BlockUser
 from console.config import ConnectionConfig, build_gitlab
@@ -31,7 +31,7 @@ TARGETS = list(range(60, 70))  # active, human, non-admin users in the seeded dr
 
 CHILD = r"""
 import sys
-from actions.engine import Target, run_plan
+from actions import Target, run_plan
 from actions.plan import build_plan
 from actions.user_actions import BlockUser
 from console.config import ConnectionConfig, build_gitlab

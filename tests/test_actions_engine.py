@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from actions.engine import (
+from actions import (
     NEEDS_HUMAN,
     ApplyResult,
     BaseAction,

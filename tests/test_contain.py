@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 import console.logs
+from actions import Target, resume_pending, run_plan
 from actions.contain import ContainOptions, ContainPlaybook, build_contain, run_contain
 from actions.contain_sources import pages
-from actions.engine import Target, resume_pending, run_plan
 from actions.hook_actions import SetHookSecret
 from actions.plan import build_plan
 from actions.runner_actions import ResetRunnerToken

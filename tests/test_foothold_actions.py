@@ -7,15 +7,7 @@ from typing import Any
 
 import pytest
 
-from actions.engine import (
-    Action,
-    Plan,
-    ReadOnlyRefused,
-    RunResult,
-    Target,
-    resume_pending,
-    run_plan,
-)
+from actions import Action, Plan, ReadOnlyRefused, RunResult, Target, resume_pending, run_plan
 from actions.hook_actions import DeleteHook, DisableHook, SetHookSecret
 from actions.key_actions import (
     DeleteGpgKey,
@@ -198,7 +190,7 @@ def test_group_deploy_token_and_system_hook_refusals(fresh_drill: Any, tmp_path:
 
 
 def test_every_action_resumes_from_its_journal_name() -> None:
-    from actions.engine import action_for
+    from actions import action_for
 
     names = [spec.name for spec in FOOTHOLD_ACTIONS] + [
         "rotate_own_token", "set_variable_value", "add_member", "grant_admin",

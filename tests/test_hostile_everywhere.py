@@ -438,7 +438,7 @@ def test_crash_log_carries_no_terminal_controls_and_no_token() -> None:
 
 def test_secret_never_in_reprs_of_action_results() -> None:
     """A rotated token / reset password travels as Secret: reprs (crash locals) mask it."""
-    from actions.engine import ApplyResult, StepOutcome, Target
+    from actions import ApplyResult, StepOutcome, Target
     from console.secret import Secret
 
     secret = Secret(TOKEN)
@@ -453,7 +453,7 @@ def test_token_echoed_in_an_error_body_is_redacted_everywhere(restore_logging: N
     not reach the journal (via the engine's message), a Problem on screen, or the log."""
     import gitlab.exceptions
 
-    from actions.engine import _message
+    from actions.transport import _message
     from console.errors import describe_error
     from console.redact import register_secret
     from console.secret import Secret

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from actions.engine import run_plan
+from actions import run_plan
 from actions.leaked_token import identify_token
 from actions.plan import build_plan
 from console.config import ConnectionConfig, build_gitlab

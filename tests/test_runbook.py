@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from actions.engine import Target, run_plan
+from actions import Target, run_plan
 from actions.plan import build_plan
 from actions.user_actions import BlockUser, UnblockUser
 from console.config import ConnectionConfig, build_gitlab

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from actions.engine import Plan, Target, http, resume_pending, run_plan
+from actions import Plan, Target, http, resume_pending, run_plan
 from actions.plan import build_plan, token_targets, user_targets
 from actions.token_actions import RevokeToken, RotateToken
 from actions.user_actions import (

@@ -20,9 +20,11 @@ import json
 import random
 import re
 import secrets
+import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import formatdate
@@ -72,6 +74,9 @@ class DrillOptions:
     seed: int = 1
     host: str = "127.0.0.1"
     port: int = 0
+    #: fault injection for tests: (method, path) → None (normal), an HTTP status to answer
+    #: without running the request, or "drop" to run it and close the connection unanswered
+    fault: Callable[[str, str], int | str | None] | None = None
 
 
 class _Throttle:
@@ -100,6 +105,12 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     drill: DrillServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request (the kill/resume tests) is not a server error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -137,11 +148,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
+        fault = self.server.drill.options.fault
+        injected = fault(method, urlsplit(self.path).path) if fault is not None else None
+        if isinstance(injected, int):
+            self._send(method, Response(injected, {"message": f"{injected} (injected)"}))
+            return
         try:
             response = self.server.drill.handle(
                 method, self.path, dict(self.headers.items()), body, self.client_address[0])
         except Exception:  # a bug in a handler must not kill the connection silently
             response = Response(500, {"message": "500 Internal Server Error"})
+        if injected == "drop":  # applied, but the reply is lost
+            self.close_connection = True
+            return
         self._send(method, response)
 
     def _send(self, method: str, response: Response) -> None:

@@ -13,10 +13,9 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-if TYPE_CHECKING:
-    from console.store.journal import JournalEntry
+from console.store.journal_model import JournalEntry
 
 __all__ = ["ZERO_HASH", "ChainFold", "append_chain", "canonical_json", "chain_head", "fold_chain"]
 
@@ -82,6 +81,8 @@ class ChainFold:
     problems: list[str] = field(default_factory=list)
     records: dict[int, dict[str, Any]] = field(default_factory=dict)
     hashes: dict[int, tuple[str, str]] = field(default_factory=dict)
+    #: plan records (``entry`` 0, a ``plan`` id): the whole plan, chained before its first step
+    plans: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def mismatches(self, entries: Iterable[JournalEntry]) -> list[str]:
         """Every difference between the journal rows and what the chain recorded for them."""
@@ -130,6 +131,10 @@ def fold_chain(con: sqlite3.Connection, incident_id: int) -> ChainFold:
             record = {}
         if record.get("entry") != entry_id or record.get("incident_id") != incident_id:
             fold.problems.append(f"record {seq}: names another entry or incident")
+        if entry_id == 0 and isinstance(record.get("plan"), int):
+            fold.plans[int(record["plan"])] = record
+            expected_prev = digest
+            continue
         fold.records.setdefault(entry_id, {}).update(record)
         fold.hashes[entry_id] = (prev_hash, digest)
         expected_prev = digest

@@ -9,44 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from console.store.chain import append_chain, chain_head, fold_chain
-from console.store.connection import StoreBase
 from console.store.errors import StoreError
+from console.store.journal_model import JOURNAL_PENDING_STATES, JOURNAL_STATES, JournalEntry
+from console.store.plans import PlanStore
 from console.store.values import dbstr, dumps, loads_opt
 from console.timeutil import utc_now
 
 __all__ = ["JOURNAL_PENDING_STATES", "JOURNAL_STATES", "JournalEntry", "JournalStore"]
-
-JOURNAL_STATES: Final = frozenset(
-    {"intent", "sent", "done", "noop_already", "not_found", "forbidden", "failed", "unknown"}
-)
-JOURNAL_PENDING_STATES: Final = ("intent", "sent", "unknown")
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    id: int
-    incident_id: int
-    action: str
-    target_type: str
-    target_id: int | str
-    target_label: str
-    params: dict[str, Any]
-    state: str
-    pre_state: Any
-    post_state: Any
-    http_status: int | None
-    request_id: str | None
-    error: str | None
-    t_intent: str
-    t_sent: str | None
-    t_done: str | None
-    prev_hash: str
-    hash: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
 
 _JOURNAL_JSON_FIELDS: Final = frozenset({"params", "pre_state", "post_state", "extra"})
 _JOURNAL_UPDATABLE: Final = frozenset(
@@ -93,7 +65,7 @@ def _row_to_journal(r: Sequence[Any]) -> JournalEntry:
     )
 
 
-class JournalStore(StoreBase):
+class JournalStore(PlanStore):
     """Write entries (each write also extends the chain), read them back, verify the chain."""
 
     def journal_intent(
@@ -108,11 +80,15 @@ class JournalStore(StoreBase):
         *,
         state: str = "intent",
         extra: Mapping[str, Any] | None = None,
+        plan_step: tuple[int, int] | None = None,
     ) -> int:
         """Record (and commit, durably) the intent to act on one target; returns the entry id.
 
         ``state`` may be ``noop_already`` when a pre-read showed nothing needs doing.
+        ``plan_step`` (plan id, step index) marks that step ``started`` in the same transaction.
         """
+        if plan_step is not None:
+            extra = {**(extra or {}), "plan": plan_step[0], "step": plan_step[1]}
         if state not in JOURNAL_STATES:
             raise StoreError(f"unknown journal state {state!r}")
         now = utc_now()
@@ -155,12 +131,21 @@ class JournalStore(StoreBase):
                 "UPDATE journal SET prev_hash = ?, hash = ? WHERE id = ?",
                 (prev_hash, digest, entry_id),
             )
+            if plan_step is not None:
+                cur = con.execute(
+                    "UPDATE plan_steps SET state = 'started', entry_id = ? "
+                    "WHERE plan_id = ? AND idx = ? AND state = 'planned'",
+                    (entry_id, *plan_step),
+                )
+                if cur.rowcount != 1:  # rolled back with the intent: never send twice
+                    raise StoreError(f"plan {plan_step[0]} step {plan_step[1]} is not planned")
         return entry_id
 
     def journal_update(self, entry_id: int, state: str, **fields: Any) -> JournalEntry:
         """Move an entry to ``state`` and record response fields (committed before returning).
 
         ``t_sent`` is stamped automatically on ``sent`` and ``t_done`` on any final state.
+        ``extra`` is merged into the entry's existing extra (its plan link is kept).
         """
         if state not in JOURNAL_STATES:
             raise StoreError(f"unknown journal state {state!r}")
@@ -184,6 +169,9 @@ class JournalStore(StoreBase):
             if row is None:
                 raise StoreError(f"no journal entry #{entry_id}")
             incident_id = row[0]
+            if "extra" in changes:
+                old = con.execute("SELECT extra FROM journal WHERE id = ?", (entry_id,)).fetchone()
+                changes["extra"] = {**json.loads(old[0] or "{}"), **dict(changes["extra"] or {})}
             record = {"entry": entry_id, "incident_id": incident_id, **changes}
             prev_hash, digest = append_chain(con, incident_id, entry_id, record)
             columns = {
@@ -232,7 +220,8 @@ class JournalStore(StoreBase):
     def journal_problems(self, incident_id: int) -> list[str]:
         """Every inconsistency between the chain records, their hashes and the journal rows."""
         fold = fold_chain(self._conn(), incident_id)
-        return fold.problems + fold.mismatches(self.journal_entries(incident_id))
+        return (fold.problems + fold.mismatches(self.journal_entries(incident_id))
+                + self.plan_problems(incident_id, fold))
 
     def verify_chain(self, incident_id: int) -> bool:
         """True if the journal and its hash chain are consistent (see :meth:`journal_problems`)."""

@@ -14,7 +14,7 @@ from console.store.errors import StoreError
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 _SCHEMA_V1: Final = """
 CREATE TABLE incidents (
@@ -244,6 +244,34 @@ CREATE TABLE audit_windows (
 """
 
 
+# v4: whole plans journaled before their first request (console.store.plans).
+_SCHEMA_V4: Final = """
+CREATE TABLE action_plans (
+    id          INTEGER PRIMARY KEY,
+    incident_id INTEGER NOT NULL REFERENCES incidents (id),
+    action      TEXT NOT NULL,
+    params      TEXT NOT NULL DEFAULT '{}',
+    title       TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX action_plans_incident ON action_plans (incident_id, id);
+
+CREATE TABLE plan_steps (
+    plan_id      INTEGER NOT NULL REFERENCES action_plans (id),
+    idx          INTEGER NOT NULL,
+    target_type  TEXT NOT NULL,
+    target_id    NOT NULL,  -- no declared type (no affinity conversion)
+    target_label TEXT NOT NULL DEFAULT '',
+    state        TEXT NOT NULL DEFAULT 'planned'
+                 CHECK (state IN ('planned', 'started', 'refused', 'dropped', 'superseded')),
+    entry_id     INTEGER REFERENCES journal (id),
+    note         TEXT,
+    PRIMARY KEY (plan_id, idx)
+);
+CREATE INDEX plan_steps_state ON plan_steps (state, plan_id);
+"""
+
+
 def migrate(con: sqlite3.Connection, path: Path) -> None:
     """Bring the database at ``path`` up to :data:`SCHEMA_VERSION` (refuses a newer one)."""
     version = con.execute("PRAGMA user_version").fetchone()[0]
@@ -273,7 +301,7 @@ def migrate(con: sqlite3.Connection, path: Path) -> None:
 
 def _run_migration(con: sqlite3.Connection, from_version: int) -> None:
     """Run migration ``from_version → from_version + 1`` inside the caller's transaction."""
-    steps = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
+    steps = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4}
     if from_version in steps:
         for stmt in _statements(steps[from_version]):
             con.execute(stmt)

@@ -1,0 +1,323 @@
+"""Finish what a crash, a kill, a halt or a cancel left behind, and show the plan while doing it.
+
+:func:`resume_pending` settles every journal entry left in flight (``intent``/``sent``/
+``unknown``): already in the desired state → ``done`` ("verified after resume"), no write; not
+reached → re-issued once for convergent actions only; non-convergent ones go to a human.
+:func:`finish_plans` then runs the steps of open plans that never started; :func:`resume` does
+both. :func:`plan_views` shows each step's state. Actions are rebuilt through a
+:class:`~actions.registry.Registry` passed in (this module never imports the package above it).
+
+Only the console holding the incident's writer lock re-checks or re-sends anything: another
+console's in-flight entries are its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import gitlab
+
+from actions.breaker import Breaker
+from actions.model import (
+    NEEDS_HUMAN,
+    Action,
+    JournalPort,
+    RunResult,
+    StepEvent,
+    StepOutcome,
+    Target,
+)
+from actions.registry import DEFAULT_REGISTRY, Registry
+from actions.runner import MAX_RATE_LIMIT_WAIT, head_hash, run_steps
+from actions.steps import Halt, StepRunner, explain, now_iso
+from actions.transport import HttpFailure
+from console.sanitize import safe
+from console.store.lock import WriterElsewhere, holder_of, writer
+
+#: how long a request sent just before a crash is given to land before resume re-reads
+SETTLE_S = 5.0
+
+__all__ = [
+    "SETTLE_S",
+    "PlanView",
+    "StepView",
+    "finish_plans",
+    "plan_views",
+    "resumable_count",
+    "resume",
+    "resume_pending",
+]
+
+
+@contextlib.contextmanager
+def _may_act(store: JournalPort, incident_id: int, read_only: bool) -> Iterator[None]:
+    """The writer lock (or, read-only, proof that nobody else holds it)."""
+    if read_only:
+        holder = holder_of(store.path, incident_id)
+        if holder is not None and holder.pid and holder.pid != _pid():
+            raise WriterElsewhere(holder)
+        yield
+        return
+    with writer(store.path, incident_id):
+        yield
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _in_flight_for(entry: object, settle: float) -> float:
+    """Seconds left before a crashed process's last request has surely landed (0 if none)."""
+    extra = getattr(entry, "extra", None) or {}
+    if getattr(entry, "state", "") != "intent" or extra.get("pid") in (None, os.getpid()):
+        return 0.0
+    try:
+        started = datetime.fromisoformat(str(getattr(entry, "t_intent", "")))
+    except ValueError:
+        return 0.0
+    age = (datetime.now(UTC) - started).total_seconds()
+    return max(0.0, min(settle, settle - age))
+
+
+def _target_of(entry: object) -> Target:
+    return Target(kind=str(getattr(entry, "target_type", "user")),
+                  id=int(getattr(entry, "target_id", 0)),
+                  label=str(getattr(entry, "target_label", "") or ""))
+
+
+def resume_pending(
+    store: JournalPort,
+    incident_id: int,
+    gl: gitlab.Gitlab,
+    *,
+    on_step: Callable[[StepEvent], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    max_wait: float = MAX_RATE_LIMIT_WAIT,
+    read_only: bool = False,
+    registry: Registry = DEFAULT_REGISTRY,
+    settle: float = SETTLE_S,
+) -> RunResult:
+    """Settle every entry left in flight; raises ``WriterElsewhere`` if another console acts.
+
+    An ``intent`` written by another (crashed) process less than ``settle`` seconds ago may
+    still be on the wire: its request is given the rest of that time to land before the
+    re-read, so that a re-send never races the original.
+    """
+    with _may_act(store, incident_id, read_only):
+        entries = list(store.journal_pending(incident_id))
+        result = RunResult(action="resume", dry_run=False)
+        runner = StepRunner(store, incident_id, gl, dry_run=False, on_step=on_step,
+                            cancelled=cancelled, total=len(entries), sleep=sleep,
+                            max_wait=max_wait, breaker=Breaker())
+        wait = max((_in_flight_for(e, settle) for e in entries), default=0.0)
+        if wait > 0:
+            runner.pause(0, None, wait, "waiting for a request that may still be in flight")
+        for index, entry in enumerate(entries):
+            eid = int(entry.id)
+            target = _target_of(entry)
+            if runner.is_cancelled():
+                result.cancelled = True
+                break
+            action = registry.action_for(str(entry.action), entry.params or {})
+            try:
+                if action is None:
+                    msg = f"{NEEDS_HUMAN}: unknown action {safe(entry.action)!s}"
+                    runner.journal_update(eid, "failed", error=msg, t_done=now_iso(),
+                                          extra={"needs_human": True})
+                    out = StepOutcome(index, target, "failed", msg, eid)
+                else:
+                    out = _resume_one(runner, action, index, target, eid,
+                                      since=str(entry.t_intent or ""), read_only=read_only)
+            except Halt as halt:
+                result.halted = str(halt)
+                result.outcomes.append(StepOutcome(index, target, "unknown", str(halt), eid))
+                break
+            result.outcomes.append(out)
+            runner.emit(index, target, "finished", out.message, out)
+        result.head_hash = head_hash(store, incident_id)
+    return result
+
+
+def _resume_one(runner: StepRunner, action: Action, index: int, target: Target, eid: int,
+                *, since: str, read_only: bool) -> StepOutcome:
+    runner.emit(index, target, "reading", "re-reading after a crash")
+    try:
+        now = runner.read(action, index, target, "verify")
+    except HttpFailure as exc:
+        if exc.status in (403, 404):
+            state = "forbidden" if exc.status == 403 else "not_found"
+            msg = explain(action, exc, "verify")
+            runner.journal_update(eid, state, http_status=exc.status, error=msg,
+                                  t_done=now_iso())
+            return StepOutcome(index, target, state, msg, eid, exc.status)
+        return runner.unknown(index, target, eid, exc, "re-reading")
+    if action.desired(now):
+        msg = "done (verified after resume)"
+        note = getattr(action, "resume_note", "")
+        attention = None
+        if not action.convergent:
+            attention = runner.look_for_created(action, target, None, since)
+        if note and attention is None:
+            msg += f"; {note}"
+        elif attention is not None:
+            msg += "; the replacement's value was lost with the crash"
+        return runner.done(index, target, eid, now, None, None, msg, attention=attention,
+                           resumed=True)
+    if not action.convergent:
+        msg = (f"{NEEDS_HUMAN}: {action.title.lower()} is not safe to repeat and the server does "
+               "not show it as done; check GitLab and act by hand")
+        runner.journal_update(eid, "failed", post_state=now.as_json(), error=msg,
+                              t_done=now_iso(), extra={"needs_human": True})
+        return StepOutcome(index, target, "failed", msg, eid)
+    if read_only:
+        msg = "not done on the server; left pending (read-only mode sends nothing)"
+        return StepOutcome(index, target, "unknown", msg, eid)
+    refusal = action.precheck(target, now)
+    if refusal:
+        msg = f"not re-sent: {refusal}"
+        runner.journal_update(eid, "failed", post_state=now.as_json(), error=msg,
+                              t_done=now_iso())
+        return StepOutcome(index, target, "failed", msg, eid)
+    return runner.send_and_verify(action, index, target, eid, resumed=True, since=since)
+
+
+def finish_plans(
+    store: JournalPort,
+    incident_id: int,
+    gl: gitlab.Gitlab,
+    *,
+    on_step: Callable[[StepEvent], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    actor_id: int | None = None,
+    registry: Registry = DEFAULT_REGISTRY,
+) -> RunResult:
+    """Run every open plan's unstarted steps (after :func:`resume_pending`)."""
+    result = RunResult(action="resume", dry_run=False)
+    with writer(store.path, incident_id):
+        for plan in store.plans_open(incident_id):
+            action = registry.action_for(plan.action, plan.params)
+            if action is None:  # never offered again: this console cannot rebuild it
+                for step in plan.open_steps:
+                    store.plan_step_set(plan.id, step.index, "refused",
+                                        f"{NEEDS_HUMAN}: unknown action {safe(plan.action)}")
+                continue
+            steps = [(s.index, Target(s.target_type, int(s.target_id), s.target_label))
+                     for s in plan.open_steps]
+            if action.excludes_actor and actor_id is None:
+                from actions.runner import actor_id_of
+
+                actor_id = actor_id_of(gl)
+                if actor_id is None:
+                    result.halted = ("could not identify the account this token belongs to "
+                                     "(GET /user); the rest of the plan is left pending")
+                    break
+            runner = StepRunner(store, incident_id, gl, dry_run=False, on_step=on_step,
+                                cancelled=cancelled, total=len(steps), sleep=sleep)
+            part = RunResult(action=plan.action, dry_run=False, plan_id=plan.id)
+            run_steps(runner, action, steps, part, plan_id=plan.id, actor_id=actor_id)
+            result.outcomes.extend(part.outcomes)
+            result.left_pending += runner.open_steps(plan.id)
+            if part.halted or part.cancelled:
+                result.halted, result.cancelled = part.halted, part.cancelled
+                break
+        result.head_hash = head_hash(store, incident_id)
+    return result
+
+
+def resume(store: JournalPort, incident_id: int, gl: gitlab.Gitlab, *,
+           on_step: Callable[[StepEvent], None] | None = None,
+           cancelled: Callable[[], bool] | None = None,
+           sleep: Callable[[float], None] = time.sleep,
+           registry: Registry = DEFAULT_REGISTRY, settle: float = SETTLE_S,
+           read_only: bool = False) -> RunResult:
+    """Settle what was in flight, then finish the plans: the whole "resume" key.
+
+    In read-only mode entries are re-checked but nothing is sent, and plans stay open.
+    """
+    first = resume_pending(store, incident_id, gl, on_step=on_step, cancelled=cancelled,
+                           sleep=sleep, registry=registry, settle=settle, read_only=read_only)
+    if first.halted or first.cancelled or read_only:
+        if read_only:
+            first.left_pending = sum(len(p.open_steps) for p in store.plans_open(incident_id))
+        return first
+    rest = finish_plans(store, incident_id, gl, on_step=on_step, cancelled=cancelled,
+                        sleep=sleep, registry=registry)
+    first.outcomes.extend(rest.outcomes)
+    first.halted, first.cancelled = rest.halted, rest.cancelled
+    first.left_pending = rest.left_pending
+    first.head_hash = rest.head_hash
+    return first
+
+
+# -- the plan as the responder sees it
+
+@dataclass(frozen=True)
+class StepView:
+    index: int
+    target: Target
+    state: str  # done | verified after resume | already done | not started | failed | …
+    detail: str = ""
+    attention: dict[str, object] | None = None
+
+
+@dataclass(frozen=True)
+class PlanView:
+    plan_id: int
+    action: str
+    title: str
+    steps: tuple[StepView, ...]
+
+    @property
+    def not_started(self) -> int:
+        return sum(1 for s in self.steps if s.state == "not started")
+
+
+_ENTRY_WORDS = {"done": "done", "noop_already": "already done", "not_found": "not found",
+                "forbidden": "forbidden", "failed": "failed", "intent": "in flight",
+                "sent": "in flight", "unknown": "in flight"}
+
+
+def plan_views(store: JournalPort, incident_id: int, *, only_open: bool = True,
+               limit: int = 5) -> list[PlanView]:
+    """Each plan with every step's state (journal entries decide started steps)."""
+    plans = (store.plans_open(incident_id) if only_open
+             else store.plans_recent(incident_id, limit))
+    views: list[PlanView] = []
+    for plan in plans:
+        steps: list[StepView] = []
+        for s in plan.steps:
+            target = Target(s.target_type, int(s.target_id), s.target_label)
+            if s.state != "started" or s.entry_id is None:
+                word = {"planned": "not started", "refused": "refused", "dropped": "dropped",
+                        "superseded": "taken over"}.get(s.state, s.state)
+                steps.append(StepView(s.index, target, word, s.note or ""))
+                continue
+            entry = store.journal_entry(s.entry_id)
+            extra = dict(getattr(entry, "extra", {}) or {})
+            word = _ENTRY_WORDS.get(str(getattr(entry, "state", "")), "in flight")
+            if word == "done" and extra.get("resumed"):
+                word = "verified after resume"
+            att = extra.get("attention")
+            if isinstance(att, dict):
+                word = "needs attention"
+            steps.append(StepView(s.index, target, word, str(getattr(entry, "error", "") or ""),
+                                  att if isinstance(att, dict) else None))
+        views.append(PlanView(plan.id, plan.action, plan.title, tuple(steps)))
+    return views
+
+
+def resumable_count(store: JournalPort, incident_id: int) -> int:
+    """What the resume prompt counts: entries in flight plus plan steps never started; 0 when
+    another console holds the incident (its work in flight is its own)."""
+    holder = holder_of(store.path, incident_id)
+    if holder is not None and holder.pid != os.getpid():
+        return 0
+    return (len(store.journal_pending(incident_id))
+            + sum(len(p.open_steps) for p in store.plans_open(incident_id)))
