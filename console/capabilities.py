@@ -6,13 +6,15 @@ One synchronous pass (run it in a thread worker) over ``/metadata``, ``/user``,
 timeout and goes through the read policy of :mod:`console.api.pages`: a 502 from a proxy or a
 dropped connection at start-up is retried with backoff, a short ``Retry-After`` is waited out
 (visibly, cancellably), a long one is reported. Failures become :class:`~console.errors.Problem`.
+The ``Date`` of the replies gives GitLab's clock (:mod:`console.clock`): the skew is recorded, and
+token expiry is counted on the server's calendar.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -20,11 +22,14 @@ import gitlab
 import gitlab.exceptions
 import requests
 
+from console import timeutil
 from console.api.pages import CancelledFn, WaitCallback, get_response
-from console.config import is_loopback_host
+from console.clock import ServerClock
+from console.config import clock_of, is_loopback_host
 from console.errors import Problem, describe_error
 from console.problem import ProblemError
 from console.sanitize import safe
+from console.timeutil import format_iso, parse_date
 
 __all__ = [
     "SOURCE_DRILL",
@@ -95,7 +100,10 @@ class Coverage:
     rate_limit: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     fatal: Problem | None = None
-    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    checked_at: datetime = field(default_factory=timeutil.now)  # the server's time, when known
+    # GitLab's clock minus this host's, from the replies' Date headers (None: no Date seen)
+    clock_skew_s: float | None = None
+    clock_note: str | None = None  # a sentence for the panel when the skew passes a minute
 
     @property
     def ok(self) -> bool:
@@ -107,10 +115,15 @@ class Coverage:
         scoped = self.scopes is None or "api" in self.scopes
         return self.ok and self.is_admin and not self.admin_mode_blocked and scoped
 
+    def server_now(self) -> datetime:
+        """The current time on the server: this host's clock corrected by the measured skew."""
+        return timeutil.now() + timedelta(seconds=self.clock_skew_s or 0.0)
+
     def expires_in_days(self, today: date | None = None) -> int | None:
+        """Days until the token expires, counted on the server's calendar unless ``today``."""
         if self.expires_at is None:
             return None
-        return (self.expires_at - (today or datetime.now(UTC).date())).days
+        return (self.expires_at - (today or self.server_now().date())).days
 
     def lines(self, today: date | None = None) -> list[CoverageLine]:
         out: list[CoverageLine] = []
@@ -192,6 +205,8 @@ class Coverage:
                     f"{_s(remaining, 12) or '?'} remaining",
                 )
             )
+        if self.clock_note is not None:
+            add(CoverageLine("warn", self.clock_note))
         if not self.tls_verified:
             add(CoverageLine("warn", "TLS verification is OFF for this profile"))
         host = urlsplit(self.url).hostname or ""
@@ -224,15 +239,6 @@ class _Fatal(Exception):
         self.problem = problem
 
 
-def _parse_date(value: object) -> date | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
 def check_capabilities(
     gl: gitlab.Gitlab,
     *,
@@ -244,8 +250,13 @@ def check_capabilities(
     cancelled: CancelledFn | None = None,
     on_wait: WaitCallback | None = None,
 ) -> Coverage:
-    """Run the capability check (blocking; call from a thread). Never raises for HTTP errors."""
+    """Run the capability check (blocking; call from a thread). Never raises for HTTP errors.
+
+    A client from :func:`console.config.build_gitlab` feeds its config's clock; the skew it
+    learned is recorded in ``clock_skew_s``/``clock_note`` (another client: the local clock).
+    """
     url = str(gl.url)
+    clock = clock_of(gl) or ServerClock()
     cov = Coverage(
         url=url,
         token_source=token_source,
@@ -286,13 +297,16 @@ def check_capabilities(
         return 200, resp
 
     try:
-        _check(cov, get)
+        _check(cov, get, clock)
     except _Fatal as fatal:
         cov.fatal = fatal.problem
+    cov.clock_skew_s = clock.skew_seconds
+    cov.clock_note = clock.skew_note()
+    cov.checked_at = clock.now()
     return cov
 
 
-def _check(cov: Coverage, get: Any) -> None:
+def _check(cov: Coverage, get: Any, clock: ServerClock) -> None:
     # 1. instance
     status, meta = get("/metadata")
     if status == 404:
@@ -337,7 +351,7 @@ def _check(cov: Coverage, get: Any) -> None:
         if isinstance(scopes, list):
             cov.scopes = tuple(str(s) for s in scopes)
         cov.token_name = _s(tok.get("name"), 60) or None
-        cov.expires_at = _parse_date(tok.get("expires_at"))
+        cov.expires_at = parse_date(tok.get("expires_at"))
 
     # 4. admin API (Admin Mode)
     if cov.is_admin:
@@ -350,7 +364,7 @@ def _check(cov: Coverage, get: Any) -> None:
             break
 
     # 5. tier: does the audit events API answer?
-    since = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = format_iso(clock.now() - timedelta(days=1), "seconds")
     status, _ = get("/audit_events", {"per_page": 1, "created_after": since})
     cov.audit_status = status
     if status == 200:

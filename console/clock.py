@@ -31,6 +31,10 @@ class ServerClock:
         self._lock = threading.Lock()
         self._samples: list[float] = []
 
+    def local_time(self) -> float:
+        """This host's clock (epoch seconds): what ``sent_at``/``received_at`` are measured on."""
+        return self._local()
+
     def observe(self, headers: Mapping[str, str], *, sent_at: float, received_at: float) -> None:
         """Record the skew a reply shows; ``sent_at``/``received_at`` are local epoch seconds.
 

@@ -5,6 +5,9 @@ TLS verification / CA bundle, proxy, timeout and User-Agent from :class:`Connect
 both ignore the environment (``trust_env=False``: no proxy variables, ``.netrc`` or
 ``REQUESTS_CA_BUNDLE`` can silently change where the token goes). Neither follows redirects:
 a redirect would carry the ``PRIVATE-TOKEN`` header to wherever the server points.
+
+Every client also feeds the :class:`~console.clock.ServerClock` its config owns with the
+``Date`` of each reply, so "now" can be GitLab's time rather than this host's (:func:`clock_of`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MethodType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +28,7 @@ import requests
 
 from console import USER_AGENT
 from console.api.pages import remember_error_headers
+from console.clock import ServerClock
 from console.errors import ConfigError
 from console.sanitize import safe
 from console.secret import Secret
@@ -35,6 +40,7 @@ __all__ = [
     "build_gitlab",
     "build_httpx",
     "build_httpx_sync",
+    "clock_of",
     "is_loopback_host",
     "normalize_url",
 ]
@@ -86,7 +92,12 @@ def is_loopback_host(host: str) -> bool:
 
 @dataclass(frozen=True)
 class ConnectionConfig:
-    """Where and how to reach one GitLab instance. Never holds the token."""
+    """Where and how to reach one GitLab instance. Never holds the token.
+
+    ``clock`` is what its replies taught about the instance's time: every client built from this
+    config feeds it, so the capability check, the loaders and the panes share one estimate
+    without anyone passing it along. It takes no part in equality.
+    """
 
     url: str
     ca_bundle: str | None = None
@@ -95,6 +106,7 @@ class ConnectionConfig:
     timeout: float = 30.0
     allow_plain_http: bool = False
     user_agent: str = field(default=USER_AGENT)
+    clock: ServerClock = field(default_factory=ServerClock, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url", normalize_url(self.url))
@@ -209,6 +221,57 @@ def _loads_as_der(path: Path) -> bool:
     return True
 
 
+_SENT_AT = "console.sent_at"  # httpx request extension: when the request left (local clock)
+
+
+class ClockHooks:
+    """Client hooks that show a :class:`ServerClock` the ``Date`` of every reply.
+
+    The send and receive times bracket the moment the server stamped its ``Date``. httpx:
+    a request hook notes the send time in the request's extensions, a response hook observes
+    (``*_async`` for the async client, which awaits its hooks). requests: one response hook;
+    ``response.elapsed`` runs from sending to the headers' arrival.
+    """
+
+    def __init__(self, clock: ServerClock) -> None:
+        self.clock = clock
+
+    def on_request(self, request: httpx.Request) -> None:
+        request.extensions[_SENT_AT] = self.clock.local_time()
+
+    def on_response(self, response: httpx.Response) -> None:
+        received = self.clock.local_time()
+        sent = response.request.extensions.get(_SENT_AT, received)
+        self.clock.observe(response.headers, sent_at=float(sent), received_at=received)
+
+    async def on_request_async(self, request: httpx.Request) -> None:
+        self.on_request(request)
+
+    async def on_response_async(self, response: httpx.Response) -> None:
+        self.on_response(response)
+
+    def on_requests_response(
+        self, response: requests.Response, *args: object, **kwargs: object
+    ) -> None:
+        received = self.clock.local_time()
+        sent = received - response.elapsed.total_seconds()
+        self.clock.observe(response.headers, sent_at=sent, received_at=received)
+
+
+def clock_of(client: object) -> ServerClock | None:
+    """The clock a client built here feeds (python-gitlab, or httpx sync/async); else None."""
+    if isinstance(client, gitlab.Gitlab):
+        hooks: list[object] = list(client.session.hooks.get("response", []))
+    elif isinstance(client, httpx.Client | httpx.AsyncClient):
+        hooks = list(client.event_hooks.get("response", []))
+    else:
+        return None
+    for hook in hooks:  # the hooks are bound methods of one ClockHooks
+        if isinstance(hook, MethodType) and isinstance(hook.__self__, ClockHooks):
+            return hook.__self__.clock
+    return None
+
+
 class PolicyGitlab(gitlab.Gitlab):
     """python-gitlab without its own waiting: the console's read policy does all of it.
 
@@ -235,6 +298,7 @@ def build_gitlab(cfg: ConnectionConfig, token: Secret) -> gitlab.Gitlab:
     session.trust_env = False  # no proxy env vars, .netrc or REQUESTS_CA_BUNDLE
     session.max_redirects = 0  # a redirect raises instead of carrying PRIVATE-TOKEN elsewhere
     session.hooks["response"].append(remember_error_headers)
+    session.hooks["response"].append(ClockHooks(cfg.clock).on_requests_response)
     if cfg.proxy:
         session.proxies = {"http": cfg.proxy, "https": cfg.proxy}
     return PolicyGitlab(
@@ -251,10 +315,18 @@ def build_gitlab(cfg: ConnectionConfig, token: Secret) -> gitlab.Gitlab:
 
 
 def _httpx_kwargs(
-    cfg: ConnectionConfig, token: Secret, max_connections: int
+    cfg: ConnectionConfig, token: Secret, max_connections: int, *, asynchronous: bool
 ) -> dict[str, object]:
     cfg.validate()
+    hooks = ClockHooks(cfg.clock)
+    if asynchronous:
+        event_hooks: dict[str, list[Any]] = {
+            "request": [hooks.on_request_async], "response": [hooks.on_response_async]
+        }
+    else:
+        event_hooks = {"request": [hooks.on_request], "response": [hooks.on_response]}
     return {
+        "event_hooks": event_hooks,
         "base_url": cfg.api_url,
         "headers": {"PRIVATE-TOKEN": token.reveal(), "User-Agent": cfg.user_agent},
         "verify": cfg.ssl_context(),
@@ -272,11 +344,13 @@ def build_httpx(
     cfg: ConnectionConfig, token: Secret, *, max_connections: int = 8
 ) -> httpx.AsyncClient:
     """An async httpx client rooted at ``/api/v4`` with the same TLS/proxy/timeout policy."""
-    return httpx.AsyncClient(**_httpx_kwargs(cfg, token, max_connections))  # type: ignore[arg-type]
+    kwargs = _httpx_kwargs(cfg, token, max_connections, asynchronous=True)
+    return httpx.AsyncClient(**kwargs)  # type: ignore[arg-type]
 
 
 def build_httpx_sync(
     cfg: ConnectionConfig, token: Secret, *, max_connections: int = 8
 ) -> httpx.Client:
     """The synchronous twin of :func:`build_httpx` (for thread workers and the capability check)."""
-    return httpx.Client(**_httpx_kwargs(cfg, token, max_connections))  # type: ignore[arg-type]
+    kwargs = _httpx_kwargs(cfg, token, max_connections, asynchronous=False)
+    return httpx.Client(**kwargs)  # type: ignore[arg-type]

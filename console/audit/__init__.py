@@ -40,10 +40,9 @@ from console.audit.window import (
     MAX_QUERY_DAYS,
     events_cache_key,
     incident_window,
-    iso,
-    parse_time,
     window_slices,
 )
+from console.timeutil import parse_ts as parse_time  # the screens still import it from here
 
 __all__ = [
     "AUDIT_CATEGORIES",
@@ -71,7 +70,6 @@ __all__ = [
     "free_tier_problem",
     "incident_window",
     "involves_user",
-    "iso",
     "matches",
     "normalize_event",
     "parse_time",

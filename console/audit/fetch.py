@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from console import timeutil
 from console.api.pages import ReadCancelled, WaitCallback, iter_pages, status_of
 from console.audit.model import AuditEvent, normalize_event
-from console.audit.window import MAX_QUERY_DAYS, iso, window_slices
+from console.audit.window import MAX_QUERY_DAYS, window_slices
 from console.errors import Problem, describe_error
+from console.timeutil import format_iso
 
 __all__ = [
     "FREE_TIER_DETAIL",
@@ -94,6 +96,7 @@ def fetch_audit_events(
     on_wait: WaitCallback | None = None,
     per_page: int = 100,
     max_days: int = MAX_QUERY_DAYS,
+    now: datetime | None = None,
 ) -> AuditFetch:
     """Fetch every audit event of ``scope`` in ``window`` (newest first), slice by slice.
 
@@ -101,10 +104,11 @@ def fetch_audit_events(
     id. A 403/404 on the first request means the instance (or token) has no audit API: the result
     carries the Free-tier coverage problem and no events. Any other failure keeps what was
     fetched so far and reports the problem. Waits (429, retries) are reported to ``on_wait`` and
-    end when ``cancelled()`` turns true.
+    end when ``cancelled()`` turns true. Without a ``window``, the last ``max_days`` days up to
+    ``now`` (pass the server's time, :mod:`console.clock`; the local clock otherwise).
     """
     if window is None:
-        end = datetime.now(UTC)
+        end = now or timeutil.now()
         window = (end - timedelta(days=max_days), end)
     slices = window_slices(window[0], window[1], max_days)
     path = _scope_path(scope)
@@ -113,8 +117,8 @@ def fetch_audit_events(
     is_cancelled = cancelled or (lambda: False)
     for index, (lo, hi) in enumerate(slices):
         params: dict[str, Any] = {
-            "created_after": iso(lo),
-            "created_before": iso(hi),
+            "created_after": format_iso(lo, "seconds"),
+            "created_before": format_iso(hi, "seconds"),
             "pagination": "keyset",
             "order_by": "id",
             "sort": "desc",

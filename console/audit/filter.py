@@ -8,7 +8,7 @@ from typing import Any
 
 from console.audit.categories import CATEGORY_ORDER
 from console.audit.model import AuditEvent, as_int
-from console.audit.window import parse_time
+from console.timeutil import parse_ts
 
 __all__ = ["AuditFilter", "category_counts", "filter_events", "involves_user", "matches"]
 
@@ -94,8 +94,8 @@ def matches(event: AuditEvent, f: AuditFilter) -> bool:
         return False
     if f.user_id is not None and not involves_user(event, f.user_id, f.username):
         return False
-    when = parse_time(event.created_at)
-    since, until = parse_time(f.since), parse_time(f.until)
+    when = parse_ts(event.created_at)
+    since, until = parse_ts(f.since), parse_ts(f.until)
     if since is not None and (when is None or when < since):
         return False
     if until is not None and (when is None or when > until):

@@ -21,18 +21,19 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from console.api.aio import AsyncGet, ReadCancelled, ReadFailed, WaitFn, json_list
 from console.api.bridge import LoopCancelled, LoopThread
 from console.audit.fetch import Scope, free_tier_problem
 from console.audit.model import normalize_event
-from console.audit.window import MAX_QUERY_DAYS, iso, parse_time
+from console.audit.window import MAX_QUERY_DAYS
 from console.config import ConnectionConfig, build_httpx
 from console.errors import describe_error
 from console.problem import Problem, ProblemError
 from console.secret import Secret
+from console.timeutil import format_iso, parse_ts
 
 if TYPE_CHECKING:
     from console.store import Store
@@ -131,8 +132,9 @@ def _gaps(
     store: Store, incident_id: int, scope: str, start: datetime, end: datetime
 ) -> list[tuple[datetime, datetime]]:
     gaps = []
-    for lo, hi in store.missing_audit_windows(incident_id, scope, iso(start), iso(end)):
-        a, b = parse_time(lo), parse_time(hi)
+    bounds = format_iso(start, "seconds"), format_iso(end, "seconds")
+    for lo, hi in store.missing_audit_windows(incident_id, scope, *bounds):
+        a, b = parse_ts(lo), parse_ts(hi)
         if a is not None and b is not None:
             gaps.append((a.replace(microsecond=0), b.replace(microsecond=0)))
     return gaps
@@ -154,13 +156,14 @@ def load_events_blocking(
 ) -> EventsLoadResult:
     """Fetch the parts of ``window`` not yet stored for ``scope``; blocking (a thread worker).
 
-    ``now`` is the server's time (see :mod:`console.clock`); the window's end is clamped to it,
-    and only what is older than ``now - SETTLE`` is recorded as complete.
+    ``now`` is the server's time (by default the clock ``config`` learned from GitLab's replies,
+    :mod:`console.clock`); the window's end is clamped to it, and only what is older than
+    ``now - SETTLE`` is recorded as complete.
     """
     started = time.monotonic()
     is_cancelled = cancelled or (lambda: False)
     key = scope_key(scope)
-    now = now or datetime.now(UTC)
+    now = now or config.clock.now()
     start, end = window[0], min(window[1], now)
     pieces = plan_pieces(_gaps(store, incident_id, key, start, end), pieces=concurrency * 2)
     if not pieces:
@@ -182,7 +185,8 @@ def load_events_blocking(
             async def read(lo: datetime, hi: datetime) -> None:
                 url: str | None = _scope_path(scope)
                 params: dict[str, str | int] | None = {
-                    "created_after": iso(lo), "created_before": iso(hi),
+                    "created_after": format_iso(lo, "seconds"),
+                    "created_before": format_iso(hi, "seconds"),
                     "pagination": "keyset", "order_by": "id", "sort": "desc",
                     "per_page": _PER_PAGE,
                 }  # fmt: skip
@@ -243,7 +247,10 @@ def load_events_blocking(
                     pieces_done += 1
                     covered += (hi - lo).total_seconds() + 1
                     if lo <= settled:
-                        store.record_audit_window(incident_id, key, iso(lo), iso(min(hi, settled)))
+                        store.record_audit_window(
+                            incident_id, key, format_iso(lo, "seconds"),
+                            format_iso(min(hi, settled), "seconds"),
+                        )
             except Exception as exc:  # disk full, locked database: stop reading, report it
                 write_error = exc
                 stop.set()

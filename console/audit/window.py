@@ -1,11 +1,15 @@
 """Audit time windows: the incident window, ≤30-day query slices and the events cache key.
 
-The time helpers live with their one user here until the shared time module takes them.
+Timestamps are parsed and written by :mod:`console.timeutil`; "now" is whatever the caller
+passes (the server's clock, :mod:`console.clock`), the local clock only when it passes none.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from console import timeutil
+from console.timeutil import parse_ts
 
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
@@ -13,37 +17,11 @@ __all__ = [
     "MAX_QUERY_DAYS",
     "events_cache_key",
     "incident_window",
-    "iso",
-    "parse_time",
     "window_slices",
 ]
 
 MAX_QUERY_DAYS = 30
 """GitLab rejects (or clamps; unverified which) audit queries spanning more than 30 days."""
-
-
-def parse_time(value: datetime | str | None) -> datetime | None:
-    """Parse an ISO 8601 timestamp or date into an aware UTC datetime (naive means UTC)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        text = value.strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
-
-
-def iso(dt: datetime) -> str:
-    """UTC ISO 8601 with a Z suffix, as GitLab accepts it."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 DEFAULT_WINDOW_DAYS = 30
@@ -54,8 +32,8 @@ def incident_window(
     start: datetime | str | None, end: datetime | str | None, *, now: datetime | None = None
 ) -> tuple[datetime, datetime]:
     """The incident window as aware datetimes; an open end means now, an open start 30 days back."""
-    end_dt = parse_time(end) or now or datetime.now(UTC)
-    start_dt = parse_time(start) or end_dt - timedelta(days=DEFAULT_WINDOW_DAYS)
+    end_dt = parse_ts(end) or now or timeutil.now()
+    start_dt = parse_ts(start) or end_dt - timedelta(days=DEFAULT_WINDOW_DAYS)
     return start_dt, end_dt
 
 
@@ -68,7 +46,7 @@ def events_cache_key(start: datetime | str | None, end: datetime | str | None) -
     so both must build it here.
     """
     def bound(value: datetime | str | None) -> str:
-        when = parse_time(value)
+        when = parse_ts(value)
         return when.isoformat() if when is not None else "open"
 
     return f"{EVENTS_CACHE_PREFIX}:{bound(start)}:{bound(end)}"
@@ -82,7 +60,7 @@ def window_slices(
     Slices share their boundary instant (GitLab's filters are inclusive); duplicates that this
     produces are removed by id when fetching.
     """
-    lo, hi = parse_time(start), parse_time(end)
+    lo, hi = parse_ts(start), parse_ts(end)
     if lo is None or hi is None:
         raise ValueError("window_slices needs a start and an end time")
     if max_days <= 0:

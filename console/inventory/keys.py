@@ -17,7 +17,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from console.api.aio import AsyncGet, ReadCancelled, ReadFailed, WaitFn, json_list
@@ -29,6 +29,7 @@ from console.inventory.rows import credential_flags
 from console.problem import Problem, ProblemError
 from console.secret import Secret
 from console.store import UserQuery
+from console.timeutil import parse_ts
 
 if TYPE_CHECKING:
     from console.store import Store
@@ -86,7 +87,8 @@ def key_rows(
             if not isinstance(raw.get("id"), int):
                 continue
             expires = raw.get("expires_at")
-            expired = bool(expires) and str(expires) <= now.isoformat()
+            until = parse_ts(expires)  # a real instant: offsets and fractions compare correctly
+            expired = until is not None and until <= now
             state = "expired" if expired else "active"
             flags = credential_flags(
                 kind=kind, created_at=raw.get("created_at"), last_used_at=raw.get("last_used_at"),
@@ -143,7 +145,7 @@ def sweep_keys_blocking(
 ) -> KeySweepResult:
     """Fetch the keys of every user not swept yet; blocking (call from a thread worker)."""
     started = time.monotonic()
-    now = now or datetime.now(UTC)
+    now = now or config.clock.now()  # the server's time, learned from its replies
     is_cancelled = cancelled or (lambda: False)
     cached = store.cache_get(incident_id, SWEEP_CACHE)
     done: set[int] = set(cached[0]) if cached else set()

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from console.audit import parse_time
 from console.inventory.model import ROTATE_HINTS, Credential
 from console.secret import redact_url
+from console.timeutil import parse_ts
 
 __all__ = [
     "ADMIN_SCOPES",
@@ -33,7 +33,7 @@ UNUSED_DAYS = 90
 
 
 def _in_window(value: str | None, window: tuple[datetime, datetime] | None) -> bool:
-    when = parse_time(value)
+    when = parse_ts(value)
     return window is not None and when is not None and window[0] <= when <= window[1]
 
 
@@ -65,7 +65,7 @@ def credential_flags(
     if expiry_applies and live and not expires_at:
         flags.append("never expires")
     if tracks_use and live:
-        used = parse_time(last_used_at)
+        used = parse_ts(last_used_at)
         if used is None:
             flags.append("never used")
         elif now - used >= timedelta(days=UNUSED_DAYS):
@@ -82,7 +82,7 @@ def parse_window(
 ) -> tuple[datetime, datetime] | None:
     if window is None:
         return None
-    lo, hi = parse_time(window[0]), parse_time(window[1])
+    lo, hi = parse_ts(window[0]), parse_ts(window[1])
     if lo is None or hi is None:
         return None
     return (lo, hi) if lo <= hi else (hi, lo)
@@ -130,7 +130,7 @@ def token_row(
     kind = "impersonation" if raw.get("impersonation") else _user_kind(user)
     revoked = bool(raw.get("revoked"))
     expires = _s(raw.get("expires_at"))
-    expired = expires is not None and (parse_time(expires) or now) <= now
+    expired = expires is not None and (parse_ts(expires) or now) <= now
     state = "revoked" if revoked else "expired" if expired else (
         "active" if raw.get("active", True) else "inactive")
     scopes = _scopes(raw.get("scopes"))
@@ -170,7 +170,7 @@ def deploy_key_row(
     reach = write + read
     owner = reach[0] + (f" (+{len(reach) - 1})" if len(reach) > 1 else "") if reach else ""
     expires = _s(raw.get("expires_at"))
-    expired = expires is not None and (parse_time(expires) or now) <= now
+    expired = expires is not None and (parse_ts(expires) or now) <= now
     state = "expired" if expired else "active"
     scopes = ("write",) if write else ("read",)
     flags = credential_flags(

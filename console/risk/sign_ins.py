@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from console.store import normalize_ts
+from console.timeutil import normalize_ts
 
 __all__ = ["sign_in_history"]
 

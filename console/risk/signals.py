@@ -11,13 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
+from console import timeutil
 from console.audit import categorize
 from console.confusables import find_confusable_pairs, skeleton
 from console.sanitize import clean, safe
-from console.store import UserRow, normalize_ts, user_kind, window_bound
+from console.store import UserRow, user_kind
+from console.timeutil import format_iso, normalize_ts, parse_ts, window_bound
 
 __all__ = ["DORMANT_DAYS", "SHARED_IP_MAX", "WEIGHTS", "compute_risk"]
 
@@ -107,16 +109,6 @@ def _as_u(user: UserRow | Mapping[str, Any]) -> _U:
     )
 
 
-def _parse(ts: str | None) -> datetime | None:
-    if not ts:
-        return None
-    try:
-        dt = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def _label(u: _U) -> str:
     return f"@{safe(u.username, kind='username', max_cells=32)} (#{u.id})"
 
@@ -137,10 +129,9 @@ def compute_risk(
     are personal-access-token JSON objects (``user_id``, ``expires_at``, ``last_used_at``,
     ``active``/``revoked``); ``events`` are audit events (``user_admin_status_updated``).
     """
-    now = now or datetime.now(UTC)
     start = window_bound(window[0], end=False) or ""
-    end = window_bound(window[1], end=True) or normalize_ts(now.isoformat()) or "9999"
-    start_dt = _parse(start)
+    end = window_bound(window[1], end=True) or format_iso(now or timeutil.now())
+    start_dt = parse_ts(start)
 
     def in_window(ts: str | None) -> bool:
         return bool(ts) and start <= str(ts) <= end
@@ -259,10 +250,10 @@ def compute_risk(
                 continue
             signed_in = [
                 d
-                for d in (_parse(u.current_sign_in_at), _parse(u.last_sign_in_at))
+                for d in (parse_ts(u.current_sign_in_at), parse_ts(u.last_sign_in_at))
                 if d is not None
             ]
-            last = max(signed_in) if signed_in else _parse(u.created_at)
+            last = max(signed_in) if signed_in else parse_ts(u.created_at)
             if last is not None and last <= cutoff:
                 add(
                     uid,

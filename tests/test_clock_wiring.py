@@ -1,0 +1,217 @@
+"""Every client built in console.config feeds its config's ServerClock; the capability check
+records the skew and counts token expiry on the server's calendar."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import gitlab
+import httpx
+import pytest
+
+from console.capabilities import check_capabilities
+from console.clock import ServerClock
+from console.config import (
+    ConnectionConfig,
+    build_gitlab,
+    build_httpx,
+    build_httpx_sync,
+    clock_of,
+)
+from console.secret import Secret
+
+TOKEN = "glpat-clockwiring0123456789ab"
+LOCAL = 1_800_000_000.0  # this host's (frozen) clock in the unit tests
+
+
+@contextmanager
+def serve(
+    date: float | None, routes: dict[str, Any] | None = None
+) -> Iterator[str]:
+    """A throwaway GitLab-ish server whose ``Date`` says ``date`` (no header when None)."""
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self.send_response_only(code, message)
+            if date is not None:
+                self.send_header("Date", email.utils.formatdate(date, usegmt=True))
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0].removeprefix("/api/v4")
+            body = (routes or {}).get(path, {"id": 1})
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def frozen_config(url: str) -> ConnectionConfig:
+    return ConnectionConfig(url=url, clock=ServerClock(local=lambda: LOCAL))
+
+
+# --- the three client kinds ----------------------------------------------------------------------
+
+
+def test_python_gitlab_replies_feed_the_config_clock() -> None:
+    with serve(LOCAL + 300) as url:
+        cfg = frozen_config(url)
+        gl = build_gitlab(cfg, Secret(TOKEN))
+        assert gl.http_get("/user") == {"id": 1}
+    assert clock_of(gl) is cfg.clock
+    # requests measures the round trip on the real clock (response.elapsed): half of it remains
+    assert cfg.clock.skew_seconds == pytest.approx(300, abs=0.5)
+    assert abs(cfg.clock.now().timestamp() - (LOCAL + 300)) < 0.5
+
+
+def test_httpx_sync_replies_feed_the_config_clock() -> None:
+    with serve(LOCAL - 7200) as url:
+        cfg = frozen_config(url)
+        with build_httpx_sync(cfg, Secret(TOKEN)) as client:
+            assert client.get("user").json() == {"id": 1}
+            assert clock_of(client) is cfg.clock
+    assert cfg.clock.skew_seconds == -7200
+
+
+def test_httpx_async_replies_feed_the_config_clock() -> None:
+    with serve(LOCAL + 300) as url:
+        cfg = frozen_config(url)
+
+        async def go() -> None:
+            async with build_httpx(cfg, Secret(TOKEN)) as client:
+                assert clock_of(client) is cfg.clock
+                (await client.get("user")).raise_for_status()
+
+        asyncio.run(go())
+    assert cfg.clock.skew_seconds == 300
+
+
+def test_a_mock_transport_reply_is_observed_with_the_request_times() -> None:
+    """The request hook stamps the send time, so the skew is taken at the request's midpoint."""
+    ticks = iter([LOCAL, LOCAL + 4])  # sent at LOCAL, received 4 s later
+    cfg = ConnectionConfig(url="https://g.example", clock=ServerClock(local=lambda: next(ticks)))
+    date = email.utils.formatdate(LOCAL + 2 + 300, usegmt=True)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={}, headers={"Date": date})
+
+    with build_httpx_sync(cfg, Secret(TOKEN)) as client:
+        hooks = client.event_hooks
+        with httpx.Client(transport=httpx.MockTransport(handler), event_hooks=hooks) as mock:
+            mock.get("https://g.example/api/v4/user")
+    assert cfg.clock.skew_seconds == 300
+
+
+def test_no_date_header_leaves_the_local_clock() -> None:
+    with serve(None) as url:
+        cfg = frozen_config(url)
+        build_gitlab(cfg, Secret(TOKEN)).http_get("/user")
+        with build_httpx_sync(cfg, Secret(TOKEN)) as client:
+            client.get("user")
+    assert cfg.clock.skew_seconds is None
+    assert cfg.clock.now() == datetime.fromtimestamp(LOCAL, UTC)
+
+
+def test_clock_of_a_client_not_built_here_is_none() -> None:
+    assert clock_of(gitlab.Gitlab("https://g.example")) is None
+    with httpx.Client() as plain:
+        assert clock_of(plain) is None
+    assert clock_of(object()) is None
+
+
+def test_the_clock_takes_no_part_in_config_equality() -> None:
+    a = ConnectionConfig(url="https://g.example")
+    b = ConnectionConfig(url="https://g.example")
+    assert a.clock is not b.clock
+    assert a == b and hash(a) == hash(b)
+
+
+# --- the capability check ------------------------------------------------------------------------
+
+
+def _ahead_of_real_time(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    from console.drill import server
+
+    def date_time_string(self: object, timestamp: float | None = None) -> str:
+        return email.utils.formatdate(time.time() + seconds, usegmt=True)
+
+    monkeypatch.setattr(server._Handler, "date_time_string", date_time_string)
+
+
+def test_drill_five_minutes_ahead_puts_the_skew_in_the_coverage(
+    drill: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.drill.server import DrillServer
+
+    _ahead_of_real_time(monkeypatch, 300)
+    cfg = ConnectionConfig(url=drill.url)
+    cov = check_capabilities(build_gitlab(cfg, Secret(DrillServer.ADMIN_TOKEN)))
+    assert cov.ok, cov.fatal
+    assert cov.clock_skew_s is not None and abs(cov.clock_skew_s - 300) < 2  # Date has 1 s steps
+    assert cov.clock_note is not None and "5 min ahead of this host's" in cov.clock_note
+    assert ("warn", cov.clock_note) in [(line.level, line.text) for line in cov.lines()]
+    assert abs((cov.checked_at - datetime.now(UTC)).total_seconds() - 300) < 3
+    assert cfg.clock.skew_seconds == cov.clock_skew_s  # the session's clock learned it too
+
+
+def test_drill_in_step_leaves_no_note(drill: Any) -> None:
+    from console.drill.server import DrillServer
+
+    cov = check_capabilities(build_gitlab(ConnectionConfig(url=drill.url),
+                                          Secret(DrillServer.ADMIN_TOKEN)))
+    assert cov.clock_skew_s is not None and abs(cov.clock_skew_s) < 2
+    assert cov.clock_note is None
+    assert not any("clock" in line.text for line in cov.lines())
+
+
+def _token_routes(expires_at: str) -> dict[str, Any]:
+    return {
+        "/metadata": {"version": "17.8.1-ee", "enterprise": True},
+        "/user": {"id": 7, "username": "ir", "is_admin": False},
+        "/personal_access_tokens/self": {"id": 3, "name": "ir", "scopes": ["api"],
+                                         "expires_at": expires_at},
+        "/audit_events": [],
+    }
+
+
+def test_token_expiry_is_counted_on_the_servers_calendar() -> None:
+    """This host thinks the token has a day left; GitLab, two days ahead, has expired it."""
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    with serve(time.time() + 2 * 86400, _token_routes(tomorrow)) as url:
+        cov = check_capabilities(build_gitlab(ConnectionConfig(url=url), Secret(TOKEN)))
+    assert cov.ok, cov.fatal
+    assert cov.expires_in_days() == -1
+    texts = [line.text for line in cov.lines()]
+    assert f"token expired on {tomorrow}" in texts
+    assert any(t.startswith("GitLab's clock is ") and "h ahead of this host's" in t
+               for t in texts)
+
+
+def test_without_a_date_header_the_coverage_has_no_skew() -> None:
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    with serve(None, _token_routes(tomorrow)) as url:
+        cov = check_capabilities(build_gitlab(ConnectionConfig(url=url), Secret(TOKEN)))
+    assert cov.ok, cov.fatal
+    assert cov.clock_skew_s is None and cov.clock_note is None
+    assert cov.expires_in_days() == 1
