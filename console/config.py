@@ -17,6 +17,7 @@ import math
 import os
 import ssl
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import MethodType
 from typing import Any
@@ -26,7 +27,7 @@ import gitlab
 import httpx
 import requests
 
-from console import USER_AGENT
+from console import USER_AGENT, timeutil
 from console.api.pages import remember_error_headers
 from console.clock import ServerClock
 from console.errors import ConfigError
@@ -43,6 +44,7 @@ __all__ = [
     "clock_of",
     "is_loopback_host",
     "normalize_url",
+    "server_now",
 ]
 
 _API_SUFFIX = "/api/v4"
@@ -270,6 +272,15 @@ def clock_of(client: object) -> ServerClock | None:
         if isinstance(hook, MethodType) and isinstance(hook.__self__, ClockHooks):
             return hook.__self__.clock
     return None
+
+
+def server_now(client: object) -> datetime:
+    """The current time on GitLab as ``client``'s clock has learned it (:func:`clock_of`).
+
+    This host's clock until a reply with a ``Date`` arrived, or for a client not built here.
+    """
+    clock = clock_of(client)
+    return clock.now() if clock is not None else timeutil.now()
 
 
 class PolicyGitlab(gitlab.Gitlab):

@@ -59,3 +59,23 @@ def test_fingerprints_match_ssh_keygen() -> None:
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl x@y"
     assert fingerprint(key).startswith("SHA256:") and len(fingerprint(key)) == 50
     assert fingerprint("not a key") == "" and fingerprint("ssh-rsa !!!") == ""
+
+
+def test_key_expiry_compares_instants_not_strings() -> None:
+    """An offset or a fraction must not fool the expiry check (a string compare gets these wrong)."""
+    from datetime import UTC, datetime
+
+    from console.inventory.keys import key_rows
+
+    now = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+    ssh = [
+        {"id": 1, "key": "", "expires_at": "2026-01-01T01:00:00+02:00"},  # 23:00Z the day before
+        {"id": 2, "key": "", "expires_at": "2026-01-01T00:00:00.000Z"},  # half an hour ago
+        {"id": 3, "key": "", "expires_at": "2025-12-31T20:00:00-05:00"},  # 01:00Z: still valid
+        {"id": 4, "key": "", "expires_at": None},
+        {"id": 5, "key": "", "expires_at": "soon"},  # unreadable: not called expired
+    ]
+    rows = key_rows({"id": 9, "username": "u"}, ssh, [], None, now)
+    assert {r["id"]: r["state"] for r in rows} == {
+        1: "expired", 2: "expired", 3: "active", 4: "active", 5: "active"
+    }

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from console import timeutil
 from console.api.pages import ReadCancelled, WaitCallback, iter_pages, status_of
 from console.audit.model import AuditEvent, normalize_event
 from console.audit.window import MAX_QUERY_DAYS, window_slices
+from console.config import server_now
 from console.errors import Problem, describe_error
 from console.timeutil import format_iso
 
@@ -105,10 +105,10 @@ def fetch_audit_events(
     carries the Free-tier coverage problem and no events. Any other failure keeps what was
     fetched so far and reports the problem. Waits (429, retries) are reported to ``on_wait`` and
     end when ``cancelled()`` turns true. Without a ``window``, the last ``max_days`` days up to
-    ``now`` (pass the server's time, :mod:`console.clock`; the local clock otherwise).
+    ``now`` (by default the server's time as the client learned it: ``config.server_now``).
     """
     if window is None:
-        end = now or timeutil.now()
+        end = now or server_now(gl_or_client)
         window = (end - timedelta(days=max_days), end)
     slices = window_slices(window[0], window[1], max_days)
     path = _scope_path(scope)

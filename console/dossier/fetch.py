@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 
 import gitlab
 
 from console.api.pages import CancelledFn, WaitCallback
+from console.config import server_now
 from console.dossier.blast import blast_radius
 from console.dossier.model import MAX_WORKERS, Dossier, Window, guarded
 from console.dossier.reads import Reader
+from console.timeutil import format_iso
 
 __all__ = ["fetch_dossier"]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def fetch_dossier(
@@ -27,15 +25,17 @@ def fetch_dossier(
     *,
     cancelled: CancelledFn | None = None,
     on_wait: WaitCallback | None = None,
+    now: datetime | None = None,
 ) -> Dossier:
     """Fetch the dossier for ``user_id`` over the incident ``window`` (ISO start, ISO end).
 
     Blocking; run it in a thread worker. Per-section failures become ``Section.problem``
     (a long rate-limit wait, an unsafe next link and a cancelled wait included); waits are
-    reported to ``on_wait`` and end when ``cancelled()`` turns true.
+    reported to ``on_wait`` and end when ``cancelled()`` turns true. ``fetched_at`` is ``now``,
+    by default the server's time as ``gl``'s replies taught it (:func:`console.config.server_now`).
     """
     started = time.monotonic()
-    fetched_at = _iso(datetime.now(UTC))
+    fetched_at = format_iso(now or server_now(gl), "seconds")
     fetch = Reader(gl, user_id, window, cancelled, on_wait)
     with ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="dossier") as pool:
         simple = {

@@ -7,7 +7,7 @@ as every other read. Each method returns one :class:`~console.dossier.model.Sect
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import gitlab
@@ -25,15 +25,16 @@ from console.dossier.model import (
     listed,
     plain,
 )
+from console.timeutil import parse_ts
 
 __all__ = ["Reader"]
 
 
-def _parse_moment(text: str) -> datetime:
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+def _bound(text: str) -> datetime:
+    moment = parse_ts(text)
+    if moment is None:
+        raise ValueError(f"the incident window bound {text!r} is not an ISO-8601 time")
+    return moment
 
 
 class Reader:
@@ -118,7 +119,7 @@ class Reader:
         return Section("gpg_keys", listed(self.listing(f"{self.base}/gpg_keys")))
 
     def events(self) -> Section:
-        start, end = _parse_moment(self.window[0]), _parse_moment(self.window[1])
+        start, end = _bound(self.window[0]), _bound(self.window[1])
         # after/before are exclusive dates
         after = (start.date() - timedelta(days=1)).isoformat()
         before = (end.date() + timedelta(days=1)).isoformat()

@@ -10,10 +10,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from console.api.pages import ReadCancelled, WaitCallback, iter_pages, status_of
+from console.config import server_now
 from console.errors import Problem, describe_error
 from console.inventory.model import (
     KIND_ORDER,
@@ -102,10 +103,11 @@ def fetch_inventory(
     the store's users cache; ids it cannot resolve are fetched (``GET /users/:id``) when
     ``resolve_users`` is set. ``namespaces`` enables the per-group/per-project variables and hooks
     sweep (up to ``max_namespaces`` of each, ``concurrency`` requests at a time). Waits (429,
-    retries) are reported to ``on_wait`` and end when ``cancelled()`` turns true.
+    retries) are reported to ``on_wait`` and end when ``cancelled()`` turns true. Expiry and
+    "unused" are judged at ``now``, by default the server's time (``config.server_now``).
     """
     win = parse_window(window)
-    clock = now or datetime.now(UTC)
+    clock = now or server_now(gl)
     is_cancelled = cancelled or (lambda: False)
     rows: list[Credential] = []
     problems: list[SourceProblem] = []

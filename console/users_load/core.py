@@ -15,7 +15,6 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
@@ -24,6 +23,7 @@ from console.api.aio import AsyncGet, ReadCancelled, WaitFn
 from console.api.retry import DEFAULT_POLICY, RetryPolicy
 from console.errors import describe_error
 from console.problem import Problem
+from console.timeutil import utc_now
 from console.users_load.partitions import run_partitions
 from console.users_load.plan import PARTITION_CONCURRENCY, PARTITIONS, Plan, make_plan
 from console.users_load.records import store_trimmed
@@ -41,7 +41,6 @@ __all__ = [
     "load_core",
     "load_users",
     "make_reader",
-    "now_iso",
     "progress_of",
     "result_of",
 ]
@@ -90,10 +89,6 @@ class LoadResult:
 
 def _never() -> bool:
     return False
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def make_reader(
@@ -247,7 +242,7 @@ async def load_users(
     http = make_reader(client, state, is_cancelled, on_wait=on_wait)
 
     async def write(kept: list[dict[str, Any]]) -> None:
-        store_trimmed(lambda rows: store.upsert_users(incident_id, rows, now_iso()), kept,
+        store_trimmed(lambda rows: store.upsert_users(incident_id, rows, utc_now()), kept,
                       state.skips)
         state.stored += len(kept)
         if state.first_page_at is None:

@@ -11,7 +11,8 @@ import asyncio
 from collections import deque
 
 from console.api.aio import AsyncGet
-from console.users_load.plan import MAX_SPLIT, Plan, Reading, Slice, Unfiltered, epoch
+from console.timeutil import parse_ts, to_epoch
+from console.users_load.plan import MAX_SPLIT, Plan, Reading, Slice, Unfiltered
 from console.users_load.streams import LoadState, WriteFn, guarded, users_page
 
 __all__ = ["run_partitions"]
@@ -64,7 +65,8 @@ async def run_partitions(
             state.pages += 1
             stamps: list[float] = []
             for item in items:
-                created = epoch(item.get("created_at"))
+                when = parse_ts(item.get("created_at"))
+                created = to_epoch(when) if when is not None else None
                 if created is None or not piece.admits(created):
                     raise Unfiltered  # also a missing created_at: the id streams read it all
                 stamps.append(created)

@@ -10,13 +10,13 @@ that must return nothing (GitLab silently drops these filters for non-admins).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Final
 
 import httpx
 
 from console.api.aio import AsyncGet, json_list
 from console.problem import ProblemError
+from console.timeutil import format_iso, from_epoch, parse_ts, to_epoch
 from console.users_load.streams import LoadState
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "Reading",
     "Slice",
     "Unfiltered",
-    "epoch",
     "make_plan",
 ]
 
@@ -62,9 +61,9 @@ class Slice:
     def params(self) -> dict[str, str]:
         out: dict[str, str] = {}
         if not self.open_below:
-            out["created_after"] = _iso_seconds(self.lo - SLICE_OVERLAP_S)
+            out["created_after"] = _created_param(self.lo - SLICE_OVERLAP_S)
         if not self.open_above:
-            out["created_before"] = _iso_seconds(self.hi + SLICE_OVERLAP_S)
+            out["created_before"] = _created_param(self.hi + SLICE_OVERLAP_S)
         return out
 
     def admits(self, created: float) -> bool:
@@ -83,25 +82,14 @@ class Slice:
         ]
 
 
+def _created_param(seconds: int) -> str:
+    """A ``created_after``/``created_before`` value (ValueError/OverflowError beyond year 9999)."""
+    return format_iso(from_epoch(seconds), "seconds")
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     slices: list[Slice]
-
-
-def _iso_seconds(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def epoch(value: object) -> float | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
 
 
 def _total_header(response: httpx.Response) -> int | None:
@@ -126,7 +114,8 @@ async def make_plan(
             "/users", {"order_by": "created_at", "sort": sort, "per_page": 1}
         )
         items, _ = json_list(response)
-        return (epoch(items[0].get("created_at")) if items else None), _total_header(response)
+        first = parse_ts(items[0].get("created_at")) if items else None
+        return (to_epoch(first) if first is not None else None), _total_header(response)
 
     try:  # the oldest first: its X-Total (up to 10,000) may show the instance is too small
         oldest, total = await edge("asc")
@@ -148,9 +137,9 @@ async def make_plan(
     if count < 2:
         return None
     try:  # nobody was created a day before the oldest user: the filter must give nothing
-        _iso_seconds(hi + SLICE_OVERLAP_S)  # a created_at near year 1 or 9999 cannot be sliced
+        _created_param(hi + SLICE_OVERLAP_S)  # a created_at near year 1 or 9999 cannot be sliced
         response = await http.get(
-            "/users", {"created_before": _iso_seconds(lo - 86_400), "per_page": 1}
+            "/users", {"created_before": _created_param(lo - 86_400), "per_page": 1}
         )
         if json_list(response)[0]:
             return None

@@ -18,6 +18,7 @@ from console.api.bridge import LoopCancelled, LoopThread
 from console.config import ConnectionConfig, build_httpx
 from console.errors import describe_error
 from console.secret import Secret
+from console.timeutil import utc_now
 from console.users_load.core import (
     MAX_PER_PAGE,
     CancelledFn,
@@ -25,7 +26,6 @@ from console.users_load.core import (
     ProgressFn,
     load_core,
     make_reader,
-    now_iso,
     progress_of,
     result_of,
 )
@@ -120,7 +120,7 @@ def load_users_blocking(
         try:
             if state.problem is None:
                 store_trimmed(
-                    lambda rows: store.upsert_users(incident_id, rows, now_iso()),
+                    lambda rows: store.upsert_users(incident_id, rows, utc_now()),
                     batch,
                     state.skips,
                 )
