@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import gitlab
 
     from console.capabilities import Coverage
+    from console.clock import ServerClock
     from console.session import Connection
     from console.store import Incident, Store
 
@@ -49,6 +50,15 @@ class AppContext:
     @property
     def is_drill(self) -> bool:
         return bool(self.connection.is_drill)
+
+    @property
+    def clock(self) -> ServerClock:
+        """GitLab's clock as this session's replies taught it (every client shares the config's).
+
+        "Now" for the incident window, token expiry and "created in the window" is
+        ``ctx.clock.now()``, passed as ``now=`` to the headless core.
+        """
+        return self.connection.config.clock
 
     @property
     def can_write(self) -> bool:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal
 
-from console.audit import AuditEvent, events_cache_key, parse_time
-from console.timeutil import normalize_ts
+from console.audit import AuditEvent, events_cache_key
+from console.timeutil import normalize_ts, parse_ts
 
 if TYPE_CHECKING:
     from console.store import Incident, Store
@@ -100,7 +100,7 @@ def histogram(
     Each line is ``label  bar  count``; the bar is scaled to the busiest bucket. An hourly view
     of more than :data:`MAX_BUCKETS` hours falls back to days.
     """
-    times = [t for i in items if i.kind in kinds for t in [parse_time(i.when)] if t is not None]
+    times = [t for i in items if i.kind in kinds for t in [parse_ts(i.when)] if t is not None]
     if not times:
         return ["(nothing to plot)"]
     first, last = _floor(min(times), bucket), _floor(max(times), bucket)

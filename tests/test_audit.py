@@ -21,9 +21,9 @@ from console.audit import (
     filter_events,
     involves_user,
     normalize_event,
-    parse_time,
     window_slices,
 )
+from console.timeutil import parse_ts
 
 # ------------------------------------------------------------------------------- slicing
 
@@ -284,9 +284,9 @@ def test_fetch_stops_when_cancelled() -> None:
 
 
 def test_parse_time_handles_dates_and_zulu() -> None:
-    assert parse_time("2025-05-02") == datetime(2025, 5, 2, tzinfo=UTC)
-    assert parse_time("2025-05-02T10:00:00.000Z") == datetime(2025, 5, 2, 10, tzinfo=UTC)
-    assert parse_time("") is None and parse_time("junk") is None
+    assert parse_ts("2025-05-02") == datetime(2025, 5, 2, tzinfo=UTC)
+    assert parse_ts("2025-05-02T10:00:00.000Z") == datetime(2025, 5, 2, 10, tzinfo=UTC)
+    assert parse_ts("") is None and parse_ts("junk") is None
 
 
 # ------------------------------------------------------------------------------- the drill
@@ -332,13 +332,13 @@ def test_drill_ninety_days_in_three_keyset_slices_complete_and_deduped(drill: An
     firsts = [q for _p, q in gl.calls if "created_after" in q and "cursor" not in q]
     assert len(firsts) == 3
     for q in firsts:
-        span = parse_time(q["created_before"]) - parse_time(q["created_after"])
+        span = parse_ts(q["created_before"]) - parse_ts(q["created_after"])
         assert span <= timedelta(days=30)
         assert (q["pagination"], q["order_by"], q["sort"]) == ("keyset", "id", "desc")
     assert len(gl.calls) > 3  # several pages per slice were followed
     assert all(path == "/audit_events" for path, _q in gl.calls)
     expected = {e.id for e in drill.state.audit
-                if lo <= parse_time(e.created_at) <= hi}
+                if lo <= parse_ts(e.created_at) <= hi}
     ids = [e.id for e in result.events]
     assert len(ids) == len(set(ids)) == len(expected) and set(ids) == expected
     assert progress[-1].events == len(expected) and progress[-1].slice_count == 3

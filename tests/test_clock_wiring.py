@@ -215,3 +215,42 @@ def test_without_a_date_header_the_coverage_has_no_skew() -> None:
     assert cov.ok, cov.fatal
     assert cov.clock_skew_s is None and cov.clock_note is None
     assert cov.expires_in_days() == 1
+
+
+def test_the_skew_reaches_the_cached_snapshot_and_the_report(tmp_path: Any) -> None:
+    from console.capabilities import Coverage
+    from console.clock import ServerClock
+    from console.export.report import render_report
+    from console.runbook import COVERAGE_CACHE_KEY, coverage_snapshot
+    from console.store import Store
+
+    clock = ServerClock(local=lambda: LOCAL)
+    clock.observe({"Date": email.utils.formatdate(LOCAL + 300, usegmt=True)},
+                  sent_at=LOCAL, received_at=LOCAL)
+    cov = Coverage(url="https://g.example", clock_skew_s=clock.skew_seconds,
+                   clock_note=clock.skew_note(), checked_at=clock.now())
+    snap = coverage_snapshot(cov)
+    assert snap["clock_skew_s"] == 300
+    assert snap["checked_at"] == "2027-01-15T08:05:00Z"  # LOCAL + 5 min, as GitLab stamps it
+    store = Store.open(tmp_path / "s.db")
+    inc = store.create_incident("t", "compromised-account", None, "https://g.example", None, None)
+    store.cache_put(inc.id, COVERAGE_CACHE_KEY, snap)
+    report = render_report(store, inc)
+    assert "- **Clock:** GitLab's clock is 5 min ahead of this host's" in report
+
+
+def test_the_app_context_clock_is_the_one_its_clients_feed(tmp_path: Any) -> None:
+    from console.context import AppContext
+    from console.session import Connection
+    from console.store import Store
+
+    store = Store.open(tmp_path / "s.db")
+    with serve(LOCAL + 600) as url:
+        inc = store.create_incident("t", "compromised-account", None, url, None, None)
+        conn = Connection(frozen_config(url), Secret(TOKEN), "prompt", "p")
+        ctx = AppContext(store=store, incident=inc, connection=conn, coverage=None)
+        assert ctx.clock.skew_seconds is None
+        ctx.gitlab().http_get("/user")
+    assert ctx.clock is conn.config.clock
+    assert ctx.clock.skew_seconds == pytest.approx(600, abs=0.5)
+    assert abs(ctx.clock.now().timestamp() - (LOCAL + 600)) < 0.5

@@ -62,7 +62,7 @@ def test_fingerprints_match_ssh_keygen() -> None:
 
 
 def test_key_expiry_compares_instants_not_strings() -> None:
-    """An offset or a fraction must not fool the expiry check (a string compare gets these wrong)."""
+    """An offset or a fraction must not fool the expiry check (a string compare would)."""
     from datetime import UTC, datetime
 
     from console.inventory.keys import key_rows

@@ -22,9 +22,9 @@ from console.store import (
     Store,
     StoreError,
     UserQuery,
-    normalize_ts,
     user_kind,
 )
+from console.timeutil import normalize_ts
 
 WINDOW = ("2025-05-01T00:00:00Z", "2025-05-03T23:59:59Z")
 REPO = Path(__file__).resolve().parents[1]

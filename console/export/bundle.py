@@ -16,17 +16,18 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from console import __version__
+from console import __version__, timeutil
 from console.export.journal_check import chain_records, check_records, parse_jsonl
 from console.export.report import render_report
 from console.export.sign import sign_file, verify_file
 from console.export.tables import credential_rows, event_rows, journal_rows, user_rows
 from console.export.writers import clean_value, write_jsonl
 from console.runbook import cached_coverage, evaluate
+from console.timeutil import format_iso
 
 if TYPE_CHECKING:
     from console.store import Incident, Store
@@ -106,7 +107,7 @@ def export_bundle(store: Store, incident: Incident, out: Path, *,
         raise BundleError(f"cannot create {out}: {exc.strerror or exc}") from None
     w = _Writer(out)
     try:
-        when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = format_iso(now or timeutil.now(), "seconds")
         state = evaluate(store, incident)
         w.text("report.md", lambda fh: fh.write(render_report(store, incident, state=state,
                                                               now=now)))

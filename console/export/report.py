@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
+from console import timeutil
 from console.logs import redact
 from console.runbook import RunbookState, blind_spots, cached_coverage, evaluate, step_by_key
 from console.sanitize import safe
 from console.timeline import TimelineItem, build_timeline, cached_events, histogram
-from console.timeutil import normalize_ts
+from console.timeutil import format_iso, normalize_ts
 
 if TYPE_CHECKING:
     from console.store import Incident, Store
@@ -85,6 +86,9 @@ def _summary(store: Store, incident: Incident, state: RunbookState, head: str,
         + (f" (capability check {cov[1]})" if cov else " (no capability check cached)"),
         f"- **Journal head (SHA-256):** `{head}`",
     ]
+    note = cov[0].get("clock_note") if cov else None
+    if note:
+        lines.append(f"- **Clock:** {md(note)}")
     return lines
 
 
@@ -210,7 +214,7 @@ def render_report(store: Store, incident: Incident, *, now: datetime | None = No
                   state: RunbookState | None = None) -> str:
     """The whole report as Markdown text."""
     iid = int(incident.id)
-    when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    when = format_iso(now or timeutil.now(), "seconds")
     state = state or evaluate(store, incident)
     head = store.journal_head(iid)
     sections: dict[str, list[str]] = {

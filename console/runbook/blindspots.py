@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from console.sanitize import safe
+from console.timeutil import format_iso
 
 if TYPE_CHECKING:
     from console.capabilities import Coverage
@@ -64,7 +65,9 @@ def coverage_snapshot(cov: Coverage) -> dict[str, Any]:
         "problems": [
             {"title": p.title, "detail": p.detail, "status": p.status} for p in cov.problems
         ],
-        "checked_at": cov.checked_at.isoformat(),
+        "checked_at": format_iso(cov.checked_at, "seconds"),
+        "clock_skew_s": cov.clock_skew_s,
+        "clock_note": cov.clock_note,
     }
 
 

@@ -49,7 +49,6 @@ from console.store.users import (
     user_kind,
 )
 from console.store.users import USER_SELECT as _USER_SELECT  # noqa: F401 (query-plan test)
-from console.timeutil import normalize_ts, window_bound
 
 __all__ = [
     "BLOCKED_STATES",
@@ -85,9 +84,7 @@ __all__ = [
     "UserRow",
     "canonical_json",
     "fts_query",
-    "normalize_ts",
     "user_kind",
-    "window_bound",
 ]
 
 

@@ -18,13 +18,13 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final, overload
 
 from console.store.connection import StoreBase
 from console.store.errors import StoreError
 from console.store.values import dbstr, dumps
-from console.timeutil import normalize_ts, utc_now, window_bound
+from console.timeutil import format_iso, normalize_ts, parse_ts, utc_now, window_bound
 
 __all__ = ["EVENT_COLUMNS", "EventQuery", "EventRids", "EventStore", "fts_query"]
 
@@ -556,15 +556,8 @@ def _order(q: EventQuery) -> str:
 
 
 def _shift_ms(ts: str, delta: int) -> str:
-    try:
-        dt = datetime.fromisoformat(ts)
-    except ValueError:
-        return ts
-    return (
-        (dt + timedelta(milliseconds=delta))
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    moment = parse_ts(ts)
+    return ts if moment is None else format_iso(moment + timedelta(milliseconds=delta))
 
 
 def _next_ms(ts: str) -> str:
