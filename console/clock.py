@@ -8,12 +8,13 @@ the most recent replies. The coverage panel shows a skew of more than a minute.
 
 from __future__ import annotations
 
-import email.utils
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
+
+from console.timeutil import from_epoch, parse_http_date
 
 __all__ = ["SKEW_WORTH_SHOWING_S", "ServerClock"]
 
@@ -41,15 +42,9 @@ class ServerClock:
         The server stamped ``Date`` somewhere between sending and receiving; the midpoint is the
         best local estimate of that moment. Replies without a usable ``Date`` are ignored.
         """
-        raw = headers.get("Date") or headers.get("date")
-        if not raw:
+        server = parse_http_date(headers.get("Date") or headers.get("date"))
+        if server is None:
             return
-        try:
-            server = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
-            return
-        if server.tzinfo is None:
-            server = server.replace(tzinfo=UTC)
         skew = server.timestamp() - (sent_at + received_at) / 2
         with self._lock:
             self._samples.append(skew)
@@ -66,7 +61,7 @@ class ServerClock:
 
     def now(self) -> datetime:
         """The current time on the server (the local clock until a reply has been seen)."""
-        return datetime.fromtimestamp(self._local(), UTC) + timedelta(
+        return from_epoch(self._local()) + timedelta(
             seconds=self.skew_seconds or 0.0
         )
 

@@ -3,11 +3,12 @@
 Built on :meth:`datetime.fromisoformat`, which accepts ``Z``, offsets, fractions of any length
 and bare dates since Python 3.11, so no module writes its own timestamp parser.  The store keeps
 timestamps as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` text (:func:`normalize_ts`), which sorts and compares
-correctly as a string.
+correctly as a string. HTTP dates (``Date``, ``Retry-After``) are read by :func:`parse_http_date`.
 """
 
 from __future__ import annotations
 
+import email.utils
 import re
 from datetime import UTC, date, datetime
 from typing import Final, Literal
@@ -18,6 +19,7 @@ __all__ = [
     "normalize_ts",
     "now",
     "parse_date",
+    "parse_http_date",
     "parse_ts",
     "to_epoch",
     "utc_now",
@@ -60,6 +62,22 @@ def parse_ts(value: object) -> datetime | None:
         except ValueError:
             return None
     else:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_http_date(value: object) -> datetime | None:
+    """An HTTP date (``Wed, 21 Oct 2015 07:28:00 GMT``, RFC 9110) as an aware UTC datetime.
+
+    ``None`` for anything else (a missing header, seconds, garbage).
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)

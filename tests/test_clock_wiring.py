@@ -254,3 +254,23 @@ def test_the_app_context_clock_is_the_one_its_clients_feed(tmp_path: Any) -> Non
     assert ctx.clock is conn.config.clock
     assert ctx.clock.skew_seconds == pytest.approx(600, abs=0.5)
     assert abs(ctx.clock.now().timestamp() - (LOCAL + 600)) < 0.5
+
+
+def test_an_http_date_retry_after_is_measured_on_the_servers_clock() -> None:
+    """GitLab an hour ahead asks for 30 s: measured from its own Date, not this host's clock."""
+    from console.api.retry import DEFAULT_POLICY, parse_retry_after
+
+    server = time.time() + 3600
+    headers = {
+        "Date": email.utils.formatdate(server, usegmt=True),
+        "Retry-After": email.utils.formatdate(server + 30, usegmt=True),
+    }
+    assert parse_retry_after(headers) == 30
+    wait = DEFAULT_POLICY.rate_limit_wait(1, headers)  # an hour off would be WaitTooLong
+    assert wait is not None and 30 <= wait <= 30.25
+    reset = {"Date": email.utils.formatdate(server, usegmt=True),
+             "RateLimit-Reset": str(int(server) + 12)}
+    assert parse_retry_after(reset) == 12
+    # without a Date the host's clock is all there is
+    alone = {"Retry-After": email.utils.formatdate(time.time() + 30, usegmt=True)}
+    assert parse_retry_after(alone) == pytest.approx(30, abs=1.5)

@@ -88,3 +88,16 @@ def test_window_bound_expands_dates() -> None:
     assert window_bound("2025-05-02", end=True) == "2025-05-02T23:59:59.999Z"
     assert window_bound("2025-05-02T10:00:00Z", end=True) == "2025-05-02T10:00:00.000Z"
     assert window_bound(None, end=True) is None
+
+
+def test_parse_http_date() -> None:
+    from console.timeutil import parse_http_date
+
+    assert parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT") == datetime(
+        2015, 10, 21, 7, 28, tzinfo=UTC
+    )
+    assert parse_http_date("Wed, 21 Oct 2015 09:28:00 +0200") == datetime(
+        2015, 10, 21, 7, 28, tzinfo=UTC
+    )
+    for odd in (None, "", "120", "yesterday-ish", "\x1b[31m", 5):
+        assert parse_http_date(odd) is None

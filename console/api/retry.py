@@ -10,15 +10,14 @@ instead of being slept through, so a pane never freezes behind a sleep the user 
 
 from __future__ import annotations
 
-import email.utils
 import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Final
 
 from console.problem import Problem, ProblemError
+from console.timeutil import parse_http_date
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -48,24 +47,23 @@ def parse_retry_after(
     """Seconds to wait per ``Retry-After`` (seconds or an HTTP date) or ``RateLimit-Reset``.
 
     The one parser for GitLab's throttling headers. None when neither header gives a usable
-    answer; never negative.
+    answer; never negative. An HTTP date and ``RateLimit-Reset`` are on the server's clock, so
+    without an explicit ``now`` they are measured from the reply's own ``Date`` (this host's
+    clock only when it has none): a host minutes off neither stretches nor skips the wait.
     """
     if not headers:
         return None
-    now = time.time() if now is None else now
+    if now is None:
+        stamped = parse_http_date(header(headers, "Date"))
+        now = stamped.timestamp() if stamped is not None else time.time()
     value = header(headers, "Retry-After")
     if value:
         value = value.strip()
         try:
             return max(0.0, float(value))
         except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
-                when = None
+            when = parse_http_date(value)
             if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=UTC)
                 return max(0.0, when.timestamp() - now)
     reset = header(headers, "RateLimit-Reset")
     if reset:
