@@ -35,7 +35,7 @@ LOCAL = 1_800_000_000.0  # this host's (frozen) clock in the unit tests
 
 @contextmanager
 def serve(
-    date: float | None, routes: dict[str, Any] | None = None
+    date: float | None, routes: dict[str, Any] | None = None, seen: list[str] | None = None
 ) -> Iterator[str]:
     """A throwaway GitLab-ish server whose ``Date`` says ``date`` (no header when None)."""
 
@@ -46,6 +46,8 @@ def serve(
                 self.send_header("Date", email.utils.formatdate(date, usegmt=True))
 
         def do_GET(self) -> None:
+            if seen is not None:
+                seen.append(self.path)
             path = self.path.split("?")[0].removeprefix("/api/v4")
             body = (routes or {}).get(path, {"id": 1})
             data = json.dumps(body).encode()
@@ -274,3 +276,20 @@ def test_an_http_date_retry_after_is_measured_on_the_servers_clock() -> None:
     # without a Date the host's clock is all there is
     alone = {"Retry-After": email.utils.formatdate(time.time() + 30, usegmt=True)}
     assert parse_retry_after(alone) == pytest.approx(30, abs=1.5)
+
+
+def test_an_open_audit_fetch_ends_at_the_servers_now() -> None:
+    """Without a window, fetch_audit_events reads up to GitLab's now, not this host's."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from console.audit import fetch_audit_events
+
+    seen: list[str] = []
+    with serve(LOCAL - 10 * 86400, {"/audit_events": []}, seen) as url:
+        gl = build_gitlab(frozen_config(url), Secret(TOKEN))
+        gl.http_get("/user")  # the capability check's replies teach the clock first
+        result = fetch_audit_events(gl)
+    assert result.problem is None
+    [query] = [parse_qs(urlsplit(p).query) for p in seen if "/audit_events" in p]
+    server_now = datetime.fromtimestamp(LOCAL - 10 * 86400, UTC)
+    assert query["created_before"] == [server_now.strftime("%Y-%m-%dT%H:%M:%SZ")]
