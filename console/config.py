@@ -226,7 +226,7 @@ def _loads_as_der(path: Path) -> bool:
 _SENT_AT = "console.sent_at"  # httpx request extension: when the request left (local clock)
 
 
-class ClockHooks:
+class _ClockHooks:
     """Client hooks that show a :class:`ServerClock` the ``Date`` of every reply.
 
     The send and receive times bracket the moment the server stamped its ``Date``. httpx:
@@ -268,8 +268,8 @@ def clock_of(client: object) -> ServerClock | None:
         hooks = list(client.event_hooks.get("response", []))
     else:
         return None
-    for hook in hooks:  # the hooks are bound methods of one ClockHooks
-        if isinstance(hook, MethodType) and isinstance(hook.__self__, ClockHooks):
+    for hook in hooks:  # the hooks are bound methods of one _ClockHooks
+        if isinstance(hook, MethodType) and isinstance(hook.__self__, _ClockHooks):
             return hook.__self__.clock
     return None
 
@@ -309,7 +309,7 @@ def build_gitlab(cfg: ConnectionConfig, token: Secret) -> gitlab.Gitlab:
     session.trust_env = False  # no proxy env vars, .netrc or REQUESTS_CA_BUNDLE
     session.max_redirects = 0  # a redirect raises instead of carrying PRIVATE-TOKEN elsewhere
     session.hooks["response"].append(remember_error_headers)
-    session.hooks["response"].append(ClockHooks(cfg.clock).on_requests_response)
+    session.hooks["response"].append(_ClockHooks(cfg.clock).on_requests_response)
     if cfg.proxy:
         session.proxies = {"http": cfg.proxy, "https": cfg.proxy}
     return PolicyGitlab(
@@ -329,7 +329,7 @@ def _httpx_kwargs(
     cfg: ConnectionConfig, token: Secret, max_connections: int, *, asynchronous: bool
 ) -> dict[str, object]:
     cfg.validate()
-    hooks = ClockHooks(cfg.clock)
+    hooks = _ClockHooks(cfg.clock)
     if asynchronous:
         event_hooks: dict[str, list[Any]] = {
             "request": [hooks.on_request_async], "response": [hooks.on_response_async]
