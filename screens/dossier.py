@@ -34,8 +34,11 @@ from screens.safe import flag_summary, safe_text
 from styles import stylesheet
 
 if TYPE_CHECKING:
+    from textual.signal import Signal
+
     from console.context import AppContext
     from console.dossier import Dossier, Section
+    from console.problem import Problem
     from console.store import UserRow
 
 __all__ = ["DossierScreen", "Reviewer", "render_section"]
@@ -56,9 +59,15 @@ ACCESS_LEVELS: Final = {
 
 
 class Reviewer(Protocol):
-    """What the dossier needs from the users pane (passed down when it is opened)."""
+    """What the dossier needs from the users pane (passed down when it is opened).
 
-    def mark_user(self, user_id: int, mark: str | None, *, ask_note: bool = True) -> None: ...
+    ``mark_saved`` is published with a user id after a mark or note was saved (a worker, maybe
+    after the note dialog closed): the dossier subscribes instead of being called sideways.
+    """
+
+    mark_saved: Signal[int]
+
+    def mark_user(self, user_id: int, mark: str | None, *, ask_note: bool = False) -> None: ...
 
     def next_unreviewed_after(self, user_id: int | None) -> int | None: ...
 
@@ -468,9 +477,14 @@ class DossierScreen(Screen[None]):
 
     # The compact footer fits c/f/n/e and ? at 80 columns; escape, a, r and q are in the help.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "mark('cleared')", "Mark cleared"),
-        Binding("f", "mark('flagged')", "Flag suspicious"),
+        Binding("c", "mark('cleared')", "Mark cleared",
+                tooltip="then on to the next unreviewed user; C adds a note"),
+        Binding("f", "mark('flagged')", "Flag suspicious",
+                tooltip="then on to the next unreviewed user; F adds a note"),
         Binding("n", "next_unreviewed", "Next unreviewed user"),
+        Binding("C", "mark_with_note('cleared')", "Mark cleared and write a note", show=False),
+        Binding("F", "mark_with_note('flagged')", "Flag suspicious and write a note",
+                show=False),
         Binding("e", "show_audit", "Audit events", tooltip="Open the Audit pane for this user"),
         Binding("escape", "back", "Back to the users list", show=False),
         Binding("a", "actions", "Actions for this user (block, revoke…)", show=False),
@@ -489,14 +503,18 @@ class DossierScreen(Screen[None]):
 
     @dataclass
     class LocalLoaded(Message):
+        """The user's cached row (with mark and note) was read from the store."""
+
         user_id: int
-        row: Any
+        row: UserRow | None
 
     @dataclass
     class DossierFetched(Message):
+        """The dossier arrived from GitLab (``dossier`` None: ``problem`` says why)."""
+
         user_id: int
-        dossier: Any
-        problem: Any
+        dossier: Dossier | None
+        problem: Problem | None
 
     def __init__(self, ctx: AppContext, user_id: int, *, reviewer: Reviewer | None = None):
         super().__init__(classes="dossier-screen")
@@ -520,6 +538,8 @@ class DossierScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#dossier-body").focus()
+        if self.reviewer is not None:
+            self.reviewer.mark_saved.subscribe(self, self.mark_saved)
         self._load()
 
     def on_screen_resume(self) -> None:
@@ -551,12 +571,15 @@ class DossierScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="dossier-fetch", exit_on_error=False)
     def _fetch_worker(self, user_id: int) -> None:
+        from console.audit import incident_window
         from console.dossier import fetch_dossier
         from console.errors import describe_error
-        from screens.users import incident_window
 
+        inc = self.ctx.incident
+        start, end = incident_window(inc.window_start, inc.window_end)  # open ends: 30 d / now
+        window = (start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ"))
         try:
-            dossier = fetch_dossier(self.ctx.gitlab(), user_id, incident_window(self.ctx))
+            dossier = fetch_dossier(self.ctx.gitlab(), user_id, window)
             self.post_message(self.DossierFetched(user_id, dossier, None))
         except Exception as exc:
             self.post_message(self.DossierFetched(user_id, None, describe_error(exc)))
@@ -611,10 +634,19 @@ class DossierScreen(Screen[None]):
         open_actions_menu(self.app, self.ctx, [self.user_id])
 
     def action_mark(self, mark: str) -> None:
-        if self.reviewer is not None:
-            self.reviewer.mark_user(self.user_id, mark)
-        else:
+        """Mark the user on screen and move on to the next unreviewed user (no note box)."""
+        if self.reviewer is None:
             self._mark_direct(self.user_id, mark)
+            return
+        self.reviewer.mark_user(self.user_id, mark, ask_note=False)
+        self.action_next_unreviewed()
+
+    def action_mark_with_note(self, mark: str) -> None:
+        """Mark the user on screen, then write a note about it (the dossier stays)."""
+        if self.reviewer is None:
+            self._mark_direct(self.user_id, mark)
+            return
+        self.reviewer.mark_user(self.user_id, mark, ask_note=True)
 
     @work(thread=True, group="dossier-mark", exit_on_error=False)
     def _mark_direct(self, user_id: int, mark: str) -> None:

@@ -49,6 +49,8 @@ class HelpEntry:
     """Section order: 0 pane, 1 pane filters, 2 screen, 3 everywhere, 4 navigation."""
     shown: bool = False
     """Also in the footer: listed first within its section."""
+    detail: str = ""
+    """The binding's tooltip: what the footer's short words leave out (shown dim after them)."""
 
 
 # Table bindings that belong with the pane's own keys (they open or select the pane's rows).
@@ -127,6 +129,7 @@ def collect_bindings(screen: Screen[object]) -> list[HelpEntry]:
                 enabled=active.enabled,
                 rank=rank,
                 shown=binding.show,
+                detail=binding.tooltip,
             )
         )
     # Stable: within a section, footer keys first, then chain order.
@@ -165,7 +168,10 @@ class HelpScreen(ModalScreen[None]):
         lines = []
         for title, entries in self.groups().items():
             lines.append(title)
-            lines.extend(f"  {e.key}  {e.description}" for e in entries)
+            lines.extend(
+                f"  {e.key}  {e.description}" + (f" ({e.detail})" if e.detail else "")
+                for e in entries
+            )
         return "\n".join([*lines, "Workflow", WORKFLOW])
 
     def compose(self) -> ComposeResult:
@@ -185,9 +191,10 @@ class HelpScreen(ModalScreen[None]):
         for entry in entries:
             style = "" if entry.enabled else "dim"
             note = "" if entry.enabled else " (not available here)"
-            table.add_row(
-                Text(entry.key, style="bold " + style), Text(entry.description + note, style=style)
-            )
+            words = Text(entry.description + note, style=style)
+            if entry.detail:
+                words.append(f" ({entry.detail})", style="dim")
+            table.add_row(Text(entry.key, style="bold " + style), words)
         return table
 
     def action_close(self) -> None:

@@ -62,9 +62,9 @@ SAVE_DELAY = 0.5  # seconds: coalesces quick 1-2-3 presses into one small write
 
 def default_pane_factories() -> dict[str, PaneFactory]:
     """The shipped panes (imported lazily so the shell can be tested on its own)."""
-    from screens.audit import AuditPane
-    from screens.credentials import CredentialsPane
-    from screens.users import UsersPane
+    from screens.panes.audit import AuditPane
+    from screens.panes.credentials import CredentialsPane
+    from screens.panes.users import UsersPane
 
     return {"users": UsersPane, "audit": AuditPane, "credentials": CredentialsPane,
             **handoff_pane_factories()}

@@ -9,7 +9,7 @@ from console.app import IncidentConsoleApp
 from screens.action_run import ActionRunScreen
 from screens.actions_menu import ActionsMenuScreen, PlanScreen
 from screens.main import MainScreen
-from screens.users import UsersPane
+from screens.panes.users import UsersPane
 from tests.test_app_shell import demo, reach_main, run_app, screen_text, until
 
 

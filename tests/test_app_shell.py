@@ -311,7 +311,7 @@ def test_resumed_search_leaves_focus_on_the_table_not_the_search_box() -> None:
         search = pane.query_one("#users-search", Input)
         assert search.display  # the applied search stays visible
         assert second.focused is getattr(pane, "table")  # but keys go to the table
-        await pilot.press("f")  # so f flags the user instead of typing into the search
+        await pilot.press("F")  # so F flags the user instead of typing into the search
         await until(pilot, lambda: isinstance(second.screen, NoteScreen))
         assert search.value == "mchen"
 
@@ -375,7 +375,7 @@ def test_interrupted_actions_are_offered_for_recheck_on_resume() -> None:
 
 def test_a_on_a_token_row_opens_the_token_actions() -> None:
     from screens.actions_menu import ActionsMenuScreen
-    from screens.credentials import CredentialsPane
+    from screens.panes.credentials import CredentialsPane
 
     app = IncidentConsoleApp(demo())
 

@@ -9,11 +9,12 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.audit import FREE_TIER_DETAIL
 from console.store import Store
-from screens.audit import AuditPane, DetailModal, audit_detail_parts
+from screens.modals.detail import DetailModal
+from screens.panes.audit import AuditPane, audit_detail_parts
 from tests.pilot_helpers import screen_lines
 from tests.pilot_helpers import settle_workers as _settle
 
@@ -113,7 +114,7 @@ def test_loads_filters_searches_and_restores(tmp_path: Path) -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await _settle(app, pilot)
             pane = app.query_one(AuditPane)
-            table = pane.query_one(DataTable)
+            table = pane.table
             assert table.row_count == 7 and sorted(_ids(pane)) == [1, 2, 3, 4, 5, 6, 7]
             assert "Audit events" in str(pane.border_title) and "7 events" in str(
                 pane.border_title)
@@ -182,10 +183,10 @@ def test_hostile_text_stays_escaped_in_table_and_detail(tmp_path: Path) -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await _settle(app, pilot)
             pane = app.query_one(AuditPane)
-            table = pane.query_one(DataTable)
-            row = table.get_row(str(7))
-            assert all(isinstance(cell, Text) for cell in row)
-            author = row[3]
+            table = pane.table
+            row = pane.source.cells([7])[7]
+            assert all(isinstance(cell, Text) for cell in row.values())
+            author = row["author"]
             assert "[@click=app.quit]pwn[/]" in author.plain and "bob[/b]" in author.plain
             assert not any(ch in author.plain for ch in ESCAPES)
             table.focus()
@@ -379,7 +380,7 @@ def test_columns_fit_the_width_and_leave_no_scrollbar_row(tmp_path: Path) -> Non
             await _settle(app, pilot)
             pane = app.query_one(AuditPane)
             table = pane.table
-            assert pane.fitted.visible == ["time", "category", "event", "author", "target"]
+            assert table.visible_columns == ["time", "category", "event", "author", "target"]
             assert not table.show_horizontal_scrollbar
             assert table.virtual_size.width <= table.scrollable_content_region.width
             # The last screen row inside the pane is the border, not a stray scrollbar track.
@@ -387,7 +388,7 @@ def test_columns_fit_the_width_and_leave_no_scrollbar_row(tmp_path: Path) -> Non
             assert not any("▏" in line for line in lines)
             await pilot.resize_terminal(140, 24)
             await _settle(app, pilot)
-            assert "summary" in pane.fitted.visible and table.row_count == 7
+            assert "summary" in table.visible_columns and table.row_count == 7
             assert not table.show_horizontal_scrollbar
 
     asyncio.run(run())
@@ -415,17 +416,18 @@ def test_a_cache_write_failure_still_shows_the_events(tmp_path: Path, monkeypatc
     asyncio.run(run())
 
 
-def test_a_huge_window_shows_a_bounded_newest_slice_and_search_narrows_it(tmp_path: Path) -> None:
-    """30 days of a large instance can be 100,000 events: the DataTable gets at most
-    MAX_TABLE_ROWS of the matching ones (newest first), and the bar says how many matched."""
-    from screens.pane_state import MAX_TABLE_ROWS
-
+def test_a_huge_window_scrolls_every_matching_event_and_search_narrows_it(
+    tmp_path: Path,
+) -> None:
+    """30 days of a large instance can be 100,000 events: every matching one is in the table
+    (no "newest 2,000" cut), the last is one End away, and a filter finds the one that matters."""
+    count = 3500
     many = [
         _event(i, "authenticated_with_password", (1000 + i % 50, f"user{i % 50}"),
                ip_address=f"10.0.{i // 250}.{i % 250}")
-        for i in range(1, MAX_TABLE_ROWS + 1501)
+        for i in range(1, count + 1)
     ]
-    many.append(_event(MAX_TABLE_ROWS + 1501, "add_ssh_key", (7, "mchen")))
+    many.append(_event(count + 1, "add_ssh_key", (7, "mchen")))
     store = Store.open(tmp_path / "s.db")
     ctx = Ctx(store, FakeGitLab(many))
 
@@ -434,14 +436,42 @@ def test_a_huge_window_shows_a_bounded_newest_slice_and_search_narrows_it(tmp_pa
         async with app.run_test(size=(80, 24)) as pilot:
             await _settle(app, pilot)
             pane = app.query_one(AuditPane)
-            table = pane.query_one(DataTable)
+            table = pane.table
             assert len(pane.events) == len(many)
-            assert table.row_count == MAX_TABLE_ROWS == len(pane.shown)
-            assert pane.matching == len(many)
+            assert table.row_count == len(many) == len(pane.shown)
             bar = str(pane.query_one("#audit-filterbar", Static).render())
-            assert f"newest {MAX_TABLE_ROWS:,} of {len(many):,} matching" in bar
+            assert f"{len(many):,} of {len(many):,} events" in bar and "newest" not in bar
             table.focus()
+            await pilot.press("end")
+            assert table.cursor_row == len(many) - 1
+            assert pane.selected_id() == pane.shown[-1].id
+            # Painting the bottom asked the source for a page or two, never for every row.
+            assert table.provider_rows < 300
             await pilot.press("k")  # the one key event is found however deep it was
-            assert _ids(pane) == [MAX_TABLE_ROWS + 1501] and table.row_count == 1
+            assert _ids(pane) == [count + 1] and table.row_count == 1
+
+    asyncio.run(run())
+
+
+def test_a_filter_key_says_what_it_did_and_no_match(tmp_path: Path) -> None:
+    """`g` (Repository events) on a window without any used to empty the table silently."""
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, FakeGitLab(EVENTS))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(AuditPane)
+            pane.table.focus()
+            await pilot.press("g")  # Repositories: nothing in this window
+            assert pane.table.row_count == 0
+            bar = str(pane.query_one("#audit-filterbar", Static).render())
+            assert "+ Repositories events" in bar and "no match (escape clears)" in bar
+            assert "No match" in "\n".join(screen_lines(app))
+            await pilot.press("g")
+            bar = str(pane.query_one("#audit-filterbar", Static).render())
+            assert "− Repositories events" in bar and "no match" not in bar
+            assert pane.table.row_count == len(pane.events)
 
     asyncio.run(run())

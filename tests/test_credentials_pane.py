@@ -8,11 +8,11 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from console.store import Store
-from screens.audit import DetailModal
-from screens.credentials import URGENT_FLAGS, CredentialsPane
+from screens.modals.detail import DetailModal
+from screens.panes.credentials import URGENT_FLAGS, CredentialsPane
 from tests.pilot_helpers import screen_lines
 from tests.pilot_helpers import settle_workers as _settle
 from tests.test_inventory import SECRETS, FakeServer, _routes
@@ -70,7 +70,7 @@ def test_load_filter_search_sort_and_marks(tmp_path: Path) -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await _settle(app, pilot)
             pane = app.query_one(CredentialsPane)
-            table = pane.query_one(DataTable)
+            table = pane.table
             total = len(pane.rows)
             assert total == table.row_count == 14
             assert f"{total} credentials" in str(pane.border_title)
@@ -109,7 +109,7 @@ def test_load_filter_search_sort_and_marks(tmp_path: Path) -> None:
             await _settle(app, pilot)
             marks = store.marks(ctx.incident_id, "credential")
             assert marks[first].mark == "cleared" and marks[second].mark == "flagged"
-            assert table.get_row(first)[0].plain == "✓"
+            assert pane.source.cells([first])[first]["mark"].plain == "✓"
             await pilot.press("u")  # only unreviewed
             assert first not in _keys(pane) and second not in _keys(pane)
             assert len(pane.shown) == total - 2
@@ -145,7 +145,8 @@ def test_resume_restores_filters_selection_and_marks_from_the_cache(tmp_path: Pa
                 await pilot.pause()
                 assert pane.selected_key() == "deploy_key:11"
                 assert {r.kind for r in pane.shown} == {"deploy_key", "deploy_token"}
-            assert pane.table.get_row("pat:1")[0].plain == "✓" if restore is None else True
+            if restore is None:
+                assert pane.source.cells(["pat:1"])["pat:1"]["mark"].plain == "✓"
             return pane
 
     asyncio.run(run(_server(), None))
@@ -165,10 +166,10 @@ def test_hostile_names_and_secret_values_never_reach_the_screen(tmp_path: Path) 
         async with app.run_test(size=(80, 24)) as pilot:
             await _settle(app, pilot)
             pane = app.query_one(CredentialsPane)
-            row = pane.table.get_row("pat:9")
-            assert all(isinstance(cell, Text) for cell in row)
-            assert "[@click=app.quit]x[/]" in row[2].plain
-            assert not any(ch in row[2].plain for ch in ESCAPES)
+            row = pane.source.cells(["pat:9"])["pat:9"]
+            assert all(isinstance(cell, Text) for cell in row.values())
+            assert "[@click=app.quit]x[/]" in row["name"].plain
+            assert not any(ch in row["name"].plain for ch in ESCAPES)
             pane.table.focus()
             pane.table.move_cursor(row=_keys(pane).index("pat:9"))
             await pilot.press("enter")
@@ -179,7 +180,7 @@ def test_hostile_names_and_secret_values_never_reach_the_screen(tmp_path: Path) 
             await pilot.press("escape")
             await pilot.pause()
             for key in [r.key for r in pane.shown]:
-                cells = "".join(c.plain for c in pane.table.get_row(key))
+                cells = "".join(c.plain for c in pane.source.cells([key])[key].values())
                 assert not any(s in cells for s in SECRETS)
             assert app.is_running
 
@@ -227,7 +228,7 @@ def test_columns_fit_80_with_flags_and_expiry_and_widen_with_the_terminal(tmp_pa
             await _settle(app, pilot)
             pane = app.query_one(CredentialsPane)
             table = pane.table
-            visible = pane.fitted.visible
+            visible = table.visible_columns
             assert {"mark", "kind", "name", "owner", "expires", "flags"} <= set(visible)
             # Nothing is laid out past the pane: no horizontal scrollbar row under the rows.
             assert table.virtual_size.width <= table.scrollable_content_region.width
@@ -236,12 +237,13 @@ def test_columns_fit_80_with_flags_and_expiry_and_widen_with_the_terminal(tmp_pa
             header = next(line for line in lines if "Kind" in line)
             assert "Expires" in header and "Flags" in header
             # The hostile PAT has no expiry: the cell says so, and its flags are on screen.
-            row = dict(zip(visible, (c.plain for c in table.get_row("pat:9")), strict=True))
+            cells = pane.source.cells(["pat:9"])["pat:9"]
+            row = {key: cells[key].plain for key in visible}
             assert row["expires"] == "never" and row["flags"].startswith("new in window")
             await pilot.resize_terminal(160, 30)
             await _settle(app, pilot)
-            assert [c.key for c in pane.fitted.columns] == pane.fitted.visible
-            assert table.row_count == len(pane.shown)  # rows re-added after the rebuild
+            assert [c.key for c in table.columns] == table.visible_columns
+            assert table.row_count == len(pane.shown)
             assert table.virtual_size.width <= table.scrollable_content_region.width
 
     asyncio.run(run())
@@ -269,15 +271,12 @@ def test_a_cache_write_failure_still_shows_the_inventory(tmp_path: Path, monkeyp
     asyncio.run(run())
 
 
-def test_a_huge_inventory_shows_a_bounded_slice_and_filters_reach_past_it(
-    tmp_path: Path,
-) -> None:
-    from screens.pane_state import MAX_TABLE_ROWS
-
+def test_a_huge_inventory_scrolls_every_row_and_filters_reach_past_it(tmp_path: Path) -> None:
+    count = 2600
     routes = _routes()
     bulk = [{"id": 1000 + i, "name": f"ide-{i}", "user_id": 7, "scopes": ["read_api"],
              "revoked": False, "active": True, "created_at": "2024-01-01T00:00:00Z",
-             "last_used_at": None, "expires_at": "2030-01-01"} for i in range(MAX_TABLE_ROWS)]
+             "last_used_at": None, "expires_at": "2030-01-01"} for i in range(count)]
     routes["/personal_access_tokens"] = [*routes["/personal_access_tokens"], *bulk]
     store = Store.open(tmp_path / "s.db")
     ctx = Ctx(store, FakeServer(routes))
@@ -287,14 +286,39 @@ def test_a_huge_inventory_shows_a_bounded_slice_and_filters_reach_past_it(
         async with app.run_test(size=(80, 24)) as pilot:
             await _settle(app, pilot)
             pane = app.query_one(CredentialsPane)
-            table = pane.query_one(DataTable)
-            assert len(pane.rows) > MAX_TABLE_ROWS
-            assert table.row_count == MAX_TABLE_ROWS and pane.matching == len(pane.rows)
+            table = pane.table
+            assert len(pane.rows) > count
+            assert table.row_count == len(pane.rows) == pane.matching
             bar = str(pane.query_one("#cred-filterbar", Static).render())
-            assert f"first {MAX_TABLE_ROWS:,} of {len(pane.rows):,} matching" in bar
+            assert f"{len(pane.rows):,} of {len(pane.rows):,}" in bar and "first" not in bar
             table.focus()
-            await pilot.press("h")  # hooks: few, found however the table was cut
+            await pilot.press("end")
+            assert pane.selected_key() == pane.shown[-1].key
+            await pilot.press("h")  # hooks: few, found however deep they were
             assert pane.shown and all(r.kind.endswith("_hook") for r in pane.shown)
             assert table.row_count == len(pane.shown) == pane.matching
+
+    asyncio.run(run())
+
+
+def test_the_detail_line_shows_the_flags_a_narrow_cell_cuts(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, _server())
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(CredentialsPane)
+            pane.table.focus()
+            pane.table.move_to_key("pat:9")
+            await pilot.pause()
+            row = pane.selected_row()
+            assert row is not None and len(row.flags) >= 2
+            detail = str(pane.query_one("#cred-detail", Static).render())
+            assert detail.startswith("Flags: ")
+            # every flag, in full words (the cell uses short ones), even at 80 columns
+            assert all(flag in detail for flag in row.flags)
+            assert "created in incident window" in "\n".join(screen_lines(app))
 
     asyncio.run(run())

@@ -80,7 +80,7 @@ def test_dossier_from_pane_against_drill(drill: Any, tmp_path: Path) -> None:
             await pilot.press("escape", "home", "enter")
             await settle(pilot)
 
-            await pilot.press("c")
+            await pilot.press("C")  # C: mark with a note (c marks and moves on)
             await settle(pilot)
             assert isinstance(app.screen, NoteScreen)
             await pilot.press(*"root ok", "enter")
@@ -100,7 +100,7 @@ def test_dossier_from_pane_against_drill(drill: Any, tmp_path: Path) -> None:
             assert app.pane.current_user_id == 2
             assert "#2 @" in screen_text(app).splitlines()[0]
 
-            await pilot.press("f", "escape")  # flag, skip the note
+            await pilot.press("F", "escape")  # flag, skip the note
             await settle(pilot)
             assert ctx.store.marks(ctx.incident_id, "user")[2].mark == "flagged"
 

@@ -15,7 +15,7 @@ import pytest
 from console.app import IncidentConsoleApp
 from console.session import Launch
 from screens.coverage import CoverageScreen
-from screens.users import UsersPane
+from screens.panes.users import UsersPane
 from tests.test_app_shell import reach_main, run_app, screen_text, until
 
 

@@ -128,12 +128,13 @@ def test_hostile_text_through_every_screen(fresh_drill: Any,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from screens.action_run import ActionRunScreen
     from screens.actions_menu import ActionsMenuScreen, PlanScreen
-    from screens.audit import AuditPane, DetailModal
     from screens.connect import ProblemScreen
     from screens.coverage import CoverageScreen
-    from screens.credentials import CredentialsPane
     from screens.dossier import DossierScreen
-    from screens.users import UsersPane
+    from screens.modals.detail import DetailModal
+    from screens.panes.audit import AuditPane
+    from screens.panes.credentials import CredentialsPane
+    from screens.panes.users import UsersPane
 
     ids = poison(fresh_drill.state)
     monkeypatch.setenv("GITLAB_URL", fresh_drill.url)
@@ -179,7 +180,7 @@ def test_hostile_text_through_every_screen(fresh_drill: Any,
         assert isinstance(audit, AuditPane)
         await until(pilot, lambda: not audit.loading and bool(audit.events), 30)
         row = first([e.id for e in audit.shown], ids["event"], "audit event")
-        audit.table.move_cursor(row=row, animate=False)
+        audit.table.move_cursor(row)
         await check(pilot, "audit pane")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailModal))
@@ -202,7 +203,7 @@ def test_hostile_text_through_every_screen(fresh_drill: Any,
             by_kind.setdefault(kind if kind != "instance_variable" else str(i), i)
         assert len(by_kind) >= 6, by_kind
         for i in by_kind.values():
-            creds.table.move_cursor(row=i, animate=False)
+            creds.table.move_cursor(i)
             await check(pilot, f"credentials row {i}")
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, DetailModal))
@@ -212,7 +213,7 @@ def test_hostile_text_through_every_screen(fresh_drill: Any,
         # -- token actions: menu, plan, a real run on the hostile-named token
         row = first([r.id if r.kind == "pat" else None for r in creds.shown], ids["token"],
                     "token row")
-        creds.table.move_cursor(row=row, animate=False)
+        creds.table.move_cursor(row)
         await pilot.pause()
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ActionsMenuScreen))
@@ -280,9 +281,9 @@ def test_raw_dates_ids_and_states_in_cells_are_sanitised() -> None:
     from console.audit import AuditEvent
     from console.dossier import Section
     from console.inventory import Credential
-    from screens.audit import AuditPane
-    from screens.credentials import CredentialsPane
     from screens.dossier import render_section
+    from screens.panes.audit import event_cells
+    from screens.panes.credentials import CredentialsPane
 
     event = AuditEvent(id=1, created_at=EVIL, author_id=2, author_name="a", entity_type="User",
                        entity_id=2, entity_path="", event_name="x", category="OTHER",
@@ -296,7 +297,7 @@ def test_raw_dates_ids_and_states_in_cells_are_sanitised() -> None:
     pane.marks = {}
     tokens = Section("tokens", [{"id": "\x1b[2J7", "name": "t", "scopes": ["api"],
                                  "active": True}])
-    cells = [*AuditPane._row(event), *CredentialsPane._row(pane, cred)]
+    cells = [*event_cells(event).values(), *CredentialsPane._cells(pane, cred).values()]
     for text in (*(plain_of(c) for c in cells), plain_of(render_section("tokens", tokens))):
         assert not FORBIDDEN.search(text), repr(text)
     assert "#␛[2J7" in plain_of(render_section("tokens", tokens))

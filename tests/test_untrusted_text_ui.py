@@ -104,7 +104,7 @@ def test_users_pane_with_hostile_rows(tmp_path: Path) -> None:
             screen = assert_clean_screen(app)
             assert "search [/" in screen
             assert [int(k) for k in app.pane.table.keys] == [2, 3, 4]
-            await pilot.press("X", "home", "down", "c")  # note dialog titled with a hostile name
+            await pilot.press("X", "home", "down", "C")  # note dialog titled with a hostile name
             await settle(pilot)
             assert isinstance(app.screen, NoteScreen)
             assert_clean_screen(app)

@@ -18,7 +18,7 @@ from console.secret import Secret
 from console.session import Connection
 from console.store import Store, UserQuery
 from screens.note import NoteScreen
-from screens.users import USERS_STATE_KEY, UsersPane
+from screens.panes.users import USERS_STATE_KEY, UsersPane
 from styles import stylesheet
 
 WINDOW = ("2024-05-01T00:00:00Z", "2024-05-31T23:59:59Z")
@@ -249,7 +249,7 @@ def test_marks_notes_progress_and_next_unreviewed(tmp_path: Path) -> None:
             await settle(pilot)
             assert app.progress and app.progress[-1].reviewed == 0
             assert app.pane.current_user_id == 1
-            await pilot.press("c")  # root cleared, then the note dialog
+            await pilot.press("C")  # root cleared, then the note dialog (C: mark with a note)
             await settle(pilot)
             assert isinstance(app.screen, NoteScreen)
             await pilot.press(*"known admin", "enter")
@@ -260,7 +260,7 @@ def test_marks_notes_progress_and_next_unreviewed(tmp_path: Path) -> None:
             assert app.progress[-1].root_reviewed is True
             assert "✓ clr✎" in screen_text(app)
 
-            await pilot.press("down", "f")
+            await pilot.press("down", "F")
             await settle(pilot)
             assert isinstance(app.screen, NoteScreen)
             await pilot.press("escape")  # skip the note: the mark stays
@@ -272,7 +272,7 @@ def test_marks_notes_progress_and_next_unreviewed(tmp_path: Path) -> None:
             assert "⚑ FLAG" in screen_text(app)
 
             # Mark id 4 out of order: n from the top stops at 3, then skips 4.
-            await pilot.press("down", "down", "c", "escape")
+            await pilot.press("down", "down", "c")  # c: no note box, on to the next
             await settle(pilot)
             await pilot.press("home", "n")
             assert app.pane.current_user_id == 3
@@ -283,7 +283,7 @@ def test_marks_notes_progress_and_next_unreviewed(tmp_path: Path) -> None:
             await settle(pilot)
             assert 1 not in ids(app) and 2 not in ids(app) and 4 not in ids(app)
             assert len(ids(app)) == 47
-            await pilot.press("F", "U")  # flagged only
+            await pilot.press("L", "U")  # flagged only
             await settle(pilot)
             assert ids(app) == [2]
 
@@ -585,5 +585,100 @@ def test_a_failing_sign_in_ip_fetch_is_reported_not_left_spinning(
             text = screen_text(app)
             assert "Sign-in IPs incomplete" in text, text
             assert "fetching sign-in IPs" not in text
+
+    asyncio.run(run())
+
+
+def test_review_at_speed_five_users_in_five_keys(tmp_path: Path) -> None:
+    """`c c c f c`: each key marks the user under the cursor and moves to the next unreviewed
+    one; no note box opens (C/F are the keys that ask for a note)."""
+    ctx = make_ctx(tmp_path, make_users(20))
+    ctx.store.set_mark(ctx.incident_id, "user", 3, "cleared")  # already reviewed: skipped
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            assert app.pane.current_user_id == 1
+            await pilot.press("c", "c", "c", "f", "c")
+            await settle(pilot)
+            assert not isinstance(app.screen, NoteScreen)
+            marks = ctx.store.marks(ctx.incident_id, "user")
+            assert {k: m.mark for k, m in marks.items()} == {
+                1: "cleared", 2: "cleared", 3: "cleared", 4: "cleared", 5: "flagged",
+                6: "cleared",
+            }
+            assert all(m.note is None for m in marks.values())
+            assert app.pane.current_user_id == 7
+            assert app.progress[-1].reviewed == 6
+            # N goes back to the previous unreviewed user (wrapping past the top), n forward.
+            await pilot.press("N")
+            assert app.pane.current_user_id == 20
+            await pilot.press("n")
+            assert app.pane.current_user_id == 7
+
+    asyncio.run(run())
+
+
+def test_n_steps_through_matches_while_a_search_is_on(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, make_users(30))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("slash", *"user001", "enter")
+            await settle(pilot, delay=0.2)
+            matches = [int(k) for k in app.pane.table.keys]
+            assert len(matches) > 2 and 1 not in matches
+            first = app.pane.current_user_id
+            assert first == matches[0]
+            ctx.store.set_mark(ctx.incident_id, "user", matches[1], "cleared")
+            await pilot.press("n")  # the next match, reviewed or not
+            assert app.pane.current_user_id == matches[1]
+            await pilot.press("N", "N")  # back, then wrap to the last match
+            assert app.pane.current_user_id == matches[-1]
+
+    asyncio.run(run())
+
+
+def test_escape_is_back_close_search_then_clear_it_then_the_filters(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, make_users(60))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("A")
+            await settle(pilot)
+            await pilot.press("slash", *"user", "escape")  # 1: close the box, keep the text
+            await settle(pilot, delay=0.2)
+            pane = app.pane
+            box = pane.query_one("#users-search")
+            assert pane.view.search == "user" and pane.view.filters and not box.has_focus
+            assert pane.table.has_focus
+            await pilot.press("escape")  # 2: clear the search
+            await settle(pilot)
+            assert pane.view.search == "" and pane.view.filters == {"admins"}
+            await pilot.press("escape")  # 3: clear the filters
+            await settle(pilot)
+            assert not pane.view.filters and len(pane.table.keys) == 60
+
+    asyncio.run(run())
+
+
+def test_the_detail_line_shows_the_whole_risk_reason(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, make_users(10))
+    reasons = ["created in the incident window", "personal access token created in the window"]
+    ctx.store.set_risk(ctx.incident_id, {4: (70, reasons)})
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            app.pane.move_to_user(4)
+            await pilot.pause()
+            text = screen_text(app)
+            assert "Risk 70: created in the incident window; personal access token" in text
 
     asyncio.run(run())

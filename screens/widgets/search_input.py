@@ -2,8 +2,8 @@
 
 While an ``Input`` has focus it consumes every printable key, so Textual drops the pane's letter
 bindings (c, f, n, ?, q…) from the footer, which was left empty while searching.  These two
-bindings give the responder the way out: enter applies the search, escape closes the box (the
-pane's own ``action_back`` decides what closing means there).
+bindings give the responder the way out: enter applies the search, escape closes the box (it
+posts :class:`SearchInput.Closed`; the pane decides what closing means there).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.widgets import Input
 
 __all__ = ["SearchInput"]
@@ -24,9 +25,16 @@ class SearchInput(Input):
         Binding("escape", "close", "Close search"),
     ]
 
+    class Closed(Message):
+        """Escape was pressed in the search box."""
+
+        def __init__(self, search: SearchInput) -> None:
+            super().__init__()
+            self.search = search
+
+        @property
+        def control(self) -> SearchInput:
+            return self.search
+
     def action_close(self) -> None:
-        for node in self.ancestors:
-            back = getattr(node, "action_back", None)
-            if callable(back):
-                back()
-                return
+        self.post_message(self.Closed(self))

@@ -32,7 +32,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-__all__ = ["Column", "RowKey", "RowProvider", "VirtualTable", "fit_columns", "without_colour"]
+__all__ = [
+    "CellRow", "Column", "RowKey", "RowProvider", "VirtualTable", "fit_columns", "without_colour",
+]
 
 RowKey = Hashable
 CellRow = Mapping[str, Text]

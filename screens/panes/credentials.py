@@ -1,29 +1,25 @@
 """The Credentials pane: the rebuilt credentials inventory, with review marks.
 
 The inventory loads in a thread worker (progress in the border title, ``x`` cancels) and is
-cached in the store. Rows can be narrowed by kind with quick keys, searched with ``/`` and sorted
-with ``o``. ``c`` marks a credential cleared (rotated or reviewed), ``f`` flags it; marks live in
-the store as ``credential`` objects keyed ``"{kind}:{id}"``.
+cached in the store.  Rows can be narrowed by kind with quick keys, searched with ``/`` and sorted
+with ``s``.  ``c`` marks a credential cleared (rotated or reviewed), ``f`` flags it; marks live in
+the store as ``credential`` objects keyed ``"{kind}:{id}"``.  Every matching row is in the table;
+the detail line under it shows the highlighted row's flags whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from contextlib import suppress
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import RenderableType
 from rich.text import Text
-from textual import events, on, work
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.content import Content
+from textual import on, work
+from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from console.audit import incident_window, parse_time
@@ -39,14 +35,14 @@ from console.inventory import (
 )
 from console.sanitize import clean
 from console.store import Mark
-from screens.audit import DetailModal, field_line, short_time
-from screens.pane_state import MAX_TABLE_ROWS, SavesPaneState
+from screens.modals.detail import DetailModal, field_line
+from screens.panes.audit import short_time
+from screens.panes.base import RecordPane, detail_text
+from screens.panes.sources import ListSource
 from screens.safe import WARN_STYLE, safe_cell, safe_text
-from screens.widgets.fitted import DetailTable, FittedColumns
-from screens.widgets.search_input import SearchInput
-from screens.widgets.virtual_table import Column
+from screens.widgets.virtual_table import CellRow, Column, RowKey
 
-__all__ = ["KIND_GROUPS", "SORT_KEYS", "CredentialsPane"]
+__all__ = ["KIND_GROUPS", "SORT_KEYS", "URGENT_FLAGS", "CredentialsPane", "CredentialsView"]
 
 CACHE_KEY = "inventory"
 STATE_KEY = "credentials"
@@ -174,205 +170,20 @@ def credential_detail_parts(row: Credential, mark: Mark | None) -> list[Renderab
     return parts
 
 
-class CredentialsPane(SavesPaneState, Vertical):
-    """Every credential-like object on the instance, with flags and review marks."""
 
-    STATE_KEY = STATE_KEY
+@dataclass(frozen=True, slots=True)
+class CredentialsView:
+    """What the credentials table shows: kind groups, urgency, review state, search and sort."""
 
-    # Footer: enter (details), c/f, a, plus the app's ? and q. The help lists the rest.
-    BINDINGS = [
-        Binding("c", "mark('cleared')", "Mark cleared"),
-        Binding("f", "mark('flagged')", "Flag suspicious"),
-        Binding("a", "actions", "Revoke/rotate"),
-        Binding("slash", "search", "Search credentials", show=False),
-        Binding("escape", "back", "Close search, clear search, then filters", show=False),
-        Binding("s", "cycle_sort", "Sort by the next column", show=False),
-        Binding("S", "reverse_sort", "Reverse the sort order", show=False),
-        Binding("r", "reload", "Reload credentials from GitLab", show=False),
-        Binding("x", "cancel_load", "Cancel loading", show=False),
-        Binding("w", "toggle_warnings", "Only urgent rows", show=False, group=FILTER_GROUP),
-        Binding("u", "toggle_unreviewed", "Only unreviewed rows", show=False, group=FILTER_GROUP),
-        Binding("0", "clear_kinds", "All kinds", show=False, group=FILTER_GROUP),
-        *(
-            Binding(key, f"toggle_group('{group}')", f"Only {KIND_GROUPS[group][0]}",
-                    show=False, group=FILTER_GROUP)
-            for key, group in GROUP_KEYS
-        ),
-    ]
+    groups: frozenset[str] = frozenset()
+    search: str = ""
+    sort: str = "kind"
+    descending: bool = False
+    only_warnings: bool = False
+    only_unreviewed: bool = False
+    marks: Mapping[str, Mark] = field(default_factory=dict, compare=False)
+    """The review marks (``only_unreviewed`` and search read them; not saved)."""
 
-    @dataclass
-    class LoadProgressed(Message):
-        progress: InventoryProgress
-
-    @dataclass
-    class InventoryLoaded(Message):
-        inventory: Inventory
-        fetched_at: str | None
-        from_cache: bool
-
-    @dataclass
-    class MarksLoaded(Message):
-        marks: dict[str, Mark]
-
-    @dataclass
-    class MarkChanged(Message):
-        """A credential was marked (or unmarked) by the responder."""
-
-        key: str
-        mark: str | None
-
-    def __init__(self, ctx: AppContext, *, load_on_mount: bool = True,
-                 id: str | None = "credentials-pane") -> None:
-        super().__init__(id=id, classes="pane")
-        self.ctx = ctx
-        self.load_on_mount = load_on_mount
-        self.rows: list[Credential] = []
-        self.shown: list[Credential] = []
-        self.matching = 0  # rows matching the filters (the table shows at most MAX_TABLE_ROWS)
-        self.problems: list[SourceProblem] = []
-        self.marks: dict[str, Mark] = {}
-        self.groups: set[str] = set()
-        self.search = ""
-        self.sort_key = "kind"
-        self.descending = False
-        self.only_warnings = False
-        self.only_unreviewed = False
-        self.loading = False
-        self.complete = True
-        self.fetched_at: str | None = None
-        self._pending_select: str | None = None
-        self.fitted = FittedColumns(COLUMNS)
-
-    # -- layout -------------------------------------------------------------------------------
-    def compose(self) -> ComposeResult:
-        yield Static(id="cred-filterbar", classes="filterbar")
-        yield SearchInput(placeholder="search credentials (enter applies, escape closes)",
-                          id="cred-search", classes="pane-search")
-        yield Static(id="cred-message", classes="pane-message")
-        self.table: DataTable[Text] = DetailTable(id="cred-table", cursor_type="row",
-                                                  zebra_stripes=True)
-        yield self.table
-
-    def on_mount(self) -> None:
-        self.border_title = "Credentials"
-        self._fit(self.app.size.width - 2)  # refined by on_resize once laid out
-        self.query_one("#cred-search").display = False
-        self.query_one("#cred-message").display = False
-        self._render_filterbar()
-        if self.load_on_mount:
-            self.start()
-
-    def start(self) -> None:
-        self._load_cached_or_fetch()
-
-    def on_resize(self, event: events.Resize) -> None:
-        if self._fit(self.size.width):
-            self.refresh_rows()
-
-    def _fit(self, width: int) -> bool:
-        """Show the columns that fit ``width`` (True if they changed; the rows then go too)."""
-        return self.fitted.fit(self.table, width)
-
-    # -- loading ------------------------------------------------------------------------------
-    def window(self) -> tuple[datetime, datetime]:
-        inc = self.ctx.incident
-        return incident_window(getattr(inc, "window_start", None),
-                               getattr(inc, "window_end", None))
-
-    @work(thread=True, group="cred-cache", exit_on_error=False)
-    def _load_cached_or_fetch(self) -> None:
-        store, incident_id = self.ctx.store, self.ctx.incident_id
-        self.post_message(self.MarksLoaded(self._read_marks()))
-        cached = store.cache_get(incident_id, CACHE_KEY)
-        if cached is not None and isinstance(cached[0], Mapping):
-            value, fetched_at = cached
-            rows = [Credential.from_dict(r) for r in value.get("rows", [])
-                    if isinstance(r, Mapping)]
-            inv = Inventory(rows, [], complete=bool(value.get("complete", True)))
-            self.post_message(self.InventoryLoaded(inv, fetched_at, from_cache=True))
-            return
-        self.app.call_from_thread(self.action_reload)
-
-    def _read_marks(self) -> dict[str, Mark]:
-        marks = self.ctx.store.marks(self.ctx.incident_id, OBJECT_TYPE)
-        return {str(k): v for k, v in marks.items()}
-
-    def action_reload(self) -> None:
-        """Rebuild the inventory from GitLab (replaces any running load)."""
-        self.loading = True
-        self._set_title("loading…")
-        self._fetch(self.window())
-
-    @work(thread=True, exclusive=True, group="cred-load", exit_on_error=False)
-    def _fetch(self, window: tuple[datetime, datetime]) -> None:
-        worker = get_current_worker()
-        cov = self.ctx.coverage
-        is_admin = getattr(cov, "is_admin", None) if cov is not None else None
-
-        def progressed(p: InventoryProgress) -> None:
-            self.post_message(self.LoadProgressed(p))
-
-        try:
-            inv = fetch_inventory(
-                self.ctx.gitlab(), window, on_progress=progressed,
-                cancelled=lambda: worker.is_cancelled, is_admin=is_admin,
-                user_lookup=self._lookup_users,
-            )
-        except Exception as exc:
-            from console.errors import describe_error
-
-            inv = Inventory([], [SourceProblem("inventory", describe_error(exc))], complete=False)
-        fetched_at = None
-        if inv.rows:
-            try:
-                fetched_at = self.ctx.store.cache_put(
-                    self.ctx.incident_id, CACHE_KEY,
-                    {"rows": [r.to_dict() for r in inv.rows], "complete": inv.complete},
-                )
-            except Exception as exc:  # show what arrived; a silent failure left "loading…"
-                from console.errors import describe_error
-
-                inv.problems.append(SourceProblem("local cache", describe_error(exc)))
-        self.post_message(self.InventoryLoaded(inv, fetched_at, from_cache=False))
-
-    def _lookup_users(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-        """Owner names and kinds from the users cache (runs in the worker thread)."""
-        rows = self.ctx.store.users_by_ids(self.ctx.incident_id, list(ids))
-        return {r.id: {"username": r.username, "user_type": r.user_type or r.kind,
-                       "bot": r.kind == "bot"} for r in rows}
-
-    def action_cancel_load(self) -> None:
-        """Stop the running load; what arrived so far stays."""
-        if self.loading:
-            self.workers.cancel_group(self, "cred-load")
-            self._set_title("cancelling…")
-
-    @on(LoadProgressed)
-    def _progressed(self, message: LoadProgressed) -> None:
-        p = message.progress
-        of = f"/{p.total}" if p.total else ""
-        # Only our own words and numbers: the source names are fixed strings in inventory.py.
-        self._set_title(f"loading {p.source} {p.done}{of}, {p.rows} rows (x cancels)")
-
-    @on(InventoryLoaded)
-    def _loaded(self, message: InventoryLoaded) -> None:
-        inv = message.inventory
-        self.loading = False
-        self.problems = list(inv.problems)
-        self.complete = inv.complete
-        if inv.rows or not inv.problems:
-            self.rows = list(inv.rows)
-            self.fetched_at = message.fetched_at
-        self._render_message()
-        self.refresh_rows()
-
-    @on(MarksLoaded)
-    def _marks_loaded(self, message: MarksLoaded) -> None:
-        self.marks = message.marks
-        if self.rows:
-            self.refresh_rows()
-
-    # -- filters, search, sort ----------------------------------------------------------------
     def kinds(self) -> frozenset[str]:
         out: set[str] = set()
         for g in self.groups:
@@ -398,74 +209,299 @@ class CredentialsPane(SavesPaneState, Vertical):
                 return False
         return True
 
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "groups": sorted(self.groups), "search": self.search, "sort": self.sort,
+            "descending": self.descending, "only_warnings": self.only_warnings,
+            "only_unreviewed": self.only_unreviewed,
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], marks: Mapping[str, Mark]) -> CredentialsView:
+        sort = state.get("sort")
+        return cls(
+            groups=frozenset(g for g in state.get("groups") or () if g in KIND_GROUPS),
+            search=str(state.get("search") or ""),
+            sort=sort if isinstance(sort, str) and sort in SORT_KEYS else "kind",
+            descending=bool(state.get("descending")),
+            only_warnings=bool(state.get("only_warnings")),
+            only_unreviewed=bool(state.get("only_unreviewed")),
+            marks=marks,
+        )
+
+
+def _select(rows: Sequence[Credential], view: CredentialsView) -> list[Credential]:
+    shown = [r for r in rows if view.matches(r)]
+    shown.sort(key=lambda r: _sort_value(r, view.sort), reverse=view.descending)
+    return shown
+
+
+def _flags_cell(r: Credential) -> Text:
+    flags = Text(end="", no_wrap=True, overflow="ellipsis")
+    # Urgent flags first: a narrow Flags column must still show the one that matters.
+    ordered = sorted(r.flags, key=lambda flag: flag not in URGENT_FLAGS)
+    for i, flag in enumerate(ordered):
+        if i:
+            flags.append(", ")
+        flags.append(SHORT_FLAG.get(flag, flag),
+                     style="bold red" if flag in URGENT_FLAGS else "yellow")
+    return flags
+
+
+def _mark_cell(mark: Mark | None) -> Text:
+    if mark is None or not mark.mark:
+        return Text("", end="")
+    if mark.mark == "cleared":
+        return Text("✓", style="bold green", end="")
+    return Text("⚑", style="bold red", end="")
+
+
+class CredentialsPane(RecordPane[CredentialsView]):
+    """Every credential-like object on the instance, with flags and review marks."""
+
+    STATE_KEY = STATE_KEY
+    PREFIX = "cred"
+    TITLE = "Credentials"
+    COLUMNS = COLUMNS
+    SEARCH_PLACEHOLDER = "search credentials (enter keeps it, escape closes)"
+    EMPTY_TEXT = "No credentials"
+
+    # Footer: enter (details), c/f, a, plus the app's ? and q. The help lists the rest.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "mark('cleared')", "Mark cleared (again: unmark)"),
+        Binding("f", "mark('flagged')", "Flag suspicious (again: unmark)"),
+        Binding("a", "actions", "Revoke/rotate"),
+        Binding("s", "cycle_sort", "Sort by the next column", show=False),
+        Binding("S", "reverse_sort", "Reverse the sort order", show=False),
+        Binding("r", "reload", "Reload credentials from GitLab", show=False),
+        Binding("x", "cancel_load", "Cancel loading", show=False),
+        Binding("w", "toggle_warnings", "Only urgent rows", show=False, group=FILTER_GROUP),
+        Binding("u", "toggle_unreviewed", "Only unreviewed rows", show=False, group=FILTER_GROUP),
+        Binding("0", "clear_kinds", "All kinds", show=False, group=FILTER_GROUP),
+        *(
+            Binding(key, f"toggle_group('{group}')", f"Only {KIND_GROUPS[group][0]}",
+                    show=False, group=FILTER_GROUP)
+            for key, group in GROUP_KEYS
+        ),
+    ]
+
+    class LoadProgressed(Message):
+        """A source page arrived (coalesces: only the newest matters)."""
+
+        def __init__(self, progress: InventoryProgress) -> None:
+            super().__init__()
+            self.progress = progress
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, CredentialsPane.LoadProgressed)
+
+    class InventoryLoaded(Message):
+        """The inventory arrived from GitLab or the cache."""
+
+        def __init__(self, inventory: Inventory, fetched_at: str | None, from_cache: bool) -> None:
+            super().__init__()
+            self.inventory = inventory
+            self.fetched_at = fetched_at
+            self.from_cache = from_cache
+
+    class MarksLoaded(Message):
+        """The credentials' review marks were read from the store."""
+
+        def __init__(self, marks: dict[str, Mark]) -> None:
+            super().__init__()
+            self.marks = marks
+
+    class MarkChanged(Message):
+        """A credential was marked (or unmarked) by the responder."""
+
+        def __init__(self, key: str, mark: str | None) -> None:
+            super().__init__()
+            self.key = key
+            self.mark = mark
+
+    def __init__(self, ctx: AppContext, *, load_on_mount: bool = True,
+                 id: str | None = "credentials-pane") -> None:
+        self.rows_source: ListSource[Credential, CredentialsView] = ListSource(
+            lambda r: r.key, self._cells, _select)
+        self.marks: dict[str, Mark] = {}
+        super().__init__(ctx, self.rows_source, CredentialsView(marks=self.marks), id=id)
+        self.load_on_mount = load_on_mount
+        self.problems: list[SourceProblem] = []
+        self.complete = True
+        self.fetched_at: str | None = None
+
+    # -- data views tests and the shell read -----------------------------------------------
+    @property
+    def rows(self) -> list[Credential]:
+        return self.rows_source.items
+
+    @property
+    def shown(self) -> list[Credential]:
+        """The rows matching the view, in display order (every one is in the table)."""
+        return self.rows_source.matched
+
+    @property
+    def matching(self) -> int:
+        return len(self.shown)
+
+    @property
+    def sort_key(self) -> str:
+        return self.view.sort
+
+    @property
+    def descending(self) -> bool:
+        return self.view.descending
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.load_on_mount:
+            self.start()
+
+    def start(self) -> None:
+        self._load_cached_or_fetch()
+
+    # -- loading ---------------------------------------------------------------------------
+    def window(self) -> tuple[datetime, datetime]:
+        inc = self.ctx.incident
+        return incident_window(inc.window_start, inc.window_end)
+
+    @work(thread=True, group="cred-cache", exit_on_error=False)
+    def _load_cached_or_fetch(self) -> None:
+        store, incident_id = self.ctx.store, self.ctx.incident_id
+        self.post_message(self.MarksLoaded(self._read_marks()))
+        cached = store.cache_get(incident_id, CACHE_KEY)
+        if cached is not None and isinstance(cached[0], Mapping):
+            value, fetched_at = cached
+            rows = [Credential.from_dict(r) for r in value.get("rows", [])
+                    if isinstance(r, Mapping)]
+            inv = Inventory(rows, [], complete=bool(value.get("complete", True)))
+            self.post_message(self.InventoryLoaded(inv, fetched_at, from_cache=True))
+            return
+        self.post_message(self.CacheMissed())
+
+    def _read_marks(self) -> dict[str, Mark]:
+        marks = self.ctx.store.marks(self.ctx.incident_id, OBJECT_TYPE)
+        return {str(k): v for k, v in marks.items()}
+
+    def action_reload(self) -> None:
+        """Rebuild the inventory from GitLab (replaces any running load)."""
+        self.loading = True
+        self.set_title("loading…")
+        self._fetch(self.window())
+
+    @work(thread=True, exclusive=True, group="cred-load", exit_on_error=False)
+    def _fetch(self, window: tuple[datetime, datetime]) -> None:
+        worker = get_current_worker()
+        cov = self.ctx.coverage
+        is_admin = cov.is_admin if cov is not None else None
+
+        def progressed(p: InventoryProgress) -> None:
+            self.post_message(self.LoadProgressed(p))
+
+        # Building the client can raise (config, TLS): the pane's worker handler shows it.
+        inv = fetch_inventory(
+            self.ctx.gitlab(), window, on_progress=progressed,
+            cancelled=lambda: worker.is_cancelled, is_admin=is_admin,
+            user_lookup=self._lookup_users,
+        )
+        fetched_at = None
+        if inv.rows:
+            try:
+                fetched_at = self.ctx.store.cache_put(
+                    self.ctx.incident_id, CACHE_KEY,
+                    {"rows": [r.to_dict() for r in inv.rows], "complete": inv.complete},
+                )
+            except Exception as exc:  # keep what arrived; a silent failure left "loading…"
+                from console.errors import describe_error
+
+                inv.problems.append(SourceProblem("local cache", describe_error(exc)))
+        self.post_message(self.InventoryLoaded(inv, fetched_at, from_cache=False))
+
+    def _lookup_users(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Owner names and kinds from the users cache (runs in the worker thread)."""
+        rows = self.ctx.store.users_by_ids(self.ctx.incident_id, list(ids))
+        return {r.id: {"username": r.username, "user_type": r.user_type or r.kind,
+                       "bot": r.kind == "bot"} for r in rows}
+
+    def action_cancel_load(self) -> None:
+        """Stop the running load; what arrived so far stays."""
+        if self.loading:
+            self.workers.cancel_group(self, "cred-load")
+            self.set_title("cancelling…")
+
+    @on(LoadProgressed)
+    def _progressed(self, message: LoadProgressed) -> None:
+        p = message.progress
+        of = f"/{p.total}" if p.total else ""
+        # Only our own words and numbers: the source names are fixed strings in inventory.py.
+        self.set_title(f"loading {p.source} {p.done}{of}, {p.rows} rows (x cancels)")
+
+    @on(InventoryLoaded)
+    def _loaded(self, message: InventoryLoaded) -> None:
+        inv = message.inventory
+        self.loading = False
+        self.problems = list(inv.problems)
+        self.complete = inv.complete
+        if inv.rows or not inv.problems:
+            self.rows_source.replace(inv.rows)
+            self.fetched_at = message.fetched_at
+        self.problem_box.show_sources([(sp.source, sp.problem) for sp in self.problems])
+        self.refresh_rows()
+
+    @on(MarksLoaded)
+    def _marks_loaded(self, message: MarksLoaded) -> None:
+        self.marks.clear()
+        self.marks.update(message.marks)
+        self.rows_source.forget()
+        if self.rows:
+            self.refresh_rows()
+
+    # -- filters, search, sort -------------------------------------------------------------
+    def search_of(self, view: CredentialsView) -> str:
+        return view.search
+
+    def with_search(self, view: CredentialsView, text: str) -> CredentialsView:
+        return replace(view, search=text)
+
+    def is_filtered(self, view: CredentialsView) -> bool:
+        return bool(view.groups or view.only_warnings or view.only_unreviewed)
+
+    def without_filters(self, view: CredentialsView) -> CredentialsView:
+        return replace(view, groups=frozenset(), only_warnings=False, only_unreviewed=False)
+
+    def source_has_rows(self) -> bool:
+        return bool(self.rows)
+
     def action_toggle_group(self, group: str) -> None:
-        self.groups.symmetric_difference_update({group})
-        self._changed()
+        on_now = group not in self.view.groups
+        groups = self.view.groups ^ {group}
+        sign = "+" if on_now else "−"
+        self.set_view(replace(self.view, groups=groups), note=f"{sign} {KIND_GROUPS[group][0]}")
 
     def action_clear_kinds(self) -> None:
-        self.groups.clear()
-        self._changed()
+        self.set_view(replace(self.view, groups=frozenset()), note="all kinds")
 
     def action_toggle_warnings(self) -> None:
-        self.only_warnings = not self.only_warnings
-        self._changed()
+        on_now = not self.view.only_warnings
+        self.set_view(replace(self.view, only_warnings=on_now),
+                      note="only urgent rows" if on_now else "urgent filter off")
 
     def action_toggle_unreviewed(self) -> None:
-        self.only_unreviewed = not self.only_unreviewed
-        self._changed()
+        on_now = not self.view.only_unreviewed
+        self.set_view(replace(self.view, only_unreviewed=on_now),
+                      note="only unreviewed rows" if on_now else "unreviewed filter off")
 
     def action_cycle_sort(self) -> None:
-        self.sort_key = SORT_KEYS[(SORT_KEYS.index(self.sort_key) + 1) % len(SORT_KEYS)]
-        self.descending = self.sort_key in ("created", "last_used", "flags")
-        self._changed()
+        sort = SORT_KEYS[(SORT_KEYS.index(self.view.sort) + 1) % len(SORT_KEYS)]
+        descending = sort in ("created", "last_used", "flags")
+        self.set_view(replace(self.view, sort=sort, descending=descending),
+                      note=f"sorted by {sort}")
 
     def action_reverse_sort(self) -> None:
-        self.descending = not self.descending
-        self._changed()
+        self.set_view(replace(self.view, descending=not self.view.descending),
+                      note="order reversed")
 
-    def action_search(self) -> None:
-        box = self.query_one("#cred-search", Input)
-        box.display = True
-        box.value = self.search
-        box.focus()
-
-    @on(Input.Changed, "#cred-search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.search = event.value
-        self.refresh_rows()
-
-    @on(Input.Submitted, "#cred-search")
-    def _search_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.search = event.value
-        self._close_search()
-        self._changed()
-
-    def _close_search(self) -> None:
-        # the filter bar shows the applied search; the 3-row box goes away
-        self.query_one("#cred-search", Input).display = False
-        self.table.focus()
-
-    def action_back(self) -> None:
-        """Close the search box; then clear the search, then the other filters."""
-        box = self.query_one("#cred-search", Input)
-        if box.has_focus:
-            self._close_search()
-        elif self.search:
-            self.search = ""
-            box.value = ""
-            box.display = False
-            self._changed()
-        elif self.groups or self.only_warnings or self.only_unreviewed:
-            self.groups.clear()
-            self.only_warnings = self.only_unreviewed = False
-            self._changed()
-
-    def _changed(self) -> None:
-        self.refresh_rows()
-        self._schedule_save()
-
-    # -- marks --------------------------------------------------------------------------------
+    # -- marks -----------------------------------------------------------------------------
     def action_mark(self, mark: str) -> None:
         """Mark the highlighted credential; the same mark again removes it."""
         row = self.selected_row()
@@ -479,145 +515,86 @@ class CredentialsPane(SavesPaneState, Vertical):
             self.marks[row.key] = Mark(OBJECT_TYPE, row.key, new, None,
                                        datetime.now(UTC).isoformat(timespec="seconds"))
         self._write_mark(row.key, new)
-        self._update_mark_cell(row)
+        self.rows_source.forget([row.key])
+        self.table.invalidate([row.key])
         self.post_message(self.MarkChanged(row.key, new))
-        if self.only_unreviewed and new:
+        if self.view.only_unreviewed and new:
             self.refresh_rows()
         else:
-            self._render_filterbar()
+            self.render_bar()
 
     @work(thread=True, group="cred-marks", exit_on_error=False)
     def _write_mark(self, key: str, mark: str | None) -> None:
         self.ctx.store.set_mark(self.ctx.incident_id, OBJECT_TYPE, key, mark)
 
-    def _mark_cell(self, row: Credential) -> Text:
-        mark = self.marks.get(row.key)
-        if mark is None or not mark.mark:
-            return Text("", end="")
-        if mark.mark == "cleared":
-            return Text("✓", style="bold green", end="")
-        return Text("⚑", style="bold red", end="")
-
-    def _update_mark_cell(self, row: Credential) -> None:
-        with suppress(RowDoesNotExist):
-            self.table.update_cell(row.key, "mark", self.fitted.pick_cell(self._mark_cell(row)))
-
-    # -- rendering ----------------------------------------------------------------------------
-    def refresh_rows(self) -> None:
-        table = self.table
-        keep = self._pending_select if self._pending_select is not None else self.selected_key()
-        shown = [r for r in self.rows if self.matches(r)]
-        shown.sort(key=lambda r: _sort_value(r, self.sort_key), reverse=self.descending)
-        self.matching = len(shown)
-        self.shown = shown[:MAX_TABLE_ROWS]
-        table.clear()
-        pick = self.fitted.pick
-        for r in self.shown:
-            table.add_row(*pick(self._row(r)), key=r.key)
-        if keep is not None:
-            with suppress(RowDoesNotExist):
-                table.move_cursor(row=table.get_row_index(keep), animate=False)
-                self._pending_select = None
-        self._render_filterbar()
-        self._set_title(None)
-
-    def _row(self, r: Credential) -> tuple[Text, ...]:
+    # -- rendering -------------------------------------------------------------------------
+    def _cells(self, r: Credential) -> CellRow:
         """One cell per column of ``COLUMNS`` (the table shows those that fit)."""
-        flags = Text(end="", no_wrap=True, overflow="ellipsis")
-        # Urgent flags first: a narrow Flags column must still show the one that matters.
-        ordered = sorted(r.flags, key=lambda flag: flag not in URGENT_FLAGS)
-        for i, flag in enumerate(ordered):
-            if i:
-                flags.append(", ")
-            flags.append(SHORT_FLAG.get(flag, flag),
-                         style="bold red" if flag in URGENT_FLAGS else "yellow")
         if r.expires_at or r.kind not in EXPIRING_KINDS:
             expires = safe_cell(_date(r.expires_at), max_cells=20, empty="")
         else:
             expires = Text("never", style="yellow", end="")
         state = "" if r.state in ("active", "online", "masked", "plain", "") else f" ({r.state})"
-        return (
-            self._mark_cell(r),
-            Text(SHORT_KIND.get(r.kind, r.kind), end="", no_wrap=True),
-            safe_cell(r.name + state, max_cells=48),
-            safe_cell(r.owner, max_cells=40),
-            safe_cell(", ".join(r.scopes), max_cells=40),
+        return {
+            "mark": _mark_cell(self.marks.get(r.key)),
+            "kind": Text(SHORT_KIND.get(r.kind, r.kind), end="", no_wrap=True),
+            "name": safe_cell(r.name + state, max_cells=48),
+            "owner": safe_cell(r.owner, max_cells=40),
+            "scopes": safe_cell(", ".join(r.scopes), max_cells=40),
             # _date returns the raw server value when it is not a timestamp: sanitise it.
-            safe_cell(_date(r.created_at), max_cells=20, empty=""),
-            safe_cell(_date(r.last_used_at), max_cells=20, empty=""),
-            expires,
-            flags,
-        )
+            "created": safe_cell(_date(r.created_at), max_cells=20, empty=""),
+            "last_used": safe_cell(_date(r.last_used_at), max_cells=20, empty=""),
+            "expires": expires,
+            "flags": _flags_cell(r),
+        }
 
     def selected_key(self) -> str | None:
-        table = self.table
-        row = table.cursor_row
-        if table.row_count == 0 or not (0 <= row < len(self.shown)):
-            return None
-        return self.shown[row].key
+        key = self.table.cursor_key
+        return key if isinstance(key, str) else None
 
     def selected_row(self) -> Credential | None:
-        key = self.selected_key()
-        return next((r for r in self.shown if r.key == key), None)
+        return self.rows_source.item(self.selected_key())
 
-    def _render_filterbar(self) -> None:
+    def bar(self) -> Text:
+        v = self.view
         bar = Text(end="")
-        if self.matching > len(self.shown):
-            bar.append(f"first {len(self.shown):,} of {self.matching:,} matching, "
-                       f"{len(self.rows):,} (narrow with / or a kind)", style="bold")
-        else:
-            bar.append(f"{len(self.shown)} of {len(self.rows)}", style="bold")
+        bar.append(f"{len(self.shown):,} of {len(self.rows):,}", style="bold")
         reviewed = sum(1 for r in self.rows if (m := self.marks.get(r.key)) and m.mark)
         bar.append(f"  reviewed {reviewed}")
-        bar.append(f"  sort: {self.sort_key}{' ↓' if self.descending else ' ↑'}")
-        if self.groups:
+        bar.append(f"  sort: {v.sort}{' ↓' if v.descending else ' ↑'}")
+        if v.groups:
             bar.append("  kinds: ", style="bold")
-            bar.append(", ".join(KIND_GROUPS[g][0] for g in sorted(self.groups)))
-        if self.only_warnings:
+            bar.append(", ".join(KIND_GROUPS[g][0] for g in sorted(v.groups)))
+        if v.only_warnings:
             bar.append("  only urgent rows", style="bold")
-        if self.only_unreviewed:
+        if v.only_unreviewed:
             bar.append("  only unreviewed", style="bold")
-        if self.search:
+        if v.search:
             bar.append("  search: ", style="bold")
-            bar.append_text(safe_cell(self.search, max_cells=30))
-        if not (self.groups or self.only_warnings or self.only_unreviewed or self.search):
+            bar.append_text(safe_cell(v.search, max_cells=30))
+        if not (self.is_filtered(v) or v.search):
             bar.append("  / search · ? lists the filter keys", style="dim")
-        self.query_one("#cred-filterbar", Static).update(bar)
+        return bar
 
-    def _render_message(self) -> None:
-        box = self.query_one("#cred-message", Static)
-        if not self.problems:
-            box.display = False
-            return
-        text = Text(end="")
-        for i, sp in enumerate(self.problems[:6]):
-            if i:
-                text.append("\n")
-            text.append("• ", style=WARN_STYLE)
-            text.append(clean(sp.problem.title, kind="line").text, style="bold")
-            text.append(": " + clean(sp.problem.detail, kind="line", max_cells=160).text)
-        if len(self.problems) > 6:
-            text.append(f"\n… {len(self.problems) - 6} more")
-        box.update(text)
-        box.display = True
+    def title_status(self) -> str:
+        status = f"{len(self.rows)} credentials"
+        if self.fetched_at:
+            status += f", fetched {short_time(self.fetched_at)}"
+        if not self.complete:
+            failed = len(self.problems)
+            status += f" (partial: {failed} source{'s' if failed != 1 else ''} failed)"
+        return status
 
-    def _set_title(self, status: str | None) -> None:
-        if status is None:
-            if self.loading:
-                return
-            status = f"{len(self.rows)} credentials"
-            if self.fetched_at:
-                status += f", fetched {short_time(self.fetched_at)}"
-            if not self.complete:
-                status += " (partial)"
-        self.border_title = Content(f"Credentials — {status}")  # literal, never markup
+    def explain(self, key: RowKey) -> Text | None:
+        row = self.rows_source.item(key)
+        if row is None:
+            return None
+        if not row.flags:
+            return detail_text("Flags", "none")
+        ordered = sorted(row.flags, key=lambda flag: flag not in URGENT_FLAGS)
+        return detail_text("Flags", ", ".join(ordered))
 
-    # -- detail -------------------------------------------------------------------------------
-    @on(DataTable.RowSelected, "#cred-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_open()
-
+    # -- detail and actions ----------------------------------------------------------------
     def action_open(self) -> None:
         """Open the highlighted credential's details."""
         row = self.selected_row()
@@ -650,26 +627,16 @@ class CredentialsPane(SavesPaneState, Vertical):
         }
         open_token_actions_menu(self.app, self.ctx, [token])
 
-    @on(DataTable.RowHighlighted, "#cred-table")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._schedule_save()
-
-    # -- resume -------------------------------------------------------------------------------
+    # -- resume ----------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        return {
-            "groups": sorted(self.groups), "search": self.search, "sort": self.sort_key,
-            "descending": self.descending, "only_warnings": self.only_warnings,
-            "only_unreviewed": self.only_unreviewed, "selected": self.selected_key(),
-        }
+        return {**self.view.to_state(), "selected": self.selected_key()}
 
     def restore(self, state: Mapping[str, Any]) -> None:
-        self.groups = {g for g in state.get("groups") or () if g in KIND_GROUPS}
-        self.search = str(state.get("search") or "")
-        sort = state.get("sort")
-        self.sort_key = sort if sort in SORT_KEYS else "kind"
-        self.descending = bool(state.get("descending"))
-        self.only_warnings = bool(state.get("only_warnings"))
-        self.only_unreviewed = bool(state.get("only_unreviewed"))
-        selected = state.get("selected")
-        self._pending_select = selected if isinstance(selected, str) else None
-        self.refresh_rows()
+        self.restore_cursor(state, "selected")
+        view = CredentialsView.from_state(state, self.marks)
+        box = self.search_box if self.is_mounted else None
+        if box is not None:
+            with box.prevent(Input.Changed):
+                box.value = view.search
+            box.display = bool(view.search)
+        self.set_view(view, save=False)

@@ -10,19 +10,14 @@ from __future__ import annotations
 from contextlib import suppress
 from typing import Any, ClassVar
 
-from textual.timer import Timer
 from textual.widget import Widget
 
 from console.context import AppContext
+from screens.widgets.debounce import Debouncer
 
-__all__ = ["MAX_TABLE_ROWS", "SAVE_DELAY", "SavesPaneState"]
+__all__ = ["SAVE_DELAY", "SavesPaneState"]
 
 SAVE_DELAY = 0.5  # seconds
-# Textual's DataTable measures every row it is given on the UI thread (about 0.15 s per 1,000
-# rows here); the audit and credentials panes show at most this many of the rows that match and
-# say so, and the responder narrows with search and filters. 30 days of audit events on a large
-# instance can be 100,000 rows.
-MAX_TABLE_ROWS = 2000
 
 
 class SavesPaneState(Widget):
@@ -30,31 +25,26 @@ class SavesPaneState(Widget):
 
     STATE_KEY: ClassVar[str]
     ctx: AppContext
-    _save_timer: Timer | None = None
+    _saver: Debouncer | None = None
 
     def state(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def _schedule_save(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(SAVE_DELAY, self._save_now)
+        if self._saver is None:
+            self._saver = Debouncer(self, SAVE_DELAY, self._save_now)
+        self._saver.call()
 
     def _save_now(self) -> None:
-        self._save_timer = None
+        store, incident_id, key = self.ctx.store, self.ctx.incident_id, self.STATE_KEY
+        value = self.state()  # taken now: the state at save time
         self.run_worker(
-            self._write_state(self.state()),
+            lambda: store.save_ui_state(incident_id, key, value),
             thread=True, exclusive=True, group=f"{self.STATE_KEY}-state", exit_on_error=False,
         )
 
-    def _write_state(self, value: dict[str, Any]) -> Any:
-        """A callable for the worker (bound now, so the state is the one at save time)."""
-        store, incident_id, key = self.ctx.store, self.ctx.incident_id, self.STATE_KEY
-        return lambda: store.save_ui_state(incident_id, key, value)
-
     def on_unmount(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.stop()
-            self._save_timer = None
+        if self._saver is not None and self._saver.pending:
+            self._saver.cancel()
             with suppress(Exception):  # never block shutdown on a state write
                 self.ctx.store.save_ui_state(self.ctx.incident_id, self.STATE_KEY, self.state())

@@ -37,7 +37,8 @@ class QuickFilter:
 
 
 # Keys avoid the app's map (1/2/3 ? / escape enter space a q ctrl+p) and the review keys
-# (c f n): upper-case letters keep them one keystroke away and hard to hit by accident.
+# (c f n, and C F N with a note / backwards): upper-case letters keep them one keystroke away
+# and hard to hit by accident.  L is "flagged" because F flags with a note.
 QUICK_FILTERS: Final[tuple[QuickFilter, ...]] = (
     QuickFilter("A", "admins", "admins", "Only administrators"),
     QuickFilter("T", "no_2fa", "2FA off", "Only users with two-factor auth off"),
@@ -48,7 +49,7 @@ QUICK_FILTERS: Final[tuple[QuickFilter, ...]] = (
     QuickFilter("I", "signed_in_in_window", "signed in in window",
                 "Only users who signed in during the window"),
     QuickFilter("U", "unreviewed", "unreviewed", "Only users without a review mark"),
-    QuickFilter("F", "flagged", "flagged", "Only users flagged as suspicious"),
+    QuickFilter("L", "flagged", "flagged", "Only users flagged as suspicious"),
 )
 #: The help screen lists the quick filters as their own section under this title.
 QUICK_FILTER_GROUP: Final = Binding.Group("quick filters (shift+letter toggles, X clears all)")
