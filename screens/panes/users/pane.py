@@ -31,12 +31,11 @@ from textual.widgets import Input, ProgressBar, Static
 from textual.worker import Worker, get_current_worker
 
 from console.context import AppContext
-from console.loader import LoadProgress
-from console.problem import Problem
 from console.store import Incident
 from screens.panes.sources import SqlUserSource
 from screens.panes.users import jobs, messages
 from screens.panes.users.cells import COLUMNS, risk_explanation, user_cells
+from screens.panes.users.loading import LOAD_REFRESH_S, LoadingMixin
 from screens.panes.users.review import ReviewMixin
 from screens.panes.users.view import QUICK_FILTER_GROUP, QUICK_FILTERS, UsersView
 from screens.widgets.debounce import Debouncer
@@ -45,8 +44,6 @@ from screens.widgets.virtual_table import RowKey, VirtualTable
 __all__ = ["USERS_STATE_KEY", "UsersPane", "UsersTable"]
 
 USERS_STATE_KEY: Final = "users"
-#: Debounce for re-querying while pages stream in (the first page is shown at once).
-LOAD_REFRESH_S: Final = 0.4
 SEARCH_DEBOUNCE_S: Final = 0.15
 
 
@@ -60,7 +57,7 @@ class UsersTable(VirtualTable):
     ]
 
 
-class UsersPane(ReviewMixin):
+class UsersPane(LoadingMixin, ReviewMixin):
     """Every user of the instance, with triage signals and review marks."""
 
     STATE_KEY = USERS_STATE_KEY
@@ -360,147 +357,6 @@ class UsersPane(ReviewMixin):
     def _selection_changed(self, event: VirtualTable.SelectionChanged) -> None:
         event.stop()
         self.render_bar()
-
-    # ------------------------------------------------------------------ loading
-
-    def action_reload(self) -> None:
-        """(Re)load every user from the server into the store."""
-        if self._loading:
-            return
-        self._loading = True
-        self._loaded_count = 0
-        self._load_total = None
-        self._load_started = time.perf_counter()
-        self.timings.pop("first_rows", None)
-        self.last_problem = None
-        bar = self.query_one("#users-progress", ProgressBar)
-        bar.update(total=None, progress=0)
-        bar.display = True
-        self.table.empty_text = "Loading users…"
-        self._set_status("Loading users… x cancels")
-        self._update_title()
-        self._load_worker = self._load(self.ctx)
-
-    def action_cancel_load(self) -> None:
-        if self._load_worker is not None and self._loading:
-            self._load_worker.cancel()
-            self._set_status("Cancelling…")
-
-    @work(thread=True, exclusive=True, group="users-load", exit_on_error=False)
-    def _load(self, ctx: AppContext) -> None:
-        worker = get_current_worker()
-
-        def progress(p: LoadProgress) -> None:
-            self.post_message(messages.UsersPageArrived(p.loaded, p.total, p.pages, p.done))
-
-        self.post_message(messages.UsersLoaded(jobs.load(ctx, progress, lambda: worker.is_cancelled)))
-
-    def on_users_pane_users_page_arrived(self, message: messages.UsersPageArrived) -> None:
-        message.stop()
-        if not self._loading:
-            return
-        self._loaded_count = message.loaded
-        self._load_total = message.total
-        if not self._refresh.pending:
-            # First rows as soon as they exist; after that, re-querying 100k ids costs tens of
-            # milliseconds of the UI's share of the GIL, so the interval grows with the query
-            # time (at most ~10% of the time goes on refreshes).
-            delay = 0.01 if not self._shown else max(LOAD_REFRESH_S, 10 * self.timings["query"])
-            self._refresh.call(delay)
-
-    def _timed_refresh(self) -> None:
-        if self._loading:
-            bar = self.query_one("#users-progress", ProgressBar)
-            bar.update(total=self._load_total, progress=self._loaded_count)
-            self._update_title()
-        self._requery()
-        self._post_progress_soon()  # the header's "reviewed x/total" grows with the load
-
-    def on_users_pane_users_loaded(self, message: messages.UsersLoaded) -> None:
-        message.stop()
-        result = message.result
-        self._loading = False
-        self._load_worker = None
-        self.timings["load"] = time.perf_counter() - self._load_started
-        self.query_one("#users-progress", ProgressBar).display = False
-        self._refresh.cancel()
-        if result.problem is not None:
-            self.last_problem = jobs.problem_line(result.problem)
-            self._set_status(f"Load stopped: {self.last_problem}  (r retries)", error=True)
-        elif result.cancelled:
-            self._set_status(f"Load cancelled after {result.loaded:,} users (r reloads)")
-        else:
-            self._set_status(
-                f"Loaded {result.loaded:,} users in {result.seconds:.1f}s; computing risk…")
-            self._risk_worker(self.ctx)
-        self._load_finishing = True
-        self._requery()
-        self._post_progress_soon()
-
-    def worker_failed(self, worker: Worker[Any], problem: Problem) -> None:
-        """A worker raised (a store failure): say so on the status line and in the box."""
-        self.last_problem = jobs.problem_line(problem)
-        self._set_status(self.last_problem, error=True)
-        super().worker_failed(worker, problem)
-
-    # ------------------------------------------------------------------ risk and enrichment
-
-    @work(thread=True, exclusive=True, group="users-risk", exit_on_error=False)
-    def _risk_worker(self, ctx: AppContext) -> None:
-        worker = get_current_worker()
-        problem, failed = jobs.score_risk(ctx, lambda: worker.is_cancelled)
-        self.post_message(messages.RiskComputed(problem, failed))
-
-    def on_users_pane_risk_computed(self, message: messages.RiskComputed) -> None:
-        message.stop()
-        if message.failed:
-            self.last_problem = message.problem
-            self._set_status(f"Risk signals unavailable: {message.problem}", error=True)
-        elif message.problem:
-            self.last_problem = message.problem
-            self._set_status(f"Risk computed ({message.problem}); fetching sign-in IPs…")
-        elif message.final:
-            self._set_status(
-                f"{self._total:,} users loaded; risk rescored with "
-                f"{self._enriched:,} admins'/active users' sign-in IPs"
-            )
-        else:
-            self._set_status("Risk computed; fetching sign-in IPs for admins and active users…")
-        self.table.invalidate()
-        self._show_detail(self.table.cursor_key)
-        if self.view.sort == "risk":
-            self._requery()
-        if not message.final:
-            self._enrich_worker(self.ctx)
-
-    @work(thread=True, exclusive=True, group="users-enrich", exit_on_error=False)
-    def _enrich_worker(self, ctx: AppContext) -> None:
-        worker = get_current_worker()
-        self.post_message(messages.UsersEnriched(jobs.enrich(ctx, lambda: worker.is_cancelled)))
-
-    def on_users_pane_users_enriched(self, message: messages.UsersEnriched) -> None:
-        message.stop()
-        result = message.result
-        self._enriched = result.enriched
-        if result.problem is not None:
-            line = jobs.problem_line(result.problem)
-            self._set_status(f"Sign-in IPs incomplete: {line}", error=True)
-        self.table.invalidate()
-        if self._enriched:
-            self._rescore_worker(self.ctx)  # IP signals need the IPs just fetched
-
-    def rescore(self) -> None:
-        """Recompute risk from what the store holds now (e.g. audit events just arrived).
-
-        While a load runs, nothing happens: scoring follows every completed load anyway.
-        """
-        if self._total and not self._loading:
-            self._rescore_worker(self.ctx)
-
-    @work(thread=True, exclusive=True, group="users-risk", exit_on_error=False)
-    def _rescore_worker(self, ctx: AppContext) -> None:
-        problem = jobs.rescore(ctx)
-        self.post_message(messages.RiskComputed(problem, problem is not None, final=True))
 
     # ------------------------------------------------------------------ chrome
 
