@@ -7,8 +7,6 @@ anything is limited, and later with ``v``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from console.capabilities import Coverage, CoverageLine
 from console.sanitize import clean
 
 __all__ = ["CoverageScreen", "needs_attention"]
@@ -30,11 +29,11 @@ _STYLES = {
 }
 
 
-def _level(line: Any) -> str:
-    return str(getattr(line, "level", "info")).lower()
+def _level(line: CoverageLine) -> str:
+    return str(line.level).lower()
 
 
-def needs_attention(coverage: Any) -> bool:
+def needs_attention(coverage: Coverage) -> bool:
     """Whether any capability line is a warning or a gap (so startup should stop and show it)."""
     return any(_level(line) not in _FINE_LEVELS for line in coverage.lines())
 
@@ -50,7 +49,7 @@ class CoverageScreen(ModalScreen[bool]):
         Binding("q", "stop", "Quit"),
     ]
 
-    def __init__(self, coverage: Any, *, startup: bool = False) -> None:
+    def __init__(self, coverage: Coverage, *, startup: bool = False) -> None:
         """Show ``coverage`` (a ``console.capabilities.Coverage``).
 
         Args:
@@ -72,15 +71,15 @@ class CoverageScreen(ModalScreen[bool]):
             yield Static(Text(hint), classes="dialog-hint")
 
     def _summary(self) -> Text:
-        url = clean(getattr(self._coverage, "url", "") or "", kind="line").text
+        url = clean(self._coverage.url or "", kind="line").text
         return Text(url, style="bold")
 
-    def _line(self, line: Any) -> Text:
+    def _line(self, line: CoverageLine) -> Text:
         level = _level(line)
         icon = _ICONS.get(level, "✗")
         style = self.get_component_rich_style(_STYLES.get(level, "coverage-gap"))
         text = Text(f"{icon} ", style=style)
-        text.append(clean(getattr(line, "text", line), kind="text").text)
+        text.append(clean(line.text, kind="text").text)
         return text
 
     def action_proceed(self) -> None:

@@ -298,14 +298,17 @@ _SIGN_IN_FIELDS: Final = (
 )
 
 
-def _problem(problem: Any) -> Text:
+def _problem(problem: Problem | None) -> Text:
     text = Text("⚠ ", style="bold red")
-    text.append_text(safe_text(getattr(problem, "title", "Failed"), kind="line", style="bold red"))
-    detail = getattr(problem, "detail", "")
+    if problem is None:
+        text.append("Failed", style="bold red")
+        return text
+    text.append_text(safe_text(problem.title, kind="line", style="bold red"))
+    detail = problem.detail
     if detail:
         text.append(": ")
         text.append_text(safe_text(detail, kind="line", max_cells=300))
-    step = getattr(problem, "next_step", "")
+    step = problem.next_step
     if step:
         text.append("\n")
         text.append_text(safe_text(step, kind="line", max_cells=300, style="italic"))

@@ -42,6 +42,8 @@ from screens.messages import (
     ShowAuditForUser,
     UiStateLoaded,
 )
+from screens.panes.base import Pane, RecordPane
+from screens.panes.users.messages import ReviewProgressChanged
 from screens.widgets.command_line import COMMANDS, CommandLine, parse_command
 
 __all__ = ["PANES", "ConsoleCommands", "MainScreen", "PaneFactory", "default_pane_factories"]
@@ -148,7 +150,7 @@ class MainScreen(HandoffMixin, Screen[None]):
         header = self.query_one(ConsoleHeader)
         conn, cov = self.ctx.connection, self.ctx.coverage
         header.instance_url = self.ctx.instance_url
-        header.identity = str(getattr(cov, "username", "") or "") if cov is not None else ""
+        header.identity = (cov.username or "") if cov is not None else ""
         header.incident_title = str(self.ctx.incident.title)
         header.drill = bool(conn.is_drill)
         header.read_only = self.ctx.read_only
@@ -186,9 +188,8 @@ class MainScreen(HandoffMixin, Screen[None]):
             return
         # The pane's table, not its first focusable child: a resumed search keeps its search box
         # on screen, and focusing that would send the responder's next keys into the search.
-        table = getattr(pane, "table", None)
-        if isinstance(table, Widget) and table.focusable:
-            self.set_focus(table)
+        if isinstance(pane, RecordPane) and pane.table.focusable:
+            self.set_focus(pane.table)
             return
         for widget in self.focus_chain:
             if pane in widget.ancestors:
@@ -258,10 +259,11 @@ class MainScreen(HandoffMixin, Screen[None]):
         return False
 
     def _open_actions(self, pane: Widget) -> bool:
-        selected_ids = getattr(pane, "selected_ids", None)
-        if not callable(selected_ids):
+        from screens.panes.users import UsersPane
+
+        if not isinstance(pane, UsersPane):
             return False
-        ids = list(selected_ids())
+        ids = pane.selected_ids()
         if not ids:
             self.notify("Select a row first (space).", markup=False)
             return True
@@ -272,16 +274,20 @@ class MainScreen(HandoffMixin, Screen[None]):
 
     def users_changed(self, user_ids: tuple[int, ...]) -> None:
         """Users were re-read into the cache: let the users pane redraw them."""
-        changed = getattr(self._panes.get("users"), "users_changed", None)
-        if callable(changed):
-            changed(user_ids)
+        from screens.panes.users import UsersPane
+
+        users = self._panes.get("users")
+        if isinstance(users, UsersPane):
+            users.users_changed(user_ids)
 
     @on(AuditEventsCached)
     def _audit_events_cached(self, message: AuditEventsCached) -> None:
         """New sign-in history can change "new IP" signals: let the users pane rescore."""
-        rescore = getattr(self._panes.get("users"), "rescore", None)
-        if callable(rescore):
-            rescore()
+        from screens.panes.users import UsersPane
+
+        users = self._panes.get("users")
+        if isinstance(users, UsersPane):
+            users.rescore()
 
     # -- resume --------------------------------------------------------------------------
     @work(thread=True, group="ui-state", exit_on_error=False)
@@ -326,10 +332,9 @@ class MainScreen(HandoffMixin, Screen[None]):
     def _restore(self, message: UiStateLoaded) -> None:
         state = message.state
         for key, pane in self._panes.items():
-            restore = getattr(pane, "restore", None)
             saved = state.get(key)
-            if callable(restore) and isinstance(saved, dict):
-                restore(saved)
+            if isinstance(pane, Pane) and isinstance(saved, dict):
+                pane.restore(saved)
         active = state.get(ACTIVE_PANE_KEY)
         key = active if isinstance(active, str) and active in self._panes else self.active_pane
         focused = self.focused
@@ -361,21 +366,19 @@ class MainScreen(HandoffMixin, Screen[None]):
         if header.progress is None:  # the pane's own report is newer than the store's
             header.progress = (message.reviewed, message.total, message.root_reviewed)
 
-    def on_users_pane_review_progress_changed(self, message: Any) -> None:
+    def on_users_pane_review_progress_changed(self, message: ReviewProgressChanged) -> None:
         self.query_one(ConsoleHeader).progress = (
-            int(message.reviewed),
-            int(message.total),
-            bool(message.root_reviewed),
-        )
+            message.reviewed, message.total, message.root_reviewed)
 
     @on(ShowAuditForUser)
     def _show_audit_for(self, message: ShowAuditForUser) -> None:
+        from screens.panes.audit import AuditPane
+
         audit = self._panes.get("audit")
         if audit is None:
             return
-        show_for_user = getattr(audit, "show_for_user", None)
-        if callable(show_for_user):
-            show_for_user(message.user_id)
+        if isinstance(audit, AuditPane) and message.user_id is not None:
+            audit.show_for_user(message.user_id)
         self.show_pane("audit")
 
     # -- incident and coverage -----------------------------------------------------------
@@ -405,9 +408,8 @@ class MainScreen(HandoffMixin, Screen[None]):
         self.ctx.incident = message.incident
         self.query_one(ConsoleHeader).incident_title = str(message.incident.title)
         for pane in self._panes.values():
-            changed = getattr(pane, "incident_changed", None)
-            if callable(changed):
-                changed(message.incident)
+            if isinstance(pane, RecordPane):
+                pane.incident_changed(message.incident)
         self.notify("Incident details saved.", markup=False)
 
 

@@ -7,9 +7,12 @@ ones the shell itself reacts to.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from console.store import Incident
 
 __all__ = [
     "AuditEventsCached",
@@ -27,7 +30,8 @@ __all__ = [
 class UiStateLoaded(Message):
     """The saved UI state of the incident was read from the store (resume)."""
 
-    state: dict[str, Any]
+    state: dict[str, object]
+    """The incident's ui_state: JSON values, checked by each pane's ``restore``."""
 
 
 @dataclass
@@ -50,7 +54,7 @@ class PaneActivated(Message):
 class IncidentUpdated(Message):
     """The incident's title, kind or window was changed and saved."""
 
-    incident: Any
+    incident: Incident
 
 
 @dataclass

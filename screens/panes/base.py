@@ -20,7 +20,7 @@ Subclasses give the columns, the row source, the view (a frozen dataclass) and a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from rich.text import Text
 from textual import on
@@ -35,6 +35,7 @@ from textual.worker import Worker, WorkerState
 from console.context import AppContext
 from console.problem import Problem
 from console.sanitize import clean
+from console.store import Incident
 from screens.panes.sources import RowSource
 from screens.panes.state import SavesPaneState
 from screens.widgets.filter_bar import FilterBar
@@ -42,9 +43,18 @@ from screens.widgets.problem_box import ProblemBox
 from screens.widgets.search_input import SearchInput
 from screens.widgets.virtual_table import Column, RowKey, VirtualTable
 
-__all__ = ["DetailsTable", "RecordPane", "detail_text"]
+__all__ = ["DetailsTable", "Pane", "RecordPane", "detail_text"]
 
 ViewT = TypeVar("ViewT")
+
+
+@runtime_checkable
+class Pane(Protocol):
+    """What the main screen asks of any pane (a ``RecordPane``, or a stand-in in tests)."""
+
+    def state(self) -> dict[str, Any]: ...
+
+    def restore(self, state: Mapping[str, Any]) -> None: ...
 
 
 class DetailsTable(VirtualTable):
@@ -115,6 +125,9 @@ class RecordPane(SavesPaneState, Vertical, Generic[ViewT]):
 
     def action_open(self) -> None:
         """Open the highlighted row's details."""
+
+    def incident_changed(self, incident: Incident) -> None:
+        """The incident's title, kind or window changed (panes whose data depends on it)."""
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
