@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static
+from textual.worker import Worker, WorkerState
 
 from actions import resumable_count
 from console.context import AppContext
@@ -358,6 +359,21 @@ class MainScreen(HandoffMixin, Screen[None]):
     @work(thread=True, group="ui-state", exit_on_error=False)
     def _write_ui_state(self, key: str, value: Any) -> None:
         self.ctx.store.save_ui_state(self.ctx.incident_id, key, value)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """The screen's own workers (state, incident): a failure is said, never a crash.
+
+        Pane workers are handled by their pane (``RecordPane``), which stops the message.
+        """
+        if event.state is not WorkerState.ERROR or not isinstance(event.worker.error, Exception):
+            return
+        from console.errors import describe_error
+        from console.sanitize import safe
+
+        problem = describe_error(event.worker.error)
+        self.notify(safe(problem.one_line(), kind="line", max_cells=200), markup=False,
+                    severity="error", timeout=10)
 
     # -- header updates ------------------------------------------------------------------
     @on(ReviewProgressLoaded)

@@ -475,3 +475,31 @@ def test_a_filter_key_says_what_it_did_and_no_match(tmp_path: Path) -> None:
             assert pane.table.row_count == len(pane.events)
 
     asyncio.run(run())
+
+
+def test_a_failing_worker_becomes_a_problem_in_the_box_not_a_crash(tmp_path: Path) -> None:
+    """Building the client raised inside the load worker: the pane's one worker-error handler
+    shows it as a Problem and stops saying "loading…"."""
+    store = Store.open(tmp_path / "s.db")
+
+    class Broken(Ctx):
+        def gitlab(self) -> Any:
+            raise OSError(111, "Connection refused")
+
+    ctx = Broken(store, FakeGitLab(EVENTS))
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.query_one(AuditPane)
+            box = pane.query_one("#audit-message", Static)
+            for _ in range(50):  # not wait_for_complete: it re-raises the worker's error
+                await pilot.pause(0.02)
+                if box.display:
+                    break
+            assert box.display and box.has_class("-error")
+            assert pane.problem_box.problems and not pane.loading
+            assert "loading" not in str(pane.border_title)
+            assert app.is_running
+
+    asyncio.run(run())
