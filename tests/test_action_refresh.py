@@ -10,7 +10,7 @@ from screens.action_run import ActionRunScreen
 from screens.actions_menu import ActionsMenuScreen, PlanScreen
 from screens.main import MainScreen
 from screens.panes.users import UsersPane
-from tests.test_app_shell import demo, reach_main, run_app, screen_text, until
+from tests.pilot_helpers import demo, reach_main, run_app, screen_text, until
 
 
 def test_blocking_from_the_menu_updates_the_users_row() -> None:

@@ -16,7 +16,7 @@ from console.app import IncidentConsoleApp
 from console.session import Launch
 from screens.coverage import CoverageScreen
 from screens.panes.users import UsersPane
-from tests.test_app_shell import reach_main, run_app, screen_text, until
+from tests.pilot_helpers import reach_main, run_app, screen_text, until
 
 
 def test_env_token_without_dbus_lists_users_and_says_not_stored(

@@ -20,7 +20,7 @@ from console.store import Store
 from screens.connect import ConnectFormScreen, KeyringNoticeScreen, ProblemScreen
 from screens.incidents import IncidentChoiceScreen, ago, default_incident_fields
 from screens.profiles import ProfilePickerScreen
-from tests.test_app_shell import FAKE_PANES, reach_main, run_app, screen_text, until
+from tests.pilot_helpers import FAKE_PANES, reach_main, run_app, screen_text, until
 
 
 def fill(app: IncidentConsoleApp, **values: str) -> None:

@@ -27,8 +27,8 @@ from screens.panes.audit import AuditPane
 from screens.panes.credentials import CredentialsPane
 from screens.panes.users import UsersPane
 from styles import stylesheet
-from tests.test_untrusted_text_ui import hostile_dossier, hostile_users
-from tests.test_users_pane import make_ctx, settle
+from tests.tui.test_untrusted_text_ui import hostile_dossier, hostile_users
+from tests.tui.test_users_pane import make_ctx, settle
 
 SIZES = [(80, 24), (160, 50)]
 FETCHED = "2024-06-01T12:00:00Z"
@@ -49,6 +49,18 @@ class OnePane(App[None]):
         yield self._make()
 
 
+async def users_ready(pilot: Pilot[None]) -> None:
+    """The first query landed and its status line is up (also on a loaded 2-core machine)."""
+    await settle(pilot)
+    pane = pilot.app.query_one(UsersPane)
+    for _ in range(100):
+        status = str(pane.query_one("#users-status").render())
+        if pane.table.row_count == 30 and "from the local cache" in status:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
 def _users_app(tmp_path: Path) -> OnePane:
     ctx = make_ctx(tmp_path, hostile_users())
     ctx.store.set_risk(ctx.incident_id, {3: (60, ["reason \x1b]52;c;eA==\x07 [/b]"]),
@@ -59,7 +71,7 @@ def _users_app(tmp_path: Path) -> OnePane:
 
 def _events() -> list[AuditEvent]:
     from console.audit import normalize_event
-    from tests.test_audit_pane import EVENTS
+    from tests.tui.test_audit_pane import EVENTS
 
     return [e for e in (normalize_event(raw) for raw in EVENTS) if e is not None]
 
@@ -79,7 +91,7 @@ def _audit_app(ctx: AppContext) -> tuple[OnePane, Any]:
 
 def _credentials_app(ctx: AppContext) -> tuple[OnePane, Any]:
     from console.inventory import fetch_inventory
-    from tests.test_credentials_pane import _server
+    from tests.tui.test_credentials_pane import _server
 
     app = OnePane(lambda: CredentialsPane(ctx, load_on_mount=False))
     window = ("2025-05-05T12:00:00Z", "2025-05-10T12:00:00Z")
@@ -99,8 +111,9 @@ def _credentials_app(ctx: AppContext) -> tuple[OnePane, Any]:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_users_pane_with_hostile_rows(snap_compare: Any, tmp_path: Path, size: Any) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot)
+        await users_ready(pilot)
         await pilot.press("down", "down")  # user 3: the hostile risk reason in the detail line
+        await pilot.pause()
 
     assert snap_compare(_users_app(tmp_path), terminal_size=size, run_before=run_before)
 
@@ -110,10 +123,7 @@ def test_users_pane_under_no_color(
 ) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
 
-    async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot)
-
-    assert snap_compare(_users_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(_users_app(tmp_path), terminal_size=(80, 24), run_before=users_ready)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
@@ -149,9 +159,10 @@ def test_dossier_with_hostile_sections(
     monkeypatch.setattr(AppContext, "gitlab", lambda self: object())
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot)
+        await users_ready(pilot)
         await pilot.press("down", "down", "enter")
         await settle(pilot)
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -161,7 +172,7 @@ def test_help_over_the_users_pane(snap_compare: Any, tmp_path: Path, size: Any) 
     app = _users_app(tmp_path)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot)
+        await users_ready(pilot)
         await pilot.app.push_screen(HelpScreen(collect_bindings(pilot.app.screen)))
         await pilot.pause()
 

@@ -27,8 +27,8 @@ import pytest
 
 from console.app import IncidentConsoleApp
 from console.session import Launch
-from tests.test_app_shell import reach_main, until
-from tests.test_untrusted_text_ui import FORBIDDEN, assert_clean_screen
+from tests.pilot_helpers import reach_main, until
+from tests.tui.test_untrusted_text_ui import FORBIDDEN, assert_clean_screen
 
 HOSTILE = [
     "[/",

@@ -20,7 +20,7 @@ from console.errors import Problem
 from screens.dossier import DossierScreen, render_section
 from screens.note import NoteScreen
 from screens.safe import FLAG_MARKER, safe_cell, safe_text
-from tests.test_users_pane import PaneApp, make_ctx, make_users, settle
+from tests.tui.test_users_pane import PaneApp, make_ctx, make_users, settle
 
 HOSTILE = [
     "[/",

@@ -17,7 +17,7 @@ from screens.actions_menu import ActionsMenuScreen
 from screens.dossier import DossierScreen
 from screens.messages import ShowAuditForUser
 from screens.note import NoteScreen
-from tests.test_users_pane import PaneApp, make_ctx, make_users, screen_text, settle
+from tests.tui.test_users_pane import PaneApp, make_ctx, make_users, screen_text, settle
 
 
 class DossierApp(PaneApp):

@@ -14,7 +14,7 @@ or ``self.`` attribute assigned from one of those or from a ``str``-annotated pa
 strings are our own chrome and allowed; ``Text(...)``/``Content(...)``/``safe_text(...)`` and
 friends build literal renderables and are allowed. (``Input`` placeholder/value are drawn as
 literal ``Text`` by Textual 8.2.8, so only control characters matter there: see
-``tests/test_hostile_everywhere.py``.)
+``tests/tui/test_hostile_everywhere.py``.)
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 # The Textual app may become a package (console/app/): lint whichever exists.
 _APP = ROOT / "console" / "app.py"
 TARGETS = (*sorted((ROOT / "screens").rglob("*.py")),

@@ -17,7 +17,7 @@ from tests.pilot_helpers import screen_lines
 from tests.pilot_helpers import settle_workers as _settle
 from tests.test_inventory import SECRETS, FakeServer, _routes
 
-STYLES = Path(__file__).resolve().parent.parent / "styles" / "panes.tcss"
+STYLES = Path(__file__).resolve().parents[2] / "styles" / "panes.tcss"
 HOSTILE = "[@click=app.quit]x[/] bob[/b] \x1b[2J\u202eevil"
 ESCAPES = ("\x1b", "\x9b", "\u202e")
 
@@ -188,7 +188,7 @@ def test_hostile_names_and_secret_values_never_reach_the_screen(tmp_path: Path) 
 
 
 def test_drill_pane_flags_the_attackers_credentials(drill: Any, tmp_path: Path) -> None:
-    from tests.test_audit_pane import _drill_ctx
+    from tests.tui.test_audit_pane import _drill_ctx
 
     store = Store.open(tmp_path / "s.db")
     ctx = _drill_ctx(drill, store)

@@ -7,15 +7,10 @@ the shell and not the panes; one test uses the shipped panes end to end.
 from __future__ import annotations
 
 import asyncio
-import io
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from rich.console import Console
-from textual.binding import Binding
 from textual.command import CommandPalette
-from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Input
 
 from console.app import IncidentConsoleApp
@@ -28,86 +23,16 @@ from screens.help import HelpScreen, collect_bindings
 from screens.incidents import IncidentEditScreen
 from screens.main import MainScreen
 from screens.note import NoteScreen
+from tests.pilot_helpers import (
+    FAKE_PANES,
+    demo,
+    reach_main,
+    run_app,
+    screen_text,
+    until,
+)
 
 BAD_TOKEN = "glpat-ThisIsNotARealToken0001"
-
-
-class FakePane(Widget, can_focus=True):
-    """Stands in for a real pane: one binding of its own, records restore() and search."""
-
-    BINDINGS = [Binding("z", "zap", "Zap the highlighted row")]
-
-    def __init__(self, ctx: Any) -> None:
-        super().__init__()
-        self.ctx = ctx
-        self.restored: dict[str, Any] | None = None
-        self.searches = 0
-
-    def render(self) -> str:
-        return f"fake pane {self.id}"
-
-    def state(self) -> dict[str, Any]:
-        return {}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.restored = dict(state)
-
-    def action_search(self) -> None:
-        self.searches += 1
-
-    def action_zap(self) -> None:
-        pass
-
-
-FAKE_PANES = {"users": FakePane, "audit": FakePane, "credentials": FakePane}
-
-
-def screen_text(app: IncidentConsoleApp) -> str:
-    """What the terminal would show, as plain text."""
-    update = app.screen._compositor.render_update(full=True)
-    console = Console(file=io.StringIO(), width=app.size.width, color_system=None)
-    console.print(update)
-    return console.file.getvalue()  # type: ignore[attr-defined]
-
-
-async def until(pilot: Any, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out; screen is {type(pilot.app.screen).__name__}")
-        await pilot.pause(0.05)
-
-
-async def reach_main(pilot: Any) -> MainScreen:
-    """Wait for the main screen, continuing past the coverage panel if the drill shows one."""
-    app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, (MainScreen, CoverageScreen, ProblemScreen)))
-    if isinstance(app.screen, CoverageScreen):
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, MainScreen))
-    assert isinstance(app.screen, MainScreen), screen_text(app)
-    main = app.screen
-    # switch_screen makes it current before its children are mounted; wait for on_mount
-    await until(pilot, lambda: bool(main.query(ConsoleHeader))
-                and bool(main.query_one(ConsoleHeader).instance_url))
-    await pilot.pause()
-    return main
-
-
-def demo(**kw: Any) -> Launch:
-    return Launch(demo=True, drill_users=kw.pop("drill_users", 60), **kw)
-
-
-def run_app(app: IncidentConsoleApp, script: Callable[[Any], Any]) -> None:
-    async def go() -> None:
-        try:
-            async with app.run_test(size=(80, 24), notifications=True) as pilot:
-                await script(pilot)
-        finally:
-            app.shutdown()
-
-    asyncio.run(go())
 
 
 def test_demo_startup_reaches_users_pane_with_drill_marker() -> None:

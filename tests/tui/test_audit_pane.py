@@ -18,7 +18,7 @@ from screens.panes.audit import AuditPane, audit_detail_parts
 from tests.pilot_helpers import screen_lines
 from tests.pilot_helpers import settle_workers as _settle
 
-STYLES = Path(__file__).resolve().parent.parent / "styles" / "panes.tcss"
+STYLES = Path(__file__).resolve().parents[2] / "styles" / "panes.tcss"
 HOSTILE = "[@click=app.quit]pwn[/] bob[/b] \x1b]52;c;ZXZpbA==\x07 \u202eevil\x9b2J"
 ESCAPES = ("\x1b", "\x9b", "\x07", "\u202e")
 
