@@ -184,3 +184,46 @@ def test_failed_sections_show_their_problem(
             assert app.is_running
 
     asyncio.run(run_failed())
+
+
+def test_review_at_speed_in_the_dossier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the dossier, c/f mark the user on screen and open the next unreviewed one; no note
+    box (C/F ask for a note); the pane's cursor follows."""
+    import console.dossier as dossier_module
+    from console.context import AppContext
+
+    ctx = make_ctx(tmp_path, make_users(10))
+    ctx.store.set_mark(ctx.incident_id, "user", 2, "cleared")
+    monkeypatch.setattr(dossier_module, "fetch_dossier",
+                        lambda gl, uid, w: Dossier(user_id=uid, window=w, fetched_at="x",
+                                                   seconds=0.0))
+    monkeypatch.setattr(AppContext, "gitlab", lambda self: object())
+
+    async def run() -> None:
+        app = DossierApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, DossierScreen) and app.screen.user_id == 1
+            await pilot.press("c")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, DossierScreen) and screen.user_id == 3  # 2 was reviewed
+            await pilot.press("f")
+            await settle(pilot)
+            assert not isinstance(app.screen, NoteScreen)
+            assert isinstance(app.screen, DossierScreen) and app.screen.user_id == 4
+            assert app.pane.current_user_id == 4
+            marks = ctx.store.marks(ctx.incident_id, "user")
+            assert (marks[1].mark, marks[3].mark) == ("cleared", "flagged")
+            assert marks[1].note is None and marks[3].note is None
+            await pilot.press("F")  # with a note this time: the box opens for user 4
+            await settle(pilot)
+            assert isinstance(app.screen, NoteScreen)
+            await pilot.press(*"phished", "enter")
+            await settle(pilot)
+            assert isinstance(app.screen, DossierScreen) and app.screen.user_id == 4
+            assert ctx.store.marks(ctx.incident_id, "user")[4].note == "phished"
+
+    asyncio.run(run())
