@@ -15,8 +15,7 @@ from screens.widgets.virtual_table import CellRow, RowKey
 
 if TYPE_CHECKING:
     from console.context import AppContext
-    from console.store import UserRow
-    from screens.panes.users.view import UsersView
+    from console.store import UserQuery, UserRow
 
 __all__ = ["ListSource", "RowSource", "SqlUserSource"]
 
@@ -92,6 +91,12 @@ class ListSource(Generic[ItemT, ViewT]):
         return out
 
 
+class UserQueryView(Protocol):
+    """A view that can say which users it wants (``UsersView``), as a store query."""
+
+    def query(self) -> UserQuery: ...
+
+
 class SqlUserSource:
     """The users of one incident in the local store (``Store.user_ids`` / ``users_by_ids``)."""
 
@@ -99,7 +104,7 @@ class SqlUserSource:
         self.ctx = ctx  # the context, not its store: the incident can change under the pane
         self._build = build
 
-    def keys(self, view: UsersView) -> list[RowKey]:
+    def keys(self, view: UserQueryView) -> list[RowKey]:
         return list(self.ctx.store.user_ids(self.ctx.incident_id, view.query()))
 
     def cells(self, keys: Sequence[RowKey]) -> dict[RowKey, CellRow]:
