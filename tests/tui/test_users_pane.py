@@ -77,7 +77,7 @@ def make_ctx(
 
 
 class PaneApp(App[None]):
-    CSS_PATH = [stylesheet("users.tcss")]
+    CSS_PATH = [stylesheet("panes.tcss"), stylesheet("users.tcss")]
 
     def __init__(self, ctx: AppContext, *, autoload: bool = False) -> None:
         super().__init__()
