@@ -17,7 +17,6 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static
 from textual.worker import Worker, WorkerState
@@ -46,6 +45,7 @@ from screens.messages import (
 from screens.panes.base import Pane, RecordPane
 from screens.panes.users.messages import ReviewProgressChanged
 from screens.widgets.command_line import COMMANDS, CommandLine, parse_command
+from screens.widgets.debounce import Debouncer
 
 __all__ = ["PANES", "ConsoleCommands", "MainScreen", "PaneFactory", "default_pane_factories"]
 
@@ -109,7 +109,7 @@ class MainScreen(HandoffMixin, Screen[None]):
         self.offline = offline
         self._factories = dict(panes or default_pane_factories())
         self._panes: dict[str, Widget] = {}
-        self._save_timer: Timer | None = None
+        self._saver = Debouncer(self, SAVE_DELAY, self._save_active_pane)
         self.active_pane = next(iter(self._factories))
         self._restored = False
         self._waited = False
@@ -348,12 +348,9 @@ class MainScreen(HandoffMixin, Screen[None]):
         self._restored = True
 
     def _schedule_save(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(SAVE_DELAY, self._save_active_pane)
+        self._saver.call()
 
     def _save_active_pane(self) -> None:
-        self._save_timer = None
         self._write_ui_state(ACTIVE_PANE_KEY, self.active_pane)
 
     @work(thread=True, group="ui-state", exit_on_error=False)
