@@ -9,7 +9,7 @@ from console.audit import AuditEvent, AuditFilter
 from console.export import USER_EXPORT_COLUMNS
 from console.store import Mark, Store
 from screens.export_views import view_of
-from screens.user_filters import UsersView
+from screens.panes.users.view import UsersView
 
 
 def _event(i: int, name: str) -> AuditEvent:

@@ -12,7 +12,7 @@ from screens.journal_view import JournalView
 from screens.main import ConsoleCommands
 from screens.runbook import RunbookPane
 from screens.timeline import TimelineScreen
-from tests.test_app_shell import demo, reach_main, run_app, screen_text, until
+from tests.pilot_helpers import demo, reach_main, run_app, screen_text, until
 
 
 def test_runbook_journal_timeline_and_exports_from_the_main_screen() -> None:

@@ -322,3 +322,28 @@ def test_the_detail_line_shows_the_flags_a_narrow_cell_cuts(tmp_path: Path) -> N
             assert "created in incident window" in "\n".join(screen_lines(app))
 
     asyncio.run(run())
+
+
+def test_export_of_the_current_view_follows_the_panes_filters(tmp_path: Path) -> None:
+    """screens.export_views reads the real pane: the rows it exports are the rows shown."""
+    from screens.export_views import view_of
+
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store, _server())
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _settle(app, pilot)
+            pane = app.query_one(CredentialsPane)
+            pane.table.focus()
+            await pilot.press("h")  # hooks only
+            view = view_of("credentials", pane, ctx)
+            assert view is not None
+            exported = view[1]
+            assert isinstance(exported, list)
+            assert sorted((r["kind"], r["id"]) for r in exported) == sorted(
+                (r.kind, r.id) for r in pane.shown)
+            assert {r["kind"] for r in exported} <= {"system_hook", "group_hook", "project_hook"}
+
+    asyncio.run(run())

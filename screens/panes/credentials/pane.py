@@ -275,6 +275,10 @@ class CredentialsPane(RecordPane[CredentialsView]):
     def source_has_rows(self) -> bool:
         return bool(self.rows)
 
+    def matches(self, row: Credential) -> bool:
+        """Whether ``row`` is in the current view (screens.export_views exports those)."""
+        return self.view.matches(row)
+
     def action_toggle_group(self, group: str) -> None:
         on_now = group not in self.view.groups
         groups = self.view.groups ^ {group}
