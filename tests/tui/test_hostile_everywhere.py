@@ -281,7 +281,7 @@ def test_raw_dates_ids_and_states_in_cells_are_sanitised() -> None:
     from console.audit import AuditEvent
     from console.dossier import Section
     from console.inventory import Credential
-    from screens.dossier import render_section
+    from screens.dossier_render import render_section
     from screens.panes.audit import event_cells
     from screens.panes.credentials import credential_cells
 

@@ -17,7 +17,8 @@ from rich.console import Console
 
 from console.dossier import Dossier, Section
 from console.errors import Problem
-from screens.dossier import DossierScreen, render_section
+from screens.dossier import DossierScreen
+from screens.dossier_render import render_section
 from screens.note import NoteScreen
 from screens.safe import FLAG_MARKER, safe_cell, safe_text
 from tests.tui.test_users_pane import PaneApp, make_ctx, make_users, settle
