@@ -11,14 +11,14 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-# The module, not its names: tests (and the bench) replace loader functions on it.
-from console import loader
+# The modules, not their names: tests (and the bench) replace loader functions on them.
+from console import risk, users_load
 from console.context import AppContext
 from console.errors import describe_error
-from console.loader import EnrichResult, FetchError, LoadProgress, LoadResult
 from console.problem import Problem
 from console.sanitize import safe
 from console.store import ReviewProgress, UserQuery
+from console.users_load import EnrichResult, FetchError, LoadProgress, LoadResult
 from screens.panes.users.view import UsersView
 
 __all__ = [
@@ -67,7 +67,7 @@ def load(
     """Stream every user into the store; a failure the loader did not explain becomes one."""
     started = time.perf_counter()
     try:
-        return loader.load_users_blocking(
+        return users_load.load_users_blocking(
             ctx.connection.config, ctx.connection.token, ctx.store, ctx.incident_id,
             on_progress=on_progress, cancelled=cancelled,
         )
@@ -80,16 +80,16 @@ def score_risk(ctx: AppContext, cancelled: Cancelled) -> tuple[str | None, bool]
     problem: str | None = None
     tokens = None
     try:
-        tokens = loader.fetch_tokens_blocking(
+        tokens = users_load.fetch_tokens_blocking(
             ctx.connection.config, ctx.connection.token, cancelled=cancelled)
-        ctx.store.cache_put(ctx.incident_id, loader.TOKENS_CACHE_KEY, tokens)
+        ctx.store.cache_put(ctx.incident_id, risk.TOKENS_CACHE_KEY, tokens)
     except FetchError as exc:
         problem = "token signals skipped: " + problem_line(exc.problem or "cancelled")
     except Exception as exc:
         problem = "token signals skipped: " + problem_line(describe_error(exc))
     try:
         # The incident's own window (open ends stay open): the risk module decides.
-        loader.compute_and_store_risk(
+        risk.compute_and_store_risk(
             ctx.store, ctx.incident_id, ctx.incident.window, tokens=tokens)
     except Exception as exc:
         return problem_line(describe_error(exc)), True
@@ -99,7 +99,7 @@ def score_risk(ctx: AppContext, cancelled: Cancelled) -> tuple[str | None, bool]
 def rescore(ctx: AppContext) -> str | None:
     """Recompute risk from what the store holds now; a problem line if it failed."""
     try:
-        loader.compute_and_store_risk(ctx.store, ctx.incident_id, ctx.incident.window)
+        risk.compute_and_store_risk(ctx.store, ctx.incident_id, ctx.incident.window)
     except Exception as exc:
         return problem_line(describe_error(exc))
     return None
@@ -117,7 +117,7 @@ def enrich(ctx: AppContext, cancelled: Cancelled) -> EnrichResult:
                       descending=True),
         )
         wanted = list(dict.fromkeys([*admins, *active]))[:ENRICH_LIMIT]
-        return loader.enrich_users_blocking(
+        return users_load.enrich_users_blocking(
             ctx.connection.config, ctx.connection.token, store, incident_id, wanted,
             cancelled=cancelled,
         )

@@ -16,8 +16,8 @@ from textual.widgets import ProgressBar
 from textual.worker import Worker, get_current_worker
 
 from console.context import AppContext
-from console.loader import LoadProgress
 from console.problem import Problem
+from console.users_load import LoadProgress
 from screens.panes.base import RecordPane
 from screens.panes.users import jobs, messages
 from screens.panes.users.view import UsersView

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from console.loader import EnrichResult, LoadResult
 from console.store import ReviewProgress
+from console.users_load import EnrichResult, LoadResult
 
 __all__ = [
     "BulkMarked",
