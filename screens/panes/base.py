@@ -165,7 +165,12 @@ class RecordPane(SavesPaneState, Vertical, Generic[ViewT]):
         return self.query_one(f"#{self.PREFIX}-detail", Static)
 
     def on_mount(self) -> None:
-        self.search_box.display = bool(self.search_of(self.view))
+        # A view restored before mounting keeps its search in the box too: a box left empty
+        # would send "" back as the search on its next change and undo the restore.
+        box, search = self.search_box, self.search_of(self.view)
+        with box.prevent(Input.Changed):
+            box.value = search
+        box.display = bool(search)
         self.set_title(None)
         self.render_bar()
 

@@ -218,9 +218,13 @@ def test_resumed_search_leaves_focus_on_the_table_not_the_search_box() -> None:
     first = IncidentConsoleApp(demo(drill_users=60))
 
     async def save(pilot: Any) -> None:
-        await reach_main(pilot)
+        main = await reach_main(pilot)
         await first.workers.wait_for_complete()
         assert first.ctx is not None
+        # The pane's own state (a save it still has pending is flushed when the app quits, so
+        # writing the store behind its back raced with that flush).
+        main.pane("users").restore({"search": "mchen", "selected_id": 7})  # type: ignore[attr-defined]
+        await until(pilot, lambda: getattr(main.pane("users"), "view").search == "mchen")
         first.ctx.store.save_ui_state(first.ctx.incident_id, "users",
                                       {"search": "mchen", "selected_id": 7})
 
