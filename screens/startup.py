@@ -240,13 +240,13 @@ class StartupFlow:
             return self.conn  # retry: the environment token has already been consumed
         if edit:
             conn, launch = self.conn, self.launch
-            return await self._ask(
+            return _connection(await self._ask(
                 name=conn.profile_name if conn else (launch.profile or ""),
                 url=conn.config.url if conn else (launch.url or ""),
                 ca_bundle=conn.config.ca_bundle if conn else launch.ca_bundle,
                 token=conn.token if conn else None,
                 note=note,
-            )
+            ))
         step = "Starting the drill instance…" if self.launch.demo else "Reading settings…"
         return await self._from_plan(await self.blocking(step, plan_launch, self.launch))
 
@@ -261,12 +261,12 @@ class StartupFlow:
             return plan.connection
         if plan.pending is not None:
             pending = plan.pending
-            return await self._ask(
+            return _connection(await self._ask(
                 name=pending.profile_name,
                 url=pending.config.url,
                 ca_bundle=pending.config.ca_bundle,
                 token_only=not pending.is_new_profile,
-            )
+            ))
         return await self._pick_profile(plan.profiles)
 
     async def _pick_profile(
@@ -285,7 +285,7 @@ class StartupFlow:
                 conn = await self._ask(can_go_back=True)
                 if conn == BACK:
                     continue  # escape on the form: back to the picker
-                return conn
+                return _connection(conn)
             if choice == IMPORT:
                 profiles = await self._import_cfg()
                 can_import = False  # once per run; a second import would only add duplicates
@@ -297,7 +297,7 @@ class StartupFlow:
                 partial(plan_start, launch, store=TokenStore(status=status)),
             )
             return await self._from_plan(plan)
-        return await self._ask(can_import=can_import and not profiles)
+        return _connection(await self._ask(can_import=can_import and not profiles))
 
     async def _ask(
         self,
@@ -402,3 +402,8 @@ class StartupFlow:
         fields = default_incident_fields(datetime.now(UTC))
         return await self.blocking("Starting a new incident…", new_incident, store, conn, fields,
                                    not self.launch.read_only)
+
+
+def _connection(value: object) -> Connection | None:
+    """``_ask``'s answer where it cannot be :data:`BACK`: a connection, or ``None`` (quit)."""
+    return value if isinstance(value, Connection) else None
