@@ -15,7 +15,7 @@ from console.app import IncidentConsoleApp
 from console.session import Launch, db_path
 from console.store import Store
 from screens.main import MainScreen
-from tests.test_app_shell import FAKE_PANES, run_app, screen_text, until
+from tests.pilot_helpers import FAKE_PANES, run_app, screen_text, until
 
 
 def _closed_port() -> int:

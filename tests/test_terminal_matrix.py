@@ -21,7 +21,7 @@ from screens.help import HelpScreen
 from screens.incidents import IncidentEditScreen
 from screens.main import MainScreen
 from screens.too_small import TooSmallNotice
-from tests.test_app_shell import demo, reach_main, run_app, until
+from tests.pilot_helpers import demo, reach_main, run_app, until
 
 COLOR_SYSTEMS = ("standard", "256", "truecolor")
 

@@ -121,7 +121,7 @@ def test_loads_filters_searches_and_restores(tmp_path: Path) -> None:
             # a 39-day window is two ≤30-day slices; every one was asked for
             assert ctx.client.calls == 2
             table.focus()
-            await pilot.press("k")  # KEY quick filter: typed and legacy "Added SSH key"
+            await pilot.press("K")  # KEY quick filter: typed and legacy "Added SSH key"
             assert sorted(_ids(pane)) == [3, 5]
             await pilot.press("t")  # + TOKEN
             assert sorted(_ids(pane)) == [2, 3, 5]
@@ -148,7 +148,7 @@ def test_loads_filters_searches_and_restores(tmp_path: Path) -> None:
             pane.restore(state)
             await pilot.pause()
             assert sorted(_ids(pane)) == [1, 2, 3, 6] and pane.selected_id() == 3
-            await pilot.press("g")  # a change right before quitting is still saved
+            await pilot.press("p")  # a change right before quitting is still saved
         saved = store.load_ui_state(ctx.incident_id).get("audit")
         assert saved is not None and saved["filter"]["user_id"] == 7
         assert saved["filter"]["categories"] == ["REPO"] and saved["selected"] is None
@@ -447,14 +447,15 @@ def test_a_huge_window_scrolls_every_matching_event_and_search_narrows_it(
             assert pane.selected_id() == pane.shown[-1].id
             # Painting the bottom asked the source for a page or two, never for every row.
             assert table.provider_rows < 300
-            await pilot.press("k")  # the one key event is found however deep it was
+            await pilot.press("K")  # the one key event is found however deep it was
             assert _ids(pane) == [count + 1] and table.row_count == 1
 
     asyncio.run(run())
 
 
 def test_a_filter_key_says_what_it_did_and_no_match(tmp_path: Path) -> None:
-    """`g` (Repository events) on a window without any used to empty the table silently."""
+    """`p` (Repository events; `g` before the table took g) on a window without any used to
+    empty the table silently."""
     store = Store.open(tmp_path / "s.db")
     ctx = Ctx(store, FakeGitLab(EVENTS))
 
@@ -464,12 +465,12 @@ def test_a_filter_key_says_what_it_did_and_no_match(tmp_path: Path) -> None:
             await _settle(app, pilot)
             pane = app.query_one(AuditPane)
             pane.table.focus()
-            await pilot.press("g")  # Repositories: nothing in this window
+            await pilot.press("p")  # Repositories: nothing in this window
             assert pane.table.row_count == 0
             bar = str(pane.query_one("#audit-filterbar", Static).render())
             assert "+ Repositories events" in bar and "no match (escape clears)" in bar
             assert "No match" in "\n".join(screen_lines(app))
-            await pilot.press("g")
+            await pilot.press("p")
             bar = str(pane.query_one("#audit-filterbar", Static).render())
             assert "− Repositories events" in bar and "no match" not in bar
             assert pane.table.row_count == len(pane.events)

@@ -118,10 +118,6 @@ def test_users_pane_with_hostile_rows(snap_compare: Any, tmp_path: Path, size: A
     assert snap_compare(_users_app(tmp_path), terminal_size=size, run_before=run_before)
 
 
-# Under load the users table sometimes dies in Textual's monochrome filter (a segment without a
-# style: issue 9's "NO_COLOR stops with an internal error"); the h/keys branch fixes VirtualTable's
-# NO_COLOR path. Remove this mark once that fix is merged: the snapshot must then always pass.
-@pytest.mark.xfail(strict=False, reason="VirtualTable NO_COLOR crash, fixed on the h/keys branch")
 def test_users_pane_under_no_color(
     snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,7 +137,7 @@ def test_audit_pane_filter_with_no_match(snap_compare: Any, tmp_path: Path) -> N
 
     async def run_before(pilot: Pilot[None]) -> None:
         await loaded(pilot)
-        await pilot.press("g")  # Repositories: none in this window; the bar says so
+        await pilot.press("p")  # Repositories: none in this window; the bar says so
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 

@@ -42,10 +42,10 @@ __all__ = [
 ]
 
 
-# Quick filter keys → category. Chosen to avoid the app's keys (1/2/3 ? / escape enter space a q
-# ctrl+p) and the main screen's v and i.
+# Quick filter keys → category. Chosen to avoid the app's keys (1-5 ? / : escape enter space a q y
+# E T ctrl+p), the main screen's v and i, and the table's j/k/g/G: K is keys, p is repositories.
 CATEGORY_KEYS: tuple[tuple[str, str], ...] = (
-    ("s", "SIGNIN"), ("t", "TOKEN"), ("k", "KEY"), ("m", "2FA"), ("g", "REPO"),
+    ("s", "SIGNIN"), ("t", "TOKEN"), ("K", "KEY"), ("m", "2FA"), ("p", "REPO"),
     ("c", "CONFIG"), ("n", "RUNNER"), ("h", "HOOK"), ("u", "USER"), ("w", "INSTANCE"),
     ("o", "OTHER"),
 )
