@@ -375,13 +375,17 @@ class StartupFlow:
 
     # -- incidents -----------------------------------------------------------------------
     async def pick_incident(self, *, force_choice: bool) -> Incident | None:
-        """Resume the latest (``--resume``, drill), ask which one, or start the first."""
+        """Resume the latest (``--resume``, drill, or the only open one), ask which, or start one.
+
+        Returning to the one open incident of this instance needs no question: the responder
+        is back at work in one step (a new incident is a palette command away).
+        """
         store, conn = self.store, self.conn
         assert store is not None and conn is not None
         incidents = await self.blocking(
             "Looking for open incidents…", open_incidents, store, conn
         )
-        resume_latest = self.launch.resume or conn.is_drill
+        resume_latest = self.launch.resume or conn.is_drill or len(incidents) == 1
         if incidents and resume_latest and not force_choice:
             chosen: Any = incidents[0]
         elif incidents:

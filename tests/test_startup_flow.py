@@ -19,6 +19,7 @@ from console.session import Launch, db_path
 from console.store import Store
 from screens.connect import ConnectFormScreen, KeyringNoticeScreen, ProblemScreen
 from screens.incidents import IncidentChoiceScreen, ago, default_incident_fields
+from screens.main import MainScreen
 from screens.profiles import ProfilePickerScreen
 from tests.pilot_helpers import FAKE_PANES, reach_main, run_app, screen_text, until
 
@@ -133,6 +134,36 @@ def test_resume_flag_opens_the_latest_incident_directly(
         main = await reach_main(pilot)
         assert main.ctx.incident.id == latest
         assert main.ctx.incident.title == "Latest incident"
+
+    run_app(app, script)
+
+
+def test_the_only_open_incident_of_the_instance_opens_without_a_question(
+    drill: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.open(db_path(is_drill=False))
+    try:
+        only = store.create_incident(
+            "Only incident", "compromised-account", None, drill.url, None, None
+        ).id
+        store.create_incident("Elsewhere", "compromised-account", None,
+                              "https://other.example.com", None, None)
+    finally:
+        store.close()
+    monkeypatch.setenv("GITLAB_URL", drill.url)
+    monkeypatch.setenv("GITLAB_TOKEN", type(drill).ADMIN_TOKEN)
+    app = IncidentConsoleApp(Launch(), panes=FAKE_PANES)
+    seen: list[str] = []
+
+    async def script(pilot: Any) -> None:
+        def watch() -> bool:
+            seen.append(type(app.screen).__name__)
+            return isinstance(app.screen, MainScreen)
+
+        await until(pilot, watch)
+        main = await reach_main(pilot)
+        assert main.ctx.incident.id == only
+        assert "IncidentChoiceScreen" not in seen
 
     run_app(app, script)
 
