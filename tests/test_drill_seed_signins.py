@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from console.drill import seed
 from console.drill.timefmt import iso
@@ -44,7 +44,11 @@ def test_the_attacker_address_is_new_only_for_the_victim_story() -> None:
 
 
 def test_the_seed_is_deterministic() -> None:
-    a = seed.build_state(users=300, seed=5, tier="ultimate")
-    b = seed.build_state(users=300, seed=5, tier="ultimate")
+    # Both builds share one anchor: each would otherwise take the wall clock, and two builds
+    # on either side of a second boundary differ by that second in every timestamp.
+    now = datetime.now(UTC)
+    a = seed.build_state(users=300, seed=5, tier="ultimate", now=now)
+    b = seed.build_state(users=300, seed=5, tier="ultimate", now=now)
     assert [(e.created_at, e.author_id, e.details) for e in a.audit] == [
         (e.created_at, e.author_id, e.details) for e in b.audit]
+    assert a.user_order == b.user_order and a.tokens == b.tokens and a.ssh_keys == b.ssh_keys
