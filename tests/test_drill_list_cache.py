@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from console.drill.state import User
+from console.drill.model import User
 
 
 def _get(server: Any, path: str, **params: Any) -> requests.Response:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from console.drill.state import Group, Project, find_group, find_project
+from console.drill.model import Group, Project
+from console.drill.state import find_group, find_project
 from console.drill.web import Ctx, forbidden, not_found
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from console.drill.state import DeployToken, DrillState, GpgKey, Hook, OAuthApp, Token, User
+from console.drill.model import DeployToken, GpgKey, Hook, OAuthApp, Token, User
+from console.drill.state import DrillState
 
 ATTACKER_IP = "203.0.113.66"
 ATTACKER_SYSTEM_HOOK_URL = "https://telemetry-collector.example.net/gl/events"

@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 from console.drill import views
-from console.drill.state import DeployToken, OAuthApp, Runner, Token
+from console.drill.model import DeployToken, OAuthApp, Runner, Token
 from console.drill.web import (
     ApiError,
     Ctx,

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from console.drill import views
 from console.drill.access import DEVELOPER, MAINTAINER, OWNER, group_for, project_for
-from console.drill.state import AuditEvent
+from console.drill.model import AuditEvent
 from console.drill.timefmt import iso
 from console.drill.web import (
     KEYSET_UNAVAILABLE,

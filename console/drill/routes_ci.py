@@ -8,7 +8,7 @@ from typing import Any
 
 from console.drill import views
 from console.drill.access import MAINTAINER, OWNER, group_for, project_for
-from console.drill.state import DeployKey, DeployToken, Hook, Runner, Variable
+from console.drill.model import DeployKey, DeployToken, Hook, Runner, Variable
 from console.drill.web import (
     KEYSET_UNAVAILABLE,
     ApiError,

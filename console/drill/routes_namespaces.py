@@ -6,7 +6,8 @@ from typing import Any
 
 from console.drill import views
 from console.drill.access import MAINTAINER, OWNER, group_for, project_for
-from console.drill.state import ACCESS_NAMES, DrillState, Member
+from console.drill.model import ACCESS_NAMES, Member
+from console.drill.state import DrillState
 from console.drill.web import (
     KEYSET_UNAVAILABLE,
     ApiError,

@@ -14,7 +14,8 @@ from datetime import date, timedelta
 
 from console.drill import views
 from console.drill.access import MAINTAINER, OWNER, group_for, project_for
-from console.drill.state import ACCESS_NAMES, PROJECT_BOT, DrillState, Member, Token, User
+from console.drill.model import ACCESS_NAMES, PROJECT_BOT, Member, Token, User
+from console.drill.state import DrillState
 from console.drill.timefmt import iso
 from console.drill.web import (
     KEYSET_UNAVAILABLE,

@@ -8,16 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 from console.drill import views
-from console.drill.state import (
-    HUMAN,
-    PROJECT_BOT,
-    SERVICE_ACCOUNT,
-    DrillState,
-    Email,
-    SshKey,
-    Token,
-    User,
-)
+from console.drill.model import HUMAN, PROJECT_BOT, SERVICE_ACCOUNT, Email, SshKey, Token, User
+from console.drill.state import DrillState
 from console.drill.timefmt import iso
 from console.drill.web import (
     KEYSET_UNAVAILABLE,

@@ -30,14 +30,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from console.drill import footholds
-from console.drill.state import (
+from console.drill.model import (
     HUMAN,
     PROJECT_BOT,
     SERVICE_ACCOUNT,
     ContribEvent,
     DeployKey,
     DeployToken,
-    DrillState,
     Email,
     GpgKey,
     Group,
@@ -50,6 +49,7 @@ from console.drill.state import (
     User,
     Variable,
 )
+from console.drill.state import DrillState
 from console.drill.timefmt import iso
 
 # Well-known drill credentials: they only open this local simulation, never a real GitLab.

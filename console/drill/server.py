@@ -41,7 +41,8 @@ from console.drill import (
     routes_users,
     seed,
 )
-from console.drill.state import DrillState, Token, User
+from console.drill.model import Token, User
+from console.drill.state import DrillState
 from console.drill.timefmt import iso
 from console.drill.web import ApiError, Ctx, Response, Route
 

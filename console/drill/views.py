@@ -12,12 +12,11 @@ import hashlib
 from datetime import UTC, date, datetime
 from typing import Any
 
-from console.drill.state import (
+from console.drill.model import (
     AuditEvent,
     ContribEvent,
     DeployKey,
     DeployToken,
-    DrillState,
     Email,
     GpgKey,
     Group,
@@ -31,6 +30,7 @@ from console.drill.state import (
     User,
     Variable,
 )
+from console.drill.state import DrillState
 from console.drill.timefmt import iso
 
 _avatar_cache: dict[str, str] = {}

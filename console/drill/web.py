@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
 if TYPE_CHECKING:
-    from console.drill.state import DrillState, Token, User
+    from console.drill.model import Token, User
+    from console.drill.state import DrillState
 
 T = TypeVar("T")
 

@@ -51,7 +51,7 @@ def h(n: int) -> str:
 
 def poison(state: Any) -> dict[str, Any]:
     """Put hostile text into everything the console shows; returns ids to visit."""
-    from console.drill.state import SshKey
+    from console.drill.model import SshKey
 
     with state.lock:
         for n, uid in enumerate((11, 12, 13, 14)):
