@@ -153,12 +153,12 @@ def test_the_clock_takes_no_part_in_config_equality() -> None:
 
 
 def _ahead_of_real_time(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    from console.drill import server
+    from console.drill import httpd
 
     def date_time_string(self: object, timestamp: float | None = None) -> str:
         return email.utils.formatdate(time.time() + seconds, usegmt=True)
 
-    monkeypatch.setattr(server._Handler, "date_time_string", date_time_string)
+    monkeypatch.setattr(httpd.RequestHandler, "date_time_string", date_time_string)
 
 
 def test_drill_five_minutes_ahead_puts_the_skew_in_the_coverage(

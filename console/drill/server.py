@@ -1,7 +1,8 @@
-"""The drill HTTP server: a simulated GitLab REST API v4 on 127.0.0.1.
+"""The drill server: a simulated GitLab REST API v4 on 127.0.0.1, its knobs and its pipeline.
 
-Built on the standard library only (``ThreadingHTTPServer``, HTTP/1.1 keep-alive, every
-response framed by ``Content-Length``). Request pipeline, in GitLab's order:
+``DrillServer`` owns the seeded state, the options (latency, errors, throttle, faults), the
+request log and the lifecycle; ``httpd`` is the HTTP loop that feeds it, ``auth`` the token
+checks. Request pipeline, in GitLab's order:
 
 1. latency knob (sleep in the handler thread);
 2. Rack::Attack-style throttle (``rate_limit_per_minute``): 429 ``Retry later`` + headers;
@@ -18,17 +19,12 @@ from __future__ import annotations
 
 import json
 import random
-import re
-import secrets
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -41,9 +37,9 @@ from console.drill import (
     routes_users,
     seed,
 )
-from console.drill.model import Token, User
+from console.drill.auth import authenticate, extract_token, touch_token
+from console.drill.httpd import DrillHTTPServer, RequestHandler
 from console.drill.state import DrillState
-from console.drill.timefmt import iso
 from console.drill.web import ApiError, Ctx, Response, Route
 
 Tier = Literal["free", "premium", "ultimate"]
@@ -59,10 +55,6 @@ ROUTES: list[Route] = [
 ]
 
 REQUEST_LOG_SIZE = 100_000
-_READ_SCOPES = frozenset({"api", "read_api"})
-_WRITE_SCOPES = frozenset({"api"})
-_USER_READ_PATHS = ("/user", "/users")  # `read_user` also reads user endpoints
-_ROTATE = re.compile(routes_tokens.ROTATE_PATH)
 
 
 @dataclass
@@ -102,98 +94,6 @@ class _Throttle:
         return observed <= self.limit, observed, window + 60
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    drill: DrillServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client killed mid-request (the kill/resume tests) is not a server error."""
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body leave in one segment (handle_one_request flushes after each
-    # response), and no Nagle delay: keep-alive clients otherwise stall on delayed ACKs.
-    wbufsize = 256 * 1024
-    disable_nagle_algorithm = True
-    server: _HTTPServer
-
-    def version_string(self) -> str:
-        return "nginx"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence: request lines can contain ``private_token``."""
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def do_HEAD(self) -> None:
-        self._dispatch("HEAD")
-
-    def _dispatch(self, method: str) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        fault = self.server.drill.options.fault
-        injected = fault(method, urlsplit(self.path).path) if fault is not None else None
-        if isinstance(injected, int):
-            self._send(method, Response(injected, {"message": f"{injected} (injected)"}))
-            return
-        try:
-            response = self.server.drill.handle(
-                method, self.path, dict(self.headers.items()), body, self.client_address[0])
-        except Exception:  # a bug in a handler must not kill the connection silently
-            response = Response(500, {"message": "500 Internal Server Error"})
-        if injected == "drop":  # applied, but the reply is lost
-            self.close_connection = True
-            return
-        self._send(method, response)
-
-    def _send(self, method: str, response: Response) -> None:
-        payload = response.encode()
-        self.send_response(response.status)
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("X-Frame-Options", "SAMEORIGIN")
-        # GitLab tags every response with its correlation id; the journal records it so an
-        # action can be matched to the server's own logs.
-        self.send_header("X-Request-Id", _request_id())
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        if response.status != 204:
-            self.send_header("Content-Type", response.content_type
-                             + ("; charset=utf-8" if response.content_type == "text/plain"
-                                else ""))
-            self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if method != "HEAD" and response.status != 204 and payload:
-            self.wfile.write(payload)
-
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def _request_id() -> str:
-    """A ULID-shaped id (48-bit millisecond time, 80 random bits), as GitLab's look."""
-    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
-    return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
-
-
 class DrillServer:
     """A seeded, simulated GitLab instance served over HTTP on a loopback port."""
 
@@ -211,7 +111,7 @@ class DrillServer:
         self.state: DrillState = seed.build_state(
             users=self.options.users, seed=self.options.seed, tier=self.options.tier)
         self.url = ""
-        self._httpd: _HTTPServer | None = None
+        self._httpd: DrillHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._rng = random.Random(self.options.seed)
         self._rng_lock = threading.Lock()
@@ -233,6 +133,11 @@ class DrillServer:
         with self._log_lock:
             return [entry for entry in self.request_log if entry[0] not in ("GET", "HEAD")]
 
+    def injected_fault(self, method: str, path: str) -> int | str | None:
+        """``options.fault``'s verdict on a request (None: serve it normally)."""
+        fault = self.options.fault
+        return fault(method, path) if fault is not None else None
+
     def __repr__(self) -> str:
         return f"DrillServer(url={self.url!r}, users={len(self.state.users)})"
 
@@ -241,8 +146,8 @@ class DrillServer:
     def start(self) -> str:
         if self._httpd is not None:
             return self.url
-        httpd = _HTTPServer((self.options.host, self.options.port), _Handler)
-        httpd.drill = self
+        httpd = DrillHTTPServer((self.options.host, self.options.port), RequestHandler)
+        httpd.endpoint = self
         host = str(self.options.host)
         port = int(httpd.server_address[1])
         self.url = f"http://{host}:{port}"
@@ -289,7 +194,7 @@ class DrillServer:
         lower = {k.lower(): v for k, v in headers.items()}
         parts = urlsplit(raw_path)
         query = _parse_query(parts.query)
-        token_value = _extract_token(lower, query)
+        token_value = extract_token(lower, query)
         if self._throttle is not None:
             limited = self._throttled(token_value, ip)
             if limited is not None:
@@ -312,7 +217,7 @@ class DrillServer:
         try:
             params = dict(query)
             params.update(_parse_body(body, lower.get("content-type", "")))
-            caller, token = self._authenticate(token_value, method_for_match, path)
+            caller, token = authenticate(self.state, token_value, method_for_match, path)
             if _TIER_RANK[opts.tier] < _TIER_RANK[route.tier]:
                 raise ApiError(404, {"message": "404 Not Found"})
             assert match is not None
@@ -320,7 +225,7 @@ class DrillServer:
                       match={k: unquote(v) for k, v in match.items() if v is not None},
                       base_url=self.url, caller=caller, token=token, ip=ip)
             with self.state.lock:
-                self._touch_token(token, ip)
+                touch_token(self.state, token, ip)
                 try:
                     return route.handler(ctx)
                 finally:
@@ -354,69 +259,6 @@ class DrillServer:
                 "Retry-After": str(retry_after),
             },
         )
-
-    def _authenticate(self, value: str | None, method: str, path: str) -> tuple[User, Token]:
-        state = self.state
-        unauthorized = ApiError(401, {"message": "401 Unauthorized"})
-        if not value:
-            raise unauthorized
-        with state.lock:
-            token = state.token_by_value(value)
-            user = state.users.get(token.user_id) if token is not None else None
-        if token is None or user is None:
-            raise unauthorized
-        bearer = 'Bearer realm="", error="invalid_token", error_description='
-        if token.revoked:
-            if _ROTATE.match(path):
-                # Automatic reuse detection: a revoked token presented to a rotate endpoint
-                # revokes its whole rotation family (the attacker and the owner both lose).
-                with state.lock:
-                    routes_tokens.revoke_family(state, token)
-                    state.touch()
-            text = "Token was revoked. You have to re-authorize from the user."
-            raise ApiError(401, {"error": "invalid_token", "error_description": text},
-                           {"WWW-Authenticate": f'{bearer}"{text}"'})
-        if token.expired(state.today()):
-            text = "Token has expired."
-            raise ApiError(401, {"error": "invalid_token", "error_description": text},
-                           {"WWW-Authenticate": f'{bearer}"{text}"'})
-        if user.state in ("blocked", "ldap_blocked", "banned"):
-            raise ApiError(403, {"message": "403 Forbidden - Your account has been blocked."})
-        if user.state == "blocked_pending_approval":
-            raise ApiError(403, {"message": "403 Forbidden - Your account is pending approval "
-                                            "from your administrator and hence blocked."})
-        if user.state == "deactivated":
-            raise ApiError(403, {"message": "403 Forbidden - Your account has been deactivated "
-                                            "by your administrator. Please log back in to "
-                                            "reactivate your account."})
-        scopes = set(token.scopes)
-        if method == "GET":
-            allowed = bool(scopes & _READ_SCOPES) or (
-                "read_user" in scopes and path.startswith(_USER_READ_PATHS))
-            needed = "read_api"
-        else:
-            allowed = bool(scopes & _WRITE_SCOPES)
-            needed = "api"
-        if not allowed:
-            raise ApiError(403, {
-                "error": "insufficient_scope",
-                "error_description": "The request requires higher privileges than provided "
-                                     "by the access token.",
-                "scope": needed,
-            })
-        return user, token
-
-    def _touch_token(self, token: Token, ip: str) -> None:
-        """GitLab refreshes ``last_used_at`` at most once a minute and keeps ≤5 recent IPs."""
-        now = self.state.current_time()
-        stale = iso(now - timedelta(minutes=1)) or ""
-        if token.last_used_at is None or token.last_used_at < stale:
-            token.last_used_at = iso(now)
-        if ip in token.last_used_ips:
-            token.last_used_ips.remove(ip)
-        token.last_used_ips.insert(0, ip)
-        del token.last_used_ips[5:]
-
 
 def _match(method: str, path: str) -> tuple[Route | None, dict[str, str] | None]:
     """(route, groups) for a path; (None, groups) when only the verb differs."""
@@ -464,12 +306,3 @@ def _parse_body(body: bytes, content_type: str) -> dict[str, Any]:
     return {}
 
 
-def _extract_token(headers: dict[str, str], query: dict[str, Any]) -> str | None:
-    value = headers.get("private-token")
-    if value:
-        return value.strip()
-    auth = headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    from_query = query.pop("private_token", None) or query.pop("access_token", None)
-    return str(from_query) if from_query else None
