@@ -18,18 +18,20 @@ from datetime import timedelta
 from console.drill import views
 from console.drill.access import DEVELOPER, MAINTAINER, OWNER, group_for, project_for
 from console.drill.model import AuditEvent
+from console.drill.paging import (
+    KEYSET_UNAVAILABLE,
+    keyset_requested,
+    paginate_keyset,
+    paginate_offset,
+)
 from console.drill.timefmt import iso
 from console.drill.web import (
-    KEYSET_UNAVAILABLE,
     ApiError,
     Ctx,
     Registry,
     Response,
     json_response,
-    keyset_requested,
     not_found,
-    paginate_keyset,
-    paginate_offset,
     param_error,
 )
 

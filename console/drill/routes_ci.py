@@ -9,20 +9,18 @@ from typing import Any
 from console.drill import views
 from console.drill.access import MAINTAINER, OWNER, group_for, project_for
 from console.drill.model import DeployKey, DeployToken, Hook, Runner, Variable
+from console.drill.paging import KEYSET_UNAVAILABLE, keyset_requested, paginate_offset
 from console.drill.web import (
-    KEYSET_UNAVAILABLE,
     ApiError,
     Ctx,
     Registry,
     Response,
     forbidden,
     json_response,
-    keyset_requested,
     message_error,
     missing_param,
     no_content,
     not_found,
-    paginate_offset,
     param_error,
 )
 

@@ -7,21 +7,23 @@ from typing import Any
 from console.drill import views
 from console.drill.access import MAINTAINER, OWNER, group_for, project_for
 from console.drill.model import ACCESS_NAMES, Member
+from console.drill.paging import (
+    KEYSET_UNAVAILABLE,
+    keyset_requested,
+    paginate_keyset,
+    paginate_offset,
+)
 from console.drill.state import DrillState
 from console.drill.web import (
-    KEYSET_UNAVAILABLE,
     ApiError,
     Ctx,
     Registry,
     Response,
     forbidden,
     json_response,
-    keyset_requested,
     message_error,
     no_content,
     not_found,
-    paginate_keyset,
-    paginate_offset,
     param_error,
 )
 

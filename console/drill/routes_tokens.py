@@ -15,22 +15,20 @@ from datetime import date, timedelta
 from console.drill import views
 from console.drill.access import MAINTAINER, OWNER, group_for, project_for
 from console.drill.model import ACCESS_NAMES, PROJECT_BOT, Member, Token, User
+from console.drill.paging import KEYSET_UNAVAILABLE, keyset_requested, paginate_offset
 from console.drill.state import DrillState
 from console.drill.timefmt import iso
 from console.drill.web import (
-    KEYSET_UNAVAILABLE,
     ApiError,
     Ctx,
     Registry,
     Response,
     bad_request,
     json_response,
-    keyset_requested,
     message_error,
     missing_param,
     no_content,
     not_found,
-    paginate_offset,
     param_error,
 )
 

@@ -9,10 +9,15 @@ from typing import Any
 
 from console.drill import views
 from console.drill.model import HUMAN, PROJECT_BOT, SERVICE_ACCOUNT, Email, SshKey, Token, User
+from console.drill.paging import (
+    KEYSET_UNAVAILABLE,
+    keyset_requested,
+    paginate_keyset,
+    paginate_offset,
+)
 from console.drill.state import DrillState
 from console.drill.timefmt import iso
 from console.drill.web import (
-    KEYSET_UNAVAILABLE,
     ApiError,
     Ctx,
     Registry,
@@ -20,13 +25,10 @@ from console.drill.web import (
     bad_request,
     forbidden,
     json_response,
-    keyset_requested,
     message_error,
     missing_param,
     no_content,
     not_found,
-    paginate_keyset,
-    paginate_offset,
     param_error,
 )
 
