@@ -35,3 +35,12 @@ def project_for(ctx: Ctx, need: int = 0, key: str = "id") -> Project:
     if level < need:
         raise forbidden()
     return project
+
+
+def scope_entity(scope: str, owner: int) -> tuple[str, int]:
+    """The audit entity of something owned at ``scope`` (instance, group or project)."""
+    if scope == "project":
+        return "Project", owner
+    if scope == "group":
+        return "Group", owner
+    return "Gitlab::Audit::InstanceScope", 1

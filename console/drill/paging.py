@@ -105,6 +105,12 @@ def keyset_requested(ctx: Ctx) -> bool:
     return ctx.str_param("pagination") == "keyset"
 
 
+def refuse_keyset(ctx: Ctx) -> None:
+    """A list without keyset pagination answers a keyset request with GitLab's 405."""
+    if keyset_requested(ctx):
+        raise ApiError(405, {"error": KEYSET_UNAVAILABLE})
+
+
 def paginate_keyset(
     ctx: Ctx,
     items: Sequence[T],

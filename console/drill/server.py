@@ -31,10 +31,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from console.drill import (
     routes_admin,
     routes_audit,
-    routes_ci,
+    routes_deploy_keys,
+    routes_deploy_tokens,
+    routes_hooks,
     routes_namespaces,
+    routes_runners,
     routes_tokens,
     routes_users,
+    routes_variables,
     seed,
 )
 from console.drill.auth import authenticate, extract_token, touch_token
@@ -48,7 +52,11 @@ _TIER_RANK = {"free": 0, "premium": 1, "ultimate": 2}
 ROUTES: list[Route] = [
     *routes_users.routes.routes,
     *routes_tokens.routes.routes,
-    *routes_ci.routes.routes,
+    *routes_runners.routes.routes,
+    *routes_variables.routes.routes,
+    *routes_hooks.routes.routes,
+    *routes_deploy_tokens.routes.routes,
+    *routes_deploy_keys.routes.routes,
     *routes_namespaces.routes.routes,
     *routes_audit.routes.routes,
     *routes_admin.routes.routes,
