@@ -1,12 +1,20 @@
-"""Namespace lookups with GitLab's visibility rules: invisible → 404, too weak a role → 403."""
+"""Lookups with GitLab's visibility rules (invisible → 404, too weak a role → 403) and the
+audit entity of a scoped object."""
 
 from __future__ import annotations
 
-from console.drill.model import Group, Project
+from console.drill.model import Group, Project, User
 from console.drill.state import find_group, find_project
 from console.drill.web import Ctx, forbidden, not_found
 
 GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER = 10, 20, 30, 40, 50
+
+
+def get_user(ctx: Ctx, key: str = "id") -> User:
+    user = ctx.state.find_user(ctx.match.get(key, ""))
+    if user is None:
+        raise not_found("User")
+    return user
 
 
 def group_for(ctx: Ctx, need: int = 0, key: str = "id") -> Group:

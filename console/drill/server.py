@@ -37,6 +37,9 @@ from console.drill import (
     routes_namespaces,
     routes_runners,
     routes_tokens,
+    routes_user_keys,
+    routes_user_moderation,
+    routes_user_tokens,
     routes_users,
     routes_variables,
     seed,
@@ -51,6 +54,9 @@ _TIER_RANK = {"free": 0, "premium": 1, "ultimate": 2}
 
 ROUTES: list[Route] = [
     *routes_users.routes.routes,
+    *routes_user_moderation.routes.routes,
+    *routes_user_keys.routes.routes,
+    *routes_user_tokens.routes.routes,
     *routes_tokens.routes.routes,
     *routes_runners.routes.routes,
     *routes_variables.routes.routes,
