@@ -1,5 +1,6 @@
 """User moderation: block, ban, deactivate, approve, delete, disable 2FA, and admin updates;
-each change leaves GitLab's audit event."""
+each change leaves GitLab's audit event.
+"""
 
 from __future__ import annotations
 

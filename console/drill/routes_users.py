@@ -1,5 +1,6 @@
 """Users API: list and get users (offset and keyset), the current user, memberships, contribution
-events, service accounts and activity."""
+events, service accounts and activity.
+"""
 
 from __future__ import annotations
 

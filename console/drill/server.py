@@ -34,6 +34,7 @@ from console.drill import (
     routes_deploy_keys,
     routes_deploy_tokens,
     routes_hooks,
+    routes_instance,
     routes_namespaces,
     routes_runners,
     routes_tokens,
@@ -64,6 +65,7 @@ ROUTES: list[Route] = [
     *routes_deploy_tokens.routes.routes,
     *routes_deploy_keys.routes.routes,
     *routes_namespaces.routes.routes,
+    *routes_instance.routes.routes,
     *routes_audit.routes.routes,
     *routes_admin.routes.routes,
 ]
