@@ -9,7 +9,7 @@ from typing import Any
 from console.store.connection import StoreBase
 from console.store.errors import StoreError
 from console.store.users import UPSERT_USERS, USER_SELECT, UserRow, row_to_user, user_values
-from console.store.values import dbstr, dumps
+from console.store.values import dbstr, dumps, dumps_record
 from console.timeutil import normalize_ts, utc_now
 
 __all__ = ["UserCacheStore"]
@@ -34,7 +34,7 @@ class UserCacheStore(StoreBase):
             if values[1] is None:
                 continue
             rows.append(values)
-            raws.append((incident_id, values[1], dumps(user)))
+            raws.append((incident_id, values[1], dumps_record(user)))
         if not rows:
             return 0
         with self._write() as con:
