@@ -15,6 +15,9 @@ then measures against it, in the same run:
   store, in a child process);
 * **python-gitlab's CLI** with keyset pagination, as ``bench.users_load`` runs it.
 
+``--users-only`` also runs the app with the audit and credentials panes' first fetch held back,
+to show what their loads (beside the users load, on the same cores and the same drill) cost.
+
 Prints the times, the ratios (CLI / app: target >= 5x; app / loader: the app's overhead) and each
 child's peak RSS. ``--profile FILE`` runs the app child under pyinstrument (install it in the
 venv yourself; it is not a dependency) and writes its text report to FILE. No thresholds.
@@ -92,7 +95,24 @@ async def _drive(users: int) -> dict[str, Any]:
     return {"marks": marks, "status": line, "rows": rows, "timings": timings}
 
 
-def _child_app(users: int, profile: str | None) -> int:
+def _hold_back_other_panes() -> None:
+    """Experiment: the audit and credentials panes skip their first fetch (cache or server).
+
+    Measures what their loads, running beside the users load, cost it. Their private method
+    may be renamed; then the experiment says so instead of measuring something else.
+    """
+    from screens.panes.audit.pane import AuditPane
+    from screens.panes.credentials.pane import CredentialsPane
+
+    for pane in (AuditPane, CredentialsPane):
+        if not hasattr(pane, "_load_cached_or_fetch"):
+            raise SystemExit(f"--users-only: {pane.__name__} has no _load_cached_or_fetch")
+        pane._load_cached_or_fetch = lambda self: None  # type: ignore[method-assign]
+
+
+def _child_app(users: int, profile: str | None, users_only: bool) -> int:
+    if users_only:
+        _hold_back_other_panes()
     profiler: Any = None
     if profile:
         from pyinstrument import Profiler  # dev tool, not a dependency: pip install pyinstrument
@@ -109,7 +129,7 @@ def _child_app(users: int, profile: str | None) -> int:
 
 
 def run_app(
-    url: str, token: str, users: int, profile: str | None
+    url: str, token: str, users: int, profile: str | None, *, users_only: bool = False
 ) -> tuple[Measure, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="bench-app-") as home:
         env = {k: v for k, v in os.environ.items()
@@ -122,6 +142,8 @@ def run_app(
         cmd = [sys.executable, "-m", "bench.app_users_load", "--child-app", "--users", str(users)]
         if profile:
             cmd += ["--profile", str(Path(profile).resolve())]
+        if users_only:
+            cmd.append("--users-only")
         started = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False,
                               cwd=_ROOT)
@@ -132,7 +154,8 @@ def run_app(
     seconds = data["marks"]["loaded"]
     ok = data["rows"] == users and data["status"].startswith("Loaded ")
     note = f"status: {data['status'][:90]}"
-    return Measure("the app (start to load complete)", users, data["rows"], seconds, ok, note,
+    label = "the app, other panes held back" if users_only else "the app (start to load complete)"
+    return Measure(label, users, data["rows"], seconds, ok, note,
                    peak_rss_mb=data["peak_rss_kib"] / 1024), data
 
 
@@ -146,22 +169,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI (app and loader)")
     parser.add_argument("--profile", metavar="FILE", help="pyinstrument the app child")
+    parser.add_argument("--users-only", action="store_true",
+                        help="also run the app with the audit and credentials panes' first "
+                             "fetch held back (what their loads cost the users load)")
     parser.add_argument("--child-app", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_app:
-        return _child_app(args.users, args.profile)
+        return _child_app(args.users, args.profile, args.users_only)
 
     server, url, token, boot = _start_drill(args.users, args.latency_ms)
     print(f"drill: {args.users} users, {args.latency_ms:g} ms latency per request, "
           f"started in {boot:.1f} s", flush=True)
     try:
         app, detail = run_app(url, token, args.users, args.profile)
+        alone = (run_app(url, token, args.users, None, users_only=True)[0]
+                 if args.users_only else None)
         loader = run_loader(url, token, args.users)
         cli = None if args.no_cli else run_cli(url, token, args.users, *CLI_KEYSET)
     finally:
         server.stop()
     print()
-    for m in [app, loader] + ([cli] if cli else []):
+    for m in [app] + ([alone] if alone else []) + [loader] + ([cli] if cli else []):
         rss = f"{m.peak_rss_mb:6.0f} MiB" if m.peak_rss_mb else "       -  "
         print(f"{m.label:<38} {m.rows:>7} rows {m.seconds:7.2f} s  peak RSS {rss}  "
               f"{'ok' if m.ok else 'NOT OK'}")
@@ -182,7 +210,13 @@ def main(argv: list[str] | None = None) -> int:
         if detail:
             phase = detail["timings"]["load"] / loader.seconds
             print(f"app load phase / loader alone: {phase:5.2f}x")
+    if alone is not None and alone.ok and loader.ok:
+        print(f"app with other panes held back / loader alone: "
+              f"{alone.seconds / loader.seconds:5.2f}x")
     if cli is not None:
+        if alone is not None and alone.ok and cli.ok:
+            print(f"(the app with other panes held back vs the CLI: "
+                  f"{cli.seconds / alone.seconds:5.1f}x)")
         if cli.ok and app.ok:
             print(f"SPEED-UP of the app vs {cli.label}: {cli.seconds / app.seconds:5.1f}x  "
                   f"({cli.seconds:.1f} s vs {app.seconds:.1f} s; target >= 5x)")

@@ -25,8 +25,12 @@ from screens.widgets.debounce import Debouncer
 
 __all__ = ["LOAD_REFRESH_S", "LoadingMixin"]
 
-#: Debounce for re-querying while pages stream in (the first page is shown at once).
-LOAD_REFRESH_S = 0.4
+#: While pages stream in, the table re-queries at most this often (the first page is shown at
+#: once). The title and the progress bar follow every page without a query.
+LOAD_REFRESH_S = 1.0
+#: ... and at most this share of the time: a re-query of 100,000 ids holds the GIL for tens of
+#: milliseconds that the loader's threads would otherwise use (measured: bench/app_users_load).
+LOAD_REFRESH_SHARE = 0.05
 
 
 class LoadingMixin(RecordPane[UsersView]):
@@ -96,18 +100,19 @@ class LoadingMixin(RecordPane[UsersView]):
             return
         self._loaded_count = message.loaded
         self._load_total = message.total
+        # The count and the bar need no query: they follow every (coalesced) page message.
+        self.query_one("#users-progress", ProgressBar).update(
+            total=message.total, progress=message.loaded)
+        self._update_title()
         if not self._refresh.pending:
-            # First rows as soon as they exist; after that, re-querying 100k ids costs tens of
-            # milliseconds of the UI's share of the GIL, so the interval grows with the query
-            # time (at most ~10% of the time goes on refreshes).
-            delay = 0.01 if not self._shown else max(LOAD_REFRESH_S, 10 * self.timings["query"])
+            # First rows as soon as they exist. After that new users still land anywhere in the
+            # order (slices read every id range at once), so the ids are re-queried, but
+            # seldom: the interval grows with the query's own time.
+            query = self.timings.get("query", 0.0)
+            delay = 0.01 if not self._shown else max(LOAD_REFRESH_S, query / LOAD_REFRESH_SHARE)
             self._refresh.call(delay)
 
     def _timed_refresh(self) -> None:
-        if self._loading:
-            bar = self.query_one("#users-progress", ProgressBar)
-            bar.update(total=self._load_total, progress=self._loaded_count)
-            self._update_title()
         self._requery()
         self._post_progress_soon()  # the header's "reviewed x/total" grows with the load
 
