@@ -126,13 +126,16 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--users", type=int, default=2000, help="demo drill size")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="the demo drill's delay per request (shows what waits on the network)")
     parser.add_argument("--child-bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_bare:
         return _bare_app()
 
     bare_re = re.compile(re.escape(BARE_TEXT))
-    demo = ["-m", "console", "--demo", "--users", str(args.users)]
+    demo = ["-m", "console", "--demo", "--users", str(args.users),
+            "--latency-ms", f"{args.latency_ms:g}"]
     rows: dict[str, list[float | None]] = {"bare": [], "fresh": [], "resume": []}
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:  # untimed: bytecode
         time_until(["-m", "bench.startup", "--child-bare"], Path(tmp), bare_re)
