@@ -682,3 +682,52 @@ def test_the_detail_line_shows_the_whole_risk_reason(tmp_path: Path) -> None:
             assert "Risk 70: created in the incident window; personal access token" in text
 
     asyncio.run(run())
+
+
+def test_the_title_and_bar_follow_each_page_without_waiting_for_a_requery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While users stream in, the count moves with every page; the id list is re-queried
+    seldom (at most every LOAD_REFRESH_S), so the count must not wait for it."""
+    from textual.widgets import ProgressBar
+
+    import console.users_load as loader
+
+    ctx = make_ctx(tmp_path)
+    users = make_users(300)
+    release = threading.Event()
+
+    def held_load(config, token, store, incident_id, *, on_progress=None, cancelled=None, **kw):
+        store.upsert_users(incident_id, users[:100], "2024-06-01T00:00:00Z")
+        if on_progress:
+            on_progress(loader.LoadProgress(100, 2000, 1, False))
+        while not release.wait(0.02):
+            if cancelled is not None and cancelled():
+                return loader.LoadResult(100, 1, 0.1, True, None)
+        return loader.LoadResult(100, 1, 0.1, False, None)
+
+    monkeypatch.setattr(loader, "load_users_blocking", held_load)
+
+    async def run() -> None:
+        app = PaneApp(ctx, autoload=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            for _ in range(200):
+                await pilot.pause(0.02)
+                if app.pane.table.row_count:
+                    break
+            pane = app.pane
+            assert pane._loading and pane.table.row_count == 100
+            # The next pages (as the loader thread would post them), one right after another:
+            # a requery is due in a second at the earliest, the count is due now.
+            pane.post_message(UsersPane.UsersPageArrived(200, 2000, 2, False))
+            await pilot.pause()
+            assert pane.border_title == "Users 200 of 2,000 loading…"
+            pane.post_message(UsersPane.UsersPageArrived(300, 2000, 3, False))
+            await pilot.pause()
+            assert pane.border_title == "Users 300 of 2,000 loading…"
+            bar = pane.query_one("#users-progress", ProgressBar)
+            assert (bar.progress, bar.total) == (300, 2000)
+            release.set()
+            await settle(pilot)
+
+    asyncio.run(run())
