@@ -273,3 +273,32 @@ def test_drill_partitioned_load_equals_the_full_user_set(drill: Any, tmp_path: P
         assert result.loaded == len(drill.state.users)
     finally:
         store.close()
+
+
+def test_the_oldest_and_newest_probes_are_in_flight_together(store: Store) -> None:
+    """One round trip less before the first rows: the two edge probes do not wait on each other."""
+    fake = FakeGitLab({i: 1_700_000_000 + 60 * i for i in range(1, 3001)})
+    incident = store.create_incident("t", "compromised-instance", None, BASE, None, None).id
+    in_flight: list[str] = []
+    together: list[list[str]] = []
+
+    async def run() -> LoadResult:
+        async def handler(request: httpx.Request) -> httpx.Response:
+            q = {k: v[-1] for k, v in parse_qs(request.url.query.decode()).items()}
+            probe = q.get("order_by") == "created_at" and q.get("pagination") != "keyset"
+            if probe:
+                in_flight.append(q["sort"])
+                together.append(sorted(in_flight))
+            await asyncio.sleep(0.01)
+            if probe:
+                in_flight.remove(q["sort"])
+            return fake.handler(request)
+
+        transport = httpx.MockTransport(handler)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            return await load_users(client, store, incident)
+
+    result = asyncio.run(run())
+    assert result.problem is None and result.partitions >= 2
+    assert ["asc", "desc"] in together
+    assert store.user_ids(incident, UserQuery()) == sorted(fake.created)

@@ -9,6 +9,7 @@ that must return nothing (GitLab silently drops these filters for non-admins).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -117,18 +118,22 @@ async def make_plan(
         first = parse_ts(items[0].get("created_at")) if items else None
         return (to_epoch(first) if first is not None else None), _total_header(response)
 
-    try:  # the oldest first: its X-Total (up to 10,000) may show the instance is too small
-        oldest, total = await edge("asc")
-        state.probed = True
-        if total is not None:
-            state.total = total
-        count = partitions
-        if total is not None:
-            count = min(count, total // max(1, per_page * MIN_PAGES_PER_SLICE))
-        if oldest is None or count < 2:
-            return None
-        newest, _ = await edge("desc")
-    except ProblemError:
+    # Both edges at once: one round trip less before the first rows (the newest is wasted when
+    # the oldest's X-Total, present up to 10,000 users, shows the instance is too small).
+    asc, desc = await asyncio.gather(edge("asc"), edge("desc"), return_exceptions=True)
+    if isinstance(asc, BaseException) or isinstance(desc, BaseException):
+        for outcome in (asc, desc):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, ProblemError):
+                raise outcome  # cancellation and bugs propagate; a failed probe means no plan
+        return None
+    (oldest, total), (newest, _) = asc, desc
+    state.probed = True
+    if total is not None:
+        state.total = total
+    count = partitions
+    if total is not None:
+        count = min(count, total // max(1, per_page * MIN_PAGES_PER_SLICE))
+    if oldest is None or count < 2:
         return None
     if newest is None or newest < oldest:
         return None
