@@ -84,6 +84,7 @@ async def _drive(users: int) -> dict[str, Any]:
             await until(lambda: status_text().startswith(("Loaded ", "Load ")) and (
                 pane.border_title == done or "stopped" in status_text()))
             marks["loaded"] = time.monotonic() - _T0
+            rss_loaded = _peak_rss_kib()
             line = status_text()
             await until(lambda: "computing risk" not in status_text(), timeout=120)
             marks["risk"] = time.monotonic() - _T0
@@ -92,7 +93,8 @@ async def _drive(users: int) -> dict[str, Any]:
             await pilot.press("q")
     finally:
         app.shutdown()
-    return {"marks": marks, "status": line, "rows": rows, "timings": timings}
+    return {"marks": marks, "status": line, "rows": rows, "timings": timings,
+            "peak_rss_loaded_kib": rss_loaded}
 
 
 def _hold_back_other_panes() -> None:
@@ -203,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{k} {v:.2f}" for k, v in marks.items()))
         print(f"the app's load phase (r pressed to UsersLoaded handled): {load:.2f} s; "
               f"first rows {timings.get('first_rows', 0.0):.2f} s into it")
+        print(f"the app's peak RSS when the load completed: "
+              f"{detail['peak_rss_loaded_kib'] / 1024:.0f} MiB (the rest came after: risk)")
     print()
     if app.ok and loader.ok:
         print(f"app / loader alone: {app.seconds / loader.seconds:5.2f}x  "
