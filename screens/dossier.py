@@ -31,7 +31,7 @@ from screens.dossier_render import (
     render_section,
     risk_text,
 )
-from screens.messages import ShowAuditForUser
+from screens.messages import CredentialsExposedTo, ShowAuditForUser
 from styles import stylesheet
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ class DossierScreen(Screen[None]):
         Binding("F", "mark_with_note('flagged')", "Flag suspicious and write a note",
                 show=False),
         Binding("e", "show_audit", "Audit events", tooltip="Open the Audit pane for this user"),
+        Binding("s", "select_exposure", "Select in Credentials everything this user could see",
+                show=False),
         Binding("escape", "back", "Back to the users list", show=False),
         Binding("a", "actions", "Actions for this user (block, revoke…)", show=False),
         Binding("r", "refetch", "Fetch the dossier again", show=False),
@@ -254,6 +256,15 @@ class DossierScreen(Screen[None]):
         self.reviewer.move_to_user(target)
         self.user_id = target
         self._load()
+
+    def action_select_exposure(self) -> None:
+        """The blast radius's credentials, selected in the Credentials pane for the worksheet."""
+        stack = self.app.screen_stack
+        target = stack[-2] if len(stack) > 1 else None
+        username = self.row.username if self.row is not None else f"user #{self.user_id}"
+        message = CredentialsExposedTo(self.user_id, username)
+        self.dismiss()
+        (target or self.app).post_message(message)
 
     def action_show_audit(self) -> None:
         stack = self.app.screen_stack

@@ -232,7 +232,7 @@ SECTION_TITLES: Final = {
     "impersonation_tokens": "Impersonation tokens",
     "ssh_keys": "SSH keys",
     "gpg_keys": "GPG keys",
-    "blast_radius": "Blast radius (Maintainer+ namespaces)",
+    "blast_radius": "Blast radius (Maintainer+ namespaces; s selects them in Credentials)",
     "audit_events": "Audit events by or about the user",
     "events": "Recent contribution events",
 }

@@ -35,6 +35,8 @@ from screens.header import ConsoleHeader
 from screens.incidents import IncidentEditScreen
 from screens.messages import (
     AuditEventsCached,
+    CredentialsExposedTo,
+    EventsForTarget,
     IncidentUpdated,
     InterruptedActionsFound,
     PaneActivated,
@@ -158,6 +160,7 @@ class MainScreen(HandoffMixin, Screen[None]):
         header.dry_run = self.ctx.dry_run
         self._load_saved_state()
         self.cache_coverage()
+        self._link_credentials()
         # If the saved state cannot be read, typed keys must not wait for it forever.
         self.set_timer(RESTORE_WAIT, self._stop_holding_keys)
 
@@ -289,6 +292,11 @@ class MainScreen(HandoffMixin, Screen[None]):
         users = self._panes.get("users")
         if isinstance(users, UsersPane):
             users.rescore()
+        from screens.panes.credentials import CredentialsPane
+
+        creds = self._panes.get("credentials")
+        if isinstance(creds, CredentialsPane):
+            creds.recompute_crosslinks()
 
     # -- resume --------------------------------------------------------------------------
     @work(thread=True, group="ui-state", exit_on_error=False)
@@ -382,6 +390,41 @@ class MainScreen(HandoffMixin, Screen[None]):
     def on_users_pane_review_progress_changed(self, message: ReviewProgressChanged) -> None:
         self.query_one(ConsoleHeader).progress = (
             message.reviewed, message.total, message.root_reviewed)
+
+    def _link_credentials(self) -> None:
+        """Cross-links follow the users' review marks (the users pane's ``mark_saved``)."""
+        from screens.panes.credentials import CredentialsPane
+        from screens.panes.users import UsersPane
+
+        creds, users = self._panes.get("credentials"), self._panes.get("users")
+        if isinstance(creds, CredentialsPane) and isinstance(users, UsersPane):
+            creds.subscribe_marks(users.mark_saved)
+
+    @on(EventsForTarget)
+    def _events_for_target(self, message: EventsForTarget) -> None:
+        """A credential's audit events: the Audit pane, searched for the target's name or id.
+
+        Minimal routing until the Audit pane filters on a target of its own.
+        """
+        from dataclasses import replace
+
+        from screens.panes.audit import AuditPane
+
+        audit = self._panes.get("audit")
+        if not isinstance(audit, AuditPane):
+            return
+        audit.set_filter(replace(audit.view, search=message.label or message.target_id),
+                         note="events of a credential")
+        self.show_pane("audit")
+
+    @on(CredentialsExposedTo)
+    def _exposed_to(self, message: CredentialsExposedTo) -> None:
+        from screens.panes.credentials import CredentialsPane
+
+        creds = self._panes.get("credentials")
+        if isinstance(creds, CredentialsPane):
+            creds.select_exposure(message.user_id, message.username)
+            self.show_pane("credentials")
 
     @on(ShowAuditForUser)
     def _show_audit_for(self, message: ShowAuditForUser) -> None:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditEventsCached",
+    "CredentialsExposedTo",
+    "EventsForTarget",
     "IncidentUpdated",
     "InterruptedActionsFound",
     "PaneActivated",
@@ -83,3 +85,25 @@ class UsersChanged(Message):
     """These users were re-read from GitLab into the cache (e.g. after a response action)."""
 
     user_ids: tuple[int, ...]
+
+
+@dataclass
+class EventsForTarget(Message):
+    """A pane asks for the audit events whose target is one object (a credential's events).
+
+    ``target_type`` is GitLab's (``PersonalAccessToken``, ``Key``, ``Ci::Runner``…); ``label``
+    is the object's raw name (sanitise before display), for a search where a pane cannot filter
+    on the target itself.
+    """
+
+    target_type: str
+    target_id: str
+    label: str = ""
+
+
+@dataclass
+class CredentialsExposedTo(Message):
+    """The dossier asks the Credentials pane to select everything ``user_id`` could see."""
+
+    user_id: int
+    username: str

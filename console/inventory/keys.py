@@ -24,7 +24,7 @@ from console.api.aio import AsyncGet, ReadCancelled, ReadFailed, WaitFn, json_li
 from console.api.bridge import LoopCancelled, run_in_loop_thread
 from console.config import ConnectionConfig, build_httpx
 from console.errors import describe_error
-from console.inventory.model import ROTATE_HINTS
+from console.inventory.model import KIND_ORDER, ROTATE_HINTS, is_urgent
 from console.inventory.rows import credential_flags
 from console.problem import Problem, ProblemError
 from console.secret import Secret
@@ -109,8 +109,8 @@ def key_rows(
                     "last_used_at": raw.get("last_used_at"), "expires_at": expires,
                     "state": state, "protected": None, "flags": flags, "extra": extra,
                     "rotate_hint": ROTATE_HINTS[kind],
-                    "rank": 20 if kind == "ssh_key" else 21,
-                    "urgency": int("created in incident window" in flags),
+                    "rank": KIND_ORDER.index(kind),
+                    "urgency": sum(1 for f in flags if is_urgent(f)),
                 }
             )  # fmt: skip
     return rows

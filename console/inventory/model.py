@@ -16,10 +16,13 @@ __all__ = [
     "KIND_LABELS",
     "KIND_ORDER",
     "ROTATE_HINTS",
+    "URGENT_FLAGS",
+    "URGENT_PREFIXES",
     "Credential",
     "Inventory",
     "InventoryProgress",
     "SourceProblem",
+    "is_urgent",
 ]
 
 KIND_ORDER: tuple[str, ...] = (
@@ -27,6 +30,20 @@ KIND_ORDER: tuple[str, ...] = (
     "runner", "instance_variable", "group_variable", "project_variable", "system_hook",
     "group_hook", "project_hook", "ssh_key", "gpg_key",
 )
+
+# Flags that deserve a responder's eyes on their own. "used in incident window" is not one: most
+# live tokens are used every day, so it only adds weight to a row that has an urgent flag.
+URGENT_FLAGS: frozenset[str] = frozenset({
+    "admin scope", "created in incident window", "impersonation",
+    "write access", "credentials in URL", "TLS verification off",
+})
+#: Cross-link reasons (console.crosslink) name a user or an IP, so they are told by their start.
+URGENT_PREFIXES: tuple[str, ...] = ("changed by flagged user @", "used from ")
+
+
+def is_urgent(flag: str) -> bool:
+    return flag in URGENT_FLAGS or flag.startswith(URGENT_PREFIXES)
+
 
 KIND_LABELS: Mapping[str, str] = {
     "pat": "Personal access token",

@@ -50,6 +50,8 @@ _COLUMNS: Final = (
     "flags",
     "rotate_hint",
     "extra",
+    "rank",
+    "urgency",
 )
 OBJECT_TYPE: Final = "credential"
 
@@ -65,6 +67,12 @@ class CredentialQuery:
     owner_id: int | None = None
     owner_type: str | None = None
     unreviewed: bool = False
+    #: rows with at least one urgent flag (``urgency > 0``)
+    urgent: bool = False
+    #: rows carrying a flag that starts with one of these (cross-link reasons name a user/IP)
+    flag_prefixes: frozenset[str] = frozenset()
+    #: only these keys (a selection shown as a set, e.g. "everything the user could see")
+    keys: frozenset[str] = frozenset()
     sort: str = "kind"
     descending: bool = False
 
@@ -137,13 +145,15 @@ class CredentialStore(StoreBase):
         *,
         kinds: Iterable[str],
         failed_sources: Sequence[str] = (),
+        fetched_at: str | None = None,
     ) -> int:
         """A full load of ``kinds``: rows of those kinds not seen again are dropped.
 
         Kinds whose source failed (``failed_sources`` names them, for the "partial" label) are
         passed by the caller without their kind in ``kinds``, so their old rows stay visible.
+        ``fetched_at`` is when the load ran (default: now).
         """
-        fetched = utc_now()
+        fetched = normalize_ts(fetched_at) or utc_now() if fetched_at else utc_now()
         values = [v for v in (_row(incident_id, r, fetched) for r in rows) if v is not None]
         kinds = sorted(set(kinds))
         with self._write() as con:
@@ -209,6 +219,15 @@ class CredentialStore(StoreBase):
             flag_tests = " OR ".join("instr(c.flags, ?) > 0" for _ in q.flags_any)
             clauses.append(f"({flag_tests})")
             args += [f"\x1f{f}\x1f" for f in sorted(q.flags_any)]
+        if q.urgent:
+            clauses.append("c.urgency > 0")
+        if q.flag_prefixes:
+            prefix_tests = " OR ".join("instr(c.flags, ?) > 0" for _ in q.flag_prefixes)
+            clauses.append(f"({prefix_tests})")
+            args += [f"\x1f{p}" for p in sorted(q.flag_prefixes)]
+        if q.keys:
+            clauses.append(f"c.key IN ({', '.join('?' * len(q.keys))})")
+            args += sorted(q.keys)
         if q.owner_id is not None:
             clauses.append("c.owner_id = ?")
             args.append(q.owner_id)
@@ -267,7 +286,8 @@ class CredentialStore(StoreBase):
         q = q or CredentialQuery()
         unkinded = CredentialQuery(
             search=q.search, flags_any=q.flags_any, owner_id=q.owner_id,
-            owner_type=q.owner_type, unreviewed=q.unreviewed,
+            owner_type=q.owner_type, unreviewed=q.unreviewed, urgent=q.urgent,
+            flag_prefixes=q.flag_prefixes, keys=q.keys,
         )  # fmt: skip
         where, args = self._credential_where(incident_id, unkinded)
         sql = f"SELECT c.kind, count(*) FROM credentials c{where} GROUP BY c.kind"  # noqa: S608

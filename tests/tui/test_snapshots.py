@@ -21,7 +21,6 @@ from textual.pilot import Pilot
 
 from console.audit import AuditEvent, AuditFetch
 from console.context import AppContext
-from console.inventory import Inventory
 from screens.help import HelpScreen, collect_bindings
 from screens.panes.audit import AuditPane
 from screens.panes.credentials import CredentialsPane
@@ -91,6 +90,7 @@ def _audit_app(ctx: AppContext) -> tuple[OnePane, Any]:
 
 def _credentials_app(ctx: AppContext) -> tuple[OnePane, Any]:
     from console.inventory import fetch_inventory
+    from console.inventory.store_load import FETCHED_KINDS, credential_record
     from tests.tui.test_credentials_pane import _server
 
     app = OnePane(lambda: CredentialsPane(ctx, load_on_mount=False))
@@ -99,7 +99,9 @@ def _credentials_app(ctx: AppContext) -> tuple[OnePane, Any]:
 
     async def loaded(pilot: Pilot[None]) -> None:
         pane = pilot.app.query_one(CredentialsPane)
-        pane.post_message(CredentialsPane.InventoryLoaded(Inventory(rows, []), FETCHED, True))
+        ctx.store.replace_credentials(ctx.incident_id, [credential_record(r) for r in rows],
+                                      kinds=FETCHED_KINDS, fetched_at=FETCHED)
+        pane.start()
         await settle(pilot)
         pane.table.focus()
         pane.table.move_to_key("pat:9")

@@ -17,9 +17,16 @@ from rich.text import Text
 from textual.binding import Binding
 
 from console.audit import parse_time
-from console.inventory import KIND_LABELS, KIND_ORDER, Credential
+from console.inventory import (
+    KIND_LABELS,
+    KIND_ORDER,
+    URGENT_FLAGS,
+    URGENT_PREFIXES,
+    Credential,
+    is_urgent,
+)
 from console.sanitize import clean
-from console.store import Mark
+from console.store import CredentialQuery, Mark
 from screens.modals.detail import field_line
 from screens.panes.base import detail_text
 from screens.safe import WARN_STYLE, safe_cell
@@ -56,11 +63,13 @@ KIND_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
     "variables": ("CI/CD variables", frozenset({"instance_variable", "group_variable",
                                                 "project_variable"})),
     "hooks": ("Hooks", frozenset({"system_hook", "group_hook", "project_hook"})),
+    "keys": ("SSH/GPG keys", frozenset({"ssh_key", "gpg_key"})),
 }
 #: The help screen lists the filter keys as their own section under this title.
 FILTER_GROUP = Binding.Group("filters (a key toggles, 0 shows all kinds)")
 GROUP_KEYS: tuple[tuple[str, str], ...] = (
     ("t", "tokens"), ("d", "deploy"), ("n", "runners"), ("e", "variables"), ("h", "hooks"),
+    ("k", "keys"),
 )
 
 SORT_KEYS: tuple[str, ...] = ("kind", "name", "owner", "created", "last_used", "expires", "flags")
@@ -78,6 +87,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("last_used", "Last used", 10, priority=2),
     Column("expires", "Expires", 10),
     Column("flags", "Flags", 16, flex=4),
+    Column("sheet", "Sheet", 7, priority=1),
 )
 
 # Shorter words for the table's Flags cell (the detail modal and search use the full ones).
@@ -106,14 +116,10 @@ SHORT_KIND: dict[str, str] = {
     "system_hook": "system hook",
     "group_hook": "group hook",
     "project_hook": "project hook",
+    "ssh_key": "SSH key",
+    "gpg_key": "GPG key",
 }
 
-# Flags that deserve a responder's eyes on their own. "used in incident window" is not one: most
-# live tokens are used every day, so it only adds weight to a row that has an urgent flag.
-URGENT_FLAGS = frozenset({
-    "admin scope", "created in incident window", "impersonation",
-    "write access", "credentials in URL", "TLS verification off",
-})
 
 
 def date_cell(value: str | None) -> str:
@@ -130,7 +136,7 @@ def _sort_value(row: Credential, key: str) -> tuple[Any, ...]:
     if key == "owner":
         return (row.owner.casefold(), row.name.casefold())
     if key == "flags":
-        return (len(URGENT_FLAGS & set(row.flags)), len(row.flags), row.name.casefold())
+        return (sum(1 for f in row.flags if is_urgent(f)), len(row.flags), row.name.casefold())
     value = {"created": row.created_at, "last_used": row.last_used_at,
              "expires": row.expires_at}.get(key)
     when = parse_time(value)
@@ -176,6 +182,10 @@ class CredentialsView:
     descending: bool = False
     only_warnings: bool = False
     only_unreviewed: bool = False
+    only_crosslinked: bool = False
+    #: only these rows (everything a user could see, chosen from the dossier); not saved
+    keys: frozenset[str] = field(default=frozenset(), compare=False)
+    keys_label: str = field(default="", compare=False)
     marks: Mapping[str, Mark] = field(default_factory=dict, compare=False)
     """The review marks (``only_unreviewed`` and search read them; not saved)."""
 
@@ -185,11 +195,24 @@ class CredentialsView:
             out |= KIND_GROUPS[g][1]
         return frozenset(out)
 
+    def query(self) -> CredentialQuery:
+        """The view as a store query (filters, search and sort run in SQL)."""
+        return CredentialQuery(
+            search=self.search, kinds=self.kinds(), unreviewed=self.only_unreviewed,
+            urgent=self.only_warnings,
+            flag_prefixes=frozenset(URGENT_PREFIXES) if self.only_crosslinked else frozenset(),
+            keys=self.keys, sort=self.sort, descending=self.descending,
+        )  # fmt: skip
+
     def matches(self, row: Credential) -> bool:
         kinds = self.kinds()
         if kinds and row.kind not in kinds:
             return False
-        if self.only_warnings and not URGENT_FLAGS & set(row.flags):
+        if self.keys and row.key not in self.keys:
+            return False
+        if self.only_crosslinked and not any(f.startswith(URGENT_PREFIXES) for f in row.flags):
+            return False
+        if self.only_warnings and not any(is_urgent(f) for f in row.flags):
             return False
         mark = self.marks.get(row.key)
         if self.only_unreviewed and mark is not None and mark.mark:
@@ -208,7 +231,7 @@ class CredentialsView:
         return {
             "groups": sorted(self.groups), "search": self.search, "sort": self.sort,
             "descending": self.descending, "only_warnings": self.only_warnings,
-            "only_unreviewed": self.only_unreviewed,
+            "only_unreviewed": self.only_unreviewed, "only_crosslinked": self.only_crosslinked,
         }
 
     @classmethod
@@ -221,6 +244,7 @@ class CredentialsView:
             descending=bool(state.get("descending")),
             only_warnings=bool(state.get("only_warnings")),
             only_unreviewed=bool(state.get("only_unreviewed")),
+            only_crosslinked=bool(state.get("only_crosslinked")),
             marks=marks,
         )
 
@@ -234,12 +258,14 @@ def select_rows(rows: Sequence[Credential], view: CredentialsView) -> list[Crede
 def flags_cell(r: Credential) -> Text:
     flags = Text(end="", no_wrap=True, overflow="ellipsis")
     # Urgent flags first: a narrow Flags column must still show the one that matters.
-    ordered = sorted(r.flags, key=lambda flag: flag not in URGENT_FLAGS)
+    ordered = sorted(r.flags, key=lambda flag: not is_urgent(flag))
     for i, flag in enumerate(ordered):
         if i:
             flags.append(", ")
-        flags.append(SHORT_FLAG.get(flag, flag),
-                     style="bold red" if flag in URGENT_FLAGS else "yellow")
+        # Cross-link reasons name a user or an IP from the server: sanitised like any cell.
+        piece = safe_cell(SHORT_FLAG.get(flag, flag), max_cells=80)
+        piece.stylize("bold red" if is_urgent(flag) else "yellow")
+        flags.append_text(piece)
     return flags
 
 
@@ -251,7 +277,7 @@ def mark_cell(mark: Mark | None) -> Text:
     return Text("⚑", style="bold red", end="")
 
 
-def credential_cells(r: Credential, mark: Mark | None) -> CellRow:
+def credential_cells(r: Credential, mark: Mark | None, outcome: str = "") -> CellRow:
     """One cell per column of ``COLUMNS`` (the table shows those that fit)."""
     if r.expires_at or r.kind not in EXPIRING_KINDS:
         expires = safe_cell(date_cell(r.expires_at), max_cells=20, empty="")
@@ -263,18 +289,22 @@ def credential_cells(r: Credential, mark: Mark | None) -> CellRow:
         "kind": Text(SHORT_KIND.get(r.kind, r.kind), end="", no_wrap=True),
         "name": safe_cell(r.name + state, max_cells=48),
         "owner": safe_cell(r.owner, max_cells=40),
-        "scopes": safe_cell(", ".join(r.scopes), max_cells=40),
+        "scopes": safe_cell(r.extra.get("fingerprint") or ", ".join(r.scopes), max_cells=60),
         # _date returns the raw server value when it is not a timestamp: sanitise it.
         "created": safe_cell(date_cell(r.created_at), max_cells=20, empty=""),
         "last_used": safe_cell(date_cell(r.last_used_at), max_cells=20, empty=""),
         "expires": expires,
         "flags": flags_cell(r),
+        "sheet": Text(outcome, end="", no_wrap=True,
+                      style="bold red" if outcome in ("FAILED", "refused") else "green"),
     }
 
 
 def flags_explanation(row: Credential) -> Text:
     """Every flag of the row in full words, urgent first (the line under the table)."""
-    if not row.flags:
-        return detail_text("Flags", "none")
-    ordered = sorted(row.flags, key=lambda flag: flag not in URGENT_FLAGS)
-    return detail_text("Flags", ", ".join(ordered))
+    ordered = sorted(row.flags, key=lambda flag: not is_urgent(flag))
+    text = detail_text("Flags", ", ".join(ordered) if ordered else "none")
+    if row.extra.get("fingerprint"):
+        text.append("  ")
+        text.append_text(detail_text("Fingerprint", row.extra["fingerprint"]))
+    return text

@@ -1,15 +1,17 @@
-"""The Credentials pane: the rebuilt credentials inventory, with review marks.
+"""The Credentials pane: the credentials inventory in the store, with review marks.
 
-The inventory loads in a thread worker (progress in the border title, ``x`` cancels) and is
-cached in the store.  Rows can be narrowed by kind with quick keys, searched with ``/`` and sorted
-with ``s``.  ``c`` marks a credential cleared (rotated or reviewed), ``f`` flags it; marks live in
-the store as ``credential`` objects keyed ``"{kind}:{id}"``.  Every matching row is in the table;
-the detail line under it shows the highlighted row's flags whole.
+Rows live in the incident's ``credentials`` table; the pane's ``VirtualTable`` reads ordered keys
+for the view (filters, search and sort in SQL, in a worker: typing never waits) and then only the
+rows on screen. ``r`` reloads from GitLab, ``K`` sweeps every user's SSH and GPG keys (``x``
+cancels either; both resume), ``A`` shows a credential's audit events. ``c``/``f`` mark a row;
+``space`` puts rows of any kind on the rotation worksheet and ``a`` rotates them in one run.
+The title says "partial" with the failed sources' names, and "stale" when the rows shown are
+the cached ones of an earlier load.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -17,27 +19,21 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
-from textual.message import Message
+from textual.signal import Signal
 from textual.widgets import Input
-from textual.worker import get_current_worker
 
-from console.audit import incident_window
 from console.context import AppContext
-from console.inventory import (
-    KIND_LABELS,
-    Credential,
-    Inventory,
-    InventoryProgress,
-    SourceProblem,
-    fetch_inventory,
-)
+from console.crosslink import event_target
+from console.inventory import KIND_LABELS, Credential, SourceProblem
+from console.inventory.keys import KeySweepProgress
 from console.sanitize import clean
 from console.store import Mark
+from screens.messages import EventsForTarget
 from screens.modals.detail import DetailModal
 from screens.panes.audit import short_time
-from screens.panes.base import RecordPane
+from screens.panes.credentials import messages as m
+from screens.panes.credentials.loading import CredentialsJobs
 from screens.panes.credentials.model import (
-    CACHE_KEY,
     COLUMNS,
     FILTER_GROUP,
     GROUP_KEYS,
@@ -45,22 +41,27 @@ from screens.panes.credentials.model import (
     OBJECT_TYPE,
     SORT_KEYS,
     STATE_KEY,
-    TOKEN_KINDS,
     CredentialsView,
     credential_cells,
     credential_detail_parts,
     flags_explanation,
-    select_rows,
 )
-from screens.panes.sources import ListSource
+from screens.panes.credentials.sheet import WorksheetMixin
+from screens.panes.credentials.source import SqlCredentialSource
 from screens.safe import safe_cell, safe_text
 from screens.widgets.virtual_table import CellRow, RowKey
 
 __all__ = ["CredentialsPane"]
 
 
-class CredentialsPane(RecordPane[CredentialsView]):
-    """Every credential-like object on the instance, with flags and review marks."""
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating"
+    return f"~{int(seconds // 60)} min left" if seconds >= 90 else f"~{int(seconds)} s left"
+
+
+class CredentialsPane(WorksheetMixin, CredentialsJobs):
+    """Every credential-like object on the instance, with flags, review marks and a worksheet."""
 
     STATE_KEY = STATE_KEY
     PREFIX = "cred"
@@ -69,17 +70,20 @@ class CredentialsPane(RecordPane[CredentialsView]):
     SEARCH_PLACEHOLDER = "search credentials (enter keeps it, escape closes)"
     EMPTY_TEXT = "No credentials"
 
-    # Footer: enter (details), c/f, a, plus the app's ? and q. The help lists the rest.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "mark('cleared')", "Mark cleared (again: unmark)"),
         Binding("f", "mark('flagged')", "Flag suspicious (again: unmark)"),
-        Binding("a", "actions", "Revoke/rotate"),
+        Binding("a", "actions", "Rotate the selection (worksheet)"),
+        Binding("A", "show_events", "Audit events of this credential", show=False),
+        Binding("K", "sweep_keys", "Fetch every user's SSH and GPG keys", show=False),
         Binding("s", "cycle_sort", "Sort by the next column", show=False),
         Binding("S", "reverse_sort", "Reverse the sort order", show=False),
         Binding("r", "reload", "Reload credentials from GitLab", show=False),
-        Binding("x", "cancel_load", "Cancel loading", show=False),
+        Binding("x", "cancel_load", "Cancel loading or the key sweep", show=False),
         Binding("w", "toggle_warnings", "Only urgent rows", show=False, group=FILTER_GROUP),
         Binding("u", "toggle_unreviewed", "Only unreviewed rows", show=False, group=FILTER_GROUP),
+        Binding("l", "toggle_crosslinked", "Only rows the audit log cross-links", show=False,
+                group=FILTER_GROUP),
         Binding("0", "clear_kinds", "All kinds", show=False, group=FILTER_GROUP),
         *(
             Binding(key, f"toggle_group('{group}')", f"Only {KIND_GROUPS[group][0]}",
@@ -88,64 +92,43 @@ class CredentialsPane(RecordPane[CredentialsView]):
         ),
     ]
 
-    class LoadProgressed(Message):
-        """A source page arrived (coalesces: only the newest matters)."""
-
-        def __init__(self, progress: InventoryProgress) -> None:
-            super().__init__()
-            self.progress = progress
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, CredentialsPane.LoadProgressed)
-
-    class InventoryLoaded(Message):
-        """The inventory arrived from GitLab or the cache."""
-
-        def __init__(self, inventory: Inventory, fetched_at: str | None, from_cache: bool) -> None:
-            super().__init__()
-            self.inventory = inventory
-            self.fetched_at = fetched_at
-            self.from_cache = from_cache
-
-    class MarksLoaded(Message):
-        """The credentials' review marks were read from the store."""
-
-        def __init__(self, marks: dict[str, Mark]) -> None:
-            super().__init__()
-            self.marks = marks
-
-    class MarkChanged(Message):
-        """A credential was marked (or unmarked) by the responder."""
-
-        def __init__(self, key: str, mark: str | None) -> None:
-            super().__init__()
-            self.key = key
-            self.mark = mark
+    MarkChanged = m.MarkChanged
 
     def __init__(self, ctx: AppContext, *, load_on_mount: bool = True,
                  id: str | None = "credentials-pane") -> None:
-        self.rows_source: ListSource[Credential, CredentialsView] = ListSource(
-            lambda r: r.key, self._cells, select_rows)
+        self.rows_source = SqlCredentialSource(ctx, self._cells)
         self.marks: dict[str, Mark] = {}
         super().__init__(ctx, self.rows_source, CredentialsView(marks=self.marks), id=id)
         self.load_on_mount = load_on_mount
+        self.failed_sources: list[str] = []
         self.problems: list[SourceProblem] = []
-        self.complete = True
         self.fetched_at: str | None = None
+        self.from_cache = True
+        self.total = 0
+        self.reviewed = 0
+        self.sweeping = False
+        self.sweep_status = ""
+        self.crosslinked = 0
+        self.init_worksheet()
 
-    # -- data views tests and the shell read -----------------------------------------------
+    # -- views tests, export and the shell read --------------------------------------------
     @property
-    def rows(self) -> list[Credential]:
-        return self.rows_source.items
-
-    @property
-    def shown(self) -> list[Credential]:
-        """The rows matching the view, in display order (every one is in the table)."""
-        return self.rows_source.matched
+    def shown_keys(self) -> list[str]:
+        return [str(k) for k in self.table.keys]
 
     @property
     def matching(self) -> int:
-        return len(self.shown)
+        return self.table.row_count
+
+    @property
+    def rows(self) -> list[Credential]:
+        """Every stored row (the export reads it; the table never does)."""
+        return self.rows_source.items(self.ctx.store.credential_keys(self.ctx.incident_id))
+
+    @property
+    def shown(self) -> list[Credential]:
+        """The rows matching the view, in display order (read from the store on demand)."""
+        return self.rows_source.items(self.table.keys)
 
     @property
     def sort_key(self) -> str:
@@ -155,36 +138,74 @@ class CredentialsPane(RecordPane[CredentialsView]):
     def descending(self) -> bool:
         return self.view.descending
 
+    def source_items(self, keys: Sequence[RowKey]) -> list[Credential]:
+        return self.rows_source.items(keys)
+
+    def rows_source_forget(self) -> None:
+        self.rows_source.forget()
+
+    def matches(self, row: Credential) -> bool:
+        """Whether ``row`` is in the current view (screens.export_views exports those)."""
+        return self.view.matches(row)
+
     def on_mount(self) -> None:
         super().on_mount()
         if self.load_on_mount:
             self.start()
 
     def start(self) -> None:
-        self._load_cached_or_fetch()
+        self._read_store()
 
-    # -- loading ---------------------------------------------------------------------------
-    def window(self) -> tuple[datetime, datetime]:
-        inc = self.ctx.incident
-        return incident_window(inc.window_start, inc.window_end)
+    def subscribe_marks(self, signal: Signal[int]) -> None:
+        """Recompute cross-links when a user's review mark is saved (the users pane's Signal)."""
+        signal.subscribe(self, lambda _user_id: self.recompute_crosslinks())
 
-    @work(thread=True, group="cred-cache", exit_on_error=False)
-    def _load_cached_or_fetch(self) -> None:
-        store, incident_id = self.ctx.store, self.ctx.incident_id
-        self.post_message(self.MarksLoaded(self._read_marks()))
-        cached = store.cache_get(incident_id, CACHE_KEY)
-        if cached is not None and isinstance(cached[0], Mapping):
-            value, fetched_at = cached
-            rows = [Credential.from_dict(r) for r in value.get("rows", [])
-                    if isinstance(r, Mapping)]
-            inv = Inventory(rows, [], complete=bool(value.get("complete", True)))
-            self.post_message(self.InventoryLoaded(inv, fetched_at, from_cache=True))
+    def recompute_crosslinks(self) -> None:
+        """Merge the audit log's reasons into the rows again (events or marks changed)."""
+        if self.is_mounted:
+            self._crosslink_worker()
+
+    def select_exposure(self, user_id: int, username: str) -> None:
+        """Select everything ``user_id`` could see (from the dossier), ready for the worksheet."""
+        self.set_title(f"finding what user #{user_id} could see…")
+        self._exposure_worker(user_id, username)
+
+    @on(m.ExposureFound)
+    def _exposure_found(self, message: m.ExposureFound) -> None:
+        label = f"could be seen by @{message.username}: {len(message.keys)}"
+        if message.added:
+            label += f" ({message.added} not in the inventory yet, added)"
+        self.rows_source.forget()
+        self.set_view(replace(self.without_filters(self.view), keys=frozenset(message.keys),
+                              keys_label=label), note="everything the user could see")
+        self.select_later = list(message.keys)
+
+    # -- store and loads -------------------------------------------------------------------
+    @on(m.StoreRead)
+    def _store_read(self, message: m.StoreRead) -> None:
+        self.marks.clear()
+        self.marks.update(message.marks)
+        self.total = message.total
+        self.failed_sources = message.failed_sources
+        self.fetched_at = message.fetched_at
+        self.from_cache = True
+        if message.total:
+            self.refresh_rows()
+            self.recompute_crosslinks()
+
+    def refresh_rows(self) -> None:
+        if self.is_mounted:
+            self._query()
+
+    @on(m.CredentialsQueried)
+    def _queried(self, message: m.CredentialsQueried) -> None:
+        if message.generation != self._generation:
             return
-        self.post_message(self.CacheMissed())
-
-    def _read_marks(self) -> dict[str, Mark]:
-        marks = self.ctx.store.marks(self.ctx.incident_id, OBJECT_TYPE)
-        return {str(k): v for k, v in marks.items()}
+        self.total, self.reviewed = message.total, message.reviewed
+        self.show_keys(message.keys)
+        if self.select_later:
+            self.table.select_keys(self.select_later)
+            self.select_later = []
 
     def action_reload(self) -> None:
         """Rebuild the inventory from GitLab (replaces any running load)."""
@@ -192,72 +213,75 @@ class CredentialsPane(RecordPane[CredentialsView]):
         self.set_title("loading…")
         self._fetch(self.window())
 
-    @work(thread=True, exclusive=True, group="cred-load", exit_on_error=False)
-    def _fetch(self, window: tuple[datetime, datetime]) -> None:
-        worker = get_current_worker()
-        cov = self.ctx.coverage
-        is_admin = cov.is_admin if cov is not None else None
-
-        def progressed(p: InventoryProgress) -> None:
-            self.post_message(self.LoadProgressed(p))
-
-        # Building the client can raise (config, TLS): the pane's worker handler shows it.
-        inv = fetch_inventory(
-            self.ctx.gitlab(), window, on_progress=progressed,
-            cancelled=lambda: worker.is_cancelled, is_admin=is_admin,
-            user_lookup=self._lookup_users,
-        )
-        fetched_at = None
-        if inv.rows:
-            try:
-                fetched_at = self.ctx.store.cache_put(
-                    self.ctx.incident_id, CACHE_KEY,
-                    {"rows": [r.to_dict() for r in inv.rows], "complete": inv.complete},
-                )
-            except Exception as exc:  # keep what arrived; a silent failure left "loading…"
-                from console.errors import describe_error
-
-                inv.problems.append(SourceProblem("local cache", describe_error(exc)))
-        self.post_message(self.InventoryLoaded(inv, fetched_at, from_cache=False))
-
-    def _lookup_users(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-        """Owner names and kinds from the users cache (runs in the worker thread)."""
-        rows = self.ctx.store.users_by_ids(self.ctx.incident_id, list(ids))
-        return {r.id: {"username": r.username, "user_type": r.user_type or r.kind,
-                       "bot": r.kind == "bot"} for r in rows}
-
     def action_cancel_load(self) -> None:
-        """Stop the running load; what arrived so far stays."""
+        """Stop the running load or key sweep; what arrived so far stays."""
         if self.loading:
             self.workers.cancel_group(self, "cred-load")
             self.set_title("cancelling…")
+        if self.sweeping:
+            self.workers.cancel_group(self, "cred-keys")
+            self.sweep_status = "key sweep cancelling…"
+            self.set_title(None)
 
-    @on(LoadProgressed)
-    def _progressed(self, message: LoadProgressed) -> None:
+    @on(m.LoadProgressed)
+    def _progressed(self, message: m.LoadProgressed) -> None:
         p = message.progress
         of = f"/{p.total}" if p.total else ""
-        # Only our own words and numbers: the source names are fixed strings in inventory.py.
+        # Only our own words and numbers: the source names are fixed strings in inventory.
         self.set_title(f"loading {p.source} {p.done}{of}, {p.rows} rows (x cancels)")
 
-    @on(InventoryLoaded)
-    def _loaded(self, message: InventoryLoaded) -> None:
-        inv = message.inventory
+    @on(m.InventoryStored)
+    def _stored(self, message: m.InventoryStored) -> None:
         self.loading = False
-        self.problems = list(inv.problems)
-        self.complete = inv.complete
-        if inv.rows or not inv.problems:
-            self.rows_source.replace(inv.rows)
-            self.fetched_at = message.fetched_at
-        self.problem_box.show_sources([(sp.source, sp.problem) for sp in self.problems])
+        self.from_cache = False
+        self.failed_sources = message.failed_sources
+        self.fetched_at = message.fetched_at
+        self.problems = list(message.problems)
+        self.problem_box.show_sources([(sp.source, sp.problem) for sp in message.problems])
+        self.rows_source.forget()
         self.refresh_rows()
 
-    @on(MarksLoaded)
-    def _marks_loaded(self, message: MarksLoaded) -> None:
-        self.marks.clear()
-        self.marks.update(message.marks)
+    def action_sweep_keys(self) -> None:
+        """Fetch every user's SSH and GPG keys (admins and flagged users first; resumable)."""
+        if self.sweeping:
+            self.notify("The key sweep is running: x cancels it.", markup=False)
+            return
+        self.sweeping = True
+        self.sweep_status = "keys: starting (x cancels)"
+        self.set_title(None)
+        self._sweep_keys(self.window())
+
+    @on(m.KeysSwept)
+    def _keys_swept(self, message: m.KeysSwept) -> None:
+        p: KeySweepProgress = message.progress
+        self.sweep_status = (f"keys {p.users_done:,}/{p.users:,} users, {p.keys:,} keys, "
+                             f"{_eta(p.eta_seconds)} (x cancels)")
+        self.set_title(None)
         self.rows_source.forget()
-        if self.rows:
-            self.refresh_rows()
+        self.refresh_rows()
+
+    @on(m.KeySweepFinished)
+    def _keys_done(self, message: m.KeySweepFinished) -> None:
+        r = message.result
+        self.sweeping = False
+        if r.problem is not None:
+            self.problem_box.show_problem(r.problem)
+        state = "stopped (K resumes)" if r.cancelled or r.problem else "done"
+        self.sweep_status = f"keys {r.users_done:,}/{r.users:,} users {state}"
+        self.rows_source.forget()
+        self.refresh_rows()
+
+    @on(m.CrosslinksMerged)
+    def _crosslinked(self, message: m.CrosslinksMerged) -> None:
+        self.crosslinked = message.flagged
+        self.rows_source.forget()
+        self.refresh_rows()
+
+    def worker_failed(self, worker: Any, problem: Any) -> None:
+        if worker.group == "cred-keys":
+            self.sweeping = False
+            self.sweep_status = "key sweep failed (K resumes)"
+        super().worker_failed(worker, problem)
 
     # -- filters, search, sort -------------------------------------------------------------
     def search_of(self, view: CredentialsView) -> str:
@@ -267,23 +291,20 @@ class CredentialsPane(RecordPane[CredentialsView]):
         return replace(view, search=text)
 
     def is_filtered(self, view: CredentialsView) -> bool:
-        return bool(view.groups or view.only_warnings or view.only_unreviewed)
+        return bool(view.groups or view.only_warnings or view.only_unreviewed
+                    or view.only_crosslinked or view.keys)
 
     def without_filters(self, view: CredentialsView) -> CredentialsView:
-        return replace(view, groups=frozenset(), only_warnings=False, only_unreviewed=False)
+        return replace(view, groups=frozenset(), only_warnings=False, only_unreviewed=False,
+                       only_crosslinked=False, keys=frozenset(), keys_label="")
 
     def source_has_rows(self) -> bool:
-        return bool(self.rows)
-
-    def matches(self, row: Credential) -> bool:
-        """Whether ``row`` is in the current view (screens.export_views exports those)."""
-        return self.view.matches(row)
+        return self.total > 0
 
     def action_toggle_group(self, group: str) -> None:
-        on_now = group not in self.view.groups
-        groups = self.view.groups ^ {group}
-        sign = "+" if on_now else "−"
-        self.set_view(replace(self.view, groups=groups), note=f"{sign} {KIND_GROUPS[group][0]}")
+        sign = "−" if group in self.view.groups else "+"
+        self.set_view(replace(self.view, groups=self.view.groups ^ {group}),
+                      note=f"{sign} {KIND_GROUPS[group][0]}")
 
     def action_clear_kinds(self) -> None:
         self.set_view(replace(self.view, groups=frozenset()), note="all kinds")
@@ -298,6 +319,11 @@ class CredentialsPane(RecordPane[CredentialsView]):
         self.set_view(replace(self.view, only_unreviewed=on_now),
                       note="only unreviewed rows" if on_now else "unreviewed filter off")
 
+    def action_toggle_crosslinked(self) -> None:
+        on_now = not self.view.only_crosslinked
+        self.set_view(replace(self.view, only_crosslinked=on_now),
+                      note="only cross-linked rows" if on_now else "cross-link filter off")
+
     def action_cycle_sort(self) -> None:
         sort = SORT_KEYS[(SORT_KEYS.index(self.view.sort) + 1) % len(SORT_KEYS)]
         descending = sort in ("created", "last_used", "flags")
@@ -311,32 +337,33 @@ class CredentialsPane(RecordPane[CredentialsView]):
     # -- marks -----------------------------------------------------------------------------
     def action_mark(self, mark: str) -> None:
         """Mark the highlighted credential; the same mark again removes it."""
-        row = self.selected_row()
-        if row is None:
+        key = self.selected_key()
+        if key is None:
             return
-        current = self.marks.get(row.key)
+        current = self.marks.get(key)
         new = None if current is not None and current.mark == mark else mark
         if new is None:
-            self.marks.pop(row.key, None)
+            self.marks.pop(key, None)
         else:
-            self.marks[row.key] = Mark(OBJECT_TYPE, row.key, new, None,
-                                       datetime.now(UTC).isoformat(timespec="seconds"))
-        self._write_mark(row.key, new)
-        self.rows_source.forget([row.key])
-        self.table.invalidate([row.key])
-        self.post_message(self.MarkChanged(row.key, new))
-        if self.view.only_unreviewed and new:
-            self.refresh_rows()
-        else:
-            self.render_bar()
+            self.marks[key] = Mark(OBJECT_TYPE, key, new, None,
+                                   datetime.now(UTC).isoformat(timespec="seconds"))
+        self._write_mark(key, new)
+        self.rows_source.forget([key])
+        self.table.invalidate([key])
+        self.post_message(m.MarkChanged(key, new))
 
     @work(thread=True, group="cred-marks", exit_on_error=False)
     def _write_mark(self, key: str, mark: str | None) -> None:
         self.ctx.store.set_mark(self.ctx.incident_id, OBJECT_TYPE, key, mark)
+        self.post_message(m.MarkWritten(key))
+
+    @on(m.MarkWritten)
+    def _mark_written(self, message: m.MarkWritten) -> None:
+        self.refresh_rows()  # the reviewed count, and the unreviewed filter drops the row
 
     # -- rendering -------------------------------------------------------------------------
     def _cells(self, r: Credential) -> CellRow:
-        return credential_cells(r, self.marks.get(r.key))
+        return credential_cells(r, self.marks.get(r.key), self.outcomes.get(r.key, ""))
 
     def selected_key(self) -> str | None:
         key = self.table.cursor_key
@@ -348,17 +375,23 @@ class CredentialsPane(RecordPane[CredentialsView]):
     def bar(self) -> Text:
         v = self.view
         bar = Text(end="")
-        bar.append(f"{len(self.shown):,} of {len(self.rows):,}", style="bold")
-        reviewed = sum(1 for r in self.rows if (m := self.marks.get(r.key)) and m.mark)
-        bar.append(f"  reviewed {reviewed}")
+        bar.append(f"{self.table.row_count:,} of {self.total:,}", style="bold")
+        bar.append(f"  reviewed {self.reviewed:,}")
+        sheet = self.worksheet_text()
+        if sheet:
+            bar.append(f"  {sheet}", style="bold")
         bar.append(f"  sort: {v.sort}{' ↓' if v.descending else ' ↑'}")
+        if v.keys:
+            bar.append("  ")
+            bar.append_text(safe_cell(v.keys_label or "chosen rows", max_cells=40))
         if v.groups:
             bar.append("  kinds: ", style="bold")
             bar.append(", ".join(KIND_GROUPS[g][0] for g in sorted(v.groups)))
-        if v.only_warnings:
-            bar.append("  only urgent rows", style="bold")
-        if v.only_unreviewed:
-            bar.append("  only unreviewed", style="bold")
+        for on_now, label in ((v.only_warnings, "only urgent rows"),
+                              (v.only_unreviewed, "only unreviewed"),
+                              (v.only_crosslinked, "only cross-linked")):
+            if on_now:
+                bar.append(f"  {label}", style="bold")
         if v.search:
             bar.append("  search: ", style="bold")
             bar.append_text(safe_cell(v.search, max_cells=30))
@@ -367,19 +400,22 @@ class CredentialsPane(RecordPane[CredentialsView]):
         return bar
 
     def title_status(self) -> str:
-        status = f"{len(self.rows)} credentials"
+        status = f"{self.total:,} credentials"
         if self.fetched_at:
-            status += f", fetched {short_time(self.fetched_at)}"
-        if not self.complete:
-            failed = len(self.problems)
-            status += f" (partial: {failed} source{'s' if failed != 1 else ''} failed)"
+            when = short_time(self.fetched_at)
+            status += f", stale, fetched {when}" if self.from_cache else f", fetched {when}"
+        if self.failed_sources:
+            # Source names are the inventory's own fixed words, never server text.
+            status += f" (partial: {', '.join(self.failed_sources)} failed)"
+        if self.sweep_status:
+            status += f" · {self.sweep_status}"
         return status
 
     def explain(self, key: RowKey) -> Text | None:
         row = self.rows_source.item(key)
         return None if row is None else flags_explanation(row)
 
-    # -- detail and actions ----------------------------------------------------------------
+    # -- detail, events --------------------------------------------------------------------
     def action_open(self) -> None:
         """Open the highlighted credential's details."""
         row = self.selected_row()
@@ -390,27 +426,14 @@ class CredentialsPane(RecordPane[CredentialsView]):
                 credential_detail_parts(row, self.marks.get(row.key)),
             ))
 
-    def action_actions(self) -> None:
-        """Revoke or rotate the highlighted personal access token (journaled and verified)."""
+    def action_show_events(self) -> None:
+        """The audit events whose target is the highlighted credential."""
         row = self.selected_row()
-        if row is None:
+        target = None if row is None else event_target(row.to_dict())
+        if row is None or target is None:
+            self.notify("The audit log does not name this kind of credential.", markup=False)
             return
-        if row.kind not in TOKEN_KINDS:
-            hint = clean(row.rotate_hint, kind="line").text
-            self.notify(f"No console action for this kind yet. {hint}", markup=False)
-            return
-        from screens.actions_menu import open_token_actions_menu
-
-        token = {
-            "id": row.id,
-            "name": row.name,
-            "user_id": row.owner_id,
-            "scopes": list(row.scopes),
-            "active": row.state == "active",
-            "revoked": row.state == "revoked",
-            "impersonation": row.kind == "impersonation",
-        }
-        open_token_actions_menu(self.app, self.ctx, [token])
+        self.post_message(EventsForTarget(target[0], target[1], row.name))
 
     # -- resume ----------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
