@@ -69,7 +69,7 @@ KIND_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
 FILTER_GROUP = Binding.Group("filters (a key toggles, 0 shows all kinds)")
 GROUP_KEYS: tuple[tuple[str, str], ...] = (
     ("t", "tokens"), ("d", "deploy"), ("n", "runners"), ("e", "variables"), ("h", "hooks"),
-    ("k", "keys"),
+    ("p", "keys"),
 )
 
 SORT_KEYS: tuple[str, ...] = ("kind", "name", "owner", "created", "last_used", "expires", "flags")

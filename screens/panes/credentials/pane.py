@@ -121,6 +121,11 @@ class CredentialsPane(WorksheetMixin, CredentialsJobs):
         return self.table.row_count
 
     @property
+    def held(self) -> int:
+        """Rows the source holds in memory (a few screens' worth, whatever the total)."""
+        return self.rows_source.held
+
+    @property
     def rows(self) -> list[Credential]:
         """Every stored row (the export reads it; the table never does)."""
         return self.rows_source.items(self.ctx.store.credential_keys(self.ctx.incident_id))
@@ -178,7 +183,8 @@ class CredentialsPane(WorksheetMixin, CredentialsJobs):
         self.rows_source.forget()
         self.set_view(replace(self.without_filters(self.view), keys=frozenset(message.keys),
                               keys_label=label), note="everything the user could see")
-        self.select_later = list(message.keys)
+        self.chosen = {}
+        self.choose(message.keys)
 
     # -- store and loads -------------------------------------------------------------------
     @on(m.StoreRead)
@@ -203,9 +209,7 @@ class CredentialsPane(WorksheetMixin, CredentialsJobs):
             return
         self.total, self.reviewed = message.total, message.reviewed
         self.show_keys(message.keys)
-        if self.select_later:
-            self.table.select_keys(self.select_later)
-            self.select_later = []
+        self.reselect()
 
     def action_reload(self) -> None:
         """Rebuild the inventory from GitLab (replaces any running load)."""
@@ -377,6 +381,8 @@ class CredentialsPane(WorksheetMixin, CredentialsJobs):
         bar = Text(end="")
         bar.append(f"{self.table.row_count:,} of {self.total:,}", style="bold")
         bar.append(f"  reviewed {self.reviewed:,}")
+        if self.chosen:
+            bar.append(f"  {len(self.chosen):,} selected (a rotates)", style="bold")
         sheet = self.worksheet_text()
         if sheet:
             bar.append(f"  {sheet}", style="bold")
@@ -413,7 +419,13 @@ class CredentialsPane(WorksheetMixin, CredentialsJobs):
 
     def explain(self, key: RowKey) -> Text | None:
         row = self.rows_source.item(key)
-        return None if row is None else flags_explanation(row)
+        if row is None:
+            return None
+        text = flags_explanation(row)
+        outcome = self.outcomes.get(row.key)
+        if outcome:  # the Sheet column is cut first at 80 columns: the outcome stays readable
+            text.append(f"  Worksheet: {outcome}", style="bold")
+        return text
 
     # -- detail, events --------------------------------------------------------------------
     def action_open(self) -> None:

@@ -43,6 +43,7 @@ from screens.panes.credentials.worksheet import (
     sheet_state,
 )
 from screens.safe import safe_text
+from screens.widgets.virtual_table import RowKey, VirtualTable
 from styles import stylesheet
 
 __all__ = ["WorksheetChoice", "WorksheetMixin", "WorksheetScreen"]
@@ -170,9 +171,9 @@ class WorksheetMixin(RecordPane[CredentialsView]):
         self.outcomes: dict[str, str] = {}
         self._sheet: Worksheet | None = None
         self._plan_index = 0
-        #: keys to select once the next query's rows are in the table (a selection of rows
-        #: not shown yet would be dropped by the table)
-        self.select_later: list[str] = []
+        #: the worksheet's selection, across filters: the table keeps only rows it shows, so
+        #: the pane keeps the rest and selects them again when a query shows them
+        self.chosen: dict[str, None] = {}
 
     def worksheet_text(self) -> str:
         return progress_text(self.sheet_items)
@@ -183,18 +184,37 @@ class WorksheetMixin(RecordPane[CredentialsView]):
         self.outcomes = {i.key: i.outcome for i in self.sheet_items if i.outcome}
         pending = [i.key for i in self.sheet_items
                    if i.outcome not in ("done", "already", "left out")]
-        self.select_later = pending  # a resumed worksheet: a continues with these
+        self.choose(pending)  # a resumed worksheet: a continues with these
+        self.render_bar()
+
+    def choose(self, keys: Sequence[str]) -> None:
+        """Select ``keys`` (shown now or once a query shows them)."""
+        self.chosen.update(dict.fromkeys(keys))
+        self.reselect()
+
+    def reselect(self) -> None:
+        """Select again the chosen rows the table shows (after a query replaced its rows)."""
+        if self.chosen and self.is_mounted:
+            self.table.select_keys([k for k in self.table.keys if k in self.chosen])
+
+    @on(VirtualTable.SelectionChanged)
+    def _selection_changed(self, event: VirtualTable.SelectionChanged) -> None:
+        event.stop()
+        visible = set(self.table.keys)
+        kept = {k: None for k in self.chosen if k not in visible}
+        kept.update((str(k), None) for k in self.table.selected_keys)
+        self.chosen = kept
         self.render_bar()
 
     def action_actions(self) -> None:
         """Rotate the selected rows (any kinds) in one worksheet run; no selection: this row."""
-        keys = list(self.table.selected_keys)
+        keys: list[RowKey] = list(self.chosen)
         if not keys and self.table.cursor_key is not None:
             keys = [self.table.cursor_key]
         if not keys:
             return
         rows = self.source_items(keys)
-        if len(rows) == 1 and not self.table.selected_keys and rows[0].kind in TOKEN_KINDS:
+        if len(rows) == 1 and not self.chosen and rows[0].kind in TOKEN_KINDS:
             # One token, nothing selected: the actions menu offers revoke or rotate for it.
             from screens.actions_menu import open_token_actions_menu
             from screens.panes.credentials.worksheet import token_json
@@ -233,6 +253,7 @@ class WorksheetMixin(RecordPane[CredentialsView]):
         self.sheet_items = message.items
         self.outcomes = {i.key: i.outcome for i in self.sheet_items if i.outcome}
         self._plan_index = 0
+        self.chosen = {}
         self.table.clear_selection()
         self.table.invalidate()
         self.render_bar()
@@ -273,8 +294,8 @@ class WorksheetMixin(RecordPane[CredentialsView]):
         self.render_bar()
         if result is None or result.cancelled or result.halted:
             self._sheet = None  # the rest stays on the worksheet: a resumes it
-            self.select_later = [i.key for i in self.sheet_items
-                                 if i.outcome not in ("done", "already", "left out")]
+            self.choose([i.key for i in self.sheet_items
+                         if i.outcome not in ("done", "already", "left out")])
             self.refresh_rows()
             return
         self._plan_index = index + 1

@@ -29,6 +29,10 @@ class SqlCredentialSource:
         self._rows: OrderedDict[str, Credential] = OrderedDict()
         self._cells: dict[str, CellRow] = {}
 
+    @property
+    def held(self) -> int:
+        return len(self._rows)
+
     def keys(self, view: CredentialsView) -> list[RowKey]:
         """Matching keys in display order (blocking SQL: call from a worker)."""
         return list(self.ctx.store.credential_keys(self.ctx.incident_id, view.query()))
