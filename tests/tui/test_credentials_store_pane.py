@@ -203,3 +203,46 @@ def test_twelve_thousand_rows_scroll_and_filter_reading_a_screen_at_a_time(
             assert pane.held < 1000
 
     asyncio.run(run())
+
+
+def test_flagging_mchen_in_the_users_pane_crosslinks_his_planted_credentials() -> None:
+    from console.audit import incident_window
+    from console.audit.load import load_events_blocking
+    from screens.panes.audit import AuditPane
+
+    app = IncidentConsoleApp(demo())
+
+    async def script(pilot: Any) -> None:
+        pane = await _credentials(pilot)
+        await pilot.press("K")
+        await until(pilot, lambda: not pane.sweeping and "done" in pane.sweep_status, 60)
+        ctx = app.ctx
+        window = incident_window(*ctx.incident.window)
+        conn = ctx.connection
+        loaded = await asyncio.to_thread(load_events_blocking, conn.config, conn.token,
+                                         ctx.store, ctx.incident_id, window)
+        assert loaded.problem is None and loaded.stored
+        await pilot.press("l")  # only cross-linked rows: none of mchen's yet
+        await _settle(app, pilot)
+        assert not any("@mchen" in f for r in pane.shown for f in r.flags)
+        await pilot.press("1", "slash", *"mchen", "enter")
+        users = app.screen.query_one("#users-table")
+        await until(pilot, lambda: users.row_count == 1)  # type: ignore[attr-defined]
+        await pilot.press("f")  # flag mchen: the users pane's mark_saved reaches the pane
+        await pilot.press("3")
+        await until(pilot, lambda: any("changed by flagged user @mchen" in r.flags
+                                       for r in pane.shown), 30)
+        linked = {r.kind for r in pane.shown if "changed by flagged user @mchen" in r.flags}
+        assert {"runner", "ssh_key", "system_hook"} <= linked
+        runner = next(r for r in pane.shown if r.kind == "runner"
+                      and "changed by flagged user @mchen" in r.flags)
+        pane.table.move_to_key(runner.key)
+        await pilot.pause()
+        assert "changed by flagged user @mchen" in screen_text(app)  # the detail line
+        await pilot.press("A")  # the runner's audit events
+        main = app.screen
+        await until(pilot, lambda: main.active_pane == "audit")  # type: ignore[attr-defined]
+        audit = main.pane("audit")  # type: ignore[attr-defined]
+        assert isinstance(audit, AuditPane) and audit.view.search == runner.name
+
+    run_app(app, script)
