@@ -37,6 +37,8 @@ class CredentialsJobs(RecordPane[CredentialsView]):
 
     rows_source: SqlCredentialSource
     _generation: int = 0
+    _querying: bool = False
+    _query_again: bool = False
 
     def window(self) -> tuple[datetime, datetime]:
         inc = self.ctx.incident
@@ -56,16 +58,27 @@ class CredentialsJobs(RecordPane[CredentialsView]):
             self.post_message(self.CacheMissed())
 
     def _query(self) -> None:
+        """One query at a time: keys typed meanwhile ask once more for the newest view."""
         self._generation += 1
+        if self._querying:
+            self._query_again = True
+            return
+        self._querying = True
         self._query_worker(self.view, self._generation)
 
-    @work(thread=True, exclusive=True, group="cred-query", exit_on_error=False)
+    def query_answered(self) -> bool:
+        """A query's answer arrived; False when a newer view was asked meanwhile (re-queried)."""
+        self._querying = False
+        if self._query_again:
+            self._query_again = False
+            self._query()
+            return False
+        return True
+
+    @work(thread=True, group="cred-query", exit_on_error=False)
     def _query_worker(self, view: CredentialsView, generation: int) -> None:
-        worker = get_current_worker()
         store, incident_id = self.ctx.store, self.ctx.incident_id
         keys = [str(k) for k in self.rows_source.keys(view)]
-        if worker.is_cancelled:
-            return
         total = store.count_credentials(incident_id)
         reviewed = total - store.count_credentials(incident_id, CredentialQuery(unreviewed=True))
         self.post_message(m.CredentialsQueried(keys, total, reviewed, generation))

@@ -205,7 +205,7 @@ class CredentialsPane(WorksheetMixin, CredentialsJobs):
 
     @on(m.CredentialsQueried)
     def _queried(self, message: m.CredentialsQueried) -> None:
-        if message.generation != self._generation:
+        if not self.query_answered() or message.generation != self._generation:
             return
         self.total, self.reviewed = message.total, message.reviewed
         self.show_keys(message.keys)
@@ -282,6 +282,8 @@ class CredentialsPane(WorksheetMixin, CredentialsJobs):
         self.refresh_rows()
 
     def worker_failed(self, worker: Any, problem: Any) -> None:
+        if worker.group == "cred-query":
+            self._querying = self._query_again = False
         if worker.group == "cred-keys":
             self.sweeping = False
             self.sweep_status = "key sweep failed (K resumes)"
