@@ -124,6 +124,10 @@ def test_the_worksheet_rotates_three_kinds_in_one_run_and_survives_a_restart() -
         await until(pilot, lambda: pane.worksheet_text() == "rotated 3/3", 30)
         await _settle(app, pilot)
         assert {pane.outcomes[k] for k in chosen} == {"done"}
+        # verified on the server, so the rows say so without a reload
+        states = {r["kind"]: r["state"] for r in app.ctx.store.credentials_by_keys(
+            app.ctx.incident_id, chosen)}
+        assert states["pat"] == "revoked" and states["ssh_key"] == "deleted"
         saved = app.ctx.store.cache_get(app.ctx.incident_id, SHEET_CACHE)
         assert saved is not None and {i["key"] for i in saved[0]["items"]} == set(chosen)
 

@@ -49,6 +49,9 @@ from styles import stylesheet
 __all__ = ["WorksheetChoice", "WorksheetMixin", "WorksheetScreen"]
 
 
+ITEM_LINES = 100  # items listed one per line before the run (all of them run)
+
+
 @dataclass
 class WorksheetChoice:
     rotate_tokens: bool = False  # revoke them otherwise
@@ -83,6 +86,16 @@ class WorksheetScreen(ModalScreen[WorksheetChoice | None]):
                          classes="dialog-title")
             yield Static(self._summary(kinds), id="sheet-summary")
             with VerticalScroll(id="plan-targets"):
+                for row in self.rows[:ITEM_LINES]:
+                    line = Text(f"{KIND_LABELS.get(row.kind, row.kind)}: ", style="bold")
+                    line.append_text(safe_text(row.name))
+                    if row.owner:
+                        line.append("  ")
+                        line.append_text(safe_text(row.owner))
+                    yield Static(line, classes="plan-target")
+                if len(self.rows) > ITEM_LINES:
+                    yield Static(Text(f"… and {len(self.rows) - ITEM_LINES:,} more",
+                                      style="dim"), classes="plan-more")
                 for i, row in enumerate(self.variables):
                     label = Text("New value for ")
                     label.append_text(safe_text(row.name))
@@ -161,6 +174,12 @@ class WorksheetBuilt(Message, namespace="credentials_pane"):
 @dataclass
 class WorksheetSaved(Message, namespace="credentials_pane"):
     count: int
+
+
+#: What a verified action leaves of the row (actions that keep the object leave it as it is).
+STATE_AFTER = {"revoke_token": "revoked", "rotate_token": "rotated", "delete_ssh_key": "deleted",
+               "revoke_gpg_key": "revoked", "delete_gpg_key": "deleted",
+               "revoke_deploy_token": "revoked"}
 
 
 class WorksheetMixin(RecordPane[CredentialsView]):
@@ -282,10 +301,16 @@ class WorksheetMixin(RecordPane[CredentialsView]):
         if sheet is None:
             return
         if result is not None:
+            done: list[str] = []
             for out in result.outcomes:
                 key = sheet.key_of(index, out.target)
                 if key is not None:
                     self.outcomes[key] = outcome_word(out.state)
+                    if out.state in ("done", "noop_already") and not result.dry_run:
+                        done.append(key)
+            state = STATE_AFTER.get(sheet.plans[index].action.name)
+            if state and done:
+                self._mark_state(done, state)
         for item in self.sheet_items:
             item.outcome = self.outcomes.get(item.key, item.outcome)
         self._save_sheet(sheet_state(self.sheet_items))
@@ -300,6 +325,19 @@ class WorksheetMixin(RecordPane[CredentialsView]):
             return
         self._plan_index = index + 1
         self._run_next()
+
+    @work(thread=True, group="cred-sheet-state", exit_on_error=False)
+    def _mark_state(self, keys: list[str], state: str) -> None:
+        """Rows the run verified revoked or deleted say so (GitLab confirmed it on read-back)."""
+        store, incident_id = self.ctx.store, self.ctx.incident_id
+        rows = [{**r, "state": state} for r in store.credentials_by_keys(incident_id, keys)]
+        store.upsert_credentials(incident_id, rows)
+        self.post_message(WorksheetSaved(len(rows)))
+
+    @on(WorksheetSaved)
+    def _sheet_saved(self, message: WorksheetSaved) -> None:
+        self.rows_source_forget()
+        self.table.invalidate()
 
     @work(thread=True, group="cred-sheet-save", exit_on_error=False)
     def _save_sheet(self, state: dict[str, Any]) -> None:
