@@ -32,6 +32,7 @@ from screens.messages import EventsForTarget
 from screens.modals.detail import DetailModal
 from screens.panes.audit import short_time
 from screens.panes.credentials import messages as m
+from screens.panes.credentials.filters import CredentialsFilters
 from screens.panes.credentials.loading import CredentialsJobs
 from screens.panes.credentials.model import (
     COLUMNS,
@@ -39,7 +40,6 @@ from screens.panes.credentials.model import (
     GROUP_KEYS,
     KIND_GROUPS,
     OBJECT_TYPE,
-    SORT_KEYS,
     STATE_KEY,
     CredentialsView,
     credential_cells,
@@ -60,7 +60,7 @@ def _eta(seconds: float | None) -> str:
     return f"~{int(seconds // 60)} min left" if seconds >= 90 else f"~{int(seconds)} s left"
 
 
-class CredentialsPane(WorksheetMixin, CredentialsJobs):
+class CredentialsPane(WorksheetMixin, CredentialsFilters, CredentialsJobs):
     """Every credential-like object on the instance, with flags, review marks and a worksheet."""
 
     STATE_KEY = STATE_KEY
@@ -288,57 +288,6 @@ class CredentialsPane(WorksheetMixin, CredentialsJobs):
             self.sweeping = False
             self.sweep_status = "key sweep failed (K resumes)"
         super().worker_failed(worker, problem)
-
-    # -- filters, search, sort -------------------------------------------------------------
-    def search_of(self, view: CredentialsView) -> str:
-        return view.search
-
-    def with_search(self, view: CredentialsView, text: str) -> CredentialsView:
-        return replace(view, search=text)
-
-    def is_filtered(self, view: CredentialsView) -> bool:
-        return bool(view.groups or view.only_warnings or view.only_unreviewed
-                    or view.only_crosslinked or view.keys)
-
-    def without_filters(self, view: CredentialsView) -> CredentialsView:
-        return replace(view, groups=frozenset(), only_warnings=False, only_unreviewed=False,
-                       only_crosslinked=False, keys=frozenset(), keys_label="")
-
-    def source_has_rows(self) -> bool:
-        return self.total > 0
-
-    def action_toggle_group(self, group: str) -> None:
-        sign = "−" if group in self.view.groups else "+"
-        self.set_view(replace(self.view, groups=self.view.groups ^ {group}),
-                      note=f"{sign} {KIND_GROUPS[group][0]}")
-
-    def action_clear_kinds(self) -> None:
-        self.set_view(replace(self.view, groups=frozenset()), note="all kinds")
-
-    def action_toggle_warnings(self) -> None:
-        on_now = not self.view.only_warnings
-        self.set_view(replace(self.view, only_warnings=on_now),
-                      note="only urgent rows" if on_now else "urgent filter off")
-
-    def action_toggle_unreviewed(self) -> None:
-        on_now = not self.view.only_unreviewed
-        self.set_view(replace(self.view, only_unreviewed=on_now),
-                      note="only unreviewed rows" if on_now else "unreviewed filter off")
-
-    def action_toggle_crosslinked(self) -> None:
-        on_now = not self.view.only_crosslinked
-        self.set_view(replace(self.view, only_crosslinked=on_now),
-                      note="only cross-linked rows" if on_now else "cross-link filter off")
-
-    def action_cycle_sort(self) -> None:
-        sort = SORT_KEYS[(SORT_KEYS.index(self.view.sort) + 1) % len(SORT_KEYS)]
-        descending = sort in ("created", "last_used", "flags")
-        self.set_view(replace(self.view, sort=sort, descending=descending),
-                      note=f"sorted by {sort}")
-
-    def action_reverse_sort(self) -> None:
-        self.set_view(replace(self.view, descending=not self.view.descending),
-                      note="order reversed")
 
     # -- marks -----------------------------------------------------------------------------
     def action_mark(self, mark: str) -> None:
