@@ -23,6 +23,7 @@ from typing import Any
 
 import gitlab
 
+from actions.attempts import journal_not_sent
 from actions.breaker import Breaker
 from actions.model import (
     Action,
@@ -36,7 +37,7 @@ from actions.model import (
 from actions.steps import Halt, StepRunner
 from actions.transport import HttpFailure, get_json
 from console.api.retry import DEFAULT_POLICY, RetryPolicy
-from console.store.lock import writer
+from console.store.lock import WriterElsewhere, writer
 
 __all__ = [
     "MAX_RATE_LIMIT_WAIT",
@@ -143,10 +144,10 @@ def run_plan(
     """
     action = plan.action
     if read_only and action.mutating and not dry_run:
-        raise ReadOnlyRefused(
-            f"{action.title} changes GitLab and the console is in read-only mode; "
-            "restart without --read-only to act (a dry run is still possible)."
-        )
+        message = (f"{action.title} changes GitLab and the console is in read-only mode; "
+                   "restart without --read-only to act (a dry run is still possible).")
+        journal_not_sent(store, incident_id, plan, "read_only", message)
+        raise ReadOnlyRefused(message)
     result = RunResult(action=action.name, dry_run=dry_run)
     targets: list[Target] = list(plan.targets)
     runner = StepRunner(store, incident_id, gl, dry_run=dry_run, on_step=on_step,
@@ -162,18 +163,34 @@ def run_plan(
     steps = list(enumerate(targets))
     if dry_run or not action.mutating:
         run_steps(runner, action, steps, result, plan_id=None, actor_id=actor_id)
+        if dry_run and action.mutating:
+            journal_not_sent(store, incident_id, plan, "dry_run",
+                             f"dry run: {result.summary()}", outcomes=result.outcomes)
         return result
-    with writer(store.path, incident_id):
-        try:
-            result.plan_id = int(store.plan_create(
-                incident_id, action.name, action.params(),
-                [(t.kind, t.id, t.safe_label) for t in targets],
-                title=plan.summary or action.title))
-        except Exception as exc:
-            result.halted = runner.journal_broken(exc)
-            result.outcomes = [StepOutcome(i, t, "skipped", "run halted") for i, t in steps]
-            return result
-        run_steps(runner, action, steps, result, plan_id=result.plan_id, actor_id=actor_id)
-        result.left_pending = runner.open_steps(result.plan_id)
-        result.head_hash = head_hash(store, incident_id)
+    try:
+        with writer(store.path, incident_id):
+            _run_journaled(store, incident_id, runner, plan, steps, result, actor_id)
+    except WriterElsewhere as exc:
+        if result.plan_id is None:  # refused before anything was journaled or sent
+            journal_not_sent(store, incident_id, plan, "writer_elsewhere", str(exc))
+        raise
     return result
+
+
+def _run_journaled(store: JournalPort, incident_id: int, runner: StepRunner, plan: Plan,
+                   steps: list[tuple[int, Target]], result: RunResult,
+                   actor_id: int | None) -> None:
+    """The plan journaled whole, then its steps (the caller holds the writer lock)."""
+    action = plan.action
+    try:
+        result.plan_id = int(store.plan_create(
+            incident_id, action.name, action.params(),
+            [(t.kind, t.id, t.safe_label) for _, t in steps],
+            title=plan.summary or action.title))
+    except Exception as exc:
+        result.halted = runner.journal_broken(exc)
+        result.outcomes = [StepOutcome(i, t, "skipped", "run halted") for i, t in steps]
+        return
+    run_steps(runner, action, steps, result, plan_id=result.plan_id, actor_id=actor_id)
+    result.left_pending = runner.open_steps(result.plan_id)
+    result.head_hash = head_hash(store, incident_id)

@@ -77,3 +77,10 @@ class AppContext:
 
                 self._gitlab = build_gitlab(self.connection.config, self.connection.token)
             return self._gitlab
+
+    def replace_connection(self, connection: Connection) -> None:
+        """Use ``connection`` from now on (the console's own token was rotated): the next
+        :meth:`gitlab` call builds a client with its token."""
+        with self._lock:
+            self.connection = connection
+            self._gitlab = None

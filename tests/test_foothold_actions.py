@@ -310,9 +310,12 @@ def test_dry_run_and_read_only(env: Env) -> None:
     target = Target("ssh_key", key.id, key.title)
     dry = env.run(DeleteSshKey(user_id=7), target, dry_run=True)
     assert dry.outcomes[0].state == "would_do" and env.writes() == []
-    assert env.store.journal_entries(env.inc) == []
+    # journaled as an attempt that sent nothing (actions.attempts), never as a request
+    assert [(e.state, e.extra.get("not_sent"), e.t_sent) for e in
+            env.store.journal_entries(env.inc)] == [("noop_already", "dry_run", None)]
     with pytest.raises(ReadOnlyRefused):
         env.run(DeleteSshKey(user_id=7), target, read_only=True)
+    assert env.entry().extra.get("not_sent") == "read_only" and env.writes() == []
     assert spec_by_name("delete_ssh_key").build({"user_id": 7}).params() == {"user_id": 7}
     assert Plan(DeleteSshKey(user_id=7), (target,)).count == 1
 
