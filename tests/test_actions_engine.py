@@ -161,7 +161,7 @@ def test_block_of_already_blocked_user_sends_nothing(fresh_drill, tmp_path):
     assert store.journal_pending(inc) == []
 
 
-def test_dry_run_reads_only_and_journals_nothing(fresh_drill, tmp_path):
+def test_dry_run_reads_only_and_journals_only_that_nothing_was_sent(fresh_drill, tmp_path):
     store, inc, _ = open_store(tmp_path, fresh_drill.url)
     gl = admin_gl(fresh_drill)
     wire = instrument(gl)
@@ -173,7 +173,10 @@ def test_dry_run_reads_only_and_journals_nothing(fresh_drill, tmp_path):
     states = {o.target.id: o.state for o in result.outcomes}
     assert states == {31: "would_do", 15: "noop_already", 1: "refused"}
     assert wire.writes() == []
-    assert store.journal_entries(inc) == []
+    [entry] = store.journal_entries(inc)  # the attempt, as sending nothing (actions.attempts)
+    assert (entry.state, entry.extra["not_sent"], entry.t_sent) == ("noop_already", "dry_run",
+                                                                    None)
+    assert store.journal_pending(inc) == [] and store.plans_open(inc) == []
     assert fresh_drill.state.users[31].state == "active"
     assert len(fresh_drill.state.audit) == audit_before
     assert result.head_hash is None
@@ -187,12 +190,13 @@ def test_read_only_refuses_mutating_plans_but_allows_a_dry_run(fresh_drill, tmp_
     with pytest.raises(ReadOnlyRefused, match="read-only"):
         run_plan(store, inc, gl, user_plan(BlockUser(), [31]), read_only=True)
     assert wire.log == []
+    assert [e.extra["not_sent"] for e in store.journal_entries(inc)] == ["read_only"]
 
     result = run_plan(store, inc, gl, user_plan(BlockUser(), [31]), read_only=True,
                       dry_run=True)
     assert [o.state for o in result.outcomes] == ["would_do"]
     assert wire.writes() == []
-    assert store.journal_entries(inc) == []
+    assert [e.extra["not_sent"] for e in store.journal_entries(inc)] == ["read_only", "dry_run"]
 
 
 def test_actor_is_excluded_from_block_plans(fresh_drill, tmp_path):

@@ -136,7 +136,10 @@ def test_dry_run_sends_nothing(fresh_drill: Any, tmp_path: Path) -> None:
     # reset; the real run removes the flag first (see the test above)
     assert {state for _, state in states} == {"would_do", "refused"}
     assert {action for action, state in states if state == "refused"} == {"disable_2fa"}
-    assert fresh_drill.writes() == [] and store.journal_entries(inc) == []
+    assert fresh_drill.writes() == []
+    # each step's dry run is journaled as sending nothing, never as a request
+    assert {(e.state, e.extra.get("not_sent")) for e in store.journal_entries(inc)} == {
+        ("noop_already", "dry_run")}
 
 
 def test_a_variable_without_a_value_stays_an_open_item(fresh_drill: Any,
