@@ -32,14 +32,14 @@ from actions import (
     StepEvent,
     StepOutcome,
     Target,
-    get_json,
     plan_views,
     resume,
     run_plan,
 )
+from actions.after_run import adopt_rotation, refresh_after, reread_users
 from console.sanitize import safe
 from console.store.lock import WriterElsewhere
-from screens.messages import UsersChanged
+from screens.messages import CredentialsChanged, OwnTokenRotated, UsersChanged
 from screens.safe import safe_cell
 from styles import stylesheet
 
@@ -202,30 +202,24 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         except Exception as exc:
             self.app.call_from_thread(self._failed, _describe(exc))
             return
+        kept = adopt_rotation(self.ctx, result)  # before anything could show the new value
         # Finish first: the re-reads below take one GET per touched user (thousands after a
         # bulk block), and the run screen must not look busy (escape refused) meanwhile.
         app.call_from_thread(self._finished, result)
-        changed = self._refresh_cached_users(gl, result)
+        if kept is not None:
+            app.post_message(OwnTokenRotated(kept.note))
+            app.call_from_thread(self._own_token_kept, kept.note)
+            return  # the old client is gone; the rotation touched no listed row
+        changed = reread_users(self.ctx, gl, result)
         if changed:  # to the app: this screen may already be closed
             app.post_message(UsersChanged(changed))
+        if self.plan is not None:
+            creds = refresh_after(self.ctx, gl, self.plan, result)
+            if creds:
+                app.post_message(CredentialsChanged(creds))
 
-    def _refresh_cached_users(self, gl: Any, result: RunResult) -> tuple[int, ...]:
-        """Re-read every user the run touched into the users cache, so the list shows the new
-        state (blocked, note…) at once instead of after the next full load; returns their ids."""
-        if result.dry_run:
-            return ()
-        changed: list[int] = []
-        for out in result.outcomes:
-            if out.target.kind != "user" or out.state not in ("done", "noop_already"):
-                continue
-            # a failed read only leaves the old row until the next full load; reads go
-            # through the actions' bounded policy, never python-gitlab's rate-limit sleep
-            with contextlib.suppress(Exception):
-                body = get_json(gl, f"/users/{int(out.target.id)}")
-                if isinstance(body, dict):
-                    self.ctx.store.upsert_user_detail(self.ctx.incident_id, body)
-                    changed.append(int(out.target.id))
-        return tuple(changed)
+    def _own_token_kept(self, note: str) -> None:
+        self.query_one("#run-head", Static).update(Text(note, style="bold"))
 
     # -- UI updates (main thread)
     def _on_step(self, ev: StepEvent) -> None:
@@ -265,8 +259,12 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         table.update_cell(key, "result", cell)
         if self._highlighted_key() == key:
             self._show_detail(key)
-        if out.secret is not None:
+        if out.secret is not None and not self._is_own_token_run():
             self._show_secret(out)
+
+    def _is_own_token_run(self) -> bool:
+        """The console's own new token is never shown: it goes where the old one lived."""
+        return self.plan is not None and self.plan.action.name == "rotate_own_token"
 
     def _highlighted_key(self) -> str | None:
         table = self.query_one("#run-table", DataTable)

@@ -23,12 +23,13 @@ from textual.widgets import Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from actions import Plan, Target, actor_id_of, own_token_id
+from actions.attempts import journal_not_sent
+from actions.confirm import Confirmation, confirmation_for
 from actions.plan import (
     TOKEN_ACTIONS,
     USER_ACTIONS,
     ActionSpec,
     build_plan,
-    confirmation_word,
     spec_by_name,
     token_targets,
     user_targets,
@@ -164,7 +165,7 @@ class ActionsMenuScreen(ModalScreen[None]):
                         "(reads only, changes nothing).", style="yellow")
         if self.dry_run:
             return Text("Dry run: plans are checked against the server; nothing is changed "
-                        "or journaled.", style="cyan")
+                        "(the journal records the dry run).", style="cyan")
         return Text("Every action is journaled before it is sent and verified afterwards.",
                     style="dim")
 
@@ -272,8 +273,13 @@ class PlanScreen(ModalScreen[None]):
                           actor_id=self.actor_id, own_token_id=self.own_token)
 
     @property
+    def confirmation(self) -> Confirmation:
+        """What must be typed (actions.confirm): ``y``, the count, or the username."""
+        return confirmation_for(self.plan)
+
+    @property
     def word(self) -> str:
-        return confirmation_word(self.plan)
+        return self.confirmation.word
 
     def compose(self) -> ComposeResult:
         plan = self.plan
@@ -303,12 +309,12 @@ class PlanScreen(ModalScreen[None]):
             if plan.targets:
                 if self.dry_run:
                     hint = "Dry run: press enter to check each target (nothing is changed)."
-                elif len(plan.targets) == 1:
-                    hint = "Type y and press enter to run; escape to cancel."
                 else:
-                    hint = (f"Type {len(plan.targets)} (the number of targets) and press enter "
-                            "to run; escape to cancel.")
-                yield Static(Text(hint), classes="dialog-hint", id="plan-hint")
+                    confirm = self.confirmation
+                    hint = (f"Type {confirm.word} and press enter to run ({confirm.why}); "
+                            "escape to cancel.")
+                yield Static(safe_text(hint, kind="line"), classes="dialog-hint",
+                             id="plan-hint")
                 yield Input(placeholder="" if self.dry_run else self.word, id="plan-confirm")
             else:
                 yield Static(Text("Nothing to do: every selected user is excluded."),
@@ -370,13 +376,18 @@ class PlanScreen(ModalScreen[None]):
 
     @on(Input.Submitted, "#plan-confirm")
     def _confirm(self, event: Input.Submitted) -> None:
-        typed = event.value.strip().lower()
+        typed = event.value.strip()
         if self._identity_pending:
             self._error("Still checking which account and token this console uses; "
                         "press enter again in a moment.")
             return
-        if not self.dry_run and typed != self.word:
-            self._error(f"Type exactly {self.word} to run it (you typed {typed or 'nothing'}).")
+        confirm = self.confirmation
+        if not self.dry_run and not confirm.accepts(event.value):
+            shown = safe_text(typed or "nothing", kind="line", max_cells=40).plain
+            self._error(f"Type exactly {confirm.word} to run it (you typed {shown}).")
+            event.input.value = ""
+            if typed:  # a wrong word is an attempt: journaled as refused, nothing sent
+                self._journal_refusal(confirm.refusal(typed))
             return
         params: dict[str, Any] = {}
         if self.spec.needs_text:
@@ -398,6 +409,11 @@ class PlanScreen(ModalScreen[None]):
 
         self.app.switch_screen(ActionRunScreen(self.ctx, plan, dry_run=self.dry_run,
                                                follow_up=follow_up_screens(self.ctx)))
+
+    @work(thread=True, group="plan-refusal", exit_on_error=False)
+    def _journal_refusal(self, message: str) -> None:
+        journal_not_sent(self.ctx.store, self.ctx.incident_id, self.plan, "confirmation",
+                         message)
 
     def action_cancel(self) -> None:
         self.app.switch_screen(ActionsMenuScreen(self.ctx, self.user_ids, dry_run=self.dry_run,

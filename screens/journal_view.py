@@ -3,7 +3,8 @@
 Columns: entry, time, method and path, target, outcome, GitLab's ``X-Request-Id`` and the
 verification. ``/`` filters (any column, case-insensitive), ``v`` re-walks the hash chain and
 shows the head or the first broken entry, ``r`` re-reads, ``e`` exports the filtered view.
-Reads the store in a thread worker; never writes.
+Attempts that sent nothing (a refused confirmation, read-only, a dry run: ``actions.attempts``)
+show why in the outcome column. Reads the store in a thread worker; never writes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
+from actions.attempts import not_sent_word
 from console.export import JOURNAL_COLUMNS, JournalCheck, check_journal, journal_rows
 from console.timeutil import normalize_ts
 from screens.safe import safe_cell
@@ -74,11 +76,17 @@ class JournalView(Vertical):
     @work(thread=True, exclusive=True, group="journal", exit_on_error=False)
     def _load(self) -> None:
         store, iid = self.ctx.store, int(self.ctx.incident.id)
+        # attempts that sent nothing (refusals, dry runs) say so instead of a journal state
+        not_sent = {e.id: word for e in store.journal_entries(iid)
+                    if (word := not_sent_word(e.extra)) is not None}
         rows = []
         for row in journal_rows(store, iid):
             when = normalize_ts(row["t_done"] or row["t_sent"] or row["t_intent"]) or ""
             row["when"] = when[:19].replace("T", " ")
             row["call"] = f"{row['method']} {row['path']}"
+            if row["id"] in not_sent:
+                row["state"] = not_sent[row["id"]]
+                row["verification"] = "nothing sent"
             rows.append(row)
         self.post_message(self.Loaded(rows, check_journal(store, iid)))
 

@@ -16,10 +16,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditEventsCached",
+    "CredentialsChanged",
     "CredentialsExposedTo",
     "EventsForTarget",
     "IncidentUpdated",
     "InterruptedActionsFound",
+    "OwnTokenRotated",
     "PaneActivated",
     "ReviewProgressLoaded",
     "ShowAuditForUser",
@@ -107,3 +109,19 @@ class CredentialsExposedTo(Message):
 
     user_id: int
     username: str
+
+
+@dataclass
+class CredentialsChanged(Message):
+    """These credential rows (``kind:id``) were re-read after a response action: updated or
+    dropped in the store, so a list showing them must redraw."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass
+class OwnTokenRotated(Message):
+    """The console's own token was rotated and the session reconnected with the new one;
+    ``note`` says where it is kept (never the value)."""
+
+    note: str

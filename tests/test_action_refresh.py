@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from console.app import IncidentConsoleApp
+from screens import action_run
 from screens.action_run import ActionRunScreen
 from screens.actions_menu import ActionsMenuScreen, PlanScreen
 from screens.main import MainScreen
@@ -31,7 +32,7 @@ def test_blocking_from_the_menu_updates_the_users_row() -> None:
         await until(pilot, lambda: isinstance(app.screen, ActionsMenuScreen))
         await pilot.press("enter")  # Block is the first action
         await until(pilot, lambda: isinstance(app.screen, PlanScreen))
-        await pilot.press("y", "enter")
+        await pilot.press(*"mchen", "enter")  # an administrator: typed by name
         await until(pilot, lambda: isinstance(app.screen, ActionRunScreen)
                     and app.screen.finished, timeout=20)
         await pilot.press("escape")
@@ -49,13 +50,13 @@ def test_the_run_finishes_before_the_re_reads_and_they_still_reach_a_closed_run(
     """The per-user re-reads (one GET each) must not hold the run screen in 'running'; when
     they end after the screen was closed, the list still shows the new state."""
     gate = threading.Event()
-    original = ActionRunScreen._refresh_cached_users
+    original = action_run.reread_users
 
-    def gated(self: ActionRunScreen, gl: Any, result: Any) -> tuple[int, ...]:
+    def gated(ctx: Any, gl: Any, result: Any) -> tuple[int, ...]:
         gate.wait(timeout=15)
-        return original(self, gl, result)
+        return original(ctx, gl, result)
 
-    monkeypatch.setattr(ActionRunScreen, "_refresh_cached_users", gated)
+    monkeypatch.setattr(action_run, "reread_users", gated)
     app = IncidentConsoleApp(demo(drill_users=120))
 
     async def script(pilot: Any) -> None:
@@ -70,7 +71,7 @@ def test_the_run_finishes_before_the_re_reads_and_they_still_reach_a_closed_run(
         await until(pilot, lambda: isinstance(app.screen, ActionsMenuScreen))
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, PlanScreen))
-        await pilot.press("y", "enter")
+        await pilot.press(*"mchen", "enter")  # an administrator: typed by name
         try:
             await until(pilot, lambda: isinstance(app.screen, ActionRunScreen)
                         and app.screen.finished, timeout=10)

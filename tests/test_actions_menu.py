@@ -88,14 +88,17 @@ def test_block_two_users_from_the_menu(fresh_drill, tmp_path):
             targets = " ".join(str(w.content) for w in app.screen.query(".plan-target"))
             assert "#33" in targets and "#34" in targets
 
-            await pilot.press("3", "enter")  # the wrong count does nothing
+            await pilot.press("2", "enter")  # the wrong word does nothing but is journaled
             await pilot.pause()
             assert isinstance(app.screen, PlanScreen)
-            assert "Type exactly 2" in _text(app, "#plan-error")
+            assert "Type exactly y" in _text(app, "#plan-error")
             assert fresh_drill.state.users[33].state == "active"
+            await app.workers.wait_for_complete()
+            [refused] = ctx.store.journal_entries(ctx.incident_id)
+            assert (refused.state, refused.extra["not_sent"]) == ("failed", "confirmation")
 
             app.screen.query_one("#plan-confirm", Input).value = ""
-            await pilot.press("2", "enter")
+            await pilot.press("y", "enter")
             await pilot.pause()
             assert isinstance(app.screen, ActionRunScreen)
             await _finish(app, pilot)
@@ -110,7 +113,8 @@ def test_block_two_users_from_the_menu(fresh_drill, tmp_path):
     asyncio.run(run())
     assert fresh_drill.state.users[33].state == "blocked"
     assert fresh_drill.state.users[34].state == "blocked"
-    assert [e.state for e in ctx.store.journal_entries(ctx.incident_id)] == ["done", "done"]
+    assert [e.state for e in ctx.store.journal_entries(ctx.incident_id)] == [
+        "failed", "done", "done"]  # the refused confirmation first
 
 
 def test_read_only_greys_out_actions_and_offers_a_dry_run(fresh_drill, tmp_path):
@@ -147,7 +151,8 @@ def test_read_only_greys_out_actions_and_offers_a_dry_run(fresh_drill, tmp_path)
 
     asyncio.run(run())
     assert fresh_drill.state.users[35].state == "active"
-    assert ctx.store.journal_entries(ctx.incident_id) == []
+    assert [(e.state, e.extra.get("not_sent")) for e in
+            ctx.store.journal_entries(ctx.incident_id)] == [("noop_already", "dry_run")]
 
 
 def test_password_reset_shows_the_new_password_once(fresh_drill, tmp_path):
