@@ -47,6 +47,32 @@ class TokenIdentity:
     token: Mapping[str, JSON] | None = None  # the server's JSON (never the value)
     owner: str = ""
 
+    def facts(self) -> list[tuple[str, str]]:
+        """(label, raw value) for the screen: owner, kind, scopes, created, last used and from
+        where; "unknown" where GitLab did not say. Values are server text: sanitise to show."""
+        tok = self.token or {}
+        scopes = tok.get("scopes")
+        ips = tok.get("last_used_ips")
+        state = ("revoked" if tok.get("revoked") else "expired" if tok.get("expired")
+                 else "active" if tok.get("active", True) else "inactive") if tok else ""
+
+        def text(value: JSON) -> str:
+            return str(value) if value not in (None, "", []) else "unknown"
+
+        return [
+            ("owner", self.owner or "unknown"),
+            ("kind", self.kind or "unknown"),
+            ("name", text(tok.get("name") or tok.get("description"))),
+            ("state", state or "unknown"),
+            ("scopes", ", ".join(str(x) for x in scopes) if isinstance(scopes, list) and scopes
+             else "unknown"),
+            ("created", text(tok.get("created_at"))),
+            ("last used", text(tok.get("last_used_at"))),
+            ("from", ", ".join(str(x) for x in ips) if isinstance(ips, list) and ips
+             else "unknown"),
+            ("expires", text(tok.get("expires_at"))),
+        ]
+
     def actions(self) -> list[tuple[Action, Target]]:
         """Revoke/rotate (or delete for a runner) in one step, when GitLab named the token."""
         tok = self.token

@@ -15,7 +15,8 @@ from typing import Any
 
 from actions import runner_actions, settings_actions  # noqa: F401  (register the pairs)
 from actions.membership_actions import AddMember, ChangeMemberLevel, RemoveMember
-from actions.model import JSON, Action
+from actions.model import JSON, Action, Plan, Target
+from actions.plan import build_plan
 from actions.registry import action_for
 from actions.resource import int_param, str_param
 
@@ -67,3 +68,25 @@ def undo_action(entry: Any) -> Action | None:
             return None
         return ChangeMemberLevel(source=source, source_id=source_id, level=level)
     return action_for(REVERSE[name], params if name.endswith("_runner") else {})
+
+
+def undo_plan(entry: Any, *, confirm_credentials: bool = False) -> Plan | None:
+    """The plan that reverses ``entry`` on its own target, or None (not done, not reversible,
+    or an attempt that sent nothing). Confirmed like any other plan; the undo of a block keeps
+    the unblock guard unless ``confirm_credentials`` (the responder's explicit choice)."""
+    if (_field(entry, "extra") or {}).get("not_sent"):
+        return None
+    action = undo_action(entry)
+    if confirm_credentials and action is not None and action.name == "unblock_user":
+        action = action_for("unblock_user", {"confirm_credentials": True})
+    if action is None:
+        return None
+    raw_id = _field(entry, "target_id")
+    try:
+        target_id = int(raw_id)
+    except (TypeError, ValueError):
+        return None
+    target = Target(str(_field(entry, "target_type") or ""), target_id,
+                    str(_field(entry, "target_label") or ""))
+    plan = build_plan(action, [target])
+    return plan if plan.targets else None

@@ -75,3 +75,15 @@ def test_older_gitlab_falls_back_and_never_uses_the_token_unasked(fresh_drill: A
     assert not dead.found and "rejects this token" in dead.message
     odd = identify_token(_gl(s), Secret("not-a-gitlab-token"))
     assert not odd.found and "form is not GitLab's" in odd.message
+
+
+def test_facts_name_owner_kind_scopes_use_and_say_unknown(drill: Any) -> None:
+    leaked = _tok(drill, "support-session")
+    facts = dict(identify_token(_gl(drill), Secret(leaked.value)).facts())
+    assert (facts["owner"], facts["kind"], facts["scopes"]) == ("root", "impersonation",
+                                                                "api, sudo")
+    assert facts["from"] == "203.0.113.66" and facts["created"] != "unknown"
+    assert leaked.value not in repr(facts)
+    unknown = dict(identify_token(_gl(drill), Secret("glpat-aaaaaaaaaaaaaaaaaaaa")).facts())
+    assert set(unknown.values()) == {"unknown", "personal, impersonation or group/project "
+                                                "access token"}

@@ -21,7 +21,7 @@ from actions.confirm import (
 )
 from actions.key_actions import DeleteSshKey
 from actions.plan import build_plan
-from actions.undo import undo_action
+from actions.undo import undo_action, undo_plan
 from actions.user_actions import AddNote, BlockUser
 from console.config import ConnectionConfig, build_gitlab
 from console.secret import Secret
@@ -127,3 +127,24 @@ def test_confirmation_rule() -> None:
         {"admin"}))], actor_id=1))
     assert short.word == "y#9" and not short.accepts("y")
     assert own_token_confirmation().word == "rotate"
+
+
+def test_undo_plan_from_a_journal_entry(env: tuple[Any, Store, int, Any]) -> None:
+    server, store, inc, gl = env
+    run_plan(store, inc, gl, build_plan(BlockUser(), [Target("user", 33, "u33")], actor_id=1),
+             actor_id=1)
+    run_plan(store, inc, gl, _key_plan(server), dry_run=True)
+    done, dry = store.journal_entries(inc)
+    plan = undo_plan(done)
+    assert plan is not None and plan.action.name == "unblock_user"
+    assert [(t.kind, t.id) for t in plan.targets] == [("user", 33)]
+    assert undo_plan(dry) is None  # nothing was sent: nothing to undo
+    # the undo of a block is an unblock and keeps its guard: live credentials refuse it
+    before = len(server.writes())
+    out = run_plan(store, inc, gl, plan, actor_id=1).outcomes[0]
+    assert out.state == "refused" and "still" in out.message, out.message
+    assert len(server.writes()) == before and server.state.users[33].state == "blocked"
+    confirmed = undo_plan(done, confirm_credentials=True)
+    assert confirmed is not None
+    assert run_plan(store, inc, gl, confirmed, actor_id=1).outcomes[0].state == "done"
+    assert server.state.users[33].state == "active"
