@@ -26,14 +26,15 @@ __all__ = ["NOT_SENT", "journal_not_sent", "not_sent_word"]
 
 log = logging.getLogger(__name__)
 
-#: why nothing was sent → the state journaled and the word the journal view shows
+#: why nothing was sent → the state journaled and the word the journal view shows (short: it is
+#: a column at 80 columns; the entry's ``error`` holds the whole sentence)
 NOT_SENT: Final[Mapping[str, tuple[str, str]]] = {
     "read_only": ("failed", "refused: read-only"),
-    "writer_elsewhere": ("failed", "refused: another console holds the incident"),
-    "confirmation": ("failed", "refused: confirmation did not match"),
-    "cancelled": ("failed", "refused: not confirmed"),
-    "own_token_unconfirmed": ("failed", "refused: own token not confirmed"),
-    "dry_run": ("noop_already", "dry run: nothing sent"),
+    "writer_elsewhere": ("failed", "refused: locked"),
+    "confirmation": ("failed", "refused: confirm"),
+    "cancelled": ("failed", "refused: cancelled"),
+    "own_token_unconfirmed": ("failed", "refused: own token"),
+    "dry_run": ("noop_already", "dry run"),
 }
 #: target ids journaled with a plan-wide entry (the count is always there)
 MAX_IDS: Final = 500

@@ -70,6 +70,10 @@ class JournalView(Vertical):
             self.table.add_column(label, key=key)
         self.action_reload()
 
+    def on_show(self) -> None:
+        """Shown again (``5``, ``:journal``): entries written meanwhile appear without ``r``."""
+        self._load()
+
     def action_reload(self) -> None:
         self._load()
 

@@ -50,7 +50,7 @@ def test_dry_run_is_journaled_as_not_sent(env: tuple[Any, Store, int, Any]) -> N
     assert entry.state == "noop_already" and entry.extra["not_sent"] == "dry_run"
     assert entry.extra["outcomes"] == {"would_do": 1}
     assert entry.error and entry.error.startswith("dry run:") and entry.t_sent is None
-    assert not_sent_word(entry.extra) == "dry run: nothing sent"
+    assert not_sent_word(entry.extra) == "dry run"
     assert store.verify_chain(inc)
     assert resume_pending(store, inc, gl).outcomes == []  # nothing in flight to re-check
     assert undo_action(entry) is None
