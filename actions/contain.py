@@ -280,3 +280,29 @@ def run_contain(
             result.halted = run.halted or "cancelled"
             break
     return result
+
+
+def variable_inputs(playbook: ContainPlaybook) -> list[tuple[str, int, str]]:
+    """(scope, owner id, key) of each variable step still waiting for a new value."""
+    return [(a.scope, a.owner_id, a.key) for s in playbook.steps
+            if s.needs_input and isinstance(a := s.plan.action, SetVariableValue)]
+
+
+def with_variable_values(playbook: ContainPlaybook,
+                         values: Mapping[tuple[str, int, str], Secret]) -> ContainPlaybook:
+    """The playbook with the responder's typed values in its variable steps (no new reads);
+    a variable left without a value stays an open item (its step is skipped)."""
+    steps: list[ContainStep] = []
+    for step in playbook.steps:
+        action = step.plan.action
+        value = (values.get((action.scope, action.owner_id, action.key))
+                 if isinstance(action, SetVariableValue) and step.needs_input else None)
+        if value is None or not isinstance(action, SetVariableValue) \
+                or not value.reveal().strip():
+            steps.append(step)
+            continue
+        filled = SetVariableValue(scope=action.scope, owner_id=action.owner_id, key=action.key,
+                                  environment_scope=action.environment_scope, value=value)
+        plan = Plan(filled, step.plan.targets, step.plan.excluded, step.plan.summary)
+        steps.append(ContainStep(step.group, plan, step.why, step.calls, ""))
+    return ContainPlaybook(playbook.user_id, playbook.username, steps, list(playbook.notes))

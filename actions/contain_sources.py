@@ -216,3 +216,15 @@ def _token_for_other(gl: gitlab.Gitlab, e: Any, owner_id: int) -> Finding | None
     what = "an impersonation token" if kind == "impersonation" else "a personal access token"
     return Finding("other_tokens", RevokeToken(kind=kind, owner_id=owner),
                    _token_target(tok), f"{what} they created for another account")
+
+
+def cached_events_of(store: Any, incident_id: int, user_id: int,
+                     limit: int = 20_000) -> list[dict[str, Any]]:
+    """The audit events the local store holds that ``user_id`` authored (what the Audit pane
+    loaded): Contain reads what the responder has seen, without a second full audit fetch."""
+    from console.store.events import EventQuery
+
+    rids = store.event_rid_view(incident_id, EventQuery(author=str(user_id), oldest_first=True))
+    picked = list(rids[:limit])
+    return [e for e in store.events_by_rids(incident_id, picked)
+            if as_int(e.get("author_id")) == user_id]
