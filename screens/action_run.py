@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -34,9 +34,9 @@ from actions import (
     Target,
     plan_views,
     resume,
-    run_plan,
 )
 from actions.after_run import adopt_rotation, refresh_after, reread_users
+from actions.multi import run_plans
 from console.sanitize import safe
 from console.store.lock import WriterElsewhere
 from screens.messages import CredentialsChanged, OwnTokenRotated, UsersChanged
@@ -95,11 +95,14 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
     ]
 
     def __init__(self, ctx: Any, plan: Plan | None, *, dry_run: bool = False,
-                 resume: bool = False, follow_up: FollowUp | None = None) -> None:
+                 resume: bool = False, follow_up: FollowUp | None = None,
+                 more: Sequence[Plan] = ()) -> None:
         super().__init__(classes="actions-modal")
         self._follow_up = follow_up
         self.ctx = ctx
         self.plan = plan
+        #: every plan of the run (tokens of several kinds: one plan per endpoint, own token last)
+        self.plans: list[Plan] = [plan, *more] if plan is not None else []
         self.dry_run = dry_run
         self.resume = resume or plan is None
         self.result: RunResult | None = None
@@ -115,10 +118,12 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             title = "Re-checking interrupted actions"
         else:
             assert self.plan is not None
-            title = self.plan.action.title + (" — dry run" if self.dry_run else "")
+            title = self.plan.action.title + (f" (+{len(self.plans) - 1} plans)"
+                                              if len(self.plans) > 1 else "")
+            title += " — dry run" if self.dry_run else ""
         with Vertical(id="run-box", classes="dialog"):
             yield Static(Text(title, style="bold"), classes="dialog-title")
-            yield ProgressBar(total=len(self.plan.targets) if self.plan else None,
+            yield ProgressBar(total=sum(len(p.targets) for p in self.plans) or None,
                               show_eta=False, id="run-progress")
             yield Static(Text("starting…"), id="run-status")
             yield DataTable(id="run-table", cursor_type="row", zebra_stripes=True)
@@ -135,9 +140,9 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         table.add_column("#", key="id", width=7)
         table.add_column("target", key="target", width=22)
         table.add_column("result", key="result", width=40)
-        if self.plan is not None:
-            for i, t in enumerate(self.plan.targets):
-                self._add_row(self._key(i, t), t.id, t.label)
+        targets = [t for p in self.plans for t in p.targets]
+        for i, t in enumerate(targets):
+            self._add_row(self._key(i, t), t.id, t.label)
         self.query_one("#run-secrets", Static).display = False
         self._run()
 
@@ -191,32 +196,39 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
                                 cancelled=self._cancel.is_set,
                                 read_only=bool(getattr(self.ctx, "read_only", False)))
             else:
-                assert self.plan is not None
-                result = run_plan(self.ctx.store, self.ctx.incident_id, gl, self.plan,
+                multi = run_plans(self.ctx.store, self.ctx.incident_id, gl, self.plans,
                                   dry_run=self.dry_run,
                                   read_only=bool(getattr(self.ctx, "read_only", False)),
                                   on_step=on_step, cancelled=self._cancel.is_set)
+                result, parts = multi.merged, multi.parts
         except (ActionError, WriterElsewhere) as exc:
             self.app.call_from_thread(self._failed, safe(str(exc), kind="line", max_cells=300))
             return
         except Exception as exc:
             self.app.call_from_thread(self._failed, _describe(exc))
             return
-        kept = adopt_rotation(self.ctx, result)  # before anything could show the new value
+        if self.resume:
+            parts = []
+        kept = None
+        for _, part in parts:  # before anything could show the new value
+            kept = adopt_rotation(self.ctx, part) or kept
+        if kept is not None:
+            for out in result.outcomes:
+                if "console token" in out.target.flags:
+                    out.secret = None
         # Finish first: the re-reads below take one GET per touched user (thousands after a
         # bulk block), and the run screen must not look busy (escape refused) meanwhile.
         app.call_from_thread(self._finished, result)
         if kept is not None:
             app.post_message(OwnTokenRotated(kept.note))
             app.call_from_thread(self._own_token_kept, kept.note)
-            return  # the old client is gone; the rotation touched no listed row
+            gl = self.ctx.gitlab()  # the old client's token was revoked: the new one
         changed = reread_users(self.ctx, gl, result)
         if changed:  # to the app: this screen may already be closed
             app.post_message(UsersChanged(changed))
-        if self.plan is not None:
-            creds = refresh_after(self.ctx, gl, self.plan, result)
-            if creds:
-                app.post_message(CredentialsChanged(creds))
+        creds = [k for plan, part in parts for k in refresh_after(self.ctx, gl, plan, part)]
+        if creds:
+            app.post_message(CredentialsChanged(tuple(creds)))
 
     def _own_token_kept(self, note: str) -> None:
         self.query_one("#run-head", Static).update(Text(note, style="bold"))
@@ -259,12 +271,8 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         table.update_cell(key, "result", cell)
         if self._highlighted_key() == key:
             self._show_detail(key)
-        if out.secret is not None and not self._is_own_token_run():
+        if out.secret is not None and "console token" not in out.target.flags:
             self._show_secret(out)
-
-    def _is_own_token_run(self) -> bool:
-        """The console's own new token is never shown: it goes where the old one lived."""
-        return self.plan is not None and self.plan.action.name == "rotate_own_token"
 
     def _highlighted_key(self) -> str | None:
         table = self.query_one("#run-table", DataTable)
