@@ -206,14 +206,66 @@ def test_revoke_tokens_from_the_menu_never_includes_our_own_token(fresh_drill, t
             await pilot.pause()
             assert isinstance(app.screen, PlanScreen)
             assert [t.id for t in app.screen.plan.targets] == [victim.id]
-            assert "1 excluded" in _text(app, "#plan-summary")
-            await pilot.press("y", "enter")
+            # our own token is offered only as a rotation, last, on its own word
+            assert app.screen.own_plan is not None and app.screen.query("#plan-confirm-own")
+            await pilot.press("y", "enter")  # its box left empty: left out
             await pilot.pause()
             await _finish(app, pilot)
             assert "1 done" in _text(app, "#run-summary")
 
     asyncio.run(run())
     assert victim.revoked and not own.revoked
+    assert fresh_drill.requests_to("POST", "/personal_access_tokens/self/rotate") == 0
+
+
+def test_own_token_in_a_token_selection_is_rotated_last_on_its_own_word(fresh_drill, tmp_path):
+    from console.drill.server import DrillServer
+    from console.session import Connection
+
+    ctx = _ctx(fresh_drill, tmp_path, [])
+    ctx.replace_connection(Connection(ctx.connection.config, ctx.connection.token, "env",
+                                      "env"))
+    tokens = fresh_drill.state.tokens
+    own = next(t for t in tokens.values() if t.value == DrillServer.ADMIN_TOKEN)
+    victim = next(t for t in sorted(tokens.values(), key=lambda t: t.id)
+                  if t.user_id == 10 and not t.revoked and t.resource_type is None)
+    group = next(t for t in tokens.values() if t.resource_type == "group" and not t.revoked)
+    listed = [{"id": t.id, "name": t.name, "user_id": t.user_id, "scopes": t.scopes,
+               "resource_type": t.resource_type, "resource_id": t.resource_id}
+              for t in (own, victim, group)]
+
+    async def run() -> None:
+        app = Harness(ctx, [])
+        async with app.run_test(size=(80, 24)) as pilot:
+            open_token_actions_menu(app, ctx, listed)
+            await pilot.pause()
+            await pilot.press("enter")  # Revoke
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, PlanScreen)
+            app.screen.query_one("#plan-confirm-own", Input).value = "rotat"
+            app.screen.query_one("#plan-confirm", Input).focus()
+            await pilot.press("y", "enter")  # a wrong own-token word stops everything
+            await app.workers.wait_for_complete()
+            assert isinstance(app.screen, PlanScreen) and fresh_drill.writes() == []
+            app.screen.query_one("#plan-confirm-own", Input).value = "rotate"
+            app.screen.query_one("#plan-confirm", Input).value = ""
+            app.screen.query_one("#plan-confirm", Input).focus()
+            await pilot.press("y", "enter")
+            await pilot.pause()
+            await _finish(app, pilot)
+            assert "3 done" in _text(app, "#run-summary")
+
+    asyncio.run(run())
+    writes = [(m, p) for m, p, _ in fresh_drill.writes()]
+    assert writes == [("DELETE", f"/groups/{group.resource_id}/access_tokens/{group.id}"),
+                      ("DELETE", f"/personal_access_tokens/{victim.id}"),
+                      ("POST", "/personal_access_tokens/self/rotate")]  # own token last
+    assert victim.revoked and group.revoked and own.revoked
+    assert ctx.connection.token.reveal() != DrillServer.ADMIN_TOKEN
+    refused = [e for e in ctx.store.journal_entries(ctx.incident_id)
+               if e.extra.get("not_sent")]
+    assert [e.extra["not_sent"] for e in refused] == ["own_token_unconfirmed"]
 
 
 def test_menu_offers_to_resume_interrupted_actions(fresh_drill, tmp_path):
