@@ -2,7 +2,8 @@
 
 Columns: entry, time, method and path, target, outcome, GitLab's ``X-Request-Id`` and the
 verification. ``/`` filters (any column, case-insensitive), ``v`` re-walks the hash chain and
-shows the head or the first broken entry, ``r`` re-reads, ``e`` exports the filtered view.
+shows the head or the first broken entry, ``r`` re-reads, ``e`` exports the filtered view, ``u``
+offers the highlighted entry's undo where GitLab can undo (``actions.undo``), confirmed by typing.
 Attempts that sent nothing (a refused confirmation, read-only, a dry run: ``actions.attempts``)
 show why in the outcome column. Reads the store in a thread worker; never writes.
 """
@@ -20,7 +21,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
+from actions import Plan
 from actions.attempts import not_sent_word
+from actions.undo import irreversible_reason, undo_plan
 from console.export import JOURNAL_COLUMNS, JournalCheck, check_journal, journal_rows
 from console.timeutil import normalize_ts
 from screens.safe import safe_cell
@@ -39,6 +42,7 @@ class JournalView(Vertical):
         Binding("v", "verify", "Verify chain"),
         Binding("r", "reload", "Reload"),
         Binding("e", "export", "Export view"),
+        Binding("u", "undo", "Undo entry (reversible only)"),
         Binding("escape", "back", "Clear filter", show=False),
     ]
 
@@ -106,11 +110,16 @@ class JournalView(Vertical):
         self.shown = [r for r in self.rows if not needle
                       or any(needle in str(r.get(k) or "").casefold() for k in keys)]
         table = self.table
+        keep = None
+        if table.row_count:  # a reload keeps the highlighted entry (u acts on it)
+            keep = table.coordinate_to_cell_key(table.cursor_coordinate)[0].value
         table.clear()
         for r in self.shown:
             table.add_row(*[safe_cell(r.get(k) if r.get(k) is not None else "—",
                                       max_cells=24 if k == "target_label" else 40)
                             for k, _ in _SHOWN], key=str(r["id"]))
+        if keep is not None and any(str(r["id"]) == keep for r in self.shown):
+            table.move_cursor(row=table.get_row_index(keep))
         self._status()
 
     def _status(self) -> None:
@@ -149,6 +158,44 @@ class JournalView(Vertical):
 
     def action_verify(self) -> None:
         self._load()
+
+    def action_undo(self) -> None:
+        """The highlighted entry's reversible pair (block → unblock, admin flag, membership,
+        runner pause), confirmed like any plan; irreversible entries say so."""
+        table = self.table
+        if not table.row_count:
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        if row_key.value is not None:
+            self._undo(int(row_key.value))
+
+    @work(thread=True, exclusive=True, group="journal-undo", exit_on_error=False)
+    def _undo(self, entry_id: int) -> None:
+        entry = self.ctx.store.journal_entry(entry_id)
+        plan = undo_plan(entry) if entry is not None else None
+        self.app.call_from_thread(self._offer_undo, entry, plan)
+
+    def _offer_undo(self, entry: Any, plan: Plan | None) -> None:
+        if plan is None:
+            why = ("nothing was sent" if entry is not None and not_sent_word(entry.extra)
+                   else "only a verified (done) entry can be undone" if entry is not None
+                   and entry.state != "done" else irreversible_reason(entry.action)
+                   if entry is not None else "no such entry")
+            self.app.notify(f"No undo: {why}.", markup=False)
+            return
+        from screens.action_run import ActionRunScreen
+        from screens.confirm_typed import TypedConfirmScreen
+
+        def reload(_: object) -> None:
+            self._load()
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.app.push_screen(ActionRunScreen(self.ctx, plan), reload)
+
+        self.app.push_screen(TypedConfirmScreen(
+            self.ctx, plan, f"Undo journal entry #{entry.id}: {plan.action.title}",
+            "Reverses what the entry did; journaled and verified like any action."), confirmed)
 
     def action_export(self) -> None:
         from screens.export_dialog import ExportDialog
