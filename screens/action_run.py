@@ -6,7 +6,8 @@ stopped early, and the journal head hash to paste into the incident ticket. Resu
 every open plan with each step's state (done, verified after resume, not started, failed), then
 settles what was in flight and finishes the rest. A step that needs attention (a rotated token
 whose new value was lost) offers its follow-up on ``v``. One-time secrets (a reset password, a
-rotated token) are shown here once and kept nowhere else: closing the screen forgets them.
+rotated token) are shown once, when the run ends, in a box of their own
+(:class:`screens.secret_box.OneTimeSecrets`) that forgets them when dismissed.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ from actions import (
 from actions.after_run import adopt_rotation, refresh_after, reread_users
 from actions.multi import run_plans
 from console.sanitize import safe
+from console.secret import Secret
 from console.store.lock import WriterElsewhere
 from screens.messages import CredentialsChanged, OwnTokenRotated, UsersChanged
 from screens.safe import safe_cell
+from screens.secret_box import OneTimeSecrets
 from styles import stylesheet
 
 __all__ = ["ActionRunScreen", "FollowUp"]
@@ -109,7 +112,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         self.finished = False
         self._cancel = threading.Event()
         self._rows: set[str] = set()
-        self._secrets: list[Text] = []
+        self._secrets: list[tuple[str, str, Secret]] = []
         self._outcomes: dict[str, StepOutcome] = {}
 
     # -- layout
@@ -128,7 +131,6 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             yield Static(Text("starting…"), id="run-status")
             yield DataTable(id="run-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="run-detail")
-            yield Static("", id="run-secrets")
             yield Static("", id="run-halt", classes="dialog-error")
             yield Static("", id="run-summary")
             yield Static("", id="run-head")
@@ -143,7 +145,6 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         targets = [t for p in self.plans for t in p.targets]
         for i, t in enumerate(targets):
             self._add_row(self._key(i, t), t.id, t.label)
-        self.query_one("#run-secrets", Static).display = False
         self._run()
 
     def _key(self, index: int, target: Target) -> str:
@@ -304,23 +305,23 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         self._show_detail(str(event.row_key.value) if event.row_key is not None else None)
 
     def _show_secret(self, out: StepOutcome) -> None:
+        """Kept (as a Secret) for the one-time box the run opens when it finishes."""
         assert out.secret is not None
-        what = "new token" if out.target.kind == "token" else "new password"
-        line = Text(f"{what} for #{out.target.id} ")
-        line.append(safe(out.target.label, kind="username", max_cells=30))
-        line.append(": ")
-        # The value comes from the server (a rotated token): never let it carry control codes.
-        line.append(safe(out.secret.reveal(), kind="line"), style="bold reverse")
-        self._secrets.append(line)
-        box = self.query_one("#run-secrets", Static)
-        head = Text("Shown ONCE — hand it over now. It is not saved anywhere and is gone when "
-                    "this screen closes.\n", style="bold yellow")
-        box.update(Text("\n").join([head, *self._secrets]))
-        box.display = True
+        what = "new token" if out.target.kind == "token" else (
+            "new password" if out.target.kind == "user" else "new value")
+        self._secrets.append((what, f"#{out.target.id} "
+                              + safe(out.target.label, kind="username", max_cells=30),
+                              out.secret))
+        out.secret = None
 
     def _finished(self, result: RunResult) -> None:
         self.result = result
         self.finished = True
+        for out in result.outcomes:
+            out.secret = None  # the box below is their only holder
+        if self._secrets:
+            values, self._secrets = self._secrets, []
+            self.app.push_screen(OneTimeSecrets(values))
         summary = Text(result.summary(), style="bold red" if result.halted else "bold")
         self.query_one("#run-summary", Static).update(summary)
         if result.halted:

@@ -22,6 +22,8 @@ from screens.actions_menu import (
     open_actions_menu,
     open_token_actions_menu,
 )
+from screens.secret_box import OneTimeSecrets
+from tests.test_app_shell import screen_text
 
 
 def _ctx(drill: Any, tmp_path: Path, ids: list[int], **flags: bool) -> AppContext:
@@ -172,13 +174,26 @@ def test_password_reset_shows_the_new_password_once(fresh_drill, tmp_path):
             await pilot.pause()
             await pilot.press("y", "enter")
             await pilot.pause()
-            await _finish(app, pilot)
-            return _text(app, "#run-secrets")
+            await app.workers.wait_for_complete()
+            for _ in range(40):
+                if isinstance(app.screen, OneTimeSecrets):
+                    break
+                await pilot.pause(0.05)
+            assert isinstance(app.screen, OneTimeSecrets)
+            shown = _text(app, "#secret-values")
+            await pilot.press("escape")  # dismissed: gone from the screen
+            await pilot.pause()
+            after.append(screen_text(app))
+            after.append(app.export_screenshot())
+            assert isinstance(app.screen, ActionRunScreen)
+            return shown
 
+    after: list[str] = []
     shown = asyncio.run(run())
-    assert "Shown ONCE" in shown and "new password for #36" in shown
+    assert "new password for #36" in shown
     password = shown.rsplit(": ", 1)[1].strip()
     assert len(password) == 24
+    assert all(password not in capture for capture in after)
     [entry] = ctx.store.journal_entries(ctx.incident_id)
     assert password not in repr(entry)
 
