@@ -46,7 +46,7 @@ from screens.safe import safe_text
 from screens.secret_box import OneTimeSecrets
 from styles import stylesheet
 
-__all__ = ["GPG_CHOICES", "ContainScreen"]
+__all__ = ["GPG_CHOICES", "ContainScreen", "open_contain"]
 
 #: the GPG choice, with the difference stated (issue 10.1)
 GPG_CHOICES = (
@@ -298,3 +298,11 @@ def _describe(exc: BaseException) -> str:
         return describe_error(exc).one_line()
     except Exception:
         return safe(f"{type(exc).__name__}: {exc}", kind="line", max_cells=200)
+
+
+def open_contain(app: Any, ctx: Any, user_id: int | None) -> None:
+    """The Contain key (``!``) on a user: the users list, the dossier, an audit event's author."""
+    if user_id is None:
+        app.notify("No user here to contain.", markup=False)
+        return
+    app.push_screen(ContainScreen(ctx, int(user_id)))

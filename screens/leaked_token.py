@@ -31,7 +31,7 @@ from console.secret import Secret
 from screens.safe import safe_text
 from styles import stylesheet
 
-__all__ = ["LeakedTokenScreen"]
+__all__ = ["LeakedTokenScreen", "open_leaked_token"]
 
 
 class LeakedTokenScreen(ModalScreen[None]):
@@ -147,3 +147,8 @@ class LeakedTokenScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def open_leaked_token(app: Any, ctx: Any) -> None:
+    """``:leaked`` and ``L`` in the Credentials pane: identify a pasted token."""
+    app.push_screen(LeakedTokenScreen(ctx))
