@@ -23,7 +23,7 @@ from screens.actions_menu import (
     open_token_actions_menu,
 )
 from screens.secret_box import OneTimeSecrets
-from tests.test_app_shell import screen_text
+from tests.pilot_helpers import screen_text
 
 
 def _ctx(drill: Any, tmp_path: Path, ids: list[int], **flags: bool) -> AppContext:

@@ -11,8 +11,8 @@ from console.app import IncidentConsoleApp
 from screens.actions_menu import ActionsMenuScreen, PlanScreen
 from screens.journal_view import JournalView
 from screens.main import MainScreen
-from screens.users import UsersPane
-from tests.test_app_shell import demo, reach_main, run_app, screen_text, until
+from screens.panes.users import UsersPane
+from tests.pilot_helpers import demo, reach_main, run_app, screen_text, until
 
 
 def test_wrong_name_is_refused_journaled_and_shown() -> None:

@@ -17,7 +17,7 @@ from console.session import Connection
 from console.store import Store
 from screens.action_run import ActionRunScreen
 from screens.leaked_token import LeakedTokenScreen
-from tests.test_app_shell import screen_text
+from tests.pilot_helpers import screen_text
 
 
 def _ctx(drill: Any, tmp_path: Path) -> AppContext:
