@@ -97,7 +97,7 @@ def confirmation_for(plan: Plan) -> Confirmation:
         who = "root or an administrator" if len(privileged) == 1 else "administrators"
         return Confirmation(words, f"a destructive action on {who}: type the username"
                                    f"{'' if len(privileged) == 1 else 's'}")
-    return Confirmation("y", "press y then enter")
+    return Confirmation("y", "no administrator and at most 10 targets: one key is enough")
 
 
 def own_token_confirmation() -> Confirmation:
