@@ -4,8 +4,10 @@ Without this a revoked token still looks active in the Credentials pane until th
 load (issue 10.4). The re-read is the action's own read (the same endpoint, so a group token is
 read through its group), and the stored row is patched rather than rebuilt: the inventory's
 owner names and flags stay, only what the server now says changes (state, expiry). A read that
-finds the object gone (404) deletes the row; a rotated token's new id gets a row of its own
-(the value itself is never anywhere near the store). Blocking: call from a worker thread.
+finds the object gone (404) marks the row ``deleted`` (kept, like the rotation worksheet does,
+so each item's outcome stays visible until the next full load drops it); a rotated token's new
+id gets a row of its own (the value itself is never anywhere near the store). Blocking: call
+from a worker thread.
 """
 
 from __future__ import annotations
@@ -48,8 +50,6 @@ class CredentialRows(Protocol):
 
     def upsert_credentials(self, incident_id: int, rows: Any) -> int: ...
 
-    def delete_credentials(self, incident_id: int, keys: Any) -> None: ...
-
     def journal_entry(self, entry_id: int) -> Any: ...
 
 
@@ -58,7 +58,7 @@ class CredentialRefresh:
     """What the re-read changed (keys of the Credentials pane's rows)."""
 
     updated: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # gone on the server: marked deleted
     unread: list[str] = field(default_factory=list)  # the read failed: the old row stays
 
     @property
@@ -82,7 +82,7 @@ def _ranked(row: dict[str, Any]) -> dict[str, Any]:
     """The two numbers the store keeps beside a row (it reads them back without them)."""
     kind = str(row.get("kind") or "")
     row["rank"] = _KEY_RANKS.get(kind, KIND_ORDER.index(kind) if kind in KIND_ORDER else 99)
-    live = row.get("state") not in ("revoked", "inactive", "expired")
+    live = row.get("state") not in ("revoked", "inactive", "expired", "deleted")
     row["urgency"] = int(live and "created in incident window" in (row.get("flags") or ()))
     return row
 
@@ -139,8 +139,9 @@ def refresh_credentials(store: CredentialRows, incident_id: int, gl: gitlab.Gitl
                         type(exc).__name__)
             out_refresh.unread.extend(r["key"] for r in rows)
             continue
-        if state.get("exists") is False:
-            store.delete_credentials(incident_id, [r["key"] for r in rows])
+        if state.get("exists") is False:  # kept, marked: the worksheet shows each outcome
+            store.upsert_credentials(incident_id, [_ranked({**r, "state": "deleted"})
+                                                   for r in rows])
             out_refresh.deleted.extend(r["key"] for r in rows)
             continue
         patched = [_patched(r, state) for r in rows]

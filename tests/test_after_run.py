@@ -97,7 +97,7 @@ def test_a_rotated_token_gets_its_successor_row_and_no_value(env: Env) -> None:
     assert value.encode() not in env.db_bytes()
 
 
-def test_a_deleted_key_row_is_dropped(env: Env) -> None:
+def test_a_deleted_key_row_says_deleted(env: Env) -> None:
     user = get_json(env.gl, "/users/7")
     ssh = get_json(env.gl, "/users/7/keys")
     env.store.upsert_credentials(env.inc, key_rows(user, ssh, [], None, NOW))
@@ -107,7 +107,7 @@ def test_a_deleted_key_row_is_dropped(env: Env) -> None:
     result = run_plan(env.store, env.inc, env.gl, plan)
     refreshed = refresh_credentials(env.store, env.inc, env.gl, plan.action, result)
     assert refreshed.deleted == [f"ssh_key:{key.id}"]
-    assert env.state_of(f"ssh_key:{key.id}") is None
+    assert env.state_of(f"ssh_key:{key.id}") == "deleted"
     others = [k for k in env.s.state.ssh_keys[7]]
     assert all(env.state_of(f"ssh_key:{k.id}") == "active" for k in others)
 
