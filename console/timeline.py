@@ -38,7 +38,13 @@ class TimelineItem:
 
 
 def cached_events(store: Store, incident: Incident) -> tuple[list[AuditEvent], bool] | None:
-    """The audit events cached for the incident window and whether that fetch was complete."""
+    """The audit events stored (or, before the events table, cached) for the incident window
+    and whether that fetch was complete."""
+    from console.audit.stored import stored_window_events
+
+    stored = stored_window_events(store, int(incident.id), incident.window)
+    if stored is not None:
+        return stored
     cached = store.cache_get(int(incident.id), events_cache_key(*incident.window))
     if cached is None or not isinstance(cached[0], Mapping):
         return None

@@ -44,9 +44,10 @@ from screens.messages import (
     ShowAuditForUser,
     UiStateLoaded,
 )
+from screens.panes.audit.messages import ShowCredentialFor, ShowUserDossier
 from screens.panes.base import Pane, RecordPane
 from screens.panes.users.messages import ReviewProgressChanged
-from screens.widgets.command_line import COMMANDS, CommandLine, parse_command
+from screens.widgets.command_line import COMMANDS, CommandLine, command_argument, parse_command
 from screens.widgets.debounce import Debouncer
 
 __all__ = ["PANES", "ConsoleCommands", "MainScreen", "PaneFactory", "default_pane_factories"]
@@ -238,6 +239,9 @@ class MainScreen(HandoffMixin, Screen[None]):
             names = " ".join(f":{c.names[0]}" for c in COMMANDS)
             self.notify(f"Unknown command. Try {names}", markup=False, severity="warning")
             return
+        if command.action == "screen.audit_filter":
+            self._audit_filter(command.names[0], command_argument(message.text))
+            return
         target, _, name = command.action.partition(".")
         node = self.app if target == "app" else self
         method = name.split("(", 1)[0]
@@ -402,20 +406,14 @@ class MainScreen(HandoffMixin, Screen[None]):
 
     @on(EventsForTarget)
     def _events_for_target(self, message: EventsForTarget) -> None:
-        """A credential's audit events: the Audit pane, searched for the target's name or id.
-
-        Minimal routing until the Audit pane filters on a target of its own.
-        """
-        from dataclasses import replace
-
+        """A credential's audit events: the Audit pane filtered on that target (its name is
+        searched instead when no stored event names the target itself)."""
         from screens.panes.audit import AuditPane
 
         audit = self._panes.get("audit")
-        if not isinstance(audit, AuditPane):
-            return
-        audit.set_filter(replace(audit.view, search=message.label or message.target_id),
-                         note="events of a credential")
-        self.show_pane("audit")
+        if isinstance(audit, AuditPane):
+            audit.show_target(message.target_type, message.target_id, message.label)
+            self.show_pane("audit")
 
     @on(CredentialsExposedTo)
     def _exposed_to(self, message: CredentialsExposedTo) -> None:
@@ -425,6 +423,33 @@ class MainScreen(HandoffMixin, Screen[None]):
         if isinstance(creds, CredentialsPane):
             creds.select_exposure(message.user_id, message.username)
             self.show_pane("credentials")
+
+    def _audit_filter(self, word: str, value: str) -> None:
+        """``:ip x``, ``:scope group 3``…: set one filter of the audit pane and show it."""
+        from screens.panes.audit import AuditPane
+
+        audit = self._panes.get("audit")
+        if not isinstance(audit, AuditPane):
+            return
+        self.show_pane("audit")
+        problem = audit.run_command(word, value)
+        if problem is not None:
+            self.notify(problem, markup=False, severity="warning")
+
+    @on(ShowCredentialFor)
+    def _show_credential_for(self, message: ShowCredentialFor) -> None:
+        """An audit event's target, searched for in the credentials pane."""
+        creds = self._panes.get("credentials")
+        if isinstance(creds, RecordPane):
+            creds.set_view(creds.with_search(creds.view, message.search),
+                           note="the audit event's target")
+            self.show_pane("credentials")
+
+    @on(ShowUserDossier)
+    def _show_user_dossier(self, message: ShowUserDossier) -> None:
+        from screens.dossier import DossierScreen
+
+        self.app.push_screen(DossierScreen(self.ctx, message.user_id))
 
     @on(ShowAuditForUser)
     def _show_audit_for(self, message: ShowAuditForUser) -> None:

@@ -127,6 +127,24 @@ HUNTS: Final[tuple[Hunt, ...]] = (
         "amazon_s3_configuration_deleted",
         "google_cloud_logging_configuration_deleted",
     ),
+    _hunt(
+        "apps",
+        "New OAuth applications",
+        "An instance or user OAuth application lets the attacker mint tokens after the reset.",
+        "oauth_application_created",
+        "oauth_application_updated",
+    ),
+    _hunt(
+        "repo",
+        "Repository exported or unprotected",
+        "Exports, downloads and lifted branch protection: code taken or changed unreviewed.",
+        "project_export_created",
+        "group_export_created",
+        "repository_download_operation",
+        "protected_branch_removed",
+        "protected_branch_updated",
+        "project_feature_updated",
+    ),
 )
 
 _BY_KEY: Final = {h.key: h for h in HUNTS}

@@ -1,18 +1,20 @@
 """Score every cached user of an incident and store the result (blocking: SQLite).
 
 Gathers the inputs :func:`console.risk.signals.compute_risk` needs from what the panes fetched
-(audit events cached per window, the PAT list) and writes scores and reasons to the store.
+(audit events in the store's events table, else an older cached list; the PAT list) and writes
+scores and reasons to the store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from console.audit import events_cache_key
 from console.risk.sign_ins import sign_in_history
-from console.risk.signals import compute_risk
+from console.risk.signals import ADMIN_EVENT, SENSITIVE_CATEGORIES, compute_risk
 
 if TYPE_CHECKING:
     from console.store import Store
@@ -23,10 +25,36 @@ __all__ = ["AUDIT_EVENTS_CACHE_KEY", "TOKENS_CACHE_KEY", "compute_and_store_risk
 #: audit events as a list or ``{"events": [...]}``; PAT JSON as a list or ``{"tokens": [...]}``.
 AUDIT_EVENTS_CACHE_KEY: Final = "audit_events"
 TOKENS_CACHE_KEY: Final = "tokens"
+#: What risk reads of the stored events: sign-ins (IP history), the sensitive categories and
+#: admin changes (a million stored events never become one list).
+_RISK_CATEGORIES: Final = frozenset({"SIGNIN", *SENSITIVE_CATEGORIES})
+_RISK_NAMES: Final = frozenset({ADMIN_EVENT})
+
+
+def _stored_events(
+    store: Store, incident_id: int, window: tuple[str | None, str | None]
+) -> list[dict[str, Any]] | None:
+    """The window's instance audit events risk needs, from the store's events table (where the
+    audit pane keeps them); None when nothing is stored for the instance yet."""
+    from console.store import EventQuery
+
+    if "instance" not in store.audit_scopes(incident_id):
+        return None
+    base = EventQuery(scope="instance", since=window[0], until=window[1])
+    rids = set(store.event_rids(incident_id, replace(base, categories=_RISK_CATEGORIES)))
+    rids.update(store.event_rids(incident_id, replace(base, event_names=_RISK_NAMES)))
+    ordered = sorted(rids)
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(ordered), 5_000):
+        out += store.events_by_rids(incident_id, ordered[i : i + 5_000])
+    return out
 
 
 def _cached_events(store: Store, incident_id: int, window: tuple[str | None, str | None]) -> Any:
-    """Audit events the audit pane cached for this window, else the legacy key's."""
+    """Audit events the audit pane stored for this window, else an old cached list."""
+    stored = _stored_events(store, incident_id, window)
+    if stored is not None:
+        return stored
     for key in (events_cache_key(*window), AUDIT_EVENTS_CACHE_KEY):
         cached = store.cache_get(incident_id, key)
         if cached is not None:

@@ -437,6 +437,22 @@ class EventStore(StoreBase):
         )
         return list(self._conn().execute(sql, [*args, CHUNK, offset]))
 
+    def _rid_position(self, incident_id: int, q: EventQuery, rid: int) -> int | None:
+        """The 0-based position of ``rid`` in ``q``'s time order, None if it does not match."""
+        where, args = self._event_where(incident_id, q)
+        row = self._conn().execute(
+            f"SELECT e.created_at, e.id FROM audit_events e{where} AND e.rid = ?",  # noqa: S608
+            [*args, rid],
+        ).fetchone()
+        if row is None:
+            return None
+        cmp = "<" if q.oldest_first else ">"
+        sql = (
+            f"SELECT count(*) FROM audit_events e{where} "  # noqa: S608
+            f"AND (e.created_at, e.id) {cmp} (?, ?)"
+        )
+        return int(self._conn().execute(sql, [*args, row[0], row[1]]).fetchone()[0])
+
     def events_by_rids(self, incident_id: int, rids: Sequence[int]) -> list[dict[str, Any]]:
         """The events for ``rids`` in the order given (unknown ids are skipped)."""
         if not rids:
@@ -516,6 +532,7 @@ class EventRids(Sequence[int]):
         self._total = total
         self._eager = eager
         self._chunks: dict[int, list[tuple[int, str, int]]] = {}
+        self._located: dict[int, int] = {}
 
     def __len__(self) -> int:
         return self._total if self._eager is None else len(self._eager)
@@ -530,6 +547,44 @@ class EventRids(Sequence[int]):
                 self._chunks.pop(next(iter(self._chunks)))
             self._chunks[n] = chunk
         return chunk
+
+    def locate(self, rid: int) -> int | None:
+        """Where ``rid`` is in this result (one indexed count; blocking: call from a worker).
+
+        Remembered, so :meth:`index` on the UI thread answers without reading the store.
+        """
+        if self._eager is not None:
+            return self._eager.index(rid) if rid in self._eager else None
+        position = self._store._rid_position(self._incident, self._q, rid)
+        if position is not None:
+            self._located[rid] = position
+        return position
+
+    def index(self, value: Any, start: int = 0, stop: int | None = None) -> int:
+        """The position of ``value`` among what is already known: the eager list, the chunks
+        read so far and :meth:`locate`'s answers. Never reads the store (the table calls it on
+        the UI thread), so a row not yet known raises ``ValueError`` like an absent one."""
+        if self._eager is not None:
+            return self._eager.index(value, start, *(() if stop is None else (stop,)))
+        found = self._located.get(value)
+        if found is None:
+            for n, chunk in self._chunks.items():
+                for offset, row in enumerate(chunk):
+                    if row[0] == value:
+                        found = n * CHUNK + offset
+                        break
+                if found is not None:
+                    break
+        if found is None or found < start or (stop is not None and found >= stop):
+            raise ValueError(value)
+        return found
+
+    def __contains__(self, value: object) -> bool:
+        try:
+            self.index(value)
+        except ValueError:
+            return False
+        return True
 
     @overload
     def __getitem__(self, index: int) -> int: ...

@@ -1,5 +1,6 @@
 """The ``:`` command line of the main screen (k9s and vi style): ``:users``, ``:audit``,
-``:creds``, ``:runbook``, ``:journal``, ``:export``, ``:timeline``, ``:help``, ``:q``.
+``:creds``, ``:runbook``, ``:journal``, ``:export``, ``:timeline``, ``:help``, ``:q``, and the
+audit pane's filters with an argument (``:ip 203.0.113.66``, ``:scope group 3``, ``:since …``).
 
 It is a pre-mounted, hidden ``Input`` that the screen shows and focuses synchronously, so a
 burst such as ``:audit`` + enter lands in it whole (``screens.key_gate`` keeps the order).
@@ -15,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
-__all__ = ["COMMANDS", "Command", "CommandLine", "parse_command"]
+__all__ = ["COMMANDS", "Command", "CommandLine", "command_argument", "parse_command"]
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,28 @@ COMMANDS: tuple[Command, ...] = (
     Command(("coverage",), "screen.show_coverage", "what this token can and cannot see"),
     Command(("incident",), "screen.edit_incident", "edit the incident"),
     Command(("reconnect",), "app.reconnect", "after an offline resume, try GitLab again"),
+    Command(("scope",), "screen.audit_filter",
+            "audit events of: instance, group <id>, project <id>"),
+    Command(("author",), "screen.audit_filter", "audit events by an author (name or id)"),
+    Command(("ip",), "screen.audit_filter", "audit events from an IP address"),
+    Command(("event",), "screen.audit_filter", "audit events of one type name"),
+    Command(("entity",), "screen.audit_filter", "audit events of: user|group|project <id>"),
+    Command(("target",), "screen.audit_filter", "audit events about: <type> <id>"),
+    Command(("since",), "screen.audit_filter", "audit events from a date or time on"),
+    Command(("until",), "screen.audit_filter", "audit events up to a date or time"),
     Command(("help", "h"), "app.help", "every key"),
     Command(("q", "quit"), "app.quit", "quit"),
 )
 
 
+def command_argument(text: str) -> str:
+    """What follows the command word (``:ip 203.0.113.66`` → ``203.0.113.66``)."""
+    return text.strip().lstrip(":").strip().partition(" ")[2].strip()
+
+
 def parse_command(text: str) -> Command | None:
-    """The command ``text`` names (a leading ``:`` and surrounding spaces are ignored)."""
-    word = text.strip().lstrip(":").strip().lower()
+    """The command ``text`` names (a leading ``:``, spaces and any argument are ignored)."""
+    word = text.strip().lstrip(":").strip().partition(" ")[0].lower()
     if not word:
         return None
     for command in COMMANDS:

@@ -283,8 +283,10 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._pages.clear()
         self._lines.clear()
         if self._selected:
-            present = set(keys)
-            self._selected &= present
+            if isinstance(keys, list | tuple):
+                self._selected &= set(keys)
+            else:  # a lazy sequence (audit events in the store): ask it, never read it whole
+                self._selected = {key for key in self._selected if key in keys}
         new_cursor = self._cursor
         if old_key is not None:
             try:
@@ -433,6 +435,8 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
         if not self._selected:
             return []
         selected = self._selected
+        if not isinstance(self._keys, list | tuple):  # lazy: order what is selected, only
+            return sorted((k for k in selected if k in self._keys), key=self._keys.index)
         return [key for key in self._keys if key in selected]
 
     def select_keys(self, keys: Sequence[RowKey]) -> None:

@@ -8,21 +8,14 @@ Pure functions of an ``AuditEvent``: every server string goes through ``safe_cel
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Final
 
 from rich.console import RenderableType
 from rich.text import Text
 from textual.binding import Binding
 
-from console.audit import (
-    CATEGORY_LABELS,
-    AuditEvent,
-    AuditFilter,
-    filter_events,
-    parse_time,
-)
+from console.audit import CATEGORY_LABELS, AuditEvent, parse_time
 from console.capabilities import Coverage
 from console.problem import Problem
 from screens.modals.detail import codepoint_report, field_line, sanitize_json
@@ -33,11 +26,11 @@ __all__ = [
     "CATEGORY_GROUP",
     "CATEGORY_KEYS",
     "COLUMNS",
+    "HUNT_LETTERS",
     "audit_detail_parts",
     "coverage_problem",
     "event_cells",
     "not_admin_refusal",
-    "select_events",
     "short_time",
 ]
 
@@ -50,7 +43,13 @@ CATEGORY_KEYS: tuple[tuple[str, str], ...] = (
     ("o", "OTHER"),
 )
 #: The help screen lists the category keys as their own section under this title.
-CATEGORY_GROUP = Binding.Group("category filters (a key toggles, 0 shows all)")
+CATEGORY_GROUP = Binding.Group("category filters (a key shows only it, + then a key adds, 0 all)")
+
+#: ``H`` then this key runs the hunt (``console.audit.hunts.HUNTS`` by key).
+HUNT_LETTERS: Final[dict[str, str]] = {
+    "admins": "a", "tokens": "t", "keys": "k", "runners": "r", "hooks": "h", "2fa": "2",
+    "members": "m", "settings": "s", "streaming": "l", "apps": "o", "repo": "x",
+}
 
 # At 80 columns: time, category, event, author and target; the summary and IP appear as the
 # terminal widens (lowest priority number first). The detail line shows the event name and
@@ -114,9 +113,6 @@ def event_cells(e: AuditEvent) -> CellRow:
         "summary": safe_cell(e.summary, max_cells=120),
     }
 
-
-def select_events(events: Sequence[AuditEvent], f: AuditFilter) -> list[AuditEvent]:
-    return filter_events(events, f)  # newest first, as fetched
 
 def not_admin_refusal(cov: Coverage | None) -> bool:
     """A 403 from a non-administrator on a licensed instance: a rights gap, not a tier gap."""

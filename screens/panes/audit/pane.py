@@ -1,137 +1,129 @@
-"""The Audit events pane: the incident window's instance audit events, filterable.
+"""The Audit events pane: the incident's audit events from the local store, an investigation tool.
 
-Events load in a thread worker (slice by slice, progress in the border title, ``x`` cancels) and
-are cached in the store so a resumed incident shows them at once.  Every matching event is in
-the table (a ``VirtualTable`` over a list source: cells are built only for the rows painted).
-Every server string reaches the table through :func:`screens.safe.safe_cell`; the detail modal
-shows the full details JSON with every string sanitised.
+Rows come from SQLite through a lazy row-id sequence (``StoreEventSource``): no cap, filters and
+search in SQL, the query in a thread worker (typing never waits: the search is debounced and an
+older query's answer is dropped). ``r`` fetches only the windows the store does not hold
+(``console.audit.load``), with progress and an estimate in the border title; ``x`` cancels.
+Scopes (instance, group, project) and structured filters come from the ``:`` command line;
+``H`` and ``P`` open the hunts and the pivots (two keystrokes each). Every server string reaches
+the screen through ``screens.safe``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.worker import get_current_worker
 
-from console.audit import (
-    CATEGORY_LABELS,
-    CATEGORY_ORDER,
-    AuditEvent,
-    AuditFetch,
-    AuditFilter,
-    AuditProgress,
-    events_cache_key,
-    fetch_audit_events,
-    incident_window,
-)
+from console.audit import CATEGORY_LABELS, CATEGORY_ORDER, AuditEvent
+from console.audit.hunts import HUNTS, hunt_by_key
+from console.audit.load import EventsLoadProgress
+from console.audit.view import AuditView, parse_filter_command, scope_label
 from console.context import AppContext
 from console.problem import Problem
-from console.store import Incident
+from console.store import EventRids, Incident
 from screens.messages import AuditEventsCached
-from screens.modals.detail import DetailModal
+from screens.modals.detail import DetailModal, field_line
+from screens.panes.audit import jobs
+from screens.panes.audit.choice import ChoiceModal
+from screens.panes.audit.messages import (
+    CountsComputed,
+    EventsLoadFinished,
+    EventsLoadProgressed,
+    IpUsersFound,
+    RowsQueried,
+    ShowCredentialFor,
+    ShowUserDossier,
+)
 from screens.panes.audit.model import (
     CATEGORY_GROUP,
     CATEGORY_KEYS,
     COLUMNS,
+    HUNT_LETTERS,
     audit_detail_parts,
     coverage_problem,
-    event_cells,
     not_admin_refusal,
-    select_events,
-    short_time,
 )
+from screens.panes.audit.source import StoreEventSource
 from screens.panes.base import RecordPane, detail_text
-from screens.panes.sources import ListSource
 from screens.safe import safe_cell
+from screens.widgets.debounce import Debouncer
 from screens.widgets.virtual_table import RowKey
 
 __all__ = ["STATE_KEY", "AuditPane"]
 
 STATE_KEY = "audit"
+SEARCH_DEBOUNCE_S = 0.15
+_PIVOT_GROUP = Binding.Group("hunts and pivots")
 
 
-class AuditPane(RecordPane[AuditFilter]):
-    """Instance audit events for the incident window, with search and category filters."""
+class AuditPane(RecordPane[AuditView]):
+    """Audit events of the incident window in the store, with filters, hunts and pivots."""
 
     STATE_KEY = STATE_KEY
     PREFIX = "audit"
     TITLE = "Audit events"
     COLUMNS = COLUMNS
     SEARCH_PLACEHOLDER = "search events (enter keeps it, escape closes)"
-    EMPTY_TEXT = "No audit events in the window"
+    EMPTY_TEXT = "No audit events stored for this scope: r fetches them"
 
-    # Footer: enter (details), / and r, plus the app's ? and q. The help lists the rest.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search"),
-        Binding("r", "reload", "Reload events"),
+        Binding("r", "reload", "Fetch missing events"),
         Binding("x", "cancel_load", "Cancel loading", show=False),
+        Binding("H", "hunts", "Hunts (then a key)", group=_PIVOT_GROUP),
+        Binding("P", "pivots", "Pivots from this event (then a key)", show=False,
+                group=_PIVOT_GROUP),
+        Binding("I", "pivot('i')", "Every event from this event's IP", show=False,
+                group=_PIVOT_GROUP),
         Binding("0", "clear_categories", "All categories", show=False, group=CATEGORY_GROUP),
+        Binding("plus", "add_next", "Add the next category key's category", show=False,
+                group=CATEGORY_GROUP),
         *(
-            Binding(key, f"toggle_category('{cat}')", f"Only {CATEGORY_LABELS[cat]} events",
+            Binding(key, f"category('{cat}')", f"Only {CATEGORY_LABELS[cat]} events",
                     show=False, group=CATEGORY_GROUP)
             for key, cat in CATEGORY_KEYS
         ),
     ]
 
-    class LoadProgressed(Message):
-        """A slice page arrived (coalesces: only the newest matters)."""
-
-        def __init__(self, progress: AuditProgress) -> None:
-            super().__init__()
-            self.progress = progress
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, AuditPane.LoadProgressed)
-
-    class EventsLoaded(Message):
-        """Events arrived from GitLab or the cache."""
-
-        def __init__(self, fetch: AuditFetch, fetched_at: str | None, from_cache: bool) -> None:
-            super().__init__()
-            self.fetch = fetch
-            self.fetched_at = fetched_at
-            self.from_cache = from_cache
-
-    class UsernameFound(Message):
-        """The user filter's username was read from the store."""
-
-        def __init__(self, user_id: int, username: str) -> None:
-            super().__init__()
-            self.user_id = user_id
-            self.username = username
-
     def __init__(self, ctx: AppContext, *, load_on_mount: bool = True,
                  id: str | None = "audit-pane") -> None:
-        self.events_source: ListSource[AuditEvent, AuditFilter] = ListSource(
-            lambda e: e.id, event_cells, select_events)
-        super().__init__(ctx, self.events_source, AuditFilter(), id=id)
+        self.events_source = StoreEventSource(ctx)
+        super().__init__(ctx, self.events_source, AuditView(), id=id)
         self.load_on_mount = load_on_mount
         self.problem: Problem | None = None
         self.coverage_gap = False
-        self.fetched_at: str | None = None
-        self.complete = True
-        self._user_names: dict[int, str] = {}
+        self.total = 0
+        """Events stored for the current scope (the bar's "of N")."""
+        self.counts: dict[str, int] = {}
+        self.rids: EventRids | None = None
+        self.progress_text = ""
+        self._generation = 0
+        self.ip_users: list[tuple[int, str, str]] = []
+        """The last "every user seen from this IP" answer (tests read it)."""
+        self._adding = False
+        self._refresh_due = False
+        self._search = Debouncer(self, SEARCH_DEBOUNCE_S, self._apply_search)
 
     # -- data views tests and the shell read -----------------------------------------------
     @property
-    def events(self) -> list[AuditEvent]:
-        return self.events_source.items
-
-    @property
-    def shown(self) -> list[AuditEvent]:
-        """The events matching the filter, newest first (every one is in the table)."""
-        return self.events_source.matched
-
-    @property
-    def filter(self) -> AuditFilter:
+    def filter(self) -> AuditView:
         return self.view
+
+    @property
+    def shown_count(self) -> int:
+        return 0 if self.rids is None else len(self.rids)
+
+    def shown_events(self, limit: int = 5_000) -> list[AuditEvent]:
+        """The first ``limit`` matching events, newest first (store reads: tests, small sets)."""
+        if self.rids is None:
+            return []
+        return self.events_source.events(self.rids[:limit])
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -139,186 +131,317 @@ class AuditPane(RecordPane[AuditFilter]):
             self.start()
 
     def start(self) -> None:
-        """Show cached events (if any) or begin loading; coverage gaps skip the request."""
+        """Show what is stored at once, then fetch what is missing; coverage gaps skip it."""
         cov = self.ctx.coverage
         if cov is not None and (cov.tier == "free" or cov.audit_events is False):
-            self._apply_fetch(AuditFetch([], coverage_problem(cov), [], coverage_gap=True),
-                              None)
+            self.coverage_gap = True
+            self.problem = coverage_problem(cov)
+            self.problem_box.show_problem(self.problem, coverage=True)
+            self.set_title(None)
             return
-        self._load_cached_or_fetch()
+        self.refresh_rows()
+        self.action_reload()
 
     # -- loading ---------------------------------------------------------------------------
-    def window(self) -> tuple[datetime, datetime]:
-        inc = self.ctx.incident
-        return incident_window(inc.window_start, inc.window_end)
-
-    def _cache_key(self) -> str:
-        inc = self.ctx.incident
-        return events_cache_key(inc.window_start, inc.window_end)
-
-    @work(thread=True, group="audit-cache", exit_on_error=False)
-    def _load_cached_or_fetch(self) -> None:
-        cached = self.ctx.store.cache_get(self.ctx.incident_id, self._cache_key())
-        if cached is not None and isinstance(cached[0], Mapping):
-            value, fetched_at = cached
-            events = [AuditEvent.from_dict(e) for e in value.get("events", [])
-                      if isinstance(e, Mapping)]
-            fetch = AuditFetch(events, None, [], complete=bool(value.get("complete", True)))
-            self.post_message(self.EventsLoaded(fetch, fetched_at, from_cache=True))
-            return
-        self.post_message(self.CacheMissed())
-
     def action_reload(self) -> None:
-        """Fetch the window's events from GitLab (replaces any running load)."""
+        """Fetch the scope's missing windows of the incident (replaces any running load)."""
         if self.coverage_gap:
             return
         self.loading = True
-        self.set_title("loading…")
-        self._fetch(self.window())
+        self.progress_text = "checking what is stored…"
+        self._show_progress()
+        self._load(self.view.scope)
 
     @work(thread=True, exclusive=True, group="audit-load", exit_on_error=False)
-    def _fetch(self, window: tuple[datetime, datetime]) -> None:
+    def _load(self, scope: str) -> None:
         worker = get_current_worker()
 
-        def progressed(p: AuditProgress) -> None:
-            self.post_message(self.LoadProgressed(p))
+        def progressed(progress: EventsLoadProgress) -> None:
+            self.post_message(EventsLoadProgressed(progress))
 
-        # Building the client can raise (config, TLS): the pane's worker handler shows it.
-        result = fetch_audit_events(
-            self.ctx.gitlab(), ("instance", None), window,
-            on_progress=progressed, cancelled=lambda: worker.is_cancelled,
-        )
-        fetched_at = None
-        if result.problem is None or result.events:
-            try:
-                fetched_at = self.ctx.store.cache_put(
-                    self.ctx.incident_id, self._cache_key(),
-                    {"events": [e.to_dict() for e in result.events], "complete": result.complete},
-                )
-            except Exception as exc:  # keep what arrived; a silent failure left "loading…"
-                from console.errors import describe_error
-
-                result.problem = result.problem or describe_error(exc)
-        if not worker.is_cancelled or result.events:
-            self.post_message(self.EventsLoaded(result, fetched_at, from_cache=False))
-        if fetched_at is not None:
-            self.post_message(AuditEventsCached(len(result.events)))
+        result = jobs.load(self.ctx, scope, progressed, lambda: worker.is_cancelled)
+        self.post_message(EventsLoadFinished(result))
 
     def action_cancel_load(self) -> None:
-        """Stop the running load; what arrived so far stays."""
+        """Stop the running load; what arrived so far stays (and only the rest is fetched
+        next time)."""
         if self.loading:
             self.workers.cancel_group(self, "audit-load")
             self.loading = False
-            self.set_title(f"{len(self.events)} events (load cancelled, r reloads)")
+            self.progress_text = ""
+            self.set_title("load cancelled, r fetches the rest")
+            self.refresh_rows()
 
-    @on(LoadProgressed)
-    def _progressed(self, message: LoadProgressed) -> None:
+    def _show_progress(self) -> None:
+        self.border_title = f"{self.TITLE} — {self.progress_text} (x cancels)"
+
+    @on(EventsLoadProgressed)
+    def _progressed(self, message: EventsLoadProgressed) -> None:
+        message.stop()
+        if not self.loading:
+            return
         p = message.progress
-        self.set_title(f"loading slice {p.slice_index}/{p.slice_count}, {p.pages} pages, "
-                       f"{p.events} events (x cancels)")
+        eta = "" if p.eta_seconds is None else f", about {_duration(p.eta_seconds)} left"
+        self.progress_text = (f"loading: {p.stored:,} new events, {p.pieces_done}/{p.pieces} "
+                              f"windows{eta}")
+        self._show_progress()
+        if not self._refresh_due:  # show arriving rows about once a second, not per page
+            self._refresh_due = True
+            self.set_timer(1.0, self._timed_refresh)
 
-    @on(EventsLoaded)
-    def _loaded(self, message: EventsLoaded) -> None:
-        self._apply_fetch(message.fetch, message.fetched_at)
+    def _timed_refresh(self) -> None:
+        self._refresh_due = False
+        if self.loading:
+            self.refresh_rows()
 
-    def _apply_fetch(self, fetch: AuditFetch, fetched_at: str | None) -> None:
-        self.loading = False
-        self.problem = fetch.problem
-        self.coverage_gap = fetch.coverage_gap
-        self.complete = fetch.complete
-        if fetch.events or not fetch.problem:
-            self.events_source.replace(fetch.events)
-            self.fetched_at = fetched_at
-        self.problem_box.show_problem(fetch.problem, coverage=fetch.coverage_gap)
+    @on(EventsLoadFinished)
+    def _load_finished(self, message: EventsLoadFinished) -> None:
+        message.stop()
+        result = message.result
+        was_loading, self.loading = self.loading, False
+        self.progress_text = ""
+        self.problem = result.problem
+        self.coverage_gap = result.coverage_gap
+        self.problem_box.show_problem(result.problem, coverage=result.coverage_gap)
+        if result.cancelled or not was_loading:
+            self.set_title("load cancelled, r fetches the rest")
         self.refresh_rows()
+        if result.stored:
+            self.post_message(AuditEventsCached(result.stored))
 
-    # -- filters ---------------------------------------------------------------------------
-    def search_of(self, view: AuditFilter) -> str:
-        return view.search
+    # -- querying --------------------------------------------------------------------------
+    def refresh_rows(self) -> None:
+        if not self.is_mounted:
+            return
+        self._generation += 1
+        self._query(self.view, self._generation, self._pending_select or self.table.cursor_key)
 
-    def with_search(self, view: AuditFilter, text: str) -> AuditFilter:
-        return replace(view, search=text)
+    @work(thread=True, exclusive=True, group="audit-query", exit_on_error=False)
+    def _query(self, view: AuditView, generation: int, cursor: RowKey | None) -> None:
+        worker = get_current_worker()
+        store, incident = self.ctx.store, self.ctx.incident_id
+        rids = self.events_source.keys(view)
+        if isinstance(cursor, int):
+            rids.locate(cursor)  # so the cursor stays on its row without a UI-thread read
+        total = store.count_events(incident, AuditView(scope=view.scope).query())
+        if worker.is_cancelled:
+            return
+        self.post_message(RowsQueried(rids, total, generation))
+        counts = store.event_category_counts(incident, view.query())
+        if not worker.is_cancelled:
+            self.post_message(CountsComputed(counts, generation))
 
-    def is_filtered(self, view: AuditFilter) -> bool:
-        return view.user_id is not None or bool(view.categories)
+    @on(RowsQueried)
+    def _rows_queried(self, message: RowsQueried) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return
+        self.rids, self.total = message.rids, message.total
+        self.show_keys(message.rids)
+        if self.loading:
+            self._show_progress()
 
-    def without_filters(self, view: AuditFilter) -> AuditFilter:
-        return replace(view, user_id=None, username=None, categories=frozenset())
-
-    def source_has_rows(self) -> bool:
-        return bool(self.events)
-
-    def set_filter(self, f: AuditFilter, *, note: str | None = None) -> None:
-        self.set_view(f, note=note)
-
-    def show_for_user(self, user_id: int, username: str | None = None) -> None:
-        """Show only events by or about ``user_id`` (escape clears it)."""
-        if username:
-            self._user_names[user_id] = username
-        elif user_id not in self._user_names:
-            self._lookup_username(user_id)
-        self.set_filter(replace(self.view, user_id=user_id,
-                                username=self._user_names.get(user_id)))
-
-    @work(thread=True, group="audit-user", exit_on_error=False)
-    def _lookup_username(self, user_id: int) -> None:
-        row = self.ctx.store.get_user(self.ctx.incident_id, user_id)
-        if row is not None:
-            self.post_message(self.UsernameFound(user_id, row.username))
-
-    @on(UsernameFound)
-    def _username_found(self, message: UsernameFound) -> None:
-        user_id, username = message.user_id, message.username
-        self._user_names[user_id] = username
-        if self.view.user_id == user_id and self.view.username != username:
-            self.set_filter(replace(self.view, username=username))
-        else:
+    @on(CountsComputed)
+    def _counts_computed(self, message: CountsComputed) -> None:
+        message.stop()
+        if message.generation == self._generation:
+            self.counts = message.counts
             self.render_bar()
 
-    def action_toggle_category(self, category: str) -> None:
-        cats = set(self.view.categories)
-        on_now = category not in cats
-        cats.symmetric_difference_update({category})
+    # -- filters ---------------------------------------------------------------------------
+    def search_of(self, view: AuditView) -> str:
+        return view.search
+
+    def with_search(self, view: AuditView, text: str) -> AuditView:
+        return replace(view, search=text)
+
+    def is_filtered(self, view: AuditView) -> bool:
+        return view.is_filtered
+
+    def without_filters(self, view: AuditView) -> AuditView:
+        return view.cleared()
+
+    def source_has_rows(self) -> bool:
+        return self.total > 0
+
+    def search_typed(self, text: str) -> None:
+        self._search.call()
+
+    def _apply_search(self) -> None:
+        value = self.search_box.value
+        if value != self.view.search:
+            self.set_view(self.with_search(self.view, value), save=False)
+
+    def close_search(self) -> None:
+        self._search.cancel()
+        super().close_search()
+
+    def set_filter(self, view: AuditView, *, note: str | None = None) -> None:
+        self.set_view(view, note=note)
+
+    def show_for_user(self, user_id: int, username: str | None = None) -> None:
+        """Only events by or about ``user_id`` (escape clears it)."""
+        self.set_filter(replace(self.view.cleared(), scope="instance", user_id=user_id,
+                                username=username), note="this user's events")
+
+    def show_target(self, target_type: str, target_id: str, label: str = "") -> None:
+        """Only events whose target is this object (a credential's events)."""
+        self.set_filter(replace(self.view.cleared(), target=(target_type, target_id)),
+                        note=f"events about {label or target_type}")
+
+    def show_scope(self, scope: str) -> None:
+        """Switch to a scope (``instance``, ``group:12``, ``project:7``) and fetch what is
+        missing for it."""
+        self.set_filter(replace(self.view.cleared(), scope=scope),
+                        note=f"scope: {scope_label(scope)}")
+        self.action_reload()
+
+    def run_command(self, word: str, value: str) -> str | None:
+        """``:word value`` from the command line; returns why it failed, or None."""
+        new = parse_filter_command(self.view, word, value)
+        if isinstance(new, str):
+            return new
+        if new.scope != self.view.scope:
+            self.show_scope(new.scope)
+        else:
+            self.set_filter(new, note=f"{word}: {value.strip() or 'cleared'}")
+        return None
+
+    def action_add_next(self) -> None:
+        """``+`` then a category key adds that category to those shown."""
+        self._adding = True
+        self.filter_bar.note = "+ add which category? (a category key)"
+
+    def action_category(self, category: str) -> None:
+        """A category key shows only that category (again: all); after ``+`` it adds it."""
         label = CATEGORY_LABELS.get(category, category)
-        note = f"+ {label} events" if on_now else f"− {label} events"
-        self.set_filter(replace(self.view, categories=frozenset(cats)), note=note)
+        cats = set(self.view.categories)
+        if self._adding:
+            self._adding = False
+            cats.symmetric_difference_update({category})
+            note = f"+ {label} events" if category in cats else f"− {label} events"
+        elif cats == {category}:
+            cats, note = set(), "all categories"
+        else:
+            cats, note = {category}, f"only {label} events"
+        self.set_filter(replace(self.view, categories=frozenset(cats), hunt=None), note=note)
 
     def action_clear_categories(self) -> None:
-        self.set_filter(replace(self.view, categories=frozenset()), note="all categories")
+        self._adding = False
+        self.set_filter(replace(self.view, categories=frozenset(), hunt=None),
+                        note="all categories")
+
+    # -- hunts and pivots ------------------------------------------------------------------
+    def action_hunts(self) -> None:
+        """``H`` then a key: one of the named persistence hunts."""
+        choices = [(HUNT_LETTERS[h.key], h.title, h.why) for h in HUNTS]
+        self.app.push_screen(ChoiceModal("Hunts: footholds in the audit log", choices),
+                             self._hunt_chosen)
+
+    def _hunt_chosen(self, letter: str | None) -> None:
+        key = next((k for k, v in HUNT_LETTERS.items() if v == letter), None)
+        hunt = hunt_by_key(key) if key else None
+        if hunt is not None:
+            self.set_filter(replace(self.view, hunt=hunt.key, categories=frozenset()),
+                            note=hunt.why)
+
+    def action_pivots(self) -> None:
+        """``P`` then a key: from the highlighted event to its author, IP, target or scope."""
+        ev = self.selected_event()
+        if ev is None:
+            return
+        choices = []
+        if ev.author_id is not None and ev.author_id > 0:
+            choices.append(("a", f"Dossier of the author @{ev.author_name}", ""))
+        if ev.ip_address:
+            choices.append(("i", f"Every event from {ev.ip_address}", ""))
+            choices.append(("u", f"Every user seen from {ev.ip_address}", ""))
+        if ev.target_type and ev.target_id:
+            choices.append(("t", f"Every event about {ev.target_type} {ev.target_id}", ""))
+            choices.append(("c", f"{ev.target_type} {ev.target_details or ev.target_id} in "
+                                 "the credentials pane", ""))
+        if ev.entity_type in ("Group", "Project") and ev.entity_id is not None:
+            choices.append(("s", f"{ev.entity_type} #{ev.entity_id}'s own audit events", ""))
+        if ev.author_id is not None and ev.author_id > 0:
+            choices.append(("e", f"Every event by or about @{ev.author_name}", ""))
+        self.app.push_screen(ChoiceModal("Pivot from this event", choices), self.action_pivot)
+
+    def action_pivot(self, key: str | None) -> None:
+        ev = self.selected_event()
+        if ev is None or key is None:
+            return
+        if key == "a" and ev.author_id is not None:
+            self.post_message(ShowUserDossier(ev.author_id))
+        elif key == "i" and ev.ip_address:
+            self.set_filter(replace(self.view.cleared(), ip=ev.ip_address),
+                            note=f"every event from {ev.ip_address}")
+        elif key == "u" and ev.ip_address:
+            self._find_ip_users(ev.ip_address)
+        elif key == "t" and ev.target_type:
+            self.show_target(ev.target_type, ev.target_id, ev.target_details)
+        elif key == "c" and ev.target_type:
+            self.post_message(ShowCredentialFor(ev.target_details or ev.target_id))
+        elif key == "s" and ev.entity_id is not None:
+            self.show_scope(f"{ev.entity_type.lower()}:{ev.entity_id}")
+        elif key == "e" and ev.author_id is not None:
+            self.show_for_user(ev.author_id, ev.author_name)
+
+    @work(thread=True, group="audit-ip-users", exit_on_error=False)
+    def _find_ip_users(self, ip: str) -> None:
+        self.post_message(IpUsersFound(ip, jobs.ip_users(self.ctx, ip)))
+
+    @on(IpUsersFound)
+    def _ip_users_found(self, message: IpUsersFound) -> None:
+        message.stop()
+        self.ip_users = message.users
+        parts: list[Any] = [field_line("IP address", message.ip), Text("")]
+        if not message.users:
+            parts.append(Text("No stored user or event ties a user to this IP."))
+        for uid, name, why in message.users:
+            parts.append(field_line(f"@{name} (#{uid})", why))
+        self.app.push_screen(DetailModal(f"Users seen from {message.ip}", parts))
 
     # -- rendering -------------------------------------------------------------------------
     def bar(self) -> Text:
         f = self.view
         bar = Text(end="")
-        bar.append(f"{len(self.shown):,} of {len(self.events):,} events", style="bold")
-        if f.user_id is not None:
-            bar.append("  user: ", style="bold")
-            name = self._user_names.get(f.user_id) or f.username
-            bar.append_text(safe_cell(f"@{name} (#{f.user_id})" if name else f"#{f.user_id}"))
-            bar.append(" (esc clears)", style="dim")
+        bar.append(f"{self.shown_count:,} of {self.total:,} events", style="bold")
+        if f.scope != "instance":
+            bar.append(f"  scope: {scope_label(f.scope)}", style="bold")
+        hunt = hunt_by_key(f.hunt) if f.hunt else None
+        if hunt is not None:
+            bar.append("  hunt: ", style="bold")
+            bar.append(hunt.title)
+        for label, value in (("user", _user_label(f)), ("author", f.author), ("ip", f.ip),
+                             ("event", f.event_name),
+                             ("entity", " ".join(map(str, f.entity)) if f.entity else None),
+                             ("target", " ".join(f.target) if f.target else None),
+                             ("since", f.since), ("until", f.until)):
+            if value:
+                bar.append(f"  {label}: ", style="bold")
+                bar.append_text(safe_cell(value, max_cells=30))
         if f.categories:
-            bar.append("  categories: ", style="bold")
+            bar.append("  only: ", style="bold")
             bar.append(", ".join(c for c in CATEGORY_ORDER if c in f.categories))
         if f.search:
             bar.append("  search: ", style="bold")
             bar.append_text(safe_cell(f.search, max_cells=30))
-        if not (f.user_id is not None or f.categories or f.search):
-            bar.append("  / search · ? lists the category keys", style="dim")
+        if self.counts:
+            bar.append("  ")
+            bar.append(" ".join(f"{c}:{self.counts[c]:,}" for c in CATEGORY_ORDER
+                                if self.counts.get(c)), style="dim")
+        if not (f.is_filtered or f.search):
+            bar.append("  / search · H hunts · P pivots · ? keys", style="dim")
         return bar
 
     def title_status(self) -> str:
         if self.coverage_gap:
             return ("not visible to this token" if not_admin_refusal(self.ctx.coverage)
                     else "not available on this tier")
-        status = f"{len(self.events)} events"
-        if self.fetched_at:
-            status += f", fetched {short_time(self.fetched_at)}"
-            if not self.complete:
-                status += " (partial)"
-        return status
+        return f"{self.total:,} events stored ({scope_label(self.view.scope)})"
 
     def explain(self, key: RowKey) -> Text | None:
-        e = self.events_source.item(key)
+        e = self.events_source.event(key)
         if e is None:
             return None
         text = detail_text("Event", e.event_name or "(legacy)")
@@ -333,7 +456,7 @@ class AuditPane(RecordPane[AuditFilter]):
         return key if isinstance(key, int) else None
 
     def selected_event(self) -> AuditEvent | None:
-        return self.events_source.item(self.selected_id())
+        return self.events_source.event(self.selected_id())
 
     def action_open(self) -> None:
         """Open the highlighted event's full details."""
@@ -348,12 +471,24 @@ class AuditPane(RecordPane[AuditFilter]):
     def restore(self, state: Mapping[str, Any]) -> None:
         f = state.get("filter")
         self.restore_cursor(state, "selected")
-        self.set_view(AuditFilter.from_dict(f) if isinstance(f, Mapping) else self.view,
+        self.set_view(AuditView.from_dict(f) if isinstance(f, Mapping) else self.view,
                       save=False)
 
     def incident_changed(self, incident: Incident) -> None:
-        """The window may have moved: show what is cached for the new one, or fetch it."""
-        self.events_source.replace([])
+        """The window may have moved: show what is stored and fetch what is missing."""
+        self.events_source.forget()
         self.refresh_rows()
         if not self.coverage_gap:
-            self._load_cached_or_fetch()
+            self.action_reload()
+
+
+def _user_label(view: AuditView) -> str | None:
+    if view.user_id is None:
+        return None
+    return f"@{view.username} (#{view.user_id})" if view.username else f"#{view.user_id}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{round(seconds / 60)} min"
