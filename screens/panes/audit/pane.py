@@ -103,6 +103,8 @@ class AuditPane(RecordPane[AuditView]):
         self.counts: dict[str, int] = {}
         self.rids: EventRids | None = None
         self.progress_text = ""
+        self.cancelled = False
+        """The last load was cancelled (the title says r fetches the rest)."""
         self._generation = 0
         self.ip_users: list[tuple[int, str, str]] = []
         """The last "every user seen from this IP" answer (tests read it)."""
@@ -127,6 +129,8 @@ class AuditPane(RecordPane[AuditView]):
 
     def on_mount(self) -> None:
         super().on_mount()
+        # what the store holds at once (after mounting: refresh_rows needs is_mounted)
+        self.call_after_refresh(self.refresh_rows)
         if self.load_on_mount:
             self.start()
 
@@ -139,7 +143,6 @@ class AuditPane(RecordPane[AuditView]):
             self.problem_box.show_problem(self.problem, coverage=True)
             self.set_title(None)
             return
-        self.refresh_rows()
         self.action_reload()
 
     # -- loading ---------------------------------------------------------------------------
@@ -148,6 +151,7 @@ class AuditPane(RecordPane[AuditView]):
         if self.coverage_gap:
             return
         self.loading = True
+        self.cancelled = False
         self.progress_text = "checking what is stored…"
         self._show_progress()
         self._load(self.view.scope)
@@ -168,8 +172,9 @@ class AuditPane(RecordPane[AuditView]):
         if self.loading:
             self.workers.cancel_group(self, "audit-load")
             self.loading = False
+            self.cancelled = True
             self.progress_text = ""
-            self.set_title("load cancelled, r fetches the rest")
+            self.set_title(None)
             self.refresh_rows()
 
     def _show_progress(self) -> None:
@@ -203,8 +208,8 @@ class AuditPane(RecordPane[AuditView]):
         self.problem = result.problem
         self.coverage_gap = result.coverage_gap
         self.problem_box.show_problem(result.problem, coverage=result.coverage_gap)
-        if result.cancelled or not was_loading:
-            self.set_title("load cancelled, r fetches the rest")
+        self.cancelled = self.cancelled or result.cancelled or not was_loading
+        self.set_title(None)
         self.refresh_rows()
         if result.stored:
             self.post_message(AuditEventsCached(result.stored))
@@ -438,7 +443,8 @@ class AuditPane(RecordPane[AuditView]):
         if self.coverage_gap:
             return ("not visible to this token" if not_admin_refusal(self.ctx.coverage)
                     else "not available on this tier")
-        return f"{self.total:,} events stored ({scope_label(self.view.scope)})"
+        status = f"{self.total:,} events stored ({scope_label(self.view.scope)})"
+        return status + (", load cancelled: r fetches the rest" if self.cancelled else "")
 
     def explain(self, key: RowKey) -> Text | None:
         e = self.events_source.event(key)
