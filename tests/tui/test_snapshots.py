@@ -19,13 +19,14 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
-from console.audit import AuditEvent, AuditFetch
+from console.audit import AuditEvent
 from console.context import AppContext
 from screens.help import HelpScreen, collect_bindings
 from screens.panes.audit import AuditPane
 from screens.panes.credentials import CredentialsPane
 from screens.panes.users import UsersPane
 from styles import stylesheet
+from tests.pilot_helpers import until
 from tests.tui.test_untrusted_text_ui import hostile_dossier, hostile_users
 from tests.tui.test_users_pane import make_ctx, settle
 
@@ -76,11 +77,12 @@ def _events() -> list[AuditEvent]:
 
 
 def _audit_app(ctx: AppContext) -> tuple[OnePane, Any]:
+    ctx.store.upsert_events(ctx.incident_id, "instance", [e.to_dict() for e in _events()])
     app = OnePane(lambda: AuditPane(ctx, load_on_mount=False))
 
     async def loaded(pilot: Pilot[None]) -> None:
         pane = pilot.app.query_one(AuditPane)
-        pane.post_message(AuditPane.EventsLoaded(AuditFetch(_events(), None, []), FETCHED, True))
+        await until(pilot, lambda: pane.rids is not None and bool(pane.counts))
         await settle(pilot)
         pane.table.focus()
         await pilot.press("down", "down")
