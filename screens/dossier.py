@@ -77,6 +77,8 @@ class DossierScreen(Screen[None]):
         Binding("e", "show_audit", "Audit events", tooltip="Open the Audit pane for this user"),
         Binding("s", "select_exposure", "Select in Credentials everything this user could see",
                 show=False),
+        Binding("g", "scope_events", "Audit events of a group or project in the blast radius",
+                show=False),
         Binding("escape", "back", "Back to the users list", show=False),
         Binding("a", "actions", "Actions for this user (block, revoke…)", show=False),
         Binding("r", "refetch", "Fetch the dossier again", show=False),
@@ -265,6 +267,34 @@ class DossierScreen(Screen[None]):
         message = CredentialsExposedTo(self.user_id, username)
         self.dismiss()
         (target or self.app).post_message(message)
+
+    def action_scope_events(self) -> None:
+        """``g`` then a key: a blast-radius group's or project's own audit events."""
+        from screens.panes.audit.choice import ChoiceModal
+
+        section = self._section("blast_radius")
+        items = section.items if section is not None and isinstance(section.items, list) else []
+        entries = [e for e in items if str(e.get("source_id", "")).isdigit()]
+        keys = "123456789abcdefhijklmnoprstuvwxyz"
+        choices = [(keys[i], f"{'project' if e.get('source_type') == 'Project' else 'group'} "
+                             f"{e.get('source_name') or e.get('source_id')}", "")
+                   for i, e in enumerate(entries[: len(keys)])]
+        scopes = {keys[i]: ("project" if e.get("source_type") == "Project" else "group")
+                  + f":{e.get('source_id')}" for i, e in enumerate(entries[: len(keys)])}
+        if not choices:
+            self.notify("No group or project in the blast radius (yet).", markup=False)
+            return
+
+        def chosen(key: str | None) -> None:
+            from screens.panes.audit.messages import ShowScopeEvents
+
+            if key in scopes:
+                stack = self.app.screen_stack
+                below = stack[-2] if len(stack) > 1 else None
+                self.dismiss()
+                (below or self.app).post_message(ShowScopeEvents(scopes[key]))
+
+        self.app.push_screen(ChoiceModal("Audit events of", choices), chosen)
 
     def action_show_audit(self) -> None:
         stack = self.app.screen_stack

@@ -44,7 +44,11 @@ from screens.messages import (
     ShowAuditForUser,
     UiStateLoaded,
 )
-from screens.panes.audit.messages import ShowCredentialFor, ShowUserDossier
+from screens.panes.audit.messages import (
+    ShowCredentialFor,
+    ShowScopeEvents,
+    ShowUserDossier,
+)
 from screens.panes.base import Pane, RecordPane
 from screens.panes.users.messages import ReviewProgressChanged
 from screens.widgets.command_line import COMMANDS, CommandLine, command_argument, parse_command
@@ -435,6 +439,16 @@ class MainScreen(HandoffMixin, Screen[None]):
         problem = audit.run_command(word, value)
         if problem is not None:
             self.notify(problem, markup=False, severity="warning")
+
+    @on(ShowScopeEvents)
+    def _show_scope_events(self, message: ShowScopeEvents) -> None:
+        """A group or project (from the dossier's blast radius): its own audit events."""
+        from screens.panes.audit import AuditPane
+
+        audit = self._panes.get("audit")
+        if isinstance(audit, AuditPane):
+            audit.show_scope(message.scope)
+            self.show_pane("audit")
 
     @on(ShowCredentialFor)
     def _show_credential_for(self, message: ShowCredentialFor) -> None:

@@ -362,3 +362,46 @@ def ctx_events(pane: AuditPane, ip: str) -> set[int]:
     store, incident = pane.ctx.store, pane.ctx.incident_id
     rids = store.event_rids(incident)
     return {int(e["id"]) for e in store.events_by_rids(incident, rids) if e["ip_address"] == ip}
+
+
+def test_pivots_reach_the_dossier_a_scope_and_a_credentials_events(tmp_path: Path) -> None:
+    """P a opens the author's dossier; there g picks a blast-radius group or project and the
+    Audit pane shows its own events; a credential's ShowEventsFor filters by that target."""
+    from console.app import IncidentConsoleApp
+    from screens.dossier import DossierScreen
+    from screens.messages import EventsForTarget
+    from tests.pilot_helpers import demo, reach_main, run_app
+
+    app = IncidentConsoleApp(demo())
+
+    async def script(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        await pilot.press("2")
+        pane = main.query_one(AuditPane)
+        await until(pilot, lambda: not pane.loading and pane.total > 100, 30)
+        await pilot.press("H", "k")  # the planted SSH key: its author is mchen
+        await until(pilot, lambda: pane.view.hunt == "keys" and pane.shown_count > 0)
+        await pilot.pause(0.1)
+        ssh = next(i for i, e in enumerate(pane.shown_events()) if e.event_name == "add_ssh_key")
+        key_event = pane.shown_events()[ssh]
+        pane.table.move_cursor(ssh)
+        await pilot.pause()
+        await pilot.press("P", "a")
+        await until(pilot, lambda: isinstance(pilot.app.screen, DossierScreen), 10)
+        dossier = pilot.app.screen
+        assert isinstance(dossier, DossierScreen) and dossier.user_id == 7
+        await until(pilot, lambda: dossier.dossier is not None, 30)
+        await pilot.press("g")
+        await until(pilot, lambda: pilot.app.screen is not dossier, 10)
+        await pilot.press("1")  # the first group or project of the blast radius
+        await until(pilot, lambda: pilot.app.screen is main and pane.view.scope != "instance",
+                    10)
+        assert pane.view.scope.split(":")[0] in ("group", "project")
+        await until(pilot, lambda: not pane.loading, 30)
+        main.post_message(EventsForTarget(key_event.target_type, key_event.target_id, "build-07"))
+        await until(pilot, lambda: pane.view.target is not None and pane.rids is not None)
+        await pilot.pause(0.1)
+        assert pane.view.scope == "instance"
+        assert [e.id for e in pane.shown_events()] == [key_event.id]
+
+    run_app(app, script)

@@ -20,7 +20,7 @@ from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.worker import get_current_worker
 
-from console.audit import CATEGORY_LABELS, CATEGORY_ORDER, AuditEvent
+from console.audit import CATEGORY_LABELS, AuditEvent
 from console.audit.hunts import HUNTS, hunt_by_key
 from console.audit.load import EventsLoadProgress
 from console.audit.view import AuditView, parse_filter_command, scope_label
@@ -49,9 +49,9 @@ from screens.panes.audit.model import (
     coverage_problem,
     not_admin_refusal,
 )
+from screens.panes.audit.pivots import filter_bar_text, pivot_choices
 from screens.panes.audit.source import StoreEventSource
 from screens.panes.base import RecordPane, detail_text
-from screens.safe import safe_cell
 from screens.widgets.debounce import Debouncer
 from screens.widgets.virtual_table import RowKey
 
@@ -291,7 +291,8 @@ class AuditPane(RecordPane[AuditView]):
 
     def show_target(self, target_type: str, target_id: str, label: str = "") -> None:
         """Only events whose target is this object (a credential's events)."""
-        self.set_filter(replace(self.view.cleared(), target=(target_type, target_id)),
+        self.set_filter(replace(self.view.cleared(), scope="instance",
+                                target=(target_type, target_id)),
                         note=f"events about {label or target_type}")
 
     def show_scope(self, scope: str) -> None:
@@ -355,20 +356,7 @@ class AuditPane(RecordPane[AuditView]):
         ev = self.selected_event()
         if ev is None:
             return
-        choices = []
-        if ev.author_id is not None and ev.author_id > 0:
-            choices.append(("a", f"Dossier of the author @{ev.author_name}", ""))
-        if ev.ip_address:
-            choices.append(("i", f"Every event from {ev.ip_address}", ""))
-            choices.append(("u", f"Every user seen from {ev.ip_address}", ""))
-        if ev.target_type and ev.target_id:
-            choices.append(("t", f"Every event about {ev.target_type} {ev.target_id}", ""))
-            choices.append(("c", f"{ev.target_type} {ev.target_details or ev.target_id} in "
-                                 "the credentials pane", ""))
-        if ev.entity_type in ("Group", "Project") and ev.entity_id is not None:
-            choices.append(("s", f"{ev.entity_type} #{ev.entity_id}'s own audit events", ""))
-        if ev.author_id is not None and ev.author_id > 0:
-            choices.append(("e", f"Every event by or about @{ev.author_name}", ""))
+        choices = pivot_choices(ev)
         self.app.push_screen(ChoiceModal("Pivot from this event", choices), self.action_pivot)
 
     def action_pivot(self, key: str | None) -> None:
@@ -408,36 +396,7 @@ class AuditPane(RecordPane[AuditView]):
 
     # -- rendering -------------------------------------------------------------------------
     def bar(self) -> Text:
-        f = self.view
-        bar = Text(end="")
-        bar.append(f"{self.shown_count:,} of {self.total:,} events", style="bold")
-        if f.scope != "instance":
-            bar.append(f"  scope: {scope_label(f.scope)}", style="bold")
-        hunt = hunt_by_key(f.hunt) if f.hunt else None
-        if hunt is not None:
-            bar.append("  hunt: ", style="bold")
-            bar.append(hunt.title)
-        for label, value in (("user", _user_label(f)), ("author", f.author), ("ip", f.ip),
-                             ("event", f.event_name),
-                             ("entity", " ".join(map(str, f.entity)) if f.entity else None),
-                             ("target", " ".join(f.target) if f.target else None),
-                             ("since", f.since), ("until", f.until)):
-            if value:
-                bar.append(f"  {label}: ", style="bold")
-                bar.append_text(safe_cell(value, max_cells=30))
-        if f.categories:
-            bar.append("  only: ", style="bold")
-            bar.append(", ".join(c for c in CATEGORY_ORDER if c in f.categories))
-        if f.search:
-            bar.append("  search: ", style="bold")
-            bar.append_text(safe_cell(f.search, max_cells=30))
-        if self.counts:
-            bar.append("  ")
-            bar.append(" ".join(f"{c}:{self.counts[c]:,}" for c in CATEGORY_ORDER
-                                if self.counts.get(c)), style="dim")
-        if not (f.is_filtered or f.search):
-            bar.append("  / search · H hunts · P pivots · ? keys", style="dim")
-        return bar
+        return filter_bar_text(self.view, self.shown_count, self.total, self.counts)
 
     def title_status(self) -> str:
         if self.coverage_gap:
@@ -486,12 +445,6 @@ class AuditPane(RecordPane[AuditView]):
         self.refresh_rows()
         if not self.coverage_gap:
             self.action_reload()
-
-
-def _user_label(view: AuditView) -> str | None:
-    if view.user_id is None:
-        return None
-    return f"@{view.username} (#{view.user_id})" if view.username else f"#{view.user_id}"
 
 
 def _duration(seconds: float) -> str:
