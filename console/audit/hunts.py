@@ -133,6 +133,7 @@ HUNTS: Final[tuple[Hunt, ...]] = (
         "An instance or user OAuth application lets the attacker mint tokens after the reset.",
         "oauth_application_created",
         "oauth_application_updated",
+        "user_authorized_oauth_application",
     ),
     _hunt(
         "repo",
@@ -140,10 +141,10 @@ HUNTS: Final[tuple[Hunt, ...]] = (
         "Exports, downloads and lifted branch protection: code taken or changed unreviewed.",
         "project_export_created",
         "group_export_created",
+        "project_export_file_download_started",
         "repository_download_operation",
         "protected_branch_removed",
         "protected_branch_updated",
-        "project_feature_updated",
     ),
 )
 

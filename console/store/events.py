@@ -413,12 +413,14 @@ class EventStore(StoreBase):
     def event_rid_view(self, incident_id: int, q: EventQuery | None = None) -> EventRids:
         """A lazy, ordered sequence of the matching row ids (``len`` is the match count)."""
         q = q or EventQuery()
-        # Most pivots are small: read them whole through their selective index in one query.
-        # Only a result larger than EAGER_LIMIT pays for a count and is read by chunks.
-        first = self.event_rids(incident_id, q, limit=EAGER_LIMIT + 1)
-        if len(first) <= EAGER_LIMIT:
+        # Count first (through the most selective index, or the narrow time index that carries
+        # the scope and categories): a small result is read whole and sorted; a large one is
+        # read a chunk at a time in time order, so a broad filter never sorts every match.
+        total = self.count_events(incident_id, q)
+        if total <= EAGER_LIMIT:
+            first = self.event_rids(incident_id, q)
             return EventRids(self, incident_id, q, len(first), first)
-        return EventRids(self, incident_id, q, self.count_events(incident_id, q), None)
+        return EventRids(self, incident_id, q, total, None)
 
     def _rid_chunk(
         self, incident_id: int, q: EventQuery, offset: int, after: tuple[str, int] | None
@@ -488,9 +490,14 @@ class EventStore(StoreBase):
         if not bits:
             return {}
         where, args = self._event_where(incident_id, q or EventQuery(), with_categories=False)
-        sums = ", ".join(f"sum((e.cat_mask & {1 << bit}) != 0)" for _, bit in bits)
-        row = self._conn().execute(f"SELECT {sums} FROM audit_events e{where}", args).fetchone()  # noqa: S608
-        return {name: int(n or 0) for (name, _), n in zip(bits, row, strict=True) if n}
+        # A few distinct masks: group by mask in SQL (one narrow index pass), split in Python.
+        sql = f"SELECT e.cat_mask, count(*) FROM audit_events e{where} GROUP BY e.cat_mask"  # noqa: S608
+        counts: dict[str, int] = {}
+        for mask, n in self._conn().execute(sql, args):
+            for name, bit in bits:
+                if mask & (1 << bit):
+                    counts[name] = counts.get(name, 0) + int(n)
+        return counts
 
     def event_ips(self, incident_id: int, q: EventQuery | None = None) -> dict[str, int]:
         """Distinct source IPs of the matching events with their counts, most used first."""

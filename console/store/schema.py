@@ -14,7 +14,7 @@ from console.store.errors import StoreError
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 _SCHEMA_V1: Final = """
 CREATE TABLE incidents (
@@ -272,6 +272,18 @@ CREATE INDEX plan_steps_state ON plan_steps (state, plan_id);
 """
 
 
+# v5: audit queries at a million events. The time index carries the scope and the category
+# mask, so a category filter, its count and the per-category counts read only this narrow
+# index, never the wide rows (details JSON); author names are looked up case-insensitively.
+_SCHEMA_V5: Final = """
+CREATE INDEX audit_events_time_cats
+    ON audit_events (incident_id, created_at, id, scope, cat_mask);
+DROP INDEX audit_events_time;
+CREATE INDEX audit_events_author_name
+    ON audit_events (incident_id, author_name COLLATE NOCASE, created_at);
+"""
+
+
 def migrate(con: sqlite3.Connection, path: Path) -> None:
     """Bring the database at ``path`` up to :data:`SCHEMA_VERSION` (refuses a newer one)."""
     version = con.execute("PRAGMA user_version").fetchone()[0]
@@ -301,7 +313,7 @@ def migrate(con: sqlite3.Connection, path: Path) -> None:
 
 def _run_migration(con: sqlite3.Connection, from_version: int) -> None:
     """Run migration ``from_version → from_version + 1`` inside the caller's transaction."""
-    steps = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4}
+    steps = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3, 3: _SCHEMA_V4, 4: _SCHEMA_V5}
     if from_version in steps:
         for stmt in _statements(steps[from_version]):
             con.execute(stmt)
