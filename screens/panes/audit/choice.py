@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from screens.key_gate import Typeahead
 from screens.safe import safe_text
 
 __all__ = ["Choice", "ChoiceModal"]
@@ -52,6 +53,11 @@ class ChoiceModal(ModalScreen[str | None]):
             body.border_title = Content(self._title)
             body.border_subtitle = "a key picks · escape closes"
             yield Static(Group(*lines), id="detail-content")
+
+    def typeahead(self) -> Typeahead:
+        """Keys sent with ``H``/``P`` in one burst pick here (``screens.key_gate``): every
+        choice only changes what is shown, none acts on GitLab, so typeahead is safe."""
+        return "accept"
 
     def on_mount(self) -> None:
         self.query_one("#detail-body").focus()
