@@ -270,7 +270,7 @@ class DossierScreen(Screen[None]):
 
     def action_scope_events(self) -> None:
         """``g`` then a key: a blast-radius group's or project's own audit events."""
-        from screens.panes.audit.choice import ChoiceModal
+        from screens.modals.choice import ChoiceModal
 
         section = self._section("blast_radius")
         items = section.items if section is not None and isinstance(section.items, list) else []
@@ -286,7 +286,7 @@ class DossierScreen(Screen[None]):
             return
 
         def chosen(key: str | None) -> None:
-            from screens.panes.audit.messages import ShowScopeEvents
+            from screens.messages import ShowScopeEvents
 
             if key in scopes:
                 stack = self.app.screen_stack

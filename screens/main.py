@@ -42,11 +42,11 @@ from screens.messages import (
     PaneActivated,
     ReviewProgressLoaded,
     ShowAuditForUser,
+    ShowScopeEvents,
     UiStateLoaded,
 )
 from screens.panes.audit.messages import (
     ShowCredentialFor,
-    ShowScopeEvents,
     ShowUserDossier,
 )
 from screens.panes.base import Pane, RecordPane

@@ -25,6 +25,7 @@ __all__ = [
     "PaneActivated",
     "ReviewProgressLoaded",
     "ShowAuditForUser",
+    "ShowScopeEvents",
     "UiStateLoaded",
     "UsersChanged",
 ]
@@ -66,6 +67,13 @@ class ShowAuditForUser(Message):
     """A pane asks to see the audit events of one user (``None``: instance-wide)."""
 
     user_id: int | None
+
+
+@dataclass
+class ShowScopeEvents(Message):
+    """Show a group's or project's own audit events (``group:12``, ``project:7``)."""
+
+    scope: str
 
 
 @dataclass

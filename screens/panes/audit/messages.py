@@ -21,7 +21,6 @@ __all__ = [
     "RowsQueried",
     "ShowCredentialFor",
     "ShowEventsFor",
-    "ShowScopeEvents",
     "ShowUserDossier",
 ]
 
@@ -90,10 +89,3 @@ class ShowUserDossier(Message):
     """Open one user's dossier."""
 
     user_id: int
-
-
-@dataclass
-class ShowScopeEvents(Message):
-    """Show a group's or project's own audit events (``group:12``, ``project:7``)."""
-
-    scope: str

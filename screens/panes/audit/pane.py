@@ -28,9 +28,9 @@ from console.context import AppContext
 from console.problem import Problem
 from console.store import EventRids, Incident
 from screens.messages import AuditEventsCached
+from screens.modals.choice import ChoiceModal
 from screens.modals.detail import DetailModal, field_line
 from screens.panes.audit import jobs
-from screens.panes.audit.choice import ChoiceModal
 from screens.panes.audit.messages import (
     CountsComputed,
     EventsLoadFinished,

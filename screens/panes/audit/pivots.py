@@ -11,7 +11,7 @@ from rich.text import Text
 from console.audit import CATEGORY_ORDER, AuditEvent
 from console.audit.hunts import hunt_by_key
 from console.audit.view import AuditView, scope_label
-from screens.panes.audit.choice import Choice
+from screens.modals.choice import Choice
 from screens.safe import safe_cell
 
 __all__ = ["filter_bar_text", "pivot_choices"]

@@ -1,4 +1,4 @@
-"""A one-key chooser: ``H`` (hunts) and ``P`` (pivots) list their choices; one key picks.
+"""A one-key chooser: the audit pane's ``H`` (hunts) and ``P`` (pivots), the dossier's ``g``.
 
 So every hunt and pivot is two keystrokes from the table, and the list says what each does and
 why it matters. Labels are our own words or pass through ``safe_text`` (an IP or a name).
