@@ -92,3 +92,27 @@ def test_risk_reads_the_stored_events(tmp_path: Path) -> None:
     risks = compute_and_store_risk(store, int(incident.id), incident.window)
     assert any("security-relevant" in r for r in risks[7][1]), risks[7]
     assert any("promoted to admin" in r for r in risks[9][1]), risks.get(9)
+
+
+def test_the_runbook_reads_the_audit_windows_from_the_store(tmp_path: Path) -> None:
+    from console.runbook.state import evaluate
+
+    store = Store.open(tmp_path / "s.db")
+    incident = store.create_incident("t", "compromised-instance", None, "https://g",
+                                     "2025-05-01T00:00:00Z", "2025-05-10T00:00:00Z")
+
+    def audit_step() -> tuple[bool, str]:
+        state = evaluate(store, incident)
+        step = next(s for s in state.steps if s.step.auto == "audit_window")
+        return step.done, step.evidence
+
+    assert audit_step() == (False, "the incident window's audit events are not fetched yet")
+    store.upsert_events(int(incident.id), "instance", _events(3))
+    store.record_audit_window(int(incident.id), "instance", "2025-05-01T00:00:00Z",
+                              "2025-05-05T00:00:00Z")
+    done, evidence = audit_step()
+    assert not done and "part-way (3 events stored)" in evidence
+    store.record_audit_window(int(incident.id), "instance", "2025-05-05T00:00:00Z",
+                              "2025-05-10T00:00:00Z")
+    done, evidence = audit_step()
+    assert done and evidence.startswith("3 events of the incident window fetched")

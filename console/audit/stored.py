@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from console.audit.model import AuditEvent
@@ -11,7 +12,33 @@ from console.store import EventQuery
 if TYPE_CHECKING:
     from console.store import Store
 
-__all__ = ["stored_window_events"]
+__all__ = ["WindowStatus", "stored_window_events", "stored_window_status"]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStatus:
+    """How much of the incident window the store holds for a scope (runbook, blind spots)."""
+
+    count: int
+    complete: bool
+    fetched_at: str
+
+
+def stored_window_status(
+    store: Store, incident_id: int, window: tuple[str | None, str | None],
+    scope: str = "instance", now: str | None = None,
+) -> WindowStatus | None:
+    """None until a window of ``scope`` was fetched; else the events stored in ``window`` and
+    whether any part of it (up to ``now`` or the newest stored event) is still missing."""
+    fetched_at = store.audit_fetched_at(incident_id, scope)
+    if fetched_at is None:
+        return None
+    count = store.count_events(incident_id, EventQuery(scope=scope, since=window[0],
+                                                       until=window[1]))
+    end = window[1] or now or store.newest_event_at(incident_id, scope) or window[0]
+    complete = not window[0] or not store.missing_audit_windows(incident_id, scope, window[0],
+                                                                 end)
+    return WindowStatus(count, complete, fetched_at)
 
 
 def stored_window_events(

@@ -180,8 +180,13 @@ def _from_cache(store: Store, incident: Incident) -> list[BlindSpot]:
 
     incident_id = int(incident.id)
     out: list[BlindSpot] = []
+    from console.audit.stored import stored_window_status
+
+    stored = stored_window_status(store, incident_id, incident.window)
     audit = store.cache_get(incident_id, events_cache_key(*incident.window))
-    if audit is not None and isinstance(audit[0], Mapping) and not audit[0].get("complete", True):
+    partial = (not stored.complete) if stored is not None else (
+        audit is not None and isinstance(audit[0], Mapping) and not audit[0].get("complete", True))
+    if partial:
         out.append(BlindSpot(
             "skipped:audit-partial",
             "The audit event fetch stopped part-way (cancelled, capped or failed): later "

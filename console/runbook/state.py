@@ -21,6 +21,7 @@ from console.runbook.versions import VersionCheck, check_version
 from console.sanitize import safe
 
 if TYPE_CHECKING:
+    from console.audit.stored import WindowStatus
     from console.store import Incident, JournalEntry, RunbookTick, Store
 
 __all__ = ["VERIFIED_STATES", "OpenItem", "RunbookState", "StepState", "evaluate"]
@@ -138,6 +139,12 @@ class _Facts:
         self.audit = store.cache_get(int(incident.id), events_cache_key(*incident.window))
         self.inventory = store.cache_get(int(incident.id), INVENTORY_CACHE_KEY)
 
+    def stored_audit(self) -> WindowStatus | None:
+        """The incident window's audit events in the store's events table (the audit pane)."""
+        from console.audit.stored import stored_window_status
+
+        return stored_window_status(self.store, int(self.incident.id), self.incident.window)
+
     def blocked_not_unblocked(self) -> list[JournalEntry]:
         """Users whose last verified block/unblock is a block."""
         last: dict[str, JournalEntry] = {}
@@ -158,6 +165,12 @@ def _auto(rule: str, facts: _Facts) -> tuple[bool, str]:
         more = f" and {len(hits) - 10} more" if len(hits) > 10 else ""
         return True, f"verified for {labels}{more}"
     if rule == "audit_window":
+        stored = facts.stored_audit()
+        if stored is not None:
+            if not stored.complete:
+                return False, f"fetch stopped part-way ({stored.count} events stored)"
+            return True, (f"{stored.count} events of the incident window fetched "
+                          f"{stored.fetched_at}")
         if facts.audit is None or not isinstance(facts.audit[0], Mapping):
             return False, "the incident window's audit events are not fetched yet"
         value, fetched_at = facts.audit

@@ -303,6 +303,18 @@ class EventStore(StoreBase):
             gaps.append((cursor, hi))
         return gaps
 
+    def audit_fetched_at(self, incident_id: int, scope: str) -> str | None:
+        """When a window of ``scope`` was last recorded as fetched (None: never)."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT max(fetched_at) FROM audit_windows WHERE incident_id = ? AND scope = ?",
+                (incident_id, scope),
+            )
+            .fetchone()
+        )
+        return row[0] if row else None
+
     def newest_event_at(self, incident_id: int, scope: str) -> str | None:
         row = (
             self._conn()
