@@ -62,7 +62,7 @@ def test_search_burst_then_review_audit_keys_and_quit(tmp_path: Path) -> None:
 
         # "2t": the Audit pane, then its tokens category, not a users-pane key.
         app.write("2t")
-        screen = app.wait_for("categories: TOKEN")
+        screen = app.wait_for("only: TOKEN")
         assert "Audit events" in screen
         _no_crash(screen)
 

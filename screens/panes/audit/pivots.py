@@ -29,6 +29,9 @@ def filter_bar_text(view: AuditView, shown: int, total: int, counts: dict[str, i
     f = view
     bar = Text(end="")
     bar.append(f"{shown:,} of {total:,} events", style="bold")
+    if f.categories:
+        bar.append("  only: ", style="bold")
+        bar.append(", ".join(c for c in CATEGORY_ORDER if c in f.categories))
     if f.scope != "instance":
         bar.append(f"  scope: {scope_label(f.scope)}", style="bold")
     hunt = hunt_by_key(f.hunt) if f.hunt else None
@@ -43,9 +46,6 @@ def filter_bar_text(view: AuditView, shown: int, total: int, counts: dict[str, i
         if value:
             bar.append(f"  {label}: ", style="bold")
             bar.append_text(safe_cell(value, max_cells=30))
-    if f.categories:
-        bar.append("  only: ", style="bold")
-        bar.append(", ".join(c for c in CATEGORY_ORDER if c in f.categories))
     if f.search:
         bar.append("  search: ", style="bold")
         bar.append_text(safe_cell(f.search, max_cells=30))
