@@ -366,7 +366,7 @@ def ctx_events(pane: AuditPane, ip: str) -> set[int]:
 
 def test_pivots_reach_the_dossier_a_scope_and_a_credentials_events(tmp_path: Path) -> None:
     """P a opens the author's dossier; there g picks a blast-radius group or project and the
-    Audit pane shows its own events; a credential's ShowEventsFor filters by that target."""
+    Audit pane shows its own events; a credential's EventsForTarget filters by that target."""
     from console.app import IncidentConsoleApp
     from screens.dossier import DossierScreen
     from screens.messages import EventsForTarget

@@ -1,7 +1,7 @@
 """Messages of the audit pane: its workers' results and the pivots it asks the screen for.
 
 The pivot messages bubble to ``MainScreen``, which owns the other panes: the credentials pane
-(or any screen) posts :class:`ShowEventsFor` to see a credential's events here.
+(or any screen) posts ``screens.messages.EventsForTarget`` to see a credential's events here.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ __all__ = [
     "IpUsersFound",
     "RowsQueried",
     "ShowCredentialFor",
-    "ShowEventsFor",
     "ShowUserDossier",
 ]
 
@@ -66,15 +65,6 @@ class IpUsersFound(Message):
 
     ip: str
     users: list[tuple[int, str, str]]
-
-
-@dataclass
-class ShowEventsFor(Message):
-    """Show the audit events whose target is this object (e.g. a credential's events)."""
-
-    target_type: str
-    target_id: str
-    label: str = ""
 
 
 @dataclass

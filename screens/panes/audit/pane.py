@@ -110,6 +110,7 @@ class AuditPane(RecordPane[AuditView]):
         self.ip_users: list[tuple[int, str, str]] = []
         """The last "every user seen from this IP" answer (tests read it)."""
         self._adding = False
+        self._target_fallback: str | None = None
         self._refresh_due = False
         self._search = Debouncer(self, SEARCH_DEBOUNCE_S, self._apply_search)
 
@@ -243,6 +244,11 @@ class AuditPane(RecordPane[AuditView]):
         message.stop()
         if message.generation != self._generation:
             return
+        fallback, self._target_fallback = self._target_fallback, None
+        if fallback and self.view.target is not None and not message.rids:
+            self.set_filter(replace(self.view, target=None, search=fallback),
+                            note="no event names this target: searching its name")
+            return
         self.rids, self.total = message.rids, message.total
         self.show_keys(message.rids)
         if self.loading:
@@ -292,7 +298,10 @@ class AuditPane(RecordPane[AuditView]):
                                 username=username), note="this user's events")
 
     def show_target(self, target_type: str, target_id: str, label: str = "") -> None:
-        """Only events whose target is this object (a credential's events)."""
+        """Only events whose target is this object (a credential's events). GitLab names some
+        credentials only in the text (a token's creation targets its user), so when no stored
+        event has this target, the object's name is searched instead."""
+        self._target_fallback = label or target_id
         self.set_filter(replace(self.view.cleared(), scope="instance",
                                 target=(target_type, target_id)),
                         note=f"events about {label or target_type}")
