@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from screens.contain import open_contain
 from screens.dossier_render import (
     SECTION_TITLES,
     local_header,
@@ -81,6 +82,8 @@ class DossierScreen(Screen[None]):
                 show=False),
         Binding("escape", "back", "Back to the users list", show=False),
         Binding("a", "actions", "Actions for this user (block, revoke…)", show=False),
+        Binding("exclamation_mark", "contain", "Contain this user: block and remove every foothold",
+                show=False),
         Binding("r", "refetch", "Fetch the dossier again", show=False),
         Binding("q", "app.quit", "Quit", show=False),
     ]
@@ -219,6 +222,10 @@ class DossierScreen(Screen[None]):
 
     def action_refetch(self) -> None:
         self._load()
+
+    def action_contain(self) -> None:
+        """``!``: the Contain playbook for this user."""
+        open_contain(self.app, self.ctx, self.user_id)
 
     def action_actions(self) -> None:
         """The response actions (block, ban, revoke…) for the user on screen."""

@@ -28,6 +28,7 @@ from console.audit.view import AuditView, parse_filter_command, scope_label
 from console.context import AppContext
 from console.problem import Problem
 from console.store import EventRids, Incident
+from screens.contain import open_contain
 from screens.messages import AuditEventsCached
 from screens.modals.choice import ChoiceModal
 from screens.modals.detail import DetailModal, field_line
@@ -79,6 +80,8 @@ class AuditPane(RecordPane[AuditView]):
         Binding("x", "cancel_load", "Cancel loading", show=False),
         Binding("H", "hunts", "Hunts (then a key)", group=_PIVOT_GROUP),
         Binding("P", "pivots", "Pivots from this event (then a key)", show=False,
+                group=_PIVOT_GROUP),
+        Binding("exclamation_mark", "contain_author", "Contain this event's author", show=False,
                 group=_PIVOT_GROUP),
         Binding("I", "pivot('i')", "Every event from this event's IP", show=False,
                 group=_PIVOT_GROUP),
@@ -369,6 +372,11 @@ class AuditPane(RecordPane[AuditView]):
             return
         choices = pivot_choices(ev)
         self.app.push_screen(ChoiceModal("Pivot from this event", choices), self.action_pivot)
+
+    def action_contain_author(self) -> None:
+        """``!``: the Contain playbook for the highlighted event's author."""
+        ev = self.selected_event()
+        open_contain(self.app, self.ctx, ev.author_id if ev is not None else None)
 
     def action_pivot(self, key: str | None) -> None:
         ev = self.selected_event()

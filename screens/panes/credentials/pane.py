@@ -28,6 +28,7 @@ from console.inventory import KIND_LABELS, Credential, SourceProblem
 from console.inventory.keys import KeySweepProgress
 from console.sanitize import clean
 from console.store import Mark
+from screens.leaked_token import open_leaked_token
 from screens.messages import EventsForTarget
 from screens.modals.detail import DetailModal
 from screens.panes.audit import short_time
@@ -76,6 +77,7 @@ class CredentialsPane(WorksheetMixin, CredentialsFilters, CredentialsJobs):
         Binding("a", "actions", "Rotate the selection (worksheet)"),
         Binding("A", "show_events", "Audit events of this credential", show=False),
         Binding("K", "sweep_keys", "Fetch every user's SSH and GPG keys", show=False),
+        Binding("L", "leaked_token", "Identify a leaked token (pasted, never stored)", show=False),
         Binding("s", "cycle_sort", "Sort by the next column", show=False),
         Binding("S", "reverse_sort", "Reverse the sort order", show=False),
         Binding("r", "reload", "Reload credentials from GitLab", show=False),
@@ -210,6 +212,10 @@ class CredentialsPane(WorksheetMixin, CredentialsFilters, CredentialsJobs):
         self.total, self.reviewed = message.total, message.reviewed
         self.show_keys(message.keys)
         self.reselect()
+
+    def action_leaked_token(self) -> None:
+        """``L``: paste a token found in a log or chat; GitLab says whose it is."""
+        open_leaked_token(self.app, self.ctx)
 
     def action_reload(self) -> None:
         """Rebuild the inventory from GitLab (replaces any running load)."""

@@ -32,6 +32,7 @@ from textual.worker import Worker, get_current_worker
 
 from console.context import AppContext
 from console.store import Incident
+from screens.contain import open_contain
 from screens.panes.sources import SqlUserSource
 from screens.panes.users import jobs, messages
 from screens.panes.users.cells import COLUMNS, risk_explanation, user_cells
@@ -83,6 +84,8 @@ class UsersPane(LoadingMixin, ReviewMixin):
         Binding("F", "mark_with_note('flagged')", "Flag suspicious and write a note",
                 show=False),
         Binding("delete", "unmark", "Remove the review mark", show=False),
+        Binding("exclamation_mark", "contain", "Contain this user: block and remove every foothold",
+                show=False),
         Binding("asterisk", "select_all", "Select every user in this view (again: none)",
                 show=False),
         Binding("s", "cycle_sort", "Sort by the next column", show=False),
@@ -188,6 +191,10 @@ class UsersPane(LoadingMixin, ReviewMixin):
         self.table.set_sort(view.sort, view.descending)
         self.render_bar()
         self._requery()
+
+    def action_contain(self) -> None:
+        """``!``: the Contain playbook for the highlighted user (plan shown before anything)."""
+        open_contain(self.app, self.ctx, self.current_user_id)
 
     @property
     def current_user_id(self) -> int | None:
