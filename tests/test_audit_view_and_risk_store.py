@@ -9,7 +9,7 @@ from pathlib import Path
 from console.audit.view import AuditView, parse_filter_command
 from console.risk import compute_and_store_risk
 from console.store import EventQuery, Store
-from console.store.events import CHUNK, EAGER_LIMIT
+from console.store.event_rows import CHUNK, EAGER_LIMIT
 
 
 def test_filter_commands_set_one_field_and_say_why_they_cannot() -> None:

@@ -156,8 +156,8 @@ def test_large_results_are_read_lazily_in_time_order(
     stored: tuple[Store, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, inc = stored
-    monkeypatch.setattr("console.store.events.EAGER_LIMIT", 10)
-    monkeypatch.setattr("console.store.events.CHUNK", 7)
+    monkeypatch.setattr("console.store.event_rows.EAGER_LIMIT", 10)
+    monkeypatch.setattr("console.store.event_rows.CHUNK", 7)
     q = EventQuery(categories=frozenset({"tokens"}))
     view = store.event_rid_view(inc, q)
     assert len(view) == 75

@@ -1,0 +1,172 @@
+"""Audit events as rows: the normalised event's columns, the query a pane asks, FTS input.
+
+Kept apart from the store classes so the writer, the queries and the lazy row-id view share one
+definition of a row and of a query.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from console.store.values import dbstr, dumps
+from console.timeutil import normalize_ts
+
+__all__ = [
+    "ANALYZE_EVERY",
+    "CHUNK",
+    "EAGER_LIMIT",
+    "EVENT_COLUMNS",
+    "INSERT_EVENT",
+    "MAX_BIT",
+    "EventQuery",
+    "event_categories",
+    "event_row",
+    "fts_query",
+    "sql_order",
+]
+
+#: Columns of a stored event, in the order :meth:`EventStore.events_by_rids` returns them.
+EVENT_COLUMNS: Final = (
+    "rid",
+    "scope",
+    "id",
+    "created_at",
+    "author_id",
+    "author_name",
+    "entity_type",
+    "entity_id",
+    "entity_path",
+    "event_name",
+    "category",
+    "cat_mask",
+    "target_type",
+    "target_id",
+    "target_details",
+    "ip_address",
+    "summary",
+    "details",
+)
+
+INSERT_EVENT: Final = (
+    "INSERT INTO audit_events (incident_id, scope, id, created_at, author_id, author_name, "
+    "entity_type, entity_id, entity_path, event_name, category, cat_mask, target_type, "
+    "target_id, target_details, ip_address, summary, details) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (incident_id, scope, id) DO NOTHING"
+)
+_SQLITE_INT_MAX: Final = 2**63 - 1
+#: Longest search term handed to FTS5 (a pasted blob is searched by its first part).
+_MAX_TERM: Final = 200
+_TOKEN: Final = re.compile(r"\S+")
+MAX_BIT: Final = 62
+_CATEGORY: Final = re.compile(r"[A-Za-z0-9_]{1,40}\Z")
+#: Rows written between ``PRAGMA optimize`` runs (keeps the planner's statistics current).
+ANALYZE_EVERY: Final = 50_000
+#: Result sets up to this size are read whole through their most selective index and sorted;
+#: larger ones are read a chunk at a time in time order as the table scrolls.
+EAGER_LIMIT: Final = 20_000
+CHUNK: Final = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """Which events to show. Every field narrows; empty fields do not filter."""
+
+    search: str = ""
+    categories: frozenset[str] = frozenset()
+    scope: str | None = None
+    #: the author's numeric id, or a name matched case-insensitively
+    author: str | None = None
+    ip: str | None = None
+    event_names: frozenset[str] = frozenset()
+    #: ("Group", 12): events whose entity is that object
+    entity: tuple[str, int] | None = None
+    #: ("PersonalAccessToken", "55"): events whose target is that object
+    target: tuple[str, str] | None = None
+    since: str | None = None
+    until: str | None = None
+    #: events a user authored or that targeted the user
+    user_id: int | None = None
+    oldest_first: bool = False
+
+
+def fts_query(text: str) -> str | None:
+    """A user's search text as an FTS5 query: every word must match as a prefix.
+
+    Each word is quoted (FTS5 syntax in the input is never interpreted, so a ``"`` or ``NEAR``
+    typed or pasted is just text) and gets a prefix ``*``. None when nothing is left.
+    """
+    terms = []
+    for word in _TOKEN.findall(text[: _MAX_TERM * 4]):
+        word = word[:_MAX_TERM].replace('"', '""')
+        if any(ch.isalnum() for ch in word):
+            terms.append(f'"{word}"*')
+    return " ".join(terms) if terms else None
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value.strip())
+        else:
+            return None
+    return value if -_SQLITE_INT_MAX <= value <= _SQLITE_INT_MAX else None
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return dbstr(value) or ""
+    if isinstance(value, int | float | bool):
+        return str(value)
+    return dbstr(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)) or ""
+
+
+def event_categories(event: Mapping[str, Any]) -> list[str]:
+    value = event.get("categories") or ()
+    if isinstance(value, str):
+        value = (value,)
+    names = [c for c in value if isinstance(c, str) and _CATEGORY.match(c)]
+    primary = event.get("category")
+    if isinstance(primary, str) and _CATEGORY.match(primary) and primary not in names:
+        names.append(primary)
+    return names
+
+
+def event_row(
+    incident_id: int, scope: str, event: Mapping[str, Any], mask: int
+) -> tuple[Any, ...] | None:
+    event_id = _as_int(event.get("id"))
+    created = normalize_ts(event.get("created_at"))
+    if event_id is None or not created:
+        return None
+    details = event.get("details")
+    return (
+        incident_id,
+        scope,
+        event_id,
+        created,
+        _as_int(event.get("author_id")),
+        _text(event.get("author_name")),
+        _text(event.get("entity_type")),
+        _as_int(event.get("entity_id")),
+        _text(event.get("entity_path")),
+        _text(event.get("event_name")),
+        _text(event.get("category")),
+        mask,
+        _text(event.get("target_type")),
+        _text(event.get("target_id")),
+        _text(event.get("target_details")),
+        _text(event.get("ip_address")),
+        _text(event.get("summary")),
+        dbstr(dumps(details if isinstance(details, Mapping) else {})) or "{}",
+    )
+
+
+def sql_order(q: EventQuery) -> str:
+    return "ASC" if q.oldest_first else "DESC"
