@@ -17,115 +17,24 @@ highest ``priority`` number are hidden first, so the table always fits (80 colum
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
-from rich.segment import Segment
-from rich.style import Style
-from rich.text import Span, Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from screens.widgets.table_columns import Column, fit_columns, without_colour
+from screens.widgets.table_render import CellRow, RenderedTable, RowKey, RowProvider
 
 __all__ = [
     "CellRow", "Column", "RowKey", "RowProvider", "VirtualTable", "fit_columns", "without_colour",
 ]
 
-RowKey = Hashable
-CellRow = Mapping[str, Text]
-RowProvider = Callable[[Sequence[RowKey]], Mapping[RowKey, CellRow]]
-
-_GUTTER = 2  # cursor marker + selection marker
-_CURSOR_MARK = "▶"
-_SELECTED_MARK = "●"
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of a :class:`VirtualTable`.
-
-    Attributes:
-        key: The column's key: the cell dict key and the sort key reported in messages.
-        label: Header text (our own text, never server data).
-        width: Preferred width in cells.
-        priority: 0 = always shown; larger numbers are hidden first when the terminal is narrow.
-        justify: Cell alignment.
-        flex: Share of any spare width (0 = fixed width).
-    """
-
-    key: str
-    label: str
-    width: int
-    priority: int = 0
-    justify: Literal["left", "right"] = "left"
-    flex: int = 0
-
-
-def without_colour(text: Text) -> Text:
-    """A copy of ``text`` keeping bold/dim/reverse/underline but no foreground or background.
-
-    Under ``NO_COLOR`` Textual turns every colour into a grey of the same luminance: "bold red"
-    (a high risk score, a blocked state, ADM) comes out as dark grey on a dark background and
-    can hardly be read. Without its colours the cell is drawn in the text colour instead, and
-    bold still marks what matters.
-    """
-    def strip(style: str | Style) -> Style:
-        parsed = Style.parse(style) if isinstance(style, str) else style
-        return parsed.without_color
-
-    out = text.copy()
-    out.style = strip(out.style)
-    out.spans = [Span(span.start, span.end, strip(span.style)) for span in out.spans]
-    return out
-
-
-def fit_columns(
-    columns: Sequence[Column], available: int, *, overhead: int = 1
-) -> list[tuple[Column, int]]:
-    """Choose and size the columns that fit ``available`` cells, in their original order.
-
-    Each shown column costs its width plus ``overhead`` cells (a separator, or a ``DataTable``'s
-    cell padding on both sides).  Columns are taken by ascending ``priority`` (ties: left to
-    right) while they fit; spare cells go to the ``flex`` columns (or to the last column).
-
-    Returns:
-        ``(column, width)`` pairs, widths excluding the overhead.
-    """
-    order = sorted(range(len(columns)), key=lambda i: (columns[i].priority, i))
-    chosen: set[int] = set()
-    used = 0
-    for index in order:
-        need = columns[index].width + overhead
-        if used + need <= available:
-            chosen.add(index)
-            used += need
-    shown = [columns[i] for i in sorted(chosen)]
-    widths = [column.width for column in shown]
-    spare = available - used
-    if spare > 0 and shown:
-        flex_total = sum(column.flex for column in shown)
-        if flex_total:
-            flexed = [n for n, column in enumerate(shown) if column.flex]
-            given = 0
-            for rank, n in enumerate(flexed):
-                share = (
-                    spare - given
-                    if rank == len(flexed) - 1
-                    else spare * shown[n].flex // flex_total
-                )
-                widths[n] += share
-                given += share
-        else:
-            widths[-1] += spare
-    return list(zip(shown, widths, strict=True))
-
-
-class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
+class VirtualTable(RenderedTable, can_focus=True, inherit_bindings=False):
     """A keyboard-driven table over an ordered list of row keys; cells come from a provider.
 
     ``ScrollView``'s own keys (left/right and ctrl+page up/down scroll sideways) are not
@@ -472,125 +381,6 @@ class VirtualTable(ScrollView, can_focus=True, inherit_bindings=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._lines.clear()
-
-    def _compute_layout(self, width: int) -> list[tuple[Column, int]]:
-        """Fit columns into ``width``: drop high ``priority`` numbers first, share spare cells."""
-        # One separator cell between columns: fitting width+1 per column into available+1.
-        return fit_columns(self._columns, width - _GUTTER + 1, overhead=1)
-
-    def _ensure_layout(self, width: int) -> None:
-        if width != self._layout_width:
-            self._layout = self._compute_layout(width)
-            self._layout_width = width
-            self._lines.clear()
-
-    # ------------------------------------------------------------------ rendering
-
-    def _row_cells(self, index: int) -> CellRow | None:
-        page = index // self._page_size
-        cached = self._pages.get(page)
-        if cached is None:
-            start = page * self._page_size
-            page_keys = list(self._keys[start : start + self._page_size])
-            self.provider_calls += 1
-            self.provider_rows += len(page_keys)
-            try:
-                cached = self._provider(page_keys)
-            except Exception as exc:  # a failing store must not crash the paint
-                self.log.error("row provider failed", exc)
-                cached = {}
-            self._pages[page] = cached
-        return cached.get(self._keys[index])
-
-    def _assemble(self, cells: Sequence[Text], base: Style, gutter: str) -> Strip:
-        line = Text(gutter, style=base, end="", no_wrap=True)
-        for n, (cell, (column, width)) in enumerate(zip(cells, self._layout, strict=True)):
-            if n:
-                line.append(" ")
-            piece = without_colour(cell) if self.app.no_color else cell.copy()
-            piece.no_wrap = True
-            piece.end = ""
-            piece.truncate(width, overflow="ellipsis")
-            pad = width - piece.cell_len
-            if pad > 0:
-                if column.justify == "right":
-                    piece.pad_left(pad)
-                else:
-                    piece.pad_right(pad)
-            line.append_text(piece)
-        return self._strip(line, base).extend_cell_length(self._layout_width, base)
-
-    def _strip(self, text: Text, base: Style) -> Strip:
-        """``text`` as a strip whose every segment has a style.
-
-        Rich renders a ``Text`` without spans as bare segments (style ``None``): their colours
-        are lost, and Textual's ``NO_COLOR`` filter crashes on them (``style.color`` of None).
-        """
-        own = text.style if isinstance(text.style, Style) else Style.parse(text.style or "")
-        fallback = base + own
-        return Strip(
-            [
-                Segment(chunk, style if style is not None else fallback, control)
-                for chunk, style, control in text.render(self.app.console, end="")
-            ]
-        )
-
-    def _header_strip(self, base: Style) -> Strip:
-        header_style = base + self.get_component_rich_style("virtual-table--header")
-        sorted_style = base + self.get_component_rich_style("virtual-table--sorted")
-        cells: list[Text] = []
-        for column, width in self._layout:
-            label = column.label
-            style = header_style
-            if self._sort is not None and self._sort[0] == column.key:
-                # Keep the arrow visible: shorten the label rather than the indicator.
-                label = f"{label[: max(0, width - 1)]}{'▼' if self._sort[1] else '▲'}"
-                style = sorted_style
-            cells.append(Text(label, style=style, end=""))
-        return self._assemble(cells, header_style, " " * _GUTTER)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        self._ensure_layout(width)
-        base = self.rich_style
-        if y == 0:
-            key: tuple[object, ...] = ("header", self._generation, self._sort)
-            strip = self._lines.get(key)
-            if strip is None:
-                strip = self._header_strip(base)
-                self._lines[key] = strip
-            return strip
-        index = int(self.scroll_y) + y - 1
-        if index >= len(self._keys):
-            if index == 0 and self.empty_text:
-                style = base + self.get_component_rich_style("virtual-table--placeholder")
-                message = Text(" " * _GUTTER + self.empty_text, style=style, end="")
-                message.truncate(width, overflow="ellipsis")
-                return self._strip(message, base).extend_cell_length(width, base)
-            return Strip.blank(width, base)
-        row_key = self._keys[index]
-        is_cursor = index == self._cursor
-        is_selected = row_key in self._selected
-        cache_key = (index, row_key, is_cursor, is_selected, self._generation)
-        strip = self._lines.get(cache_key)
-        if strip is not None:
-            return strip
-        row_style = base
-        if is_selected:
-            row_style = row_style + self.get_component_rich_style("virtual-table--selected")
-        if is_cursor:
-            row_style = row_style + self.get_component_rich_style("virtual-table--cursor")
-        cells_by_key = self._row_cells(index)
-        gutter = (_CURSOR_MARK if is_cursor else " ") + (_SELECTED_MARK if is_selected else " ")
-        if cells_by_key is None:
-            placeholder = row_style + self.get_component_rich_style("virtual-table--placeholder")
-            cells = [Text("…", end="")] + [Text("")] * (len(self._layout) - 1)
-            strip = self._assemble(cells, placeholder, gutter) if self._layout else Strip([])
-        else:
-            cells = [cells_by_key.get(column.key) or Text("") for column, _ in self._layout]
-            strip = self._assemble(cells, row_style, gutter)
-        self._lines[cache_key] = strip
-        return strip
 
     # ------------------------------------------------------------------ mouse
 
