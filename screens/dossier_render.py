@@ -7,8 +7,7 @@ one job.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from rich.console import Group, RenderableType
@@ -16,6 +15,17 @@ from rich.table import Table
 from rich.text import Text
 
 from console.sanitize import safe
+from screens.dossier_cells import (
+    LIST_LIMIT,
+    Getter,
+    access,
+    col,
+    kv,
+    source_type,
+    ts,
+    val,
+    when,
+)
 from screens.safe import flag_summary, safe_text
 
 if TYPE_CHECKING:
@@ -26,96 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["SECTION_TITLES", "local_header", "problem_text", "render_section", "risk_text"]
 
 
-LIST_LIMIT: Final = 150
-ACCESS_LEVELS: Final = {
-    0: "none",
-    5: "minimal",
-    10: "guest",
-    15: "planner",
-    20: "reporter",
-    30: "developer",
-    40: "maintainer",
-    50: "owner",
-    60: "admin",
-}
-
-
-# --------------------------------------------------------------------------- value helpers
-
-
-def _val(value: Any, *, kind: Any = "line", max_cells: int | None = 80) -> Text:
-    if isinstance(value, bool):
-        return Text("yes" if value else "no", style="bold" if value else "")
-    if isinstance(value, list | tuple):
-        if not value:
-            return Text("—", style="dim")
-        parts = [
-            safe_text(_brief(v), kind=kind, max_cells=max_cells) for v in value
-        ]
-        return Text(", ").join(parts)
-    if isinstance(value, Mapping):
-        return safe_text(_brief(value), kind=kind, max_cells=max_cells)
-    return safe_text(value, kind=kind, max_cells=max_cells)
-
-
-_ISO_TS: Final = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
-)
-
-
-def _when(value: Any) -> Text:
-    """``2024-05-20T10:00:44.000Z`` → ``2024-05-20 10:00`` (UTC as GitLab sends it)."""
-    if isinstance(value, str):
-        match = _ISO_TS.match(value)
-        if match:
-            return Text(f"{match.group(1)} {match.group(2)}")
-    return _val(value, max_cells=30)
-
-
-def _brief(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return " ".join(f"{k}={v}" for k, v in value.items() if v not in (None, "", [], {}))
-    return "" if value is None else str(value)
-
-
-def _access(value: Any) -> Text:
-    try:
-        level = int(value)
-    except (TypeError, ValueError):
-        return _val(value)
-    name = ACCESS_LEVELS.get(level, str(level))
-    return Text(name, style="bold red" if level >= 40 else "")
-
-
-def _kv(rows: Iterable[tuple[str, Text]]) -> Table:
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column(overflow="fold")
-    for label, value in rows:
-        grid.add_row(Text(label), value)
-    return grid
-
-
-Getter = Callable[[Mapping[str, Any]], Text]
-
-
-def _col(key: str, *, kind: Any = "line", max_cells: int = 40) -> Getter:
-    return lambda item: _val(item.get(key), kind=kind, max_cells=max_cells)
-
-
-def _ts(key: str) -> Getter:
-    return lambda item: _when(item.get(key))
-
-
-_SOURCE_TYPES: Final = {"Namespace": "group", "Group": "group", "Project": "project"}
-
-
-def _source_type(item: Mapping[str, Any]) -> Text:
-    value = item.get("source_type")
-    short = _SOURCE_TYPES.get(str(value)) if value is not None else None
-    return Text(short) if short else _val(value, max_cells=10)
-
-
 def _token_cards(items: Sequence[Mapping[str, Any]]) -> RenderableType:
     """Tokens as two-line cards: too many fields for one 80-column table row."""
     lines: list[Text] = []
@@ -123,11 +43,11 @@ def _token_cards(items: Sequence[Mapping[str, Any]]) -> RenderableType:
         revoked = bool(item.get("revoked"))
         active = item.get("active")
         head = Text("#", style="bold")
-        head.append_text(_val(item.get("id"), max_cells=12))
+        head.append_text(val(item.get("id"), max_cells=12))
         head.append(" ")
         head.append_text(safe_text(item.get("name"), kind="line", max_cells=40, style="bold"))
         head.append("  ")
-        head.append_text(_val(item.get("scopes"), max_cells=30))
+        head.append_text(val(item.get("scopes"), max_cells=30))
         if revoked:
             head.append("  revoked", style="dim")
         elif active is False:
@@ -135,15 +55,15 @@ def _token_cards(items: Sequence[Mapping[str, Any]]) -> RenderableType:
         else:
             head.append("  ACTIVE", style="bold yellow")
         head.append("  expires ", style="dim")
-        head.append_text(_when(item.get("expires_at")))
+        head.append_text(when(item.get("expires_at")))
         detail = Text("    created ", style="dim")
-        detail.append_text(_when(item.get("created_at")))
+        detail.append_text(when(item.get("created_at")))
         detail.append(" · last used ", style="dim")
-        detail.append_text(_when(item.get("last_used_at")))
+        detail.append_text(when(item.get("last_used_at")))
         ips = item.get("last_used_ips")
         if ips:
             detail.append(" from ", style="dim")
-            detail.append_text(_val(ips, max_cells=40))
+            detail.append_text(val(ips, max_cells=40))
         lines += [head, detail]
     return Group(*lines)
 
@@ -163,64 +83,64 @@ def _audit_cards(items: Sequence[Mapping[str, Any]]) -> RenderableType:
     for item in items[:LIST_LIMIT]:
         details = item.get("details")
         details = details if isinstance(details, Mapping) else {}
-        head = _when(item.get("created_at"))
+        head = when(item.get("created_at"))
         head.stylize("bold")
         relation = item.get("relation")
         if relation:
             head.append("  ")
             head.append_text(safe_text(relation, kind="line", max_cells=10, style="cyan"))
         head.append("  by ", style="dim")
-        head.append_text(_val(item.get("author_name") or item.get("author_id"), max_cells=30))
+        head.append_text(val(item.get("author_name") or item.get("author_id"), max_cells=30))
         ip = details.get("ip_address") or item.get("ip_address")
         if ip:
             head.append("  from ", style="dim")
-            head.append_text(_val(ip, max_cells=40))
+            head.append_text(val(ip, max_cells=40))
         what = Text("    ")
         message = details.get("custom_message") or item.get("event_name")
-        what.append_text(_val(message or "(no message)", max_cells=120))
+        what.append_text(val(message or "(no message)", max_cells=120))
         if details.get("change"):
             what.append("  [", style="dim")
-            what.append_text(_val(details.get("change"), max_cells=30))
+            what.append_text(val(details.get("change"), max_cells=30))
             what.append(": ", style="dim")
-            what.append_text(_val(details.get("from"), max_cells=30))
+            what.append_text(val(details.get("from"), max_cells=30))
             what.append(" → ", style="dim")
-            what.append_text(_val(details.get("to"), max_cells=30))
+            what.append_text(val(details.get("to"), max_cells=30))
             what.append("]", style="dim")
         target = details.get("target_details")
         if target:
             what.append("  on ", style="dim")
-            what.append_text(_val(target, max_cells=40))
+            what.append_text(val(target, max_cells=40))
         lines += [head, what]
     return Group(*lines)
 
 
 _LIST_COLUMNS: Final[dict[str, list[tuple[str, Getter]]]] = {
-    "emails": [("email", _col("email", max_cells=60)), ("confirmed", _ts("confirmed_at"))],
+    "emails": [("email", col("email", max_cells=60)), ("confirmed", ts("confirmed_at"))],
     "memberships": [
-        ("type", _source_type),
-        ("name", _col("source_name", max_cells=50)),
-        ("id", _col("source_id", max_cells=10)),
-        ("access", lambda m: _access(m.get("access_level"))),
+        ("type", source_type),
+        ("name", col("source_name", max_cells=50)),
+        ("id", col("source_id", max_cells=10)),
+        ("access", lambda m: access(m.get("access_level"))),
     ],
     "ssh_keys": [
-        ("id", _col("id", max_cells=8)),
-        ("title", _col("title", max_cells=30)),
-        ("created", _ts("created_at")),
-        ("expires", _ts("expires_at")),
-        ("usage", _col("usage_type", max_cells=16)),
-        ("key", _col("key", max_cells=24)),
+        ("id", col("id", max_cells=8)),
+        ("title", col("title", max_cells=30)),
+        ("created", ts("created_at")),
+        ("expires", ts("expires_at")),
+        ("usage", col("usage_type", max_cells=16)),
+        ("key", col("key", max_cells=24)),
     ],
     "gpg_keys": [
-        ("id", _col("id", max_cells=8)),
-        ("created", _ts("created_at")),
-        ("key", _col("key", max_cells=40)),
+        ("id", col("id", max_cells=8)),
+        ("created", ts("created_at")),
+        ("key", col("key", max_cells=40)),
     ],
     "events": [
-        ("when", _ts("created_at")),
-        ("action", _col("action_name", max_cells=20)),
-        ("target", _col("target_type", max_cells=16)),
-        ("title", _col("target_title", max_cells=50)),
-        ("project", _col("project_id", max_cells=10)),
+        ("when", ts("created_at")),
+        ("action", col("action_name", max_cells=20)),
+        ("target", col("target_type", max_cells=16)),
+        ("title", col("target_title", max_cells=50)),
+        ("project", col("project_id", max_cells=10)),
     ],
 }
 SECTION_TITLES: Final = {
@@ -285,9 +205,9 @@ def _profile(items: Mapping[str, Any]) -> RenderableType:
     rows = [
         (
             label,
-            _when(items.get(key))
+            when(items.get(key))
             if key.endswith("_at")
-            else _val(items.get(key), kind=kind, max_cells=120),
+            else val(items.get(key), kind=kind, max_cells=120),
         )
         for label, key, kind in _PROFILE_FIELDS
         if key in items
@@ -296,7 +216,7 @@ def _profile(items: Mapping[str, Any]) -> RenderableType:
         flags = flag_summary(items.get(key), kind="username" if key == "username" else "name")
         if flags is not None:
             rows.append((f"{label} flags", flags))
-    parts: list[RenderableType] = [_kv(rows)]
+    parts: list[RenderableType] = [kv(rows)]
     identities = items.get("identities")
     if isinstance(identities, list) and identities:
         parts.append(Text("Identities", style="bold"))
@@ -304,9 +224,9 @@ def _profile(items: Mapping[str, Any]) -> RenderableType:
             _list(
                 identities,
                 [
-                    ("provider", _col("provider", max_cells=30)),
-                    ("extern uid", _col("extern_uid", max_cells=60)),
-                    ("SAML group", _col("saml_provider_id", max_cells=12)),
+                    ("provider", col("provider", max_cells=30)),
+                    ("extern uid", col("extern_uid", max_cells=60)),
+                    ("SAML group", col("saml_provider_id", max_cells=12)),
                 ],
             )
         )
@@ -316,8 +236,8 @@ def _profile(items: Mapping[str, Any]) -> RenderableType:
 
 
 def _sign_in(items: Mapping[str, Any]) -> RenderableType:
-    return _kv(
-        (label, _when(items.get(key)) if key.endswith("_at") else _val(items.get(key)))
+    return kv(
+        (label, when(items.get(key)) if key.endswith("_at") else val(items.get(key)))
         for label, key in _SIGN_IN_FIELDS
     )
 
@@ -341,9 +261,9 @@ def _blast(entries: Sequence[Mapping[str, Any]]) -> RenderableType:
         variables.append(f" ({int(entry.get('protected_variables') or 0)})")
         tokens = len(entry.get("deploy_tokens") or []) + len(entry.get("access_tokens") or [])
         table.add_row(
-            _source_type(entry),
-            _val(entry.get("source_name"), max_cells=50),
-            _access(entry.get("access_level")),
+            source_type(entry),
+            val(entry.get("source_name"), max_cells=50),
+            access(entry.get("access_level")),
             variables,
             count(entry, "runners"),
             count(entry, "hooks"),
@@ -353,10 +273,10 @@ def _blast(entries: Sequence[Mapping[str, Any]]) -> RenderableType:
         if failed:
             # One line per namespace: which lists failed, and the first reason.
             line = Text("? ", style="yellow")
-            line.append_text(_val(entry.get("source_name"), max_cells=30))
+            line.append_text(val(entry.get("source_name"), max_cells=30))
             what = ", ".join(str(k) for k in failed)
             line.append(f": {what} unavailable — ", style="yellow")
-            line.append_text(_val(next(iter(failed.values())), max_cells=120))
+            line.append_text(val(next(iter(failed.values())), max_cells=120))
             errors.append(line)
     return Group(table, *errors)
 
@@ -381,9 +301,9 @@ def render_section(name: str, section: Section | None) -> RenderableType:
         if not items:
             parts.append(Text("none", style="dim"))
         else:
-            parts.append(_list(items, _LIST_COLUMNS.get(name, [("value", _val)])))
+            parts.append(_list(items, _LIST_COLUMNS.get(name, [("value", val)])))
     elif isinstance(items, Mapping):
-        parts.append(_kv((safe(k, kind="line", max_cells=40), _val(v)) for k, v in items.items()))
+        parts.append(kv((safe(k, kind="line", max_cells=40), val(v)) for k, v in items.items()))
     if isinstance(items, list) and len(items) > LIST_LIMIT:
         parts.append(Text(f"… {len(items) - LIST_LIMIT} more not shown", style="dim italic"))
     if section.note:
