@@ -8,6 +8,7 @@ to the active pane. Panes save their own filters and selection.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -16,6 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static
@@ -23,6 +25,7 @@ from textual.worker import Worker, WorkerState
 
 from actions import resumable_count
 from console.context import AppContext
+from console.store.lock import other_writer
 from screens.coverage import CoverageScreen
 from screens.handoff_wiring import (
     HANDOFF_BINDINGS,
@@ -51,6 +54,7 @@ from screens.panes.audit.messages import (
 )
 from screens.panes.base import Pane, RecordPane
 from screens.panes.users.messages import ReviewProgressChanged
+from screens.runbook import RunbookPane
 from screens.widgets.command_line import COMMANDS, CommandLine, command_argument, parse_command
 from screens.widgets.debounce import Debouncer
 
@@ -68,6 +72,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 RESTORE_WAIT = 3.0  # seconds: the longest typed keys wait for the saved view and first rows
 SAVE_DELAY = 0.5  # seconds: coalesces quick 1-2-3 presses into one small write
+
+
+@dataclass
+class WriterElsewhereFound(Message):
+    """Another console holds this incident for writing (this one only reads)."""
+
+    holder: str
 
 
 def default_pane_factories() -> dict[str, PaneFactory]:
@@ -155,14 +166,16 @@ class MainScreen(HandoffMixin, Screen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        header = self.query_one(ConsoleHeader)
         conn, cov = self.ctx.connection, self.ctx.coverage
-        header.instance_url = self.ctx.instance_url
-        header.identity = (cov.username or "") if cov is not None else ""
-        header.incident_title = str(self.ctx.incident.title)
-        header.drill = bool(conn.is_drill)
-        header.read_only = self.ctx.read_only
-        header.dry_run = self.ctx.dry_run
+        self.query_one(ConsoleHeader).update(
+            instance_url=self.ctx.instance_url,
+            identity=(cov.username or "") if cov is not None else "",
+            incident_title=str(self.ctx.incident.title),
+            drill=bool(conn.is_drill),
+            offline=self.offline is not None,
+            read_only=self.ctx.read_only,
+            dry_run=self.ctx.dry_run,
+        )
         self._load_saved_state()
         self.cache_coverage()
         self._link_credentials()
@@ -182,7 +195,7 @@ class MainScreen(HandoffMixin, Screen[None]):
             return
         self.active_pane = key
         self.query_one("#panes", ContentSwitcher).current = f"pane-{key}"
-        self.query_one(ConsoleHeader).active_pane = key
+        self.query_one(ConsoleHeader).update(active_pane=key)
         if focus:
             self._focus_pane(self._panes[key])
         self.post_message(PaneActivated(key))
@@ -315,6 +328,9 @@ class MainScreen(HandoffMixin, Screen[None]):
         self.post_message(
             ReviewProgressLoaded(progress.reviewed, progress.total, bool(progress.root_reviewed))
         )
+        holder = other_writer(store.path, incident_id)
+        if holder is not None:
+            self.post_message(WriterElsewhereFound(holder.describe()))
         pending = resumable_count(store, incident_id)  # in flight + plan steps not started
         if pending:
             self.post_message(InterruptedActionsFound(pending))
@@ -392,12 +408,19 @@ class MainScreen(HandoffMixin, Screen[None]):
     @on(ReviewProgressLoaded)
     def _progress_loaded(self, message: ReviewProgressLoaded) -> None:
         header = self.query_one(ConsoleHeader)
-        if header.progress is None:  # the pane's own report is newer than the store's
-            header.progress = (message.reviewed, message.total, message.root_reviewed)
+        if header.state.review is None:  # the pane's own report is newer than the store's
+            header.update(review=(message.reviewed, message.total, message.root_reviewed))
+
+    @on(WriterElsewhereFound)
+    def _writer_elsewhere(self, message: WriterElsewhereFound) -> None:
+        self.query_one(ConsoleHeader).update(lock_holder=message.holder)
 
     def on_users_pane_review_progress_changed(self, message: ReviewProgressChanged) -> None:
-        self.query_one(ConsoleHeader).progress = (
-            message.reviewed, message.total, message.root_reviewed)
+        self.query_one(ConsoleHeader).update(
+            review=(message.reviewed, message.total, message.root_reviewed))
+
+    def on_runbook_pane_progress_changed(self, message: RunbookPane.ProgressChanged) -> None:
+        self.query_one(ConsoleHeader).update(runbook=message.summary)
 
     def _link_credentials(self) -> None:
         """Cross-links follow the users' review marks (the users pane's ``mark_saved``)."""
@@ -501,7 +524,7 @@ class MainScreen(HandoffMixin, Screen[None]):
     @on(IncidentUpdated)
     def _incident_updated(self, message: IncidentUpdated) -> None:
         self.ctx.incident = message.incident
-        self.query_one(ConsoleHeader).incident_title = str(message.incident.title)
+        self.query_one(ConsoleHeader).update(incident_title=str(message.incident.title))
         for pane in self._panes.values():
             if isinstance(pane, RecordPane):
                 pane.incident_changed(message.incident)

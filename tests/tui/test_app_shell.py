@@ -43,7 +43,7 @@ def test_demo_startup_reaches_users_pane_with_drill_marker() -> None:
         assert main.active_pane == "users"
         assert type(main.pane()).__name__ == "UsersPane"
         header = main.query_one(ConsoleHeader)
-        assert header.badges() == ["DRILL"]
+        assert header.state.badges() == ["DRILL"]
         await until(pilot, lambda: "root" in screen_text(app))
         text = screen_text(app)
         assert " DRILL " in text.splitlines()[0]
@@ -51,8 +51,8 @@ def test_demo_startup_reaches_users_pane_with_drill_marker() -> None:
         assert app.ctx.connection.token_source.startswith("drill")
         # The pane keys live in the header (the footer has no room for them at 80 columns);
         # the footer shows the review keys with explicit words.
-        assert "1 Users  2 Audit  3 Credentials" in text.splitlines()[1]
-        assert header.active_pane == "users"
+        assert "1 Users  2 Audit  3 Creds  4 Runbook  5 Journal" in text.splitlines()[1]
+        assert header.state.active_pane == "users"
         footer = text.splitlines()[-1]
         for words in ("c Mark cleared", "f Flag suspicious", "n Next unreviewed user", "? Help"):
             assert words in footer, footer
@@ -67,7 +67,7 @@ def test_demo_startup_reaches_users_pane_with_drill_marker() -> None:
         assert "A  Only administrators" in app.screen.plain_text()
         await pilot.press("escape")
         await pilot.press("2")
-        assert header.active_pane == "audit"
+        assert header.state.active_pane == "audit"
 
     run_app(app, script)
 
@@ -253,12 +253,12 @@ def test_incident_form_edits_title_and_palette_switches_panes() -> None:
     async def script(pilot: Any) -> None:
         main = await reach_main(pilot)
         header = main.query_one(ConsoleHeader)
-        assert header.badges() == ["DRILL", "READ-ONLY", "DRY-RUN"]
+        assert header.state.badges() == ["DRILL", "READ-ONLY", "DRY-RUN"]
         await pilot.press("i")
         assert isinstance(app.screen, IncidentEditScreen)
         app.screen.query_one("#inc-title", Input).value = "Account takeover [b]x[/]"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: header.incident_title == "Account takeover [b]x[/]")
+        await until(pilot, lambda: header.state.incident_title == "Account takeover [b]x[/]")
         assert app.ctx is not None and app.ctx.incident.title == "Account takeover [b]x[/]"
         assert "Account takeover [b]x[/]" in screen_text(app)  # literal, never markup
         await pilot.press("ctrl+p")
