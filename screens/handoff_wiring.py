@@ -64,6 +64,7 @@ class HandoffMixin:
         def pane(self, key: str | None = None) -> Widget: ...
         def show_pane(self, key: str, *, save: bool = True) -> None: ...
         def notify(self, message: str, **kw: Any) -> None: ...
+        async def action_show_coverage(self) -> None: ...
 
     def action_show_timeline(self) -> None:
         from screens.timeline import TimelineScreen
@@ -85,7 +86,7 @@ class HandoffMixin:
             return
         self.app.push_screen(ExportDialog(self.ctx, view=view))
 
-    def on_runbook_pane_open_step(self, message: RunbookPane.OpenStep) -> None:
+    async def on_runbook_pane_open_step(self, message: RunbookPane.OpenStep) -> None:
         """A runbook step asked for the pane or action that does it."""
         target = message.target
         if target.startswith("action:"):
@@ -95,9 +96,7 @@ class HandoffMixin:
         elif target == "export":
             self.action_export_bundle()
         elif target == "coverage":
-            run = getattr(self, "action_show_coverage", None)
-            if callable(run):
-                run()
+            await self.action_show_coverage()
         elif target == "timeline":
             self.action_show_timeline()
         else:
@@ -107,7 +106,7 @@ class HandoffMixin:
     def cache_coverage(self) -> None:
         """Keep the capability check with the incident (blind spots, version, the report)."""
         cov = self.ctx.coverage
-        if cov is None or not getattr(cov, "ok", False):
+        if cov is None or not cov.ok:
             return
         from console.runbook import COVERAGE_CACHE_KEY, coverage_snapshot
 

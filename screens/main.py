@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -21,10 +22,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerFailed, WorkerState
 
 from actions import resumable_count
 from console.context import AppContext
+from console.runbook import blind_spots, coverage_snapshot
 from console.store.lock import other_writer
 from screens.coverage import CoverageScreen
 from screens.handoff_wiring import (
@@ -500,11 +502,19 @@ class MainScreen(HandoffMixin, Screen[None]):
         self.show_pane("audit")
 
     # -- incident and coverage -----------------------------------------------------------
-    def action_show_coverage(self) -> None:
-        if self.ctx.coverage is None:
-            self.notify("The capability check has not run.", markup=False, severity="warning")
-            return
-        self.app.push_screen(CoverageScreen(self.ctx.coverage))
+    async def action_show_coverage(self) -> None:
+        """v: the capability check and the incident's blind spots (read from the store in a
+        worker: the cached coverage, the audit and inventory loads)."""
+        ctx = self.ctx
+        snapshot = coverage_snapshot(ctx.coverage) if ctx.coverage is not None else None
+        worker = self.run_worker(partial(blind_spots, ctx.store, ctx.incident, snapshot),
+                                 thread=True, group="coverage", exit_on_error=False)
+        try:
+            spots = await worker.wait()
+        except WorkerFailed:
+            spots = []  # the failure is reported by _worker_failed; the check still shows
+        self.app.push_screen(CoverageScreen(ctx.coverage, blind_spots=spots,
+                                            url=ctx.instance_url))
 
     def action_edit_incident(self) -> None:
         def saved(fields: dict[str, str] | None) -> None:

@@ -179,7 +179,14 @@ def test_non_admin_token_shows_coverage_warning(
         await pilot.press("enter")
         main = await reach_main(pilot)
         await pilot.press("v")
-        assert isinstance(app.screen, CoverageScreen)
+        await until(pilot, lambda: isinstance(app.screen, CoverageScreen))
+        panel = app.screen
+        assert isinstance(panel, CoverageScreen)
+        # The incident's blind spots, each with the runbook step that covers it elsewhere.
+        blind = [str(w.render()) for w in panel.query(".coverage-blind")]
+        assert any(s.startswith("✗ Server-side Git hooks") for s in blind), blind
+        hidden_ips = next(s for s in blind if "not an administrator" in s)
+        assert "→ " in hidden_ips and "administrator's token" in hidden_ips
         await pilot.press("escape")
         assert app.screen is main
 
