@@ -464,6 +464,7 @@ def test_an_untouched_cursor_stays_on_the_first_row_while_pages_arrive_out_of_or
     ctx = make_ctx(tmp_path)
     users = make_users(2000)
     pages = [users[1000:1100], users[0:100], *(users[i : i + 100] for i in range(100, 1000, 100))]
+    first_page_seen = threading.Event()
 
     def out_of_order(config, token, store, incident_id, *, on_progress=None, cancelled=None,
                      **kw):
@@ -473,9 +474,10 @@ def test_an_untouched_cursor_stays_on_the_first_row_while_pages_arrive_out_of_or
             loaded += len(page)
             if on_progress:
                 on_progress(loader.LoadProgress(loaded, None, n, False))
-            # The first page is shown alone; the rest land before the next refresh, so the
-            # query after the load (not one during it) is what brings root in.
-            time.sleep(0.3 if n == 1 else 0)
+            if n == 1:
+                # The first page is shown alone (the test says when it has seen it); the rest
+                # land while the load goes on, root among them.
+                assert first_page_seen.wait(30), "the test never saw the first page"
         return loader.LoadResult(loaded, len(pages), 1.0, False, None)
 
     monkeypatch.setattr(loader, "load_users_blocking", out_of_order)
@@ -491,8 +493,10 @@ def test_an_untouched_cursor_stays_on_the_first_row_while_pages_arrive_out_of_or
                 await pilot.pause(0.02)
                 if app.pane.table.row_count:
                     break
-            assert app.pane.current_user_id == 1001  # only the first page is there yet
-            await settle(pilot, rounds=5, delay=0.8)
+            assert app.pane.table.row_count == 100  # only the first page is there yet
+            assert app.pane.current_user_id == 1001
+            first_page_seen.set()
+            await settle(pilot, rounds=5)  # the load ends, its final query and risk run
             assert app.pane.table.row_count == 1100
             assert app.pane.current_user_id == 1 and app.pane.table.scroll_y == 0
             assert "▶      1 " in screen_text(app)
