@@ -16,6 +16,7 @@ from typing import Final, Literal
 __all__ = [
     "format_iso",
     "from_epoch",
+    "minute_text",
     "normalize_ts",
     "now",
     "parse_date",
@@ -142,3 +143,9 @@ def window_bound(value: object, *, end: bool) -> str | None:
     if ts is not None and len(ts) == 10:
         return ts + ("T23:59:59.999Z" if end else "T00:00:00.000Z")
     return ts
+
+
+def minute_text(value: object) -> str | None:
+    """``2024-05-20T10:00:44.000Z`` → ``2024-05-20 10:00`` (UTC) for screens; None if unreadable."""
+    parsed = parse_ts(value)
+    return parsed.strftime("%Y-%m-%d %H:%M") if parsed is not None else None

@@ -170,10 +170,12 @@ class DossierScreen(Screen[None]):
         from console.audit import incident_window
         from console.dossier import fetch_dossier
         from console.errors import describe_error
+        from console.timeutil import format_iso
 
         inc = self.ctx.incident
-        start, end = incident_window(inc.window_start, inc.window_end)  # open ends: 30 d / now
-        window = (start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        # Open ends: 30 days / now, on GitLab's clock.
+        start, end = incident_window(inc.window_start, inc.window_end, now=self.ctx.clock.now())
+        window = (format_iso(start, "seconds"), format_iso(end, "seconds"))
         try:
             dossier = fetch_dossier(self.ctx.gitlab(), user_id, window)
             self.post_message(self.DossierFetched(user_id, dossier, None))

@@ -33,9 +33,11 @@ View = tuple[
 ]
 
 
-def default_target(incident_id: int, name: str | None, now: datetime | None = None) -> Path:
-    """``~/incident-3-20260105-1412`` (bundle) or ``~/incident-3-users-20260105-1412.csv``."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+def default_target(incident_id: int, name: str | None, now: datetime) -> Path:
+    """``~/incident-3-20260105-1412`` (bundle) or ``~/incident-3-users-20260105-1412.csv``.
+
+    ``now`` is GitLab's time, like every time inside the export."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
     if name is None:
         return Path.home() / f"incident-{incident_id}-{stamp}"
     return Path.home() / f"incident-{incident_id}-{name}-{stamp}.csv"
@@ -55,11 +57,12 @@ class ExportDialog(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         iid = int(self.ctx.incident.id)
+        now = self.ctx.clock.now()  # GitLab's time, like every time inside the export
         with Vertical(classes="handoff-box"):
             if self.view is None:
                 yield Static(Text(f"Export the evidence bundle of incident #{iid}"),
                              id="export-title")
-                yield Input(value=str(default_target(iid, None)), id="export-path",
+                yield Input(value=str(default_target(iid, None, now)), id="export-path",
                             placeholder="a new directory")
                 yield Input(placeholder="SSH private key to sign the manifest (optional)",
                             id="export-key")
@@ -68,7 +71,7 @@ class ExportDialog(ModalScreen[Path | None]):
                 size = "" if callable(rows) else f" ({len(rows)} rows)"
                 yield Static(Text(f"Export the {name} view{size}: .csv or .jsonl"),
                              id="export-title")
-                yield Input(value=str(default_target(iid, name)), id="export-path",
+                yield Input(value=str(default_target(iid, name, now)), id="export-path",
                             placeholder="a new file ending in .csv or .jsonl")
             yield Static("", id="export-result")
             yield Static(Text("enter: export    escape: close"), classes="handoff-hint")

@@ -6,7 +6,7 @@ the first, pre-selected option and enter takes it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.text import Text
@@ -18,8 +18,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
+from console import timeutil
 from console.sanitize import clean
 from console.store import INCIDENT_KINDS as STORE_KINDS
+from console.timeutil import format_iso, parse_ts
 
 __all__ = [
     "INCIDENT_KINDS",
@@ -33,35 +35,33 @@ INCIDENT_KINDS = tuple(sorted(STORE_KINDS, key=lambda k: k != "compromised-insta
 NEW = "new"
 
 
-def _parse(ts: object) -> datetime | None:
-    if isinstance(ts, datetime):
-        return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-    try:
-        parsed = datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def ago(ts: object, now: datetime | None = None) -> str:
-    """``2 h ago`` style age of an ISO timestamp; ``unknown`` if it cannot be read."""
-    when = _parse(ts)
+    """``2 h ago`` style age of an ISO timestamp; ``unknown`` if it cannot be read.
+
+    Used for the store's own times (an incident's last activity), which this host's clock
+    wrote: so "now" defaults to this host's clock, not GitLab's.
+    """
+    when = parse_ts(ts)
     if when is None:
         return "unknown"
-    seconds = max(0, int(((now or datetime.now(UTC)) - when).total_seconds()))
+    seconds = max(0, int(((now or timeutil.now()) - when).total_seconds()))
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             return f"{seconds // size} {unit} ago"
     return "just now"
 
 
-def default_incident_fields(now: datetime | None = None) -> dict[str, str]:
-    """A new incident starts at once with these; the responder edits them later with ``i``."""
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
+def default_incident_fields(now: datetime) -> dict[str, str]:
+    """A new incident starts at once with these; the responder edits them later with ``i``.
+
+    ``now`` is GitLab's time (``ServerClock.now()``): the window is compared with the server's
+    timestamps, so a host clock minutes off must not move its start.
+    """
+    now = now.replace(microsecond=0)
     return {
         "title": f"Incident {now.astimezone():%Y-%m-%d %H:%M}",
         "kind": "compromised-instance",
-        "window_start": (now - timedelta(days=30)).isoformat().replace("+00:00", "Z"),
+        "window_start": format_iso(now - timedelta(days=30), "seconds"),
         # Open end: "until now", so reloads keep fetching what happens during the response.
         "window_end": "",
     }
@@ -171,7 +171,7 @@ class IncidentEditScreen(ModalScreen[dict[str, str] | None]):
         start = self.query_one("#inc-start", Input).value.strip()
         end = self.query_one("#inc-end", Input).value.strip()
         error = self.query_one("#inc-error", Static)
-        begin, finish = _parse(start), _parse(end)
+        begin, finish = parse_ts(start), parse_ts(end)
         if not title:
             error.update(Text("The title cannot be empty."))
             return

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -403,7 +402,7 @@ class StartupFlow:
 
     async def new_incident(self, store: Store, conn: Connection) -> Incident:
         """Start a new incident with the default title and a 30-day window."""
-        fields = default_incident_fields(datetime.now(UTC))
+        fields = default_incident_fields(conn.config.clock.now())  # GitLab's now
         return await self.blocking("Starting a new incident…", new_incident, store, conn, fields,
                                    not self.launch.read_only)
 

@@ -6,6 +6,9 @@ import asyncio
 import json
 import os
 import stat
+import time
+from datetime import UTC, datetime
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from console.audit import events_cache_key
+from console.clock import ServerClock
 from console.store import Store
 from screens.export_dialog import ExportDialog
 from screens.journal_view import JournalView
@@ -26,6 +30,7 @@ HOSTILE = "\x1b[2Jevil\u202e[@click=app.quit]x"
 class Ctx:
     def __init__(self, store: Store) -> None:
         self.store, self.coverage = store, None
+        self.clock = ServerClock()
         self.incident = store.create_incident("t", "compromised-account", None,
                                               "https://g.example", "2026-03-01", None)
 
@@ -198,6 +203,25 @@ def test_export_dialog_writes_a_bundle_and_a_view(tmp_path: Path) -> None:
     jsonl = tmp_path / "users.jsonl"
     asyncio.run(run(ExportDialog(ctx, view=("users", rows, ("id",))), jsonl))
     assert [json.loads(x) for x in jsonl.read_text().splitlines()] == [{"id": 1}, {"id": 2}]
+
+
+def test_the_default_export_path_is_stamped_with_gitlabs_clock(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    local = time.time()
+    # GitLab's replies say 2031-01-02 10:20:30 while this host thinks it is now.
+    gitlab_now = datetime(2031, 1, 2, 10, 20, 30, tzinfo=UTC).timestamp()
+    ctx.clock.observe({"Date": formatdate(gitlab_now, usegmt=True)}, sent_at=local,
+                      received_at=local)
+
+    async def run() -> str:
+        dialog = ExportDialog(ctx, view=("users", [{"id": 1}], ("id",)))
+        app = DialogApp(ctx, dialog)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            return dialog.query_one("#export-path", Input).value
+
+    path = asyncio.run(run())
+    assert Path(path).name.startswith(f"incident-{ctx.incident.id}-users-20310102-1020"), path
 
 
 def test_export_dialog_refuses_an_existing_path(tmp_path: Path) -> None:

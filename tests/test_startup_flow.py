@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
+from console import timeutil
 from console.app import IncidentConsoleApp
 from console.profiles import Profile, ProfileBook, profiles_path
 from console.session import Launch, db_path
@@ -21,7 +22,7 @@ from screens.connect import ConnectFormScreen, KeyringNoticeScreen, ProblemScree
 from screens.incidents import IncidentChoiceScreen, ago, default_incident_fields
 from screens.main import MainScreen
 from screens.profiles import ProfilePickerScreen
-from tests.pilot_helpers import FAKE_PANES, reach_main, run_app, screen_text, until
+from tests.pilot_helpers import FAKE_PANES, demo, reach_main, run_app, screen_text, until
 
 
 def fill(app: IncidentConsoleApp, **values: str) -> None:
@@ -110,7 +111,7 @@ def test_edit_after_a_rejected_token_reopens_the_form(
 def _seed_incidents(url: str) -> tuple[int, int]:
     store = Store.open(db_path(False))
     try:
-        fields = default_incident_fields()
+        fields = default_incident_fields(timeutil.now())
         old = store.create_incident("Older incident", "compromised-account", "env", url,
                                     fields["window_start"], fields["window_end"])
         new = store.create_incident("Latest incident", "compromised-instance", "env", url,
@@ -284,3 +285,31 @@ def test_import_from_python_gitlab_cfg_never_copies_the_token(isolated_home: Any
     run_app(app, script)
     saved = profiles_path().read_text()
     assert "gitlab.example.com" in saved and token not in saved
+
+
+def test_a_new_incident_window_starts_thirty_days_before_gitlabs_now(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The drill's clock is two days ahead of this host: the window follows GitLab's clock."""
+    import email.utils
+    import time
+
+    from console.drill import server
+
+    ahead = 2 * 86400
+
+    def date_time_string(self: object, timestamp: float | None = None) -> str:
+        return email.utils.formatdate(time.time() + ahead, usegmt=True)
+
+    monkeypatch.setattr(server._Handler, "date_time_string", date_time_string)
+    app = IncidentConsoleApp(demo(), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        await reach_main(pilot)
+
+    run_app(app, script)
+    assert app.ctx is not None
+    start = timeutil.parse_ts(app.ctx.incident.window_start)
+    assert start is not None
+    expected = timeutil.now() + timedelta(seconds=ahead) - timedelta(days=30)
+    assert abs((start - expected).total_seconds()) < 60

@@ -101,3 +101,12 @@ def test_parse_http_date() -> None:
     )
     for odd in (None, "", "120", "yesterday-ish", "\x1b[31m", 5):
         assert parse_http_date(odd) is None
+
+
+def test_minute_text_is_utc_to_the_minute_and_none_when_unreadable() -> None:
+    from console.timeutil import minute_text
+
+    assert minute_text("2024-05-20T10:00:44.000Z") == "2024-05-20 10:00"
+    assert minute_text("2024-05-20T12:00:44+02:00") == "2024-05-20 10:00"
+    assert minute_text("yesterday") is None
+    assert minute_text(None) is None

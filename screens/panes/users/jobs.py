@@ -90,7 +90,8 @@ def score_risk(ctx: AppContext, cancelled: Cancelled) -> tuple[str | None, bool]
     try:
         # The incident's own window (open ends stay open): the risk module decides.
         risk.compute_and_store_risk(
-            ctx.store, ctx.incident_id, ctx.incident.window, tokens=tokens)
+            ctx.store, ctx.incident_id, ctx.incident.window, tokens=tokens,
+            now=ctx.clock.now())
     except Exception as exc:
         return problem_line(describe_error(exc)), True
     return problem, False
@@ -99,7 +100,8 @@ def score_risk(ctx: AppContext, cancelled: Cancelled) -> tuple[str | None, bool]
 def rescore(ctx: AppContext) -> str | None:
     """Recompute risk from what the store holds now; a problem line if it failed."""
     try:
-        risk.compute_and_store_risk(ctx.store, ctx.incident_id, ctx.incident.window)
+        risk.compute_and_store_risk(ctx.store, ctx.incident_id, ctx.incident.window,
+                                    now=ctx.clock.now())
     except Exception as exc:
         return problem_line(describe_error(exc))
     return None
