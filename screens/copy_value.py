@@ -1,24 +1,34 @@
 """``y``: the value under the cursor, for the terminal clipboard (OSC 52).
 
 What a responder pastes into a ticket or a chat: the username of the highlighted user, the IP
-of an audit event (else its event name), the id of a credential.  Only what the tables already
-show, sanitised (``console.sanitize``), and never anything that looks like a token: a value that
-the redactor would change is refused.
+of an audit event (else its event name), the id of a credential, the journal's head hash.  Only
+what the screen already shows, sanitised (``console.sanitize``), and never anything that looks
+like a token: a value that the redactor would change is refused.
+
+Dispatch is by type: a pane that knows better implements :class:`CopiesValue`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from textual.widget import Widget
 
 from console.logs import redact
 from console.sanitize import clean
+from screens.panes.base import RecordPane
 
-__all__ = ["copyable_value"]
+__all__ = ["CopiesValue", "copyable_value"]
 
-# Cells a user row is copied by, in order of preference.
-_USER_CELLS = ("username", "ip")
+# Cells a record row is copied by, in order of preference.
+_ROW_CELLS = ("username", "ip")
+
+
+@runtime_checkable
+class CopiesValue(Protocol):
+    """A pane that says itself what ``y`` copies (``None``: nothing here)."""
+
+    def copy_value(self) -> str | None: ...
 
 
 def copyable_value(pane: Widget) -> str | None:
@@ -35,32 +45,34 @@ def copyable_value(pane: Widget) -> str | None:
 
 
 def _raw_value(pane: Widget) -> str | None:
-    own = getattr(pane, "copy_value", None)
-    if callable(own):
-        value = own()
-        return None if value is None else str(value)
-    event = _call(pane, "selected_event")
-    if event is not None:
-        return str(getattr(event, "ip_address", "") or getattr(event, "event_name", ""))
-    row = _call(pane, "selected_row")
-    if row is not None and getattr(row, "id", None) is not None:
-        return str(row.id)
-    return _table_cell(getattr(pane, "table", None))
+    from screens.journal_view import JournalView
+    from screens.panes.audit import AuditPane
+    from screens.panes.credentials import CredentialsPane
+
+    if isinstance(pane, CopiesValue):
+        return pane.copy_value()
+    if isinstance(pane, JournalView):
+        # The head hash is what a colleague needs to check the journal they were handed.
+        check = pane.check
+        return check.head if check is not None and check.ok else None
+    if isinstance(pane, AuditPane):
+        event = pane.selected_event()
+        return None if event is None else str(event.ip_address or event.event_name or "")
+    if isinstance(pane, CredentialsPane):
+        row = pane.selected_row()
+        return None if row is None or row.id is None else str(row.id)
+    if isinstance(pane, RecordPane):
+        return _row_cell(pane)
+    return None
 
 
-def _call(pane: Widget, name: str) -> Any:
-    method = getattr(pane, name, None)
-    return method() if callable(method) else None
-
-
-def _table_cell(table: Any) -> str | None:
-    """From a ``VirtualTable``: the cursor row's username (or IP) cell."""
-    key = getattr(table, "cursor_key", None)
-    provider = getattr(table, "_provider", None)
-    if key is None or not callable(provider):
+def _row_cell(pane: RecordPane[Any]) -> str | None:
+    """The cursor row's username (or IP) cell, as the table shows it."""
+    key = pane.table.cursor_key
+    if key is None:
         return None
-    cells = provider([key]).get(key) or {}
-    for name in _USER_CELLS:
+    cells = pane.source.cells([key]).get(key) or {}
+    for name in _ROW_CELLS:
         cell = cells.get(name)
         if cell is not None and cell.plain.strip():
             return str(cell.plain)

@@ -24,6 +24,8 @@ from textual.screen import ModalScreen, Screen
 from textual.scroll_view import ScrollView
 from textual.widgets import DataTable, Input, Static
 
+from screens.widgets.virtual_table import VirtualTable
+
 __all__ = ["HelpEntry", "HelpScreen", "collect_bindings"]
 
 WORKFLOW = (
@@ -89,10 +91,14 @@ def _section(node: DOMNode, binding: Binding) -> tuple[int, str]:
     if isinstance(node, Screen):
         return 2, _group_title(node)
     if isinstance(node, _NAVIGATION_WIDGETS):
+        owner = _owner(node)
         if binding.action in _ROW_ACTIONS:
-            owner = _owner(node)
             return (2 if isinstance(owner, Screen) else 0), _group_title(owner)
-        return 4, "Navigation"
+        # The record panes' table is the common case; a list that moves differently (Textual's
+        # own OptionList or DataTable in a pane) says whose keys these are.
+        if isinstance(node, VirtualTable) or isinstance(owner, Screen):
+            return 4, "Navigation"
+        return 4, f"Navigation ({_group_title(owner)})"
     title = _group_title(node)
     if binding.group is not None and binding.group.description:
         return 1, f"{title}: {binding.group.description}"
