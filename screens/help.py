@@ -56,7 +56,7 @@ class HelpEntry:
 
 
 # Table bindings that belong with the pane's own keys (they open or select the pane's rows).
-_ROW_ACTIONS = frozenset({"select_row", "toggle_selection", "select_cursor"})
+_ROW_ACTIONS = frozenset({"select_row", "toggle_selection", "select_cursor", "select"})
 # Focused low-level widgets whose other keys are plain cursor movement.
 _NAVIGATION_WIDGETS = (ScrollableContainer, ScrollView, DataTable, Input)
 
@@ -94,9 +94,11 @@ def _section(node: DOMNode, binding: Binding) -> tuple[int, str]:
         owner = _owner(node)
         if binding.action in _ROW_ACTIONS:
             return (2 if isinstance(owner, Screen) else 0), _group_title(owner)
-        # The record panes' table is the common case; a list that moves differently (Textual's
-        # own OptionList or DataTable in a pane) says whose keys these are.
-        if isinstance(node, VirtualTable) or isinstance(owner, Screen):
+        # The record panes' table is the common case (and lists that declare the same keys,
+        # BINDING_GROUP_TITLE "Navigation"); a list that moves differently (Textual's own
+        # OptionList or DataTable in a pane) says whose keys these are.
+        if (isinstance(node, VirtualTable) or node.BINDING_GROUP_TITLE == "Navigation"
+                or isinstance(owner, Screen)):
             return 4, "Navigation"
         return 4, f"Navigation ({_group_title(owner)})"
     title = _group_title(node)

@@ -110,7 +110,8 @@ class MainScreen(HandoffMixin, Screen[None]):
         *HANDOFF_BINDINGS,
         Binding("colon", "command_line", "Command line (:users :audit :creds :export :q)",
                 show=False),
-        Binding("y", "copy_value", "Copy the highlighted value (username, IP, id)", show=False),
+        Binding("y", "copy_value", "Copy the highlighted value (username, IP, id, journal head)",
+                show=False),
         Binding("tab", "cycle_pane(1)", "Next pane", show=False),
         Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False),
     ]

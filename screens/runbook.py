@@ -27,7 +27,7 @@ from console.runbook import OpenItem, RunbookState, StepState, evaluate, step_by
 from screens.safe import safe_text
 from styles import stylesheet
 
-__all__ = ["RunbookPane", "TickScreen"]
+__all__ = ["RunbookList", "RunbookPane", "TickScreen"]
 
 
 def _responder() -> str:
@@ -94,6 +94,30 @@ def _item_prompt(item: OpenItem) -> Text:
     return text
 
 
+class RunbookList(OptionList, inherit_bindings=False):
+    """The steps: the same movement keys as every record table (j/k, g/G, ctrl+d/u)."""
+
+    BINDING_GROUP_TITLE = "Navigation"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("ctrl+u", "half_page(-1)", "Half a page up", show=False),
+        Binding("ctrl+d", "half_page(1)", "Half a page down", show=False),
+        Binding("home,g", "first", "First row", show=False),
+        Binding("end,G", "last", "Last row", show=False),
+        Binding("enter", "select", "Open what does the step", show=False),
+    ]
+
+    def action_half_page(self, direction: int) -> None:
+        if not self.option_count:
+            return
+        step = max(1, self.scrollable_content_region.height // 2) * direction
+        here = self.highlighted or 0
+        self.highlighted = min(max(0, here + step), self.option_count - 1)
+
+
 class RunbookPane(Vertical):
     """The incident's runbook; ``ctx`` needs ``store`` and ``incident`` (and may have
     ``coverage``: the live capability check, else the cached snapshot is used)."""
@@ -130,7 +154,7 @@ class RunbookPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("reading…", id="runbook-summary")
-        yield OptionList(id="runbook-list")
+        yield RunbookList(id="runbook-list")
         yield Static("", id="runbook-detail")
 
     def on_mount(self) -> None:
