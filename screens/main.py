@@ -182,6 +182,10 @@ class MainScreen(HandoffMixin, Screen[None]):
         self._load_saved_state()
         self.cache_coverage()
         self._link_credentials()
+        if self.offline:
+            for pane in self._panes.values():
+                if isinstance(pane, RecordPane):
+                    pane.went_offline()
         # If the saved state cannot be read, typed keys must not wait for it forever.
         self.set_timer(RESTORE_WAIT, self._stop_holding_keys)
 

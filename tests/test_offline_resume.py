@@ -92,3 +92,36 @@ def test_reconnect_after_the_server_comes_back_leaves_read_only(
         run_app(app, script)
     finally:
         server.stop()
+
+
+def test_offline_the_users_pane_says_its_rows_are_stale_and_how_old(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from screens.panes.users import UsersPane
+
+    url = f"http://127.0.0.1:{_closed_port()}"
+    store = Store.open(db_path(False))
+    incident = store.create_incident(
+        title="Laptop stolen", kind="compromised-account", profile="default", instance_url=url,
+        window_start="2026-11-01T00:00:00Z", window_end="",
+    )
+    users = [{"id": i, "username": f"user{i}", "name": f"User {i}", "state": "active"}
+             for i in (1, 2, 3)]
+    store.upsert_users(incident.id, users[:2], "2026-11-02T07:00:00Z")
+    store.upsert_users(incident.id, users[2:], "2026-11-02T08:30:15Z")
+    store.close()
+    monkeypatch.setenv("GITLAB_URL", url)
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat-" + "x" * 20)
+    app = IncidentConsoleApp(Launch(resume=True), panes={**FAKE_PANES, "users": UsersPane})
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        pane = main.pane("users")
+        assert isinstance(pane, UsersPane)
+        await until(pilot, lambda: pane.stale_as_of is not None)
+        assert pane.stale and str(pane.border_subtitle) == "STALE: data of 2026-11-02 08:30 UTC"
+        assert "STALE: data of 2026-11-02 08:30 UTC" in screen_text(app)
+
+    run_app(app, script)

@@ -46,6 +46,13 @@ class UserCacheStore(StoreBase):
             )
         return len(rows)
 
+    def users_fetched_at(self, incident_id: int) -> str | None:
+        """When the newest cached user row was fetched (None: no user cached)."""
+        row = self._conn().execute(
+            "SELECT MAX(fetched_at) FROM users WHERE incident_id = ?", (incident_id,)
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
     def upsert_user_detail(self, incident_id: int, user: Mapping[str, Any]) -> None:
         """Merge a ``GET /users/:id`` response (adds IPs and ``sign_in_count``)."""
         values = user_values(incident_id, user, None)

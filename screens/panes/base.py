@@ -36,6 +36,7 @@ from console.context import AppContext
 from console.problem import Problem
 from console.sanitize import clean
 from console.store import Incident
+from console.timeutil import minute_text
 from screens.panes.sources import RowSource
 from screens.panes.state import SavesPaneState
 from screens.widgets.filter_bar import FilterBar
@@ -92,6 +93,8 @@ class RecordPane(SavesPaneState, Vertical, Generic[ViewT]):
         self.source = source
         self.view = view
         self.loading = False
+        self.stale = False
+        self.stale_as_of: str | None = None
         self._pending_select: RowKey | None = None
         self._table: VirtualTable = self.make_table()
 
@@ -340,6 +343,28 @@ class RecordPane(SavesPaneState, Vertical, Generic[ViewT]):
 
     def action_reload(self) -> None:
         """Fetch from GitLab."""
+
+    # -- stale (offline) -------------------------------------------------------------------
+    def went_offline(self) -> None:
+        """The incident opened from the cache with GitLab unreachable: say the rows are stale.
+
+        Panes that know when their rows were fetched override this and call :meth:`set_stale`
+        with that time (from a worker's result).
+        """
+        self.set_stale(True)
+
+    def set_stale(self, stale: bool, as_of: str | None = None) -> None:
+        """Mark the pane's rows as not fresh from GitLab (``as_of``: when they were fetched).
+
+        Shown on the pane's bottom border: ``STALE: data of 2024-06-01 12:00 UTC``.
+        """
+        self.stale, self.stale_as_of = stale, as_of
+        if not stale:
+            self.border_subtitle = ""
+            return
+        when = minute_text(as_of)
+        self.border_subtitle = Content(
+            f"STALE: data of {when} UTC" if when else "STALE: GitLab unreachable, cached data")
 
     # -- resume ----------------------------------------------------------------------------
     def restore_cursor(self, saved: Mapping[str, Any], field: str) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "ReviewProgressChanged",
     "RiskComputed",
     "UsersEnriched",
+    "UsersFetchedAtRead",
     "UsersLoaded",
     "UsersPageArrived",
     "UsersQueried",
@@ -52,6 +53,13 @@ class UsersPageArrived(Message, namespace="users_pane"):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, UsersPageArrived)
+
+
+@dataclass
+class UsersFetchedAtRead(Message, namespace="users_pane"):
+    """When the newest cached user was fetched (None: nothing cached), read for the stale mark."""
+
+    fetched_at: str | None
 
 
 @dataclass

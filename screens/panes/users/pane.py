@@ -223,6 +223,21 @@ class UsersPane(LoadingMixin, ReviewMixin):
         self.table.invalidate(list(user_ids))
         self._requery()
 
+    def went_offline(self) -> None:
+        """Offline: the rows are as of the newest user fetch (read in a worker)."""
+        self.set_stale(True)
+        self._read_fetched_at()
+
+    @work(thread=True, group="users-stale", exit_on_error=False)
+    def _read_fetched_at(self) -> None:
+        fetched_at = self.ctx.store.users_fetched_at(self.ctx.incident_id)
+        self.post_message(messages.UsersFetchedAtRead(fetched_at))
+
+    def on_users_pane_users_fetched_at_read(self, message: messages.UsersFetchedAtRead) -> None:
+        message.stop()
+        if self.stale:
+            self.set_stale(True, message.fetched_at)
+
     # ------------------------------------------------------------------ view (RecordPane)
 
     def search_of(self, view: UsersView) -> str:
