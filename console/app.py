@@ -38,7 +38,7 @@ from screens.key_gate import GatedApp
 from screens.main import ConsoleCommands, MainScreen, PaneFactory
 from screens.messages import UsersChanged
 from screens.startup import StartupFlow
-from screens.too_small import update_notice
+from screens.too_small import too_small, update_notice
 from styles import STYLES_DIR, stylesheet
 
 if TYPE_CHECKING:
@@ -110,6 +110,10 @@ class IncidentConsoleApp(GatedApp[None]):
 
     def screen_changed(self) -> None:
         self.call_after_refresh(self._size_notice)
+
+    def refuses_keys(self) -> bool:
+        """While the too-small notice covers the screen, keys reach nothing under it."""
+        return too_small(self.size.width, self.size.height)
 
     def _size_notice(self) -> None:
         for screen in self.screen_stack:

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["BURST_GAP", "SETTLE_LIMIT", "GatedApp", "KeyGate", "Typeahead"]
 
 Typeahead = Literal["hold", "accept", "drop"]
+#: Keys that work even while :meth:`GatedApp.refuses_keys` (quitting must always be possible).
+_ALWAYS_ALLOWED = frozenset({"ctrl+q"})
 Typed = events.Key | events.Paste
 
 BURST_GAP = 0.010
@@ -297,8 +299,15 @@ class GatedApp(App[ReturnType]):
         self.keys = KeyGate(self)
         """Serialises key input so bursts reach the widget they were meant for."""
 
+    def refuses_keys(self) -> bool:
+        """True while typed keys must reach no widget (the screen under them is hidden)."""
+        return False
+
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)):
+            if (not event.is_forwarded and self.refuses_keys()
+                    and not (isinstance(event, events.Key) and event.key in _ALWAYS_ALLOWED)):
+                return  # dropped: a key aimed at a hidden widget would act unseen
             if event.is_forwarded:
                 self.keys.bubbled(event)
             elif self.keys.intercept(event):

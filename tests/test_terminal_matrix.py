@@ -82,6 +82,11 @@ def test_every_pane_and_dialog_paints(
         await until(pilot, lambda: bool(app.screen.query(TooSmallNotice)))
         await pilot.pause(0.1)
         assert "Make the window at least 60×15" in paint(app)
+        # Keys typed at the notice reach nothing underneath: no help, no pane switch, no dialog.
+        await pilot.press("question_mark", "2", "a", "colon")
+        await pilot.pause(0.2)
+        assert app.screen is main and main.active_pane == "users"
+        assert not main.query_one("#command-line").display
         await pilot.resize_terminal(80, 24)
         await until(pilot, lambda: not app.screen.query(TooSmallNotice))
         assert isinstance(app.screen, MainScreen)
