@@ -145,9 +145,9 @@ class MainScreen(HandoffMixin, Screen[None]):
             return "accept"
         if not self._restored:
             return "hold"
-        table = getattr(self.pane(), "table", None)
-        rows = getattr(table, "row_count", None)
-        return "hold" if rows == 0 else "accept"
+        pane = self.pane()
+        empty = isinstance(pane, RecordPane) and pane.table.row_count == 0
+        return "hold" if empty else "accept"
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(id="header")
@@ -266,14 +266,9 @@ class MainScreen(HandoffMixin, Screen[None]):
         if command.action == "screen.audit_filter":
             self._audit_filter(command.names[0], command_argument(message.text))
             return
-        target, _, name = command.action.partition(".")
-        node = self.app if target == "app" else self
-        method = name.split("(", 1)[0]
-        if not callable(getattr(node, f"action_{method}", None)):
-            self.notify(f":{command.names[0]} is not available in this version.", markup=False,
+        if not await self.app.run_action(command.action, self):
+            self.notify(f":{command.names[0]} is not available here.", markup=False,
                         severity="warning")
-            return
-        await self.run_action(command.action)
 
     async def delegate(self, action: str) -> bool:
         """Run ``action`` on the active pane if it has it; ``False`` if it does not.
@@ -283,8 +278,7 @@ class MainScreen(HandoffMixin, Screen[None]):
         """
         pane = self.pane()
         for name in _ALIASES.get(action, (action,)):
-            if callable(getattr(pane, f"action_{name}", None)):
-                await pane.run_action(name)
+            if await self.app.run_action(name, pane):  # False: the pane has no such action
                 return True
         if action == "actions":
             return self._open_actions(pane)

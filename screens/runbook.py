@@ -171,7 +171,7 @@ class RunbookPane(Vertical):
     @work(thread=True, exclusive=True, group="runbook", exit_on_error=False)
     def _evaluate(self) -> None:
         snapshot = None
-        cov = getattr(self.ctx, "coverage", None)
+        cov = self.ctx.coverage
         if cov is not None:
             from console.runbook import coverage_snapshot
 

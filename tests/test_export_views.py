@@ -1,15 +1,24 @@
-"""Each pane's "current view" export: rows after the pane's filters, with the export columns."""
+"""Each pane's "current view" export: rows after the pane's filters, with the export columns.
+
+Real pane objects over a real store (not mounted: the export reads only what they hold); the
+credentials pane's export is checked mounted in tests/tui/test_credentials_pane.py.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
 
+from textual.widget import Widget
+
 from console.audit import AuditEvent, AuditFilter
 from console.export import USER_EXPORT_COLUMNS
-from console.store import Mark, Store
 from screens.export_views import view_of
+from screens.journal_view import JournalView
+from screens.panes.audit import AuditPane
+from screens.panes.users import UsersPane
 from screens.panes.users.view import UsersView
+from tests.tui.test_users_pane import make_ctx
 
 
 def _event(i: int, name: str) -> AuditEvent:
@@ -18,36 +27,27 @@ def _event(i: int, name: str) -> AuditEvent:
 
 
 def test_views_follow_the_panes_filters(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.db")
-    inc = store.create_incident("t", "compromised-account", None, "https://g.example", None,
-                                None)
-    store.upsert_users(inc.id, [{"id": i, "username": n} for i, n in
-                                ((1, "root"), (2, "bob"), (3, "bobby"), (4, "alice"))],
-                       "2026-01-01T00:00:00Z")
-    ctx = SimpleNamespace(store=store, incident=inc)
+    ctx = make_ctx(tmp_path, [{"id": i, "username": n} for i, n in
+                              ((1, "root"), (2, "bob"), (3, "bobby"), (4, "alice"))])
 
-    users = view_of("users", SimpleNamespace(view=UsersView(search="bob")), ctx)
-    assert users is not None and users[2] == USER_EXPORT_COLUMNS
-    rows = users[1]
+    users = UsersPane(ctx, autoload=False)
+    users.view = UsersView(search="bob")
+    exported = view_of("users", users, ctx)
+    assert exported is not None and exported[2] == USER_EXPORT_COLUMNS
+    rows = exported[1]
     assert callable(rows)
     assert [r["username"] for r in rows()] == ["bob", "bobby"]
 
-    pane = SimpleNamespace(events=[_event(1, "user_blocked"), _event(2, "user_created")],
-                           filter=AuditFilter(search="created"))
-    audit = view_of("audit", pane, ctx)
-    assert audit is not None and [r["event_name"] for r in audit[1]] == ["user_created"]
+    audit = AuditPane(ctx, load_on_mount=False)
+    audit.events_source.replace([_event(1, "user_blocked"), _event(2, "user_created")])
+    audit.view = AuditFilter(search="created")
+    exported = view_of("audit", audit, ctx)
+    assert exported is not None and [r["event_name"] for r in exported[1]] == ["user_created"]
 
-    cred = SimpleNamespace(key="pat:1", to_dict=lambda: {"kind": "pat", "id": 1, "name": "ci",
-                                                         "value": "never"})
-    other = SimpleNamespace(key="pat:2", to_dict=lambda: {"kind": "pat", "id": 2})
-    pane = SimpleNamespace(rows=[cred, other], matches=lambda r: r is cred,
-                           marks={"pat:1": Mark("credential", "pat:1", "flagged", "leaked",
-                                                "t")})
-    creds = view_of("credentials", pane, ctx)
-    assert creds is not None
-    [row] = creds[1]
-    assert row["name"] == "ci" and row["mark"] == "flagged" and "value" not in row
+    journal = JournalView(SimpleNamespace(store=ctx.store, incident=ctx.incident))
+    journal.shown = [{"id": 1, "action": "block_user"}]
+    exported = view_of("journal", journal, ctx)
+    assert exported is not None and exported[1] == [
+        {c: ({"id": 1, "action": "block_user"}).get(c) for c in exported[2]}]
 
-    assert view_of("journal", SimpleNamespace(shown=[{"id": 1, "action": "block_user"}]),
-                   ctx) is not None
-    assert view_of("users", SimpleNamespace(), ctx) is None
+    assert view_of("users", Widget(), ctx) is None  # not a pane that exports
