@@ -15,15 +15,17 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 from textual.worker import WorkerFailed, WorkerState
 
 from console.context import AppContext
@@ -35,7 +37,7 @@ from screens.confirm import ConfirmScreen
 from screens.connect import ConnectingScreen
 from screens.help import HelpScreen, collect_bindings
 from screens.key_gate import GatedApp
-from screens.main import ConsoleCommands, MainScreen, PaneFactory
+from screens.main import MainScreen, PaneFactory
 from screens.messages import UsersChanged
 from screens.startup import StartupFlow
 from screens.too_small import too_small, update_notice
@@ -76,7 +78,6 @@ class IncidentConsoleApp(GatedApp[None]):
     # Every stylesheet: panes are widgets and cannot bring their own CSS_PATH. Absolute paths
     # from the installed package, so a non-editable wheel finds them too.
     CSS_PATH = [stylesheet("app.tcss"), stylesheet("startup.tcss"), *_other_stylesheets()]
-    COMMANDS = {ConsoleCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_pane('users')", "Users"),
         Binding("2", "switch_pane('audit')", "Audit events"),
@@ -214,6 +215,15 @@ class IncidentConsoleApp(GatedApp[None]):
         if isinstance(screen, MainScreen) and not await screen.delegate(action):
             if action == "search":
                 self.notify("This pane has nothing to search.", markup=False)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette: the main screen's commands, help and quit. Not Textual's own
+        (its screenshot command would write the screen, secrets and all, to a file)."""
+        if isinstance(screen, MainScreen):
+            for title, help_text, action in screen.palette_commands():
+                yield SystemCommand(title, help_text, partial(self.run_action, action, screen))
+        yield SystemCommand("Help", "Every key that works here", self.action_help)
+        yield SystemCommand("Quit", "Leave the console", self.action_quit)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

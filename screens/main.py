@@ -16,7 +16,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -60,7 +59,7 @@ from screens.runbook import RunbookPane
 from screens.widgets.command_line import COMMANDS, CommandLine, command_argument, parse_command
 from screens.widgets.debounce import Debouncer
 
-__all__ = ["PANES", "ConsoleCommands", "MainScreen", "PaneFactory", "default_pane_factories"]
+__all__ = ["PANES", "MainScreen", "PaneFactory", "default_pane_factories"]
 
 PaneFactory = Callable[[AppContext], Widget]
 PANES: dict[str, str] = {
@@ -500,6 +499,19 @@ class MainScreen(HandoffMixin, Screen[None]):
             audit.show_for_user(message.user_id)
         self.show_pane("audit")
 
+    # -- command palette (the app turns these into SystemCommands) -------------------------
+    def palette_commands(self) -> list[tuple[str, str, str]]:
+        """(title, help, action) for the command palette while this screen shows."""
+        return [
+            *((f"Show {label}", f"Switch to the {label} pane", f"app.switch_pane('{key}')")
+              for key, label in PANES.items()),
+            ("Coverage", "What this token can and cannot see", "screen.show_coverage"),
+            ("Edit incident", "Title, kind and time window", "screen.edit_incident"),
+            ("New incident", "Start a new incident on this instance", "app.new_incident"),
+            ("Resume incident", "Pick another open incident", "app.choose_incident"),
+            *handoff_commands(),
+        ]
+
     # -- incident and coverage -----------------------------------------------------------
     async def action_show_coverage(self) -> None:
         """v: the capability check and the incident's blind spots (read from the store in a
@@ -538,44 +550,3 @@ class MainScreen(HandoffMixin, Screen[None]):
             if isinstance(pane, RecordPane):
                 pane.incident_changed(message.incident)
         self.notify("Incident details saved.", markup=False)
-
-
-class ConsoleCommands(Provider):
-    """Command palette entries: the panes, coverage, incidents, help and quit."""
-
-    def _commands(self) -> list[tuple[str, str, str]]:
-        commands: list[tuple[str, str, str]] = []
-        if isinstance(self.screen, MainScreen):
-            commands += [
-                (f"Show {label}", f"Switch to the {label} pane", f"app.switch_pane('{key}')")
-                for key, label in PANES.items()
-            ]
-            commands += [
-                ("Coverage", "What this token can and cannot see", "screen.show_coverage"),
-                ("Edit incident", "Title, kind and time window", "screen.edit_incident"),
-                ("New incident", "Start a new incident on this instance", "app.new_incident"),
-                ("Resume incident", "Pick another open incident", "app.choose_incident"),
-                *handoff_commands(),
-            ]
-        commands += [
-            ("Help", "Every key that works here", "app.help"),
-            ("Quit", "Leave the console", "app.quit"),
-        ]
-        return commands
-
-    async def discover(self) -> Hits:
-        for name, help_text, action in self._commands():
-            yield DiscoveryHit(Text(name), self._runner(action), help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, help_text, action in self._commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), self._runner(action), help=help_text)
-
-    def _runner(self, action: str) -> Callable[[], Any]:
-        async def run() -> None:
-            await self.screen.run_action(action)
-
-        return run

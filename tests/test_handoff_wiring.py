@@ -9,7 +9,6 @@ from console.app import IncidentConsoleApp
 from console.runbook import COVERAGE_CACHE_KEY
 from screens.export_dialog import ExportDialog
 from screens.journal_view import JournalView
-from screens.main import ConsoleCommands
 from screens.runbook import RunbookPane
 from screens.timeline import TimelineScreen
 from tests.pilot_helpers import demo, reach_main, run_app, screen_text, until
@@ -56,9 +55,10 @@ def test_runbook_journal_timeline_and_exports_from_the_main_screen() -> None:
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is main)
 
-        names = [name for name, _, _ in ConsoleCommands(main)._commands()]
+        names = [command.title for command in app.get_system_commands(main)]
         assert {"Show Runbook", "Show Journal", "Timeline", "Export evidence bundle",
-                "Export current view"} <= set(names)
+                "Export current view", "Help", "Quit"} <= set(names)
+        assert "Save screenshot" not in names  # Textual's own commands are not offered
         await main.run_action("export_bundle")
         await until(pilot, lambda: isinstance(app.screen, ExportDialog))
         bundle_dialog = app.screen
