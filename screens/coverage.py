@@ -107,8 +107,8 @@ class CoverageScreen(ModalScreen[bool]):
         step = step_by_key(spot.covered_by)
         text.append("\n  → ", style="dim")
         if step is not None:
-            text.append(clean(step.text, kind="line").text, style="italic")
-            text.append(": ")
+            text.append(clean(step.text, kind="line").text.rstrip("."), style="italic")
+            text.append(" — ")
         text.append(clean(spot.how, kind="text").text)
         return text
 
