@@ -26,6 +26,7 @@ from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.system_commands import SystemCommandsProvider
 from textual.worker import WorkerFailed, WorkerState
 
 from console.context import AppContext
@@ -71,6 +72,11 @@ _WORK_NAMES: dict[str, str] = {
 }
 
 
+class ConsolePalette(SystemCommandsProvider):
+    """The command palette's one source: :meth:`IncidentConsoleApp.get_system_commands` (its
+    own class, so Textual's default provider, and what it may offer later, is not in COMMANDS)."""
+
+
 class IncidentConsoleApp(GatedApp[None]):
     """Keyboard-only console for one GitLab incident. Build with a :class:`Launch`."""
 
@@ -78,6 +84,7 @@ class IncidentConsoleApp(GatedApp[None]):
     # Every stylesheet: panes are widgets and cannot bring their own CSS_PATH. Absolute paths
     # from the installed package, so a non-editable wheel finds them too.
     CSS_PATH = [stylesheet("app.tcss"), stylesheet("startup.tcss"), *_other_stylesheets()]
+    COMMANDS = {ConsolePalette}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_pane('users')", "Users"),
         Binding("2", "switch_pane('audit')", "Audit events"),
