@@ -207,6 +207,13 @@ class RunbookPane(Vertical):
             return None
         return listing.get_option_at_index(listing.highlighted).id
 
+    def copy_value(self) -> str | None:
+        """``y``: the highlighted step's or open item's text (for the ticket)."""
+        found = self._find(self.highlighted_key())
+        if isinstance(found, StepState):
+            return found.step.text
+        return found.text if isinstance(found, OpenItem) else None
+
     def _find(self, key: str | None) -> StepState | OpenItem | None:
         if self.state is None or key is None:
             return None

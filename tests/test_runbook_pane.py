@@ -10,6 +10,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 
 from console.store import Store
+from screens.copy_value import copyable_value
 from screens.runbook import RunbookPane, TickScreen
 from tests.pilot_helpers import screen_lines, settle_workers
 
@@ -71,7 +72,10 @@ async def _ticks_itself_and_by_hand(tmp_path: Path) -> None:
         await pilot.press("enter")  # the highlighted first step: block
         assert app.opened[-1].target == "action:block_user"
 
-        for _ in range(4):  # to step 5: 2FA, which GitLab may refuse for admins
+        await pilot.press("j", "j", "k")  # the same movement keys as every table
+        assert pane.state is not None
+        assert copyable_value(pane) == pane.state.steps[1].step.text  # y: the step's text
+        for _ in range(3):  # to step 5: 2FA, which GitLab may refuse for admins
             await pilot.press("down")
         assert pane.highlighted_key() == "account.2fa"
         await pilot.press("t")
