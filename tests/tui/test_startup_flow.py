@@ -294,14 +294,14 @@ def test_a_new_incident_window_starts_thirty_days_before_gitlabs_now(
     import email.utils
     import time
 
-    from console.drill import server
+    from console.drill import httpd
 
     ahead = 2 * 86400
 
     def date_time_string(self: object, timestamp: float | None = None) -> str:
         return email.utils.formatdate(time.time() + ahead, usegmt=True)
 
-    monkeypatch.setattr(server._Handler, "date_time_string", date_time_string)
+    monkeypatch.setattr(httpd.RequestHandler, "date_time_string", date_time_string)
     app = IncidentConsoleApp(demo(), panes=FAKE_PANES)
 
     async def script(pilot: Any) -> None:
