@@ -122,6 +122,7 @@ def test_offline_the_users_pane_says_its_rows_are_stale_and_how_old(
         assert isinstance(pane, UsersPane)
         await until(pilot, lambda: pane.stale_as_of is not None)
         assert pane.stale and str(pane.border_subtitle) == "STALE: data of 2026-11-02 08:30 UTC"
-        assert "STALE: data of 2026-11-02 08:30 UTC" in screen_text(app)
+        # and on screen, once the border is repainted
+        await until(pilot, lambda: "STALE: data of 2026-11-02 08:30 UTC" in screen_text(app))
 
     run_app(app, script)
