@@ -57,7 +57,7 @@ def _raw_value(pane: Widget) -> str | None:
         return check.head if check is not None and check.ok else None
     if isinstance(pane, AuditPane):
         event = pane.selected_event()
-        return None if event is None else str(event.ip_address or event.event_name or "")
+        return None if event is None else str(event.ip_address or event.event_name or event.id)
     if isinstance(pane, CredentialsPane):
         row = pane.selected_row()
         return None if row is None or row.id is None else str(row.id)

@@ -51,7 +51,7 @@ def test_the_audit_events_ip_and_the_credentials_id(tmp_path: Path) -> None:
         pane = app.query_one(AuditPane)
         event = pane.selected_event()
         assert event is not None
-        assert copyable_value(pane) == (event.ip_address or event.event_name)
+        assert copyable_value(pane) == str(event.ip_address or event.event_name or event.id)
 
     _run(app, loaded, audit)
 
