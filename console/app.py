@@ -39,7 +39,7 @@ from screens.connect import ConnectingScreen
 from screens.help import HelpScreen, collect_bindings
 from screens.key_gate import GatedApp
 from screens.main import MainScreen, PaneFactory
-from screens.messages import UsersChanged
+from screens.messages import CredentialsChanged, UsersChanged
 from screens.startup import StartupFlow
 from screens.too_small import too_small, update_notice
 from styles import STYLES_DIR, stylesheet
@@ -128,6 +128,12 @@ class IncidentConsoleApp(GatedApp[None]):
             if screen is not self.screen:
                 update_notice(screen, 10**6, 10**6)  # only the visible screen carries it
         update_notice(self.screen, self.size.width, self.size.height)
+
+    def on_credentials_changed(self, message: CredentialsChanged) -> None:
+        """A run re-read credentials into the store: the credentials list redraws from it."""
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.credentials_changed(message.keys)
 
     def on_users_changed(self, message: UsersChanged) -> None:
         """A modal (the action run) re-read users: the main screen's list must show it."""

@@ -37,6 +37,7 @@ from screens.handoff_wiring import (
 )
 from screens.header import ConsoleHeader
 from screens.incidents import IncidentEditScreen
+from screens.leaked_token import open_leaked_token
 from screens.messages import (
     AuditEventsCached,
     CredentialsExposedTo,
@@ -296,6 +297,18 @@ class MainScreen(HandoffMixin, Screen[None]):
 
         open_actions_menu(self.app, self.ctx, ids)
         return True
+
+    def credentials_changed(self, keys: tuple[str, ...]) -> None:
+        """Credential rows a response action re-read: the list shows their state at once."""
+        from screens.panes.credentials import CredentialsPane  # the pane registry's own lazy import
+
+        creds = self._panes.get("credentials")
+        if isinstance(creds, CredentialsPane) and keys:
+            creds.refresh_rows()
+
+    def action_leaked_token(self) -> None:
+        """``:leaked``: paste a token found in a log or chat; GitLab says whose it is."""
+        open_leaked_token(self.app, self.ctx)
 
     def users_changed(self, user_ids: tuple[int, ...]) -> None:
         """Users were re-read into the cache: let the users pane redraw them."""

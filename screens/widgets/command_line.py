@@ -37,6 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(("journal", "5"), "app.switch_pane('journal')", "the Journal pane"),
     Command(("export",), "screen.export_bundle", "export the incident for hand-off"),
     Command(("timeline",), "screen.show_timeline", "events, actions and notes in order"),
+    Command(("leaked",), "screen.leaked_token", "identify a leaked token (pasted, never stored)"),
     Command(("coverage",), "screen.show_coverage", "what this token can and cannot see"),
     Command(("incident",), "screen.edit_incident", "edit the incident"),
     Command(("reconnect",), "app.reconnect", "after an offline resume, try GitLab again"),

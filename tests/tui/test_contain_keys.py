@@ -60,3 +60,16 @@ def test_bang_on_an_audit_event_contains_its_author_and_l_opens_the_leaked_token
         await until(pilot, lambda: isinstance(app.screen, LeakedTokenScreen))
 
     run_app(app, script)
+
+
+def test_the_leaked_command_opens_the_leaked_token_screen() -> None:
+    app = IncidentConsoleApp(demo())
+
+    async def script(pilot: Any) -> None:
+        await reach_main(pilot)
+        await pilot.press("colon")
+        await pilot.pause()
+        await pilot.press(*"leaked", "enter")
+        await until(pilot, lambda: isinstance(app.screen, LeakedTokenScreen))
+
+    run_app(app, script)
