@@ -1,7 +1,7 @@
 """What "export the current view" means for each pane: its rows after its filters.
 
 The panes stay unaware of exports: this module reads, by pane type, what they already expose
-(the users pane's ``view`` query, the audit pane's ``events`` and ``filter``, the credentials
+(the users pane's ``view`` query, the audit pane's ``view`` query, the credentials
 pane's ``rows`` and ``matches``, the journal view's ``shown``, the runbook pane's ``state``) and
 returns a
 ``(name, rows, columns)`` for :class:`screens.export_dialog.ExportDialog`. The users' rows are
@@ -18,10 +18,11 @@ from textual.widget import Widget
 from console.context import AppContext
 from console.export import (
     CREDENTIAL_COLUMNS,
+    EVENT_COLUMNS,
     JOURNAL_COLUMNS,
     USER_EXPORT_COLUMNS,
 )
-from console.store import UserQuery
+from console.store import EventQuery, UserQuery
 from screens.export_dialog import View
 
 __all__ = ["view_of"]
@@ -39,6 +40,15 @@ def _user_rows(ctx: AppContext, query: UserQuery) -> Iterator[dict[str, Any]]:
             yield data
 
 
+def _event_rows(ctx: AppContext, query: EventQuery) -> Iterator[dict[str, Any]]:
+    """The audit pane's matching events, read from the store a batch at a time."""
+    store, iid = ctx.store, ctx.incident_id
+    rids = store.event_rid_view(iid, query)
+    for start in range(0, len(rids), _BATCH):
+        for event in store.events_by_rids(iid, rids[start:start + _BATCH]):
+            yield {c: event.get(c) for c in EVENT_COLUMNS}
+
+
 def view_of(key: str, pane: Widget, ctx: AppContext) -> View | None:
     """The pane's current view as exportable rows, or None if it has nothing to export.
 
@@ -54,9 +64,8 @@ def view_of(key: str, pane: Widget, ctx: AppContext) -> View | None:
         query = pane.view.query()
         return ("users", lambda: _user_rows(ctx, query), USER_EXPORT_COLUMNS)
     if isinstance(pane, AuditPane):
-        # The store-backed audit pane (a lazy row-id view) has no export of its view yet; the
-        # evidence bundle still carries every stored event.
-        return None
+        event_query = pane.view.query()
+        return ("audit_events", lambda: _event_rows(ctx, event_query), EVENT_COLUMNS)
     if isinstance(pane, CredentialsPane):
         rows = []
         for cred in (r for r in pane.rows if pane.matches(r)):
