@@ -37,23 +37,14 @@ from screens.handoff_wiring import (
 )
 from screens.header import ConsoleHeader
 from screens.incidents import IncidentEditScreen
-from screens.leaked_token import open_leaked_token
 from screens.messages import (
-    AuditEventsCached,
-    CredentialsExposedTo,
-    EventsForTarget,
     IncidentUpdated,
     InterruptedActionsFound,
     PaneActivated,
     ReviewProgressLoaded,
-    ShowAuditForUser,
-    ShowScopeEvents,
     UiStateLoaded,
 )
-from screens.panes.audit.messages import (
-    ShowCredentialFor,
-    ShowUserDossier,
-)
+from screens.pane_links import PaneLinksMixin
 from screens.panes.base import Pane, RecordPane
 from screens.panes.users.messages import ReviewProgressChanged
 from screens.runbook import RunbookPane
@@ -93,7 +84,7 @@ def default_pane_factories() -> dict[str, PaneFactory]:
             **handoff_pane_factories()}
 
 
-class MainScreen(HandoffMixin, Screen[None]):
+class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
     """Shows one incident on one instance; built once the startup flow has a context."""
 
     # The footer has room for about six keys at 80 columns, so it shows the active pane's
@@ -298,40 +289,6 @@ class MainScreen(HandoffMixin, Screen[None]):
         open_actions_menu(self.app, self.ctx, ids)
         return True
 
-    def credentials_changed(self, keys: tuple[str, ...]) -> None:
-        """Credential rows a response action re-read: the list shows their state at once."""
-        from screens.panes.credentials import CredentialsPane  # the pane registry's own lazy import
-
-        creds = self._panes.get("credentials")
-        if isinstance(creds, CredentialsPane) and keys:
-            creds.refresh_rows()
-
-    def action_leaked_token(self) -> None:
-        """``:leaked``: paste a token found in a log or chat; GitLab says whose it is."""
-        open_leaked_token(self.app, self.ctx)
-
-    def users_changed(self, user_ids: tuple[int, ...]) -> None:
-        """Users were re-read into the cache: let the users pane redraw them."""
-        from screens.panes.users import UsersPane
-
-        users = self._panes.get("users")
-        if isinstance(users, UsersPane):
-            users.users_changed(user_ids)
-
-    @on(AuditEventsCached)
-    def _audit_events_cached(self, message: AuditEventsCached) -> None:
-        """New sign-in history can change "new IP" signals: let the users pane rescore."""
-        from screens.panes.users import UsersPane
-
-        users = self._panes.get("users")
-        if isinstance(users, UsersPane):
-            users.rescore()
-        from screens.panes.credentials import CredentialsPane
-
-        creds = self._panes.get("credentials")
-        if isinstance(creds, CredentialsPane):
-            creds.recompute_crosslinks()
-
     # -- resume --------------------------------------------------------------------------
     @work(thread=True, group="ui-state", exit_on_error=False)
     def _load_saved_state(self) -> None:
@@ -434,83 +391,6 @@ class MainScreen(HandoffMixin, Screen[None]):
 
     def on_runbook_pane_progress_changed(self, message: RunbookPane.ProgressChanged) -> None:
         self.query_one(ConsoleHeader).update(runbook=message.summary)
-
-    def _link_credentials(self) -> None:
-        """Cross-links follow the users' review marks (the users pane's ``mark_saved``)."""
-        from screens.panes.credentials import CredentialsPane
-        from screens.panes.users import UsersPane
-
-        creds, users = self._panes.get("credentials"), self._panes.get("users")
-        if isinstance(creds, CredentialsPane) and isinstance(users, UsersPane):
-            creds.subscribe_marks(users.mark_saved)
-
-    @on(EventsForTarget)
-    def _events_for_target(self, message: EventsForTarget) -> None:
-        """A credential's audit events: the Audit pane filtered on that target (its name is
-        searched instead when no stored event names the target itself)."""
-        from screens.panes.audit import AuditPane
-
-        audit = self._panes.get("audit")
-        if isinstance(audit, AuditPane):
-            audit.show_target(message.target_type, message.target_id, message.label)
-            self.show_pane("audit")
-
-    @on(CredentialsExposedTo)
-    def _exposed_to(self, message: CredentialsExposedTo) -> None:
-        from screens.panes.credentials import CredentialsPane
-
-        creds = self._panes.get("credentials")
-        if isinstance(creds, CredentialsPane):
-            creds.select_exposure(message.user_id, message.username)
-            self.show_pane("credentials")
-
-    def _audit_filter(self, word: str, value: str) -> None:
-        """``:ip x``, ``:scope group 3``…: set one filter of the audit pane and show it."""
-        from screens.panes.audit import AuditPane
-
-        audit = self._panes.get("audit")
-        if not isinstance(audit, AuditPane):
-            return
-        self.show_pane("audit")
-        problem = audit.run_command(word, value)
-        if problem is not None:
-            self.notify(problem, markup=False, severity="warning")
-
-    @on(ShowScopeEvents)
-    def _show_scope_events(self, message: ShowScopeEvents) -> None:
-        """A group or project (from the dossier's blast radius): its own audit events."""
-        from screens.panes.audit import AuditPane
-
-        audit = self._panes.get("audit")
-        if isinstance(audit, AuditPane):
-            audit.show_scope(message.scope)
-            self.show_pane("audit")
-
-    @on(ShowCredentialFor)
-    def _show_credential_for(self, message: ShowCredentialFor) -> None:
-        """An audit event's target, searched for in the credentials pane."""
-        creds = self._panes.get("credentials")
-        if isinstance(creds, RecordPane):
-            creds.set_view(creds.with_search(creds.view, message.search),
-                           note="the audit event's target")
-            self.show_pane("credentials")
-
-    @on(ShowUserDossier)
-    def _show_user_dossier(self, message: ShowUserDossier) -> None:
-        from screens.dossier import DossierScreen
-
-        self.app.push_screen(DossierScreen(self.ctx, message.user_id))
-
-    @on(ShowAuditForUser)
-    def _show_audit_for(self, message: ShowAuditForUser) -> None:
-        from screens.panes.audit import AuditPane
-
-        audit = self._panes.get("audit")
-        if audit is None:
-            return
-        if isinstance(audit, AuditPane) and message.user_id is not None:
-            audit.show_for_user(message.user_id)
-        self.show_pane("audit")
 
     # -- command palette (the app turns these into SystemCommands) -------------------------
     def palette_commands(self) -> list[tuple[str, str, str]]:

@@ -1,0 +1,149 @@
+"""How the panes reach each other: pivots and hand-overs routed by the main screen.
+
+An audit event's author opens the dossier, a credential shows its audit events, the dossier
+selects what a user could see in the credentials pane, a group or project opens its own audit
+events, a response run's re-read rows redraw, new audit events rescore the users and re-link
+the credentials. Each handler finds the target pane in the main screen's registry, hands it the
+request and shows it. Mixed into :class:`screens.main.MainScreen` (which provides the
+registry, ``ctx``, ``show_pane``, ``app`` and ``notify``); handlers are named ``on_…`` because
+Textual collects ``@on`` decorators only on message pumps, not on mixins.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from screens.leaked_token import open_leaked_token
+from screens.messages import (
+    AuditEventsCached,
+    CredentialsExposedTo,
+    EventsForTarget,
+    ShowAuditForUser,
+    ShowScopeEvents,
+)
+from screens.panes.audit.messages import ShowCredentialFor, ShowUserDossier
+from screens.panes.base import RecordPane
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    from console.context import AppContext
+
+__all__ = ["PaneLinksMixin"]
+
+
+class PaneLinksMixin:
+    """Cross-pane routing for :class:`screens.main.MainScreen`."""
+
+    ctx: AppContext
+    app: Any
+    _panes: dict[str, Widget]
+
+    if TYPE_CHECKING:  # provided by MainScreen; never defined here (it would shadow them)
+
+        def show_pane(self, key: str, *, save: bool = True, focus: bool = True) -> None: ...
+        def notify(self, message: str, **kw: Any) -> None: ...
+
+    def credentials_changed(self, keys: tuple[str, ...]) -> None:
+        """Credential rows a response action re-read: the list shows their state at once."""
+        from screens.panes.credentials import CredentialsPane  # the pane registry's own lazy import
+
+        creds = self._panes.get("credentials")
+        if isinstance(creds, CredentialsPane) and keys:
+            creds.refresh_rows()
+
+    def action_leaked_token(self) -> None:
+        """``:leaked``: paste a token found in a log or chat; GitLab says whose it is."""
+        open_leaked_token(self.app, self.ctx)
+
+    def users_changed(self, user_ids: tuple[int, ...]) -> None:
+        """Users were re-read into the cache: let the users pane redraw them."""
+        from screens.panes.users import UsersPane
+
+        users = self._panes.get("users")
+        if isinstance(users, UsersPane):
+            users.users_changed(user_ids)
+
+    def on_audit_events_cached(self, message: AuditEventsCached) -> None:
+        """New sign-in history can change "new IP" signals: let the users pane rescore."""
+        from screens.panes.users import UsersPane
+
+        users = self._panes.get("users")
+        if isinstance(users, UsersPane):
+            users.rescore()
+        from screens.panes.credentials import CredentialsPane
+
+        creds = self._panes.get("credentials")
+        if isinstance(creds, CredentialsPane):
+            creds.recompute_crosslinks()
+
+    def _link_credentials(self) -> None:
+        """Cross-links follow the users' review marks (the users pane's ``mark_saved``)."""
+        from screens.panes.credentials import CredentialsPane
+        from screens.panes.users import UsersPane
+
+        creds, users = self._panes.get("credentials"), self._panes.get("users")
+        if isinstance(creds, CredentialsPane) and isinstance(users, UsersPane):
+            creds.subscribe_marks(users.mark_saved)
+
+    def on_events_for_target(self, message: EventsForTarget) -> None:
+        """A credential's audit events: the Audit pane filtered on that target (its name is
+        searched instead when no stored event names the target itself)."""
+        from screens.panes.audit import AuditPane
+
+        audit = self._panes.get("audit")
+        if isinstance(audit, AuditPane):
+            audit.show_target(message.target_type, message.target_id, message.label)
+            self.show_pane("audit")
+
+    def on_credentials_exposed_to(self, message: CredentialsExposedTo) -> None:
+        from screens.panes.credentials import CredentialsPane
+
+        creds = self._panes.get("credentials")
+        if isinstance(creds, CredentialsPane):
+            creds.select_exposure(message.user_id, message.username)
+            self.show_pane("credentials")
+
+    def _audit_filter(self, word: str, value: str) -> None:
+        """``:ip x``, ``:scope group 3``…: set one filter of the audit pane and show it."""
+        from screens.panes.audit import AuditPane
+
+        audit = self._panes.get("audit")
+        if not isinstance(audit, AuditPane):
+            return
+        self.show_pane("audit")
+        problem = audit.run_command(word, value)
+        if problem is not None:
+            self.notify(problem, markup=False, severity="warning")
+
+    def on_show_scope_events(self, message: ShowScopeEvents) -> None:
+        """A group or project (from the dossier's blast radius): its own audit events."""
+        from screens.panes.audit import AuditPane
+
+        audit = self._panes.get("audit")
+        if isinstance(audit, AuditPane):
+            audit.show_scope(message.scope)
+            self.show_pane("audit")
+
+    def on_show_credential_for(self, message: ShowCredentialFor) -> None:
+        """An audit event's target, searched for in the credentials pane."""
+        creds = self._panes.get("credentials")
+        if isinstance(creds, RecordPane):
+            creds.set_view(creds.with_search(creds.view, message.search),
+                           note="the audit event's target")
+            self.show_pane("credentials")
+
+    def on_show_user_dossier(self, message: ShowUserDossier) -> None:
+        from screens.dossier import DossierScreen
+
+        self.app.push_screen(DossierScreen(self.ctx, message.user_id))
+
+    def on_show_audit_for_user(self, message: ShowAuditForUser) -> None:
+        from screens.panes.audit import AuditPane
+
+        audit = self._panes.get("audit")
+        if audit is None:
+            return
+        if isinstance(audit, AuditPane) and message.user_id is not None:
+            audit.show_for_user(message.user_id)
+        self.show_pane("audit")
