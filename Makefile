@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check console screens actions styles tests bench
+	$(BIN)/ruff format --check console screens actions styles tests bench
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)

@@ -61,8 +61,11 @@ def journal_not_sent(
     else:
         kinds = sorted({t.kind for t in targets}) or sorted(action.target_kinds)
         ttype, tid, label = "plan", len(targets), f"{len(targets)} {'/'.join(kinds)} targets"
-    params: dict[str, JSON] = {**action.params(), "count": len(targets),
-                               "target_ids": [t.id for t in targets[:MAX_IDS]]}
+    params: dict[str, JSON] = {
+        **action.params(),
+        "count": len(targets),
+        "target_ids": [t.id for t in targets[:MAX_IDS]],
+    }
     extra: dict[str, Any] = {"not_sent": why}
     if outcomes:
         counts: dict[str, int] = {}
@@ -70,12 +73,14 @@ def journal_not_sent(
             counts[o.state] = counts.get(o.state, 0) + 1
         extra["outcomes"] = counts
     try:
-        entry = store.journal_intent(incident_id, action.name, ttype, tid, label, params,
-                                     state=state, extra=extra)
+        entry = store.journal_intent(
+            incident_id, action.name, ttype, tid, label, params, state=state, extra=extra
+        )
         store.journal_update(entry, state, error=message[:500])
     except Exception as exc:  # a read-only database, a full disk: say so in the log only
-        log.warning("could not journal a %s attempt of %s: %s", why, action.name,
-                    type(exc).__name__)
+        log.warning(
+            "could not journal a %s attempt of %s: %s", why, action.name, type(exc).__name__
+        )
         return None
     return entry
 

@@ -46,8 +46,9 @@ class BaseAction:
         """A clear sentence for an error specific to this action, or None for the default."""
         return None
 
-    def find_created(self, gl: gitlab.Gitlab, target: Target, pre: State | None,
-                     since: str) -> Attention | None:
+    def find_created(
+        self, gl: gitlab.Gitlab, target: Target, pre: State | None, since: str
+    ) -> Attention | None:
         """After a write whose reply was lost: what the server may have created (a new token
         whose value nobody saw), as a follow-up for the responder; None if nothing."""
         return None

@@ -95,12 +95,18 @@ def confirmation_for(plan: Plan) -> Confirmation:
     if privileged and is_destructive(plan.action):
         words = " ".join(typed_word_for(t) for t in privileged)
         who = "root or an administrator" if len(privileged) == 1 else "administrators"
-        return Confirmation(words, f"a destructive action on {who}: type the username"
-                                   f"{'' if len(privileged) == 1 else 's'}")
+        return Confirmation(
+            words,
+            f"a destructive action on {who}: type the username"
+            f"{'' if len(privileged) == 1 else 's'}",
+        )
     return Confirmation("y", "no administrator and at most 10 targets: one key is enough")
 
 
 def own_token_confirmation() -> Confirmation:
     """Rotating the console's own token is confirmed on its own, last, with its own word."""
-    return Confirmation("rotate", "the console's own token: type rotate (it reconnects with the "
-                                  "new value, which is never shown)")
+    return Confirmation(
+        "rotate",
+        "the console's own token: type rotate (it reconnects with the "
+        "new value, which is never shown)",
+    )

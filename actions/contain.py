@@ -46,13 +46,32 @@ from console.sanitize import safe
 from console.secret import Secret
 
 #: Step groups in the order they run.
-STEP_ORDER = ("block", "own_tokens", "other_tokens", "keys", "gpg", "deploy", "hooks", "runners",
-              "oauth", "members", "variables", "admin", "own_admin", "password", "two_factor",
-              "enforce_2fa", "note", "own_token")
-_USER_CALLS = {"block_user": ("POST", "/users/{id}/block"),
-               "reset_password": ("PUT", "/users/{id}"),
-               "disable_2fa": ("PATCH", "/users/{id}/disable_two_factor"),
-               "add_note": ("PUT", "/users/{id}")}
+STEP_ORDER = (
+    "block",
+    "own_tokens",
+    "other_tokens",
+    "keys",
+    "gpg",
+    "deploy",
+    "hooks",
+    "runners",
+    "oauth",
+    "members",
+    "variables",
+    "admin",
+    "own_admin",
+    "password",
+    "two_factor",
+    "enforce_2fa",
+    "note",
+    "own_token",
+)
+_USER_CALLS = {
+    "block_user": ("POST", "/users/{id}/block"),
+    "reset_password": ("PUT", "/users/{id}"),
+    "disable_2fa": ("PATCH", "/users/{id}/disable_two_factor"),
+    "add_note": ("PUT", "/users/{id}"),
+}
 _ATTEMPTED = frozenset({"done", "intent", "sent", "unknown"})
 
 
@@ -87,8 +106,11 @@ class ContainStep:
         head = f"{self.plan.action.title} ({tag}): {safe(self.why, kind='line')}"
         if self.needs_input:
             head += f" [needs {safe(self.needs_input, kind='line')}]"
-        return [head, *(f"  {c.line()}" for c in self.calls),
-                *(f"  excluded #{t.id}: {why}" for t, why in self.plan.excluded)]
+        return [
+            head,
+            *(f"  {c.line()}" for c in self.calls),
+            *(f"  excluded #{t.id}: {why}" for t, why in self.plan.excluded),
+        ]
 
 
 @dataclass
@@ -131,10 +153,15 @@ def call_of(action: Action, target: Target) -> Call:
 
 def _gpg_findings(gl: gitlab.Gitlab, uid: int, mode: str) -> list[Finding]:
     action = DeleteGpgKey(user_id=uid) if mode == "delete" else RevokeGpgKey(user_id=uid)
-    why = ("a GPG key of the user; revoking also unverifies the commits it signed"
-           if mode != "delete" else "a GPG key of the user; its signed commits stay verified")
-    return [Finding("gpg", action, Target("gpg_key", int(k["id"]), f"GPG key {k['id']}"), why)
-            for k in pages(gl, f"/users/{uid}/gpg_keys")]
+    why = (
+        "a GPG key of the user; revoking also unverifies the commits it signed"
+        if mode != "delete"
+        else "a GPG key of the user; its signed commits stay verified"
+    )
+    return [
+        Finding("gpg", action, Target("gpg_key", int(k["id"]), f"GPG key {k['id']}"), why)
+        for k in pages(gl, f"/users/{uid}/gpg_keys")
+    ]
 
 
 def build_contain(
@@ -159,28 +186,44 @@ def build_contain(
     notes: list[str] = []
     if any(f.group == "variables" for f in found):
         found = [_with_value(f, opts) for f in found]
-    disabled_2fa = [e for e in authored_by(events, user_id, opts.since)
-                    if _disabled_2fa_of_other(e, user_id)]
+    disabled_2fa = [
+        e for e in authored_by(events, user_id, opts.since) if _disabled_2fa_of_other(e, user_id)
+    ]
     if user.get("is_admin") and opts.remove_admin:
         found.append(Finding("own_admin", RemoveAdmin(), me, "the user's own admin flag"))
     if opts.reset_password:
         found.append(Finding("password", ResetPassword(), me, "a password the attacker knows"))
     if opts.force_2fa and user.get("two_factor_enabled"):
         if user.get("is_admin") and not opts.remove_admin:
-            notes.append("2FA of an administrator cannot be disabled through the API: remove "
-                         "the admin flag first, or use the Rails console")
+            notes.append(
+                "2FA of an administrator cannot be disabled through the API: remove "
+                "the admin flag first, or use the Rails console"
+            )
         else:
-            found.append(Finding("two_factor", Disable2FA(), me,
-                                 "a second factor the attacker may have enrolled"))
+            found.append(
+                Finding(
+                    "two_factor", Disable2FA(), me, "a second factor the attacker may have enrolled"
+                )
+            )
     if disabled_2fa and opts.enforce_instance_2fa:
-        found.append(Finding("enforce_2fa", EnforceInstance2FA(grace_hours=opts.grace_hours),
-                             Target("instance", 1, "instance"),
-                             "they disabled another account's 2FA: everyone must re-enrol"))
+        found.append(
+            Finding(
+                "enforce_2fa",
+                EnforceInstance2FA(grace_hours=opts.grace_hours),
+                Target("instance", 1, "instance"),
+                "they disabled another account's 2FA: everyone must re-enrol",
+            )
+        )
     found.append(Finding("note", AddNote(opts.note), me, "the incident, on the account"))
     if opts.rotate_own_token and own_token_id is not None:
-        found.append(Finding("own_token", RotateOwnToken(confirmed=True),
-                             Target("token", own_token_id, "console token"),
-                             "confirmed separately: the console's own token, last"))
+        found.append(
+            Finding(
+                "own_token",
+                RotateOwnToken(confirmed=True),
+                Target("token", own_token_id, "console token"),
+                "confirmed separately: the console's own token, last",
+            )
+        )
     notes.append("OAuth applications a user owns are not visible through GitLab's API")
     notes.append("unblock stays an open item until every credential is rotated")
     steps = _steps(found, actor_id=actor_id, own_token_id=own_token_id)
@@ -194,18 +237,27 @@ def _with_value(f: Finding, opts: ContainOptions) -> Finding:
     value = opts.variable_values.get((action.scope, action.owner_id, action.key))
     if value is None:
         return f
-    filled = SetVariableValue(scope=action.scope, owner_id=action.owner_id, key=action.key,
-                              environment_scope=action.environment_scope, value=value)
+    filled = SetVariableValue(
+        scope=action.scope,
+        owner_id=action.owner_id,
+        key=action.key,
+        environment_scope=action.environment_scope,
+        value=value,
+    )
     return Finding(f.group, filled, f.target, f.why)
 
 
 def _disabled_2fa_of_other(e: Any, uid: int) -> bool:
-    return (str(field(e, "event_name") or "") == "user_disable_two_factor"
-            and as_int(field(e, "author_id")) == uid and as_int(field(e, "entity_id")) != uid)
+    return (
+        str(field(e, "event_name") or "") == "user_disable_two_factor"
+        and as_int(field(e, "author_id")) == uid
+        and as_int(field(e, "entity_id")) != uid
+    )
 
 
-def _steps(found: list[Finding], *, actor_id: int | None,
-           own_token_id: int | None) -> list[ContainStep]:
+def _steps(
+    found: list[Finding], *, actor_id: int | None, own_token_id: int | None
+) -> list[ContainStep]:
     """One plan per (group, action and its parameters), in :data:`STEP_ORDER`, deduplicated."""
     buckets: dict[tuple[str, str, str], list[Finding]] = {}
     for f in found:
@@ -217,13 +269,23 @@ def _steps(found: list[Finding], *, actor_id: int | None,
     for key in sorted(buckets, key=lambda k: STEP_ORDER.index(k[0])):
         group = buckets[key]
         action = group[0].action
-        plan = build_plan(action, [f.target for f in group], actor_id=actor_id,
-                          own_token_id=own_token_id,
-                          include_own_token=isinstance(action, RotateOwnToken))
+        plan = build_plan(
+            action,
+            [f.target for f in group],
+            actor_id=actor_id,
+            own_token_id=own_token_id,
+            include_own_token=isinstance(action, RotateOwnToken),
+        )
         whys = sorted({f.why for f in group})
-        steps.append(ContainStep(key[0], plan, "; ".join(whys),
-                                 tuple(call_of(action, t) for t in plan.targets),
-                                 group[0].needs_input))
+        steps.append(
+            ContainStep(
+                key[0],
+                plan,
+                "; ".join(whys),
+                tuple(call_of(action, t) for t in plan.targets),
+                group[0].needs_input,
+            )
+        )
     return steps
 
 
@@ -257,8 +319,11 @@ def run_contain(
 ) -> ContainResult:
     """Run every ready step in order (blocking: call from a worker thread)."""
     result = ContainResult()
-    attempted = {(e.action, int(e.target_id)) for e in store.journal_entries(incident_id)
-                 if e.state in _ATTEMPTED or (e.extra or {}).get("needs_human")}
+    attempted = {
+        (e.action, int(e.target_id))
+        for e in store.journal_entries(incident_id)
+        if e.state in _ATTEMPTED or (e.extra or {}).get("needs_human")
+    }
     for step in playbook.steps:
         if step.needs_input:
             result.skipped.append((step, f"needs {step.needs_input}"))
@@ -273,8 +338,17 @@ def run_contain(
             plan = Plan(plan.action, left, plan.excluded, plan.summary)
         if not plan.targets:
             continue
-        run = run_plan(store, incident_id, gl, plan, dry_run=dry_run, read_only=read_only,
-                       on_step=on_step, cancelled=cancelled, actor_id=actor_id)
+        run = run_plan(
+            store,
+            incident_id,
+            gl,
+            plan,
+            dry_run=dry_run,
+            read_only=read_only,
+            on_step=on_step,
+            cancelled=cancelled,
+            actor_id=actor_id,
+        )
         result.runs.append((step, run))
         if run.halted or run.cancelled:
             result.halted = run.halted or "cancelled"
@@ -284,25 +358,36 @@ def run_contain(
 
 def variable_inputs(playbook: ContainPlaybook) -> list[tuple[str, int, str]]:
     """(scope, owner id, key) of each variable step still waiting for a new value."""
-    return [(a.scope, a.owner_id, a.key) for s in playbook.steps
-            if s.needs_input and isinstance(a := s.plan.action, SetVariableValue)]
+    return [
+        (a.scope, a.owner_id, a.key)
+        for s in playbook.steps
+        if s.needs_input and isinstance(a := s.plan.action, SetVariableValue)
+    ]
 
 
-def with_variable_values(playbook: ContainPlaybook,
-                         values: Mapping[tuple[str, int, str], Secret]) -> ContainPlaybook:
+def with_variable_values(
+    playbook: ContainPlaybook, values: Mapping[tuple[str, int, str], Secret]
+) -> ContainPlaybook:
     """The playbook with the responder's typed values in its variable steps (no new reads);
     a variable left without a value stays an open item (its step is skipped)."""
     steps: list[ContainStep] = []
     for step in playbook.steps:
         action = step.plan.action
-        value = (values.get((action.scope, action.owner_id, action.key))
-                 if isinstance(action, SetVariableValue) and step.needs_input else None)
-        if value is None or not isinstance(action, SetVariableValue) \
-                or not value.reveal().strip():
+        value = (
+            values.get((action.scope, action.owner_id, action.key))
+            if isinstance(action, SetVariableValue) and step.needs_input
+            else None
+        )
+        if value is None or not isinstance(action, SetVariableValue) or not value.reveal().strip():
             steps.append(step)
             continue
-        filled = SetVariableValue(scope=action.scope, owner_id=action.owner_id, key=action.key,
-                                  environment_scope=action.environment_scope, value=value)
+        filled = SetVariableValue(
+            scope=action.scope,
+            owner_id=action.owner_id,
+            key=action.key,
+            environment_scope=action.environment_scope,
+            value=value,
+        )
         plan = Plan(filled, step.plan.targets, step.plan.excluded, step.plan.summary)
         steps.append(ContainStep(step.group, plan, step.why, step.calls, ""))
     return ContainPlaybook(playbook.user_id, playbook.username, steps, list(playbook.notes))

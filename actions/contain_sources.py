@@ -33,8 +33,11 @@ from actions.variable_actions import SetVariableValue
 MAX_PAGES = 50
 _TOKEN_ID = re.compile(r"(?:with id|token_id:)\s*(\d+)")
 _HOOK_SCOPES = {"SystemHook": "system", "GroupHook": "group", "ProjectHook": "project"}
-_VAR_EVENTS = {"ci_variable": "project", "ci_group_variable": "group",
-               "ci_instance_variable": "instance"}
+_VAR_EVENTS = {
+    "ci_variable": "project",
+    "ci_group_variable": "group",
+    "ci_instance_variable": "instance",
+}
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,12 @@ def as_int(value: Any) -> int | None:
 
 
 def authored_by(events: Iterable[Any], user_id: int, since: str | None) -> list[Any]:
-    out = [e for e in events if as_int(field(e, "author_id")) == user_id
-           and (since is None or str(field(e, "created_at") or "") >= since)]
+    out = [
+        e
+        for e in events
+        if as_int(field(e, "author_id")) == user_id
+        and (since is None or str(field(e, "created_at") or "") >= since)
+    ]
     out.sort(key=lambda e: str(field(e, "created_at") or ""))
     return out
 
@@ -96,26 +103,42 @@ def owned_findings(gl: gitlab.Gitlab, user_id: int) -> list[Finding]:
     found: list[Finding] = []
     for tok in pages(gl, "/personal_access_tokens", user_id=user_id, state="active"):
         if token_kind_of(tok)[0] == "personal":
-            found.append(Finding("own_tokens", RevokeToken(), _token_target(tok),
-                                 "a personal access token of the user"))
+            found.append(
+                Finding(
+                    "own_tokens",
+                    RevokeToken(),
+                    _token_target(tok),
+                    "a personal access token of the user",
+                )
+            )
     for tok in pages(gl, f"/users/{user_id}/impersonation_tokens", state="active"):
-        found.append(Finding("own_tokens", RevokeToken(kind="impersonation", owner_id=user_id),
-                             _token_target(tok), "an impersonation token of the user"))
+        found.append(
+            Finding(
+                "own_tokens",
+                RevokeToken(kind="impersonation", owner_id=user_id),
+                _token_target(tok),
+                "an impersonation token of the user",
+            )
+        )
     for key in pages(gl, f"/users/{user_id}/keys"):
-        found.append(Finding("keys", DeleteSshKey(user_id=user_id),
-                             Target("ssh_key", int(key["id"]),
-                                    str(key.get("title") or "")),
-                             "an SSH key of the user"))
+        found.append(
+            Finding(
+                "keys",
+                DeleteSshKey(user_id=user_id),
+                Target("ssh_key", int(key["id"]), str(key.get("title") or "")),
+                "an SSH key of the user",
+            )
+        )
     return found
 
 
 def _token_target(tok: Mapping[str, JSON]) -> Target:
-    return Target("token", int(tok["id"]),
-                  str(tok.get("name") or f"token {tok['id']}"))
+    return Target("token", int(tok["id"]), str(tok.get("name") or f"token {tok['id']}"))
 
 
-def audit_findings(gl: gitlab.Gitlab, user_id: int, events: Iterable[Any], *,
-                   since: str | None = None) -> list[Finding]:
+def audit_findings(
+    gl: gitlab.Gitlab, user_id: int, events: Iterable[Any], *, since: str | None = None
+) -> list[Finding]:
     """Footholds the user's audit trail shows they created for others, or changed."""
     found: list[Finding] = []
     for e in authored_by(events, user_id, since):
@@ -142,63 +165,111 @@ def _from_event(gl: gitlab.Gitlab, uid: int, name: str, e: Any) -> Finding | Non
         token_id = int(match.group(1)) if match else target_id
         if token_id is None:
             return None
-        return Finding("other_tokens", RevokeToken(kind=source, owner_id=entity_id),
-                       Target("token", token_id, label), f"a {source} access token they made")
-    if name == "add_ssh_key" and entity_type == "User" and entity_id != uid \
-            and target_id is not None:
-        return Finding("keys", DeleteSshKey(user_id=entity_id),
-                       Target("ssh_key", target_id, label), "an SSH key they added to another "
-                       "account")
-    if name in ("deploy_token_created", "group_deploy_token_created") and source \
-            and target_id is not None:
-        return Finding("deploy", RevokeDeployToken(owner_type=source, owner_id=entity_id),
-                       Target("deploy_token", target_id, label), "a deploy token they created")
+        return Finding(
+            "other_tokens",
+            RevokeToken(kind=source, owner_id=entity_id),
+            Target("token", token_id, label),
+            f"a {source} access token they made",
+        )
+    if (
+        name == "add_ssh_key"
+        and entity_type == "User"
+        and entity_id != uid
+        and target_id is not None
+    ):
+        return Finding(
+            "keys",
+            DeleteSshKey(user_id=entity_id),
+            Target("ssh_key", target_id, label),
+            "an SSH key they added to another account",
+        )
+    if (
+        name in ("deploy_token_created", "group_deploy_token_created")
+        and source
+        and target_id is not None
+    ):
+        return Finding(
+            "deploy",
+            RevokeDeployToken(owner_type=source, owner_id=entity_id),
+            Target("deploy_token", target_id, label),
+            "a deploy token they created",
+        )
     if name == "deploy_key_added" and source == "project" and target_id is not None:
-        return Finding("deploy", DisableDeployKey(project_id=entity_id),
-                       Target("deploy_key", target_id, label), "a deploy key they added")
+        return Finding(
+            "deploy",
+            DisableDeployKey(project_id=entity_id),
+            Target("deploy_key", target_id, label),
+            "a deploy key they added",
+        )
     if name == "webhook_created" and target_type in _HOOK_SCOPES and target_id is not None:
         scope = _HOOK_SCOPES[target_type]
-        return Finding("hooks", DeleteHook(scope=scope, owner_id=0 if scope == "system"
-                                           else entity_id),
-                       Target("hook", target_id, label), f"a {scope} hook they created")
+        return Finding(
+            "hooks",
+            DeleteHook(scope=scope, owner_id=0 if scope == "system" else entity_id),
+            Target("hook", target_id, label),
+            f"a {scope} hook they created",
+        )
     if name in ("ci_runner_created", "ci_runner_registered") and target_id is not None:
-        return Finding("runners", DeleteRunner(), Target("runner", target_id, label),
-                       "a runner they registered")
+        return Finding(
+            "runners",
+            DeleteRunner(),
+            Target("runner", target_id, label),
+            "a runner they registered",
+        )
     if name == "oauth_application_created" and target_id is not None:
-        return Finding("oauth", DeleteOAuthApp(), Target("oauth_application", target_id, label),
-                       "an OAuth application they created")
-    if name == "user_admin_status_updated" and str(field(e, "to")) == "true" \
-            and target_id not in (None, uid):
-        return Finding("admin", RemoveAdmin(), Target("user", target_id or 0, label),
-                       "an account they made administrator")
+        return Finding(
+            "oauth",
+            DeleteOAuthApp(),
+            Target("oauth_application", target_id, label),
+            "an OAuth application they created",
+        )
+    if (
+        name == "user_admin_status_updated"
+        and str(field(e, "to")) == "true"
+        and target_id not in (None, uid)
+    ):
+        return Finding(
+            "admin",
+            RemoveAdmin(),
+            Target("user", target_id or 0, label),
+            "an account they made administrator",
+        )
     if name == "member_created" and source and target_id is not None:
         # to another account, or to themselves (it would come back on unblock)
-        return Finding("members", RemoveMember(source=source, source_id=entity_id),
-                       Target("member", target_id, label), f"a {source} membership they "
-                       "granted")
+        return Finding(
+            "members",
+            RemoveMember(source=source, source_id=entity_id),
+            Target("member", target_id, label),
+            f"a {source} membership they granted",
+        )
     if name == "member_updated" and source and target_id is not None:
         return _level_back(e, source, entity_id, target_id, label)
     for prefix, scope in _VAR_EVENTS.items():
         if name in (f"{prefix}_created", f"{prefix}_updated"):
             key = label or str(field(e, "target_id") or "")
             owner = 0 if scope == "instance" else entity_id
-            return Finding("variables", SetVariableValue(scope=scope, owner_id=owner, key=key),
-                           Target("variable", owner, key), f"a {scope} variable they changed",
-                           needs_input=f"a new value for {key}")
+            return Finding(
+                "variables",
+                SetVariableValue(scope=scope, owner_id=owner, key=key),
+                Target("variable", owner, key),
+                f"a {scope} variable they changed",
+                needs_input=f"a new value for {key}",
+            )
     return None
 
 
-def _level_back(e: Any, source: str, source_id: int, target_id: int,
-                label: str) -> Finding | None:
+def _level_back(e: Any, source: str, source_id: int, target_id: int, label: str) -> Finding | None:
     if str(field(e, "change") or "") != "access_level":
         return None
     before, after = level_of(str(field(e, "from") or "")), level_of(str(field(e, "to") or ""))
     if before is None or after is None or after <= before:
         return None
-    return Finding("members", ChangeMemberLevel(source=source, source_id=source_id,
-                                                level=before),
-                   Target("member", target_id, label),
-                   f"access they raised from {field(e, 'from')} to {field(e, 'to')}")
+    return Finding(
+        "members",
+        ChangeMemberLevel(source=source, source_id=source_id, level=before),
+        Target("member", target_id, label),
+        f"access they raised from {field(e, 'from')} to {field(e, 'to')}",
+    )
 
 
 def _token_for_other(gl: gitlab.Gitlab, e: Any, owner_id: int) -> Finding | None:
@@ -214,17 +285,25 @@ def _token_for_other(gl: gitlab.Gitlab, e: Any, owner_id: int) -> Finding | None
         return None  # gone already, or the message named another token
     kind, owner = token_kind_of(tok)
     what = "an impersonation token" if kind == "impersonation" else "a personal access token"
-    return Finding("other_tokens", RevokeToken(kind=kind, owner_id=owner),
-                   _token_target(tok), f"{what} they created for another account")
+    return Finding(
+        "other_tokens",
+        RevokeToken(kind=kind, owner_id=owner),
+        _token_target(tok),
+        f"{what} they created for another account",
+    )
 
 
-def cached_events_of(store: Any, incident_id: int, user_id: int,
-                     limit: int = 20_000) -> list[dict[str, Any]]:
+def cached_events_of(
+    store: Any, incident_id: int, user_id: int, limit: int = 20_000
+) -> list[dict[str, Any]]:
     """The audit events the local store holds that ``user_id`` authored (what the Audit pane
     loaded): Contain reads what the responder has seen, without a second full audit fetch."""
     from console.store.events import EventQuery
 
     rids = store.event_rid_view(incident_id, EventQuery(author=str(user_id), oldest_first=True))
     picked = list(rids[:limit])
-    return [e for e in store.events_by_rids(incident_id, picked)
-            if as_int(e.get("author_id")) == user_id]
+    return [
+        e
+        for e in store.events_by_rids(incident_id, picked)
+        if as_int(e.get("author_id")) == user_id
+    ]

@@ -58,8 +58,9 @@ def _namespaces(gl: gitlab.Gitlab, user_id: int) -> tuple[list[int], list[int]]:
             if isinstance(sub.get("id"), int) and sub["id"] not in seen:
                 seen.add(sub["id"])
                 queue.append(sub["id"])
-        projects += [p["id"] for p in pages(gl, f"/groups/{gid}/projects")
-                     if isinstance(p.get("id"), int)]
+        projects += [
+            p["id"] for p in pages(gl, f"/groups/{gid}/projects") if isinstance(p.get("id"), int)
+        ]
     return sorted(seen), sorted(set(projects))
 
 
@@ -70,8 +71,16 @@ def _variables(gl: gitlab.Gitlab, scope: str, owner: int, path: str) -> list[Exp
             continue
         key, env = str(v.get("key")), str(v.get("environment_scope") or "*")
         action = SetVariableValue(scope=scope, owner_id=owner, key=key, environment_scope=env)
-        out.append(Exposed("variable", f"{scope} {owner}" if owner else scope, key, action,
-                           Target("variable", owner, key), needs_input=f"a new value for {key}"))
+        out.append(
+            Exposed(
+                "variable",
+                f"{scope} {owner}" if owner else scope,
+                key,
+                action,
+                Target("variable", owner, key),
+                needs_input=f"a new value for {key}",
+            )
+        )
     return out
 
 
@@ -79,22 +88,47 @@ def _owned(gl: gitlab.Gitlab, source: str, sid: int) -> list[Exposed]:
     where = f"{source} {sid}"
     out = _variables(gl, source, sid, f"/{source}s/{sid}/variables")
     for r in pages(gl, f"/{source}s/{sid}/runners", type=f"{source}_type"):
-        out.append(Exposed("runner", where, str(r.get("description") or ""), ResetRunnerToken(),
-                           Target("runner", int(r["id"]), str(r.get("description") or ""))))
+        out.append(
+            Exposed(
+                "runner",
+                where,
+                str(r.get("description") or ""),
+                ResetRunnerToken(),
+                Target("runner", int(r["id"]), str(r.get("description") or "")),
+            )
+        )
     for h in pages(gl, f"/{source}s/{sid}/hooks"):
-        out.append(Exposed("hook", where, str(h.get("url") or ""),
-                           SetHookSecret(scope=source, owner_id=sid),
-                           Target("hook", int(h["id"]), str(h.get("url") or ""))))
+        out.append(
+            Exposed(
+                "hook",
+                where,
+                str(h.get("url") or ""),
+                SetHookSecret(scope=source, owner_id=sid),
+                Target("hook", int(h["id"]), str(h.get("url") or "")),
+            )
+        )
     for d in pages(gl, f"/{source}s/{sid}/deploy_tokens"):
         if d.get("revoked") or d.get("expired"):
             continue
-        out.append(Exposed("deploy_token", where, str(d.get("name") or ""),
-                           RevokeDeployToken(owner_type=source, owner_id=sid),
-                           Target("deploy_token", int(d["id"]), str(d.get("name") or ""))))
+        out.append(
+            Exposed(
+                "deploy_token",
+                where,
+                str(d.get("name") or ""),
+                RevokeDeployToken(owner_type=source, owner_id=sid),
+                Target("deploy_token", int(d["id"]), str(d.get("name") or "")),
+            )
+        )
     for t in pages(gl, f"/{source}s/{sid}/access_tokens", state="active"):
-        out.append(Exposed("access_token", where, str(t.get("name") or ""),
-                           RotateToken(kind=source, owner_id=sid),
-                           Target("token", int(t["id"]), str(t.get("name") or ""))))
+        out.append(
+            Exposed(
+                "access_token",
+                where,
+                str(t.get("name") or ""),
+                RotateToken(kind=source, owner_id=sid),
+                Target("token", int(t["id"]), str(t.get("name") or "")),
+            )
+        )
     return out
 
 
@@ -116,13 +150,25 @@ def could_see(gl: gitlab.Gitlab, user_id: int) -> list[Exposed]:
     if user.get("is_admin"):
         out += _variables(gl, "instance", 0, "/admin/ci/variables")
         for r in pages(gl, "/runners/all", type="instance_type"):
-            out.append(Exposed("runner", "instance", str(r.get("description") or ""),
-                               ResetRunnerToken(),
-                               Target("runner", int(r["id"]), str(r.get("description") or ""))))
+            out.append(
+                Exposed(
+                    "runner",
+                    "instance",
+                    str(r.get("description") or ""),
+                    ResetRunnerToken(),
+                    Target("runner", int(r["id"]), str(r.get("description") or "")),
+                )
+            )
         for h in pages(gl, "/hooks"):
-            out.append(Exposed("hook", "instance", str(h.get("url") or ""),
-                               SetHookSecret(scope="system"),
-                               Target("hook", int(h["id"]), str(h.get("url") or ""))))
+            out.append(
+                Exposed(
+                    "hook",
+                    "instance",
+                    str(h.get("url") or ""),
+                    SetHookSecret(scope="system"),
+                    Target("hook", int(h["id"]), str(h.get("url") or "")),
+                )
+            )
     for gid in groups:
         out += _guarded(gl, "group", gid)
     for pid in projects:
@@ -131,8 +177,12 @@ def could_see(gl: gitlab.Gitlab, user_id: int) -> list[Exposed]:
     unique = []
     for row in out:  # a project runner enabled on two projects is one runner
         variable = row.kind == "variable"  # variables are told apart by owner and key
-        key = (row.kind, row.where if variable else "", row.target.id,
-               row.target.label if variable else "")
+        key = (
+            row.kind,
+            row.where if variable else "",
+            row.target.id,
+            row.target.label if variable else "",
+        )
         if key not in seen:
             seen.add(key)
             unique.append(row)

@@ -59,9 +59,15 @@ class _HookMixin(ObjectAction):
         on = sorted(k for k, v in event_flags(body).items() if v)
         # Journaled: credentials a URL may carry (user:pass@, ?token=) are masked.
         url = redact_url(str(body.get("url") or ""))[0]
-        return State({"exists": True, "url": url, "events_on": on,
-                      "enable_ssl_verification": body.get("enable_ssl_verification"),
-                      "created_at": body.get("created_at")})
+        return State(
+            {
+                "exists": True,
+                "url": url,
+                "events_on": on,
+                "enable_ssl_verification": body.get("enable_ssl_verification"),
+                "created_at": body.get("created_at"),
+            }
+        )
 
 
 class DeleteHook(_HookMixin, DeleteObject):
@@ -73,8 +79,10 @@ class DeleteHook(_HookMixin, DeleteObject):
 class DisableHook(_HookMixin):
     name = "disable_hook"
     title = "Disable webhook"
-    description = ("Turn every event of the webhook off (GitLab has no on/off switch); the URL "
-                   "stays for inspection.")
+    description = (
+        "Turn every event of the webhook off (GitLab has no on/off switch); the URL "
+        "stays for inspection."
+    )
     method = "PUT"
     already = "no event enabled; nothing sent"
 
@@ -91,8 +99,10 @@ class DisableHook(_HookMixin):
 class SetHookSecret(_HookMixin):
     name = "set_hook_secret"
     title = "Set a new webhook secret"
-    description = ("Give the webhook a new secret token (shown once, for the receiving end); the "
-                   "old one no longer signs requests. Not verifiable by a read; never repeated.")
+    description = (
+        "Give the webhook a new secret token (shown once, for the receiving end); the "
+        "old one no longer signs requests. Not verifiable by a read; never repeated."
+    )
     method = "PUT"
     convergent = False
     observable = False
@@ -110,10 +120,10 @@ class SetHookSecret(_HookMixin):
         body = read_or_gone(gl, self.path(target)) or {}
         token = secrets.token_urlsafe(SECRET_BYTES)
         # The URL is always resent: older GitLab wiped fields missing from a hook update.
-        result = http(gl, "put", self.path(target), data={"url": body.get("url"),
-                                                           "token": token})
-        return ApplyResult(result.http_status, result.request_id, None, Secret(token),
-                           {"secret_set": True})
+        result = http(gl, "put", self.path(target), data={"url": body.get("url"), "token": token})
+        return ApplyResult(
+            result.http_status, result.request_id, None, Secret(token), {"secret_set": True}
+        )
 
     def verified(self, state: State, result: ApplyResult) -> bool:
         ok = result.http_status is not None and 200 <= result.http_status < 300

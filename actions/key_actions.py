@@ -53,8 +53,10 @@ class _GpgAction(DeleteObject):
 class RevokeGpgKey(_GpgAction):
     name = "revoke_gpg_key"
     title = "Revoke GPG key"
-    description = ("Remove the GPG key and mark every commit it signed as unverified (use when "
-                   "the key may be the attacker's). Irreversible.")
+    description = (
+        "Remove the GPG key and mark every commit it signed as unverified (use when "
+        "the key may be the attacker's). Irreversible."
+    )
     method = "POST"
 
     def write_path(self, target: Target) -> str:
@@ -64,8 +66,10 @@ class RevokeGpgKey(_GpgAction):
 class DeleteGpgKey(_GpgAction):
     name = "delete_gpg_key"
     title = "Delete GPG key"
-    description = ("Remove the GPG key; commits it signed stay verified (use only for a key "
-                   "that is merely unused). Irreversible.")
+    description = (
+        "Remove the GPG key; commits it signed stay verified (use only for a key "
+        "that is merely unused). Irreversible."
+    )
 
 
 class RevokeDeployToken(DeleteObject):
@@ -108,8 +112,10 @@ class DisableDeployKey(DeleteObject):
 
     name = "disable_deploy_key"
     title = "Disable deploy key on project"
-    description = ("Remove the deploy key from the project (deleted from GitLab when no other "
-                   "project uses it). Irreversible.")
+    description = (
+        "Remove the deploy key from the project (deleted from GitLab when no other "
+        "project uses it). Irreversible."
+    )
     target_kinds = frozenset({"deploy_key"})
     keep = ("title", "created_at", "expires_at", "can_push", "fingerprint_sha256")
 
@@ -136,8 +142,9 @@ def _gpg_delete(p: Mapping[str, JSON]) -> DeleteGpgKey:
 
 
 def _deploy_token(p: Mapping[str, JSON]) -> RevokeDeployToken:
-    return RevokeDeployToken(owner_type=str_param(p, "owner_type", "project"),
-                             owner_id=int_param(p, "owner_id"))
+    return RevokeDeployToken(
+        owner_type=str_param(p, "owner_type", "project"), owner_id=int_param(p, "owner_id")
+    )
 
 
 def _deploy_key(p: Mapping[str, JSON]) -> DisableDeployKey:

@@ -27,13 +27,20 @@ from console.secret import Secret
 
 TOKEN_INFO_SINCE = (17, 8)
 TOKEN_INFO_FLAGGED = (17, 5)  # behind a feature flag until 17.8
-PREFIXES = (("glpat-", "personal, impersonation or group/project access token"),
-            ("gldt-", "deploy token"), ("glrt-", "runner authentication token"),
-            ("glrtr-", "runner registration token"), ("gloas-", "OAuth application secret"),
-            ("glptt-", "pipeline trigger token"), ("glft-", "feed token"),
-            ("glimt-", "incoming e-mail token"), ("glagent-", "cluster agent token"),
-            ("glcbt-", "CI/CD job token"), ("glffct-", "feature flags client token"),
-            ("glsoat-", "SCIM token"))
+PREFIXES = (
+    ("glpat-", "personal, impersonation or group/project access token"),
+    ("gldt-", "deploy token"),
+    ("glrt-", "runner authentication token"),
+    ("glrtr-", "runner registration token"),
+    ("gloas-", "OAuth application secret"),
+    ("glptt-", "pipeline trigger token"),
+    ("glft-", "feed token"),
+    ("glimt-", "incoming e-mail token"),
+    ("glagent-", "cluster agent token"),
+    ("glcbt-", "CI/CD job token"),
+    ("glffct-", "feature flags client token"),
+    ("glsoat-", "SCIM token"),
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,19 @@ class TokenIdentity:
         tok = self.token or {}
         scopes = tok.get("scopes")
         ips = tok.get("last_used_ips")
-        state = ("revoked" if tok.get("revoked") else "expired" if tok.get("expired")
-                 else "active" if tok.get("active", True) else "inactive") if tok else ""
+        state = (
+            (
+                "revoked"
+                if tok.get("revoked")
+                else "expired"
+                if tok.get("expired")
+                else "active"
+                if tok.get("active", True)
+                else "inactive"
+            )
+            if tok
+            else ""
+        )
 
         def text(value: JSON) -> str:
             return str(value) if value not in (None, "", []) else "unknown"
@@ -64,12 +82,18 @@ class TokenIdentity:
             ("kind", self.kind or "unknown"),
             ("name", text(tok.get("name") or tok.get("description"))),
             ("state", state or "unknown"),
-            ("scopes", ", ".join(str(x) for x in scopes) if isinstance(scopes, list) and scopes
-             else "unknown"),
+            (
+                "scopes",
+                ", ".join(str(x) for x in scopes)
+                if isinstance(scopes, list) and scopes
+                else "unknown",
+            ),
             ("created", text(tok.get("created_at"))),
             ("last used", text(tok.get("last_used_at"))),
-            ("from", ", ".join(str(x) for x in ips) if isinstance(ips, list) and ips
-             else "unknown"),
+            (
+                "from",
+                ", ".join(str(x) for x in ips) if isinstance(ips, list) and ips else "unknown",
+            ),
             ("expires", text(tok.get("expires_at"))),
         ]
 
@@ -128,8 +152,9 @@ def _identity(gl: gitlab.Gitlab, tok: Mapping[str, JSON], how: str) -> TokenIden
         kind = "runner"
     else:
         kind = token_kind_of(tok)[0]
-    state = "revoked" if tok.get("revoked") else ("active" if tok.get("active", True)
-                                                   else "inactive")
+    state = (
+        "revoked" if tok.get("revoked") else ("active" if tok.get("active", True) else "inactive")
+    )
     owner = _owner(gl, tok)
     message = f"GitLab knows this token: a {kind} token ({state})"
     if owner:
@@ -139,8 +164,7 @@ def _identity(gl: gitlab.Gitlab, tok: Mapping[str, JSON], how: str) -> TokenIden
     return TokenIdentity(True, how, kind, message, dict(tok), owner)
 
 
-def identify_token(gl: gitlab.Gitlab, value: Secret, *,
-                   self_lookup: bool = False) -> TokenIdentity:
+def identify_token(gl: gitlab.Gitlab, value: Secret, *, self_lookup: bool = False) -> TokenIdentity:
     """Ask GitLab what ``value`` is (blocking: call from a worker)."""
     raw = value.reveal()
     version = _version(gl)
@@ -149,29 +173,41 @@ def identify_token(gl: gitlab.Gitlab, value: Secret, *,
             result = http(gl, "post", "/admin/token", data={"token": raw})
         except HttpFailure as exc:
             if exc.status == 404 and version >= TOKEN_INFO_SINCE:
-                return TokenIdentity(False, "token information API", _prefix_kind(raw) or "",
-                                     "GitLab does not know this token: it was never valid "
-                                     "here, or it was deleted (revoked tokens are still "
-                                     "known)")
+                return TokenIdentity(
+                    False,
+                    "token information API",
+                    _prefix_kind(raw) or "",
+                    "GitLab does not know this token: it was never valid "
+                    "here, or it was deleted (revoked tokens are still "
+                    "known)",
+                )
             if exc.status == 401:
                 raise
         else:
             if isinstance(result.body, Mapping):
                 return _identity(gl, result.body, "token information API")
     if self_lookup and raw.startswith("glpat-"):
-        probe = gitlab.Gitlab(gl.url, private_token=raw, timeout=gl.timeout,
-                              ssl_verify=gl.ssl_verify)
+        probe = gitlab.Gitlab(
+            gl.url, private_token=raw, timeout=gl.timeout, ssl_verify=gl.ssl_verify
+        )
         try:
             body = get_json(probe, "/personal_access_tokens/self")
         except HttpFailure as exc:
             if exc.status == 401:
-                return TokenIdentity(False, "asked as the token", "personal",
-                                     "GitLab rejects this token (revoked, expired or never "
-                                     "valid here); it cannot say whose it was")
+                return TokenIdentity(
+                    False,
+                    "asked as the token",
+                    "personal",
+                    "GitLab rejects this token (revoked, expired or never "
+                    "valid here); it cannot say whose it was",
+                )
         else:
             if isinstance(body, Mapping):
                 return _identity(gl, body, "asked as the token")
     kind = _prefix_kind(raw)
-    text = (f"GitLab could not identify this token. By its prefix it looks like a {kind}."
-            if kind else "GitLab could not identify this token and its form is not GitLab's.")
+    text = (
+        f"GitLab could not identify this token. By its prefix it looks like a {kind}."
+        if kind
+        else "GitLab could not identify this token and its form is not GitLab's."
+    )
     return TokenIdentity(False, "prefix only" if kind else "", kind, text)

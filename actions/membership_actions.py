@@ -17,8 +17,14 @@ from actions.registry import register
 from actions.resource import DeleteObject, ObjectAction, int_param, str_param
 from actions.transport import HttpFailure, http
 
-ACCESS_LEVELS = {"guest": 10, "planner": 15, "reporter": 20, "developer": 30, "maintainer": 40,
-                 "owner": 50}
+ACCESS_LEVELS = {
+    "guest": 10,
+    "planner": 15,
+    "reporter": 20,
+    "developer": 30,
+    "maintainer": 40,
+    "owner": 50,
+}
 LEVEL_NAMES = {v: k.capitalize() for k, v in ACCESS_LEVELS.items()}
 
 
@@ -46,16 +52,20 @@ class _MemberAction(ObjectAction):
 
     def explain(self, exc: HttpFailure) -> str | None:
         if exc.status == 403:
-            return (f"GitLab refused (403): the last Owner of a group cannot be removed or "
-                    f"demoted, and only an Owner can change an Owner ({exc.message})")
+            return (
+                f"GitLab refused (403): the last Owner of a group cannot be removed or "
+                f"demoted, and only an Owner can change an Owner ({exc.message})"
+            )
         return None
 
 
 class RemoveMember(_MemberAction, DeleteObject):
     name = "remove_member"
     title = "Remove membership"
-    description = ("Remove the user's direct membership of the group or project (reversible: "
-                   "add it back at the same level).")
+    description = (
+        "Remove the user's direct membership of the group or project (reversible: "
+        "add it back at the same level)."
+    )
     already = "not a direct member; nothing sent"
 
 
@@ -109,8 +119,12 @@ class AddMember(_MemberAction):
         return state.get("exists") is True
 
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
-        return http(gl, "post", self.write_path(target),
-                    data={"user_id": target.id, "access_level": self.level})
+        return http(
+            gl,
+            "post",
+            self.write_path(target),
+            data={"user_id": target.id, "access_level": self.level},
+        )
 
 
 def _source(p: Mapping[str, JSON]) -> tuple[str, int]:

@@ -102,8 +102,13 @@ class Attention:
     target: Target
 
     def as_json(self) -> dict[str, JSON]:
-        return {"text": self.text, "action": self.action, "target_type": self.target.kind,
-                "target_id": self.target.id, "target_label": self.target.safe_label}
+        return {
+            "text": self.text,
+            "action": self.action,
+            "target_type": self.target.kind,
+            "target_id": self.target.id,
+            "target_label": self.target.safe_label,
+        }
 
 
 @runtime_checkable
@@ -141,11 +146,20 @@ class JournalPort(Protocol):
 
     path: Path
 
-    def journal_intent(self, incident_id: int, action: str, target_type: str,
-                       target_id: int | str, target_label: str = "",
-                       params: Mapping[str, Any] | None = None, pre_state: Any = None, *,
-                       state: str = "intent", extra: Mapping[str, Any] | None = None,
-                       plan_step: tuple[int, int] | None = None) -> int: ...
+    def journal_intent(
+        self,
+        incident_id: int,
+        action: str,
+        target_type: str,
+        target_id: int | str,
+        target_label: str = "",
+        params: Mapping[str, Any] | None = None,
+        pre_state: Any = None,
+        *,
+        state: str = "intent",
+        extra: Mapping[str, Any] | None = None,
+        plan_step: tuple[int, int] | None = None,
+    ) -> int: ...
 
     def journal_update(self, entry_id: int, state: str, **fields: Any) -> Any: ...
 
@@ -155,11 +169,19 @@ class JournalPort(Protocol):
 
     def journal_head(self, incident_id: int) -> str: ...
 
-    def plan_create(self, incident_id: int, action: str, params: Mapping[str, Any] | None,
-                    targets: Any, *, title: str = "") -> int: ...
+    def plan_create(
+        self,
+        incident_id: int,
+        action: str,
+        params: Mapping[str, Any] | None,
+        targets: Any,
+        *,
+        title: str = "",
+    ) -> int: ...
 
-    def plan_step_set(self, plan_id: int, index: int, state: str,
-                      note: str | None = None) -> None: ...
+    def plan_step_set(
+        self, plan_id: int, index: int, state: str, note: str | None = None
+    ) -> None: ...
 
     def plans_open(self, incident_id: int) -> Sequence[Any]: ...
 
@@ -236,8 +258,10 @@ class RunResult:
 
     def summary(self) -> str:
         words = {"noop_already": "already done", "would_do": "would do"}
-        parts = [f"{n} {words.get(state, state.replace('_', ' '))}"
-                 for state, n in sorted(self.counts().items())]
+        parts = [
+            f"{n} {words.get(state, state.replace('_', ' '))}"
+            for state, n in sorted(self.counts().items())
+        ]
         text = ", ".join(parts) if parts else "nothing to do"
         if self.attention:
             text += f"; {len(self.attention)} need attention"

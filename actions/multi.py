@@ -27,21 +27,28 @@ class MultiRun:
     parts: list[tuple[Plan, RunResult]] = field(default_factory=list)
 
 
-def run_plans(store: JournalPort, incident_id: int, gl: gitlab.Gitlab, plans: Sequence[Plan], *,
-              on_step: Callable[[StepEvent], None] | None = None, **kw: Any) -> MultiRun:
+def run_plans(
+    store: JournalPort,
+    incident_id: int,
+    gl: gitlab.Gitlab,
+    plans: Sequence[Plan],
+    *,
+    on_step: Callable[[StepEvent], None] | None = None,
+    **kw: Any,
+) -> MultiRun:
     """Run ``plans`` in order (blocking: a worker); ``kw`` goes to every ``run_plan``."""
     total = sum(len(p.targets) for p in plans)
     name = plans[0].action.name if len(plans) == 1 else "+".join(p.action.name for p in plans)
     out = MultiRun(RunResult(action=name, dry_run=bool(kw.get("dry_run"))))
     offset = 0
     for n, plan in enumerate(plans):
+
         def shifted(ev: StepEvent, base: int = offset) -> None:
             if on_step is not None:
                 outcome = ev.outcome
                 if outcome is not None:
                     outcome = replace(outcome, index=outcome.index + base)
-                on_step(StepEvent(ev.index + base, total, ev.target, ev.phase, ev.message,
-                                  outcome))
+                on_step(StepEvent(ev.index + base, total, ev.target, ev.phase, ev.message, outcome))
 
         result = run_plan(store, incident_id, gl, plan, on_step=shifted, **kw)
         out.parts.append((plan, result))
@@ -53,9 +60,11 @@ def run_plans(store: JournalPort, incident_id: int, gl: gitlab.Gitlab, plans: Se
         offset += len(plan.targets)
         if result.halted or result.cancelled:
             merged.halted, merged.cancelled = result.halted, result.cancelled
-            for rest in plans[n + 1:]:
-                merged.outcomes += [StepOutcome(offset + i, t, "skipped", "run halted")
-                                    for i, t in enumerate(rest.targets)]
+            for rest in plans[n + 1 :]:
+                merged.outcomes += [
+                    StepOutcome(offset + i, t, "skipped", "run halted")
+                    for i, t in enumerate(rest.targets)
+                ]
                 offset += len(rest.targets)
             break
     return out

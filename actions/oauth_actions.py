@@ -18,8 +18,10 @@ from actions.registry import register
 from actions.resource import GONE, DeleteObject, pick
 from actions.transport import get_json
 
-USER_APPS_NOTE = ("OAuth applications owned by a user or a group are not visible through GitLab's "
-                  "API: check the user's Applications page in the Admin Area by hand.")
+USER_APPS_NOTE = (
+    "OAuth applications owned by a user or a group are not visible through GitLab's "
+    "API: check the user's Applications page in the Admin Area by hand."
+)
 
 
 def list_oauth_apps(gl: gitlab.Gitlab) -> list[Mapping[str, JSON]]:
@@ -31,8 +33,10 @@ def list_oauth_apps(gl: gitlab.Gitlab) -> list[Mapping[str, JSON]]:
 class DeleteOAuthApp(DeleteObject):
     name = "delete_oauth_app"
     title = "Delete OAuth application"
-    description = ("Delete the instance OAuth application; every token issued through it stops "
-                   "working. Irreversible.")
+    description = (
+        "Delete the instance OAuth application; every token issued through it stops "
+        "working. Irreversible."
+    )
     target_kinds = frozenset({"oauth_application"})
 
     def path(self, target: Target) -> str:
@@ -41,8 +45,12 @@ class DeleteOAuthApp(DeleteObject):
     def read_state(self, gl: gitlab.Gitlab, target: Target) -> State:
         for app in list_oauth_apps(gl):
             if app.get("id") == target.id:
-                return State({"exists": True, **pick(app, "application_name", "callback_url",
-                                                     "confidential")})
+                return State(
+                    {
+                        "exists": True,
+                        **pick(app, "application_name", "callback_url", "confidential"),
+                    }
+                )
         return GONE
 
 

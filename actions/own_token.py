@@ -33,12 +33,17 @@ def own_token_plan(own_token_id: int, *, confirmed: bool) -> Plan:
     """The rotation of the console's own token as a plan of its own (``confirmed`` comes from
     its separate typed confirmation; unconfirmed, the action refuses before sending)."""
     target = Target("token", own_token_id, "console token", frozenset({"console token"}))
-    return build_plan(RotateOwnToken(confirmed=confirmed), [target], own_token_id=own_token_id,
-                      include_own_token=True)
+    return build_plan(
+        RotateOwnToken(confirmed=confirmed),
+        [target],
+        own_token_id=own_token_id,
+        include_own_token=True,
+    )
 
 
-def split_own_token(plans: Sequence[Plan], own_token_id: int | None) \
-        -> tuple[list[Plan], Plan | None]:
+def split_own_token(
+    plans: Sequence[Plan], own_token_id: int | None
+) -> tuple[list[Plan], Plan | None]:
     """``plans`` without the console's own token, and its rotation to run last (or None).
 
     Token plans exclude the own token (``build_plan``); this finds it there, or among the
@@ -53,7 +58,8 @@ def split_own_token(plans: Sequence[Plan], own_token_id: int | None) \
             found = True
             continue
         own_here = any(t.kind == "token" and t.id == own_token_id for t in plan.targets) or any(
-            t.kind == "token" and t.id == own_token_id for t, _ in plan.excluded)
+            t.kind == "token" and t.id == own_token_id for t, _ in plan.excluded
+        )
         found = found or own_here
         keep = tuple(t for t in plan.targets if not (t.kind == "token" and t.id == own_token_id))
         if keep:

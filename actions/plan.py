@@ -44,26 +44,46 @@ class ActionSpec:
     shows_secret: bool = False  # produces a one-time secret (password, new token)
 
 
-def _spec(action: Action, build: Callable[[Mapping[str, JSON]], Action], *,
-          kind: str, needs_text: bool = False, shows_secret: bool = False) -> ActionSpec:
-    return ActionSpec(action.name, action.title, action.description, kind, action.mutating,
-                      action.convergent, build, needs_text, shows_secret)
+def _spec(
+    action: Action,
+    build: Callable[[Mapping[str, JSON]], Action],
+    *,
+    kind: str,
+    needs_text: bool = False,
+    shows_secret: bool = False,
+) -> ActionSpec:
+    return ActionSpec(
+        action.name,
+        action.title,
+        action.description,
+        kind,
+        action.mutating,
+        action.convergent,
+        build,
+        needs_text,
+        shows_secret,
+    )
 
 
 USER_ACTIONS: tuple[ActionSpec, ...] = (
     _spec(BlockUser(), lambda p: BlockUser(), kind="user"),
-    _spec(UnblockUser(), lambda p: UnblockUser(
-        confirm_credentials=bool(p.get("confirm_credentials"))), kind="user"),
+    _spec(
+        UnblockUser(),
+        lambda p: UnblockUser(confirm_credentials=bool(p.get("confirm_credentials"))),
+        kind="user",
+    ),
     _spec(ResetPassword(), lambda p: ResetPassword(), kind="user", shows_secret=True),
     _spec(Disable2FA(), lambda p: Disable2FA(), kind="user"),
-    _spec(AddNote("x"), lambda p: AddNote(str(p.get("text") or "")), kind="user",
-          needs_text=True),
+    _spec(AddNote("x"), lambda p: AddNote(str(p.get("text") or "")), kind="user", needs_text=True),
 )
 TOKEN_ACTIONS: tuple[ActionSpec, ...] = (
     _spec(RevokeToken(), lambda p: RevokeToken(), kind="token"),
-    _spec(RotateToken(), lambda p: RotateToken(
-        expires_at=str(p["expires_at"]) if p.get("expires_at") else None), kind="token",
-        shows_secret=True),
+    _spec(
+        RotateToken(),
+        lambda p: RotateToken(expires_at=str(p["expires_at"]) if p.get("expires_at") else None),
+        kind="token",
+        shows_secret=True,
+    ),
 )
 
 
@@ -73,12 +93,17 @@ def _registered(name: str) -> Callable[[Mapping[str, JSON]], Action]:
         if action is None:
             raise KeyError(name)
         return action
+
     return build
 
 
 def _foothold(action: Action, *, shows_secret: bool = False) -> ActionSpec:
-    return _spec(action, _registered(action.name), kind=next(iter(action.target_kinds)),
-                 shows_secret=shows_secret)
+    return _spec(
+        action,
+        _registered(action.name),
+        kind=next(iter(action.target_kinds)),
+        shows_secret=shows_secret,
+    )
 
 
 #: One action per kind of foothold (issue 10). Each needs its parent in ``params`` (the user of
@@ -152,8 +177,15 @@ def user_targets(store: Any, incident_id: int, user_ids: Sequence[int]) -> list[
         if row is None:
             out.append(Target("user", uid, f"#{uid}", frozenset({"not cached"})))
             continue
-        out.append(Target("user", uid, str(_attr(row, "username") or f"#{uid}"), user_flags(row),
-                          {"state": _attr(row, "state"), "is_admin": bool(_attr(row, "is_admin"))}))
+        out.append(
+            Target(
+                "user",
+                uid,
+                str(_attr(row, "username") or f"#{uid}"),
+                user_flags(row),
+                {"state": _attr(row, "state"), "is_admin": bool(_attr(row, "is_admin"))},
+            )
+        )
     return out
 
 
@@ -172,14 +204,25 @@ def token_targets(tokens: Iterable[Mapping[str, JSON]]) -> list[Target]:
         if tok.get("impersonation"):
             flags.add("impersonation")
         kind, owner = token_kind_of(tok)
-        out.append(Target("token", int(tok["id"]), str(tok.get("name") or f"token {tok['id']}"),
-                          frozenset(flags), {"user_id": tok.get("user_id"), "kind": kind,
-                                             "owner_id": owner}))
+        out.append(
+            Target(
+                "token",
+                int(tok["id"]),
+                str(tok.get("name") or f"token {tok['id']}"),
+                frozenset(flags),
+                {"user_id": tok.get("user_id"), "kind": kind, "owner_id": owner},
+            )
+        )
     return out
 
 
-def token_plans(op: str, tokens: Iterable[Mapping[str, JSON]], *,
-                own_token_id: int | None = None, expires_at: str | None = None) -> list[Plan]:
+def token_plans(
+    op: str,
+    tokens: Iterable[Mapping[str, JSON]],
+    *,
+    own_token_id: int | None = None,
+    expires_at: str | None = None,
+) -> list[Plan]:
     """One plan per token kind and owner, so each token goes through its own endpoint (a group
     token through ``/groups/:id/access_tokens``, never ``/personal_access_tokens``)."""
     groups: dict[tuple[str, int | None], list[Mapping[str, JSON]]] = {}
@@ -213,8 +256,9 @@ def build_plan(
     for t in targets:
         if t.kind not in action.target_kinds:
             excluded.append((t, f"{action.title} does not apply to a {t.kind}"))
-        elif action.excludes_actor and t.kind == "user" and actor_id is not None \
-                and t.id == actor_id:
+        elif (
+            action.excludes_actor and t.kind == "user" and actor_id is not None and t.id == actor_id
+        ):
             excluded.append((t, "your own account (the console acts as it)"))
         elif t.kind == "token" and (mismatch := _token_kind_mismatch(action, t)):
             excluded.append((t, mismatch))
@@ -240,8 +284,10 @@ def _token_kind_mismatch(action: Action, target: Target) -> str:
     owner = target.info.get("owner_id")
     if wanted == kind and (kind == "personal" or owner == getattr(action, "owner_id", None)):
         return ""
-    return (f"a {wanted} token: it goes through its own endpoint, in its own plan "
-            "(actions.plan.token_plans)")
+    return (
+        f"a {wanted} token: it goes through its own endpoint, in its own plan "
+        "(actions.plan.token_plans)"
+    )
 
 
 def summarize(plan: Plan) -> str:

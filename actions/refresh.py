@@ -45,8 +45,9 @@ _SKIP_ACTIONS: Final = frozenset({"rotate_own_token"})
 
 
 class CredentialRows(Protocol):
-    def credentials_by_keys(self, incident_id: int, keys: Sequence[str]) -> list[dict[str, Any]]:
-        ...
+    def credentials_by_keys(
+        self, incident_id: int, keys: Sequence[str]
+    ) -> list[dict[str, Any]]: ...
 
     def upsert_credentials(self, incident_id: int, rows: Any) -> int: ...
 
@@ -95,8 +96,9 @@ def _patched(row: Mapping[str, Any], state: State) -> dict[str, Any]:
     return _ranked(new)
 
 
-def _new_token_row(store: CredentialRows, out: StepOutcome, old: Mapping[str, Any]) \
-        -> dict[str, Any] | None:
+def _new_token_row(
+    store: CredentialRows, out: StepOutcome, old: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """The rotated token's successor (its id and expiry from the journal, never its value)."""
     if out.journal_id is None:
         return None
@@ -105,15 +107,21 @@ def _new_token_row(store: CredentialRows, out: StepOutcome, old: Mapping[str, An
     new_id = post.get("new_token_id") if isinstance(post, Mapping) else None
     if not isinstance(new_id, int):
         return None
-    row = {**old, "id": new_id, "state": "active", "last_used_at": None,
-           "expires_at": post.get("new_expires_at") if isinstance(post, Mapping) else None}
+    row = {
+        **old,
+        "id": new_id,
+        "state": "active",
+        "last_used_at": None,
+        "expires_at": post.get("new_expires_at") if isinstance(post, Mapping) else None,
+    }
     row["flags"] = [f for f in old.get("flags") or () if "window" not in str(f)]
     row["extra"] = {**dict(old.get("extra") or {}), "rotated_from": str(old.get("id"))}
     return _ranked(row)
 
 
-def refresh_credentials(store: CredentialRows, incident_id: int, gl: gitlab.Gitlab,
-                        action: Action, result: RunResult) -> CredentialRefresh:
+def refresh_credentials(
+    store: CredentialRows, incident_id: int, gl: gitlab.Gitlab, action: Action, result: RunResult
+) -> CredentialRefresh:
     """Re-read each credential target of ``result`` and patch or drop its stored row."""
     out_refresh = CredentialRefresh()
     if result.dry_run or action.name in _SKIP_ACTIONS:
@@ -135,13 +143,15 @@ def refresh_credentials(store: CredentialRows, incident_id: int, gl: gitlab.Gitl
                 out_refresh.unread.extend(r["key"] for r in rows)
                 continue
         except Exception as exc:  # the old row stays until the next full load
-            log.warning("re-reading %s #%s failed: %s", out.target.kind, out.target.id,
-                        type(exc).__name__)
+            log.warning(
+                "re-reading %s #%s failed: %s", out.target.kind, out.target.id, type(exc).__name__
+            )
             out_refresh.unread.extend(r["key"] for r in rows)
             continue
         if state.get("exists") is False:  # kept, marked: the worksheet shows each outcome
-            store.upsert_credentials(incident_id, [_ranked({**r, "state": "deleted"})
-                                                   for r in rows])
+            store.upsert_credentials(
+                incident_id, [_ranked({**r, "state": "deleted"}) for r in rows]
+            )
             out_refresh.deleted.extend(r["key"] for r in rows)
             continue
         patched = [_patched(r, state) for r in rows]
@@ -154,8 +164,12 @@ def refresh_credentials(store: CredentialRows, incident_id: int, gl: gitlab.Gitl
     return out_refresh
 
 
-def refresh_runs(store: CredentialRows, incident_id: int, gl: gitlab.Gitlab,
-                 runs: Sequence[tuple[Plan, RunResult]]) -> CredentialRefresh:
+def refresh_runs(
+    store: CredentialRows,
+    incident_id: int,
+    gl: gitlab.Gitlab,
+    runs: Sequence[tuple[Plan, RunResult]],
+) -> CredentialRefresh:
     """:func:`refresh_credentials` over several plans (a Contain run, a rotation worksheet)."""
     total = CredentialRefresh()
     for plan, result in runs:

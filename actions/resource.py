@@ -74,8 +74,12 @@ class ObjectAction(BaseAction):
         return {}
 
     def call(self, target: Target) -> Call:
-        return Call(self.method, self.write_path(target), target.id,
-                    safe(target.label, kind="line", max_cells=60))
+        return Call(
+            self.method,
+            self.write_path(target),
+            target.id,
+            safe(target.label, kind="line", max_cells=60),
+        )
 
     def read_state(self, gl: gitlab.Gitlab, target: Target) -> State:
         body = read_or_gone(gl, self.path(target), **self.query())
@@ -93,8 +97,7 @@ class DeleteObject(ObjectAction):
         return state.get("exists") is False
 
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
-        return http(gl, self.method.lower(), self.write_path(target),
-                    query=self.query() or None)
+        return http(gl, self.method.lower(), self.write_path(target), query=self.query() or None)
 
 
 def int_param(params: Mapping[str, JSON], name: str, default: int = 0) -> int:

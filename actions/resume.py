@@ -85,9 +85,11 @@ def _in_flight_for(entry: object, settle: float) -> float:
 
 
 def _target_of(entry: object) -> Target:
-    return Target(kind=str(getattr(entry, "target_type", "user")),
-                  id=int(getattr(entry, "target_id", 0)),
-                  label=str(getattr(entry, "target_label", "") or ""))
+    return Target(
+        kind=str(getattr(entry, "target_type", "user")),
+        id=int(getattr(entry, "target_id", 0)),
+        label=str(getattr(entry, "target_label", "") or ""),
+    )
 
 
 def resume_pending(
@@ -112,9 +114,18 @@ def resume_pending(
     with _may_act(store, incident_id, read_only):
         entries = list(store.journal_pending(incident_id))
         result = RunResult(action="resume", dry_run=False)
-        runner = StepRunner(store, incident_id, gl, dry_run=False, on_step=on_step,
-                            cancelled=cancelled, total=len(entries), sleep=sleep,
-                            max_wait=max_wait, breaker=Breaker())
+        runner = StepRunner(
+            store,
+            incident_id,
+            gl,
+            dry_run=False,
+            on_step=on_step,
+            cancelled=cancelled,
+            total=len(entries),
+            sleep=sleep,
+            max_wait=max_wait,
+            breaker=Breaker(),
+        )
         wait = max((_in_flight_for(e, settle) for e in entries), default=0.0)
         if wait > 0:
             runner.pause(0, None, wait, "waiting for a request that may still be in flight")
@@ -128,12 +139,20 @@ def resume_pending(
             try:
                 if action is None:
                     msg = f"{NEEDS_HUMAN}: unknown action {safe(entry.action)!s}"
-                    runner.journal_update(eid, "failed", error=msg, t_done=now_iso(),
-                                          extra={"needs_human": True})
+                    runner.journal_update(
+                        eid, "failed", error=msg, t_done=now_iso(), extra={"needs_human": True}
+                    )
                     out = StepOutcome(index, target, "failed", msg, eid)
                 else:
-                    out = _resume_one(runner, action, index, target, eid,
-                                      since=str(entry.t_intent or ""), read_only=read_only)
+                    out = _resume_one(
+                        runner,
+                        action,
+                        index,
+                        target,
+                        eid,
+                        since=str(entry.t_intent or ""),
+                        read_only=read_only,
+                    )
             except Halt as halt:
                 result.halted = str(halt)
                 result.outcomes.append(StepOutcome(index, target, "unknown", str(halt), eid))
@@ -144,8 +163,16 @@ def resume_pending(
     return result
 
 
-def _resume_one(runner: StepRunner, action: Action, index: int, target: Target, eid: int,
-                *, since: str, read_only: bool) -> StepOutcome:
+def _resume_one(
+    runner: StepRunner,
+    action: Action,
+    index: int,
+    target: Target,
+    eid: int,
+    *,
+    since: str,
+    read_only: bool,
+) -> StepOutcome:
     runner.emit(index, target, "reading", "re-reading after a crash")
     try:
         now = runner.read(action, index, target, "verify")
@@ -153,8 +180,7 @@ def _resume_one(runner: StepRunner, action: Action, index: int, target: Target, 
         if exc.status in (403, 404):
             state = "forbidden" if exc.status == 403 else "not_found"
             msg = explain(action, exc, "verify")
-            runner.journal_update(eid, state, http_status=exc.status, error=msg,
-                                  t_done=now_iso())
+            runner.journal_update(eid, state, http_status=exc.status, error=msg, t_done=now_iso())
             return StepOutcome(index, target, state, msg, eid, exc.status)
         return runner.unknown(index, target, eid, exc, "re-reading")
     if action.desired(now):
@@ -167,13 +193,22 @@ def _resume_one(runner: StepRunner, action: Action, index: int, target: Target, 
             msg += f"; {note}"
         elif attention is not None:
             msg += "; the replacement's value was lost with the crash"
-        return runner.done(index, target, eid, now, None, None, msg, attention=attention,
-                           resumed=True)
+        return runner.done(
+            index, target, eid, now, None, None, msg, attention=attention, resumed=True
+        )
     if not action.convergent:
-        msg = (f"{NEEDS_HUMAN}: {action.title.lower()} is not safe to repeat and the server does "
-               "not show it as done; check GitLab and act by hand")
-        runner.journal_update(eid, "failed", post_state=now.as_json(), error=msg,
-                              t_done=now_iso(), extra={"needs_human": True})
+        msg = (
+            f"{NEEDS_HUMAN}: {action.title.lower()} is not safe to repeat and the server does "
+            "not show it as done; check GitLab and act by hand"
+        )
+        runner.journal_update(
+            eid,
+            "failed",
+            post_state=now.as_json(),
+            error=msg,
+            t_done=now_iso(),
+            extra={"needs_human": True},
+        )
         return StepOutcome(index, target, "failed", msg, eid)
     if read_only:
         msg = "not done on the server; left pending (read-only mode sends nothing)"
@@ -181,8 +216,7 @@ def _resume_one(runner: StepRunner, action: Action, index: int, target: Target, 
     refusal = action.precheck(target, now)
     if refusal:
         msg = f"not re-sent: {refusal}"
-        runner.journal_update(eid, "failed", post_state=now.as_json(), error=msg,
-                              t_done=now_iso())
+        runner.journal_update(eid, "failed", post_state=now.as_json(), error=msg, t_done=now_iso())
         return StepOutcome(index, target, "failed", msg, eid)
     return runner.send_and_verify(action, index, target, eid, resumed=True, since=since)
 
@@ -205,21 +239,37 @@ def finish_plans(
             action = registry.action_for(plan.action, plan.params)
             if action is None:  # never offered again: this console cannot rebuild it
                 for step in plan.open_steps:
-                    store.plan_step_set(plan.id, step.index, "refused",
-                                        f"{NEEDS_HUMAN}: unknown action {safe(plan.action)}")
+                    store.plan_step_set(
+                        plan.id,
+                        step.index,
+                        "refused",
+                        f"{NEEDS_HUMAN}: unknown action {safe(plan.action)}",
+                    )
                 continue
-            steps = [(s.index, Target(s.target_type, int(s.target_id), s.target_label))
-                     for s in plan.open_steps]
+            steps = [
+                (s.index, Target(s.target_type, int(s.target_id), s.target_label))
+                for s in plan.open_steps
+            ]
             if action.excludes_actor and actor_id is None:
                 from actions.runner import actor_id_of
 
                 actor_id = actor_id_of(gl)
                 if actor_id is None:
-                    result.halted = ("could not identify the account this token belongs to "
-                                     "(GET /user); the rest of the plan is left pending")
+                    result.halted = (
+                        "could not identify the account this token belongs to "
+                        "(GET /user); the rest of the plan is left pending"
+                    )
                     break
-            runner = StepRunner(store, incident_id, gl, dry_run=False, on_step=on_step,
-                                cancelled=cancelled, total=len(steps), sleep=sleep)
+            runner = StepRunner(
+                store,
+                incident_id,
+                gl,
+                dry_run=False,
+                on_step=on_step,
+                cancelled=cancelled,
+                total=len(steps),
+                sleep=sleep,
+            )
             part = RunResult(action=plan.action, dry_run=False, plan_id=plan.id)
             run_steps(runner, action, steps, part, plan_id=plan.id, actor_id=actor_id)
             result.outcomes.extend(part.outcomes)
@@ -231,24 +281,40 @@ def finish_plans(
     return result
 
 
-def resume(store: JournalPort, incident_id: int, gl: gitlab.Gitlab, *,
-           on_step: Callable[[StepEvent], None] | None = None,
-           cancelled: Callable[[], bool] | None = None,
-           sleep: Callable[[float], None] = time.sleep,
-           registry: Registry = DEFAULT_REGISTRY, settle: float = SETTLE_S,
-           read_only: bool = False) -> RunResult:
+def resume(
+    store: JournalPort,
+    incident_id: int,
+    gl: gitlab.Gitlab,
+    *,
+    on_step: Callable[[StepEvent], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    registry: Registry = DEFAULT_REGISTRY,
+    settle: float = SETTLE_S,
+    read_only: bool = False,
+) -> RunResult:
     """Settle what was in flight, then finish the plans: the whole "resume" key.
 
     In read-only mode entries are re-checked but nothing is sent, and plans stay open.
     """
-    first = resume_pending(store, incident_id, gl, on_step=on_step, cancelled=cancelled,
-                           sleep=sleep, registry=registry, settle=settle, read_only=read_only)
+    first = resume_pending(
+        store,
+        incident_id,
+        gl,
+        on_step=on_step,
+        cancelled=cancelled,
+        sleep=sleep,
+        registry=registry,
+        settle=settle,
+        read_only=read_only,
+    )
     if first.halted or first.cancelled or read_only:
         if read_only:
             first.left_pending = sum(len(p.open_steps) for p in store.plans_open(incident_id))
         return first
-    rest = finish_plans(store, incident_id, gl, on_step=on_step, cancelled=cancelled,
-                        sleep=sleep, registry=registry)
+    rest = finish_plans(
+        store, incident_id, gl, on_step=on_step, cancelled=cancelled, sleep=sleep, registry=registry
+    )
     first.outcomes.extend(rest.outcomes)
     first.halted, first.cancelled = rest.halted, rest.cancelled
     first.left_pending = rest.left_pending
@@ -257,6 +323,7 @@ def resume(store: JournalPort, incident_id: int, gl: gitlab.Gitlab, *,
 
 
 # -- the plan as the responder sees it
+
 
 @dataclass(frozen=True)
 class StepView:
@@ -279,24 +346,35 @@ class PlanView:
         return sum(1 for s in self.steps if s.state == "not started")
 
 
-_ENTRY_WORDS = {"done": "done", "noop_already": "already done", "not_found": "not found",
-                "forbidden": "forbidden", "failed": "failed", "intent": "in flight",
-                "sent": "in flight", "unknown": "in flight"}
+_ENTRY_WORDS = {
+    "done": "done",
+    "noop_already": "already done",
+    "not_found": "not found",
+    "forbidden": "forbidden",
+    "failed": "failed",
+    "intent": "in flight",
+    "sent": "in flight",
+    "unknown": "in flight",
+}
 
 
-def plan_views(store: JournalPort, incident_id: int, *, only_open: bool = True,
-               limit: int = 5) -> list[PlanView]:
+def plan_views(
+    store: JournalPort, incident_id: int, *, only_open: bool = True, limit: int = 5
+) -> list[PlanView]:
     """Each plan with every step's state (journal entries decide started steps)."""
-    plans = (store.plans_open(incident_id) if only_open
-             else store.plans_recent(incident_id, limit))
+    plans = store.plans_open(incident_id) if only_open else store.plans_recent(incident_id, limit)
     views: list[PlanView] = []
     for plan in plans:
         steps: list[StepView] = []
         for s in plan.steps:
             target = Target(s.target_type, int(s.target_id), s.target_label)
             if s.state != "started" or s.entry_id is None:
-                word = {"planned": "not started", "refused": "refused", "dropped": "dropped",
-                        "superseded": "taken over"}.get(s.state, s.state)
+                word = {
+                    "planned": "not started",
+                    "refused": "refused",
+                    "dropped": "dropped",
+                    "superseded": "taken over",
+                }.get(s.state, s.state)
                 steps.append(StepView(s.index, target, word, s.note or ""))
                 continue
             entry = store.journal_entry(s.entry_id)
@@ -307,8 +385,15 @@ def plan_views(store: JournalPort, incident_id: int, *, only_open: bool = True,
             att = extra.get("attention")
             if isinstance(att, dict):
                 word = "needs attention"
-            steps.append(StepView(s.index, target, word, str(getattr(entry, "error", "") or ""),
-                                  att if isinstance(att, dict) else None))
+            steps.append(
+                StepView(
+                    s.index,
+                    target,
+                    word,
+                    str(getattr(entry, "error", "") or ""),
+                    att if isinstance(att, dict) else None,
+                )
+            )
         views.append(PlanView(plan.id, plan.action, plan.title, tuple(steps)))
     return views
 
@@ -319,5 +404,6 @@ def resumable_count(store: JournalPort, incident_id: int) -> int:
     holder = holder_of(store.path, incident_id)
     if holder is not None and holder.pid != os.getpid():
         return 0
-    return (len(store.journal_pending(incident_id))
-            + sum(len(p.open_steps) for p in store.plans_open(incident_id)))
+    return len(store.journal_pending(incident_id)) + sum(
+        len(p.open_steps) for p in store.plans_open(incident_id)
+    )

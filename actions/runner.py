@@ -96,11 +96,13 @@ def run_steps(
                 result.outcomes.append(StepOutcome(rest, t, "skipped", "cancelled"))
             break
         if target.kind not in action.target_kinds:
-            out = StepOutcome(index, target, "refused",
-                              f"{action.title} does not apply to a {target.kind}")
+            out = StepOutcome(
+                index, target, "refused", f"{action.title} does not apply to a {target.kind}"
+            )
         elif action.excludes_actor and target.kind == "user" and target.id == actor_id:
-            out = StepOutcome(index, target, "refused",
-                              "excluded: this is the account the console is acting as")
+            out = StepOutcome(
+                index, target, "refused", "excluded: this is the account the console is acting as"
+            )
         else:
             step = (plan_id, index) if plan_id is not None else None
             try:
@@ -110,7 +112,7 @@ def run_steps(
                 out = StepOutcome(index, target, "failed", str(halt))
                 result.outcomes.append(out)
                 runner.emit(index, target, "finished", out.message, out)
-                for rest, t in steps[pos + 1:]:
+                for rest, t in steps[pos + 1 :]:
                     result.outcomes.append(StepOutcome(rest, t, "skipped", "run halted"))
                 break
         if out.state in ("done", "noop_already"):
@@ -144,28 +146,48 @@ def run_plan(
     """
     action = plan.action
     if read_only and action.mutating and not dry_run:
-        message = (f"{action.title} changes GitLab and the console is in read-only mode; "
-                   "restart without --read-only to act (a dry run is still possible).")
+        message = (
+            f"{action.title} changes GitLab and the console is in read-only mode; "
+            "restart without --read-only to act (a dry run is still possible)."
+        )
         journal_not_sent(store, incident_id, plan, "read_only", message)
         raise ReadOnlyRefused(message)
     result = RunResult(action=action.name, dry_run=dry_run)
     targets: list[Target] = list(plan.targets)
-    runner = StepRunner(store, incident_id, gl, dry_run=dry_run, on_step=on_step,
-                        cancelled=cancelled, total=len(targets), sleep=sleep, max_wait=max_wait,
-                        policy=policy, breaker=breaker or Breaker())
+    runner = StepRunner(
+        store,
+        incident_id,
+        gl,
+        dry_run=dry_run,
+        on_step=on_step,
+        cancelled=cancelled,
+        total=len(targets),
+        sleep=sleep,
+        max_wait=max_wait,
+        policy=policy,
+        breaker=breaker or Breaker(),
+    )
     if action.excludes_actor and any(t.kind == "user" for t in targets):
         if actor_id is None:
             actor_id = actor_id_of(gl)
         if actor_id is None:
-            result.halted = ("could not identify the account this token belongs to (GET /user); "
-                             "refusing to run a plan that must exclude it")
+            result.halted = (
+                "could not identify the account this token belongs to (GET /user); "
+                "refusing to run a plan that must exclude it"
+            )
             return result
     steps = list(enumerate(targets))
     if dry_run or not action.mutating:
         run_steps(runner, action, steps, result, plan_id=None, actor_id=actor_id)
         if dry_run and action.mutating:
-            journal_not_sent(store, incident_id, plan, "dry_run",
-                             f"dry run: {result.summary()}", outcomes=result.outcomes)
+            journal_not_sent(
+                store,
+                incident_id,
+                plan,
+                "dry_run",
+                f"dry run: {result.summary()}",
+                outcomes=result.outcomes,
+            )
         return result
     try:
         with writer(store.path, incident_id):
@@ -177,16 +199,27 @@ def run_plan(
     return result
 
 
-def _run_journaled(store: JournalPort, incident_id: int, runner: StepRunner, plan: Plan,
-                   steps: list[tuple[int, Target]], result: RunResult,
-                   actor_id: int | None) -> None:
+def _run_journaled(
+    store: JournalPort,
+    incident_id: int,
+    runner: StepRunner,
+    plan: Plan,
+    steps: list[tuple[int, Target]],
+    result: RunResult,
+    actor_id: int | None,
+) -> None:
     """The plan journaled whole, then its steps (the caller holds the writer lock)."""
     action = plan.action
     try:
-        result.plan_id = int(store.plan_create(
-            incident_id, action.name, action.params(),
-            [(t.kind, t.id, t.safe_label) for _, t in steps],
-            title=plan.summary or action.title))
+        result.plan_id = int(
+            store.plan_create(
+                incident_id,
+                action.name,
+                action.params(),
+                [(t.kind, t.id, t.safe_label) for _, t in steps],
+                title=plan.summary or action.title,
+            )
+        )
     except Exception as exc:
         result.halted = runner.journal_broken(exc)
         result.outcomes = [StepOutcome(i, t, "skipped", "run halted") for i, t in steps]

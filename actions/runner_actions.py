@@ -18,8 +18,18 @@ from actions.resource import DeleteObject, ObjectAction, read_or_gone
 from actions.transport import HttpFailure, get_json, http
 from console.secret import Secret
 
-_KEEP = ("description", "paused", "runner_type", "status", "created_at", "contacted_at",
-         "access_level", "tag_list", "run_untagged", "locked")
+_KEEP = (
+    "description",
+    "paused",
+    "runner_type",
+    "status",
+    "created_at",
+    "contacted_at",
+    "access_level",
+    "tag_list",
+    "run_untagged",
+    "locked",
+)
 
 
 class _RunnerAction(ObjectAction):
@@ -37,8 +47,10 @@ class _RunnerAction(ObjectAction):
 
     def explain(self, exc: HttpFailure) -> str | None:
         if exc.status == 403:
-            return (f"GitLab refused (403): instance runners need an administrator, group "
-                    f"runners the group Owner, project runners a Maintainer ({exc.message})")
+            return (
+                f"GitLab refused (403): instance runners need an administrator, group "
+                f"runners the group Owner, project runners a Maintainer ({exc.message})"
+            )
         return None
 
 
@@ -69,9 +81,11 @@ class UnpauseRunner(PauseRunner):
 class ResetRunnerToken(_RunnerAction):
     name = "reset_runner_token"
     title = "Reset runner token"
-    description = ("Issue a new authentication token (shown once, to install on the runner "
-                   "host); the old one stops working. Irreversible; never repeated "
-                   "automatically.")
+    description = (
+        "Issue a new authentication token (shown once, to install on the runner "
+        "host); the old one stops working. Irreversible; never repeated "
+        "automatically."
+    )
     method = "POST"
     convergent = False
     observable = False  # no read shows a token
@@ -87,9 +101,13 @@ class ResetRunnerToken(_RunnerAction):
         result = http(gl, "post", self.write_path(target))
         body = result.body if isinstance(result.body, Mapping) else {}
         value = body.get("token")
-        return ApplyResult(result.http_status, result.request_id, None,
-                           Secret(value) if isinstance(value, str) and value else None,
-                           {"token_reset": True, "token_expires_at": body.get("token_expires_at")})
+        return ApplyResult(
+            result.http_status,
+            result.request_id,
+            None,
+            Secret(value) if isinstance(value, str) and value else None,
+            {"token_reset": True, "token_expires_at": body.get("token_expires_at")},
+        )
 
     def verified(self, state: State, result: ApplyResult) -> bool:
         return result.http_status is not None and 200 <= result.http_status < 300
@@ -128,17 +146,27 @@ def runner_details(gl: gitlab.Gitlab, runner_id: int) -> RunnerDetails | None:
         return None
     creator = body.get("created_by")
     managers = get_json(gl, f"/runners/{runner_id}/managers")
-    ips = tuple(str(m.get("ip_address")) for m in managers or []
-                if isinstance(m, Mapping) and m.get("ip_address"))
-    projects = tuple(str(p.get("path_with_namespace", "")) for p in body.get("projects") or []
-                     if isinstance(p, Mapping))
+    ips = tuple(
+        str(m.get("ip_address"))
+        for m in managers or []
+        if isinstance(m, Mapping) and m.get("ip_address")
+    )
+    projects = tuple(
+        str(p.get("path_with_namespace", ""))
+        for p in body.get("projects") or []
+        if isinstance(p, Mapping)
+    )
     return RunnerDetails(
-        id=runner_id, description=str(body.get("description") or ""),
+        id=runner_id,
+        description=str(body.get("description") or ""),
         runner_type=str(body.get("runner_type") or ""),
         registered_by=str(creator.get("username", "")) if isinstance(creator, Mapping) else "",
         registered_at=str(body.get("created_at") or ""),
-        contacted_at=str(body.get("contacted_at") or ""), paused=bool(body.get("paused")),
-        projects=projects, ip_addresses=ips)
+        contacted_at=str(body.get("contacted_at") or ""),
+        paused=bool(body.get("paused")),
+        projects=projects,
+        ip_addresses=ips,
+    )
 
 
 def _pause(params: Mapping[str, JSON]) -> PauseRunner:

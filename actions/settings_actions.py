@@ -78,13 +78,21 @@ class _Enforce2FA(ObjectAction):
         return State(pick(body, "require_two_factor_authentication", "two_factor_grace_period"))
 
     def desired(self, state: State) -> bool:
-        return (state.get("require_two_factor_authentication") is True
-                and state.get("two_factor_grace_period") == self.grace_hours)
+        return (
+            state.get("require_two_factor_authentication") is True
+            and state.get("two_factor_grace_period") == self.grace_hours
+        )
 
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
-        result = http(gl, "put", self.path(target),
-                      data={"require_two_factor_authentication": True,
-                            "two_factor_grace_period": self.grace_hours})
+        result = http(
+            gl,
+            "put",
+            self.path(target),
+            data={
+                "require_two_factor_authentication": True,
+                "two_factor_grace_period": self.grace_hours,
+            },
+        )
         return ApplyResult(result.http_status, result.request_id)
 
 
@@ -93,8 +101,10 @@ class EnforceInstance2FA(_Enforce2FA):
 
     name = "enforce_instance_2fa"
     title = "Require 2FA for everyone"
-    description = ("Every password sign-in must use 2FA after the grace period (hours); users "
-                   "whose 2FA was disabled must enrol again. GitLab caches settings ~60 s.")
+    description = (
+        "Every password sign-in must use 2FA after the grace period (hours); users "
+        "whose 2FA was disabled must enrol again. GitLab caches settings ~60 s."
+    )
     target_kinds = frozenset({"instance"})
 
     def path(self, target: Target) -> str:

@@ -50,8 +50,10 @@ class Halt(Exception):
 def explain(action: Action, exc: HttpFailure, phase: str = "write") -> str:
     """A clear sentence for a failed request, naming the request for a 403."""
     if exc.status == 403 and phase != "write":
-        return (f"forbidden (403) on the read before the write ({safe(exc.request, kind='line')})"
-                f": {exc.message}")
+        return (
+            f"forbidden (403) on the read before the write ({safe(exc.request, kind='line')})"
+            f": {exc.message}"
+        )
     explain_fn = getattr(action, "explain", None)
     if callable(explain_fn):
         text = explain_fn(exc)
@@ -97,16 +99,23 @@ class StepRunner:
         self.breaker = breaker or Breaker()
 
     # -- plumbing
-    def emit(self, index: int, target: Target | None, phase: str, message: str = "",
-             outcome: StepOutcome | None = None) -> None:
+    def emit(
+        self,
+        index: int,
+        target: Target | None,
+        phase: str,
+        message: str = "",
+        outcome: StepOutcome | None = None,
+    ) -> None:
         if self._on_step is not None:
             self._on_step(StepEvent(index, self.total, target, phase, message, outcome))
 
     def is_cancelled(self) -> bool:
         return bool(self._cancelled and self._cancelled())
 
-    def pause(self, index: int, target: Target | None, seconds: float,
-              why: str = "rate limited") -> None:
+    def pause(
+        self, index: int, target: Target | None, seconds: float, why: str = "rate limited"
+    ) -> None:
         """Sleep ``seconds`` in slices, announcing it and stopping early on cancel."""
         self.emit(index, target, "paused", f"{why}: pausing {seconds:.0f} s")
         left = seconds
@@ -117,8 +126,10 @@ class StepRunner:
 
     @staticmethod
     def journal_broken(exc: BaseException) -> str:
-        return (f"the journal could not be written ({safe(exc, kind='line')}); "
-                "no further actions will be sent")
+        return (
+            f"the journal could not be written ({safe(exc, kind='line')}); "
+            "no further actions will be sent"
+        )
 
     def journal_update(self, entry_id: int, state: str, **fields: JSON) -> None:
         try:
@@ -126,16 +137,30 @@ class StepRunner:
         except Exception as exc:
             raise Halt(self.journal_broken(exc)) from None
 
-    def journal_intent(self, action: Action, target: Target, pre: State | None,
-                       step: tuple[int, int] | None = None, **kw: JSON) -> int:
+    def journal_intent(
+        self,
+        action: Action,
+        target: Target,
+        pre: State | None,
+        step: tuple[int, int] | None = None,
+        **kw: JSON,
+    ) -> int:
         # the writer's PID: resume gives another (killed) process's last request time to land
         kw["extra"] = {"pid": os.getpid()}
         try:
-            return int(self.store.journal_intent(
-                self.incident_id, action.name, target.kind, target.id, target.safe_label,
-                action.params(), pre.as_json() if pre is not None else None,
-                plan_step=step, **kw,
-            ))
+            return int(
+                self.store.journal_intent(
+                    self.incident_id,
+                    action.name,
+                    target.kind,
+                    target.id,
+                    target.safe_label,
+                    action.params(),
+                    pre.as_json() if pre is not None else None,
+                    plan_step=step,
+                    **kw,
+                )
+            )
         except Exception as exc:
             raise Halt(self.journal_broken(exc)) from None
 
@@ -166,17 +191,23 @@ class StepRunner:
                     self.failed_request(exc, phase)
                     raise
                 attempt += 1
-                headers = {} if exc.retry_after is None else {
-                    "Retry-After": str(int(max(0.0, exc.retry_after)))}
+                headers = (
+                    {}
+                    if exc.retry_after is None
+                    else {"Retry-After": str(int(max(0.0, exc.retry_after)))}
+                )
                 try:
                     wait = self.policy.rate_limit_wait(attempt, headers)
                 except WaitTooLong as long:
-                    raise Halt(f"GitLab asks the console to wait {long.seconds / 60:.0f} min "
-                               f"({safe(exc.request, kind='line')}): run halted, the rest left "
-                               "pending; resume later.") from None
+                    raise Halt(
+                        f"GitLab asks the console to wait {long.seconds / 60:.0f} min "
+                        f"({safe(exc.request, kind='line')}): run halted, the rest left "
+                        "pending; resume later."
+                    ) from None
                 if wait is None or attempt >= MAX_429_PER_TARGET * 6:
-                    raise HttpFailure(429, "still rate limited after several pauses",
-                                      request=exc.request) from None
+                    raise HttpFailure(
+                        429, "still rate limited after several pauses", request=exc.request
+                    ) from None
                 self.pause(index, target, wait)
                 if self.is_cancelled():
                     raise
@@ -184,8 +215,9 @@ class StepRunner:
             return state
 
     # -- one target of a plan
-    def run_target(self, action: Action, index: int, target: Target,
-                   step: tuple[int, int] | None = None) -> StepOutcome:
+    def run_target(
+        self, action: Action, index: int, target: Target, step: tuple[int, int] | None = None
+    ) -> StepOutcome:
         self.emit(index, target, "reading")
         try:
             pre = self.read(action, index, target)
@@ -207,8 +239,14 @@ class StepRunner:
         eid = self.journal_intent(action, target, pre, step)
         return self.send_and_verify(action, index, target, eid, pre=pre, since=since)
 
-    def record_read_failure(self, action: Action, index: int, target: Target,
-                            exc: HttpFailure, step: tuple[int, int] | None) -> StepOutcome:
+    def record_read_failure(
+        self,
+        action: Action,
+        index: int,
+        target: Target,
+        exc: HttpFailure,
+        step: tuple[int, int] | None,
+    ) -> StepOutcome:
         state = {404: "not_found", 403: "forbidden"}.get(exc.status or 0, "failed")
         msg = explain(action, exc, "read")
         if self.dry_run or state != "not_found":
@@ -218,18 +256,33 @@ class StepRunner:
                 self.step_set(*step, "planned", f"not started: {msg}")
             return StepOutcome(index, target, state, msg, http_status=exc.status)
         eid = self.journal_intent(action, target, None, step)
-        self.journal_update(eid, state, http_status=exc.status, request_id=exc.request_id,
-                            error=msg, t_done=now_iso())
+        self.journal_update(
+            eid,
+            state,
+            http_status=exc.status,
+            request_id=exc.request_id,
+            error=msg,
+            t_done=now_iso(),
+        )
         return StepOutcome(index, target, state, msg, eid, exc.status, exc.request_id)
 
-    def send_and_verify(self, action: Action, index: int, target: Target, eid: int, *,
-                        resumed: bool = False, pre: State | None = None,
-                        since: str = "") -> StepOutcome:
+    def send_and_verify(
+        self,
+        action: Action,
+        index: int,
+        target: Target,
+        eid: int,
+        *,
+        resumed: bool = False,
+        pre: State | None = None,
+        since: str = "",
+    ) -> StepOutcome:
         result: ApplyResult | None = None
         for _ in range(MAX_429_PER_TARGET):
             if self.is_cancelled():
-                self.journal_update(eid, "failed", error="cancelled before sending",
-                                    t_done=now_iso())
+                self.journal_update(
+                    eid, "failed", error="cancelled before sending", t_done=now_iso()
+                )
                 return StepOutcome(index, target, "failed", "cancelled before sending", eid)
             self.emit(index, target, "sending")
             try:
@@ -239,24 +292,38 @@ class StepRunner:
                 if exc.status == 429:
                     # rejected by the rate limiter before processing: pause, re-read, decide
                     wait = DEFAULT_RATE_LIMIT_WAIT if exc.retry_after is None else exc.retry_after
-                    self.pause(index, target,
-                               min(self.max_wait, max(0.0, wait)) + random.uniform(0, 0.25))
+                    self.pause(
+                        index, target, min(self.max_wait, max(0.0, wait)) + random.uniform(0, 0.25)
+                    )
                     try:
                         now = self.read(action, index, target, "verify")
                     except HttpFailure as rexc:
                         return self.unknown(index, target, eid, rexc, "after a 429")
                     if action.desired(now):
-                        return self.done(index, target, eid, now, exc.status, exc.request_id,
-                                         "done (verified after rate limit)")
+                        return self.done(
+                            index,
+                            target,
+                            eid,
+                            now,
+                            exc.status,
+                            exc.request_id,
+                            "done (verified after rate limit)",
+                        )
                     continue
                 return self.write_failed(action, index, target, eid, exc, pre, since)
         if result is None:
-            self.journal_update(eid, "unknown", http_status=429,
-                                error="still rate limited; resume later")
+            self.journal_update(
+                eid, "unknown", http_status=429, error="still rate limited; resume later"
+            )
             return StepOutcome(index, target, "unknown", "still rate limited; resume later", eid)
 
-        self.journal_update(eid, "sent", http_status=result.http_status,
-                            request_id=result.request_id, t_sent=now_iso())
+        self.journal_update(
+            eid,
+            "sent",
+            http_status=result.http_status,
+            request_id=result.request_id,
+            t_sent=now_iso(),
+        )
         self.emit(index, target, "verifying")
         try:
             post = self.read(action, index, target, "verify")
@@ -266,34 +333,73 @@ class StepRunner:
             return out
         if action.verified(post, result):
             msg = "done (verified after resume)" if resumed else "done (verified)"
-            out = self.done(index, target, eid, post, result.http_status, result.request_id, msg,
-                            extra=result.extra)
+            out = self.done(
+                index,
+                target,
+                eid,
+                post,
+                result.http_status,
+                result.request_id,
+                msg,
+                extra=result.extra,
+            )
             out.secret = result.secret
             return out
         msg = "the server accepted the request but a read-back does not show the change"
         self.journal_update(eid, "failed", post_state=post.as_json(), error=msg, t_done=now_iso())
-        return StepOutcome(index, target, "failed", msg, eid, result.http_status,
-                           result.request_id, result.secret)
+        return StepOutcome(
+            index, target, "failed", msg, eid, result.http_status, result.request_id, result.secret
+        )
 
-    def write_failed(self, action: Action, index: int, target: Target, eid: int,
-                     exc: HttpFailure, pre: State | None, since: str) -> StepOutcome:
+    def write_failed(
+        self,
+        action: Action,
+        index: int,
+        target: Target,
+        eid: int,
+        exc: HttpFailure,
+        pre: State | None,
+        since: str,
+    ) -> StepOutcome:
         if exc.status in (401, 403, 404):
             state = {401: "failed", 403: "forbidden", 404: "not_found"}[exc.status]
             msg = "token rejected (401)" if exc.status == 401 else explain(action, exc)
-            self.journal_update(eid, state, http_status=exc.status,
-                                request_id=exc.request_id, error=msg, t_done=now_iso())
+            self.journal_update(
+                eid,
+                state,
+                http_status=exc.status,
+                request_id=exc.request_id,
+                error=msg,
+                t_done=now_iso(),
+            )
             self.failed_request(exc, "write")
             return StepOutcome(index, target, state, msg, eid, exc.status, exc.request_id)
         if exc.ambiguous:
             return self.read_back_after_ambiguous(action, index, target, eid, exc, pre, since)
         msg = explain(action, exc)
-        self.journal_update(eid, "failed", http_status=exc.status,
-                            request_id=exc.request_id, error=msg, t_done=now_iso())
+        self.journal_update(
+            eid,
+            "failed",
+            http_status=exc.status,
+            request_id=exc.request_id,
+            error=msg,
+            t_done=now_iso(),
+        )
         return StepOutcome(index, target, "failed", msg, eid, exc.status, exc.request_id)
 
-    def done(self, index: int, target: Target, eid: int, post: State, status: int | None,
-             request_id: str | None, msg: str, extra: Mapping[str, JSON] | None = None,
-             attention: Attention | None = None, resumed: bool = False) -> StepOutcome:
+    def done(
+        self,
+        index: int,
+        target: Target,
+        eid: int,
+        post: State,
+        status: int | None,
+        request_id: str | None,
+        msg: str,
+        extra: Mapping[str, JSON] | None = None,
+        attention: Attention | None = None,
+        resumed: bool = False,
+    ) -> StepOutcome:
         post_state = post.as_json()
         if extra:
             post_state.update(extra)
@@ -311,45 +417,67 @@ class StepRunner:
         if marks:
             fields["extra"] = marks
         self.journal_update(eid, "done", **fields)
-        return StepOutcome(index, target, "done", msg, eid, status, request_id,
-                           attention=attention)
+        return StepOutcome(index, target, "done", msg, eid, status, request_id, attention=attention)
 
-    def unknown(self, index: int, target: Target, eid: int, exc: HttpFailure,
-                when: str) -> StepOutcome:
+    def unknown(
+        self, index: int, target: Target, eid: int, exc: HttpFailure, when: str
+    ) -> StepOutcome:
         msg = f"outcome unknown ({when}: {exc.message}); resume will re-check"
-        self.journal_update(eid, "unknown", http_status=exc.status, request_id=exc.request_id,
-                            error=msg)
+        self.journal_update(
+            eid, "unknown", http_status=exc.status, request_id=exc.request_id, error=msg
+        )
         return StepOutcome(index, target, "unknown", msg, eid, exc.status, exc.request_id)
 
-    def look_for_created(self, action: Action, target: Target, pre: State | None,
-                         since: str) -> Attention | None:
+    def look_for_created(
+        self, action: Action, target: Target, pre: State | None, since: str
+    ) -> Attention | None:
         finder = getattr(action, "find_created", None)
         if not callable(finder):
             return None
         try:
             found = finder(self.gl, target, pre, since)
         except HttpFailure as exc:
-            return Attention(f"could not check what the server created ({exc.message}); "
-                             "check the owner's tokens by hand", "", target)
+            return Attention(
+                f"could not check what the server created ({exc.message}); "
+                "check the owner's tokens by hand",
+                "",
+                target,
+            )
         return found if isinstance(found, Attention) else None
 
-    def read_back_after_ambiguous(self, action: Action, index: int, target: Target, eid: int,
-                                  exc: HttpFailure, pre: State | None = None,
-                                  since: str = "") -> StepOutcome:
+    def read_back_after_ambiguous(
+        self,
+        action: Action,
+        index: int,
+        target: Target,
+        eid: int,
+        exc: HttpFailure,
+        pre: State | None = None,
+        since: str = "",
+    ) -> StepOutcome:
         """5xx / 409 / timeout / lost reply: the write may have happened. Read, then decide."""
-        self.journal_update(eid, "unknown", http_status=exc.status, request_id=exc.request_id,
-                            error=exc.message)
+        self.journal_update(
+            eid, "unknown", http_status=exc.status, request_id=exc.request_id, error=exc.message
+        )
         self.emit(index, target, "verifying", "ambiguous response; reading back")
         try:
             now = self.read(action, index, target, "verify")
         except HttpFailure as rexc:
             return self.unknown(index, target, eid, rexc, "read-back after an error")
         if action.desired(now):
-            attention = (None if action.convergent
-                         else self.look_for_created(action, target, pre, since))
-            return self.done(index, target, eid, now, exc.status, exc.request_id,
-                             "done (verified by read-back after an ambiguous error)",
-                             attention=attention)
+            attention = (
+                None if action.convergent else self.look_for_created(action, target, pre, since)
+            )
+            return self.done(
+                index,
+                target,
+                eid,
+                now,
+                exc.status,
+                exc.request_id,
+                "done (verified by read-back after an ambiguous error)",
+                attention=attention,
+            )
         if action.observable:
             msg = f"not applied ({exc.message}); the server state is unchanged"
         else:
@@ -358,6 +486,13 @@ class StepRunner:
         if not action.convergent:
             msg += f"; {NEEDS_HUMAN}: not re-sent automatically"
             extra["needs_human"] = True
-        self.journal_update(eid, "failed", post_state=now.as_json(), http_status=exc.status,
-                            error=msg, t_done=now_iso(), **({"extra": extra} if extra else {}))
+        self.journal_update(
+            eid,
+            "failed",
+            post_state=now.as_json(),
+            http_status=exc.status,
+            error=msg,
+            t_done=now_iso(),
+            **({"extra": extra} if extra else {}),
+        )
         return StepOutcome(index, target, "failed", msg, eid, exc.status, exc.request_id)

@@ -57,13 +57,15 @@ def _token_state(gl: gitlab.Gitlab, path: str) -> State:
     body = get_json(gl, path)
     if not isinstance(body, Mapping):
         raise HttpFailure(None, "unexpected response reading the token", transport=True)
-    return State({
-        "revoked": body.get("revoked"),
-        "active": body.get("active"),
-        "user_id": body.get("user_id"),
-        "expires_at": body.get("expires_at"),
-        "scopes": body.get("scopes"),
-    })
+    return State(
+        {
+            "revoked": body.get("revoked"),
+            "active": body.get("active"),
+            "user_id": body.get("user_id"),
+            "expires_at": body.get("expires_at"),
+            "scopes": body.get("scopes"),
+        }
+    )
 
 
 class _KindAction(BaseAction):
@@ -95,8 +97,7 @@ class _KindAction(BaseAction):
 class RevokeToken(_KindAction):
     name = "revoke_token"
     title = "Revoke token"
-    description = ("Revoke the access token immediately (it stops working at once). "
-                   "Irreversible.")
+    description = "Revoke the access token immediately (it stops working at once). Irreversible."
     convergent = True
     already = "already revoked; nothing sent"
 
@@ -118,17 +119,24 @@ class RevokeToken(_KindAction):
 class RotateToken(_KindAction):
     name = "rotate_token"
     title = "Rotate token"
-    description = ("Revoke the token and mint a replacement with the same scopes (new value "
-                   "shown once; it expires in 7 days by default). Irreversible; never repeated "
-                   "automatically.")
+    description = (
+        "Revoke the token and mint a replacement with the same scopes (new value "
+        "shown once; it expires in 7 days by default). Irreversible; never repeated "
+        "automatically."
+    )
     convergent = False
-    already = ("already revoked: not rotated (rotating a revoked token would revoke its whole "
-               "token family)")
-    resume_note = ("the replacement token's value was lost with the crash: revoke the new token "
-                   "and create another if it is still needed")
+    already = (
+        "already revoked: not rotated (rotating a revoked token would revoke its whole "
+        "token family)"
+    )
+    resume_note = (
+        "the replacement token's value was lost with the crash: revoke the new token "
+        "and create another if it is still needed"
+    )
 
-    def __init__(self, *, kind: str = "personal", owner_id: int | None = None,
-                 expires_at: str | None = None) -> None:
+    def __init__(
+        self, *, kind: str = "personal", owner_id: int | None = None, expires_at: str | None = None
+    ) -> None:
         super().__init__(kind=kind, owner_id=owner_id)
         self.expires_at = expires_at
 
@@ -139,13 +147,16 @@ class RotateToken(_KindAction):
         return out
 
     def call(self, target: Target) -> Call:
-        return Call("POST", self.path(target) + "/rotate", target.id,
-                    safe(target.label, kind="line"))
+        return Call(
+            "POST", self.path(target) + "/rotate", target.id, safe(target.label, kind="line")
+        )
 
     def precheck(self, target: Target, state: State) -> str | None:
         if self.kind == "impersonation":
-            return ("GitLab has no API to rotate an impersonation token (only the Admin Area "
-                    "can); revoke it instead")
+            return (
+                "GitLab has no API to rotate an impersonation token (only the Admin Area "
+                "can); revoke it instead"
+            )
         return None
 
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
@@ -158,15 +169,19 @@ class RotateToken(_KindAction):
             return f"GitLab refused to rotate the token (400): {exc.message}"
         return None
 
-    def find_created(self, gl: gitlab.Gitlab, target: Target, pre: State | None,
-                     since: str) -> Attention | None:
+    def find_created(
+        self, gl: gitlab.Gitlab, target: Target, pre: State | None, since: str
+    ) -> Attention | None:
         """The replacement a rotate whose reply was lost may have minted: the newest active
         token of the same owner and name, created after the intent and newer than the rotated
         one (ids only grow)."""
         query: dict[str, JSON] = {"per_page": 100}
         if self.kind == "personal":
-            owner = (pre.get("user_id") if pre is not None else None) \
-                or target.info.get("user_id") or _token_state(gl, self.path(target)).get("user_id")
+            owner = (
+                (pre.get("user_id") if pre is not None else None)
+                or target.info.get("user_id")
+                or _token_state(gl, self.path(target)).get("user_id")
+            )
             query.update(user_id=owner, state="active", sort="created_desc")
             listing = "/personal_access_tokens"
             if since:  # a few minutes' margin for the server's clock
@@ -177,29 +192,51 @@ class RotateToken(_KindAction):
             owner = self.owner_id
             listing = f"/{self.kind}s/{self.owner_id}/access_tokens"
         body = get_json(gl, listing, **query)
-        found = [t for t in body if isinstance(t, Mapping) and isinstance(t.get("id"), int)
-                 and t["id"] > target.id and t.get("active", True) is not False
-                 and not t.get("revoked") and (not target.label or t.get("name") == target.label)
-                 ] if isinstance(body, list) else []
+        found = (
+            [
+                t
+                for t in body
+                if isinstance(t, Mapping)
+                and isinstance(t.get("id"), int)
+                and t["id"] > target.id
+                and t.get("active", True) is not False
+                and not t.get("revoked")
+                and (not target.label or t.get("name") == target.label)
+            ]
+            if isinstance(body, list)
+            else []
+        )
         if not found:
             return None
         new = max(found, key=lambda t: int(t["id"]))
         new_id = int(new["id"])
-        return Attention(f"revoke the new token #{new_id} whose value was lost",
-                         RevokeToken.name, Target("token", new_id, str(new.get("name") or ""),
-                                                  info={"user_id": owner, "kind": self.kind,
-                                                        "owner_id": self.owner_id}))
+        return Attention(
+            f"revoke the new token #{new_id} whose value was lost",
+            RevokeToken.name,
+            Target(
+                "token",
+                new_id,
+                str(new.get("name") or ""),
+                info={"user_id": owner, "kind": self.kind, "owner_id": self.owner_id},
+            ),
+        )
 
 
 def _rotated(result: ApplyResult) -> ApplyResult:
     """Keep the new value only as a one-time :class:`Secret`; journal its id and expiry."""
     body = result.body if isinstance(result.body, Mapping) else {}
     value = body.get("token")
-    extra: dict[str, JSON] = {"new_token_id": body.get("id"),
-                              "new_expires_at": body.get("expires_at")}
-    return ApplyResult(result.http_status, result.request_id, None,
-                       Secret(value) if isinstance(value, str) and value.strip() else None,
-                       extra)
+    extra: dict[str, JSON] = {
+        "new_token_id": body.get("id"),
+        "new_expires_at": body.get("expires_at"),
+    }
+    return ApplyResult(
+        result.http_status,
+        result.request_id,
+        None,
+        Secret(value) if isinstance(value, str) and value.strip() else None,
+        extra,
+    )
 
 
 class RotateOwnToken(BaseAction):
@@ -212,8 +249,10 @@ class RotateOwnToken(BaseAction):
 
     name = "rotate_own_token"
     title = "Rotate the console's own token"
-    description = ("Replace the token this console uses (the new value goes where the old one "
-                   "lived and is never shown or logged). Always last; confirmed separately.")
+    description = (
+        "Replace the token this console uses (the new value goes where the old one "
+        "lived and is never shown or logged). Always last; confirmed separately."
+    )
     target_kinds = frozenset({"token"})
     convergent = False
     reversible = False
@@ -234,8 +273,13 @@ class RotateOwnToken(BaseAction):
         body = get_json(self._fresh or gl, "/personal_access_tokens/self")
         if not isinstance(body, Mapping):
             raise HttpFailure(None, "unexpected response reading the token", transport=True)
-        return State({"current_id": body.get("id"), "expires_at": body.get("expires_at"),
-                      "scopes": body.get("scopes")})
+        return State(
+            {
+                "current_id": body.get("id"),
+                "expires_at": body.get("expires_at"),
+                "scopes": body.get("scopes"),
+            }
+        )
 
     def desired(self, state: State) -> bool:
         return self._fresh is not None and state.get("current_id") != self._old_id
@@ -251,22 +295,29 @@ class RotateOwnToken(BaseAction):
         self._old_id = target.id
         result = _rotated(http(gl, "post", "/personal_access_tokens/self/rotate"))
         if result.secret is not None:
-            self._fresh = gitlab.Gitlab(gl.url, private_token=result.secret.reveal(),
-                                        timeout=gl.timeout, ssl_verify=gl.ssl_verify,
-                                        user_agent=gl.headers.get("User-Agent", "gitlab"))
+            self._fresh = gitlab.Gitlab(
+                gl.url,
+                private_token=result.secret.reveal(),
+                timeout=gl.timeout,
+                ssl_verify=gl.ssl_verify,
+                user_agent=gl.headers.get("User-Agent", "gitlab"),
+            )
         return result
 
     def explain(self, exc: HttpFailure) -> str | None:
         if exc.status == 405:
             return "GitLab refused (405): the console's token is not a personal access token"
         if exc.status == 403:
-            return ("GitLab refused (403): the token needs the api or self_rotate scope "
-                    f"({exc.message})")
+            return (
+                "GitLab refused (403): the token needs the api or self_rotate scope "
+                f"({exc.message})"
+            )
         return None
 
 
-def token_action(op: str, token: Mapping[str, JSON], *,
-                 expires_at: str | None = None) -> RevokeToken | RotateToken:
+def token_action(
+    op: str, token: Mapping[str, JSON], *, expires_at: str | None = None
+) -> RevokeToken | RotateToken:
     """The revoke or rotate action that goes through ``token``'s own endpoint."""
     kind, owner = token_kind_of(token)
     if op == "revoke":

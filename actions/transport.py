@@ -85,8 +85,14 @@ def _message(exc: gitlab.exceptions.GitlabError) -> str:
     return safe(text, kind="line", max_cells=200)
 
 
-def _once(gl: gitlab.Gitlab, verb: str, path: str, query: Mapping[str, JSON] | None,
-          data: Mapping[str, JSON] | None, timeout: float) -> ApplyResult:
+def _once(
+    gl: gitlab.Gitlab,
+    verb: str,
+    path: str,
+    query: Mapping[str, JSON] | None,
+    data: Mapping[str, JSON] | None,
+    timeout: float,
+) -> ApplyResult:
     request = f"{verb.upper()} {path}"
     _ensure_hook(gl)
     _local.last = None

@@ -86,7 +86,8 @@ def undo_plan(entry: Any, *, confirm_credentials: bool = False) -> Plan | None:
         target_id = int(raw_id)
     except (TypeError, ValueError):
         return None
-    target = Target(str(_field(entry, "target_type") or ""), target_id,
-                    str(_field(entry, "target_label") or ""))
+    target = Target(
+        str(_field(entry, "target_type") or ""), target_id, str(_field(entry, "target_label") or "")
+    )
     plan = build_plan(action, [target])
     return plan if plan.targets else None

@@ -44,16 +44,22 @@ def generate_password(length: int = PASSWORD_LENGTH) -> str:
     alphabet = string.ascii_letters + string.digits + _PASSWORD_SYMBOLS
     while True:
         pw = "".join(secrets.choice(alphabet) for _ in range(length))
-        if (any(c.islower() for c in pw) and any(c.isupper() for c in pw)
-                and any(c.isdigit() for c in pw) and any(c in _PASSWORD_SYMBOLS for c in pw)):
+        if (
+            any(c.islower() for c in pw)
+            and any(c.isupper() for c in pw)
+            and any(c.isdigit() for c in pw)
+            and any(c in _PASSWORD_SYMBOLS for c in pw)
+        ):
             return pw
 
 
 class BlockUser(BaseAction):
     name = "block_user"
     title = "Block"
-    description = ("Block sign-in, Git and API access. Does NOT revoke tokens or keys: revoke "
-                   "them too before any later unblock.")
+    description = (
+        "Block sign-in, Git and API access. Does NOT revoke tokens or keys: revoke "
+        "them too before any later unblock."
+    )
     convergent = True
     excludes_actor = True
     already = "already blocked; nothing sent"
@@ -69,16 +75,20 @@ class BlockUser(BaseAction):
 
     def explain(self, exc: HttpFailure) -> str | None:
         if exc.status == 403:
-            return ("GitLab refused (403): LDAP-blocked and internal users cannot be blocked "
-                    f"through the API, nor can the token's own account ({exc.message})")
+            return (
+                "GitLab refused (403): LDAP-blocked and internal users cannot be blocked "
+                f"through the API, nor can the token's own account ({exc.message})"
+            )
         return None
 
 
 class UnblockUser(BaseAction):
     name = "unblock_user"
     title = "Unblock"
-    description = ("Restore access. Refused while the user still has active tokens or SSH keys "
-                   "(blocking did not revoke them) unless explicitly confirmed.")
+    description = (
+        "Restore access. Refused while the user still has active tokens or SSH keys "
+        "(blocking did not revoke them) unless explicitly confirmed."
+    )
     convergent = True
 
     def __init__(self, *, confirm_credentials: bool = False) -> None:
@@ -92,8 +102,9 @@ class UnblockUser(BaseAction):
         state = _user_state(body)
         if state.get("state") == "active":
             return state
-        tokens = get_json(gl, "/personal_access_tokens", user_id=target.id, state="active",
-                          per_page=100)
+        tokens = get_json(
+            gl, "/personal_access_tokens", user_id=target.id, state="active", per_page=100
+        )
         keys = get_json(gl, f"/users/{target.id}/keys", per_page=100)
         data = state.as_json()
         data["active_tokens"] = len(tokens) if isinstance(tokens, list) else None
@@ -106,8 +117,10 @@ class UnblockUser(BaseAction):
     def precheck(self, target: Target, state: State) -> str | None:
         current = state.get("state")
         if current == "deactivated":
-            return ("the account is deactivated, not blocked: GitLab refuses to unblock it "
-                    "(403); reactivate it instead")
+            return (
+                "the account is deactivated, not blocked: GitLab refuses to unblock it "
+                "(403); reactivate it instead"
+            )
         if current == "ldap_blocked":
             return "the account is blocked by LDAP: unblock it in the directory, not in GitLab"
         if current == "banned":
@@ -115,8 +128,10 @@ class UnblockUser(BaseAction):
         tokens = state.get("active_tokens") or 0
         keys = state.get("ssh_keys") or 0
         if (tokens or keys) and not self.confirm_credentials:
-            return (f"still has {tokens} active token(s) and {keys} SSH key(s); blocking did not "
-                    "revoke them and unblocking re-enables them. Revoke them first or confirm.")
+            return (
+                f"still has {tokens} active token(s) and {keys} SSH key(s); blocking did not "
+                "revoke them and unblocking re-enables them. Revoke them first or confirm."
+            )
         return None
 
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
@@ -124,16 +139,20 @@ class UnblockUser(BaseAction):
 
     def explain(self, exc: HttpFailure) -> str | None:
         if exc.status == 403:
-            return ("GitLab refused (403): deactivated or LDAP-blocked users cannot be unblocked "
-                    f"through the API ({exc.message})")
+            return (
+                "GitLab refused (403): deactivated or LDAP-blocked users cannot be unblocked "
+                f"through the API ({exc.message})"
+            )
         return None
 
 
 class ResetPassword(BaseAction):
     name = "reset_password"
     title = "Reset password"
-    description = ("Set a generated strong password (shown once, to hand over securely); the "
-                   "user must change it at next sign-in. Not repeated automatically.")
+    description = (
+        "Set a generated strong password (shown once, to hand over securely); the "
+        "user must change it at next sign-in. Not repeated automatically."
+    )
     convergent = False
     excludes_actor = True
     observable = False
@@ -150,8 +169,9 @@ class ResetPassword(BaseAction):
         password = generate_password()
         result = http(gl, "put", f"/users/{target.id}", data={"password": password})
         # The response body is the user; only the status and request id are kept.
-        return ApplyResult(result.http_status, result.request_id, None, Secret(password),
-                           {"password_reset": True})
+        return ApplyResult(
+            result.http_status, result.request_id, None, Secret(password), {"password_reset": True}
+        )
 
     def verified(self, state: State, result: ApplyResult) -> bool:
         return result.http_status is not None and 200 <= result.http_status < 300
@@ -165,8 +185,10 @@ class ResetPassword(BaseAction):
 class Disable2FA(BaseAction):
     name = "disable_2fa"
     title = "Force 2FA re-enrolment"
-    description = ("Disable the user's two-factor authentication so they must enrol again "
-                   "(if an attacker enrolled their own device). Not possible for admins via API.")
+    description = (
+        "Disable the user's two-factor authentication so they must enrol again "
+        "(if an attacker enrolled their own device). Not possible for admins via API."
+    )
     convergent = True
     excludes_actor = True
 
@@ -178,8 +200,10 @@ class Disable2FA(BaseAction):
 
     def precheck(self, target: Target, state: State) -> str | None:
         if state.get("is_admin"):
-            return ("GitLab refuses to disable 2FA of an administrator through the API (403); "
-                    "use the Rails console on the GitLab server instead")
+            return (
+                "GitLab refuses to disable 2FA of an administrator through the API (403); "
+                "use the Rails console on the GitLab server instead"
+            )
         return None
 
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
@@ -187,8 +211,10 @@ class Disable2FA(BaseAction):
 
     def explain(self, exc: HttpFailure) -> str | None:
         if exc.status == 403:
-            return ("GitLab refused (403): 2FA of an administrator cannot be disabled through "
-                    "the API; use the Rails console on the GitLab server")
+            return (
+                "GitLab refused (403): 2FA of an administrator cannot be disabled through "
+                "the API; use the Rails console on the GitLab server"
+            )
         if exc.status == 400:
             return "the user has no two-factor authentication enabled (400)"
         return None
@@ -218,8 +244,9 @@ class AddNote(BaseAction):
 
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
         note = _user(gl, target.id).get("note") or ""
-        new = f"{note.rstrip()}\n{self.text}" if isinstance(note, str) and note.strip() else \
-            self.text
+        new = (
+            f"{note.rstrip()}\n{self.text}" if isinstance(note, str) and note.strip() else self.text
+        )
         result = http(gl, "put", f"/users/{target.id}", data={"note": new})
         return ApplyResult(result.http_status, result.request_id)
 

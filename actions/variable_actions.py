@@ -37,16 +37,25 @@ class SetVariableValue(ObjectAction):
 
     name = "set_variable_value"
     title = "Set a new variable value"
-    description = ("Replace the variable's value with one you type (masked; never stored, "
-                   "logged or shown). Irreversible: the old value is not kept.")
+    description = (
+        "Replace the variable's value with one you type (masked; never stored, "
+        "logged or shown). Irreversible: the old value is not kept."
+    )
     target_kinds = frozenset({"variable"})
     method = "PUT"
     convergent = False
     already = "already holds the new value; nothing sent"
     resume_note = ""
 
-    def __init__(self, *, scope: str, owner_id: int, key: str, environment_scope: str = "*",
-                 value: Secret | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        scope: str,
+        owner_id: int,
+        key: str,
+        environment_scope: str = "*",
+        value: Secret | None = None,
+    ) -> None:
         if scope not in VARIABLE_SCOPES:
             raise ValueError(f"unknown variable scope {scope!r}")
         if not key or not all(c.isalnum() or c == "_" for c in key):
@@ -58,8 +67,12 @@ class SetVariableValue(ObjectAction):
         self.value = value
 
     def params(self) -> dict[str, JSON]:
-        return {"scope": self.scope, "owner_id": self.owner_id, "key": self.key,
-                "environment_scope": self.environment_scope}
+        return {
+            "scope": self.scope,
+            "owner_id": self.owner_id,
+            "key": self.key,
+            "environment_scope": self.environment_scope,
+        }
 
     def path(self, target: Target) -> str:
         return variable_path(self.scope, self.owner_id, self.key)
@@ -77,10 +90,17 @@ class SetVariableValue(ObjectAction):
         matches: bool | None = None
         if self.value is not None and isinstance(current, str):
             matches = secrets.compare_digest(current.encode(), self.value.reveal().encode())
-        return State({"key": body.get("key"), "protected": body.get("protected"),
-                      "masked": body.get("masked"), "hidden": body.get("hidden", False),
-                      "environment_scope": body.get("environment_scope"),
-                      "value_readable": isinstance(current, str), "matches_new": matches})
+        return State(
+            {
+                "key": body.get("key"),
+                "protected": body.get("protected"),
+                "masked": body.get("masked"),
+                "hidden": body.get("hidden", False),
+                "environment_scope": body.get("environment_scope"),
+                "value_readable": isinstance(current, str),
+                "matches_new": matches,
+            }
+        )
 
     def desired(self, state: State) -> bool:
         return state.get("matches_new") is True
@@ -89,16 +109,24 @@ class SetVariableValue(ObjectAction):
         if self.value is None:
             return "no new value was typed (a resumed run never has one)"
         value = self.value.reveal()
-        if state.get("masked") and (len(value) < MASKED_MIN_LENGTH
-                                    or any(c.isspace() for c in value)):
-            return (f"GitLab rejects this value for a masked variable: it needs at least "
-                    f"{MASKED_MIN_LENGTH} characters and no spaces")
+        if state.get("masked") and (
+            len(value) < MASKED_MIN_LENGTH or any(c.isspace() for c in value)
+        ):
+            return (
+                f"GitLab rejects this value for a masked variable: it needs at least "
+                f"{MASKED_MIN_LENGTH} characters and no spaces"
+            )
         return None
 
     def apply(self, gl: gitlab.Gitlab, target: Target) -> ApplyResult:
         assert self.value is not None  # precheck refused otherwise
-        result = http(gl, "put", self.path(target), data={"value": self.value.reveal()},
-                      query=self.query() or None)
+        result = http(
+            gl,
+            "put",
+            self.path(target),
+            data={"value": self.value.reveal()},
+            query=self.query() or None,
+        )
         return ApplyResult(result.http_status, result.request_id)  # the body holds the value
 
     def verified(self, state: State, result: ApplyResult) -> bool:
@@ -108,17 +136,22 @@ class SetVariableValue(ObjectAction):
 
     def explain(self, exc: HttpFailure) -> str | None:
         if exc.status == 409:
-            return ("GitLab refused (409): several variables share this key; the environment "
-                    "scope must be given")
+            return (
+                "GitLab refused (409): several variables share this key; the environment "
+                "scope must be given"
+            )
         if exc.status == 400:
             return f"GitLab rejected the new value (400): {exc.message}"
         return None
 
 
 def _build(p: Mapping[str, JSON]) -> SetVariableValue:
-    return SetVariableValue(scope=str_param(p, "scope", "project"),
-                            owner_id=int_param(p, "owner_id"), key=str_param(p, "key", "KEY"),
-                            environment_scope=str_param(p, "environment_scope", "*"))
+    return SetVariableValue(
+        scope=str_param(p, "scope", "project"),
+        owner_id=int_param(p, "owner_id"),
+        key=str_param(p, "key", "KEY"),
+        environment_scope=str_param(p, "environment_scope", "*"),
+    )
 
 
 register(SetVariableValue.name, _build)

@@ -69,8 +69,9 @@ async def _drive(users: int) -> dict[str, Any]:
             if isinstance(app.screen, CoverageScreen):
                 marks["coverage"] = time.monotonic() - _T0
                 await pilot.press("enter")
-            await until(lambda: isinstance(app.screen, MainScreen) and bool(
-                app.screen.query(UsersPane)))
+            await until(
+                lambda: isinstance(app.screen, MainScreen) and bool(app.screen.query(UsersPane))
+            )
             pane = app.screen.query_one(UsersPane)
             marks["main"] = time.monotonic() - _T0
             status = pane.query_one("#users-status")
@@ -81,8 +82,12 @@ async def _drive(users: int) -> dict[str, Any]:
             await until(lambda: pane._shown > 0)
             marks["first_rows"] = time.monotonic() - _T0
             done = f"Users {users:,}"
-            await until(lambda: status_text().startswith(("Loaded ", "Load ")) and (
-                pane.border_title == done or "stopped" in status_text()))
+            await until(
+                lambda: (
+                    status_text().startswith(("Loaded ", "Load "))
+                    and (pane.border_title == done or "stopped" in status_text())
+                )
+            )
             marks["loaded"] = time.monotonic() - _T0
             rss_loaded = _peak_rss_kib()
             line = status_text()
@@ -93,8 +98,13 @@ async def _drive(users: int) -> dict[str, Any]:
             await pilot.press("q")
     finally:
         app.shutdown()
-    return {"marks": marks, "status": line, "rows": rows, "timings": timings,
-            "peak_rss_loaded_kib": rss_loaded}
+    return {
+        "marks": marks,
+        "status": line,
+        "rows": rows,
+        "timings": timings,
+        "peak_rss_loaded_kib": rss_loaded,
+    }
 
 
 def _hold_back_other_panes() -> None:
@@ -134,21 +144,28 @@ def run_app(
     url: str, token: str, users: int, profile: str | None, *, users_only: bool = False
 ) -> tuple[Measure, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="bench-app-") as home:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("GITLAB_", "XDG_", "DBUS_"))}
-        env.update(HOME=home, XDG_CONFIG_HOME=f"{home}/c", XDG_DATA_HOME=f"{home}/d",
-                   XDG_STATE_HOME=f"{home}/s", XDG_CACHE_HOME=f"{home}/k",
-                   XDG_RUNTIME_DIR=f"{home}/r", TEXTUAL_ANIMATIONS="none",
-                   PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-                   GITLAB_URL=url, GITLAB_TOKEN=token)  # the drill's token: not a secret
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("GITLAB_", "XDG_", "DBUS_"))
+        }
+        env.update(
+            HOME=home,
+            XDG_CONFIG_HOME=f"{home}/c",
+            XDG_DATA_HOME=f"{home}/d",
+            XDG_STATE_HOME=f"{home}/s",
+            XDG_CACHE_HOME=f"{home}/k",
+            XDG_RUNTIME_DIR=f"{home}/r",
+            TEXTUAL_ANIMATIONS="none",
+            PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+            GITLAB_URL=url,
+            GITLAB_TOKEN=token,
+        )  # the drill's token: not a secret
         cmd = [sys.executable, "-m", "bench.app_users_load", "--child-app", "--users", str(users)]
         if profile:
             cmd += ["--profile", str(Path(profile).resolve())]
         if users_only:
             cmd.append("--users-only")
         started = time.monotonic()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False,
-                              cwd=_ROOT)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, cwd=_ROOT)
         wall = time.monotonic() - started
     if proc.returncode != 0:
         return Measure("the app", users, 0, wall, False, proc.stderr.strip()[-600:]), {}
@@ -157,35 +174,46 @@ def run_app(
     ok = data["rows"] == users and data["status"].startswith("Loaded ")
     note = f"status: {data['status'][:90]}"
     label = "the app, other panes held back" if users_only else "the app (start to load complete)"
-    return Measure(label, users, data["rows"], seconds, ok, note,
-                   peak_rss_mb=data["peak_rss_kib"] / 1024), data
+    return Measure(
+        label, users, data["rows"], seconds, ok, note, peak_rss_mb=data["peak_rss_kib"] / 1024
+    ), data
 
 
 # --------------------------------------------------------------------------- driver
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.app_users_load", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.app_users_load",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI (app and loader)")
     parser.add_argument("--profile", metavar="FILE", help="pyinstrument the app child")
-    parser.add_argument("--users-only", action="store_true",
-                        help="also run the app with the audit and credentials panes' first "
-                             "fetch held back (what their loads cost the users load)")
+    parser.add_argument(
+        "--users-only",
+        action="store_true",
+        help="also run the app with the audit and credentials panes' first "
+        "fetch held back (what their loads cost the users load)",
+    )
     parser.add_argument("--child-app", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_app:
         return _child_app(args.users, args.profile, args.users_only)
 
     server, url, token, boot = _start_drill(args.users, args.latency_ms)
-    print(f"drill: {args.users} users, {args.latency_ms:g} ms latency per request, "
-          f"started in {boot:.1f} s", flush=True)
+    print(
+        f"drill: {args.users} users, {args.latency_ms:g} ms latency per request, "
+        f"started in {boot:.1f} s",
+        flush=True,
+    )
     try:
         app, detail = run_app(url, token, args.users, args.profile)
-        alone = (run_app(url, token, args.users, None, users_only=True)[0]
-                 if args.users_only else None)
+        alone = (
+            run_app(url, token, args.users, None, users_only=True)[0] if args.users_only else None
+        )
         loader = run_loader(url, token, args.users)
         cli = None if args.no_cli else run_cli(url, token, args.users, *CLI_KEYSET)
     finally:
@@ -193,37 +221,52 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for m in [app] + ([alone] if alone else []) + [loader] + ([cli] if cli else []):
         rss = f"{m.peak_rss_mb:6.0f} MiB" if m.peak_rss_mb else "       -  "
-        print(f"{m.label:<38} {m.rows:>7} rows {m.seconds:7.2f} s  peak RSS {rss}  "
-              f"{'ok' if m.ok else 'NOT OK'}")
+        print(
+            f"{m.label:<38} {m.rows:>7} rows {m.seconds:7.2f} s  peak RSS {rss}  "
+            f"{'ok' if m.ok else 'NOT OK'}"
+        )
         if m.note:
             print(f"    {m.note}")
     if detail:
         marks, timings = detail["marks"], detail["timings"]
         load = timings.get("load", 0.0)
         print()
-        print("the app, seconds from process start: "
-              + ", ".join(f"{k} {v:.2f}" for k, v in marks.items()))
-        print(f"the app's load phase (r pressed to UsersLoaded handled): {load:.2f} s; "
-              f"first rows {timings.get('first_rows', 0.0):.2f} s into it")
-        print(f"the app's peak RSS when the load completed: "
-              f"{detail['peak_rss_loaded_kib'] / 1024:.0f} MiB (the rest came after: risk)")
+        print(
+            "the app, seconds from process start: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in marks.items())
+        )
+        print(
+            f"the app's load phase (r pressed to UsersLoaded handled): {load:.2f} s; "
+            f"first rows {timings.get('first_rows', 0.0):.2f} s into it"
+        )
+        print(
+            f"the app's peak RSS when the load completed: "
+            f"{detail['peak_rss_loaded_kib'] / 1024:.0f} MiB (the rest came after: risk)"
+        )
     print()
     if app.ok and loader.ok:
-        print(f"app / loader alone: {app.seconds / loader.seconds:5.2f}x  "
-              f"({app.seconds:.1f} s vs {loader.seconds:.1f} s; the app's start-up included)")
+        print(
+            f"app / loader alone: {app.seconds / loader.seconds:5.2f}x  "
+            f"({app.seconds:.1f} s vs {loader.seconds:.1f} s; the app's start-up included)"
+        )
         if detail:
             phase = detail["timings"]["load"] / loader.seconds
             print(f"app load phase / loader alone: {phase:5.2f}x")
     if alone is not None and alone.ok and loader.ok:
-        print(f"app with other panes held back / loader alone: "
-              f"{alone.seconds / loader.seconds:5.2f}x")
+        print(
+            f"app with other panes held back / loader alone: {alone.seconds / loader.seconds:5.2f}x"
+        )
     if cli is not None:
         if alone is not None and alone.ok and cli.ok:
-            print(f"(the app with other panes held back vs the CLI: "
-                  f"{cli.seconds / alone.seconds:5.1f}x)")
+            print(
+                f"(the app with other panes held back vs the CLI: "
+                f"{cli.seconds / alone.seconds:5.1f}x)"
+            )
         if cli.ok and app.ok:
-            print(f"SPEED-UP of the app vs {cli.label}: {cli.seconds / app.seconds:5.1f}x  "
-                  f"({cli.seconds:.1f} s vs {app.seconds:.1f} s; target >= 5x)")
+            print(
+                f"SPEED-UP of the app vs {cli.label}: {cli.seconds / app.seconds:5.1f}x  "
+                f"({cli.seconds:.1f} s vs {app.seconds:.1f} s; target >= 5x)"
+            )
         if cli.ok and loader.ok:
             print(f"SPEED-UP of the loader alone vs the CLI: {cli.seconds / loader.seconds:5.1f}x")
         if not cli.ok:

@@ -69,15 +69,25 @@ class Round:
 def block_targets(drill: Any, n: int) -> list[int]:
     """``n`` active, human, non-admin users of the seeded drill (never the acting root)."""
     users = sorted(drill.state.users.values(), key=lambda u: u.id)
-    ok = [u.id for u in users if u.id > 1 and u.state == "active" and not u.is_admin
-          and not u.bot and not u.internal and not u.ldap and u.user_type in (None, "human")]
+    ok = [
+        u.id
+        for u in users
+        if u.id > 1
+        and u.state == "active"
+        and not u.is_admin
+        and not u.bot
+        and not u.internal
+        and not u.ldap
+        and u.user_type in (None, "human")
+    ]
     if len(ok) < n:
         raise SystemExit(f"the drill has only {len(ok)} suitable users")
     return ok[:n]
 
 
-def one_round(rng: random.Random, *, targets: int = 40, latency_ms: float = 3.0,
-              workdir: Path) -> Round:
+def one_round(
+    rng: random.Random, *, targets: int = 40, latency_ms: float = 3.0, workdir: Path
+) -> Round:
     from actions import resume
     from console.config import ConnectionConfig, build_gitlab
     from console.drill.server import DrillOptions, DrillServer
@@ -97,11 +107,16 @@ def one_round(rng: random.Random, *, targets: int = 40, latency_ms: float = 3.0,
         ids = block_targets(drill, targets)
         db = workdir / f"round-{rng.random():.12f}" / "console.db"
         store = Store.open(db)
-        inc = int(store.create_incident("kill", "compromised-account", None, drill.url,
-                                        None, None).id)
+        inc = int(
+            store.create_incident("kill", "compromised-account", None, drill.url, None, None).id
+        )
         child = subprocess.Popen(
             [sys.executable, "-c", CHILD, str(db), drill.url, str(inc), ",".join(map(str, ids))],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
         assert child.stdout is not None
         if child.stdout.readline().strip() != "ready":
             _, err = child.communicate(timeout=10)
@@ -124,8 +139,7 @@ def one_round(rng: random.Random, *, targets: int = 40, latency_ms: float = 3.0,
             from actions.plan import build_plan
             from actions.user_actions import BlockUser
 
-            plan = build_plan(BlockUser(), [Target("user", i, f"user{i}") for i in ids],
-                              actor_id=1)
+            plan = build_plan(BlockUser(), [Target("user", i, f"user{i}") for i in ids], actor_id=1)
             run_plan(store, inc, gl, plan, actor_id=1)
         result = resume(store, inc, gl, settle=max(0.2, 20 * latency_ms / 1000.0))
         out.resumed_steps = len(result.outcomes)
@@ -174,17 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kill-resume-") as tmp:
         for n in range(args.runs):
-            r = one_round(rng, targets=args.targets, latency_ms=args.latency_ms,
-                          workdir=Path(tmp))
+            r = one_round(rng, targets=args.targets, latency_ms=args.latency_ms, workdir=Path(tmp))
             killed += not r.finished_before_kill
             before_plan += r.before_plan
             if r.problems:
                 failed += 1
-                print(f"round {n}: killed after {r.killed_after_s:.3f} s: "
-                      + "; ".join(r.problems[:5]))
+                print(
+                    f"round {n}: killed after {r.killed_after_s:.3f} s: "
+                    + "; ".join(r.problems[:5])
+                )
     took = time.monotonic() - start
-    print(f"{args.runs} rounds of a {args.targets}-user block in {took:.0f} s: {killed} killed "
-          f"mid-run ({before_plan} before the plan was journaled), {failed} failed")
+    print(
+        f"{args.runs} rounds of a {args.targets}-user block in {took:.0f} s: {killed} killed "
+        f"mid-run ({before_plan} before the plan was journaled), {failed} failed"
+    )
     return 1 if failed else 0
 
 

@@ -61,20 +61,39 @@ def _bare_app() -> int:
 def _environment(home: Path) -> dict[str, str]:
     # PYTHONDONTWRITEBYTECODE goes too: an installed console has its bytecode compiled (pip
     # does it), and so does the bare app's Textual; compiling on every start is not start-up.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TEXTUAL", "COLUMNS", "LINES", "NO_COLOR", "GITLAB_", "XDG_",
-                                "PYTHONDONTWRITEBYTECODE"))}
-    env.update(TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(LINES), HOME=str(home),
-               XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
-               XDG_STATE_HOME=str(home / "state"), XDG_CACHE_HOME=str(home / "cache"),
-               XDG_RUNTIME_DIR=str(home / "run"),
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            (
+                "TEXTUAL",
+                "COLUMNS",
+                "LINES",
+                "NO_COLOR",
+                "GITLAB_",
+                "XDG_",
+                "PYTHONDONTWRITEBYTECODE",
+            )
+        )
+    }
+    env.update(
+        TERM="xterm-256color",
+        COLUMNS=str(COLUMNS),
+        LINES=str(LINES),
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_RUNTIME_DIR=str(home / "run"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+    )
     return env
 
 
-def time_until(args: list[str], home: Path, seen: re.Pattern[str], timeout: float = 60.0) -> (
-    float | None
-):
+def time_until(
+    args: list[str], home: Path, seen: re.Pattern[str], timeout: float = 60.0
+) -> float | None:
     """Seconds from ``Popen`` until a screen line matches ``seen`` (None: it never did)."""
     screen = pyte.Screen(COLUMNS, LINES)
     stream = pyte.ByteStream(screen)
@@ -84,9 +103,16 @@ def time_until(args: list[str], home: Path, seen: re.Pattern[str], timeout: floa
 
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, *args], stdin=slave, stdout=slave, stderr=slave,
-                            env=_environment(home), cwd=_ROOT, start_new_session=True,
-                            close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=_environment(home),
+        cwd=_ROOT,
+        start_new_session=True,
+        close_fds=True,
+    )
     os.close(slave)
     found: float | None = None
     try:
@@ -122,20 +148,34 @@ def _median(values: list[float | None]) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.startup",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--users", type=int, default=2000, help="demo drill size")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="the demo drill's delay per request (shows what waits on the network)")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="the demo drill's delay per request (shows what waits on the network)",
+    )
     parser.add_argument("--child-bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_bare:
         return _bare_app()
 
     bare_re = re.compile(re.escape(BARE_TEXT))
-    demo = ["-m", "console", "--demo", "--users", str(args.users),
-            "--latency-ms", f"{args.latency_ms:g}"]
+    demo = [
+        "-m",
+        "console",
+        "--demo",
+        "--users",
+        str(args.users),
+        "--latency-ms",
+        f"{args.latency_ms:g}",
+    ]
     rows: dict[str, list[float | None]] = {"bare": [], "fresh": [], "resume": []}
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:  # untimed: bytecode
         time_until(["-m", "bench.startup", "--child-bare"], Path(tmp), bare_re)
@@ -144,24 +184,34 @@ def main(argv: list[str] | None = None) -> int:
     for rep in range(1, args.reps + 1):
         with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
             home = Path(tmp)
-            rows["bare"].append(time_until(["-m", "bench.startup", "--child-bare"], home,
-                                           bare_re))
+            rows["bare"].append(time_until(["-m", "bench.startup", "--child-bare"], home, bare_re))
             rows["fresh"].append(time_until(demo, home, USER_ROW))
             rows["resume"].append(time_until([*demo, "--resume"], home, USER_ROW))
-        shown = ["  never" if v is None else f"{v:7.3f} s" for v in
-                 (rows["bare"][-1], rows["fresh"][-1], rows["resume"][-1])]
+        shown = [
+            "  never" if v is None else f"{v:7.3f} s"
+            for v in (rows["bare"][-1], rows["fresh"][-1], rows["resume"][-1])
+        ]
         print(f"{rep:>3} {shown[0]:>13} {shown[1]:>13} {shown[2]:>16}", flush=True)
     bare, fresh, resume = (_median(rows[k]) for k in ("bare", "fresh", "resume"))
     print()
-    print("medians: " + ", ".join(
-        f"{name} {'-' if v is None else f'{v:.3f} s'}"
-        for name, v in (("bare Textual", bare), ("--demo fresh", fresh),
-                        ("--demo --resume", resume))))
+    print(
+        "medians: "
+        + ", ".join(
+            f"{name} {'-' if v is None else f'{v:.3f} s'}"
+            for name, v in (
+                ("bare Textual", bare),
+                ("--demo fresh", fresh),
+                ("--demo --resume", resume),
+            )
+        )
+    )
     if bare:
         for name, v in (("--demo fresh", fresh), ("--demo --resume", resume)):
             if v is not None:
-                print(f"{name} / bare Textual: {v / bare:4.2f}x  (target for the fresh demo: "
-                      "within 3x)")
+                print(
+                    f"{name} / bare Textual: {v / bare:4.2f}x  (target for the fresh demo: "
+                    "within 3x)"
+                )
     return 0 if fresh is not None else 1
 
 

@@ -173,9 +173,9 @@ def _cli_binary() -> list[str]:
     return [sys.executable, "-m", "gitlab"]
 
 
-def run_cli(url: str, token: str, users: int, label: str, extra: list[str], tail: list[str]) -> (
-    Measure
-):
+def run_cli(
+    url: str, token: str, users: int, label: str, extra: list[str], tail: list[str]
+) -> Measure:
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as tmp:
         cfg = Path(tmp) / "python-gitlab.cfg"
         fd = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -257,8 +257,11 @@ CLI_KEYSET: CliSpec = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.users_load", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.users_load",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument(
@@ -285,8 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     second: list[Measure] = []
     if big:
-        print(f"--users {args.users} is above {args.cli_max}: measuring a second drill of "
-              f"{args.cli_max} users, where offset pagination still works.")
+        print(
+            f"--users {args.users} is above {args.cli_max}: measuring a second drill of "
+            f"{args.cli_max} users, where offset pagination still works."
+        )
         second = _measure_on(args.cli_max, args.latency_ms, [CLI_DEFAULT, CLI_PER_PAGE])
     print()
     _print_table(first + second)
@@ -305,10 +310,14 @@ def _ratio_line(fast: Measure, slow: Measure) -> str:
     if not (fast.ok and fast.rate and slow.rate):
         return f"  vs {where}: our loader did not finish - no ratio"
     if fast.users == slow.users:
-        return (f"  vs {where}: {slow.seconds / fast.seconds:5.1f}x  "
-                f"({slow.seconds:.1f} s vs {fast.seconds:.1f} s, same instance)")
-    return (f"  vs {where}: {fast.rate / slow.rate:5.1f}x  (users/s: {fast.rate:.0f} at "
-            f"{fast.users} vs {slow.rate:.0f} at {slow.users})")
+        return (
+            f"  vs {where}: {slow.seconds / fast.seconds:5.1f}x  "
+            f"({slow.seconds:.1f} s vs {fast.seconds:.1f} s, same instance)"
+        )
+    return (
+        f"  vs {where}: {fast.rate / slow.rate:5.1f}x  (users/s: {fast.rate:.0f} at "
+        f"{fast.users} vs {slow.rate:.0f} at {slow.users})"
+    )
 
 
 def _print_ratios(first: list[Measure], second: list[Measure]) -> None:
@@ -324,8 +333,9 @@ def _print_ratios(first: list[Measure], second: list[Measure]) -> None:
             print(_ratio_line(small, other))
         for other in second[1:]:
             if other.ok:
-                print(_ratio_line(ours, other).replace("  vs", "  throughput @ "
-                                                       f"{ours.users} vs", 1))
+                print(
+                    _ratio_line(ours, other).replace("  vs", f"  throughput @ {ours.users} vs", 1)
+                )
 
 
 def _print_loader(ours: Measure) -> None:
@@ -333,8 +343,10 @@ def _print_loader(ours: Measure) -> None:
         shown = ours.first_page_s * 1000
         print(f"our loader @ {ours.users}: first page stored after {shown:.0f} ms")
     if ours.peak_rss_mb is not None:
-        print(f"our loader @ {ours.users}: peak RSS {ours.peak_rss_mb:.0f} MiB "
-              "(child process, interpreter and imports included)")
+        print(
+            f"our loader @ {ours.users}: peak RSS {ours.peak_rss_mb:.0f} MiB "
+            "(child process, interpreter and imports included)"
+        )
 
 
 if __name__ == "__main__":

@@ -178,8 +178,9 @@ class IncidentConsoleApp(GatedApp[None]):
             problem = getattr(exc, "problem", None)
             if not isinstance(problem, Problem):
                 problem = describe_error(exc, secret=ctx.connection.token)
-            self.notify(f"Still offline: {problem.one_line()}", markup=False,
-                        severity="warning", timeout=10)
+            self.notify(
+                f"Still offline: {problem.one_line()}", markup=False, severity="warning", timeout=10
+            )
             return
         self._startup.offline_problem = None
         self.ctx = replace(ctx, coverage=coverage, read_only=self.launch.read_only)
@@ -247,7 +248,8 @@ class IncidentConsoleApp(GatedApp[None]):
         if self._asking_quit:
             return
         busy = [
-            w for w in self.workers
+            w
+            for w in self.workers
             if w.state in (WorkerState.PENDING, WorkerState.RUNNING)
             and w.group not in _QUIET_GROUPS
         ]
@@ -255,7 +257,9 @@ class IncidentConsoleApp(GatedApp[None]):
         if self.ctx is not None:
             worker = self.run_worker(
                 partial(self.ctx.store.journal_pending, self.ctx.incident_id),
-                thread=True, group="quit-check", exit_on_error=False,
+                thread=True,
+                group="quit-check",
+                exit_on_error=False,
             )
             try:
                 pending = len(await worker.wait())

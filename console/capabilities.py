@@ -148,8 +148,7 @@ class Coverage:
             add(
                 CoverageLine(
                     "blind",
-                    "token lacks admin_mode scope: Admin Mode is on and admin endpoints answer "
-                    "403",
+                    "token lacks admin_mode scope: Admin Mode is on and admin endpoints answer 403",
                 )
             )
         if self.scopes is not None:
@@ -270,7 +269,11 @@ def check_capabilities(
         """(status, json) for 2xx/403/404/405; raises _Fatal for 401 and network errors."""
         try:
             resp = get_response(
-                gl, path, dict(query or {}), timeout=per_call, cancelled=cancelled,
+                gl,
+                path,
+                dict(query or {}),
+                timeout=per_call,
+                cancelled=cancelled,
                 on_wait=on_wait,
             )
         except ProblemError as exc:  # a long Retry-After, or cancelled while waiting

@@ -102,24 +102,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     target = parser.add_argument_group("target")
     target.add_argument("--demo", action="store_true", help="run against a local drill instance")
-    target.add_argument("--users", type=_positive_int, default=2000, metavar="N",
-                        help="demo size: number of drill users (default 2000)")
-    target.add_argument("--latency-ms", type=_latency, default=0.0, metavar="MS",
-                        help="demo: simulated server latency per request")
-    target.add_argument("--tier", choices=("free", "premium", "ultimate"), default="ultimate",
-                        help="demo: simulated GitLab tier (default ultimate)")
+    target.add_argument(
+        "--users",
+        type=_positive_int,
+        default=2000,
+        metavar="N",
+        help="demo size: number of drill users (default 2000)",
+    )
+    target.add_argument(
+        "--latency-ms",
+        type=_latency,
+        default=0.0,
+        metavar="MS",
+        help="demo: simulated server latency per request",
+    )
+    target.add_argument(
+        "--tier",
+        choices=("free", "premium", "ultimate"),
+        default="ultimate",
+        help="demo: simulated GitLab tier (default ultimate)",
+    )
     target.add_argument("--profile", metavar="NAME", help="connection profile to use")
     target.add_argument("--url", metavar="URL", help="GitLab base URL (https://gitlab.example.com)")
-    target.add_argument("--ca-bundle", metavar="PATH",
-                        help="PEM file with the CA that signed the GitLab certificate")
-    target.add_argument("--allow-plain-http", action="store_true",
-                        help="allow http:// to a non-loopback host (lab instances only)")
+    target.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        help="PEM file with the CA that signed the GitLab certificate",
+    )
+    target.add_argument(
+        "--allow-plain-http",
+        action="store_true",
+        help="allow http:// to a non-loopback host (lab instances only)",
+    )
     mode = parser.add_argument_group("mode")
-    mode.add_argument("--resume", action="store_true",
-                      help="reopen the most recently active incident for this instance")
+    mode.add_argument(
+        "--resume",
+        action="store_true",
+        help="reopen the most recently active incident for this instance",
+    )
     mode.add_argument("--read-only", action="store_true", help="disable all response actions")
-    mode.add_argument("--dry-run", action="store_true",
-                      help="plan and journal actions without sending them")
+    mode.add_argument(
+        "--dry-run", action="store_true", help="plan and journal actions without sending them"
+    )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return parser
 

@@ -61,9 +61,7 @@ class ServerClock:
 
     def now(self) -> datetime:
         """The current time on the server (the local clock until a reply has been seen)."""
-        return from_epoch(self._local()) + timedelta(
-            seconds=self.skew_seconds or 0.0
-        )
+        return from_epoch(self._local()) + timedelta(seconds=self.skew_seconds or 0.0)
 
     def skew_note(self) -> str | None:
         """A sentence for the coverage panel when the skew is worth knowing, else None."""

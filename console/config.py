@@ -144,9 +144,7 @@ class ConnectionConfig:
             raise ConfigError(f"The GitLab URL {_shown(self.url)} is malformed ({exc}).") from None
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
-            raise ConfigError(
-                f"The GitLab URL must start with https:// (got {_shown(self.url)})."
-            )
+            raise ConfigError(f"The GitLab URL must start with https:// (got {_shown(self.url)}).")
         if not parts.hostname:
             raise ConfigError(f"The GitLab URL {_shown(self.url)} has no host name.")
         if parts.username is not None or parts.password is not None:
@@ -177,9 +175,7 @@ class ConnectionConfig:
                 raise ConfigError(f"The CA bundle {_shown(self.ca_bundle)} does not exist.")
             if path.is_dir():
                 if not os.access(path, os.R_OK | os.X_OK):
-                    raise ConfigError(
-                        f"The CA directory {_shown(self.ca_bundle)} is not readable."
-                    )
+                    raise ConfigError(f"The CA directory {_shown(self.ca_bundle)} is not readable.")
             else:
                 try:
                     with path.open("rb") as fh:
@@ -332,7 +328,8 @@ def _httpx_kwargs(
     hooks = _ClockHooks(cfg.clock)
     if asynchronous:
         event_hooks: dict[str, list[Any]] = {
-            "request": [hooks.on_request_async], "response": [hooks.on_response_async]
+            "request": [hooks.on_request_async],
+            "response": [hooks.on_response_async],
         }
     else:
         event_hooks = {"request": [hooks.on_request], "response": [hooks.on_response]}

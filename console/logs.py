@@ -95,9 +95,7 @@ def setup_logging(level: int = logging.INFO, *, directory: Path | None = None) -
             root.removeHandler(_handler)
             _handler.close()
         handler = logging.FileHandler(path, encoding="utf-8", delay=False)
-        handler.setFormatter(
-            RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-        )
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.addFilter(RedactingFilter())
         root.addHandler(handler)
         root.setLevel(min(level, root.level) if root.level else level)

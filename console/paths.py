@@ -136,9 +136,7 @@ def private_dir(path: Path | str) -> Path:
             "directory in its place.",
         )
     if not stat.S_ISDIR(st.st_mode):
-        raise _unsafe_dir(
-            p, "exists but is not a directory", f"Move {p} away and start again."
-        )
+        raise _unsafe_dir(p, "exists but is not a directory", f"Move {p} away and start again.")
     me = _my_uid()
     if me is not None and st.st_uid != me:
         raise _unsafe_dir(

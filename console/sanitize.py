@@ -283,19 +283,50 @@ def flag_labels(flags: frozenset[str] | set[str]) -> list[str]:
 
 
 _C0_NAMES: Final[tuple[str, ...]] = (
-    "NULL", "START OF HEADING", "START OF TEXT", "END OF TEXT", "END OF TRANSMISSION",
-    "ENQUIRY", "ACKNOWLEDGE", "BELL", "BACKSPACE", "CHARACTER TABULATION", "LINE FEED",
-    "LINE TABULATION", "FORM FEED", "CARRIAGE RETURN", "SHIFT OUT", "SHIFT IN",
-    "DATA LINK ESCAPE", "DEVICE CONTROL ONE", "DEVICE CONTROL TWO", "DEVICE CONTROL THREE",
-    "DEVICE CONTROL FOUR", "NEGATIVE ACKNOWLEDGE", "SYNCHRONOUS IDLE",
-    "END OF TRANSMISSION BLOCK", "CANCEL", "END OF MEDIUM", "SUBSTITUTE", "ESCAPE",
-    "FILE SEPARATOR", "GROUP SEPARATOR", "RECORD SEPARATOR", "UNIT SEPARATOR",
+    "NULL",
+    "START OF HEADING",
+    "START OF TEXT",
+    "END OF TEXT",
+    "END OF TRANSMISSION",
+    "ENQUIRY",
+    "ACKNOWLEDGE",
+    "BELL",
+    "BACKSPACE",
+    "CHARACTER TABULATION",
+    "LINE FEED",
+    "LINE TABULATION",
+    "FORM FEED",
+    "CARRIAGE RETURN",
+    "SHIFT OUT",
+    "SHIFT IN",
+    "DATA LINK ESCAPE",
+    "DEVICE CONTROL ONE",
+    "DEVICE CONTROL TWO",
+    "DEVICE CONTROL THREE",
+    "DEVICE CONTROL FOUR",
+    "NEGATIVE ACKNOWLEDGE",
+    "SYNCHRONOUS IDLE",
+    "END OF TRANSMISSION BLOCK",
+    "CANCEL",
+    "END OF MEDIUM",
+    "SUBSTITUTE",
+    "ESCAPE",
+    "FILE SEPARATOR",
+    "GROUP SEPARATOR",
+    "RECORD SEPARATOR",
+    "UNIT SEPARATOR",
 )
 _C1_NAMES: Final[dict[int, str]] = {
-    0x84: "INDEX", 0x85: "NEXT LINE", 0x88: "CHARACTER TABULATION SET",
-    0x8D: "REVERSE LINE FEED", 0x90: "DEVICE CONTROL STRING", 0x98: "START OF STRING",
-    0x9B: "CONTROL SEQUENCE INTRODUCER", 0x9C: "STRING TERMINATOR",
-    0x9D: "OPERATING SYSTEM COMMAND", 0x9E: "PRIVACY MESSAGE",
+    0x84: "INDEX",
+    0x85: "NEXT LINE",
+    0x88: "CHARACTER TABULATION SET",
+    0x8D: "REVERSE LINE FEED",
+    0x90: "DEVICE CONTROL STRING",
+    0x98: "START OF STRING",
+    0x9B: "CONTROL SEQUENCE INTRODUCER",
+    0x9C: "STRING TERMINATOR",
+    0x9D: "OPERATING SYSTEM COMMAND",
+    0x9E: "PRIVACY MESSAGE",
     0x9F: "APPLICATION PROGRAM COMMAND",
 }
 
@@ -312,9 +343,7 @@ def _cp_name(ch: str) -> str:
     if name:
         return name
     cat = unicodedata.category(ch)
-    return {"Co": "<private use>", "Cs": "<surrogate>", "Cn": "<unassigned>"}.get(
-        cat, f"<{cat}>"
-    )
+    return {"Co": "<private use>", "Cs": "<surrogate>", "Cn": "<unassigned>"}.get(cat, f"<{cat}>")
 
 
 def describe_codepoints(value: object, *, limit: int | None = None) -> list[str]:

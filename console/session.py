@@ -208,7 +208,9 @@ def plan_start(
         return plan
 
     env_conn = connection_from_env(
-        environ, url=launch.url, ca_bundle=launch.ca_bundle,
+        environ,
+        url=launch.url,
+        ca_bundle=launch.ca_bundle,
         allow_plain_http=launch.allow_plain_http,
     )
     if env_conn is not None:
@@ -309,7 +311,10 @@ def complete_login(
     if remember and store is not None and store.available:
         store.set(pending.key, token)
         return Connection(
-            pending.config, token, SOURCE_KEYRING, pending.profile_name,
+            pending.config,
+            token,
+            SOURCE_KEYRING,
+            pending.profile_name,
             keyring_label=store.status.label,
         )
     return Connection(pending.config, token, SOURCE_PROMPT, pending.profile_name)

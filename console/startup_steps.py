@@ -32,8 +32,9 @@ __all__ = [
 ]
 
 
-UNREACHABLE_KINDS = frozenset({"refused", "timeout", "unreachable", "network", "dns",
-                               "server_down"})
+UNREACHABLE_KINDS = frozenset(
+    {"refused", "timeout", "unreachable", "network", "dns", "server_down"}
+)
 """``Problem.kind`` values meaning "GitLab cannot be reached": ``--resume`` then opens the
 incident read-only from the local cache instead of stopping at the error."""
 
@@ -90,12 +91,16 @@ def open_incidents(store: Store, conn: Connection) -> list[Incident]:
     ]
 
 
-def new_incident(store: Store, conn: Connection, fields: Mapping[str, str],
-                 write: bool = True) -> Incident:
+def new_incident(
+    store: Store, conn: Connection, fields: Mapping[str, str], write: bool = True
+) -> Incident:
     """Start an incident with ``fields`` (title, kind, window_start, window_end)."""
     incident = store.create_incident(
-        title=fields["title"], kind=fields["kind"], profile=conn.profile_name,
-        instance_url=conn.config.url, window_start=fields["window_start"],
+        title=fields["title"],
+        kind=fields["kind"],
+        profile=conn.profile_name,
+        instance_url=conn.config.url,
+        window_start=fields["window_start"],
         window_end=fields["window_end"],
     )
     if write:
@@ -103,8 +108,9 @@ def new_incident(store: Store, conn: Connection, fields: Mapping[str, str],
     return incident
 
 
-def resume_incident(store: Store, conn: Connection, incident: Incident,
-                    write: bool = True) -> Incident:
+def resume_incident(
+    store: Store, conn: Connection, incident: Incident, write: bool = True
+) -> Incident:
     """Touch ``incident``; follow the instance if its URL changed (e.g. the drill's port).
 
     Also holds it for writing unless another console does (then this one is read-only for

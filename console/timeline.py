@@ -66,17 +66,22 @@ def build_timeline(store: Store, incident: Incident) -> list[TimelineItem]:
     for e in cached[0] if cached else ():
         target = e.target_details or e.entity_path
         what = " ".join(x for x in (e.event_name or e.category, target, e.summary) if x)
-        items.append(TimelineItem(normalize_ts(e.created_at) or "", "event", e.author_name,
-                                  what, f"event:{e.id}"))
+        items.append(
+            TimelineItem(
+                normalize_ts(e.created_at) or "", "event", e.author_name, what, f"event:{e.id}"
+            )
+        )
     for j in store.journal_entries(int(incident.id)):
         when = normalize_ts(j.t_done or j.t_sent or j.t_intent) or j.t_intent
         label = j.target_label or f"#{j.target_id}"
-        items.append(TimelineItem(when, "action", "console",
-                                  f"{j.action} {label}: {j.state}", f"journal:{j.id}"))
+        items.append(
+            TimelineItem(
+                when, "action", "console", f"{j.action} {label}: {j.state}", f"journal:{j.id}"
+            )
+        )
     for n in store.notes(int(incident.id)):
         about = "" if n.object_type == "incident" else f"[{n.object_type} {n.object_id}] "
-        items.append(TimelineItem(n.created_at, "note", n.author, about + n.text,
-                                  f"note:{n.id}"))
+        items.append(TimelineItem(n.created_at, "note", n.author, about + n.text, f"note:{n.id}"))
     items.sort(key=lambda i: (i.when, i.kind, i.ref))
     return items
 

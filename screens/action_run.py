@@ -97,9 +97,16 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         Binding("enter", "close", "Close", show=False),
     ]
 
-    def __init__(self, ctx: Any, plan: Plan | None, *, dry_run: bool = False,
-                 resume: bool = False, follow_up: FollowUp | None = None,
-                 more: Sequence[Plan] = ()) -> None:
+    def __init__(
+        self,
+        ctx: Any,
+        plan: Plan | None,
+        *,
+        dry_run: bool = False,
+        resume: bool = False,
+        follow_up: FollowUp | None = None,
+        more: Sequence[Plan] = (),
+    ) -> None:
         super().__init__(classes="actions-modal")
         self._follow_up = follow_up
         self.ctx = ctx
@@ -121,21 +128,24 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             title = "Re-checking interrupted actions"
         else:
             assert self.plan is not None
-            title = self.plan.action.title + (f" (+{len(self.plans) - 1} plans)"
-                                              if len(self.plans) > 1 else "")
+            title = self.plan.action.title + (
+                f" (+{len(self.plans) - 1} plans)" if len(self.plans) > 1 else ""
+            )
             title += " — dry run" if self.dry_run else ""
         with Vertical(id="run-box", classes="dialog"):
             yield Static(Text(title, style="bold"), classes="dialog-title")
-            yield ProgressBar(total=sum(len(p.targets) for p in self.plans) or None,
-                              show_eta=False, id="run-progress")
+            yield ProgressBar(
+                total=sum(len(p.targets) for p in self.plans) or None,
+                show_eta=False,
+                id="run-progress",
+            )
             yield Static(Text("starting…"), id="run-status")
             yield DataTable(id="run-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="run-detail")
             yield Static("", id="run-halt", classes="dialog-error")
             yield Static("", id="run-summary")
             yield Static("", id="run-head")
-            yield Static(Text("c: cancel (between targets)"), id="run-hint",
-                         classes="dialog-hint")
+            yield Static(Text("c: cancel (between targets)"), id="run-hint", classes="dialog-hint")
 
     def on_mount(self) -> None:
         table = self.query_one("#run-table", DataTable)
@@ -151,14 +161,16 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         """Rows are plan positions in a run; in a resume, targets (entries and plan steps)."""
         return f"{target.kind}:{target.id}" if self.resume else str(index)
 
-    def _add_row(self, key: str, target_id: int, label: str,
-                 state: Text | None = None) -> None:
+    def _add_row(self, key: str, target_id: int, label: str, state: Text | None = None) -> None:
         if key in self._rows:
             return
         self._rows.add(key)
         self.query_one("#run-table", DataTable).add_row(
-            Text(str(target_id)), safe_cell(label, kind="username", max_cells=24),
-            state or Text("pending", style="dim"), key=key)
+            Text(str(target_id)),
+            safe_cell(label, kind="username", max_cells=24),
+            state or Text("pending", style="dim"),
+            key=key,
+        )
 
     def _show_plans(self, views: list[PlanView]) -> None:
         """Before a resume runs: every open plan's steps with their journaled state."""
@@ -176,9 +188,12 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
                     self._add_row(key, step.target.id, step.target.label, cell)
                 waiting += step.state in ("not started", "in flight")
         if views:
-            self.query_one("#run-status", Static).update(Text(
-                f"{len(views)} plan(s) with {waiting} step(s) to finish: re-checking what was in "
-                "flight, then finishing the rest…"))
+            self.query_one("#run-status", Static).update(
+                Text(
+                    f"{len(views)} plan(s) with {waiting} step(s) to finish: re-checking what "
+                    "was in flight, then finishing the rest…"
+                )
+            )
 
     # -- the worker
     @work(thread=True, exclusive=True, group="action-run", exit_on_error=False)
@@ -193,14 +208,25 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             if self.resume:
                 views = plan_views(self.ctx.store, self.ctx.incident_id)
                 app.call_from_thread(self._show_plans, views)
-                result = resume(self.ctx.store, self.ctx.incident_id, gl, on_step=on_step,
-                                cancelled=self._cancel.is_set,
-                                read_only=bool(getattr(self.ctx, "read_only", False)))
+                result = resume(
+                    self.ctx.store,
+                    self.ctx.incident_id,
+                    gl,
+                    on_step=on_step,
+                    cancelled=self._cancel.is_set,
+                    read_only=bool(getattr(self.ctx, "read_only", False)),
+                )
             else:
-                multi = run_plans(self.ctx.store, self.ctx.incident_id, gl, self.plans,
-                                  dry_run=self.dry_run,
-                                  read_only=bool(getattr(self.ctx, "read_only", False)),
-                                  on_step=on_step, cancelled=self._cancel.is_set)
+                multi = run_plans(
+                    self.ctx.store,
+                    self.ctx.incident_id,
+                    gl,
+                    self.plans,
+                    dry_run=self.dry_run,
+                    read_only=bool(getattr(self.ctx, "read_only", False)),
+                    on_step=on_step,
+                    cancelled=self._cancel.is_set,
+                )
                 result, parts = multi.merged, multi.parts
         except (ActionError, WriterElsewhere) as exc:
             self.app.call_from_thread(self._failed, safe(str(exc), kind="line", max_cells=300))
@@ -246,8 +272,9 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             self._show_outcome(table, ev.outcome)
             bar.advance(1)
         elif ev.target is not None:
-            table.update_cell(self._key(ev.index, ev.target), "result",
-                              Text(ev.phase + "…", style="italic"))
+            table.update_cell(
+                self._key(ev.index, ev.target), "result", Text(ev.phase + "…", style="italic")
+            )
         status = f"{ev.index + 1}/{ev.total}: {ev.phase}"
         if ev.message:
             status += " — " + safe(ev.message, kind="line", max_cells=70)
@@ -261,8 +288,9 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         style = _STATE_STYLE.get(out.state, "")
         if out.attention is not None:
             cell = Text("NEEDS ATTENTION", style="bold red")
-            cell.append("  " + safe(out.attention.text, kind="line", max_cells=120)
-                        + "  (v)", style="bold")
+            cell.append(
+                "  " + safe(out.attention.text, kind="line", max_cells=120) + "  (v)", style="bold"
+            )
         elif message.lower().startswith(word.lower()):
             cell = Text(message, style=style)
         else:
@@ -293,11 +321,13 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         line = Text(f"#{out.target.id}: ", style="bold")
         line.append(safe(out.message, kind="line", max_cells=300))
         if out.request_id:
-            line.append(f"  (request {safe(out.request_id, kind='line', max_cells=40)})",
-                        style="dim")
+            line.append(
+                f"  (request {safe(out.request_id, kind='line', max_cells=40)})", style="dim"
+            )
         if out.attention is not None and out.attention.action:
-            line.append(f"\nv: {safe(out.attention.text, kind='line', max_cells=120)}",
-                        style="bold yellow")
+            line.append(
+                f"\nv: {safe(out.attention.text, kind='line', max_cells=120)}", style="bold yellow"
+            )
         detail.update(line)
 
     @on(DataTable.RowHighlighted, "#run-table")
@@ -307,11 +337,18 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
     def _show_secret(self, out: StepOutcome) -> None:
         """Kept (as a Secret) for the one-time box the run opens when it finishes."""
         assert out.secret is not None
-        what = "new token" if out.target.kind == "token" else (
-            "new password" if out.target.kind == "user" else "new value")
-        self._secrets.append((what, f"#{out.target.id} "
-                              + safe(out.target.label, kind="username", max_cells=30),
-                              out.secret))
+        what = (
+            "new token"
+            if out.target.kind == "token"
+            else ("new password" if out.target.kind == "user" else "new value")
+        )
+        self._secrets.append(
+            (
+                what,
+                f"#{out.target.id} " + safe(out.target.label, kind="username", max_cells=30),
+                out.secret,
+            )
+        )
         out.secret = None
 
     def _finished(self, result: RunResult) -> None:
@@ -326,8 +363,10 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         self.query_one("#run-summary", Static).update(summary)
         if result.halted:
             self.query_one("#run-halt", Static).update(
-                Text("Stopped: " + safe(result.halted, kind="line", max_cells=400),
-                     style="bold red"))
+                Text(
+                    "Stopped: " + safe(result.halted, kind="line", max_cells=400), style="bold red"
+                )
+            )
         status = "Dry run finished: nothing was changed." if result.dry_run else "Finished."
         self.query_one("#run-status", Static).update(Text(status))
         if result.head_hash and not result.dry_run:
@@ -336,8 +375,9 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             self.query_one("#run-head", Static).update(head)
         hints = ["escape: close"]
         if result.left_pending and not result.dry_run:
-            hints.insert(0, f"f: finish the {result.left_pending} step(s) not started   "
-                            "D: drop them")
+            hints.insert(
+                0, f"f: finish the {result.left_pending} step(s) not started   D: drop them"
+            )
         if result.attention:
             hints.insert(0, "v: follow-up on the highlighted step that needs attention")
         self.query_one("#run-hint", Static).update(Text("   ".join(hints)))
@@ -353,7 +393,8 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         if not self.finished:
             self._cancel.set()
             self.query_one("#run-status", Static).update(
-                Text("Cancelling after the current target…", style="yellow"))
+                Text("Cancelling after the current target…", style="yellow")
+            )
 
     def action_follow_up(self) -> None:
         """One key from a step that needs attention to its follow-up (revoke the new token)."""
@@ -365,16 +406,20 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             self.notify("No step here needs a follow-up.", markup=False)
             return
         if self._follow_up is None:
-            self.notify("Open the actions menu to act on it: "
-                        + safe(out.attention.text, kind="line", max_cells=120), markup=False)
+            self.notify(
+                "Open the actions menu to act on it: "
+                + safe(out.attention.text, kind="line", max_cells=120),
+                markup=False,
+            )
             return
         self.app.push_screen(self._follow_up(out.attention.action, out.attention.target))
 
     def action_finish_rest(self) -> None:
         if not self.finished or self.result is None or not self.result.left_pending:
             return
-        self.app.switch_screen(ActionRunScreen(self.ctx, None, resume=True,
-                                               follow_up=self._follow_up))
+        self.app.switch_screen(
+            ActionRunScreen(self.ctx, None, resume=True, follow_up=self._follow_up)
+        )
 
     def action_drop_rest(self) -> None:
         """The responder decides the steps never started will not be done (journaled)."""
@@ -392,12 +437,12 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         if self.result is not None:
             self.result.left_pending = 0
         self.query_one("#run-hint", Static).update(
-            Text(f"{count} step(s) dropped: they will not be offered again.   escape: close"))
+            Text(f"{count} step(s) dropped: they will not be offered again.   escape: close")
+        )
 
     def action_close(self) -> None:
         if not self.finished:
-            self.notify("Still running: press c to cancel after the current target.",
-                        markup=False)
+            self.notify("Still running: press c to cancel after the current target.", markup=False)
             return
         self.dismiss(self.result)
 

@@ -48,8 +48,11 @@ def other_console(ctx: Any) -> LockHolder | None:
 
 def writer_notice(holder: LockHolder) -> str:
     """One sentence: who holds the incident, and what that means here."""
-    who = safe(f"PID {holder.pid} on {holder.host}, since {holder.since}", kind="line",
-               max_cells=120)
-    return (f"Another console ({who}) is acting on this incident: this one is read-only, "
-            "sends nothing and leaves that console's actions in flight alone. Press d for a "
-            "dry run.")
+    who = safe(
+        f"PID {holder.pid} on {holder.host}, since {holder.since}", kind="line", max_cells=120
+    )
+    return (
+        f"Another console ({who}) is acting on this incident: this one is read-only, "
+        "sends nothing and leaves that console's actions in flight alone. Press d for a "
+        "dry run."
+    )

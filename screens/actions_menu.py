@@ -77,8 +77,14 @@ class ActionsMenuScreen(ModalScreen[None]):
         Binding("r", "resume", "Resume interrupted"),
     ]
 
-    def __init__(self, ctx: Any, user_ids: list[int], *, dry_run: bool | None = None,
-                 tokens: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Any,
+        user_ids: list[int],
+        *,
+        dry_run: bool | None = None,
+        tokens: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(classes="actions-modal")
         self.ctx = ctx
         self.user_ids = user_ids
@@ -95,8 +101,9 @@ class ActionsMenuScreen(ModalScreen[None]):
             yield OptionList(*self._options(), id="actions-list")
             yield Static("", id="actions-desc")
             yield Static(self._pending_text(), id="actions-pending")
-            yield Static(Text("enter: choose   d: dry run on/off   escape: close"),
-                         classes="dialog-hint")
+            yield Static(
+                Text("enter: choose   d: dry run on/off   escape: close"), classes="dialog-hint"
+            )
 
     def _title_text(self) -> Text:
         """``Actions for @mchen (#7)``: the responder sees who before choosing anything."""
@@ -134,13 +141,20 @@ class ActionsMenuScreen(ModalScreen[None]):
         if self.locked_by is not None and not self.dry_run:
             return Text(writer_notice(self.locked_by), style="bold yellow")
         if self.read_only and not self.dry_run:
-            return Text("Read-only mode: actions are disabled. Press d for a dry run "
-                        "(reads only, changes nothing).", style="yellow")
+            return Text(
+                "Read-only mode: actions are disabled. Press d for a dry run "
+                "(reads only, changes nothing).",
+                style="yellow",
+            )
         if self.dry_run:
-            return Text("Dry run: plans are checked against the server; nothing is changed "
-                        "(the journal records the dry run).", style="cyan")
-        return Text("Every action is journaled before it is sent and verified afterwards.",
-                    style="dim")
+            return Text(
+                "Dry run: plans are checked against the server; nothing is changed "
+                "(the journal records the dry run).",
+                style="cyan",
+            )
+        return Text(
+            "Every action is journaled before it is sent and verified afterwards.", style="dim"
+        )
 
     def _pending_text(self) -> Text:
         if self.locked_by is not None:
@@ -154,9 +168,11 @@ class ActionsMenuScreen(ModalScreen[None]):
             parts.append(f"{rest} planned step(s) were never started")
         if not parts:
             return Text("")
-        return Text("; ".join(parts) + ". Press r to see the plan, re-check against the "
-                    "server and finish the rest before doing anything else.",
-                    style="bold yellow")
+        return Text(
+            "; ".join(parts) + ". Press r to see the plan, re-check against the "
+            "server and finish the rest before doing anything else.",
+            style="bold yellow",
+        )
 
     def _options(self) -> list[Option]:
         disabled = self.read_only and not self.dry_run
@@ -172,7 +188,8 @@ class ActionsMenuScreen(ModalScreen[None]):
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
         spec = next((s for s in self.specs if s.name == event.option.id), None)
         self.query_one("#actions-desc", Static).update(
-            Text(spec.description if spec else "", style="italic"))
+            Text(spec.description if spec else "", style="italic")
+        )
 
     def _refresh(self) -> None:
         self.query_one("#actions-mode", Static).update(self._mode_text())
@@ -200,8 +217,11 @@ class ActionsMenuScreen(ModalScreen[None]):
             return
         from screens.action_run import ActionRunScreen
 
-        self.app.switch_screen(ActionRunScreen(self.ctx, None, dry_run=False, resume=True,
-                                               follow_up=follow_up_screens(self.ctx)))
+        self.app.switch_screen(
+            ActionRunScreen(
+                self.ctx, None, dry_run=False, resume=True, follow_up=follow_up_screens(self.ctx)
+            )
+        )
 
     @on(OptionList.OptionSelected, "#actions-list")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -215,6 +235,13 @@ class ActionsMenuScreen(ModalScreen[None]):
         # The plan replaces the menu (escape there comes back here); confirming replaces the
         # plan with the run screen, so closing the run returns straight to the pane.
         ctx, user_ids, dry_run, tokens = self.ctx, self.user_ids, self.dry_run, self.tokens
-        self.app.switch_screen(PlanScreen(
-            ctx, spec, user_ids, dry_run=dry_run, tokens=tokens,
-            back=lambda: ActionsMenuScreen(ctx, user_ids, dry_run=dry_run, tokens=tokens)))
+        self.app.switch_screen(
+            PlanScreen(
+                ctx,
+                spec,
+                user_ids,
+                dry_run=dry_run,
+                tokens=tokens,
+                back=lambda: ActionsMenuScreen(ctx, user_ids, dry_run=dry_run, tokens=tokens),
+            )
+        )

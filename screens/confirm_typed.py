@@ -44,8 +44,13 @@ class TypedConfirmScreen(ModalScreen[bool]):
                 yield Static(safe_text(target_line(t), kind="line"))
             if self.note:
                 yield Static(safe_text(self.note, kind="line"), classes="dialog-hint")
-            yield Static(safe_text(f"Type {confirm.word} and press enter ({confirm.why}); "
-                                   "escape: cancel", kind="line"), classes="dialog-hint")
+            yield Static(
+                safe_text(
+                    f"Type {confirm.word} and press enter ({confirm.why}); escape: cancel",
+                    kind="line",
+                ),
+                classes="dialog-hint",
+            )
             yield Input(placeholder=confirm.word, id="typed-confirm")
             yield Static("", id="typed-error", classes="dialog-error")
 
@@ -61,14 +66,14 @@ class TypedConfirmScreen(ModalScreen[bool]):
         typed = event.value.strip()
         event.input.value = ""
         self.query_one("#typed-error", Static).update(
-            Text(f"Type exactly {confirm.word} to run it.", style="red"))
+            Text(f"Type exactly {confirm.word} to run it.", style="red")
+        )
         if typed:
             self._journal(confirm.refusal(typed))
 
     @work(thread=True, group="typed-refusal", exit_on_error=False)
     def _journal(self, message: str) -> None:
-        journal_not_sent(self.ctx.store, self.ctx.incident_id, self.plan, "confirmation",
-                         message)
+        journal_not_sent(self.ctx.store, self.ctx.incident_id, self.plan, "confirmation", message)
 
     def action_cancel(self) -> None:
         self.dismiss(False)

@@ -76,18 +76,21 @@ class ContainScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="contain-box", classes="dialog"):
-            yield Static(Text(f"Contain account #{self.user_id}", style="bold"),
-                         classes="dialog-title", id="contain-title")
-            yield Static(Text("Reading GitLab and the audit events for the playbook…"),
-                         id="contain-summary")
+            yield Static(
+                Text(f"Contain account #{self.user_id}", style="bold"),
+                classes="dialog-title",
+                id="contain-title",
+            )
+            yield Static(
+                Text("Reading GitLab and the audit events for the playbook…"), id="contain-summary"
+            )
             with VerticalScroll(id="contain-plan"):
                 yield Static("", id="contain-lines")
             with Horizontal(id="contain-choices"):
                 with RadioSet(id="contain-gpg"):
                     for i, (_, label) in enumerate(GPG_CHOICES):
                         yield RadioButton(label, value=i == 0)
-                yield Checkbox("Remove the account's admin flag", value=True,
-                               id="contain-admin")
+                yield Checkbox("Remove the account's admin flag", value=True, id="contain-admin")
             yield Vertical(id="contain-vars")
             yield Static("", id="contain-hint", classes="dialog-hint")
             yield Input(placeholder="the account's username", id="contain-confirm")
@@ -103,23 +106,23 @@ class ContainScreen(ModalScreen[None]):
         gpg = GPG_CHOICES[self.query_one("#contain-gpg", RadioSet).pressed_index or 0][0]
         admin = self.query_one("#contain-admin", Checkbox).value
         window = getattr(self.ctx.incident, "window_start", None)
-        return ContainOptions(gpg=gpg, remove_admin=admin,
-                              since=str(window) if window else None)
+        return ContainOptions(gpg=gpg, remove_admin=admin, since=str(window) if window else None)
 
     @work(thread=True, exclusive=True, group="contain-build", exit_on_error=False)
     def _build(self, opts: ContainOptions) -> None:
         try:
             gl = self.ctx.gitlab()
-            events: list[Any] = cached_events_of(self.ctx.store, self.ctx.incident_id,
-                                                 self.user_id)
+            events: list[Any] = cached_events_of(self.ctx.store, self.ctx.incident_id, self.user_id)
             if not events:  # the Audit pane has not loaded the window: ask GitLab (one
                 # query covers at most 30 days: the last 29, or the incident's window start)
                 now = self.ctx.clock.now()
                 since = max(opts.since or "", (now - timedelta(days=29)).isoformat())
-                events = pages(gl, "/audit_events", created_after=since,
-                               created_before=now.isoformat())
-            playbook = build_contain(gl, self.user_id, events, options=opts,
-                                     actor_id=actor_id(self.ctx))
+                events = pages(
+                    gl, "/audit_events", created_after=since, created_before=now.isoformat()
+                )
+            playbook = build_contain(
+                gl, self.user_id, events, options=opts, actor_id=actor_id(self.ctx)
+            )
         except Exception as exc:
             self.app.call_from_thread(self._error, _describe(exc))
             return
@@ -132,22 +135,37 @@ class ContainScreen(ModalScreen[None]):
         title.append(f" (#{playbook.user_id})", style="bold")
         self.query_one("#contain-title", Static).update(title)
         calls = len(playbook.calls())
-        self.query_one("#contain-summary", Static).update(Text(
-            f"{calls} calls in {len(playbook.steps)} steps, in GitLab's order. Unblock is not "
-            "part of it: it stays open in the runbook."))
+        self.query_one("#contain-summary", Static).update(
+            Text(
+                f"{calls} calls in {len(playbook.steps)} steps, in GitLab's order. Unblock is not "
+                "part of it: it stays open in the runbook."
+            )
+        )
         self.query_one("#contain-lines", Static).update(
-            Text("\n").join(safe_text(line, kind="line") for line in playbook.lines()))
-        self.query_one("#contain-hint", Static).update(safe_text(
-            f"Type {self.confirmation.word} and press enter to run every step; tab: the "
-            "choices and values above; escape: cancel", kind="line"))
+            Text("\n").join(safe_text(line, kind="line") for line in playbook.lines())
+        )
+        self.query_one("#contain-hint", Static).update(
+            safe_text(
+                f"Type {self.confirmation.word} and press enter to run every step; tab: the "
+                "choices and values above; escape: cancel",
+                kind="line",
+            )
+        )
         self._variables = variable_inputs(playbook)
         box = self.query_one("#contain-vars", Vertical)
         box.remove_children()
         box.mount_all(
-            Input(password=True, id=f"contain-var-{n}",
-                  placeholder=safe(f"new value for {scope} {owner} {key} (masked; empty: "
-                                   "leave it open)", kind="line", max_cells=70))
-            for n, (scope, owner, key) in enumerate(self._variables))
+            Input(
+                password=True,
+                id=f"contain-var-{n}",
+                placeholder=safe(
+                    f"new value for {scope} {owner} {key} (masked; empty: leave it open)",
+                    kind="line",
+                    max_cells=70,
+                ),
+            )
+            for n, (scope, owner, key) in enumerate(self._variables)
+        )
 
     def _variable_values(self) -> dict[tuple[str, int, str], Secret]:
         """The typed values (as secrets), then the boxes are emptied: nothing keeps them."""
@@ -189,23 +207,31 @@ class ContainScreen(ModalScreen[None]):
         if not confirm.accepts(event.value):
             typed = event.value.strip()
             event.input.value = ""
-            self._error(f"Type exactly {confirm.word} to run it (you typed "
-                        f"{safe(typed or 'nothing', kind='line', max_cells=40)}).")
+            self._error(
+                f"Type exactly {confirm.word} to run it (you typed "
+                f"{safe(typed or 'nothing', kind='line', max_cells=40)})."
+            )
             if typed:
                 self._journal_refusal(confirm.refusal(typed))
             return
         self.running = True
         playbook = with_variable_values(self.playbook, self._variable_values())
         self.query_one("#contain-error", Static).update("")
-        self.query_one("#contain-hint", Static).update(Text("ctrl+x: cancel after the "
-                                                            "current target"))
+        self.query_one("#contain-hint", Static).update(
+            Text("ctrl+x: cancel after the current target")
+        )
         self._run(playbook)
 
     @work(thread=True, group="contain-refusal", exit_on_error=False)
     def _journal_refusal(self, message: str) -> None:
         assert self.playbook is not None
-        journal_not_sent(self.ctx.store, self.ctx.incident_id, self.playbook.steps[0].plan,
-                         "confirmation", message)
+        journal_not_sent(
+            self.ctx.store,
+            self.ctx.incident_id,
+            self.playbook.steps[0].plan,
+            "confirmation",
+            message,
+        )
 
     @work(thread=True, exclusive=True, group="contain-run", exit_on_error=False)
     def _run(self, playbook: ContainPlaybook) -> None:
@@ -216,11 +242,17 @@ class ContainScreen(ModalScreen[None]):
 
         try:
             gl = self.ctx.gitlab()
-            result = run_contain(self.ctx.store, self.ctx.incident_id, gl, playbook,
-                                 dry_run=bool(getattr(self.ctx, "dry_run", False)),
-                                 read_only=bool(getattr(self.ctx, "read_only", False)),
-                                 on_step=on_step, cancelled=self._cancel.is_set,
-                                 actor_id=actor_id(self.ctx))
+            result = run_contain(
+                self.ctx.store,
+                self.ctx.incident_id,
+                gl,
+                playbook,
+                dry_run=bool(getattr(self.ctx, "dry_run", False)),
+                read_only=bool(getattr(self.ctx, "read_only", False)),
+                on_step=on_step,
+                cancelled=self._cancel.is_set,
+                actor_id=actor_id(self.ctx),
+            )
         except (ActionError, WriterElsewhere) as exc:
             app.call_from_thread(self._stopped, safe(str(exc), kind="line", max_cells=300))
             return
@@ -249,22 +281,42 @@ class ContainScreen(ModalScreen[None]):
     def _finished(self, result: ContainResult) -> None:
         self.running = False
         self.result = result
-        lines = [Text("Finished." if not result.halted else "Stopped: "
-                      + safe(result.halted, kind="line", max_cells=200),
-                      style="bold" if not result.halted else "bold red")]
+        lines = [
+            Text(
+                "Finished."
+                if not result.halted
+                else "Stopped: " + safe(result.halted, kind="line", max_cells=200),
+                style="bold" if not result.halted else "bold red",
+            )
+        ]
         for step, run in result.runs:
             lines.append(Text(f"{safe(step.plan.action.title, kind='line')}: {run.summary()}"))
         for step, why in result.skipped:
-            lines.append(Text(f"{safe(step.plan.action.title, kind='line')}: "
-                              f"{safe(why, kind='line')}", style="yellow"))
-        lines.append(Text("Unblock stays open in the runbook until every credential is "
-                          "rotated. escape: close", style="dim"))
+            lines.append(
+                Text(
+                    f"{safe(step.plan.action.title, kind='line')}: {safe(why, kind='line')}",
+                    style="yellow",
+                )
+            )
+        lines.append(
+            Text(
+                "Unblock stays open in the runbook until every credential is "
+                "rotated. escape: close",
+                style="dim",
+            )
+        )
         self.query_one("#contain-status", Static).update(Text("\n").join(lines))
         self.query_one("#contain-hint", Static).update("")
-        secrets = [(("new password" if o.target.kind == "user" else "new value"),
-                    f"#{o.target.id} {safe(o.target.label, kind='username', max_cells=30)}",
-                    o.secret)
-                   for _, run in result.runs for o in run.outcomes if o.secret is not None]
+        secrets = [
+            (
+                ("new password" if o.target.kind == "user" else "new value"),
+                f"#{o.target.id} {safe(o.target.label, kind='username', max_cells=30)}",
+                o.secret,
+            )
+            for _, run in result.runs
+            for o in run.outcomes
+            if o.secret is not None
+        ]
         for _, run in result.runs:
             for o in run.outcomes:
                 o.secret = None  # the box below is their only holder
@@ -282,7 +334,8 @@ class ContainScreen(ModalScreen[None]):
         if self.running:
             self._cancel.set()
             self.query_one("#contain-status", Static).update(
-                Text("Cancelling after the current target…", style="yellow"))
+                Text("Cancelling after the current target…", style="yellow")
+            )
 
     def action_close(self) -> None:
         if self.running:

@@ -82,15 +82,21 @@ class CoverageScreen(ModalScreen[bool]):
             yield Static(self._summary(), id="coverage-summary")
             with VerticalScroll(id="coverage-lines"):
                 if self._coverage is None:
-                    yield Static(Text("· the capability check has not run in this session "
-                                      "(offline): blind spots below are from the cache"),
-                                 classes="coverage-line")
+                    yield Static(
+                        Text(
+                            "· the capability check has not run in this session "
+                            "(offline): blind spots below are from the cache"
+                        ),
+                        classes="coverage-line",
+                    )
                 else:
                     for line in self._coverage.lines():
                         yield Static(self._line(line), classes="coverage-line")
                 if self._blind:
-                    yield Static(Text("Blind spots of this incident", style="bold"),
-                                 id="coverage-blind-title")
+                    yield Static(
+                        Text("Blind spots of this incident", style="bold"),
+                        id="coverage-blind-title",
+                    )
                 for spot in self._blind:
                     yield Static(self._blind_line(spot), classes="coverage-blind")
             hint = "enter: continue   q: quit" if self._startup else "enter / escape: close"

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DossierScreen", "Reviewer"]
 
+
 #: Rows shown per list section; the rest is summarised (the full data stays in the worker).
 class Reviewer(Protocol):
     """What the dossier needs from the users pane (passed down when it is opened).
@@ -67,23 +68,42 @@ class DossierScreen(Screen[None]):
 
     # The compact footer fits c/f/n/e and ? at 80 columns; escape, a, r and q are in the help.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "mark('cleared')", "Mark cleared",
-                tooltip="then on to the next unreviewed user; C adds a note"),
-        Binding("f", "mark('flagged')", "Flag suspicious",
-                tooltip="then on to the next unreviewed user; F adds a note"),
+        Binding(
+            "c",
+            "mark('cleared')",
+            "Mark cleared",
+            tooltip="then on to the next unreviewed user; C adds a note",
+        ),
+        Binding(
+            "f",
+            "mark('flagged')",
+            "Flag suspicious",
+            tooltip="then on to the next unreviewed user; F adds a note",
+        ),
         Binding("n", "next_unreviewed", "Next unreviewed user"),
         Binding("C", "mark_with_note('cleared')", "Mark cleared and write a note", show=False),
-        Binding("F", "mark_with_note('flagged')", "Flag suspicious and write a note",
-                show=False),
+        Binding("F", "mark_with_note('flagged')", "Flag suspicious and write a note", show=False),
         Binding("e", "show_audit", "Audit events", tooltip="Open the Audit pane for this user"),
-        Binding("s", "select_exposure", "Select in Credentials everything this user could see",
-                show=False),
-        Binding("g", "scope_events", "Audit events of a group or project in the blast radius",
-                show=False),
+        Binding(
+            "s",
+            "select_exposure",
+            "Select in Credentials everything this user could see",
+            show=False,
+        ),
+        Binding(
+            "g",
+            "scope_events",
+            "Audit events of a group or project in the blast radius",
+            show=False,
+        ),
         Binding("escape", "back", "Back to the users list", show=False),
         Binding("a", "actions", "Actions for this user (block, revoke…)", show=False),
-        Binding("exclamation_mark", "contain", "Contain this user: block and remove every foothold",
-                show=False),
+        Binding(
+            "exclamation_mark",
+            "contain",
+            "Contain this user: block and remove every foothold",
+            show=False,
+        ),
         Binding("r", "refetch", "Fetch the dossier again", show=False),
         Binding("q", "app.quit", "Quit", show=False),
     ]
@@ -285,11 +305,20 @@ class DossierScreen(Screen[None]):
         items = section.items if section is not None and isinstance(section.items, list) else []
         entries = [e for e in items if str(e.get("source_id", "")).isdigit()]
         keys = "123456789abcdefhijklmnoprstuvwxyz"
-        choices = [(keys[i], f"{'project' if e.get('source_type') == 'Project' else 'group'} "
-                             f"{e.get('source_name') or e.get('source_id')}", "")
-                   for i, e in enumerate(entries[: len(keys)])]
-        scopes = {keys[i]: ("project" if e.get("source_type") == "Project" else "group")
-                  + f":{e.get('source_id')}" for i, e in enumerate(entries[: len(keys)])}
+        choices = [
+            (
+                keys[i],
+                f"{'project' if e.get('source_type') == 'Project' else 'group'} "
+                f"{e.get('source_name') or e.get('source_id')}",
+                "",
+            )
+            for i, e in enumerate(entries[: len(keys)])
+        ]
+        scopes = {
+            keys[i]: ("project" if e.get("source_type") == "Project" else "group")
+            + f":{e.get('source_id')}"
+            for i, e in enumerate(entries[: len(keys)])
+        }
         if not choices:
             self.notify("No group or project in the blast radius (yet).", markup=False)
             return

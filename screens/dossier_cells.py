@@ -16,8 +16,17 @@ from rich.text import Text
 from screens.safe import safe_text
 
 __all__ = [
-    "ACCESS_LEVELS", "LIST_LIMIT", "Getter", "access", "brief", "col", "kv", "source_type",
-    "ts", "val", "when",
+    "ACCESS_LEVELS",
+    "LIST_LIMIT",
+    "Getter",
+    "access",
+    "brief",
+    "col",
+    "kv",
+    "source_type",
+    "ts",
+    "val",
+    "when",
 ]
 
 LIST_LIMIT: Final = 150
@@ -43,9 +52,7 @@ def val(value: Any, *, kind: Any = "line", max_cells: int | None = 80) -> Text:
     if isinstance(value, list | tuple):
         if not value:
             return Text("—", style="dim")
-        parts = [
-            safe_text(brief(v), kind=kind, max_cells=max_cells) for v in value
-        ]
+        parts = [safe_text(brief(v), kind=kind, max_cells=max_cells) for v in value]
         return Text(", ").join(parts)
     if isinstance(value, Mapping):
         return safe_text(brief(value), kind=kind, max_cells=max_cells)

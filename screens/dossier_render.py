@@ -355,7 +355,9 @@ def risk_text(row: UserRow | None) -> RenderableType:
         for reason in row.risk_reasons
     ]
     if row.note:
-        lines.append(Text("review note: ", style="dim").append_text(
-            safe_text(row.note, kind="line", max_cells=200)
-        ))
+        lines.append(
+            Text("review note: ", style="dim").append_text(
+                safe_text(row.note, kind="line", max_cells=200)
+            )
+        )
     return Group(*lines)

@@ -60,19 +60,28 @@ class ExportDialog(ModalScreen[Path | None]):
         now = self.ctx.clock.now()  # GitLab's time, like every time inside the export
         with Vertical(classes="handoff-box"):
             if self.view is None:
-                yield Static(Text(f"Export the evidence bundle of incident #{iid}"),
-                             id="export-title")
-                yield Input(value=str(default_target(iid, None, now)), id="export-path",
-                            placeholder="a new directory")
-                yield Input(placeholder="SSH private key to sign the manifest (optional)",
-                            id="export-key")
+                yield Static(
+                    Text(f"Export the evidence bundle of incident #{iid}"), id="export-title"
+                )
+                yield Input(
+                    value=str(default_target(iid, None, now)),
+                    id="export-path",
+                    placeholder="a new directory",
+                )
+                yield Input(
+                    placeholder="SSH private key to sign the manifest (optional)", id="export-key"
+                )
             else:
                 name, rows, _ = self.view
                 size = "" if callable(rows) else f" ({len(rows)} rows)"
-                yield Static(Text(f"Export the {name} view{size}: .csv or .jsonl"),
-                             id="export-title")
-                yield Input(value=str(default_target(iid, name, now)), id="export-path",
-                            placeholder="a new file ending in .csv or .jsonl")
+                yield Static(
+                    Text(f"Export the {name} view{size}: .csv or .jsonl"), id="export-title"
+                )
+                yield Input(
+                    value=str(default_target(iid, name, now)),
+                    id="export-path",
+                    placeholder="a new file ending in .csv or .jsonl",
+                )
             yield Static("", id="export-result")
             yield Static(Text("enter: export    escape: close"), classes="handoff-hint")
 
@@ -110,13 +119,19 @@ class ExportDialog(ModalScreen[Path | None]):
         try:
             if self.view is None:
                 manifest = export_bundle(self.ctx.store, self.ctx.incident, path, sign_key=key)
-                message = (f"Bundle written to {path} ({len(manifest['files'])} files, "
-                           f"read-only{', signed' if key else ''}).\nJournal head: "
-                           f"{manifest['journal_head']}\nenter closes.")
+                message = (
+                    f"Bundle written to {path} ({len(manifest['files'])} files, "
+                    f"read-only{', signed' if key else ''}).\nJournal head: "
+                    f"{manifest['journal_head']}\nenter closes."
+                )
             else:
                 _, rows, columns = self.view
-                count = export_view(rows() if callable(rows) else rows, columns, path,
-                                    "csv" if path.suffix == ".csv" else "jsonl")
+                count = export_view(
+                    rows() if callable(rows) else rows,
+                    columns,
+                    path,
+                    "csv" if path.suffix == ".csv" else "jsonl",
+                )
                 message = f"{count} rows written to {path}.\nenter closes."
         except FileExistsError:
             self.app.call_from_thread(self._say, f"{path} exists: choose a new name.", "bold red")

@@ -34,7 +34,7 @@ def _user_rows(ctx: AppContext, query: UserQuery) -> Iterator[dict[str, Any]]:
     store, iid = ctx.store, ctx.incident_id
     ids = store.user_ids(iid, query)
     for start in range(0, len(ids), _BATCH):
-        for row in store.users_by_ids(iid, ids[start:start + _BATCH]):
+        for row in store.users_by_ids(iid, ids[start : start + _BATCH]):
             data = {c: getattr(row, c) for c in USER_EXPORT_COLUMNS}  # columns by name
             data["risk_reasons"] = list(row.risk_reasons)
             yield data
@@ -45,7 +45,7 @@ def _event_rows(ctx: AppContext, query: EventQuery) -> Iterator[dict[str, Any]]:
     store, iid = ctx.store, ctx.incident_id
     rids = store.event_rid_view(iid, query)
     for start in range(0, len(rids), _BATCH):
-        for event in store.events_by_rids(iid, rids[start:start + _BATCH]):
+        for event in store.events_by_rids(iid, rids[start : start + _BATCH]):
             yield {c: event.get(c) for c in EVENT_COLUMNS}
 
 
@@ -76,10 +76,16 @@ def view_of(key: str, pane: Widget, ctx: AppContext) -> View | None:
             rows.append(data)
         return ("credentials", rows, CREDENTIAL_COLUMNS)
     if isinstance(pane, JournalView):
-        return ("journal", [{c: r.get(c) for c in JOURNAL_COLUMNS} for r in pane.shown],
-                JOURNAL_COLUMNS)
+        return (
+            "journal",
+            [{c: r.get(c) for c in JOURNAL_COLUMNS} for r in pane.shown],
+            JOURNAL_COLUMNS,
+        )
     if isinstance(pane, RunbookPane) and pane.state is not None:
         steps = pane.state.as_dict()["steps"]
-        return ("runbook", steps, ("key", "text", "done", "how", "evidence", "ticked_by",
-                                   "ticked_at", "note"))
+        return (
+            "runbook",
+            steps,
+            ("key", "text", "done", "how", "evidence", "ticked_by", "ticked_at", "note"),
+        )
     return None

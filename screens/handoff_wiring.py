@@ -19,8 +19,13 @@ if TYPE_CHECKING:
     from console.context import AppContext
     from screens.runbook import RunbookPane
 
-__all__ = ["HANDOFF_BINDINGS", "HANDOFF_PANES", "HandoffMixin", "handoff_commands",
-           "handoff_pane_factories"]
+__all__ = [
+    "HANDOFF_BINDINGS",
+    "HANDOFF_PANES",
+    "HandoffMixin",
+    "handoff_commands",
+    "handoff_pane_factories",
+]
 
 #: Extra panes of the main screen: key → label (after users, audit, credentials).
 HANDOFF_PANES: dict[str, str] = {"runbook": "Runbook", "journal": "Journal"}
@@ -44,10 +49,16 @@ def handoff_commands() -> list[tuple[str, str, str]]:
     """(name, help, action) for the command palette."""
     return [
         ("Timeline", "Audit events, actions and notes on one time axis", "screen.show_timeline"),
-        ("Export current view", "The active pane's rows as CSV or JSON Lines",
-         "screen.export_view"),
-        ("Export evidence bundle", "Report, JSON Lines, journal and a signed manifest",
-         "screen.export_bundle"),
+        (
+            "Export current view",
+            "The active pane's rows as CSV or JSON Lines",
+            "screen.export_view",
+        ),
+        (
+            "Export evidence bundle",
+            "Report, JSON Lines, journal and a signed manifest",
+            "screen.export_bundle",
+        ),
     ]
 
 
@@ -91,8 +102,11 @@ class HandoffMixin:
         target = message.target
         if target.startswith("action:"):
             self.show_pane("users")
-            self.notify("Select the users, then press a and pick "
-                        f"{target.split(':', 1)[1].replace('_', ' ')}.", markup=False)
+            self.notify(
+                "Select the users, then press a and pick "
+                f"{target.split(':', 1)[1].replace('_', ' ')}.",
+                markup=False,
+            )
         elif target == "export":
             self.action_export_bundle()
         elif target == "coverage":

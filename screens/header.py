@@ -86,7 +86,10 @@ class ConsoleHeader(Widget):
     """Shows state handed down by the main screen; it never fetches anything itself."""
 
     COMPONENT_CLASSES = {
-        "header-badge-drill", "header-badge-mode", "header-tab", "header-tab-active",
+        "header-badge-drill",
+        "header-badge-mode",
+        "header-tab",
+        "header-tab-active",
     }
 
     state: reactive[HeaderState] = reactive(HeaderState, init=False)

@@ -97,8 +97,11 @@ def _section(node: DOMNode, binding: Binding) -> tuple[int, str]:
         # The record panes' table is the common case (and lists that declare the same keys,
         # BINDING_GROUP_TITLE "Navigation"); a list that moves differently (Textual's own
         # OptionList or DataTable in a pane) says whose keys these are.
-        if (isinstance(node, VirtualTable) or node.BINDING_GROUP_TITLE == "Navigation"
-                or isinstance(owner, Screen)):
+        if (
+            isinstance(node, VirtualTable)
+            or node.BINDING_GROUP_TITLE == "Navigation"
+            or isinstance(owner, Screen)
+        ):
             return 4, "Navigation"
         return 4, f"Navigation ({_group_title(owner)})"
     title = _group_title(node)

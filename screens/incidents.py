@@ -150,12 +150,14 @@ class IncidentEditScreen(ModalScreen[dict[str, str] | None]):
                 yield Select(kinds, value=inc.kind, allow_blank=False, id="inc-kind", compact=True)
             with Horizontal(classes="form-row"):
                 yield Label("Window start", classes="form-label")
-                yield Input(inc.window_start or "", placeholder="ISO time", id="inc-start",
-                            compact=True)
+                yield Input(
+                    inc.window_start or "", placeholder="ISO time", id="inc-start", compact=True
+                )
             with Horizontal(classes="form-row"):
                 yield Label("Window end", classes="form-label")
-                yield Input(inc.window_end or "", placeholder="empty: until now", id="inc-end",
-                            compact=True)
+                yield Input(
+                    inc.window_end or "", placeholder="empty: until now", id="inc-end", compact=True
+                )
             yield Static("", id="inc-error", classes="dialog-error")
             yield Static(Text("ctrl+s or enter: save   escape: cancel"), classes="dialog-hint")
 
@@ -176,13 +178,14 @@ class IncidentEditScreen(ModalScreen[dict[str, str] | None]):
             error.update(Text("The title cannot be empty."))
             return
         if begin is None or (end and (finish is None or begin >= finish)):
-            error.update(Text("The window needs an ISO start, and an ISO end after it or "
-                              "nothing (until now)."))
+            error.update(
+                Text(
+                    "The window needs an ISO start, and an ISO end after it or nothing (until now)."
+                )
+            )
             return
         kind = self.query_one("#inc-kind", Select).value
-        self.dismiss(
-            {"title": title, "kind": str(kind), "window_start": start, "window_end": end}
-        )
+        self.dismiss({"title": title, "kind": str(kind), "window_start": start, "window_end": end})
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -30,8 +30,15 @@ from screens.safe import safe_cell
 
 __all__ = ["JournalView"]
 
-_SHOWN = (("id", "#"), ("when", "Time (UTC)"), ("call", "Call"), ("target_label", "Target"),
-          ("state", "Outcome"), ("request_id", "X-Request-Id"), ("verification", "Verified"))
+_SHOWN = (
+    ("id", "#"),
+    ("when", "Time (UTC)"),
+    ("call", "Call"),
+    ("target_label", "Target"),
+    ("state", "Outcome"),
+    ("request_id", "X-Request-Id"),
+    ("verification", "Verified"),
+)
 
 
 class JournalView(Vertical):
@@ -85,8 +92,11 @@ class JournalView(Vertical):
     def _load(self) -> None:
         store, iid = self.ctx.store, int(self.ctx.incident.id)
         # attempts that sent nothing (refusals, dry runs) say so instead of a journal state
-        not_sent = {e.id: word for e in store.journal_entries(iid)
-                    if (word := not_sent_word(e.extra)) is not None}
+        not_sent = {
+            e.id: word
+            for e in store.journal_entries(iid)
+            if (word := not_sent_word(e.extra)) is not None
+        }
         rows = []
         for row in journal_rows(store, iid):
             when = normalize_ts(row["t_done"] or row["t_sent"] or row["t_intent"]) or ""
@@ -107,17 +117,27 @@ class JournalView(Vertical):
     def _apply_filter(self) -> None:
         needle = self.query_one("#journal-filter", Input).value.strip().casefold()
         keys = [k for k, _ in _SHOWN] + ["error", "action", "http_status"]
-        self.shown = [r for r in self.rows if not needle
-                      or any(needle in str(r.get(k) or "").casefold() for k in keys)]
+        self.shown = [
+            r
+            for r in self.rows
+            if not needle or any(needle in str(r.get(k) or "").casefold() for k in keys)
+        ]
         table = self.table
         keep = None
         if table.row_count:  # a reload keeps the highlighted entry (u acts on it)
             keep = table.coordinate_to_cell_key(table.cursor_coordinate)[0].value
         table.clear()
         for r in self.shown:
-            table.add_row(*[safe_cell(r.get(k) if r.get(k) is not None else "—",
-                                      max_cells=24 if k == "target_label" else 40)
-                            for k, _ in _SHOWN], key=str(r["id"]))
+            table.add_row(
+                *[
+                    safe_cell(
+                        r.get(k) if r.get(k) is not None else "—",
+                        max_cells=24 if k == "target_label" else 40,
+                    )
+                    for k, _ in _SHOWN
+                ],
+                key=str(r["id"]),
+            )
         if keep is not None and any(str(r["id"]) == keep for r in self.shown):
             table.move_cursor(row=table.get_row_index(keep))
         self._status()
@@ -177,10 +197,15 @@ class JournalView(Vertical):
 
     def _offer_undo(self, entry: Any, plan: Plan | None) -> None:
         if plan is None:
-            why = ("nothing was sent" if entry is not None and not_sent_word(entry.extra)
-                   else "only a verified (done) entry can be undone" if entry is not None
-                   and entry.state != "done" else irreversible_reason(entry.action)
-                   if entry is not None else "no such entry")
+            why = (
+                "nothing was sent"
+                if entry is not None and not_sent_word(entry.extra)
+                else "only a verified (done) entry can be undone"
+                if entry is not None and entry.state != "done"
+                else irreversible_reason(entry.action)
+                if entry is not None
+                else "no such entry"
+            )
             self.app.notify(f"No undo: {why}.", markup=False)
             return
         from screens.action_run import ActionRunScreen
@@ -193,9 +218,15 @@ class JournalView(Vertical):
             if ok:
                 self.app.push_screen(ActionRunScreen(self.ctx, plan), reload)
 
-        self.app.push_screen(TypedConfirmScreen(
-            self.ctx, plan, f"Undo journal entry #{entry.id}: {plan.action.title}",
-            "Reverses what the entry did; journaled and verified like any action."), confirmed)
+        self.app.push_screen(
+            TypedConfirmScreen(
+                self.ctx,
+                plan,
+                f"Undo journal entry #{entry.id}: {plan.action.title}",
+                "Reverses what the entry did; journaled and verified like any action.",
+            ),
+            confirmed,
+        )
 
     def action_export(self) -> None:
         from screens.export_dialog import ExportDialog

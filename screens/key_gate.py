@@ -158,7 +158,8 @@ class KeyGate:
         self.dropped += count
         self.app.notify(
             f"Ignored {count} key{'s' if count != 1 else ''} sent before this dialog appeared.",
-            markup=False, timeout=4,
+            markup=False,
+            timeout=4,
         )
 
     async def _run(self, first: Typed | None) -> None:
@@ -221,8 +222,11 @@ class KeyGate:
         pumps: list[MessagePump] = [app, screen]
         focused = screen.focused
         if focused is not None:
-            pumps.extend(node for node in focused.ancestors_with_self if node is not app
-                         and node is not screen)
+            pumps.extend(
+                node
+                for node in focused.ancestors_with_self
+                if node is not app and node is not screen
+            )
         return pumps
 
     async def _settle(self, event: Typed) -> None:
@@ -305,8 +309,11 @@ class GatedApp(App[ReturnType]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)):
-            if (not event.is_forwarded and self.refuses_keys()
-                    and not (isinstance(event, events.Key) and event.key in _ALWAYS_ALLOWED)):
+            if (
+                not event.is_forwarded
+                and self.refuses_keys()
+                and not (isinstance(event, events.Key) and event.key in _ALWAYS_ALLOWED)
+            ):
                 return  # dropped: a key aimed at a hidden widget would act unseen
             if event.is_forwarded:
                 self.keys.bubbled(event)

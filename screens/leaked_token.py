@@ -48,12 +48,20 @@ class LeakedTokenScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="leaked-box", classes="dialog"):
             yield Static(Text("Identify a leaked token", style="bold"), classes="dialog-title")
-            yield Static(Text("Paste the token found in a log, a chat or a scanner's report. "
-                              "It is masked, sent only to ask GitLab what it is, and never "
-                              "stored, journaled or logged."), classes="dialog-hint")
+            yield Static(
+                Text(
+                    "Paste the token found in a log, a chat or a scanner's report. "
+                    "It is masked, sent only to ask GitLab what it is, and never "
+                    "stored, journaled or logged."
+                ),
+                classes="dialog-hint",
+            )
             yield Input(password=True, placeholder="the token (masked)", id="leaked-value")
-            yield Checkbox("If GitLab has no token-information endpoint, ask it as the token "
-                           "(updates the token's last-used time and IP)", id="leaked-self")
+            yield Checkbox(
+                "If GitLab has no token-information endpoint, ask it as the token "
+                "(updates the token's last-used time and IP)",
+                id="leaked-self",
+            )
             yield Static("", id="leaked-facts")
             yield OptionList(id="leaked-actions")
             yield Static("", id="leaked-hint", classes="dialog-hint")
@@ -92,8 +100,10 @@ class LeakedTokenScreen(ModalScreen[None]):
     def _identified(self, found: TokenIdentity, plans: list[Plan]) -> None:
         self.identity = found
         self._plans = plans
-        text = Text(safe(found.message, kind="line", max_cells=200),
-                    style="bold" if found.found else "bold yellow")
+        text = Text(
+            safe(found.message, kind="line", max_cells=200),
+            style="bold" if found.found else "bold yellow",
+        )
         for label, value in found.facts() if found.found else ():
             text.append(f"\n{label:>10}: ", style="dim")
             text.append_text(safe_text(value, kind="line", max_cells=70))
@@ -103,9 +113,12 @@ class LeakedTokenScreen(ModalScreen[None]):
         actions.add_options([Option(p.action.title, id=str(i)) for i, p in enumerate(plans)])
         actions.display = bool(plans)
         if found.found and not plans and found.actions():
-            self.query_one("#leaked-hint", Static).update(Text(
-                "This is the token this console is using: rotate it from the Credentials "
-                "pane's actions (last, on its own confirmation)."))
+            self.query_one("#leaked-hint", Static).update(
+                Text(
+                    "This is the token this console is using: rotate it from the Credentials "
+                    "pane's actions (last, on its own confirmation)."
+                )
+            )
         if plans:
             actions.highlighted = 0
             actions.focus()
@@ -115,8 +128,11 @@ class LeakedTokenScreen(ModalScreen[None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.plan = self._plans[int(event.option.id or 0)]
         confirm = confirmation_for(self.plan)
-        self.query_one("#leaked-hint", Static).update(safe_text(
-            f"{self.plan.summary} Type {confirm.word} and press enter to run.", kind="line"))
+        self.query_one("#leaked-hint", Static).update(
+            safe_text(
+                f"{self.plan.summary} Type {confirm.word} and press enter to run.", kind="line"
+            )
+        )
         box = self.query_one("#leaked-confirm", Input)
         box.display = True
         box.value = ""

@@ -55,7 +55,10 @@ __all__ = ["PANES", "MainScreen", "PaneFactory", "default_pane_factories"]
 
 PaneFactory = Callable[[AppContext], Widget]
 PANES: dict[str, str] = {
-    "users": "Users", "audit": "Audit events", "credentials": "Credentials", **HANDOFF_PANES,
+    "users": "Users",
+    "audit": "Audit events",
+    "credentials": "Credentials",
+    **HANDOFF_PANES,
 }
 ACTIVE_PANE_KEY = "active_pane"
 # The app's generic key names and the action names panes actually use for them.
@@ -80,8 +83,12 @@ def default_pane_factories() -> dict[str, PaneFactory]:
     from screens.panes.credentials import CredentialsPane
     from screens.panes.users import UsersPane
 
-    return {"users": UsersPane, "audit": AuditPane, "credentials": CredentialsPane,
-            **handoff_pane_factories()}
+    return {
+        "users": UsersPane,
+        "audit": AuditPane,
+        "credentials": CredentialsPane,
+        **handoff_pane_factories(),
+    }
 
 
 class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
@@ -99,10 +106,15 @@ class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
         Binding("3", "app.switch_pane('credentials')", "Credentials pane", show=False),
         Binding("a", "app.delegate('actions')", "Actions for the selection or row", show=False),
         *HANDOFF_BINDINGS,
-        Binding("colon", "command_line", "Command line (:users :audit :creds :export :q)",
-                show=False),
-        Binding("y", "copy_value", "Copy the highlighted value (username, IP, id, journal head)",
-                show=False),
+        Binding(
+            "colon", "command_line", "Command line (:users :audit :creds :export :q)", show=False
+        ),
+        Binding(
+            "y",
+            "copy_value",
+            "Copy the highlighted value (username, IP, id, journal head)",
+            show=False,
+        ),
         Binding("tab", "cycle_pane(1)", "Next pane", show=False),
         Binding("shift+tab", "cycle_pane(-1)", "Previous pane", show=False),
     ]
@@ -144,8 +156,11 @@ class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
         yield ConsoleHeader(id="header")
         if self.offline:
             yield Static(
-                Text(f"OFFLINE: {self.offline}. Read-only from the local cache, as of each "
-                     "pane's last fetch. :reconnect tries again.", style="bold reverse"),
+                Text(
+                    f"OFFLINE: {self.offline}. Read-only from the local cache, as of each "
+                    "pane's last fetch. :reconnect tries again.",
+                    style="bold reverse",
+                ),
                 id="offline-line",
             )
         with ContentSwitcher(initial=f"pane-{self.active_pane}", id="panes"):
@@ -258,8 +273,9 @@ class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
             self._audit_filter(command.names[0], command_argument(message.text))
             return
         if not await self.app.run_action(command.action, self):
-            self.notify(f":{command.names[0]} is not available here.", markup=False,
-                        severity="warning")
+            self.notify(
+                f":{command.names[0]} is not available here.", markup=False, severity="warning"
+            )
 
     async def delegate(self, action: str) -> bool:
         """Run ``action`` on the active pane if it has it; ``False`` if it does not.
@@ -323,8 +339,11 @@ class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
             if yes:
                 open_resume(self.app, self.ctx)
             else:
-                self.notify("Interrupted actions stay pending: a, then r re-checks them.",
-                            markup=False, severity="warning")
+                self.notify(
+                    "Interrupted actions stay pending: a, then r re-checks them.",
+                    markup=False,
+                    severity="warning",
+                )
 
         self.app.push_screen(
             ConfirmScreen("Interrupted actions found", body, yes="re-check now", no="later"),
@@ -371,8 +390,12 @@ class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
         from console.sanitize import safe
 
         problem = describe_error(event.worker.error)
-        self.notify(safe(problem.one_line(), kind="line", max_cells=200), markup=False,
-                    severity="error", timeout=10)
+        self.notify(
+            safe(problem.one_line(), kind="line", max_cells=200),
+            markup=False,
+            severity="error",
+            timeout=10,
+        )
 
     # -- header updates ------------------------------------------------------------------
     @on(ReviewProgressLoaded)
@@ -387,7 +410,8 @@ class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
 
     def on_users_pane_review_progress_changed(self, message: ReviewProgressChanged) -> None:
         self.query_one(ConsoleHeader).update(
-            review=(message.reviewed, message.total, message.root_reviewed))
+            review=(message.reviewed, message.total, message.root_reviewed)
+        )
 
     def on_runbook_pane_progress_changed(self, message: RunbookPane.ProgressChanged) -> None:
         self.query_one(ConsoleHeader).update(runbook=message.summary)
@@ -396,8 +420,10 @@ class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
     def palette_commands(self) -> list[tuple[str, str, str]]:
         """(title, help, action) for the command palette while this screen shows."""
         return [
-            *((f"Show {label}", f"Switch to the {label} pane", f"app.switch_pane('{key}')")
-              for key, label in PANES.items()),
+            *(
+                (f"Show {label}", f"Switch to the {label} pane", f"app.switch_pane('{key}')")
+                for key, label in PANES.items()
+            ),
             ("Coverage", "What this token can and cannot see", "screen.show_coverage"),
             ("Edit incident", "Title, kind and time window", "screen.edit_incident"),
             ("New incident", "Start a new incident on this instance", "app.new_incident"),
@@ -411,14 +437,17 @@ class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
         worker: the cached coverage, the audit and inventory loads)."""
         ctx = self.ctx
         snapshot = coverage_snapshot(ctx.coverage) if ctx.coverage is not None else None
-        worker = self.run_worker(partial(blind_spots, ctx.store, ctx.incident, snapshot),
-                                 thread=True, group="coverage", exit_on_error=False)
+        worker = self.run_worker(
+            partial(blind_spots, ctx.store, ctx.incident, snapshot),
+            thread=True,
+            group="coverage",
+            exit_on_error=False,
+        )
         try:
             spots = await worker.wait()
         except WorkerFailed:
             spots = []  # the failure is reported by _worker_failed; the check still shows
-        self.app.push_screen(CoverageScreen(ctx.coverage, blind_spots=spots,
-                                            url=ctx.instance_url))
+        self.app.push_screen(CoverageScreen(ctx.coverage, blind_spots=spots, url=ctx.instance_url))
 
     def action_edit_incident(self) -> None:
         def saved(fields: dict[str, str] | None) -> None:

@@ -129,8 +129,9 @@ class PaneLinksMixin:
         """An audit event's target, searched for in the credentials pane."""
         creds = self._panes.get("credentials")
         if isinstance(creds, RecordPane):
-            creds.set_view(creds.with_search(creds.view, message.search),
-                           note="the audit event's target")
+            creds.set_view(
+                creds.with_search(creds.view, message.search), note="the audit event's target"
+            )
             self.show_pane("credentials")
 
     def on_show_user_dossier(self, message: ShowUserDossier) -> None:

@@ -54,13 +54,11 @@ def follow_up_screens(ctx: Any) -> Callable[[str, Target], Screen[Any]]:
     def build(action: str, target: Target) -> Screen[Any]:
         spec = spec_by_name(action)
         if target.kind == "token":
-            token = {"id": target.id, "name": target.label,
-                     "user_id": target.info.get("user_id")}
+            token = {"id": target.id, "name": target.label, "user_id": target.info.get("user_id")}
             return PlanScreen(ctx, spec, [], tokens=[token])
         return PlanScreen(ctx, spec, [target.id])
 
     return build
-
 
 
 class PlanScreen(ModalScreen[None]):
@@ -69,9 +67,16 @@ class PlanScreen(ModalScreen[None]):
     CSS_PATH = CSS_PATH
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, ctx: Any, spec: ActionSpec, user_ids: Sequence[int], *,
-                 dry_run: bool = False, tokens: list[dict[str, Any]] | None = None,
-                 back: Callable[[], Screen[Any]] | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Any,
+        spec: ActionSpec,
+        user_ids: Sequence[int],
+        *,
+        dry_run: bool = False,
+        tokens: list[dict[str, Any]] | None = None,
+        back: Callable[[], Screen[Any]] | None = None,
+    ) -> None:
         super().__init__(classes="actions-modal")
         self._back = back
         self.ctx = ctx
@@ -90,22 +95,42 @@ class PlanScreen(ModalScreen[None]):
 
     def _build(self) -> Plan:
         if self.tokens is not None and self.spec.name in _TOKEN_OPS:
-            plans = token_plans(_TOKEN_OPS[self.spec.name], self.tokens,
-                                own_token_id=self.own_token)
+            plans = token_plans(
+                _TOKEN_OPS[self.spec.name], self.tokens, own_token_id=self.own_token
+            )
             self.plans, self.own_plan = split_own_token(plans, self.own_token)
-            excluded = tuple((t, why) for p in plans for t, why in p.excluded
-                             if self.own_plan is None or t.id != self.own_token)
-            combined = Plan(self.plans[0].action if self.plans else plans[0].action,
-                            tuple(t for p in self.plans for t in p.targets), excluded)
-            return Plan(combined.action, combined.targets, combined.excluded,
-                        summarize(combined) + (f" In {len(self.plans)} plans, one per token "
-                                               "kind and owner." if len(self.plans) > 1 else ""))
+            excluded = tuple(
+                (t, why)
+                for p in plans
+                for t, why in p.excluded
+                if self.own_plan is None or t.id != self.own_token
+            )
+            combined = Plan(
+                self.plans[0].action if self.plans else plans[0].action,
+                tuple(t for p in self.plans for t in p.targets),
+                excluded,
+            )
+            return Plan(
+                combined.action,
+                combined.targets,
+                combined.excluded,
+                summarize(combined)
+                + (
+                    f" In {len(self.plans)} plans, one per token kind and owner."
+                    if len(self.plans) > 1
+                    else ""
+                ),
+            )
         if self.tokens is not None:
             targets = token_targets(self.tokens)
         else:
             targets = user_targets(self.ctx.store, self.ctx.incident_id, self.user_ids)
-        plan = build_plan(self.spec.build({"text": "placeholder"}), targets,
-                          actor_id=self.actor_id, own_token_id=self.own_token)
+        plan = build_plan(
+            self.spec.build({"text": "placeholder"}),
+            targets,
+            actor_id=self.actor_id,
+            own_token_id=self.own_token,
+        )
         self.plans = [plan]
         return plan
 
@@ -129,40 +154,57 @@ class PlanScreen(ModalScreen[None]):
                 for t in plan.targets[:PLAN_LINES]:
                     yield Static(self._target_text(t.id, t.label, t.flags), classes="plan-target")
                 if len(plan.targets) > PLAN_LINES:
-                    yield Static(Text(f"… and {len(plan.targets) - PLAN_LINES:,} more "
-                                      "(all are in the plan)", style="dim"), classes="plan-more")
+                    yield Static(
+                        Text(
+                            f"… and {len(plan.targets) - PLAN_LINES:,} more (all are in the plan)",
+                            style="dim",
+                        ),
+                        classes="plan-more",
+                    )
                 for t, reason in plan.excluded[:PLAN_LINES]:
                     line = self._target_text(t.id, t.label, t.flags)
                     line.append(f"  excluded: {reason}", style="yellow")
                     yield Static(line, classes="plan-excluded")
                 if len(plan.excluded) > PLAN_LINES:
-                    yield Static(Text(f"… and {len(plan.excluded) - PLAN_LINES:,} more excluded",
-                                      style="dim"), classes="plan-more")
+                    yield Static(
+                        Text(
+                            f"… and {len(plan.excluded) - PLAN_LINES:,} more excluded", style="dim"
+                        ),
+                        classes="plan-more",
+                    )
             if self.spec.needs_text:
                 yield Input(placeholder="note text (one line)", id="plan-text")
             if self.spec.name == "unblock_user":
-                yield Checkbox("Unblock even if tokens or SSH keys are still active",
-                               id="plan-confirm-creds")
+                yield Checkbox(
+                    "Unblock even if tokens or SSH keys are still active", id="plan-confirm-creds"
+                )
             if plan.targets:
                 if self.dry_run:
                     hint = "Dry run: press enter to check each target (nothing is changed)."
                 else:
                     confirm = self.confirmation
-                    hint = (f"Type {confirm.word} and press enter to run ({confirm.why}); "
-                            "escape to cancel.")
-                yield Static(safe_text(hint, kind="line"), classes="dialog-hint",
-                             id="plan-hint")
+                    hint = (
+                        f"Type {confirm.word} and press enter to run ({confirm.why}); "
+                        "escape to cancel."
+                    )
+                yield Static(safe_text(hint, kind="line"), classes="dialog-hint", id="plan-hint")
                 yield Input(placeholder="" if self.dry_run else self.word, id="plan-confirm")
             if self.own_plan is not None and not self.dry_run:
                 own = own_token_confirmation()
-                yield Static(Text(f"The console's own token is selected: it is rotated last, "
-                                  f"never revoked (the console reconnects with the new value, "
-                                  f"never shown). Type {own.word} here to include it; leave "
-                                  "empty to leave it out."), classes="dialog-hint")
+                yield Static(
+                    Text(
+                        f"The console's own token is selected: it is rotated last, "
+                        f"never revoked (the console reconnects with the new value, "
+                        f"never shown). Type {own.word} here to include it; leave "
+                        "empty to leave it out."
+                    ),
+                    classes="dialog-hint",
+                )
                 yield Input(placeholder=own.word, id="plan-confirm-own")
             else:
-                yield Static(Text("Nothing to do: every selected user is excluded."),
-                             classes="dialog-hint")
+                yield Static(
+                    Text("Nothing to do: every selected user is excluded."), classes="dialog-hint"
+                )
             yield Static("", id="plan-error", classes="dialog-error")
 
     def on_mount(self) -> None:
@@ -230,15 +272,18 @@ class PlanScreen(ModalScreen[None]):
         if own:
             from screens.action_run import ActionRunScreen
 
-            self.app.switch_screen(ActionRunScreen(self.ctx, own[0],
-                                                   follow_up=follow_up_screens(self.ctx)))
+            self.app.switch_screen(
+                ActionRunScreen(self.ctx, own[0], follow_up=follow_up_screens(self.ctx))
+            )
 
     @on(Input.Submitted, "#plan-confirm")
     def _confirm(self, event: Input.Submitted) -> None:
         typed = event.value.strip()
         if self._identity_pending:
-            self._error("Still checking which account and token this console uses; "
-                        "press enter again in a moment.")
+            self._error(
+                "Still checking which account and token this console uses; "
+                "press enter again in a moment."
+            )
             return
         confirm = self.confirmation
         if not self.dry_run and not confirm.accepts(event.value):
@@ -276,9 +321,15 @@ class PlanScreen(ModalScreen[None]):
             return
         from screens.action_run import ActionRunScreen
 
-        self.app.switch_screen(ActionRunScreen(self.ctx, plans[0], dry_run=self.dry_run,
-                                               follow_up=follow_up_screens(self.ctx),
-                                               more=plans[1:]))
+        self.app.switch_screen(
+            ActionRunScreen(
+                self.ctx,
+                plans[0],
+                dry_run=self.dry_run,
+                follow_up=follow_up_screens(self.ctx),
+                more=plans[1:],
+            )
+        )
 
     def _own_token_choice(self) -> list[Plan] | None:
         """The own token's rotation if its own confirmation was typed ([] if left out; None
@@ -293,8 +344,10 @@ class PlanScreen(ModalScreen[None]):
             return []
         if not confirm.accepts(typed):
             box.value = ""
-            self._error(f"Type exactly {confirm.word} to include the console's own token, or "
-                        "leave it empty.")
+            self._error(
+                f"Type exactly {confirm.word} to include the console's own token, or "
+                "leave it empty."
+            )
             self._journal_own_refusal(confirm.refusal(typed))
             return None
         return [own_token_plan(self.own_token, confirmed=True)]
@@ -302,13 +355,17 @@ class PlanScreen(ModalScreen[None]):
     @work(thread=True, group="plan-refusal", exit_on_error=False)
     def _journal_own_refusal(self, message: str) -> None:
         if self.own_plan is not None:
-            journal_not_sent(self.ctx.store, self.ctx.incident_id, self.own_plan,
-                             "own_token_unconfirmed", message)
+            journal_not_sent(
+                self.ctx.store,
+                self.ctx.incident_id,
+                self.own_plan,
+                "own_token_unconfirmed",
+                message,
+            )
 
     @work(thread=True, group="plan-refusal", exit_on_error=False)
     def _journal_refusal(self, message: str) -> None:
-        journal_not_sent(self.ctx.store, self.ctx.incident_id, self.plan, "confirmation",
-                         message)
+        journal_not_sent(self.ctx.store, self.ctx.incident_id, self.plan, "confirmation", message)
 
     def action_cancel(self) -> None:
         """Back to the menu that opened this plan (a follow-up plan simply closes)."""

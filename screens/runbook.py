@@ -50,10 +50,14 @@ class TickScreen(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="handoff-box"):
             yield Static(Text(f"Tick by hand: {self._what}"), id="tick-title")
-            yield Input(value=_responder(), placeholder="Who did it", id="tick-author",
-                        max_length=80)
-            yield Input(placeholder="Note: what was done, where the evidence is",
-                        id="tick-note", max_length=500)
+            yield Input(
+                value=_responder(), placeholder="Who did it", id="tick-author", max_length=80
+            )
+            yield Input(
+                placeholder="Note: what was done, where the evidence is",
+                id="tick-note",
+                max_length=500,
+            )
             yield Static(Text("enter: save    escape: cancel"), classes="handoff-hint")
 
     def on_mount(self) -> None:
@@ -195,9 +199,12 @@ class RunbookPane(Vertical):
         if listing.option_count:
             listing.highlighted = min(keep or 0, listing.option_count - 1)
         open_items = len(state.open_items)
-        self.query_one("#runbook-summary", Static).update(Text(
-            f"{state.done}/{len(state.steps)} steps done · {open_items} open item"
-            f"{'' if open_items == 1 else 's'}    t tick  u untick  enter open  r reload"))
+        self.query_one("#runbook-summary", Static).update(
+            Text(
+                f"{state.done}/{len(state.steps)} steps done · {open_items} open item"
+                f"{'' if open_items == 1 else 's'}    t tick  u untick  enter open  r reload"
+            )
+        )
         self.post_message(self.ProgressChanged(state.summary()))
 
     # -- the highlighted line ----------------------------------------------------------------
@@ -288,8 +295,9 @@ class RunbookPane(Vertical):
             from console.errors import describe_error
 
             problem = describe_error(exc)
-            self.app.call_from_thread(self.notify, problem.one_line(), severity="error",
-                                      markup=False)
+            self.app.call_from_thread(
+                self.notify, problem.one_line(), severity="error", markup=False
+            )
             return
         self.app.call_from_thread(self.action_reload)
 
@@ -306,7 +314,8 @@ class RunbookPane(Vertical):
         elif isinstance(found, OpenItem) and found.step_key:
             step = step_by_key(found.step_key)
         if step is None or step.opens is None:
-            self.notify("The console cannot do this step: tick it by hand (t) when done.",
-                        markup=False)
+            self.notify(
+                "The console cannot do this step: tick it by hand (t) when done.", markup=False
+            )
             return
         self.post_message(self.OpenStep(step.opens, step.key))

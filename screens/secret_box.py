@@ -39,11 +39,17 @@ class OneTimeSecrets(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="secret-box", classes="dialog"):
-            yield Static(Text("Shown ONCE: hand these over now", style="bold yellow"),
-                         classes="dialog-title")
+            yield Static(
+                Text("Shown ONCE: hand these over now", style="bold yellow"), classes="dialog-title"
+            )
             yield Static(self._render_values(), id="secret-values")
-            yield Static(Text("They are not saved, journaled or logged anywhere. escape: "
-                              "dismiss and forget them"), classes="dialog-hint")
+            yield Static(
+                Text(
+                    "They are not saved, journaled or logged anywhere. escape: "
+                    "dismiss and forget them"
+                ),
+                classes="dialog-hint",
+            )
 
     def _render_values(self) -> Text:
         out = Text()

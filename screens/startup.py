@@ -162,7 +162,11 @@ class StartupFlow:
                     return
                 await self._enter(
                     AppContext(
-                        self.store, incident, conn, coverage, self.launch.read_only,
+                        self.store,
+                        incident,
+                        conn,
+                        coverage,
+                        self.launch.read_only,
                         self.launch.dry_run,
                     )
                 )
@@ -198,8 +202,7 @@ class StartupFlow:
         )
         if not incidents:
             return False
-        log.warning("GitLab unreachable, opening read-only from the cache: %s",
-                    problem.one_line())
+        log.warning("GitLab unreachable, opening read-only from the cache: %s", problem.one_line())
         self.offline_problem = problem
         await self._enter(
             AppContext(self.store, incidents[0], conn, None, True, self.launch.dry_run)
@@ -239,13 +242,15 @@ class StartupFlow:
             return self.conn  # retry: the environment token has already been consumed
         if edit:
             conn, launch = self.conn, self.launch
-            return _connection(await self._ask(
-                name=conn.profile_name if conn else (launch.profile or ""),
-                url=conn.config.url if conn else (launch.url or ""),
-                ca_bundle=conn.config.ca_bundle if conn else launch.ca_bundle,
-                token=conn.token if conn else None,
-                note=note,
-            ))
+            return _connection(
+                await self._ask(
+                    name=conn.profile_name if conn else (launch.profile or ""),
+                    url=conn.config.url if conn else (launch.url or ""),
+                    ca_bundle=conn.config.ca_bundle if conn else launch.ca_bundle,
+                    token=conn.token if conn else None,
+                    note=note,
+                )
+            )
         step = "Starting the drill instance…" if self.launch.demo else "Reading settings…"
         return await self._from_plan(await self.blocking(step, plan_launch, self.launch))
 
@@ -260,12 +265,14 @@ class StartupFlow:
             return plan.connection
         if plan.pending is not None:
             pending = plan.pending
-            return _connection(await self._ask(
-                name=pending.profile_name,
-                url=pending.config.url,
-                ca_bundle=pending.config.ca_bundle,
-                token_only=not pending.is_new_profile,
-            ))
+            return _connection(
+                await self._ask(
+                    name=pending.profile_name,
+                    url=pending.config.url,
+                    ca_bundle=pending.config.ca_bundle,
+                    token_only=not pending.is_new_profile,
+                )
+            )
         return await self._pick_profile(plan.profiles)
 
     async def _pick_profile(
@@ -322,9 +329,16 @@ class StartupFlow:
         )
         result = await self.app.push_screen_wait(
             ConnectFormScreen(
-                name=name, url=url, ca_bundle=ca_bundle, token=token, storage_note=storage,
-                can_import=can_import, token_only=token_only, message=note,
-                can_remember=status.available, can_go_back=can_go_back,
+                name=name,
+                url=url,
+                ca_bundle=ca_bundle,
+                token=token,
+                storage_note=storage,
+                can_import=can_import,
+                token_only=token_only,
+                message=note,
+                can_remember=status.available,
+                can_go_back=can_go_back,
             )
         )
         if result is None or result == BACK:
@@ -345,7 +359,10 @@ class StartupFlow:
         return await self.blocking(
             "Saving the token…" if result.remember else "Connecting…",
             partial(
-                complete_login, pending, result.token, remember=result.remember,
+                complete_login,
+                pending,
+                result.token,
+                remember=result.remember,
                 store=TokenStore(status=status),
             ),
         )
@@ -368,7 +385,9 @@ class StartupFlow:
             self.app.notify(
                 f"~/.python-gitlab.cfg keeps tokens in plain text ({safe(', '.join(plaintext))}). "
                 "Revoke or move them; anyone who can read that file can use them.",
-                markup=False, severity="warning", timeout=15,
+                markup=False,
+                severity="warning",
+                timeout=15,
             )
         return profiles
 
@@ -381,9 +400,7 @@ class StartupFlow:
         """
         store, conn = self.store, self.conn
         assert store is not None and conn is not None
-        incidents = await self.blocking(
-            "Looking for open incidents…", open_incidents, store, conn
-        )
+        incidents = await self.blocking("Looking for open incidents…", open_incidents, store, conn)
         resume_latest = self.launch.resume or conn.is_drill or len(incidents) == 1
         if incidents and resume_latest and not force_choice:
             chosen: Any = incidents[0]
@@ -397,14 +414,21 @@ class StartupFlow:
             chosen = NEW
         if chosen == NEW:
             return await self.new_incident(store, conn)
-        return await self.blocking("Resuming the incident…", resume_incident, store, conn,
-                                   chosen, not self.launch.read_only)
+        return await self.blocking(
+            "Resuming the incident…",
+            resume_incident,
+            store,
+            conn,
+            chosen,
+            not self.launch.read_only,
+        )
 
     async def new_incident(self, store: Store, conn: Connection) -> Incident:
         """Start a new incident with the default title and a 30-day window."""
         fields = default_incident_fields(conn.config.clock.now())  # GitLab's now
-        return await self.blocking("Starting a new incident…", new_incident, store, conn, fields,
-                                   not self.launch.read_only)
+        return await self.blocking(
+            "Starting a new incident…", new_incident, store, conn, fields, not self.launch.read_only
+        )
 
 
 def _connection(value: object) -> Connection | None:

@@ -49,8 +49,9 @@ class NoteDialog(ModalScreen[tuple[str, str] | None]):
         with Vertical(classes="handoff-box"):
             yield Static(Text(f"Note on {self._about}"))
             yield Input(value=who, placeholder="Who", id="note-author", max_length=80)
-            yield Input(placeholder="What happened, what you found", id="note-text",
-                        max_length=2000)
+            yield Input(
+                placeholder="What happened, what you found", id="note-text", max_length=2000
+            )
             yield Static(Text("enter: save    escape: cancel"), classes="handoff-hint")
 
     def on_mount(self) -> None:
@@ -103,8 +104,12 @@ class TimelineScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (("when", "Time (UTC)"), ("kind", "Kind"), ("who", "Who"),
-                           ("what", "What")):
+        for key, label in (
+            ("when", "Time (UTC)"),
+            ("kind", "Kind"),
+            ("who", "Who"),
+            ("what", "What"),
+        ):
             table.add_column(label, key=key)
         self._build()
 
@@ -124,13 +129,20 @@ class TimelineScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.clear()
         for n, item in enumerate(self.shown):
-            table.add_row(Text(item.when[:19].replace("T", " ")), Text(item.kind),
-                          safe_cell(item.who, max_cells=24), safe_cell(item.what, max_cells=120),
-                          key=f"{n}:{item.ref}")
+            table.add_row(
+                Text(item.when[:19].replace("T", " ")),
+                Text(item.kind),
+                safe_cell(item.who, max_cells=24),
+                safe_cell(item.what, max_cells=120),
+                key=f"{n}:{item.ref}",
+            )
         kinds = ", ".join(k + "s" for k in _KINDS if k in self.kinds) or "nothing"
-        self.query_one("#timeline-status", Static).update(Text(
-            f"{len(self.shown)} of {len(self.items)} items ({kinds}), per {self.bucket}    "
-            "h day/hour  1 2 3 kinds  n/N note  e export"))
+        self.query_one("#timeline-status", Static).update(
+            Text(
+                f"{len(self.shown)} of {len(self.items)} items ({kinds}), per {self.bucket}    "
+                "h day/hour  1 2 3 kinds  n/N note  e export"
+            )
+        )
 
     def action_toggle_bucket(self) -> None:
         self.bucket = "hour" if self.bucket == "day" else "day"
@@ -158,14 +170,17 @@ class TimelineScreen(Screen[None]):
             if entry is None:
                 return
             if entry.target_type == "token":
-                self._ask_note("credential", f"pat:{entry.target_id}",
-                               f"token {entry.target_label or entry.target_id}")
+                self._ask_note(
+                    "credential",
+                    f"pat:{entry.target_id}",
+                    f"token {entry.target_label or entry.target_id}",
+                )
             else:
-                self._ask_note("user", entry.target_id,
-                               f"user {entry.target_label or entry.target_id}")
+                self._ask_note(
+                    "user", entry.target_id, f"user {entry.target_label or entry.target_id}"
+                )
         else:
-            self.notify("Notes are about events, users, tokens or the incident.",
-                        markup=False)
+            self.notify("Notes are about events, users, tokens or the incident.", markup=False)
 
     def _ask_note(self, object_type: str, object_id: int | str, about: str) -> None:
         def save(result: tuple[str, str] | None) -> None:
@@ -182,10 +197,13 @@ class TimelineScreen(Screen[None]):
     def action_export(self) -> None:
         from screens.export_dialog import ExportDialog
 
-        rows = [{"when": i.when, "kind": i.kind, "who": i.who, "what": i.what, "ref": i.ref}
-                for i in self.shown]
-        self.app.push_screen(ExportDialog(
-            self.ctx, view=("timeline", rows, ("when", "kind", "who", "what", "ref"))))
+        rows = [
+            {"when": i.when, "kind": i.kind, "who": i.who, "what": i.what, "ref": i.ref}
+            for i in self.shown
+        ]
+        self.app.push_screen(
+            ExportDialog(self.ctx, view=("timeline", rows, ("when", "kind", "who", "what", "ref")))
+        )
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -22,7 +22,7 @@ def too_small(width: int, height: int) -> bool:
 
 
 class TooSmallNotice(Static):
-    """"Make the window at least 60×15", over the whole screen."""
+    """ "Make the window at least 60×15", over the whole screen."""
 
     DEFAULT_CSS = """
     TooSmallNotice {

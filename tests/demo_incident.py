@@ -47,20 +47,30 @@ def work_demo_incident(drill: Any, db: Path) -> Demo:
     config = ConnectionConfig(url=drill.url)
     store = Store.open(db)
     start = (datetime.now(UTC) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    inc = store.create_incident("mchen phished: admin account taken over",
-                                "compromised-account", None, drill.url, start, None,
-                                subjects=("mchen",))
+    inc = store.create_incident(
+        "mchen phished: admin account taken over",
+        "compromised-account",
+        None,
+        drill.url,
+        start,
+        None,
+        subjects=("mchen",),
+    )
     assert load_users_blocking(config, token, store, inc.id).problem is None
     gl = build_gitlab(config, token)
     cov = check_capabilities(gl, token_source=SOURCE_DRILL)
     store.cache_put(inc.id, COVERAGE_CACHE_KEY, coverage_snapshot(cov))
     window = incident_window(*inc.window)
     fetch = fetch_audit_events(gl, window=window)
-    store.cache_put(inc.id, events_cache_key(*inc.window),
-                    {"events": [e.to_dict() for e in fetch.events], "complete": fetch.complete})
+    store.cache_put(
+        inc.id,
+        events_cache_key(*inc.window),
+        {"events": [e.to_dict() for e in fetch.events], "complete": fetch.complete},
+    )
     inv = fetch_inventory(gl, window)
-    store.cache_put(inc.id, "inventory",
-                    {"rows": [r.to_dict() for r in inv.rows], "complete": inv.complete})
+    store.cache_put(
+        inc.id, "inventory", {"rows": [r.to_dict() for r in inv.rows], "complete": inv.complete}
+    )
 
     secrets = [DrillServer.ADMIN_TOKEN]
     user = [Target("user", MCHEN, "mchen")]
@@ -72,20 +82,26 @@ def work_demo_incident(drill: Any, db: Path) -> Demo:
     # GitLab refuses to disable an administrator's 2FA through the API: journaled, not verified
     [out] = run_plan(store, inc.id, gl, build_plan(Disable2FA(), user, actor_id=1)).outcomes
     assert out.state in ("refused", "forbidden"), out.message
-    tokens = sorted((t for t in drill.state.tokens.values()
-                     if t.user_id == MCHEN and not t.revoked), key=lambda t: t.id)
+    tokens = sorted(
+        (t for t in drill.state.tokens.values() if t.user_id == MCHEN and not t.revoked),
+        key=lambda t: t.id,
+    )
     assert tokens, "the drill gives mchen active tokens"
-    [out] = run_plan(store, inc.id, gl, build_plan(
-        RotateToken(), [Target("token", tokens[0].id, tokens[0].name)])).outcomes
+    [out] = run_plan(
+        store,
+        inc.id,
+        gl,
+        build_plan(RotateToken(), [Target("token", tokens[0].id, tokens[0].name)]),
+    ).outcomes
     assert out.state == "done" and out.secret is not None, out.message
     secrets.append(out.secret.reveal())
     for tok in tokens[1:]:
-        run_plan(store, inc.id, gl, build_plan(RevokeToken(), [Target("token", tok.id,
-                                                                         tok.name)]))
+        run_plan(store, inc.id, gl, build_plan(RevokeToken(), [Target("token", tok.id, tok.name)]))
     store.set_mark(inc.id, "user", MCHEN, "flagged", "phished; sign-in from the attacker's IP")
     store.set_mark(inc.id, "user", 1, "cleared", "root: no change in the window")
-    store.add_note(inc.id, "incident", inc.id, "Ticket SEC-1234; mchen confirmed the phish",
-                   "alice")
+    store.add_note(
+        inc.id, "incident", inc.id, "Ticket SEC-1234; mchen confirmed the phish", "alice"
+    )
     store.add_note(inc.id, "user", MCHEN, "Hand the new password over by phone", "alice")
     return Demo(store, inc, db, secrets)
 

@@ -94,8 +94,13 @@ async def reach_main(pilot: Any) -> MainScreen:
     assert isinstance(app.screen, MainScreen), screen_text(app)
     main = app.screen
     # switch_screen makes it current before its children are mounted; wait for on_mount
-    await until(pilot, lambda: bool(main.query(ConsoleHeader))
-                and bool(main.query_one(ConsoleHeader).state.instance_url))
+    await until(
+        pilot,
+        lambda: (
+            bool(main.query(ConsoleHeader))
+            and bool(main.query_one(ConsoleHeader).state.instance_url)
+        ),
+    )
     await pilot.pause()
     return main
 

@@ -35,8 +35,12 @@ OBJECTS: dict[str, Any] = {
     "/metadata": {"version": "17.8.1-ee", "revision": "abc", "enterprise": True},
     "/user": {"id": USER_ID, "username": "alice", "is_admin": True},
     "/personal_access_tokens/self": {"id": 1, "name": "ir", "scopes": ["api"]},
-    f"/users/{USER_ID}": {"id": USER_ID, "username": "alice", "is_admin": True,
-                          "current_sign_in_ip": "192.0.2.1"},
+    f"/users/{USER_ID}": {
+        "id": USER_ID,
+        "username": "alice",
+        "is_admin": True,
+        "current_sign_in_ip": "192.0.2.1",
+    },
     "/personal_access_tokens/1": {"id": 1, "last_used_ips": ["192.0.2.1"]},
 }
 
@@ -44,14 +48,36 @@ OBJECTS: dict[str, Any] = {
 def items_for(path: str) -> list[dict[str, Any]]:
     """One page of items shaped like what GitLab lists at ``path``."""
     if path.endswith("/audit_events"):
-        return [{"id": 101, "created_at": _recent(), "event_name": "add_ssh_key",
-                 "author_id": USER_ID, "entity_type": "User", "entity_id": USER_ID}]
+        return [
+            {
+                "id": 101,
+                "created_at": _recent(),
+                "event_name": "add_ssh_key",
+                "author_id": USER_ID,
+                "entity_type": "User",
+                "entity_id": USER_ID,
+            }
+        ]
     if path.endswith("/memberships"):
-        return [{"source_id": GROUP_ID, "source_type": "Namespace", "source_name": "g",
-                 "access_level": 50}]
+        return [
+            {
+                "source_id": GROUP_ID,
+                "source_type": "Namespace",
+                "source_name": "g",
+                "access_level": 50,
+            }
+        ]
     if path == "/personal_access_tokens":
-        return [{"id": 1, "name": "t", "user_id": USER_ID, "scopes": ["api"],
-                 "created_at": _recent(), "last_used_ips": []}]
+        return [
+            {
+                "id": 1,
+                "name": "t",
+                "user_id": USER_ID,
+                "scopes": ["api"],
+                "created_at": _recent(),
+                "last_used_ips": [],
+            }
+        ]
     if path == "/groups":
         return [{"id": GROUP_ID, "full_path": "g"}]
     if path == "/projects":
@@ -62,8 +88,17 @@ def items_for(path: str) -> list[dict[str, Any]]:
         return [{"id": PROJECT_ID, "path_with_namespace": "g/p"}]
     if path.endswith("/subgroups"):
         return []
-    return [{"id": 11, "name": "x", "title": "t", "url": "https://hooks.example/x",
-             "created_at": _recent(), "scopes": [], "runner_type": "instance_type"}]
+    return [
+        {
+            "id": 11,
+            "name": "x",
+            "title": "t",
+            "url": "https://hooks.example/x",
+            "created_at": _recent(),
+            "scopes": [],
+            "runner_type": "instance_type",
+        }
+    ]
 
 
 @dataclass

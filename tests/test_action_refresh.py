@@ -21,8 +21,11 @@ def test_blocking_from_the_menu_updates_the_users_row() -> None:
         main = await reach_main(pilot)
         pane = main.pane("users")
         assert isinstance(pane, UsersPane)
-        await until(pilot, lambda: "120" in str(pane.border_title) and "loading" not in
-                    str(pane.border_title), timeout=30)
+        await until(
+            pilot,
+            lambda: "120" in str(pane.border_title) and "loading" not in str(pane.border_title),
+            timeout=30,
+        )
         assert app.ctx is not None
         store, incident = app.ctx.store, app.ctx.incident_id
         assert store.get_user(incident, 7).state == "active"  # mchen
@@ -33,13 +36,20 @@ def test_blocking_from_the_menu_updates_the_users_row() -> None:
         await pilot.press("enter")  # Block is the first action
         await until(pilot, lambda: isinstance(app.screen, PlanScreen))
         await pilot.press(*"mchen", "enter")  # an administrator: typed by name
-        await until(pilot, lambda: isinstance(app.screen, ActionRunScreen)
-                    and app.screen.finished, timeout=20)
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, ActionRunScreen) and app.screen.finished,
+            timeout=20,
+        )
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
         await until(pilot, lambda: store.get_user(incident, 7).state == "blocked")
-        await until(pilot, lambda: any("mchen" in line and "blocked" in line
-                                       for line in screen_text(app).splitlines()))
+        await until(
+            pilot,
+            lambda: any(
+                "mchen" in line and "blocked" in line for line in screen_text(app).splitlines()
+            ),
+        )
 
     run_app(app, script)
 
@@ -63,8 +73,11 @@ def test_the_run_finishes_before_the_re_reads_and_they_still_reach_a_closed_run(
         main = await reach_main(pilot)
         pane = main.pane("users")
         assert isinstance(pane, UsersPane)
-        await until(pilot, lambda: "120" in str(pane.border_title) and "loading" not in
-                    str(pane.border_title), timeout=30)
+        await until(
+            pilot,
+            lambda: "120" in str(pane.border_title) and "loading" not in str(pane.border_title),
+            timeout=30,
+        )
         pane.move_to_user(7)
         await pilot.pause()
         await pilot.press("a")
@@ -73,13 +86,20 @@ def test_the_run_finishes_before_the_re_reads_and_they_still_reach_a_closed_run(
         await until(pilot, lambda: isinstance(app.screen, PlanScreen))
         await pilot.press(*"mchen", "enter")  # an administrator: typed by name
         try:
-            await until(pilot, lambda: isinstance(app.screen, ActionRunScreen)
-                        and app.screen.finished, timeout=10)
+            await until(
+                pilot,
+                lambda: isinstance(app.screen, ActionRunScreen) and app.screen.finished,
+                timeout=10,
+            )
             await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, MainScreen))
         finally:
             gate.set()
-        await until(pilot, lambda: any("mchen" in line and "blocked" in line
-                                       for line in screen_text(app).splitlines()))
+        await until(
+            pilot,
+            lambda: any(
+                "mchen" in line and "blocked" in line for line in screen_text(app).splitlines()
+            ),
+        )
 
     run_app(app, script)

@@ -47,8 +47,12 @@ def test_a_second_console_is_read_only_and_names_the_holder(fresh_drill, tmp_pat
     ids = [33]
     ctx = _ctx(fresh_drill, tmp_path, ids)
     ctx.store.journal_intent(ctx.incident_id, "block_user", "user", 33, "u", {}, None)
-    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(ctx.store.path),
-                              str(ctx.incident_id)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(ctx.store.path), str(ctx.incident_id)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "locked"
 
@@ -62,8 +66,7 @@ def test_a_second_console_is_read_only_and_names_the_holder(fresh_drill, tmp_pat
                 assert f"Another console (PID {child.pid} on " in mode
                 assert "read-only" in mode
                 menu = app.screen.query_one("#actions-list", OptionList)
-                assert all(menu.get_option_at_index(i).disabled
-                           for i in range(menu.option_count))
+                assert all(menu.get_option_at_index(i).disabled for i in range(menu.option_count))
                 assert _text(app, "#actions-pending") == ""  # not ours to re-check
                 await pilot.press("r")
                 await pilot.pause()
@@ -84,8 +87,7 @@ def test_resume_shows_the_plan_steps_then_finishes_them(fresh_drill, tmp_path, m
     pid = store.plan_create(inc, "block_user", {}, [("user", i, f"u{i}") for i in ids])
     gl = ctx.gitlab()
     gl.http_post("/users/33/block")
-    eid = store.journal_intent(inc, "block_user", "user", 33, "u33", {}, None,
-                               plan_step=(pid, 0))
+    eid = store.journal_intent(inc, "block_user", "user", 33, "u33", {}, None, plan_step=(pid, 0))
     store.journal_update(eid, "done")
     store.journal_intent(inc, "block_user", "user", 34, "u34", {}, None, plan_step=(pid, 1))
 
@@ -122,13 +124,17 @@ def test_resume_shows_the_plan_steps_then_finishes_them(fresh_drill, tmp_path, m
 
 def test_needs_attention_offers_the_revoke_one_key_away(fresh_drill, tmp_path):
     ctx = _ctx(fresh_drill, tmp_path, [])
-    tok = next(t for t in sorted(fresh_drill.state.tokens.values(), key=lambda t: t.id)
-               if not t.revoked and t.resource_type is None and not t.impersonation
-               and t.user_id != 1)
-    fresh_drill.options.fault = (
-        lambda m, p: "drop" if p.endswith(f"/personal_access_tokens/{tok.id}/rotate") else None)
-    plan = build_plan(RotateToken(), [Target("token", tok.id, tok.name,
-                                             info={"user_id": tok.user_id})])
+    tok = next(
+        t
+        for t in sorted(fresh_drill.state.tokens.values(), key=lambda t: t.id)
+        if not t.revoked and t.resource_type is None and not t.impersonation and t.user_id != 1
+    )
+    fresh_drill.options.fault = lambda m, p: (
+        "drop" if p.endswith(f"/personal_access_tokens/{tok.id}/rotate") else None
+    )
+    plan = build_plan(
+        RotateToken(), [Target("token", tok.id, tok.name, info={"user_id": tok.user_id})]
+    )
 
     async def run() -> None:
         app = RunHarness(ActionRunScreen(ctx, plan, follow_up=follow_up_screens(ctx)))

@@ -53,20 +53,22 @@ print("finished", flush=True)
 def _journal(db: Path) -> list[tuple[int, str]]:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
-        return [(int(r[0]), str(r[1])) for r in
-                con.execute("SELECT target_id, state FROM journal ORDER BY id")]
+        return [
+            (int(r[0]), str(r[1]))
+            for r in con.execute("SELECT target_id, state FROM journal ORDER BY id")
+        ]
     finally:
         con.close()
 
 
 def _blocked_events(drill: Any, uid: int) -> int:
-    return sum(1 for e in drill.state.audit if e.event_name == "user_blocked"
-               and e.entity_id == uid)
+    return sum(
+        1 for e in drill.state.audit if e.event_name == "user_blocked" and e.entity_id == uid
+    )
 
 
 @pytest.mark.parametrize("kill_in", ["intent", "sent"])
-def test_sigkill_mid_run_then_resume_blocks_each_user_exactly_once(fresh_drill, tmp_path,
-                                                                    kill_in):
+def test_sigkill_mid_run_then_resume_blocks_each_user_exactly_once(fresh_drill, tmp_path, kill_in):
     from console.drill.server import DrillServer
 
     for uid in TARGETS:
@@ -74,14 +76,24 @@ def test_sigkill_mid_run_then_resume_blocks_each_user_exactly_once(fresh_drill, 
         assert _blocked_events(fresh_drill, uid) == 0
     db = tmp_path / "state" / "console.db"
     store = Store.open(db)
-    inc = int(store.create_incident("crash", "compromised-account", None, fresh_drill.url,
-                                    None, None).id)
+    inc = int(
+        store.create_incident("crash", "compromised-account", None, fresh_drill.url, None, None).id
+    )
     fresh_drill.options.latency_ms = 60  # each request takes a while: a window to kill in
 
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(db), fresh_drill.url, str(inc),
-         ",".join(map(str, TARGETS))],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(db),
+            fresh_drill.url,
+            str(inc),
+            ",".join(map(str, TARGETS)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         cwd=Path(__file__).resolve().parents[1],
     )
     killed_at: list[tuple[int, str]] = []

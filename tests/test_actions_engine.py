@@ -84,10 +84,7 @@ def user_plan(action: Any, ids: list[int], actor_id: int | None = 1) -> Plan:
 
 
 def audit_count(drill: Any, event: str, entity_id: int) -> int:
-    return sum(
-        1 for e in drill.state.audit
-        if e.event_name == event and e.entity_id == entity_id
-    )
+    return sum(1 for e in drill.state.audit if e.event_name == event and e.entity_id == entity_id)
 
 
 def committed_states(db: Path, target_id: int) -> list[str]:
@@ -127,7 +124,7 @@ def test_block_journals_intent_durably_before_the_request_and_verifies(fresh_dri
     # pre-read GET, then the POST, then the verifying GET
     idx = wire.log.index(("POST", "/users/31/block"))
     assert ("GET", "/users/31") in wire.log[:idx]
-    assert ("GET", "/users/31") in wire.log[idx + 1:]
+    assert ("GET", "/users/31") in wire.log[idx + 1 :]
     [out] = result.outcomes
     assert out.state == "done", out.message
     [entry] = store.journal_entries(inc)
@@ -174,8 +171,7 @@ def test_dry_run_reads_only_and_journals_only_that_nothing_was_sent(fresh_drill,
     assert states == {31: "would_do", 15: "noop_already", 1: "refused"}
     assert wire.writes() == []
     [entry] = store.journal_entries(inc)  # the attempt, as sending nothing (actions.attempts)
-    assert (entry.state, entry.extra["not_sent"], entry.t_sent) == ("noop_already", "dry_run",
-                                                                    None)
+    assert (entry.state, entry.extra["not_sent"], entry.t_sent) == ("noop_already", "dry_run", None)
     assert store.journal_pending(inc) == [] and store.plans_open(inc) == []
     assert fresh_drill.state.users[31].state == "active"
     assert len(fresh_drill.state.audit) == audit_before
@@ -192,8 +188,7 @@ def test_read_only_refuses_mutating_plans_but_allows_a_dry_run(fresh_drill, tmp_
     assert wire.log == []
     assert [e.extra["not_sent"] for e in store.journal_entries(inc)] == ["read_only"]
 
-    result = run_plan(store, inc, gl, user_plan(BlockUser(), [31]), read_only=True,
-                      dry_run=True)
+    result = run_plan(store, inc, gl, user_plan(BlockUser(), [31]), read_only=True, dry_run=True)
     assert [o.state for o in result.outcomes] == ["would_do"]
     assert wire.writes() == []
     assert [e.extra["not_sent"] for e in store.journal_entries(inc)] == ["read_only", "dry_run"]
@@ -227,8 +222,9 @@ def test_401_halts_the_whole_run(fresh_drill, tmp_path):
     store, inc, _ = open_store(tmp_path, fresh_drill.url)
     gl = admin_gl(fresh_drill)
     wire = instrument(gl)
-    admin_token = next(t for t in fresh_drill.state.tokens.values()
-                       if t.value == DrillServer.ADMIN_TOKEN)
+    admin_token = next(
+        t for t in fresh_drill.state.tokens.values() if t.value == DrillServer.ADMIN_TOKEN
+    )
 
     def on_step(ev: StepEvent) -> None:
         # our own token is revoked (by the attacker, or by us) right after the first target
@@ -236,8 +232,9 @@ def test_401_halts_the_whole_run(fresh_drill, tmp_path):
             with fresh_drill.state.lock:
                 admin_token.revoked = True
 
-    result = run_plan(store, inc, gl, user_plan(BlockUser(), [31, 32, 33]), on_step=on_step,
-                      actor_id=1)
+    result = run_plan(
+        store, inc, gl, user_plan(BlockUser(), [31, 32, 33]), on_step=on_step, actor_id=1
+    )
 
     assert [o.state for o in result.outcomes] == ["done", "failed", "skipped"]
     assert result.halted and "401" in result.halted
@@ -268,8 +265,15 @@ def test_cancel_between_targets(fresh_drill, tmp_path):
         if ev.phase == "finished":
             done.append(ev.index)
 
-    result = run_plan(store, inc, gl, user_plan(BlockUser(), [31, 32, 33]), on_step=on_step,
-                      cancelled=lambda: len(done) >= 1, actor_id=1)
+    result = run_plan(
+        store,
+        inc,
+        gl,
+        user_plan(BlockUser(), [31, 32, 33]),
+        on_step=on_step,
+        cancelled=lambda: len(done) >= 1,
+        actor_id=1,
+    )
     assert result.cancelled
     assert [o.state for o in result.outcomes] == ["done", "skipped", "skipped"]
     assert fresh_drill.state.users[32].state == "active"
@@ -321,8 +325,9 @@ class FakeAction(BaseAction):
 
 
 def _fake_plan(server: FakeServer, ids: list[int], convergent: bool = True) -> Plan:
-    return Plan(FakeAction(server, convergent=convergent),
-                tuple(Target("user", i, f"u{i}") for i in ids))
+    return Plan(
+        FakeAction(server, convergent=convergent), tuple(Target("user", i, f"u{i}") for i in ids)
+    )
 
 
 def test_429_pauses_honouring_retry_after_then_continues(tmp_path):
@@ -330,8 +335,9 @@ def test_429_pauses_honouring_retry_after_then_continues(tmp_path):
     server = FakeServer(script=[429, "ok", "ok"])
     slept: list[float] = []
     events: list[StepEvent] = []
-    result = run_plan(store, inc, None, _fake_plan(server, [1, 2]), sleep=slept.append,
-                      on_step=events.append)
+    result = run_plan(
+        store, inc, None, _fake_plan(server, [1, 2]), sleep=slept.append, on_step=events.append
+    )
     assert [o.state for o in result.outcomes] == ["done", "done"]
     assert server.applies == 3
     assert 2.9 <= sum(slept) <= 3.5  # Retry-After: 3 (+ jitter), slept in slices
@@ -477,8 +483,11 @@ def test_retry_after_parsing():
 
 
 def test_plan_summary_and_confirmation_word():
-    plan = build_plan(BlockUser(), [Target("user", 2, "a", frozenset({"admin"})),
-                                    Target("user", 3, "b")], actor_id=1)
+    plan = build_plan(
+        BlockUser(),
+        [Target("user", 2, "a", frozenset({"admin"})), Target("user", 3, "b")],
+        actor_id=1,
+    )
     assert confirmation_word(plan) == "2"
     assert summarize(plan) == "Block: 2 users (1 admin)."
     one = build_plan(BlockUser(), [Target("user", 2, "a")], actor_id=1)

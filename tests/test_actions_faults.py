@@ -55,8 +55,9 @@ def setup(drill: Any, tmp_path: Path) -> tuple[Store, int, Any, list[tuple[str, 
     from console.drill.server import DrillServer
 
     store = Store.open(tmp_path / "state" / "console.db")
-    inc = int(store.create_incident("faults", "compromised-account", None, drill.url,
-                                    None, None).id)
+    inc = int(
+        store.create_incident("faults", "compromised-account", None, drill.url, None, None).id
+    )
     gl = build_gitlab(ConnectionConfig(url=drill.url), Secret(DrillServer.ADMIN_TOKEN))
     log: list[tuple[str, str]] = []
     original = gl.session.send
@@ -111,8 +112,12 @@ def test_a_second_process_cannot_send_and_learns_who_holds_the_incident(fresh_dr
     ids = block_targets(fresh_drill, 3)
     # an entry the other console has in flight: this one must not re-check it
     store.journal_intent(inc, "block_user", "user", ids[0], "u", {}, {"state": "active"})
-    child = subprocess.Popen([sys.executable, "-c", HOLDER, str(store.path), str(inc)],
-                             stdout=subprocess.PIPE, text=True, cwd=REPO)
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(store.path), str(inc)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "locked"
         with pytest.raises(WriterElsewhere) as refused:
@@ -172,8 +177,16 @@ def test_two_consoles_running_the_same_plan_never_send_a_write_twice(fresh_drill
     store, inc, _, _ = setup(fresh_drill, tmp_path)
     ids = block_targets(fresh_drill, 12)
     args = [str(store.path), fresh_drill.url, str(inc), ",".join(map(str, ids))]
-    kids = [subprocess.Popen([sys.executable, "-c", RUNNER, *args], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, cwd=REPO) for _ in range(2)]
+    kids = [
+        subprocess.Popen(
+            [sys.executable, "-c", RUNNER, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        for _ in range(2)
+    ]
     for kid in kids:
         assert kid.stdout is not None and kid.stdout.readline().strip() == "ready"
     for kid in kids:  # go together
@@ -207,8 +220,14 @@ def test_halted_plan_is_journaled_whole_and_resume_finishes_the_rest(fresh_drill
 
     fresh_drill.options.fault = fault
     result = run_plan(store, inc, gl, users_plan(ids), actor_id=1)
-    assert [o.state for o in result.outcomes] == ["done", "done", "forbidden", "forbidden",
-                                                  "failed", "skipped"]
+    assert [o.state for o in result.outcomes] == [
+        "done",
+        "done",
+        "forbidden",
+        "forbidden",
+        "failed",
+        "skipped",
+    ]
     assert result.halted is not None
     assert "3 requests in a row were refused (403)" in result.halted
     assert f"the read before the write (GET /users/{ids[4]})" in result.halted
@@ -243,8 +262,7 @@ def test_plan_view_shows_verified_after_resume(fresh_drill, tmp_path):
 
 def test_a_tampered_plan_is_detected_by_the_chain(tmp_path):
     store = Store.open(tmp_path / "console.db")
-    inc = int(store.create_incident("t", "compromised-account", None, "http://x", None,
-                                    None).id)
+    inc = int(store.create_incident("t", "compromised-account", None, "http://x", None, None).id)
     pid = store.plan_create(inc, "block_user", {}, [("user", 5, "a"), ("user", 6, "b")])
     assert store.verify_chain(inc)
     with store._write() as con:
@@ -257,14 +275,17 @@ def test_a_tampered_plan_is_detected_by_the_chain(tmp_path):
 
 def test_lost_reply_on_rotate_names_the_new_token_to_revoke(fresh_drill, tmp_path):
     store, inc, gl, _ = setup(fresh_drill, tmp_path)
-    tok = next(t for t in sorted(fresh_drill.state.tokens.values(), key=lambda t: t.id)
-               if not t.revoked and t.resource_type is None and not t.impersonation
-               and t.user_id != 1)
-    fresh_drill.options.fault = (
-        lambda method, path: "drop" if path.endswith(f"/personal_access_tokens/{tok.id}/rotate")
-        else None)
-    plan = build_plan(RotateToken(), [Target("token", tok.id, tok.name,
-                                             info={"user_id": tok.user_id})])
+    tok = next(
+        t
+        for t in sorted(fresh_drill.state.tokens.values(), key=lambda t: t.id)
+        if not t.revoked and t.resource_type is None and not t.impersonation and t.user_id != 1
+    )
+    fresh_drill.options.fault = lambda method, path: (
+        "drop" if path.endswith(f"/personal_access_tokens/{tok.id}/rotate") else None
+    )
+    plan = build_plan(
+        RotateToken(), [Target("token", tok.id, tok.name, info={"user_id": tok.user_id})]
+    )
     [out] = run_plan(store, inc, gl, plan).outcomes
     new = fresh_drill.state.tokens[tok.rotated_to]
     assert tok.revoked and not new.revoked
@@ -293,8 +314,13 @@ def test_403s_on_the_write_halt_naming_the_write(fresh_drill, tmp_path):
     ids = block_targets(fresh_drill, 5)
     fresh_drill.options.fault = lambda m, p: 403 if m == "POST" else None
     result = run_plan(store, inc, gl, users_plan(ids), actor_id=1)
-    assert [o.state for o in result.outcomes] == ["forbidden", "forbidden", "failed",
-                                                  "skipped", "skipped"]
+    assert [o.state for o in result.outcomes] == [
+        "forbidden",
+        "forbidden",
+        "failed",
+        "skipped",
+        "skipped",
+    ]
     assert result.halted and f"the write (POST /users/{ids[2]}/block)" in result.halted
     assert len(writes(log)) == 3
     assert result.left_pending == 2
@@ -329,8 +355,7 @@ def test_a_hanging_server_costs_seconds_not_minutes(fresh_drill, tmp_path, monke
 
 def test_a_read_asking_for_an_hour_halts_instead_of_sleeping(tmp_path):
     store = Store.open(tmp_path / "console.db")
-    inc = int(store.create_incident("t", "compromised-account", None, "http://x", None,
-                                    None).id)
+    inc = int(store.create_incident("t", "compromised-account", None, "http://x", None, None).id)
 
     class Limited(BlockUser):
         name = "limited_block"
@@ -340,9 +365,14 @@ def test_a_read_asking_for_an_hour_halts_instead_of_sleeping(tmp_path):
 
     register(Limited.name, lambda p: Limited())
     slept: list[float] = []
-    result = run_plan(store, inc, None, Plan(Limited(), (Target("user", 5, "u"),
-                                                        Target("user", 6, "v"))),
-                      actor_id=1, sleep=slept.append)
+    result = run_plan(
+        store,
+        inc,
+        None,
+        Plan(Limited(), (Target("user", 5, "u"), Target("user", 6, "v"))),
+        actor_id=1,
+        sleep=slept.append,
+    )
     assert slept == []
     assert result.halted and "60 min" in result.halted and "GET /users/5" in result.halted
     assert result.left_pending == 2
@@ -381,8 +411,7 @@ def test_resume_in_read_only_mode_rechecks_but_sends_nothing(fresh_drill, tmp_pa
 
 def test_a_plan_of_an_unknown_action_is_refused_not_offered_forever(tmp_path):
     store = Store.open(tmp_path / "console.db")
-    inc = int(store.create_incident("t", "compromised-account", None, "http://x", None,
-                                    None).id)
+    inc = int(store.create_incident("t", "compromised-account", None, "http://x", None, None).id)
     store.plan_create(inc, "no_such_action", {}, [("user", 5, "a")])
     resume(store, inc, None)
     assert store.plans_open(inc) == []

@@ -34,8 +34,9 @@ def _ctx(drill: Any, tmp_path: Path, ids: list[int], **flags: bool) -> AppContex
     cfg = ConnectionConfig(url=drill.url)
     token = Secret(DrillServer.ADMIN_TOKEN)
     gl = build_gitlab(cfg, token)
-    store.upsert_users(int(incident.id), [gl.http_get(f"/users/{i}") for i in ids],
-                       "2025-01-01T00:00:00Z")
+    store.upsert_users(
+        int(incident.id), [gl.http_get(f"/users/{i}") for i in ids], "2025-01-01T00:00:00Z"
+    )
     conn = SimpleNamespace(config=cfg, token=token, is_drill=True)
     return AppContext(store, incident, conn, None, **flags)  # type: ignore[arg-type]
 
@@ -116,7 +117,10 @@ def test_block_two_users_from_the_menu(fresh_drill, tmp_path):
     assert fresh_drill.state.users[33].state == "blocked"
     assert fresh_drill.state.users[34].state == "blocked"
     assert [e.state for e in ctx.store.journal_entries(ctx.incident_id)] == [
-        "failed", "done", "done"]  # the refused confirmation first
+        "failed",
+        "done",
+        "done",
+    ]  # the refused confirmation first
 
 
 def test_read_only_greys_out_actions_and_offers_a_dry_run(fresh_drill, tmp_path):
@@ -153,8 +157,9 @@ def test_read_only_greys_out_actions_and_offers_a_dry_run(fresh_drill, tmp_path)
 
     asyncio.run(run())
     assert fresh_drill.state.users[35].state == "active"
-    assert [(e.state, e.extra.get("not_sent")) for e in
-            ctx.store.journal_entries(ctx.incident_id)] == [("noop_already", "dry_run")]
+    assert [
+        (e.state, e.extra.get("not_sent")) for e in ctx.store.journal_entries(ctx.incident_id)
+    ] == [("noop_already", "dry_run")]
 
 
 def test_password_reset_shows_the_new_password_once(fresh_drill, tmp_path):
@@ -167,8 +172,11 @@ def test_password_reset_shows_the_new_password_once(fresh_drill, tmp_path):
             await pilot.press("a")
             await pilot.pause()
             menu = app.screen.query_one("#actions-list", OptionList)
-            menu.highlighted = next(i for i in range(menu.option_count)
-                                    if menu.get_option_at_index(i).id == "reset_password")
+            menu.highlighted = next(
+                i
+                for i in range(menu.option_count)
+                if menu.get_option_at_index(i).id == "reset_password"
+            )
             await pilot.press("enter")
             await app.workers.wait_for_complete()
             await pilot.pause()
@@ -204,10 +212,15 @@ def test_revoke_tokens_from_the_menu_never_includes_our_own_token(fresh_drill, t
     ctx = _ctx(fresh_drill, tmp_path, [])
     tokens = fresh_drill.state.tokens
     own = next(t for t in tokens.values() if t.value == DrillServer.ADMIN_TOKEN)
-    victim = next(t for t in sorted(tokens.values(), key=lambda t: t.id)
-                  if t.user_id == 10 and not t.revoked and t.resource_type is None)
-    listed = [{"id": t.id, "name": t.name, "user_id": t.user_id, "scopes": t.scopes}
-              for t in (own, victim)]
+    victim = next(
+        t
+        for t in sorted(tokens.values(), key=lambda t: t.id)
+        if t.user_id == 10 and not t.revoked and t.resource_type is None
+    )
+    listed = [
+        {"id": t.id, "name": t.name, "user_id": t.user_id, "scopes": t.scopes}
+        for t in (own, victim)
+    ]
 
     async def run() -> None:
         app = Harness(ctx, [])
@@ -238,16 +251,26 @@ def test_own_token_in_a_token_selection_is_rotated_last_on_its_own_word(fresh_dr
     from console.session import Connection
 
     ctx = _ctx(fresh_drill, tmp_path, [])
-    ctx.replace_connection(Connection(ctx.connection.config, ctx.connection.token, "env",
-                                      "env"))
+    ctx.replace_connection(Connection(ctx.connection.config, ctx.connection.token, "env", "env"))
     tokens = fresh_drill.state.tokens
     own = next(t for t in tokens.values() if t.value == DrillServer.ADMIN_TOKEN)
-    victim = next(t for t in sorted(tokens.values(), key=lambda t: t.id)
-                  if t.user_id == 10 and not t.revoked and t.resource_type is None)
+    victim = next(
+        t
+        for t in sorted(tokens.values(), key=lambda t: t.id)
+        if t.user_id == 10 and not t.revoked and t.resource_type is None
+    )
     group = next(t for t in tokens.values() if t.resource_type == "group" and not t.revoked)
-    listed = [{"id": t.id, "name": t.name, "user_id": t.user_id, "scopes": t.scopes,
-               "resource_type": t.resource_type, "resource_id": t.resource_id}
-              for t in (own, victim, group)]
+    listed = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "user_id": t.user_id,
+            "scopes": t.scopes,
+            "resource_type": t.resource_type,
+            "resource_id": t.resource_id,
+        }
+        for t in (own, victim, group)
+    ]
 
     async def run() -> None:
         app = Harness(ctx, [])
@@ -273,13 +296,14 @@ def test_own_token_in_a_token_selection_is_rotated_last_on_its_own_word(fresh_dr
 
     asyncio.run(run())
     writes = [(m, p) for m, p, _ in fresh_drill.writes()]
-    assert writes == [("DELETE", f"/groups/{group.resource_id}/access_tokens/{group.id}"),
-                      ("DELETE", f"/personal_access_tokens/{victim.id}"),
-                      ("POST", "/personal_access_tokens/self/rotate")]  # own token last
+    assert writes == [
+        ("DELETE", f"/groups/{group.resource_id}/access_tokens/{group.id}"),
+        ("DELETE", f"/personal_access_tokens/{victim.id}"),
+        ("POST", "/personal_access_tokens/self/rotate"),
+    ]  # own token last
     assert victim.revoked and group.revoked and own.revoked
     assert ctx.connection.token.reveal() != DrillServer.ADMIN_TOKEN
-    refused = [e for e in ctx.store.journal_entries(ctx.incident_id)
-               if e.extra.get("not_sent")]
+    refused = [e for e in ctx.store.journal_entries(ctx.incident_id) if e.extra.get("not_sent")]
     assert [e.extra["not_sent"] for e in refused] == ["own_token_unconfirmed"]
 
 
@@ -287,8 +311,9 @@ def test_menu_offers_to_resume_interrupted_actions(fresh_drill, tmp_path):
     ids = [37]
     ctx = _ctx(fresh_drill, tmp_path, ids)
     # a previous session journaled the intent and died before sending
-    ctx.store.journal_intent(ctx.incident_id, "block_user", "user", 37, "omehta", {},
-                             {"state": "active"})
+    ctx.store.journal_intent(
+        ctx.incident_id, "block_user", "user", 37, "omehta", {}, {"state": "active"}
+    )
 
     async def run() -> None:
         app = Harness(ctx, ids)
@@ -317,10 +342,14 @@ def test_a_plan_for_thousands_lists_a_bounded_number_of_lines(drill, tmp_path):
     incident = store.create_incident("many", "compromised-account", None, drill.url, None, None)
     n = PLAN_LINES + 250
     ids = list(range(5000, 5000 + n))
-    store.upsert_users(int(incident.id), [{"id": i, "username": f"u{i}", "state": "active"}
-                                          for i in ids], "2025-01-01T00:00:00Z")
-    conn = SimpleNamespace(config=ConnectionConfig(url=drill.url),
-                           token=Secret(DrillServer.ADMIN_TOKEN), is_drill=True)
+    store.upsert_users(
+        int(incident.id),
+        [{"id": i, "username": f"u{i}", "state": "active"} for i in ids],
+        "2025-01-01T00:00:00Z",
+    )
+    conn = SimpleNamespace(
+        config=ConnectionConfig(url=drill.url), token=Secret(DrillServer.ADMIN_TOKEN), is_drill=True
+    )
     ctx = AppContext(store, incident, conn, None)  # type: ignore[arg-type]
 
     async def run() -> None:

@@ -40,8 +40,9 @@ class Env:
         self.s = server
         self.db = tmp / "state" / "console.db"
         self.store = Store.open(self.db)
-        self.inc = int(self.store.create_incident("t", "compromised-account", None, server.url,
-                                                  None, None).id)
+        self.inc = int(
+            self.store.create_incident("t", "compromised-account", None, server.url, None, None).id
+        )
         self.gl = build_gitlab(ConnectionConfig(url=server.url), Secret(server.ADMIN_TOKEN))
 
     def load_token(self, tid: int) -> dict[str, Any]:
@@ -65,8 +66,14 @@ def env(fresh_drill: Any, tmp_path: Path) -> Env:
 
 
 def _personal(env: Env, user_id: int) -> Any:
-    return next(t for t in env.s.state.tokens.values() if t.user_id == user_id
-                and not t.revoked and not t.impersonation and t.resource_type is None)
+    return next(
+        t
+        for t in env.s.state.tokens.values()
+        if t.user_id == user_id
+        and not t.revoked
+        and not t.impersonation
+        and t.resource_type is None
+    )
 
 
 def test_a_revoked_token_row_shows_revoked_right_after_the_run(env: Env) -> None:
@@ -127,8 +134,10 @@ def _own(env: Env) -> Any:
 
 def test_the_own_token_is_taken_out_of_token_plans_and_rotated_last(env: Env) -> None:
     own, other = _own(env), _personal(env, 7)
-    rows = [{"id": own.id, "name": own.name, "user_id": 1},
-            {"id": other.id, "name": other.name, "user_id": 7}]
+    rows = [
+        {"id": own.id, "name": own.name, "user_id": 1},
+        {"id": other.id, "name": other.name, "user_id": 7},
+    ]
     plans, last = split_own_token(token_plans("revoke", rows, own_token_id=own.id), own.id)
     assert [[t.id for t in p.targets] for p in plans] == [[other.id]]
     assert last is not None and last.action.name == "rotate_own_token"
@@ -141,7 +150,8 @@ def test_the_own_token_is_taken_out_of_token_plans_and_rotated_last(env: Env) ->
 
 @pytest.mark.parametrize("source", ["keyring", "env"])
 def test_own_token_rotation_keeps_the_value_where_the_old_one_lived(
-        env: Env, source: str, caplog: pytest.LogCaptureFixture) -> None:
+    env: Env, source: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     backend = MemoryKeyring()
     keyring = TokenStore(backend)

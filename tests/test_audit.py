@@ -40,9 +40,7 @@ def test_ninety_day_window_is_three_slices_of_at_most_thirty_days() -> None:
         assert hi2 == lo
 
 
-@pytest.mark.parametrize(
-    ("days", "expected"), [(0.5, 1), (30, 1), (30.001, 2), (61, 3), (365, 13)]
-)
+@pytest.mark.parametrize(("days", "expected"), [(0.5, 1), (30, 1), (30.001, 2), (61, 3), (365, 13)])
 def test_slice_counts(days: float, expected: int) -> None:
     end = datetime(2025, 6, 1, tzinfo=UTC)
     slices = window_slices(end - timedelta(days=days), end)
@@ -130,11 +128,22 @@ def test_secondary_categories() -> None:
 
 def test_normalise_flattens_details_and_builds_a_summary() -> None:
     raw = {
-        "id": 9004, "author_id": 1, "entity_id": 7, "entity_type": "Project",
-        "details": {"change": "access_level", "from": "Developer", "to": "Maintainer",
-                    "author_name": "root", "target_id": "acme/api", "target_type": "User",
-                    "target_details": "Alice", "ip_address": None, "entity_path": "acme/api",
-                    "custom_message": "Membership updated"},
+        "id": 9004,
+        "author_id": 1,
+        "entity_id": 7,
+        "entity_type": "Project",
+        "details": {
+            "change": "access_level",
+            "from": "Developer",
+            "to": "Maintainer",
+            "author_name": "root",
+            "target_id": "acme/api",
+            "target_type": "User",
+            "target_details": "Alice",
+            "ip_address": None,
+            "entity_path": "acme/api",
+            "custom_message": "Membership updated",
+        },
         "created_at": "2025-05-02T10:06:00.000Z",
     }
     e = normalize_event(raw)
@@ -155,12 +164,20 @@ def test_normalise_rejects_events_without_an_id() -> None:
 
 
 def _ev(id_: int, **kw: Any) -> Any:
-    details = {k: v for k, v in kw.items() if k not in ("author_id", "entity_type", "entity_id",
-                                                         "event_name", "created_at")}
-    raw = {"id": id_, "author_id": kw.get("author_id", 1), "entity_type": kw.get(
-        "entity_type", "User"), "entity_id": kw.get("entity_id", 1),
-        "event_name": kw.get("event_name"), "details": details,
-        "created_at": kw.get("created_at", "2025-05-02T10:00:00Z")}
+    details = {
+        k: v
+        for k, v in kw.items()
+        if k not in ("author_id", "entity_type", "entity_id", "event_name", "created_at")
+    }
+    raw = {
+        "id": id_,
+        "author_id": kw.get("author_id", 1),
+        "entity_type": kw.get("entity_type", "User"),
+        "entity_id": kw.get("entity_id", 1),
+        "event_name": kw.get("event_name"),
+        "details": details,
+        "created_at": kw.get("created_at", "2025-05-02T10:00:00Z"),
+    }
     e = normalize_event(raw)
     assert e is not None
     return e
@@ -168,12 +185,23 @@ def _ev(id_: int, **kw: Any) -> Any:
 
 def test_user_filter_matches_author_target_and_entity() -> None:
     by = _ev(1, author_id=7, entity_id=7, event_name="add_ssh_key")
-    about = _ev(2, author_id=1, entity_id=1, event_name="personal_access_token_created",
-                target_id=7, target_type="User")  # entity is the author, victim in target
+    about = _ev(
+        2,
+        author_id=1,
+        entity_id=1,
+        event_name="personal_access_token_created",
+        target_id=7,
+        target_type="User",
+    )  # entity is the author, victim in target
     entity = _ev(3, author_id=1, entity_type="User", entity_id=7, event_name="user_blocked")
     other = _ev(4, author_id=2, entity_id=2, event_name="add_ssh_key")
-    attempt = _ev(5, author_id=-1, entity_type="Gitlab::Audit::InstanceScope",
-                  event_name="login_failed_with_standard_authentication", author_name="MChen")
+    attempt = _ev(
+        5,
+        author_id=-1,
+        entity_type="Gitlab::Audit::InstanceScope",
+        event_name="login_failed_with_standard_authentication",
+        author_name="MChen",
+    )
     events = [by, about, entity, other, attempt]
     assert [e.id for e in filter_events(events, AuditFilter(user_id=7))] == [1, 2, 3]
     with_name = AuditFilter(user_id=7, username="mchen")
@@ -182,12 +210,27 @@ def test_user_filter_matches_author_target_and_entity() -> None:
 
 
 def test_search_categories_author_entity_and_time() -> None:
-    a = _ev(1, event_name="add_ssh_key", custom_message="Added SSH key", ip_address="203.0.113.66",
-            created_at="2025-05-01T00:00:00Z")
-    b = _ev(2, event_name="authenticated_with_two_factor", author_id=2, entity_id=2,
-            created_at="2025-05-03T00:00:00Z")
-    c = _ev(3, event_name="member_created", entity_type="Group", entity_id=3,
-            created_at="2025-05-05T00:00:00Z")
+    a = _ev(
+        1,
+        event_name="add_ssh_key",
+        custom_message="Added SSH key",
+        ip_address="203.0.113.66",
+        created_at="2025-05-01T00:00:00Z",
+    )
+    b = _ev(
+        2,
+        event_name="authenticated_with_two_factor",
+        author_id=2,
+        entity_id=2,
+        created_at="2025-05-03T00:00:00Z",
+    )
+    c = _ev(
+        3,
+        event_name="member_created",
+        entity_type="Group",
+        entity_id=3,
+        created_at="2025-05-05T00:00:00Z",
+    )
     events = [a, b, c]
     assert filter_events(events, AuditFilter(search="203.0.113")) == [a]
     assert filter_events(events, AuditFilter(search="ssh ADDED")) == [a]
@@ -196,8 +239,9 @@ def test_search_categories_author_entity_and_time() -> None:
     assert filter_events(events, AuditFilter(author_id=2)) == [b]
     assert filter_events(events, AuditFilter(entity=("Group", 3))) == [c]
     assert filter_events(events, AuditFilter(since="2025-05-02", until="2025-05-04")) == [b]
-    f = AuditFilter(search="x", categories=frozenset({"KEY"}), user_id=7, username="m",
-                    entity=("Group", 3))
+    f = AuditFilter(
+        search="x", categories=frozenset({"KEY"}), user_id=7, username="m", entity=("Group", 3)
+    )
     assert AuditFilter.from_dict(f.to_dict()) == f
 
 
@@ -227,8 +271,11 @@ class _FakeHttpx:
         if self.status >= 400:
             return _Resp({"message": "404 Not Found"}, status=self.status)
         page = int(parse_qs(urlsplit(url).query).get("page", ["1"])[0])
-        nxt = f"https://x.invalid/api/v4/audit_events?page={page + 1}" if page < len(
-            self.pages) else None
+        nxt = (
+            f"https://x.invalid/api/v4/audit_events?page={page + 1}"
+            if page < len(self.pages)
+            else None
+        )
         return _Resp(self.pages[page - 1], nxt)
 
 
@@ -242,8 +289,10 @@ def test_iter_pages_follows_next_links_and_always_sets_a_timeout() -> None:
 
 
 def test_fetch_dedupes_events_repeated_across_slices_and_pages() -> None:
-    page = [{"id": 5, "event_name": "add_ssh_key", "created_at": "2025-05-02T00:00:00Z"},
-            {"id": 4, "event_name": "add_ssh_key", "created_at": "2025-05-01T00:00:00Z"}]
+    page = [
+        {"id": 5, "event_name": "add_ssh_key", "created_at": "2025-05-02T00:00:00Z"},
+        {"id": 4, "event_name": "add_ssh_key", "created_at": "2025-05-01T00:00:00Z"},
+    ]
     client = _FakeHttpx([page, page])
     result = fetch_audit_events(client, window=("2025-03-01", "2025-05-30"))
     assert len(result.slices) == 3
@@ -276,8 +325,10 @@ def test_fetch_stops_when_cancelled() -> None:
     client = _FakeHttpx([[{"id": i}] for i in range(1, 6)])
     seen: list[int] = []
     result = fetch_audit_events(
-        client, window=("2025-05-01", "2025-05-02"),
-        on_progress=lambda p: seen.append(p.pages), cancelled=lambda: len(seen) >= 2,
+        client,
+        window=("2025-05-01", "2025-05-02"),
+        on_progress=lambda p: seen.append(p.pages),
+        cancelled=lambda: len(seen) >= 2,
     )
     assert not result.complete
     assert len(client.calls) == 3  # the third page arrived, was not counted, nothing more
@@ -312,8 +363,7 @@ def _gitlab(server: Any, token: str | None = None) -> Any:
     from console.config import ConnectionConfig, build_gitlab
     from console.secret import Secret
 
-    return build_gitlab(ConnectionConfig(url=server.url),
-                        Secret(token or server.ADMIN_TOKEN))
+    return build_gitlab(ConnectionConfig(url=server.url), Secret(token or server.ADMIN_TOKEN))
 
 
 def _drill_window(server: Any, days: int) -> tuple[datetime, datetime]:
@@ -325,8 +375,9 @@ def test_drill_ninety_days_in_three_keyset_slices_complete_and_deduped(drill: An
     gl = Recorder(_gitlab(drill))
     lo, hi = _drill_window(drill, 90)
     progress: list[Any] = []
-    result = fetch_audit_events(gl, ("instance", None), (lo, hi), per_page=50,
-                                on_progress=progress.append)
+    result = fetch_audit_events(
+        gl, ("instance", None), (lo, hi), per_page=50, on_progress=progress.append
+    )
     assert result.problem is None and result.complete
     assert len(result.slices) == 3
     firsts = [q for _p, q in gl.calls if "created_after" in q and "cursor" not in q]
@@ -337,8 +388,7 @@ def test_drill_ninety_days_in_three_keyset_slices_complete_and_deduped(drill: An
         assert (q["pagination"], q["order_by"], q["sort"]) == ("keyset", "id", "desc")
     assert len(gl.calls) > 3  # several pages per slice were followed
     assert all(path == "/audit_events" for path, _q in gl.calls)
-    expected = {e.id for e in drill.state.audit
-                if lo <= parse_ts(e.created_at) <= hi}
+    expected = {e.id for e in drill.state.audit if lo <= parse_ts(e.created_at) <= hi}
     ids = [e.id for e in result.events]
     assert len(ids) == len(set(ids)) == len(expected) and set(ids) == expected
     assert progress[-1].events == len(expected) and progress[-1].slice_count == 3
@@ -351,14 +401,19 @@ def test_drill_attacker_traces_cover_every_seeded_category(drill: Any) -> None:
     assert result.problem is None
     attacker = [e for e in result.events if e.ip_address == ATTACKER_IP]
     assert {"SIGNIN", "TOKEN", "KEY", "2FA", "CONFIG", "RUNNER", "HOOK", "USER"} <= {
-        e.category for e in attacker}
+        e.category for e in attacker
+    }
     everything = {e.category for e in result.events}
     assert "INSTANCE" in everything and "OTHER" not in everything
     # the token event is filed under its author; the victim filter still finds admin changes
     mchen = filter_events(result.events, AuditFilter(user_id=7, username="mchen"))
     names = {e.event_name for e in mchen}
-    assert {"personal_access_token_created", "add_ssh_key", "member_updated",
-            "login_failed_with_otp_authentication"} <= names
+    assert {
+        "personal_access_token_created",
+        "add_ssh_key",
+        "member_updated",
+        "login_failed_with_otp_authentication",
+    } <= names
     helper = filter_events(result.events, AuditFilter(user_id=9))
     assert "user_admin_status_updated" in {e.event_name for e in helper}
 
@@ -369,8 +424,7 @@ def test_drill_free_tier_gives_the_coverage_problem() -> None:
     server = DrillServer(DrillOptions(users=50, tier="free"))
     server.start()
     try:
-        result = fetch_audit_events(_gitlab(server), ("instance", None),
-                                    _drill_window(server, 10))
+        result = fetch_audit_events(_gitlab(server), ("instance", None), _drill_window(server, 10))
     finally:
         server.stop()
     assert result.events == [] and result.coverage_gap
@@ -378,7 +432,8 @@ def test_drill_free_tier_gives_the_coverage_problem() -> None:
 
 
 def test_drill_non_admin_is_told_it_cannot_see_instance_events(drill: Any) -> None:
-    result = fetch_audit_events(_gitlab(drill, drill.USER_TOKEN), ("instance", None),
-                                _drill_window(drill, 10))
+    result = fetch_audit_events(
+        _gitlab(drill, drill.USER_TOKEN), ("instance", None), _drill_window(drill, 10)
+    )
     assert result.events == [] and result.problem is not None
     assert result.problem.status == 403 and "administrator" in result.problem.detail

@@ -114,7 +114,10 @@ def test_token_on_argv_is_refused(
     ],
 )
 def test_bad_input_is_one_line_exit_2(
-    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str], no_harden: list[str],
+    argv: list[str],
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+    no_harden: list[str],
     fake_app: list[Any],
 ) -> None:
     assert cli.main(argv) == 2
@@ -125,11 +128,31 @@ def test_bad_input_is_one_line_exit_2(
 def test_default_runs_app_with_launch(
     no_harden: list[str], fake_app: list[Any], restore_logging: None
 ) -> None:
-    assert cli.main(["--demo", "--users", "300", "--latency-ms", "20", "--tier", "free",
-                     "--read-only", "--dry-run"]) == 0
+    assert (
+        cli.main(
+            [
+                "--demo",
+                "--users",
+                "300",
+                "--latency-ms",
+                "20",
+                "--tier",
+                "free",
+                "--read-only",
+                "--dry-run",
+            ]
+        )
+        == 0
+    )
     (launch,) = fake_app
-    assert launch == Launch(demo=True, drill_users=300, drill_latency_ms=20.0, drill_tier="free",
-                            read_only=True, dry_run=True)
+    assert launch == Launch(
+        demo=True,
+        drill_users=300,
+        drill_latency_ms=20.0,
+        drill_tier="free",
+        read_only=True,
+        dry_run=True,
+    )
 
 
 def test_url_without_scheme_gets_https(
@@ -181,7 +204,9 @@ def test_crash_hook_prints_one_redacted_line_and_writes_0600_log(
 
 
 def test_unexpected_exception_in_main_is_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], no_harden: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_harden: list[str],
     restore_logging: None,
 ) -> None:
     mod = types.ModuleType("console.app")
@@ -206,8 +231,14 @@ def run_cli(
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO)
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "console", *args], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "console", *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_python_m_console_bad_flag() -> None:
@@ -339,8 +370,11 @@ def test_latest_incident_matches_instance() -> None:
 
     class FakeStore:
         def list_incidents(self, status: str | None = "open") -> list[Any]:
-            return [Inc(3, "https://other.example"), Inc(2, "https://g.example/"),
-                    Inc(1, "https://g.example")]
+            return [
+                Inc(3, "https://other.example"),
+                Inc(2, "https://g.example/"),
+                Inc(1, "https://g.example"),
+            ]
 
     inc = latest_incident(FakeStore(), "https://G.example/api/v4")
     assert inc is not None and inc.id == 2

@@ -43,8 +43,7 @@ def _events(gl: Any) -> list[dict[str, Any]]:
 
 
 def _options(**kw: Any) -> ContainOptions:
-    return ContainOptions(variable_values={("project", 3, "PIP_INDEX_URL"): Secret(NEW_PIP)},
-                          **kw)
+    return ContainOptions(variable_values={("project", 3, "PIP_INDEX_URL"): Secret(NEW_PIP)}, **kw)
 
 
 def _playbook(server: Any, **kw: Any) -> tuple[Any, ContainPlaybook]:
@@ -72,8 +71,9 @@ def assert_no_foothold_left(server: Any) -> None:
     live = {t.name for t in st.tokens.values() if not t.revoked}
     assert not live & {"ci-sync", "backup-sync", "laptop-cli", "k8s-sync", "support-session"}
     assert st.ssh_keys[7] == [] and st.gpg_keys[7] == []
-    assert not any(h.url in (ATTACKER_HOOK_URL, ATTACKER_SYSTEM_HOOK_URL)
-                   for h in st.hooks.values())
+    assert not any(
+        h.url in (ATTACKER_HOOK_URL, ATTACKER_SYSTEM_HOOK_URL) for h in st.hooks.values()
+    )
     assert not any(r.description == "build-07" for r in st.runners.values())
     assert not st.users[7].is_admin and not st.users[9].is_admin
     assert st.member("Namespace", 3, 7).access_level == 30  # back to Developer
@@ -96,17 +96,29 @@ def test_playbook_lists_every_call_in_gitlabs_order(drill: Any) -> None:
     assert names.index("revoke_token") < names.index("reset_password")
     assert "unblock_user" not in names
     lines = "\n".join(pb.lines())
-    for expected in ("POST /users/7/block", "DELETE /users/1/impersonation_tokens/",
-                     "DELETE /hooks/", "DELETE /runners/", "PUT /groups/3/members/7",
-                     "DELETE /groups/3/members/9", "PUT /projects/3/variables/PIP_INDEX_URL",
-                     "PUT /users/9", "PATCH /users/7/disable_two_factor",
-                     "PUT /application/settings", "DELETE /applications/"):
+    for expected in (
+        "POST /users/7/block",
+        "DELETE /users/1/impersonation_tokens/",
+        "DELETE /hooks/",
+        "DELETE /runners/",
+        "PUT /groups/3/members/7",
+        "DELETE /groups/3/members/9",
+        "PUT /projects/3/variables/PIP_INDEX_URL",
+        "PUT /users/9",
+        "PATCH /users/7/disable_two_factor",
+        "PUT /application/settings",
+        "DELETE /applications/",
+    ):
         assert expected in lines, expected
     assert pb.confirmation_word() == "mchen"
-    assert all(s.reversible == (s.plan.action.name in ("block_user", "remove_admin",
-                                                        "remove_member",
-                                                        "change_member_level"))
-               for s in pb.steps)
+    assert all(
+        s.reversible
+        == (
+            s.plan.action.name
+            in ("block_user", "remove_admin", "remove_member", "change_member_level")
+        )
+        for s in pb.steps
+    )
 
 
 def test_contain_removes_every_foothold_each_sent_once(fresh_drill: Any, tmp_path: Path) -> None:
@@ -121,8 +133,13 @@ def test_contain_removes_every_foothold_each_sent_once(fresh_drill: Any, tmp_pat
     assert max(_writes(s).values()) <= 3  # PUT /users/7: admin flag, password, note
     # a second run finds everything done and sends nothing
     before = len(s.writes())
-    again = run_contain(store, inc, gl, build_contain(gl, 7, _events(gl), options=_options(),
-                                                      actor_id=1), actor_id=1)
+    again = run_contain(
+        store,
+        inc,
+        gl,
+        build_contain(gl, 7, _events(gl), options=_options(), actor_id=1),
+        actor_id=1,
+    )
     assert len(s.writes()) == before
     assert any("already attempted" in why for _, why in again.skipped)
 
@@ -139,11 +156,11 @@ def test_dry_run_sends_nothing(fresh_drill: Any, tmp_path: Path) -> None:
     assert fresh_drill.writes() == []
     # each step's dry run is journaled as sending nothing, never as a request
     assert {(e.state, e.extra.get("not_sent")) for e in store.journal_entries(inc)} == {
-        ("noop_already", "dry_run")}
+        ("noop_already", "dry_run")
+    }
 
 
-def test_a_variable_without_a_value_stays_an_open_item(fresh_drill: Any,
-                                                        tmp_path: Path) -> None:
+def test_a_variable_without_a_value_stays_an_open_item(fresh_drill: Any, tmp_path: Path) -> None:
     gl = build_gitlab(ConnectionConfig(url=fresh_drill.url), Secret(fresh_drill.ADMIN_TOKEN))
     pb = build_contain(gl, 7, _events(gl), actor_id=1)
     store, inc, _ = _store(tmp_path, fresh_drill.url)
@@ -171,8 +188,9 @@ run_contain(Store.open(db), int(inc), gl, pb, actor_id=1)
 """
 
 
-def test_kill_9_mid_contain_then_resume_sends_nothing_twice(fresh_drill: Any,
-                                                             tmp_path: Path) -> None:
+def test_kill_9_mid_contain_then_resume_sends_nothing_twice(
+    fresh_drill: Any, tmp_path: Path
+) -> None:
     s = fresh_drill
     gl, pb = _playbook(s)
     planned = _planned(pb)
@@ -182,8 +200,13 @@ def test_kill_9_mid_contain_then_resume_sends_nothing_twice(fresh_drill: Any,
     since = (datetime.now(UTC) - timedelta(days=5)).isoformat()
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, s.url, str(db), str(inc), since],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-             "DRILL_TOKEN": s.ADMIN_TOKEN, "NEW_VALUE": NEW_PIP})
+        env={
+            **os.environ,
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            "DRILL_TOKEN": s.ADMIN_TOKEN,
+            "NEW_VALUE": NEW_PIP,
+        },
+    )
     deadline = time.monotonic() + 60
     while len(s.writes()) < 8 and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)
@@ -220,8 +243,9 @@ def log_dir(tmp_path: Path) -> Iterator[Path]:
     root.setLevel(level)
 
 
-def test_one_time_values_never_reach_the_store_or_logs(fresh_drill: Any, tmp_path: Path,
-                                                       log_dir: Path) -> None:
+def test_one_time_values_never_reach_the_store_or_logs(
+    fresh_drill: Any, tmp_path: Path, log_dir: Path
+) -> None:
     s = fresh_drill
     gl, pb = _playbook(s)
     store, inc, db = _store(tmp_path, s.url)
@@ -231,11 +255,11 @@ def test_one_time_values_never_reach_the_store_or_logs(fresh_drill: Any, tmp_pat
     release = next(t for t in s.state.tokens.values() if t.name == "release-bot")
     hook = next(h for h in s.state.hooks.values() if h.scope == "group")
     one_time = [password, NEW_PIP]
-    for action, target in ((RotateToken(kind="project", owner_id=8),
-                            Target("token", release.id, "release-bot")),
-                           (SetHookSecret(scope="group", owner_id=hook.owner_id),
-                            Target("hook", hook.id, "hook")),
-                           (ResetRunnerToken(), Target("runner", 1, "shared-runner-01"))):
+    for action, target in (
+        (RotateToken(kind="project", owner_id=8), Target("token", release.id, "release-bot")),
+        (SetHookSecret(scope="group", owner_id=hook.owner_id), Target("hook", hook.id, "hook")),
+        (ResetRunnerToken(), Target("runner", 1, "shared-runner-01")),
+    ):
         [out] = run_plan(store, inc, gl, build_plan(action, [target])).outcomes
         assert out.state == "done" and out.secret is not None
         one_time.append(out.secret.reveal())
@@ -268,36 +292,53 @@ def test_plan_lines_never_carry_control_characters() -> None:
     from actions.user_actions import BlockUser
 
     hostile = "evil\x1b]52;c;Y3VybA==\x07\u202egpj.exe\u202c\nnext"
-    for action, target in ((SetHookSecret(scope="system"), Target("hook", 5, hostile)),
-                           (BlockUser(), Target("user", 7, hostile))):
+    for action, target in (
+        (SetHookSecret(scope="system"), Target("hook", 5, hostile)),
+        (BlockUser(), Target("user", 7, hostile)),
+    ):
         line = call_of(action, target).line()
         assert line.isprintable(), repr(line)
         assert "\x1b" not in line and "\u202e" not in line and "\n" not in line
     assert call_of(BlockUser(), Target("user", 7, "x")).line().startswith("POST /users/7/block")
 
 
-def test_self_granted_membership_and_group_token_from_the_message(fresh_drill: Any,
-                                                                  tmp_path: Path) -> None:
+def test_self_granted_membership_and_group_token_from_the_message(
+    fresh_drill: Any, tmp_path: Path
+) -> None:
     s = fresh_drill
     gl = build_gitlab(ConnectionConfig(url=s.url), Secret(s.ADMIN_TOKEN))
     s.state.members.append(type(s.state.members[0])("Namespace", 4, 7, 40, s.state.now_iso(), 7))
     renovate = next(t for t in s.state.tokens.values() if t.name == "renovate")
     now = datetime.now(UTC).isoformat()
     extra = [
-        {"id": 1, "author_id": 7, "entity_id": 4, "entity_type": "Group", "created_at": now,
-         "event_name": "member_created", "details": {"target_id": 7, "target_type": "User",
-                                                     "target_details": "mchen"}},
-        {"id": 2, "author_id": 7, "entity_id": 3, "entity_type": "Group", "created_at": now,
-         "event_name": "group_access_token_created",
-         "details": {"custom_message": f"Created group access token with token_id: "
-                                       f"{renovate.id} with scopes: ['api']",
-                     "target_id": renovate.user_id, "target_type": "User"}},
+        {
+            "id": 1,
+            "author_id": 7,
+            "entity_id": 4,
+            "entity_type": "Group",
+            "created_at": now,
+            "event_name": "member_created",
+            "details": {"target_id": 7, "target_type": "User", "target_details": "mchen"},
+        },
+        {
+            "id": 2,
+            "author_id": 7,
+            "entity_id": 3,
+            "entity_type": "Group",
+            "created_at": now,
+            "event_name": "group_access_token_created",
+            "details": {
+                "custom_message": f"Created group access token with token_id: "
+                f"{renovate.id} with scopes: ['api']",
+                "target_id": renovate.user_id,
+                "target_type": "User",
+            },
+        },
     ]
     pb = build_contain(gl, 7, [*_events(gl), *extra], options=_options(), actor_id=1)
     lines = [c.line() for c in pb.calls()]
     assert any(line.startswith("DELETE /groups/4/members/7") for line in lines)
-    assert any(line.startswith(f"DELETE /groups/3/access_tokens/{renovate.id}")
-               for line in lines)
+    assert any(line.startswith(f"DELETE /groups/3/access_tokens/{renovate.id}") for line in lines)
     store, inc, _ = _store(tmp_path, s.url)
     run_contain(store, inc, gl, pb, actor_id=1)
     assert s.state.member("Namespace", 4, 7) is None and renovate.revoked

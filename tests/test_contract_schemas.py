@@ -42,13 +42,18 @@ def _registry() -> Registry:  # type: ignore[type-arg]
 def validate(instance: Any, schema_name: str) -> None:
     schema = {"$ref": (SCHEMAS / schema_name).as_uri()}
     validator = jsonschema.Draft202012Validator(
-        schema, registry=_registry(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        schema, registry=_registry(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
     validator.validate(instance)
 
 
 def _get(server: Any, path: str, token: str | None = None, **params: Any) -> Any:
-    r = requests.get(f"{server.url}/api/v4{path}", params=params, timeout=10,
-                     headers={"PRIVATE-TOKEN": token or server.ADMIN_TOKEN})
+    r = requests.get(
+        f"{server.url}/api/v4{path}",
+        params=params,
+        timeout=10,
+        headers={"PRIVATE-TOKEN": token or server.ADMIN_TOKEN},
+    )
     assert r.status_code == 200, (path, r.status_code, r.text)
     return r.json()
 

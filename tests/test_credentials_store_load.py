@@ -28,8 +28,14 @@ XLINK = frozenset({"changed by flagged user @", "used from "})
 
 
 def _row(kind: str, ident: int | str, **kw: Any) -> Credential:
-    base: dict[str, Any] = {"kind": kind, "id": ident, "name": f"{kind}-{ident}",
-                            "owner": "mchen", "owner_type": "user", "owner_id": MCHEN}
+    base: dict[str, Any] = {
+        "kind": kind,
+        "id": ident,
+        "name": f"{kind}-{ident}",
+        "owner": "mchen",
+        "owner_type": "user",
+        "owner_id": MCHEN,
+    }
     base.update(kw)
     return Credential.from_dict(base)
 
@@ -92,8 +98,11 @@ def test_mchens_planted_credentials_get_the_crosslink_reasons_once_he_is_flagged
     store, inc = investigated
     query = CredentialQuery(flag_prefixes=XLINK)
     merge_crosslinks(store, inc)
-    before = {r["key"] for r in store.credentials_by_keys(inc, store.credential_keys(inc, query))
-              if any("@mchen" in f for f in r["flags"])}
+    before = {
+        r["key"]
+        for r in store.credentials_by_keys(inc, store.credential_keys(inc, query))
+        if any("@mchen" in f for f in r["flags"])
+    }
     assert before == set()
     store.set_mark(inc, "user", MCHEN, "flagged")
     assert merge_crosslinks(store, inc) > 0
@@ -124,12 +133,14 @@ def test_key_rows_carry_fingerprint_owner_created_and_last_used(
 
 def test_the_worksheet_builds_one_run_across_kinds_and_leaves_out_what_it_cannot_place() -> None:
     rows = [
-        _row("pat", 11), _row("impersonation", 12, owner="root", owner_id=1),
+        _row("pat", 11),
+        _row("impersonation", 12, owner="root", owner_id=1),
         _row("bot_token", 13, owner="group_4_bot_abc", owner_id=99),
-        _row("ssh_key", 14), _row("ssh_key", 15), _row("gpg_key", 16),
+        _row("ssh_key", 14),
+        _row("ssh_key", 15),
+        _row("gpg_key", 16),
         _row("runner", 17, owner_type="project", owner_id=None),
-        _row("project_variable", "5:AWS_KEY:*", name="AWS_KEY", owner_type="project",
-             owner_id=5),
+        _row("project_variable", "5:AWS_KEY:*", name="AWS_KEY", owner_type="project", owner_id=5),
         _row("project_hook", 18, owner_type="project", owner_id=5),
         _row("deploy_token", 19, owner_type="", owner_id=None),
     ]
@@ -138,8 +149,13 @@ def test_the_worksheet_builds_one_run_across_kinds_and_leaves_out_what_it_cannot
     names = [p.action.name for p in sheet.plans]
     # tokens each through their own endpoint, then one plan per other action
     assert names.count("revoke_token") == 3
-    assert {"delete_ssh_key", "revoke_gpg_key", "reset_runner_token", "set_variable_value",
-            "set_hook_secret"} <= set(names)
+    assert {
+        "delete_ssh_key",
+        "revoke_gpg_key",
+        "reset_runner_token",
+        "set_variable_value",
+        "set_hook_secret",
+    } <= set(names)
     ssh = next(p for p in sheet.plans if p.action.name == "delete_ssh_key")
     assert len(ssh.targets) == 2  # both of mchen's keys in one plan
     assert [k for k, _ in sheet.left_out] == ["deploy_token:19"]
@@ -154,9 +170,14 @@ def test_the_worksheet_builds_one_run_across_kinds_and_leaves_out_what_it_cannot
 
 
 def test_the_saved_worksheet_reads_back_its_progress() -> None:
-    state = {"items": [{"key": "pat:1", "label": "a", "outcome": "done"},
-                       {"key": "ssh_key:2", "label": "b", "outcome": "FAILED"},
-                       {"key": "runner:3", "label": "c", "outcome": ""}, {"bad": 1}]}
+    state = {
+        "items": [
+            {"key": "pat:1", "label": "a", "outcome": "done"},
+            {"key": "ssh_key:2", "label": "b", "outcome": "FAILED"},
+            {"key": "runner:3", "label": "c", "outcome": ""},
+            {"bad": 1},
+        ]
+    }
     items = items_of(state)
     assert [i.key for i in items] == ["pat:1", "ssh_key:2", "runner:3"]
     assert progress_text(items) == "rotated 1/3, 1 failed"

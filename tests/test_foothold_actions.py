@@ -35,10 +35,12 @@ class Env:
         self.s = server
         self.db = tmp / "state" / "console.db"
         self.store = Store.open(self.db)
-        self.inc = int(self.store.create_incident("t", "compromised-account", None, server.url,
-                                                  None, None).id)
-        self.gl = build_gitlab(ConnectionConfig(url=server.url),
-                               Secret(token or server.ADMIN_TOKEN))
+        self.inc = int(
+            self.store.create_incident("t", "compromised-account", None, server.url, None, None).id
+        )
+        self.gl = build_gitlab(
+            ConnectionConfig(url=server.url), Secret(token or server.ADMIN_TOKEN)
+        )
 
     def run(self, action: Action, *targets: Target, **kw: Any) -> RunResult:
         plan = build_plan(action, list(targets), actor_id=1)
@@ -69,15 +71,19 @@ def test_group_and_project_tokens_go_through_their_own_endpoints(env: Env) -> No
     # the old bug: the personal-token endpoint does not know a group token
     wrong = env.run(RevokeToken(), Target("token", renovate.id, "renovate"))
     assert wrong.outcomes[0].state == "not_found" and env.writes() == []
-    [plan] = token_plans("revoke", [{"id": renovate.id, "name": "renovate",
-                                      "resource_type": "group", "resource_id": 3}])
+    [plan] = token_plans(
+        "revoke",
+        [{"id": renovate.id, "name": "renovate", "resource_type": "group", "resource_id": 3}],
+    )
     assert plan.action.call(plan.targets[0]).line() == (  # type: ignore[attr-defined]
-        f"DELETE /groups/3/access_tokens/{renovate.id}  #{renovate.id} renovate")
+        f"DELETE /groups/3/access_tokens/{renovate.id}  #{renovate.id} renovate"
+    )
     out = run_plan(env.store, env.inc, env.gl, plan).outcomes[0]
     assert out.state == "done" and renovate.revoked
     assert env.entry().params == {"kind": "group", "owner_id": 3}
-    rotate = env.run(RotateToken(kind="project", owner_id=8),
-                     Target("token", release.id, "release-bot")).outcomes[0]
+    rotate = env.run(
+        RotateToken(kind="project", owner_id=8), Target("token", release.id, "release-bot")
+    ).outcomes[0]
     assert rotate.state == "done" and rotate.secret is not None
     assert env.writes()[-1] == ("POST", f"/projects/8/access_tokens/{release.id}/rotate")
     assert release.revoked and env.entry().post_state["new_token_id"] == release.rotated_to
@@ -92,8 +98,9 @@ def test_impersonation_token_revoked_not_rotated(env: Env) -> None:
     refused = env.run(RotateToken(kind="impersonation", owner_id=1), target).outcomes[0]
     assert refused.state == "refused" and "no API to rotate" in refused.message
     assert env.writes() == []
-    assert env.run(RevokeToken(kind="impersonation", owner_id=1), target).outcomes[0].state \
-        == "done"
+    assert (
+        env.run(RevokeToken(kind="impersonation", owner_id=1), target).outcomes[0].state == "done"
+    )
     assert env.writes() == [("DELETE", f"/users/1/impersonation_tokens/{imp.id}")]
     assert imp.revoked
 
@@ -105,35 +112,43 @@ def test_ssh_key_delete_is_sent_once_and_resumable(env: Env) -> None:
     assert action.call(target).line() == f"DELETE /users/7/keys/{key.id}  #{key.id} build-07"
     assert env.run(action, target).outcomes[0].state == "done"
     entry = env.entry()
-    assert (entry.action, entry.params, entry.state) == ("delete_ssh_key", {"user_id": 7},
-                                                        "done")
+    assert (entry.action, entry.params, entry.state) == ("delete_ssh_key", {"user_id": 7}, "done")
     assert entry.pre_state["title"] == "build-07" and entry.post_state == {"exists": False}
     again = env.run(action, target).outcomes[0]
     assert again.state == "noop_already" and "already gone" in again.message
     assert env.s.requests_to("DELETE", f"/users/7/keys/{key.id}") == 1
     # a crash between intent and send: resume rebuilds the action from its parameters
     other = env.s.state.ssh_keys[7][0]
-    env.store.journal_intent(env.inc, "delete_ssh_key", "ssh_key", other.id, "macbook",
-                             {"user_id": 7}, {"exists": True})
+    env.store.journal_intent(
+        env.inc, "delete_ssh_key", "ssh_key", other.id, "macbook", {"user_id": 7}, {"exists": True}
+    )
     assert resume_pending(env.store, env.inc, env.gl).outcomes[0].state == "done"
     assert env.s.state.ssh_keys[7] == []
 
 
 def test_gpg_revoke_and_delete_differ_in_the_call(env: Env) -> None:
     mine, other = env.s.state.gpg_keys[7][0], env.s.state.gpg_keys[4][0]
-    assert "unverified" in RevokeGpgKey.description and "stay verified" in \
-        DeleteGpgKey.description
+    assert "unverified" in RevokeGpgKey.description and "stay verified" in DeleteGpgKey.description
     env.run(RevokeGpgKey(user_id=7), Target("gpg_key", mine.id, "k"))
     env.run(DeleteGpgKey(user_id=4), Target("gpg_key", other.id, "k"))
-    assert env.writes() == [("POST", f"/users/7/gpg_keys/{mine.id}/revoke"),
-                            ("DELETE", f"/users/4/gpg_keys/{other.id}")]
+    assert env.writes() == [
+        ("POST", f"/users/7/gpg_keys/{mine.id}/revoke"),
+        ("DELETE", f"/users/4/gpg_keys/{other.id}"),
+    ]
     assert env.s.state.gpg_keys[7] == [] and env.s.state.gpg_keys[4] == []
 
 
 def test_deploy_token_and_key(env: Env) -> None:
     dt = next(d for d in env.s.state.deploy_tokens.values() if d.name == "tf-mirror")
-    assert env.run(RevokeDeployToken(owner_type="project", owner_id=3),
-                   Target("deploy_token", dt.id, dt.name)).outcomes[0].state == "done"
+    assert (
+        env.run(
+            RevokeDeployToken(owner_type="project", owner_id=3),
+            Target("deploy_token", dt.id, dt.name),
+        )
+        .outcomes[0]
+        .state
+        == "done"
+    )
     assert dt.id not in env.s.state.deploy_tokens
     key = next(k for k in env.s.state.deploy_keys.values() if k.title == "jenkins-deploy")
     out = env.run(DisableDeployKey(project_id=6), Target("deploy_key", key.id, key.title))
@@ -174,8 +189,9 @@ def test_group_deploy_token_and_system_hook_refusals(fresh_drill: Any, tmp_path:
     token = next(t for t in fresh_drill.state.tokens.values() if t.name == "k8s-sync")
     maintainer = Env(fresh_drill, tmp_path, token.value)
     dt = next(d for d in fresh_drill.state.deploy_tokens.values() if d.name == "registry-pull")
-    out = maintainer.run(RevokeDeployToken(owner_type="group", owner_id=3),
-                         Target("deploy_token", dt.id, dt.name)).outcomes[0]
+    out = maintainer.run(
+        RevokeDeployToken(owner_type="group", owner_id=3), Target("deploy_token", dt.id, dt.name)
+    ).outcomes[0]
     assert out.state == "forbidden" and "Owner role" in out.message and "403" in out.message
     hook = next(h for h in fresh_drill.state.hooks.values() if h.scope == "system")
     out = maintainer.run(DeleteHook(scope="system"), Target("hook", hook.id, hook.url))
@@ -193,15 +209,20 @@ def test_every_action_resumes_from_its_journal_name() -> None:
     from actions import action_for
 
     names = [spec.name for spec in FOOTHOLD_ACTIONS] + [
-        "rotate_own_token", "set_variable_value", "add_member", "grant_admin",
-        "unpause_runner", "revoke_token", "rotate_token"]
+        "rotate_own_token",
+        "set_variable_value",
+        "add_member",
+        "grant_admin",
+        "unpause_runner",
+        "revoke_token",
+        "rotate_token",
+    ]
     for name in names:
         assert action_for(name, {}) is not None, name
 
 
 def test_hook_disable_secret_delete(env: Env) -> None:
-    hook = next(h for h in env.s.state.hooks.values() if h.scope == "project"
-                and h.owner_id == 3)
+    hook = next(h for h in env.s.state.hooks.values() if h.scope == "project" and h.owner_id == 3)
     target = Target("hook", hook.id, hook.url)
     assert env.run(DisableHook(scope="project", owner_id=3), target).outcomes[0].state == "done"
     assert not any(hook.events.values()) and hook.url.startswith("https://webhook-relay")
@@ -218,8 +239,7 @@ def test_variable_value_is_set_never_stored(env: Env) -> None:
     new = Secret("https://pypi.org/simple-Zq8vX2")
     action = SetVariableValue(scope="project", owner_id=3, key="PIP_INDEX_URL", value=new)
     target = Target("variable", 3, "PIP_INDEX_URL")
-    assert action.call(target).line() == "PUT /projects/3/variables/PIP_INDEX_URL  " \
-        "#3 PIP_INDEX_URL"
+    assert action.call(target).line() == "PUT /projects/3/variables/PIP_INDEX_URL  #3 PIP_INDEX_URL"
     assert env.run(action, target).outcomes[0].state == "done"
     var = next(v for v in env.s.state.variables if v.key == "PIP_INDEX_URL")
     assert var.value == new.reveal() and var.protected
@@ -228,18 +248,25 @@ def test_variable_value_is_set_never_stored(env: Env) -> None:
     assert entry.pre_state["matches_new"] is False
     assert env.run(action, target).outcomes[0].state == "noop_already"
     # masked and too short: refused before anything is sent, with GitLab's rule
-    short = SetVariableValue(scope="group", owner_id=3, key="AWS_SECRET_ACCESS_KEY",
-                             value=Secret("short"))
+    short = SetVariableValue(
+        scope="group", owner_id=3, key="AWS_SECRET_ACCESS_KEY", value=Secret("short")
+    )
     refused = env.run(short, Target("variable", 3, "AWS_SECRET_ACCESS_KEY")).outcomes[0]
     assert refused.state == "refused" and "at least 8" in refused.message
     # hidden: the value is never readable, a 2xx is the proof
-    hidden = SetVariableValue(scope="group", owner_id=3, key="AWS_SECRET_ACCESS_KEY",
-                              value=Secret("rotated-aws-secret-77"))
-    assert env.run(hidden, Target("variable", 3, "AWS_SECRET_ACCESS_KEY")).outcomes[0].state \
-        == "done"
+    hidden = SetVariableValue(
+        scope="group",
+        owner_id=3,
+        key="AWS_SECRET_ACCESS_KEY",
+        value=Secret("rotated-aws-secret-77"),
+    )
+    assert (
+        env.run(hidden, Target("variable", 3, "AWS_SECRET_ACCESS_KEY")).outcomes[0].state == "done"
+    )
     # a crash before the send: the value is gone, so a human types it again
-    env.store.journal_intent(env.inc, "set_variable_value", "variable", 3, "PIP_INDEX_URL",
-                             action.params(), {})
+    env.store.journal_intent(
+        env.inc, "set_variable_value", "variable", 3, "PIP_INDEX_URL", action.params(), {}
+    )
     var.value = "tampered-again-1"
     resumed = resume_pending(env.store, env.inc, env.gl).outcomes[0]
     assert resumed.state == "failed" and "needs human" in resumed.message
@@ -254,8 +281,12 @@ def test_membership_change_undo_and_last_owner_refusal(env: Env) -> None:
     assert env.s.state.member("Namespace", 3, 7).access_level == 30
     undo = undo_action(env.entry())
     assert isinstance(undo, ChangeMemberLevel) and undo.level == 50
-    assert env.run(RemoveMember(source="group", source_id=3),
-                   Target("member", 9, "ops-helper")).outcomes[0].state == "done"
+    assert (
+        env.run(RemoveMember(source="group", source_id=3), Target("member", 9, "ops-helper"))
+        .outcomes[0]
+        .state
+        == "done"
+    )
     readd = undo_action(env.entry())
     assert readd is not None and readd.name == "add_member"
     assert env.run(readd, Target("member", 9, "ops-helper")).outcomes[0].state == "done"
@@ -274,19 +305,29 @@ def test_admin_flag_and_2fa(env: Env) -> None:
     assert not env.s.state.users[7].is_admin and not env.s.state.users[7].two_factor
     own = build_plan(RemoveAdmin(), [Target("user", 1, "root")], actor_id=1)
     assert own.targets == () and "your own account" in own.excluded[0][1]
-    assert env.run(EnforceInstance2FA(grace_hours=0), Target("instance", 1, "instance")) \
-        .outcomes[0].state == "done"
+    assert (
+        env.run(EnforceInstance2FA(grace_hours=0), Target("instance", 1, "instance"))
+        .outcomes[0]
+        .state
+        == "done"
+    )
     assert env.s.state.settings["require_two_factor_authentication"] is True
     assert env.s.state.settings["two_factor_grace_period"] == 0
-    assert env.run(EnforceGroup2FA(grace_hours=24), Target("group", 3, "infrastructure")) \
-        .outcomes[0].state == "done"
+    assert (
+        env.run(EnforceGroup2FA(grace_hours=24), Target("group", 3, "infrastructure"))
+        .outcomes[0]
+        .state
+        == "done"
+    )
     assert env.s.state.groups[3].require_two_factor_authentication
 
 
 def test_oauth_app_delete(env: Env) -> None:
     app = next(iter(env.s.state.oauth_apps.values()))
-    assert env.run(DeleteOAuthApp(), Target("oauth_application", app.id, app.name)) \
-        .outcomes[0].state == "done"
+    assert (
+        env.run(DeleteOAuthApp(), Target("oauth_application", app.id, app.name)).outcomes[0].state
+        == "done"
+    )
     assert env.s.state.oauth_apps == {}
     assert env.writes() == [("DELETE", f"/applications/{app.id}")]
 
@@ -296,8 +337,9 @@ def test_own_token_rotation_needs_its_own_confirmation(env: Env) -> None:
     target = Target("token", own.id, "console token")
     refused = env.run(RotateOwnToken(), target).outcomes[0]
     assert refused.state == "refused" and env.writes() == []
-    plan = build_plan(RotateOwnToken(confirmed=True), [target], own_token_id=own.id,
-                      include_own_token=True)
+    plan = build_plan(
+        RotateOwnToken(confirmed=True), [target], own_token_id=own.id, include_own_token=True
+    )
     out = run_plan(env.store, env.inc, env.gl, plan).outcomes[0]
     assert out.state == "done" and out.secret is not None
     assert env.writes() == [("POST", "/personal_access_tokens/self/rotate")]
@@ -311,8 +353,9 @@ def test_dry_run_and_read_only(env: Env) -> None:
     dry = env.run(DeleteSshKey(user_id=7), target, dry_run=True)
     assert dry.outcomes[0].state == "would_do" and env.writes() == []
     # journaled as an attempt that sent nothing (actions.attempts), never as a request
-    assert [(e.state, e.extra.get("not_sent"), e.t_sent) for e in
-            env.store.journal_entries(env.inc)] == [("noop_already", "dry_run", None)]
+    assert [
+        (e.state, e.extra.get("not_sent"), e.t_sent) for e in env.store.journal_entries(env.inc)
+    ] == [("noop_already", "dry_run", None)]
     with pytest.raises(ReadOnlyRefused):
         env.run(DeleteSshKey(user_id=7), target, read_only=True)
     assert env.entry().extra.get("not_sent") == "read_only" and env.writes() == []
@@ -321,14 +364,16 @@ def test_dry_run_and_read_only(env: Env) -> None:
 
 
 def test_a_token_plan_never_sends_a_token_to_another_kinds_endpoint() -> None:
-    rows = [{"id": 1, "name": "mine", "user_id": 7},
-            {"id": 2, "name": "renovate", "user_id": 27, "resource_type": "group",
-             "resource_id": 3},
-            {"id": 3, "name": "imp", "user_id": 1, "impersonation": True}]
+    rows = [
+        {"id": 1, "name": "mine", "user_id": 7},
+        {"id": 2, "name": "renovate", "user_id": 27, "resource_type": "group", "resource_id": 3},
+        {"id": 3, "name": "imp", "user_id": 1, "impersonation": True},
+    ]
     plan = build_plan(RevokeToken(), token_targets(rows))
     assert [t.id for t in plan.targets] == [1]
     assert {t.id: "own endpoint" in why for t, why in plan.excluded} == {2: True, 3: True}
     plans = token_plans("rotate", rows)
-    assert [(p.action.params().get("kind", "personal"), [t.id for t in p.targets])
-            for p in plans] == [("group", [2]), ("impersonation", [3]), ("personal", [1])]
+    assert [
+        (p.action.params().get("kind", "personal"), [t.id for t in p.targets]) for p in plans
+    ] == [("group", [2]), ("impersonation", [3]), ("personal", [1])]
     assert all(p.excluded == () for p in plans)

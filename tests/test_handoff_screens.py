@@ -31,15 +31,28 @@ class Ctx:
     def __init__(self, store: Store) -> None:
         self.store, self.coverage = store, None
         self.clock = ServerClock()
-        self.incident = store.create_incident("t", "compromised-account", None,
-                                              "https://g.example", "2026-03-01", None)
+        self.incident = store.create_incident(
+            "t", "compromised-account", None, "https://g.example", "2026-03-01", None
+        )
 
 
 def _event(i: int, when: str, name: str, target: str) -> dict[str, object]:
-    return {"id": i, "created_at": when, "author_id": 5, "author_name": "mallory",
-            "entity_type": "User", "entity_id": 5, "entity_path": "mallory",
-            "event_name": name, "category": "auth", "target_type": "User", "target_id": "9",
-            "target_details": target, "ip_address": "203.0.113.9", "summary": ""}
+    return {
+        "id": i,
+        "created_at": when,
+        "author_id": 5,
+        "author_name": "mallory",
+        "entity_type": "User",
+        "entity_id": 5,
+        "entity_path": "mallory",
+        "event_name": name,
+        "category": "auth",
+        "target_type": "User",
+        "target_id": "9",
+        "target_details": target,
+        "ip_address": "203.0.113.9",
+        "summary": "",
+    }
 
 
 def _ctx(tmp_path: Path) -> Ctx:
@@ -50,9 +63,17 @@ def _ctx(tmp_path: Path) -> Ctx:
         eid = store.journal_intent(iid, "block_user", "user", target, label, {}, None)
         store.journal_update(eid, "sent", http_status=201, request_id=f"req-{target}")
         store.journal_update(eid, state)
-    store.cache_put(iid, events_cache_key(*ctx.incident.window), {"events": [
-        _event(1, "2026-03-02T10:00:00Z", "personal_access_token_created", HOSTILE),
-        _event(2, "2026-03-02T11:00:00Z", "user_blocked", "jlee")], "complete": True})
+    store.cache_put(
+        iid,
+        events_cache_key(*ctx.incident.window),
+        {
+            "events": [
+                _event(1, "2026-03-02T10:00:00Z", "personal_access_token_created", HOSTILE),
+                _event(2, "2026-03-02T11:00:00Z", "user_blocked", "jlee"),
+            ],
+            "complete": True,
+        },
+    )
     return ctx
 
 
@@ -210,8 +231,9 @@ def test_the_default_export_path_is_stamped_with_gitlabs_clock(tmp_path: Path) -
     local = time.time()
     # GitLab's replies say 2031-01-02 10:20:30 while this host thinks it is now.
     gitlab_now = datetime(2031, 1, 2, 10, 20, 30, tzinfo=UTC).timestamp()
-    ctx.clock.observe({"Date": formatdate(gitlab_now, usegmt=True)}, sent_at=local,
-                      received_at=local)
+    ctx.clock.observe(
+        {"Date": formatdate(gitlab_now, usegmt=True)}, sent_at=local, received_at=local
+    )
 
     async def run() -> str:
         dialog = ExportDialog(ctx, view=("users", [{"id": 1}], ("id",)))

@@ -77,5 +77,9 @@ def test_key_expiry_compares_instants_not_strings() -> None:
     ]
     rows = key_rows({"id": 9, "username": "u"}, ssh, [], None, now)
     assert {r["id"]: r["state"] for r in rows} == {
-        1: "expired", 2: "expired", 3: "active", 4: "active", 5: "active"
+        1: "expired",
+        2: "expired",
+        3: "active",
+        4: "active",
+        5: "active",
     }

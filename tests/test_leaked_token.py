@@ -21,8 +21,9 @@ def _tok(server: Any, name: str) -> Any:
     return next(t for t in server.state.tokens.values() if t.name == name)
 
 
-def test_known_token_is_identified_and_revoked_in_one_step(fresh_drill: Any,
-                                                           tmp_path: Path) -> None:
+def test_known_token_is_identified_and_revoked_in_one_step(
+    fresh_drill: Any, tmp_path: Path
+) -> None:
     s = fresh_drill
     leaked = _tok(s, "support-session")
     found = identify_token(_gl(s), Secret(leaked.value))
@@ -41,7 +42,9 @@ def test_known_token_is_identified_and_revoked_in_one_step(fresh_drill: Any,
     assert ("DELETE", f"/users/1/impersonation_tokens/{leaked.id}", 204) in s.writes()
     group = identify_token(_gl(s), Secret(_tok(s, "renovate").value))
     assert group.kind == "group" and [a.name for a, _ in group.actions()] == [
-        "revoke_token", "rotate_token"]
+        "revoke_token",
+        "rotate_token",
+    ]
 
 
 def test_deploy_and_runner_tokens(drill: Any) -> None:
@@ -80,10 +83,15 @@ def test_older_gitlab_falls_back_and_never_uses_the_token_unasked(fresh_drill: A
 def test_facts_name_owner_kind_scopes_use_and_say_unknown(drill: Any) -> None:
     leaked = _tok(drill, "support-session")
     facts = dict(identify_token(_gl(drill), Secret(leaked.value)).facts())
-    assert (facts["owner"], facts["kind"], facts["scopes"]) == ("root", "impersonation",
-                                                                "api, sudo")
+    assert (facts["owner"], facts["kind"], facts["scopes"]) == (
+        "root",
+        "impersonation",
+        "api, sudo",
+    )
     assert facts["from"] == "203.0.113.66" and facts["created"] != "unknown"
     assert leaked.value not in repr(facts)
     unknown = dict(identify_token(_gl(drill), Secret("glpat-aaaaaaaaaaaaaaaaaaaa")).facts())
-    assert set(unknown.values()) == {"unknown", "personal, impersonation or group/project "
-                                                "access token"}
+    assert set(unknown.values()) == {
+        "unknown",
+        "personal, impersonation or group/project access token",
+    }

@@ -44,7 +44,10 @@ def restore_logging() -> Any:
 
 
 def test_token_never_reaches_disk(
-    drill: Any, isolated_home: Path, tmp_path: Path, restore_logging: None,
+    drill: Any,
+    isolated_home: Path,
+    tmp_path: Path,
+    restore_logging: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from console.drill.server import DrillServer
@@ -59,7 +62,10 @@ def test_token_never_reaches_disk(
     proc = subprocess.run(
         [sys.executable, "-m", "console", "diagnose"],
         env=env | {"GITLAB_URL": drill.url, "GITLAB_TOKEN": admin},
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     assert admin not in proc.stdout + proc.stderr
@@ -73,7 +79,10 @@ def test_token_never_reaches_disk(
     proc = subprocess.run(
         [sys.executable, "-c", crash],
         env=env | {"GITLAB_URL": drill.url, "GITLAB_TOKEN": admin},
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert proc.returncode == 1
     assert "crashed holding ***" in proc.stderr and admin not in proc.stderr
@@ -97,8 +106,12 @@ def test_token_never_reaches_disk(
     store = Store.open(db_path(plan.connection.is_drill))
     try:
         incident = store.create_incident(
-            "drill check", "compromised-account", plan.connection.profile_name,
-            plan.connection.url, None, None,
+            "drill check",
+            "compromised-account",
+            plan.connection.profile_name,
+            plan.connection.url,
+            None,
+            None,
         )
         store.cache_put(incident.id, "coverage", [ln.text for ln in coverage.lines()])
     finally:

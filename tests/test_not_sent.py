@@ -31,8 +31,9 @@ from console.store import Store
 @pytest.fixture
 def env(fresh_drill: Any, tmp_path: Path) -> tuple[Any, Store, int, Any]:
     store = Store.open(tmp_path / "state" / "console.db")
-    inc = int(store.create_incident("t", "compromised-account", None, fresh_drill.url,
-                                    None, None).id)
+    inc = int(
+        store.create_incident("t", "compromised-account", None, fresh_drill.url, None, None).id
+    )
     gl = build_gitlab(ConnectionConfig(url=fresh_drill.url), Secret(fresh_drill.ADMIN_TOKEN))
     return fresh_drill, store, inc, gl
 
@@ -57,12 +58,14 @@ def test_dry_run_is_journaled_as_not_sent(env: tuple[Any, Store, int, Any]) -> N
 
 
 def test_read_only_refusal_is_journaled_and_nothing_is_sent(
-        env: tuple[Any, Store, int, Any]) -> None:
+    env: tuple[Any, Store, int, Any],
+) -> None:
     server, store, inc, gl = env
     users = [Target("user", 7, "mchen"), Target("user", 8, "x")]
     with pytest.raises(ReadOnlyRefused) as refused:
-        run_plan(store, inc, gl, build_plan(BlockUser(), users, actor_id=1), read_only=True,
-                 actor_id=1)
+        run_plan(
+            store, inc, gl, build_plan(BlockUser(), users, actor_id=1), read_only=True, actor_id=1
+        )
     assert server.writes() == []
     [entry] = store.journal_entries(inc)
     assert (entry.state, entry.target_type, entry.target_id) == ("failed", "plan", 2)
@@ -74,7 +77,8 @@ def test_read_only_refusal_is_journaled_and_nothing_is_sent(
 
 
 def test_a_refused_confirmation_is_journaled_and_the_chain_holds(
-        env: tuple[Any, Store, int, Any]) -> None:
+    env: tuple[Any, Store, int, Any],
+) -> None:
     server, store, inc, gl = env
     plan = build_plan(BlockUser(), [Target("user", 1, "root", frozenset({"admin"}))])
     confirm = confirmation_for(plan)
@@ -90,7 +94,8 @@ def test_a_refused_confirmation_is_journaled_and_the_chain_holds(
 
 
 def test_journaling_a_refusal_never_raises_when_the_store_cannot_write(
-        env: tuple[Any, Store, int, Any]) -> None:
+    env: tuple[Any, Store, int, Any],
+) -> None:
     server, store, inc, _ = env
     store.close()
     broken = Store.open(store.path)
@@ -99,9 +104,15 @@ def test_journaling_a_refusal_never_raises_when_the_store_cannot_write(
 
 
 def _users(n: int, **admin: bool) -> list[Target]:
-    return [Target("user", 100 + i, f"user{i}",
-                   frozenset({"admin"}) if admin.get(f"user{i}") else frozenset())
-            for i in range(n)]
+    return [
+        Target(
+            "user",
+            100 + i,
+            f"user{i}",
+            frozenset({"admin"}) if admin.get(f"user{i}") else frozenset(),
+        )
+        for i in range(n)
+    ]
 
 
 def test_confirmation_rule() -> None:
@@ -115,24 +126,25 @@ def test_confirmation_rule() -> None:
     assert not admin.accepts("User1") and not admin.accepts("y") and not admin.accepts("3")
     # a burst typed before the confirmation was shown never confirms, even with the right word
     assert not admin.accepts("user1", typed_before_shown="user1")
-    two = confirmation_for(build_plan(BlockUser(), _users(3, user0=True, user2=True),
-                                      actor_id=1))
+    two = confirmation_for(build_plan(BlockUser(), _users(3, user0=True, user2=True), actor_id=1))
     assert two.word == "user0 user2"
     root = confirmation_for(build_plan(BlockUser(), [Target("user", 1, "root")], actor_id=2))
     assert root.word == "root"
     # a note harms nobody: one key even on root
     assert confirmation_for(build_plan(AddNote("x"), [Target("user", 1, "root")])).word == "y"
     # a username that is itself a key is confirmed with its id
-    short = confirmation_for(build_plan(BlockUser(), [Target("user", 9, "y", frozenset(
-        {"admin"}))], actor_id=1))
+    short = confirmation_for(
+        build_plan(BlockUser(), [Target("user", 9, "y", frozenset({"admin"}))], actor_id=1)
+    )
     assert short.word == "y#9" and not short.accepts("y")
     assert own_token_confirmation().word == "rotate"
 
 
 def test_undo_plan_from_a_journal_entry(env: tuple[Any, Store, int, Any]) -> None:
     server, store, inc, gl = env
-    run_plan(store, inc, gl, build_plan(BlockUser(), [Target("user", 33, "u33")], actor_id=1),
-             actor_id=1)
+    run_plan(
+        store, inc, gl, build_plan(BlockUser(), [Target("user", 33, "u33")], actor_id=1), actor_id=1
+    )
     run_plan(store, inc, gl, _key_plan(server), dry_run=True)
     done, dry = store.journal_entries(inc)
     plan = undo_plan(done)

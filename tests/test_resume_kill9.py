@@ -39,7 +39,10 @@ class Tmux:
     def run(self, *args: str) -> str:
         done = subprocess.run(
             ["tmux", "-L", self.socket, *args],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
         return done.stdout
 
@@ -51,7 +54,8 @@ class Tmux:
         )
         subprocess.run(
             ["tmux", "-L", self.socket, "new-session", "-d", "-x", "80", "-y", "24", command],
-            check=True, timeout=10,
+            check=True,
+            timeout=10,
         )
 
     def screen(self) -> str:
@@ -74,14 +78,23 @@ class Tmux:
         raise AssertionError(f"timed out waiting; screen was:\n{text}")
 
     def kill_server(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
-                       timeout=10, check=False)
+        subprocess.run(
+            ["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=10, check=False
+        )
 
 
 @pytest.fixture
 def tmux(isolated_home: Path) -> Iterator[Tmux]:
-    names = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
-             "PYTHON_KEYRING_BACKEND", "TZ", "PATH")
+    names = (
+        "HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_STATE_HOME",
+        "XDG_CACHE_HOME",
+        "PYTHON_KEYRING_BACKEND",
+        "TZ",
+        "PATH",
+    )
     env = {name: os.environ[name] for name in names if name in os.environ}
     env.update(TERM="screen-256color", TEXTUAL_ANIMATIONS="none")
     server = Tmux(env)
@@ -117,8 +130,11 @@ def test_kill9_then_restart_returns_to_the_same_pane_and_user(
     reach_main(tmux)
     tmux.wait_for(lambda t: "agarcia" in t)
     tmux.keys("Down", "Down", "Down")  # root → … → agarcia (#4)
-    tmux.wait_for(lambda t: any(line.lstrip("│ ").startswith("▶") and "agarcia" in line
-                                for line in t.splitlines()))
+    tmux.wait_for(
+        lambda t: any(
+            line.lstrip("│ ").startswith("▶") and "agarcia" in line for line in t.splitlines()
+        )
+    )
     tmux.keys("3")
     tmux.wait_for(lambda t: "Credentials" in t.splitlines()[2])
     time.sleep(1.5)  # past every debounced ui_state write

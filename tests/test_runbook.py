@@ -23,8 +23,9 @@ from console.runbook import (
 from console.secret import Secret
 from console.store import INCIDENT_KINDS, Store
 
-SEED = (Path(__file__).resolve().parents[2] / "shared" / "seed"
-        / "responding-to-security-incidents.txt")
+SEED = (
+    Path(__file__).resolve().parents[2] / "shared" / "seed" / "responding-to-security-incidents.txt"
+)
 
 
 def _norm(text: str) -> str:
@@ -38,7 +39,7 @@ def _section(kind: str) -> str:
     start = heads[SECTION_TITLES[kind]]
     assert start is not None
     ends = [m.start() for m in heads.values() if m is not None and m.start() > start.start()]
-    return text[start.end(): min(ends, default=len(text))]
+    return text[start.end() : min(ends, default=len(text))]
 
 
 def _bullets(section: str) -> list[str]:
@@ -73,8 +74,9 @@ def test_every_incident_kind_has_a_runbook_with_unique_keys():
     assert len(keys) == len(set(keys))
 
 
-def _setup(drill: Any, tmp_path: Path, kind: str = "compromised-account",
-           subjects: tuple[str, ...] = ()) -> tuple[Store, Any, Any]:
+def _setup(
+    drill: Any, tmp_path: Path, kind: str = "compromised-account", subjects: tuple[str, ...] = ()
+) -> tuple[Store, Any, Any]:
     from console.drill.server import DrillServer
 
     store = Store.open(tmp_path / "state" / "console.db")
@@ -105,8 +107,9 @@ def test_block_ticks_itself_only_when_verified_and_opens_an_unblock_item(fresh_d
     assert not unblock.closed and "jlee" in unblock.text
     assert not _step(state, "account.unblock").done
 
-    plan = build_plan(UnblockUser(confirm_credentials=True), [Target("user", 10, "jlee")],
-                      actor_id=1)
+    plan = build_plan(
+        UnblockUser(confirm_credentials=True), [Target("user", 10, "jlee")], actor_id=1
+    )
     assert run_plan(store, inc.id, gl, plan).outcomes[0].state == "done"
     state = evaluate(store, inc)
     assert _step(state, "account.unblock").done
@@ -133,8 +136,11 @@ def test_a_refused_attempt_does_not_tick_and_says_why(fresh_drill, tmp_path):
 def test_review_all_users_ticks_when_every_user_has_a_mark(tmp_path):
     store = Store.open(tmp_path / "s.db")
     inc = store.create_incident("t", "compromised-instance", None, "https://g.example", None, None)
-    store.upsert_users(inc.id, [{"id": 1, "username": "root"}, {"id": 2, "username": "bob"}],
-                       "2026-01-01T00:00:00Z")
+    store.upsert_users(
+        inc.id,
+        [{"id": 1, "username": "root"}, {"id": 2, "username": "bob"}],
+        "2026-01-01T00:00:00Z",
+    )
     store.set_mark(inc.id, "user", 2, "cleared")
     step = _step(evaluate(store, inc), "instance.users")
     assert not step.done and "1/2" in step.evidence and "root not reviewed" in step.evidence
@@ -174,14 +180,24 @@ def test_audit_step_needs_a_complete_fetch_of_the_incident_window(tmp_path):
 def test_blind_spots_are_open_items_until_closed_by_hand(tmp_path):
     store = Store.open(tmp_path / "s.db")
     inc = store.create_incident("t", "compromised-instance", None, "https://g.example", None, None)
-    snap = {"version": "18.4.1-ee", "revision": "abc", "audit_status": 404, "tier": "free",
-            "is_admin": True, "problems": [{"title": "Version unknown", "detail": "x",
-                                            "status": 403}]}
+    snap = {
+        "version": "18.4.1-ee",
+        "revision": "abc",
+        "audit_status": 404,
+        "tier": "free",
+        "is_admin": True,
+        "problems": [{"title": "Version unknown", "detail": "x", "status": 403}],
+    }
     store.cache_put(inc.id, "coverage", snap)
     state = evaluate(store, inc)
     keys = {i.key for i in state.open_items}
-    assert {"open:blind:api:git-hooks", "open:blind:api:host-database", "open:blind:api:retention",
-            "open:blind:source:audit_events:404", "open:blind:source:Version unknown:403"} <= keys
+    assert {
+        "open:blind:api:git-hooks",
+        "open:blind:api:host-database",
+        "open:blind:api:retention",
+        "open:blind:source:audit_events:404",
+        "open:blind:source:Version unknown:403",
+    } <= keys
     hooks = next(i for i in state.items if i.key == "open:blind:api:git-hooks")
     assert hooks.step_key == "instance.save_state"
     store.tick_runbook(inc.id, "open:blind:api:git-hooks", "bob", "custom_hooks checked")
@@ -206,8 +222,15 @@ def test_version_check_compares_release_patch_and_security():
 def test_coverage_snapshot_carries_facts_and_no_token():
     from console.capabilities import Coverage
 
-    cov = Coverage(url="https://g.example", version="18.4.1", username="root", is_admin=True,
-                   token_name="incident", scopes=("api",), audit_status=200)
+    cov = Coverage(
+        url="https://g.example",
+        version="18.4.1",
+        username="root",
+        is_admin=True,
+        token_name="incident",
+        scopes=("api",),
+        audit_status=200,
+    )
     snap = coverage_snapshot(cov)
     assert snap["version"] == "18.4.1" and snap["audit_status"] == 200
     assert "token" not in " ".join(snap)
@@ -221,7 +244,9 @@ def test_notes_are_kept_per_object_with_author_and_time(tmp_path):
     store.add_note(inc.id, "incident", inc.id, "ticket INC-42 opened", "alice")
     store.add_note(inc.id, "user", 10, "jlee confirmed the phishing mail", "bob")
     assert [n.text for n in store.notes(inc.id)] == [
-        "ticket INC-42 opened", "jlee confirmed the phishing mail"]
+        "ticket INC-42 opened",
+        "jlee confirmed the phishing mail",
+    ]
     [note] = store.notes(inc.id, "user", 10)
     assert note.author == "bob" and note.created_at.endswith("Z")
     with pytest.raises(StoreError):

@@ -20,9 +20,9 @@ STYLES = Path(__file__).resolve().parent.parent / "styles" / "handoff.tcss"
 class Ctx:
     def __init__(self, store: Store) -> None:
         self.store, self.coverage = store, None
-        self.incident = store.create_incident("t", "compromised-account", None,
-                                              "https://g.example", None, None,
-                                              subjects=("jlee",))
+        self.incident = store.create_incident(
+            "t", "compromised-account", None, "https://g.example", None, None, subjects=("jlee",)
+        )
 
 
 class PaneApp(App[None]):
@@ -45,8 +45,9 @@ class PaneApp(App[None]):
 
 
 def _verified_block(store: Store, incident_id: int) -> None:
-    eid = store.journal_intent(incident_id, "block_user", "user", 10, "jlee", {},
-                               {"state": "active"})
+    eid = store.journal_intent(
+        incident_id, "block_user", "user", 10, "jlee", {}, {"state": "active"}
+    )
     store.journal_update(eid, "sent", http_status=201, request_id="req-1")
     store.journal_update(eid, "done", post_state={"state": "blocked"})
 

@@ -71,23 +71,30 @@ SCRIPT = textwrap.dedent(
 def test_real_secret_service_round_trip(tmp_path: Path, isolated_home: Path) -> None:
     script = tmp_path / "ss_probe.py"
     script.write_text(SCRIPT)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHON_KEYRING_BACKEND",
-                                                           "DBUS_SESSION_BUS_ADDRESS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHON_KEYRING_BACKEND", "DBUS_SESSION_BUS_ADDRESS")
+    }
     run_dir = Path(env["XDG_RUNTIME_DIR"])
     run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     env["PYTHONPATH"] = str(REPO)
     inner = (
-        'echo throwaway-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; '
+        "echo throwaway-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; "
         f'exec "{sys.executable}" "{script}"'
     )
     env["SS_TEST_TOKEN"] = TOKEN  # test value; never on argv
     proc = subprocess.run(
         ["dbus-run-session", "--", "sh", "-c", inner],
-        env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert lines, f"no result (exit {proc.returncode}): {proc.stderr[-2000:]}"
-    out = json.loads(lines[-1][len("RESULT "):])
+    out = json.loads(lines[-1][len("RESULT ") :])
     assert out["available"] is True, out["explanation"]
     assert out["backend"] == "keyring.backends.SecretService.Keyring"
     assert out["explanation"].startswith("Token storage: Secret Service")

@@ -93,7 +93,12 @@ def ids(store: Store, inc: Any, **kw: Any) -> list[int]:
 
 def test_incident_crud(store: Store) -> None:
     a = store.create_incident(
-        "A", "compromised-account", None, "https://g.example", "2025-05-01", "2025-05-02",
+        "A",
+        "compromised-account",
+        None,
+        "https://g.example",
+        "2025-05-01",
+        "2025-05-02",
         subjects=["alice", "bob"],
     )
     assert a.status == "open" and a.subjects == ("alice", "bob")
@@ -143,8 +148,9 @@ def test_user_rows_and_kind(store: Store, incident: Any) -> None:
 
 
 def test_detail_ips_survive_list_refresh(store: Store, incident: Any) -> None:
-    detail = dict(USERS[1], current_sign_in_ip="203.0.113.7", last_sign_in_ip="198.51.100.2",
-                  sign_in_count=12)
+    detail = dict(
+        USERS[1], current_sign_in_ip="203.0.113.7", last_sign_in_ip="198.51.100.2", sign_in_count=12
+    )
     store.upsert_user_detail(incident.id, detail)
     store.upsert_users(incident.id, [dict(USERS[1], name="Alice L.")], "2025-05-05T00:00:00Z")
     alice = store.get_user(incident.id, 2)
@@ -188,8 +194,9 @@ def test_filters(store: Store, incident: Any) -> None:
     assert ids(store, incident, filters={"unreviewed"}) == [2, 4, 5, 6, 7]
     assert ids(store, incident, filters={"cleared"}) == [1]
     # an explicit window overrides the incident's
-    assert ids(store, incident, filters={"created_in_window"},
-               window=("2019-12-31", "2020-01-01")) == [1, 3, 4, 5, 6, 7]
+    assert ids(
+        store, incident, filters={"created_in_window"}, window=("2019-12-31", "2020-01-01")
+    ) == [1, 3, 4, 5, 6, 7]
     assert store.count_users(incident.id, UserQuery(filters=frozenset({"admins"}))) == 2
     with pytest.raises(StoreError):
         ids(store, incident, filters={"nonsense"})
@@ -216,10 +223,25 @@ def test_sorting(store: Store, incident: Any) -> None:
     store.set_mark(incident.id, "user", 4, "flagged")
     store.set_mark(incident.id, "user", 2, "cleared")
     assert ids(store, incident, sort="mark", descending=True)[:2] == [4, 2]
-    for key in ("name", "email", "state", "two_factor", "kind", "user_type", "external",
-                "created_at", "last_sign_in_at", "current_sign_in_at", "last_activity_on",
-                "current_sign_in_ip", "last_sign_in_ip", "sign_in_count", "risk_reasons",
-                "note", "mark"):
+    for key in (
+        "name",
+        "email",
+        "state",
+        "two_factor",
+        "kind",
+        "user_type",
+        "external",
+        "created_at",
+        "last_sign_in_at",
+        "current_sign_in_at",
+        "last_activity_on",
+        "current_sign_in_ip",
+        "last_sign_in_ip",
+        "sign_in_count",
+        "risk_reasons",
+        "note",
+        "mark",
+    ):
         got = ids(store, incident, sort=key)
         assert sorted(got) == [1, 2, 3, 4, 5, 6, 7], key
     with pytest.raises(StoreError):
@@ -431,11 +453,19 @@ def test_sigkill_mid_write_leaves_committed_data_intact(tmp_path: Path) -> None:
 
 
 def test_journal_lifecycle(store: Store, incident: Any) -> None:
-    a = store.journal_intent(incident.id, "block_user", "user", 3, "bob", {"reason": "ir"},
-                             {"state": "active"})
+    a = store.journal_intent(
+        incident.id, "block_user", "user", 3, "bob", {"reason": "ir"}, {"state": "active"}
+    )
     b = store.journal_intent(incident.id, "revoke_token", "token", 77, "ci token")
-    c = store.journal_intent(incident.id, "block_user", "user", 7, "dave",
-                             pre_state={"state": "blocked"}, state="noop_already")
+    c = store.journal_intent(
+        incident.id,
+        "block_user",
+        "user",
+        7,
+        "dave",
+        pre_state={"state": "blocked"},
+        state="noop_already",
+    )
     assert [e.id for e in store.journal_pending(incident.id)] == [a, b]
     entry = store.journal_update(a, "sent", http_status=201, request_id="req-1")
     assert entry.state == "sent" and entry.t_sent is not None and entry.t_done is None
@@ -580,8 +610,10 @@ def test_100k_rows_timing(tmp_path: Path) -> None:
         t0 = time.perf_counter()
         got = s.user_ids(inc.id, q)
         ms = (time.perf_counter() - t0) * 1000
-        print(f"user_ids {ms:6.1f} ms -> {len(got):6d} ids  {q.search!r} "
-              f"{sorted(q.filters)} sort={q.sort}{' desc' if q.descending else ''}")
+        print(
+            f"user_ids {ms:6.1f} ms -> {len(got):6d} ids  {q.search!r} "
+            f"{sorted(q.filters)} sort={q.sort}{' desc' if q.descending else ''}"
+        )
     assert len(s.user_ids(inc.id, UserQuery())) == 100_000
     t0 = time.perf_counter()
     page = s.users_by_ids(inc.id, got[:80])
@@ -649,7 +681,11 @@ def test_harden_process_in_a_child() -> None:
         """
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     import json

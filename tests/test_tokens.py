@@ -157,11 +157,14 @@ def test_python_keyring_backend_is_ignored_and_reported(
 def test_keyringrc_default_is_ignored(isolated_home: Path) -> None:
     rc = Path(os.environ["XDG_CONFIG_HOME"]) / "python_keyring" / "keyringrc.cfg"
     rc.parent.mkdir(parents=True)
-    rc.write_text("[backend]\ndefault-keyring=keyrings.alt.file.PlaintextKeyring\n"
-                  "keyring-path=/tmp/evil\n")
+    rc.write_text(
+        "[backend]\ndefault-keyring=keyrings.alt.file.PlaintextKeyring\nkeyring-path=/tmp/evil\n"
+    )
     notes = configured_backend_notes({})
-    assert any("keyringrc.cfg default-keyring=keyrings.alt.file.PlaintextKeyring" in n
-               and "insecure" in n for n in notes)
+    assert any(
+        "keyringrc.cfg default-keyring=keyrings.alt.file.PlaintextKeyring" in n and "insecure" in n
+        for n in notes
+    )
     assert any("keyring-path ignored" in n for n in notes)
 
 

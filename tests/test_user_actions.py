@@ -143,9 +143,14 @@ def test_note_is_appended_preserving_the_existing_text(fresh_drill, tmp_path):
 
 
 def _token(drill: Any, user_id: int) -> Any:
-    return next(t for t in sorted(drill.state.tokens.values(), key=lambda t: t.id)
-                if t.user_id == user_id and not t.revoked and t.resource_type is None
-                and not t.impersonation)
+    return next(
+        t
+        for t in sorted(drill.state.tokens.values(), key=lambda t: t.id)
+        if t.user_id == user_id
+        and not t.revoked
+        and t.resource_type is None
+        and not t.impersonation
+    )
 
 
 def test_revoke_token_once_then_noop(fresh_drill, tmp_path):
@@ -187,9 +192,14 @@ def test_rotate_token_shows_new_value_once_and_never_repeats(fresh_drill, tmp_pa
 
 def test_rotate_resume_sent_but_unrecorded_is_verified_not_repeated(fresh_drill, tmp_path):
     store, inc, _, gl, log = _setup(fresh_drill, tmp_path)
-    a, b = [t for t in sorted(fresh_drill.state.tokens.values(), key=lambda t: t.id)
-            if not t.revoked and t.resource_type is None and not t.impersonation
-            and t.user_id not in (1,)][:2]
+    a, b = [
+        t
+        for t in sorted(fresh_drill.state.tokens.values(), key=lambda t: t.id)
+        if not t.revoked
+        and t.resource_type is None
+        and not t.impersonation
+        and t.user_id not in (1,)
+    ][:2]
     # a: the crash happened after the POST reached GitLab; b: before it was sent
     store.journal_intent(inc, "rotate_token", "token", a.id, a.name, {}, {"revoked": False})
     store.journal_intent(inc, "rotate_token", "token", b.id, b.name, {}, {"revoked": False})

@@ -239,8 +239,7 @@ def _send_once(client: Any, url: str, params: Mapping[str, Any] | None, timeout:
             retry_transient_errors=False,
             max_retries=0,
         )
-    response = client.get(url, params=dict(params) if params is not None else None,
-                          timeout=timeout)
+    response = client.get(url, params=dict(params) if params is not None else None, timeout=timeout)
     status = int(getattr(response, "status_code", 200))
     if status >= 300:
         headers = getattr(response, "headers", None)
@@ -282,22 +281,23 @@ def get_response(
             if status == 429:
                 limited += 1
                 headers = (
-                    exc.headers if isinstance(exc, HttpStatusError)
-                    else _gitlab_error_headers(429)
+                    exc.headers if isinstance(exc, HttpStatusError) else _gitlab_error_headers(429)
                 )
                 wait = policy.rate_limit_wait(limited, headers)  # may raise WaitTooLong
                 if wait is None:
                     raise
-                _wait(wait, "GitLab asked the console to slow down (429)", limited,
-                      cancelled, on_wait)
+                _wait(
+                    wait, "GitLab asked the console to slow down (429)", limited, cancelled, on_wait
+                )
                 continue
             if status is not None and is_transient_status(status):
                 transient += 1
                 delay = policy.transient_wait(transient)
                 if delay is None:
                     raise
-                _wait(delay, f"GitLab answered {status}; asking again", transient,
-                      cancelled, on_wait)
+                _wait(
+                    delay, f"GitLab answered {status}; asking again", transient, cancelled, on_wait
+                )
                 continue
             raise
         except Exception as exc:
@@ -370,7 +370,12 @@ def iter_pages(
     pages = 0
     while url is not None and pages < max_pages:
         response = get_response(
-            client, url, query, timeout=timeout, policy=policy, cancelled=cancelled,
+            client,
+            url,
+            query,
+            timeout=timeout,
+            policy=policy,
+            cancelled=cancelled,
             on_wait=on_wait,
         )
         body = response.json()

@@ -156,4 +156,3 @@ def fetch_audit_events(
 
 def _ordered(seen: Mapping[int, AuditEvent]) -> list[AuditEvent]:
     return sorted(seen.values(), key=lambda e: (e.created_at, e.id), reverse=True)
-

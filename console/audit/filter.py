@@ -78,9 +78,18 @@ def involves_user(event: AuditEvent, user_id: int, username: str | None = None) 
 def _haystack(event: AuditEvent) -> str:
     return " ".join(
         (
-            event.event_name, event.category, event.author_name, event.entity_path,
-            event.target_type, event.target_details, event.target_id, event.ip_address,
-            event.summary, event.entity_type, str(event.id), str(event.author_id or ""),
+            event.event_name,
+            event.category,
+            event.author_name,
+            event.entity_path,
+            event.target_type,
+            event.target_details,
+            event.target_id,
+            event.ip_address,
+            event.summary,
+            event.entity_type,
+            str(event.id),
+            str(event.author_id or ""),
         )
     ).casefold()
 

@@ -248,7 +248,9 @@ def load_events_blocking(
                     covered += (hi - lo).total_seconds() + 1
                     if lo <= settled:
                         store.record_audit_window(
-                            incident_id, key, format_iso(lo, "seconds"),
+                            incident_id,
+                            key,
+                            format_iso(lo, "seconds"),
                             format_iso(min(hi, settled), "seconds"),
                         )
             except Exception as exc:  # disk full, locked database: stop reading, report it

@@ -146,4 +146,3 @@ def normalize_event(raw: Mapping[str, Any]) -> AuditEvent | None:
 
 def _category_rank(category: str) -> int:
     return CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
-

@@ -25,24 +25,29 @@ class WindowStatus:
 
 
 def stored_window_status(
-    store: Store, incident_id: int, window: tuple[str | None, str | None],
-    scope: str = "instance", now: str | None = None,
+    store: Store,
+    incident_id: int,
+    window: tuple[str | None, str | None],
+    scope: str = "instance",
+    now: str | None = None,
 ) -> WindowStatus | None:
     """None until a window of ``scope`` was fetched; else the events stored in ``window`` and
     whether any part of it (up to ``now`` or the newest stored event) is still missing."""
     fetched_at = store.audit_fetched_at(incident_id, scope)
     if fetched_at is None:
         return None
-    count = store.count_events(incident_id, EventQuery(scope=scope, since=window[0],
-                                                       until=window[1]))
+    count = store.count_events(
+        incident_id, EventQuery(scope=scope, since=window[0], until=window[1])
+    )
     end = window[1] or now or store.newest_event_at(incident_id, scope) or window[0]
-    complete = not window[0] or not store.missing_audit_windows(incident_id, scope, window[0],
-                                                                 end)
+    complete = not window[0] or not store.missing_audit_windows(incident_id, scope, window[0], end)
     return WindowStatus(count, complete, fetched_at)
 
 
 def stored_window_events(
-    store: Store, incident_id: int, window: tuple[str | None, str | None],
+    store: Store,
+    incident_id: int,
+    window: tuple[str | None, str | None],
     scope: str = "instance",
 ) -> tuple[list[AuditEvent], bool] | None:
     """``(events newest first, complete)`` for ``window`` (None: nothing stored for the scope).
@@ -55,8 +60,9 @@ def stored_window_events(
     rids = store.event_rids(incident_id, q)
     events: list[AuditEvent] = []
     for i in range(0, len(rids), 5_000):
-        events += [AuditEvent.from_dict(r) for r in store.events_by_rids(incident_id,
-                                                                         rids[i : i + 5_000])]
+        events += [
+            AuditEvent.from_dict(r) for r in store.events_by_rids(incident_id, rids[i : i + 5_000])
+        ]
     # An open window ends "now": complete up to the newest stored event is the best we know.
     end = window[1] or (events[0].created_at if events else window[0])
     complete = not window[0] or not store.missing_audit_windows(incident_id, scope, window[0], end)

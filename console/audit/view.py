@@ -56,8 +56,16 @@ class AuditView:
     def is_filtered(self) -> bool:
         """Narrowed by anything but the search and the scope."""
         return bool(
-            self.categories or self.author or self.ip or self.event_name or self.entity
-            or self.target or self.since or self.until or self.user_id is not None or self.hunt
+            self.categories
+            or self.author
+            or self.ip
+            or self.event_name
+            or self.entity
+            or self.target
+            or self.since
+            or self.until
+            or self.user_id is not None
+            or self.hunt
         )
 
     def cleared(self) -> AuditView:

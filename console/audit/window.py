@@ -45,6 +45,7 @@ def events_cache_key(start: datetime | str | None, end: datetime | str | None) -
     reload then fetches up to the new now. The audit pane writes it and risk scoring reads it,
     so both must build it here.
     """
+
     def bound(value: datetime | str | None) -> str:
         when = parse_ts(value)
         return when.isoformat() if when is not None else "open"
@@ -77,4 +78,3 @@ def window_slices(
             break
         cursor = begin
     return slices
-

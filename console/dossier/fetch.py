@@ -69,4 +69,3 @@ def fetch_dossier(
         seconds=time.monotonic() - started,
         **results,
     )
-

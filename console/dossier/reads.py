@@ -141,8 +141,13 @@ class Reader:
         ``author_id`` is the user. Group/project audit logs are not scanned here.
         """
         about = audit.fetch_audit_events(
-            self.gl, ("instance", None), self.window, entity_type="User", entity_id=self.user_id,
-            cancelled=self.cancelled, on_wait=self.on_wait,
+            self.gl,
+            ("instance", None),
+            self.window,
+            entity_type="User",
+            entity_id=self.user_id,
+            cancelled=self.cancelled,
+            on_wait=self.on_wait,
         )
         if about.coverage_gap:
             if admin_view():
@@ -158,12 +163,14 @@ class Reader:
             scanned = progress.events
 
         def enough() -> bool:
-            return scanned >= AUTHOR_SCAN_LIMIT or (
-                self.cancelled is not None and self.cancelled()
-            )
+            return scanned >= AUTHOR_SCAN_LIMIT or (self.cancelled is not None and self.cancelled())
 
         scan = audit.fetch_audit_events(
-            self.gl, ("instance", None), self.window, on_progress=count, cancelled=enough,
+            self.gl,
+            ("instance", None),
+            self.window,
+            on_progress=count,
+            cancelled=enough,
             on_wait=self.on_wait,
         )
         for event in scan.events:

@@ -35,8 +35,9 @@ def extract_token(headers: dict[str, str], query: dict[str, Any]) -> str | None:
     return str(from_query) if from_query else None
 
 
-def authenticate(state: DrillState, value: str | None, method: str, path: str
-                 ) -> tuple[User, Token]:
+def authenticate(
+    state: DrillState, value: str | None, method: str, path: str
+) -> tuple[User, Token]:
     """The caller and their token, or the ``ApiError`` GitLab answers (401 for a missing,
     unknown, revoked or expired token, 403 for a blocked account or too narrow a scope)."""
     unauthorized = ApiError(401, {"message": "401 Unauthorized"})
@@ -56,37 +57,58 @@ def authenticate(state: DrillState, value: str | None, method: str, path: str
                 routes_tokens.revoke_family(state, token)
                 state.touch()
         text = "Token was revoked. You have to re-authorize from the user."
-        raise ApiError(401, {"error": "invalid_token", "error_description": text},
-                       {"WWW-Authenticate": f'{bearer}"{text}"'})
+        raise ApiError(
+            401,
+            {"error": "invalid_token", "error_description": text},
+            {"WWW-Authenticate": f'{bearer}"{text}"'},
+        )
     if token.expired(state.today()):
         text = "Token has expired."
-        raise ApiError(401, {"error": "invalid_token", "error_description": text},
-                       {"WWW-Authenticate": f'{bearer}"{text}"'})
+        raise ApiError(
+            401,
+            {"error": "invalid_token", "error_description": text},
+            {"WWW-Authenticate": f'{bearer}"{text}"'},
+        )
     if user.state in ("blocked", "ldap_blocked", "banned"):
         raise ApiError(403, {"message": "403 Forbidden - Your account has been blocked."})
     if user.state == "blocked_pending_approval":
-        raise ApiError(403, {"message": "403 Forbidden - Your account is pending approval "
-                                        "from your administrator and hence blocked."})
+        raise ApiError(
+            403,
+            {
+                "message": "403 Forbidden - Your account is pending approval "
+                "from your administrator and hence blocked."
+            },
+        )
     if user.state == "deactivated":
-        raise ApiError(403, {"message": "403 Forbidden - Your account has been deactivated "
-                                        "by your administrator. Please log back in to "
-                                        "reactivate your account."})
+        raise ApiError(
+            403,
+            {
+                "message": "403 Forbidden - Your account has been deactivated "
+                "by your administrator. Please log back in to "
+                "reactivate your account."
+            },
+        )
     scopes = set(token.scopes)
     if method == "GET":
         allowed = bool(scopes & _READ_SCOPES) or (
-            "read_user" in scopes and path.startswith(_USER_READ_PATHS))
+            "read_user" in scopes and path.startswith(_USER_READ_PATHS)
+        )
         needed = "read_api"
     else:
         allowed = bool(scopes & _WRITE_SCOPES)
         needed = "api"
     if not allowed:
-        raise ApiError(403, {
-            "error": "insufficient_scope",
-            "error_description": "The request requires higher privileges than provided "
-                                 "by the access token.",
-            "scope": needed,
-        })
+        raise ApiError(
+            403,
+            {
+                "error": "insufficient_scope",
+                "error_description": "The request requires higher privileges than provided "
+                "by the access token.",
+                "scope": needed,
+            },
+        )
     return user, token
+
 
 def touch_token(state: DrillState, token: Token, ip: str) -> None:
     """GitLab refreshes ``last_used_at`` at most once a minute and keeps ≤5 recent IPs."""

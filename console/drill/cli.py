@@ -17,22 +17,37 @@ from console.drill.server import DrillOptions, DrillServer
 
 def build_parser(prog: str = "incident-console drill") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Run a simulated GitLab instance for tabletop drills.")
+        prog=prog, description="Run a simulated GitLab instance for tabletop drills."
+    )
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="bind address (default 127.0.0.1; the drill has no TLS)")
-    parser.add_argument("--users", type=_positive, default=2000,
-                        help="number of users, up to 200000 (default 2000)")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="added latency per request in milliseconds")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="bind address (default 127.0.0.1; the drill has no TLS)"
+    )
+    parser.add_argument(
+        "--users", type=_positive, default=2000, help="number of users, up to 200000 (default 2000)"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added latency per request in milliseconds"
+    )
     parser.add_argument("--tier", choices=("free", "premium", "ultimate"), default="ultimate")
-    parser.add_argument("--error-rate", type=_rate, default=0.0,
-                        help="fraction of requests answered with HTTP 500 (0..1)")
-    parser.add_argument("--rate-limit", type=_positive, default=None,
-                        help="requests per minute per token before HTTP 429")
+    parser.add_argument(
+        "--error-rate",
+        type=_rate,
+        default=0.0,
+        help="fraction of requests answered with HTTP 500 (0..1)",
+    )
+    parser.add_argument(
+        "--rate-limit",
+        type=_positive,
+        default=None,
+        help="requests per minute per token before HTTP 429",
+    )
     parser.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
-    parser.add_argument("--show-tokens", action="store_true",
-                        help="print the drill's admin and non-admin token values")
+    parser.add_argument(
+        "--show-tokens",
+        action="store_true",
+        help="print the drill's admin and non-admin token values",
+    )
     return parser
 
 
@@ -53,21 +68,32 @@ def _rate(text: str) -> float:
 def main(argv: Sequence[str] | None = None, *, stop: threading.Event | None = None) -> int:
     """Entry point. ``stop`` lets tests end the loop; interactive use ends with Ctrl-C."""
     args = build_parser().parse_args(list(argv) if argv is not None else None)
-    options = DrillOptions(users=args.users, latency_ms=args.latency_ms, error_rate=args.error_rate,
-                           tier=args.tier, rate_limit_per_minute=args.rate_limit, seed=args.seed,
-                           host=args.host, port=args.port)
+    options = DrillOptions(
+        users=args.users,
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        tier=args.tier,
+        rate_limit_per_minute=args.rate_limit,
+        seed=args.seed,
+        host=args.host,
+        port=args.port,
+    )
     started = time.monotonic()
     try:
         server = DrillServer(options)
         url = server.start()
     except OSError as exc:
-        print(f"drill: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(
+            f"drill: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 2
     out = sys.stdout
     out.write(f"GitLab drill instance listening on {url}\n")
-    out.write(f"  users: {len(server.state.users):,}   tier: {args.tier}   seed: {args.seed}   "
-              f"ready in {time.monotonic() - started:.1f}s\n")
+    out.write(
+        f"  users: {len(server.state.users):,}   tier: {args.tier}   seed: {args.seed}   "
+        f"ready in {time.monotonic() - started:.1f}s\n"
+    )
     out.write(f"  admin token:     {DrillServer.ADMIN_TOKEN_NAME}\n")
     out.write(f"  non-admin token: {DrillServer.USER_TOKEN_NAME}\n")
     if args.show_tokens:

@@ -20,8 +20,9 @@ from console.drill.web import Response
 class Endpoint(Protocol):
     """What the loop serves (``DrillServer``): the request pipeline and the fault knob."""
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes,
-               ip: str) -> Response: ...
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, ip: str
+    ) -> Response: ...
 
     def injected_fault(self, method: str, path: str) -> int | str | None: ...
 
@@ -80,7 +81,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         try:
             response = endpoint.handle(
-                method, self.path, dict(self.headers.items()), body, self.client_address[0])
+                method, self.path, dict(self.headers.items()), body, self.client_address[0]
+            )
         except Exception:  # a bug in a handler must not kill the connection silently
             response = Response(500, {"message": "500 Internal Server Error"})
         if injected == "drop":  # applied, but the reply is lost
@@ -100,9 +102,11 @@ class RequestHandler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             self.send_header(name, value)
         if response.status != 204:
-            self.send_header("Content-Type", response.content_type
-                             + ("; charset=utf-8" if response.content_type == "text/plain"
-                                else ""))
+            self.send_header(
+                "Content-Type",
+                response.content_type
+                + ("; charset=utf-8" if response.content_type == "text/plain" else ""),
+            )
             self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if method != "HEAD" and response.status != 204 and payload:

@@ -15,15 +15,42 @@ from typing import Any
 HUMAN = "human"
 PROJECT_BOT = "project_bot"
 SERVICE_ACCOUNT = "service_account"
-INTERNAL_TYPES = frozenset({"alert_bot", "support_bot", "ghost", "migration_bot", "security_bot",
-                            "automation_bot", "admin_bot", "visual_review_bot"})
-BOT_TYPES = frozenset({PROJECT_BOT, SERVICE_ACCOUNT, "alert_bot", "support_bot", "migration_bot",
-                       "security_bot", "automation_bot", "admin_bot", "visual_review_bot"})
+INTERNAL_TYPES = frozenset(
+    {
+        "alert_bot",
+        "support_bot",
+        "ghost",
+        "migration_bot",
+        "security_bot",
+        "automation_bot",
+        "admin_bot",
+        "visual_review_bot",
+    }
+)
+BOT_TYPES = frozenset(
+    {
+        PROJECT_BOT,
+        SERVICE_ACCOUNT,
+        "alert_bot",
+        "support_bot",
+        "migration_bot",
+        "security_bot",
+        "automation_bot",
+        "admin_bot",
+        "visual_review_bot",
+    }
+)
 
 STATES = ("active", "blocked", "banned", "deactivated", "blocked_pending_approval", "ldap_blocked")
 
-ACCESS_NAMES = {10: "Guest", 15: "Planner", 20: "Reporter", 30: "Developer", 40: "Maintainer",
-                50: "Owner"}
+ACCESS_NAMES = {
+    10: "Guest",
+    15: "Planner",
+    20: "Reporter",
+    30: "Developer",
+    40: "Maintainer",
+    50: "Owner",
+}
 
 
 @dataclass(slots=True)

@@ -69,28 +69,44 @@ def token_information(ctx: Ctx) -> Response:
 @routes("GET", r"/applications")
 def list_applications(ctx: Ctx) -> Response:
     ctx.require_admin()
-    rows = sorted((a for a in ctx.state.oauth_apps.values() if a.owner_id is None),
-                  key=lambda a: a.id)
+    rows = sorted(
+        (a for a in ctx.state.oauth_apps.values() if a.owner_id is None), key=lambda a: a.id
+    )
     return json_response([views.oauth_app(a) for a in rows])
 
 
 @routes("POST", r"/applications")
 def create_application(ctx: Ctx) -> Response:
     ctx.require_admin()
-    name, redirect, scopes = (ctx.str_param("name"), ctx.str_param("redirect_uri"),
-                              ctx.str_param("scopes"))
+    name, redirect, scopes = (
+        ctx.str_param("name"),
+        ctx.str_param("redirect_uri"),
+        ctx.str_param("scopes"),
+    )
     for field, value in (("name", name), ("redirect_uri", redirect), ("scopes", scopes)):
         if not value:
             raise missing_param(field)
     state = ctx.state
-    app = OAuthApp(state.next_id("oauth_app"), secrets.token_hex(32), str(name),
-                   "gloas-" + secrets.token_hex(32), str(redirect), str(scopes).split(),
-                   state.now_iso(), bool(ctx.bool_param("confidential", True)))
+    app = OAuthApp(
+        state.next_id("oauth_app"),
+        secrets.token_hex(32),
+        str(name),
+        "gloas-" + secrets.token_hex(32),
+        str(redirect),
+        str(scopes).split(),
+        state.now_iso(),
+        bool(ctx.bool_param("confidential", True)),
+    )
     state.oauth_apps[app.id] = app
-    state.add_audit(author=ctx.caller, entity_type="User", entity_id=ctx.caller.id,
-                    event_name="oauth_application_created",
-                    message=f"OAuth application added: {app.name}",
-                    target=(app.id, "Doorkeeper::Application", app.name), ip=ctx.ip)
+    state.add_audit(
+        author=ctx.caller,
+        entity_type="User",
+        entity_id=ctx.caller.id,
+        event_name="oauth_application_created",
+        message=f"OAuth application added: {app.name}",
+        target=(app.id, "Doorkeeper::Application", app.name),
+        ip=ctx.ip,
+    )
     body = views.oauth_app(app)
     body["secret"] = app.secret  # shown once, on creation only
     return json_response(body, status=200)
@@ -103,8 +119,13 @@ def delete_application(ctx: Ctx) -> Response:
     if app is None or app.owner_id is not None:
         raise not_found("Application")
     del ctx.state.oauth_apps[app.id]
-    ctx.state.add_audit(author=ctx.caller, entity_type="User", entity_id=ctx.caller.id,
-                        event_name="oauth_application_deleted",
-                        message=f"OAuth application deleted: {app.name}",
-                        target=(app.id, "Doorkeeper::Application", app.name), ip=ctx.ip)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type="User",
+        entity_id=ctx.caller.id,
+        event_name="oauth_application_deleted",
+        message=f"OAuth application deleted: {app.name}",
+        target=(app.id, "Doorkeeper::Application", app.name),
+        ip=ctx.ip,
+    )
     return no_content()

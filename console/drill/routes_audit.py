@@ -47,9 +47,14 @@ def _window(ctx: Ctx) -> tuple[str, str]:
     before = ctx.datetime_param("created_before") or ctx.state.current_time()
     after = ctx.datetime_param("created_after") or (before - MAX_WINDOW)
     if before - after > MAX_WINDOW:
-        raise ApiError(400, {"message": "400 Bad request - created_after and created_before "
-                                        "must be at most 30 days apart; split the query "
-                                        "into windows of 30 days or less"})
+        raise ApiError(
+            400,
+            {
+                "message": "400 Bad request - created_after and created_before "
+                "must be at most 30 days apart; split the query "
+                "into windows of 30 days or less"
+            },
+        )
     return iso(after) or "", iso(before) or ""
 
 
@@ -87,12 +92,13 @@ def _select(ctx: Ctx, rows: Sequence[AuditEvent]) -> Sequence[AuditEvent]:
 
 def _page(ctx: Ctx, rows: Sequence[AuditEvent]) -> Response:
     if keyset_requested(ctx):
-        if (ctx.str_param("order_by") or "id") != "id" or (ctx.str_param("sort") or "desc") \
-                != "desc":
+        if (ctx.str_param("order_by") or "id") != "id" or (
+            ctx.str_param("sort") or "desc"
+        ) != "desc":
             raise ApiError(405, {"error": KEYSET_UNAVAILABLE})
         chunk, headers = paginate_keyset(
-            ctx, rows, lambda e: (e.id,), lambda e: {"id": e.id},
-            _cursor_id, descending=True)
+            ctx, rows, lambda e: (e.id,), lambda e: {"id": e.id}, _cursor_id, descending=True
+        )
     else:
         chunk, headers = paginate_offset(ctx, rows)
     return json_response([views.audit_event(e) for e in chunk], headers=headers)
@@ -126,13 +132,15 @@ def instance_event(ctx: Ctx) -> Response:
     return json_response(views.audit_event(_find(ctx, None, None)))
 
 
-def _find(ctx: Ctx, entity_type: str | None, entity_id: int | None,
-          author_only: bool = False) -> AuditEvent:
+def _find(
+    ctx: Ctx, entity_type: str | None, entity_id: int | None, author_only: bool = False
+) -> AuditEvent:
     eid = ctx.id_param("event_id")
     for e in ctx.state.audit:
         if e.id == eid:
-            if entity_type is not None and (e.entity_type != entity_type
-                                            or e.entity_id != entity_id):
+            if entity_type is not None and (
+                e.entity_type != entity_type or e.entity_id != entity_id
+            ):
                 break
             if author_only and e.author_id != ctx.caller.id:
                 break
@@ -141,8 +149,11 @@ def _find(ctx: Ctx, entity_type: str | None, entity_id: int | None,
 
 
 def _scoped(ctx: Ctx, entity_type: str, entity_id: int, full: bool) -> list[AuditEvent]:
-    rows = [e for e in _select(ctx, ctx.state.audit)
-            if e.entity_type == entity_type and e.entity_id == entity_id]
+    rows = [
+        e
+        for e in _select(ctx, ctx.state.audit)
+        if e.entity_type == entity_type and e.entity_id == entity_id
+    ]
     if not full:  # Developers (and group Maintainers) see only their own actions
         rows = [e for e in rows if e.author_id == ctx.caller.id]
     return rows

@@ -34,8 +34,10 @@ def all_deploy_keys(ctx: Ctx) -> Response:
 
 def _fingerprints(text: str) -> tuple[str, str]:
     digest = hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
-    return (":".join(digest[i:i + 2] for i in range(0, 32, 2)),
-            "SHA256:" + hashlib.sha256(text.encode()).hexdigest()[:43])
+    return (
+        ":".join(digest[i : i + 2] for i in range(0, 32, 2)),
+        "SHA256:" + hashlib.sha256(text.encode()).hexdigest()[:43],
+    )
 
 
 @routes("POST", r"/deploy_keys")
@@ -47,8 +49,16 @@ def create_instance_deploy_key(ctx: Ctx) -> Response:
     if not key:
         raise missing_param("key")
     md5, sha = _fingerprints(key)
-    record = DeployKey(ctx.state.next_id("deploy_key"), title, key, md5, sha,
-                       ctx.state.now_iso(), ctx.str_param("expires_at"), user_id=ctx.caller.id)
+    record = DeployKey(
+        ctx.state.next_id("deploy_key"),
+        title,
+        key,
+        md5,
+        sha,
+        ctx.state.now_iso(),
+        ctx.str_param("expires_at"),
+        user_id=ctx.caller.id,
+    )
     ctx.state.deploy_keys[record.id] = record
     return json_response(views.deploy_key_admin(ctx.state, record), status=201)
 
@@ -66,8 +76,9 @@ def _dk(ctx: Ctx, pid: int) -> DeployKey:
 @routes("GET", _DK_BASE)
 def list_project_keys(ctx: Ctx) -> Response:
     p = project_for(ctx, MAINTAINER)
-    rows = sorted((k for k in ctx.state.deploy_keys.values() if p.id in k.projects),
-                  key=lambda k: k.id)
+    rows = sorted(
+        (k for k in ctx.state.deploy_keys.values() if p.id in k.projects), key=lambda k: k.id
+    )
     chunk, headers = paginate_offset(ctx, rows)
     return json_response([views.deploy_key_project(k, p.id) for k in chunk], headers=headers)
 
@@ -87,13 +98,27 @@ def add_project_key(ctx: Ctx) -> Response:
     if not key:
         raise missing_param("key")
     md5, sha = _fingerprints(key)
-    record = DeployKey(ctx.state.next_id("deploy_key"), title, key, md5, sha,
-                       ctx.state.now_iso(), ctx.str_param("expires_at"), user_id=ctx.caller.id,
-                       projects={p.id: bool(ctx.bool_param("can_push", False))})
+    record = DeployKey(
+        ctx.state.next_id("deploy_key"),
+        title,
+        key,
+        md5,
+        sha,
+        ctx.state.now_iso(),
+        ctx.str_param("expires_at"),
+        user_id=ctx.caller.id,
+        projects={p.id: bool(ctx.bool_param("can_push", False))},
+    )
     ctx.state.deploy_keys[record.id] = record
-    ctx.state.add_audit(author=ctx.caller, entity_type="Project", entity_id=p.id,
-                        event_name="deploy_key_added", message=f"Added deploy key {title}",
-                        target=(record.id, "DeployKey", title), ip=ctx.ip)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type="Project",
+        entity_id=p.id,
+        event_name="deploy_key_added",
+        message=f"Added deploy key {title}",
+        target=(record.id, "DeployKey", title),
+        ip=ctx.ip,
+    )
     return json_response(views.deploy_key_project(record, p.id), status=201)
 
 
@@ -127,7 +152,13 @@ def delete_project_key(ctx: Ctx) -> Response:
     del key.projects[p.id]
     if not key.projects:
         del ctx.state.deploy_keys[key.id]  # unused anywhere else: removed from the system
-    ctx.state.add_audit(author=ctx.caller, entity_type="Project", entity_id=p.id,
-                        event_name="deploy_key_removed", message=f"Removed deploy key {key.title}",
-                        target=(key.id, "DeployKey", key.title), ip=ctx.ip)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type="Project",
+        entity_id=p.id,
+        event_name="deploy_key_removed",
+        message=f"Removed deploy key {key.title}",
+        target=(key.id, "DeployKey", key.title),
+        ip=ctx.ip,
+    )
     return no_content()

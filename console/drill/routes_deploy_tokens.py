@@ -35,8 +35,15 @@ def all_deploy_tokens(ctx: Ctx) -> Response:
 
 
 _DT_BASE = r"/(?:groups/(?P<gid>[^/]+)|projects/(?P<pid>[^/]+))/deploy_tokens"
-_DT_SCOPES = ("read_repository", "read_registry", "write_registry", "read_package_registry",
-              "write_package_registry", "read_virtual_registry", "write_virtual_registry")
+_DT_SCOPES = (
+    "read_repository",
+    "read_registry",
+    "write_registry",
+    "read_package_registry",
+    "write_package_registry",
+    "read_virtual_registry",
+    "write_virtual_registry",
+)
 
 
 def _dt_owner(ctx: Ctx, write: bool) -> tuple[str, int]:
@@ -55,8 +62,14 @@ def _dt(ctx: Ctx, kind: str, owner: int) -> DeployToken:
 @routes("GET", _DT_BASE)
 def list_deploy_tokens(ctx: Ctx) -> Response:
     kind, owner = _dt_owner(ctx, write=False)
-    rows = sorted((t for t in ctx.state.deploy_tokens.values()
-                   if t.owner_type == kind and t.owner_id == owner), key=lambda t: t.id)
+    rows = sorted(
+        (
+            t
+            for t in ctx.state.deploy_tokens.values()
+            if t.owner_type == kind and t.owner_id == owner
+        ),
+        key=lambda t: t.id,
+    )
     chunk, headers = paginate_offset(ctx, rows)
     return json_response([views.deploy_token(t) for t in chunk], headers=headers)
 
@@ -81,16 +94,28 @@ def create_deploy_token(ctx: Ctx) -> Response:
     state = ctx.state
     tid = state.next_id("deploy_token")
     expires = ctx.str_param("expires_at")
-    token = DeployToken(tid, name, ctx.str_param("username") or f"gitlab+deploy-token-{tid}",
-                        "gldt-" + secrets.token_urlsafe(15)[:20], scopes,
-                        (expires[:10] + "T00:00:00.000Z") if expires else None,
-                        state.now_iso(), kind, owner)
+    token = DeployToken(
+        tid,
+        name,
+        ctx.str_param("username") or f"gitlab+deploy-token-{tid}",
+        "gldt-" + secrets.token_urlsafe(15)[:20],
+        scopes,
+        (expires[:10] + "T00:00:00.000Z") if expires else None,
+        state.now_iso(),
+        kind,
+        owner,
+    )
     state.deploy_tokens[tid] = token
     prefix = "group_" if kind == "group" else ""
-    state.add_audit(author=ctx.caller, entity_type="Group" if kind == "group" else "Project",
-                    entity_id=owner, event_name=f"{prefix}deploy_token_created",
-                    message=f"Created {kind} deploy token",
-                    target=(tid, "DeployToken", name), ip=ctx.ip)
+    state.add_audit(
+        author=ctx.caller,
+        entity_type="Group" if kind == "group" else "Project",
+        entity_id=owner,
+        event_name=f"{prefix}deploy_token_created",
+        message=f"Created {kind} deploy token",
+        target=(tid, "DeployToken", name),
+        ip=ctx.ip,
+    )
     return json_response(views.deploy_token(token, with_token=True), status=201)
 
 
@@ -100,9 +125,13 @@ def delete_deploy_token(ctx: Ctx) -> Response:
     token = _dt(ctx, kind, owner)
     del ctx.state.deploy_tokens[token.id]
     prefix = "group_" if kind == "group" else ""
-    ctx.state.add_audit(author=ctx.caller,
-                        entity_type="Group" if kind == "group" else "Project", entity_id=owner,
-                        event_name=f"{prefix}deploy_token_destroyed",
-                        message=f"Destroyed {kind} deploy token",
-                        target=(token.id, "DeployToken", token.name), ip=ctx.ip)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type="Group" if kind == "group" else "Project",
+        entity_id=owner,
+        event_name=f"{prefix}deploy_token_destroyed",
+        message=f"Destroyed {kind} deploy token",
+        target=(token.id, "DeployToken", token.name),
+        ip=ctx.ip,
+    )
     return no_content()

@@ -21,12 +21,26 @@ routes = Registry()
 
 
 _HOOK_BASE = r"/(?:hooks|groups/(?P<gid>[^/]+)/hooks|projects/(?P<pid>[^/]+)/hooks)"
-_HOOK_FLAGS = ("push_events", "tag_push_events", "merge_requests_events",
-               "repository_update_events", "issues_events", "confidential_issues_events",
-               "note_events", "confidential_note_events", "pipeline_events", "wiki_page_events",
-               "job_events", "deployment_events", "feature_flag_events", "releases_events",
-               "emoji_events", "resource_access_token_events", "subgroup_events",
-               "member_events")
+_HOOK_FLAGS = (
+    "push_events",
+    "tag_push_events",
+    "merge_requests_events",
+    "repository_update_events",
+    "issues_events",
+    "confidential_issues_events",
+    "note_events",
+    "confidential_note_events",
+    "pipeline_events",
+    "wiki_page_events",
+    "job_events",
+    "deployment_events",
+    "feature_flag_events",
+    "releases_events",
+    "emoji_events",
+    "resource_access_token_events",
+    "subgroup_events",
+    "member_events",
+)
 
 
 def _hook_owner(ctx: Ctx) -> tuple[str, int]:
@@ -41,8 +55,10 @@ def _hook_owner(ctx: Ctx) -> tuple[str, int]:
 
 
 def _hooks(ctx: Ctx, scope: str, owner: int) -> list[Hook]:
-    return sorted((h for h in ctx.state.hooks.values()
-                   if h.scope == scope and h.owner_id == owner), key=lambda h: h.id)
+    return sorted(
+        (h for h in ctx.state.hooks.values() if h.scope == scope and h.owner_id == owner),
+        key=lambda h: h.id,
+    )
 
 
 def _hook(ctx: Ctx, scope: str, owner: int) -> Hook:
@@ -56,8 +72,9 @@ def _apply_hook_params(ctx: Ctx, hook: Hook) -> None:
     url = ctx.str_param("url")
     if url is not None:
         if not url.startswith(("http://", "https://")):
-            raise ApiError(400, {"message": {"url": ["is blocked: Only allowed schemes are "
-                                                     "http, https"]}})
+            raise ApiError(
+                400, {"message": {"url": ["is blocked: Only allowed schemes are http, https"]}}
+            )
         hook.url = url
     token = ctx.str_param("token")
     if token is not None:
@@ -97,15 +114,22 @@ def create_hook(ctx: Ctx) -> Response:
     scope, owner = _hook_owner(ctx)
     if not ctx.str_param("url"):
         raise missing_param("url")
-    hook = Hook(ctx.state.next_id("hook"), scope, owner, "", ctx.state.now_iso(),
-                created_by=ctx.caller.id)
+    hook = Hook(
+        ctx.state.next_id("hook"), scope, owner, "", ctx.state.now_iso(), created_by=ctx.caller.id
+    )
     _apply_hook_params(ctx, hook)
     ctx.state.hooks[hook.id] = hook
     entity_type, entity_id = scope_entity(scope, owner)
     kind = {"system": "SystemHook", "group": "GroupHook", "project": "ProjectHook"}[scope]
-    ctx.state.add_audit(author=ctx.caller, entity_type=entity_type, entity_id=entity_id,
-                        event_name="webhook_created", message=f"Created {scope} hook",
-                        target=(hook.id, kind, hook.url), ip=ctx.ip)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        event_name="webhook_created",
+        message=f"Created {scope} hook",
+        target=(hook.id, kind, hook.url),
+        ip=ctx.ip,
+    )
     return json_response(views.hook(hook), status=201)
 
 
@@ -126,7 +150,13 @@ def delete_hook(ctx: Ctx) -> Response:
     del ctx.state.hooks[hook.id]
     entity_type, entity_id = scope_entity(scope, owner)
     kind = {"system": "SystemHook", "group": "GroupHook", "project": "ProjectHook"}[scope]
-    ctx.state.add_audit(author=ctx.caller, entity_type=entity_type, entity_id=entity_id,
-                        event_name="webhook_destroyed", message=f"Destroyed {scope} hook",
-                        target=(hook.id, kind, hook.url), ip=ctx.ip)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        event_name="webhook_destroyed",
+        message=f"Destroyed {scope} hook",
+        target=(hook.id, kind, hook.url),
+        ip=ctx.ip,
+    )
     return no_content()

@@ -45,11 +45,15 @@ def put_settings(ctx: Ctx) -> Response:
         settings["updated_at"] = ctx.state.now_iso()
     for key, old, new in changed:
         ctx.state.add_audit(
-            author=ctx.caller, entity_type="Gitlab::Audit::InstanceScope", entity_id=1,
+            author=ctx.caller,
+            entity_type="Gitlab::Audit::InstanceScope",
+            entity_id=1,
             event_name="application_setting_updated",
-            message=f"Changed {key} from {_text(old)} to {_text(new)}", ip=ctx.ip,
+            message=f"Changed {key} from {_text(old)} to {_text(new)}",
+            ip=ctx.ip,
             extra={"change": key, "from": _text(old), "to": _text(new)},
-            entity_path="gitlab_instance")
+            entity_path="gitlab_instance",
+        )
     return json_response(dict(settings))
 
 
@@ -65,8 +69,12 @@ def _metadata(state: DrillState) -> dict[str, Any]:
     return {
         "version": state.version,
         "revision": state.revision,
-        "kas": {"enabled": False, "externalUrl": None, "externalK8sProxyUrl": None,
-                "version": None},
+        "kas": {
+            "enabled": False,
+            "externalUrl": None,
+            "externalK8sProxyUrl": None,
+            "version": None,
+        },
         "enterprise": True,
     }
 
@@ -91,26 +99,34 @@ def statistics(ctx: Ctx) -> Response:
     state = ctx.state
     keys = sum(len(v) for v in state.ssh_keys.values())
     # Bulk users' keys are lazy; estimate them as GitLab's approximate counts do.
-    keys += sum(1 for u in state.user_order[state.seeded_max_id:]
-                if u.id not in state._detailed)
-    return json_response({
-        "forks": _approx(3),
-        "issues": _approx(len(state.users) * 3),
-        "merge_requests": _approx(len(state.users) * 2),
-        "notes": _approx(len(state.users) * 11),
-        "snippets": _approx(42),
-        "ssh_keys": _approx(keys),
-        "milestones": _approx(64),
-        "users": _approx(len(state.users)),
-        "groups": _approx(len(state.groups)),
-        "projects": _approx(len(state.projects)),
-        "active_users": _approx(sum(1 for u in state.user_order if u.state == "active")),
-    })
+    keys += sum(1 for u in state.user_order[state.seeded_max_id :] if u.id not in state._detailed)
+    return json_response(
+        {
+            "forks": _approx(3),
+            "issues": _approx(len(state.users) * 3),
+            "merge_requests": _approx(len(state.users) * 2),
+            "notes": _approx(len(state.users) * 11),
+            "snippets": _approx(42),
+            "ssh_keys": _approx(keys),
+            "milestones": _approx(64),
+            "users": _approx(len(state.users)),
+            "groups": _approx(len(state.groups)),
+            "projects": _approx(len(state.projects)),
+            "active_users": _approx(sum(1 for u in state.user_order if u.state == "active")),
+        }
+    )
 
 
 @routes("GET", r"/license", tier="premium")
 def license_info(ctx: Ctx) -> Response:
     ctx.require_admin()
-    return json_response({"id": 1, "plan": ctx.state.tier, "expired": False,
-                          "user_limit": 0, "active_users": len(ctx.state.users),
-                          "licensee": {"Name": "ACME Corp (drill)"}})
+    return json_response(
+        {
+            "id": 1,
+            "plan": ctx.state.tier,
+            "expired": False,
+            "user_limit": 0,
+            "active_users": len(ctx.state.users),
+            "licensee": {"Name": "ACME Corp (drill)"},
+        }
+    )

@@ -25,8 +25,9 @@ def _runner_filter(ctx: Ctx, runners: list[Runner]) -> list[Runner]:
     rtype = ctx.choice("type", ("instance_type", "group_type", "project_type"))
     if rtype:
         runners = [r for r in runners if r.runner_type == rtype]
-    status = ctx.choice("status", ("online", "offline", "stale", "never_contacted", "active",
-                                   "paused"))
+    status = ctx.choice(
+        "status", ("online", "offline", "stale", "never_contacted", "active", "paused")
+    )
     if status == "online":
         runners = [r for r in runners if r.contacted_at is not None]
     elif status == "never_contacted":
@@ -71,8 +72,11 @@ def all_runners(ctx: Ctx) -> Response:
 @routes("GET", r"/runners")
 def own_runners(ctx: Ctx) -> Response:
     refuse_keyset(ctx)
-    mine = [r for r in ctx.state.runners.values()
-            if r.runner_type != "instance_type" and _can_manage(ctx, r)]
+    mine = [
+        r
+        for r in ctx.state.runners.values()
+        if r.runner_type != "instance_type" and _can_manage(ctx, r)
+    ]
     chunk, headers = paginate_offset(ctx, _runner_filter(ctx, mine))
     return json_response([views.runner(r) for r in chunk], headers=headers)
 
@@ -139,10 +143,15 @@ def delete_runner(ctx: Ctx) -> Response:
     r = _runner(ctx)
     entity_type, entity_id = _runner_entity(r)
     del ctx.state.runners[r.id]
-    ctx.state.add_audit(author=ctx.caller, entity_type=entity_type, entity_id=entity_id,
-                        event_name="ci_runner_unregistered",
-                        message=f"Unregistered {r.runner_type.replace('_type', '')} CI runner",
-                        target=(r.id, "Ci::Runner", r.description), ip=ctx.ip)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        event_name="ci_runner_unregistered",
+        message=f"Unregistered {r.runner_type.replace('_type', '')} CI runner",
+        target=(r.id, "Ci::Runner", r.description),
+        ip=ctx.ip,
+    )
     return no_content()
 
 
@@ -152,20 +161,28 @@ def reset_runner_token(ctx: Ctx) -> Response:
     r.token = "glrt-" + secrets.token_urlsafe(15)[:20]
     r.token_expires_at = None
     entity_type, entity_id = _runner_entity(r)
-    ctx.state.add_audit(author=ctx.caller, entity_type=entity_type, entity_id=entity_id,
-                        event_name="ci_runner_token_reset",
-                        message="Reset runner authentication token",
-                        target=(r.id, "Ci::Runner", r.description), ip=ctx.ip)
-    return json_response({"token": r.token, "token_expires_at": r.token_expires_at},
-                         status=201)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        event_name="ci_runner_token_reset",
+        message="Reset runner authentication token",
+        target=(r.id, "Ci::Runner", r.description),
+        ip=ctx.ip,
+    )
+    return json_response({"token": r.token, "token_expires_at": r.token_expires_at}, status=201)
 
 
 @routes("GET", r"/projects/(?P<id>[^/]+)/runners")
 def project_runners(ctx: Ctx) -> Response:
     p = project_for(ctx, MAINTAINER)
-    rows = [r for r in ctx.state.runners.values()
-            if p.id in r.project_ids or r.runner_type == "instance_type"
-            or any(g in r.group_ids for g in _ancestors(ctx, p.group_id))]
+    rows = [
+        r
+        for r in ctx.state.runners.values()
+        if p.id in r.project_ids
+        or r.runner_type == "instance_type"
+        or any(g in r.group_ids for g in _ancestors(ctx, p.group_id))
+    ]
     chunk, headers = paginate_offset(ctx, _runner_filter(ctx, rows))
     return json_response([views.runner(r) for r in chunk], headers=headers)
 
@@ -173,8 +190,11 @@ def project_runners(ctx: Ctx) -> Response:
 @routes("GET", r"/groups/(?P<id>[^/]+)/runners")
 def group_runners(ctx: Ctx) -> Response:
     g = group_for(ctx, MAINTAINER)
-    rows = [r for r in ctx.state.runners.values() if g.id in r.group_ids
-            or r.runner_type == "instance_type"]
+    rows = [
+        r
+        for r in ctx.state.runners.values()
+        if g.id in r.group_ids or r.runner_type == "instance_type"
+    ]
     chunk, headers = paginate_offset(ctx, _runner_filter(ctx, rows))
     return json_response([views.runner(r) for r in chunk], headers=headers)
 

@@ -57,8 +57,16 @@ def parse_expiry(ctx: Ctx, *, required: bool) -> str | None:
     if value <= today:
         raise ApiError(400, {"message": {"expires_at": ["must be in the future"]}})
     if value > today + timedelta(days=MAX_LIFETIME_DAYS):
-        raise ApiError(400, {"message": {"expires_at": [
-            "must be before " + (today + timedelta(days=MAX_LIFETIME_DAYS)).isoformat()]}})
+        raise ApiError(
+            400,
+            {
+                "message": {
+                    "expires_at": [
+                        "must be before " + (today + timedelta(days=MAX_LIFETIME_DAYS)).isoformat()
+                    ]
+                }
+            },
+        )
     return value.isoformat()
 
 
@@ -86,17 +94,29 @@ def rotate(ctx: Ctx, token: Token) -> Token:
         raise bad_request("Token already revoked")
     if token.expired(state.today()):
         raise bad_request("Token already expired")
-    expires = parse_expiry(ctx, required=False) or (
-        state.today() + timedelta(days=DEFAULT_ROTATION_DAYS)).isoformat()
+    expires = (
+        parse_expiry(ctx, required=False)
+        or (state.today() + timedelta(days=DEFAULT_ROTATION_DAYS)).isoformat()
+    )
     token.revoked = True
     prefix = "glpat-"
-    fresh = state.add_token(Token(
-        id=state.next_id("token"), user_id=token.user_id, name=token.name,
-        value=new_token_value(state, prefix), scopes=list(token.scopes),
-        created_at=state.now_iso(), expires_at=expires, description=token.description,
-        impersonation=token.impersonation, resource_type=token.resource_type,
-        resource_id=token.resource_id, access_level=token.access_level,
-        previous_id=token.id))
+    fresh = state.add_token(
+        Token(
+            id=state.next_id("token"),
+            user_id=token.user_id,
+            name=token.name,
+            value=new_token_value(state, prefix),
+            scopes=list(token.scopes),
+            created_at=state.now_iso(),
+            expires_at=expires,
+            description=token.description,
+            impersonation=token.impersonation,
+            resource_type=token.resource_type,
+            resource_id=token.resource_id,
+            access_level=token.access_level,
+            previous_id=token.id,
+        )
+    )
     token.rotated_to = fresh.id
     return fresh
 
@@ -107,18 +127,23 @@ def _revoke_pat(ctx: Ctx, token: Token) -> None:
     token.revoked = True
     owner = ctx.state.users.get(token.user_id)
     ctx.state.add_audit(
-        author=ctx.caller, entity_type="User", entity_id=ctx.caller.id,
+        author=ctx.caller,
+        entity_type="User",
+        entity_id=ctx.caller.id,
         event_name="personal_access_token_revoked",
         message=f"Revoked personal access token with id {token.id}",
-        target=(token.user_id, "User", owner.name if owner else ""), ip=ctx.ip,
-        extra={"revocation_source": "self" if token.user_id == ctx.caller.id else "admin"})
+        target=(token.user_id, "User", owner.name if owner else ""),
+        ip=ctx.ip,
+        extra={"revocation_source": "self" if token.user_id == ctx.caller.id else "admin"},
+    )
 
 
 # --------------------------------------------------------------------------- PATs
 
 
-def _datetime_filter(ctx: Ctx, tokens: list[Token], name: str, attr: str,
-                     after: bool) -> list[Token]:
+def _datetime_filter(
+    ctx: Ctx, tokens: list[Token], name: str, attr: str, after: bool
+) -> list[Token]:
     value = ctx.datetime_param(name)
     if value is None:
         return tokens
@@ -149,19 +174,39 @@ def filter_tokens(ctx: Ctx, tokens: list[Token]) -> list[Token]:
                 bound = date.fromisoformat(raw[:10]).isoformat()
             except ValueError as exc:
                 raise param_error(f"{name} is invalid") from exc
-            tokens = [t for t in tokens if t.expires_at is not None
-                      and (t.expires_at >= bound if after else t.expires_at <= bound)]
+            tokens = [
+                t
+                for t in tokens
+                if t.expires_at is not None
+                and (t.expires_at >= bound if after else t.expires_at <= bound)
+            ]
     search = ctx.str_param("search")
     if search:
         tokens = [t for t in tokens if search.lower() in t.name.lower()]
-    sort = ctx.choice("sort", ("created_asc", "created_desc", "expires_asc", "expires_desc",
-                               "last_used_asc", "last_used_desc", "name_asc", "name_desc"))
+    sort = ctx.choice(
+        "sort",
+        (
+            "created_asc",
+            "created_desc",
+            "expires_asc",
+            "expires_desc",
+            "last_used_asc",
+            "last_used_desc",
+            "name_asc",
+            "name_desc",
+        ),
+    )
     if sort:
         field, direction = sort.rsplit("_", 1)
-        attr = {"created": "created_at", "expires": "expires_at", "last_used": "last_used_at",
-                "name": "name"}[field]
-        tokens = sorted(tokens, key=lambda t: (getattr(t, attr) or "", t.id),
-                        reverse=direction == "desc")
+        attr = {
+            "created": "created_at",
+            "expires": "expires_at",
+            "last_used": "last_used_at",
+            "name": "name",
+        }[field]
+        tokens = sorted(
+            tokens, key=lambda t: (getattr(t, attr) or "", t.id), reverse=direction == "desc"
+        )
     return tokens
 
 
@@ -178,8 +223,9 @@ def list_pats(ctx: Ctx) -> Response:
     else:
         if user_id is not None and user_id != ctx.caller.id:
             raise message_error(401, "401 Unauthorized")
-        tokens = [t for t in state.tokens.values()
-                  if t.user_id == ctx.caller.id and not t.impersonation]
+        tokens = [
+            t for t in state.tokens.values() if t.user_id == ctx.caller.id and not t.impersonation
+        ]
     tokens.sort(key=lambda t: t.id)
     chunk, headers = paginate_offset(ctx, filter_tokens(ctx, tokens))
     return json_response([views.pat(t) for t in chunk], headers=headers)
@@ -219,8 +265,7 @@ def delete_pat(ctx: Ctx) -> Response:
 @routes("POST", r"/personal_access_tokens/(?P<token_id>self|\d+)/rotate")
 def rotate_pat(ctx: Ctx) -> Response:
     token = _pat_for(ctx)
-    if ctx.match.get("token_id") == "self" and not (
-            {"api", "self_rotate"} & set(ctx.token.scopes)):
+    if ctx.match.get("token_id") == "self" and not ({"api", "self_rotate"} & set(ctx.token.scopes)):
         raise ApiError(403, {"error": "insufficient_scope", "scope": "api self_rotate"})
     if token.resource_type is not None and ctx.match.get("token_id") == "self":
         raise ApiError(405, {"message": "405 Method Not Allowed"})
@@ -238,8 +283,10 @@ def _resource(ctx: Ctx) -> tuple[str, int]:
 
 
 def _resource_tokens(ctx: Ctx, kind: str, rid: int) -> list[Token]:
-    return sorted((t for t in ctx.state.tokens.values()
-                   if t.resource_type == kind and t.resource_id == rid), key=lambda t: t.id)
+    return sorted(
+        (t for t in ctx.state.tokens.values() if t.resource_type == kind and t.resource_id == rid),
+        key=lambda t: t.id,
+    )
 
 
 def _resource_token(ctx: Ctx) -> tuple[str, int, Token]:
@@ -247,8 +294,9 @@ def _resource_token(ctx: Ctx) -> tuple[str, int, Token]:
     ref = ctx.match.get("token_id", "")
     token: Token | None
     if ref == "self":
-        token = ctx.token if ctx.token.resource_type == kind and \
-            ctx.token.resource_id == rid else None
+        token = (
+            ctx.token if ctx.token.resource_type == kind and ctx.token.resource_id == rid else None
+        )
     else:
         token = ctx.state.tokens.get(int(ref)) if ref.isdigit() else None
     if token is None or token.resource_type != kind or token.resource_id != rid:
@@ -290,26 +338,59 @@ def create_resource_token(ctx: Ctx) -> Response:
     uid = state.next_id("user")
     username = f"{kind}_{rid}_bot_{secrets.token_hex(16)}"
     now = state.now_iso()
-    bot = state.add_user(User(
-        id=uid, username=username, name=name, email=f"{username}@noreply.drill.invalid",
-        state="active", user_type=PROJECT_BOT, is_admin=False, two_factor=False,
-        external=False, created_at=now, created_by=ctx.caller.id, confirmed_at=now,
-        last_sign_in_at=None, current_sign_in_at=None, last_activity_on=None,
-        current_sign_in_ip=None, last_sign_in_ip=None, sign_in_count=0, namespace_id=uid,
-        updated_at=now))
-    state.members.append(Member("Namespace" if kind == "group" else "Project", rid, uid, level,
-                                now, ctx.caller.id))
-    token = state.add_token(Token(
-        id=state.next_id("token"), user_id=bot.id, name=name, value=new_token_value(state),
-        scopes=scopes, created_at=now, expires_at=expires,
-        description=ctx.str_param("description") or "", resource_type=kind, resource_id=rid,
-        access_level=level))
+    bot = state.add_user(
+        User(
+            id=uid,
+            username=username,
+            name=name,
+            email=f"{username}@noreply.drill.invalid",
+            state="active",
+            user_type=PROJECT_BOT,
+            is_admin=False,
+            two_factor=False,
+            external=False,
+            created_at=now,
+            created_by=ctx.caller.id,
+            confirmed_at=now,
+            last_sign_in_at=None,
+            current_sign_in_at=None,
+            last_activity_on=None,
+            current_sign_in_ip=None,
+            last_sign_in_ip=None,
+            sign_in_count=0,
+            namespace_id=uid,
+            updated_at=now,
+        )
+    )
+    state.members.append(
+        Member("Namespace" if kind == "group" else "Project", rid, uid, level, now, ctx.caller.id)
+    )
+    token = state.add_token(
+        Token(
+            id=state.next_id("token"),
+            user_id=bot.id,
+            name=name,
+            value=new_token_value(state),
+            scopes=scopes,
+            created_at=now,
+            expires_at=expires,
+            description=ctx.str_param("description") or "",
+            resource_type=kind,
+            resource_id=rid,
+            access_level=level,
+        )
+    )
     entity = "Group" if kind == "group" else "Project"
-    state.add_audit(author=ctx.caller, entity_type=entity, entity_id=rid,
-                    event_name=f"{kind}_access_token_created",
-                    message=f"Created {kind} access token with token_id: {token.id} with "
-                            f"scopes: {scopes} and {views_level(level)} access level.",
-                    target=(token.id, "PersonalAccessToken", name), ip=ctx.ip)
+    state.add_audit(
+        author=ctx.caller,
+        entity_type=entity,
+        entity_id=rid,
+        event_name=f"{kind}_access_token_created",
+        message=f"Created {kind} access token with token_id: {token.id} with "
+        f"scopes: {scopes} and {views_level(level)} access level.",
+        target=(token.id, "PersonalAccessToken", name),
+        ip=ctx.ip,
+    )
     return json_response(views.resource_token(token, with_token=True), status=201)
 
 
@@ -323,10 +404,14 @@ def revoke_resource_token(ctx: Ctx) -> Response:
     if not token.revoked:
         token.revoked = True
         ctx.state.add_audit(
-            author=ctx.caller, entity_type="Group" if kind == "group" else "Project",
-            entity_id=rid, event_name=f"{kind}_access_token_deleted",
+            author=ctx.caller,
+            entity_type="Group" if kind == "group" else "Project",
+            entity_id=rid,
+            event_name=f"{kind}_access_token_deleted",
             message=f"Revoked {kind} access token with token_id: {token.id}",
-            target=(token.id, "PersonalAccessToken", token.name), ip=ctx.ip)
+            target=(token.id, "PersonalAccessToken", token.name),
+            ip=ctx.ip,
+        )
     return no_content()
 
 

@@ -54,16 +54,36 @@ def add_key(ctx: Ctx) -> Response:
     if not key:
         raise missing_param("key")
     if not key.startswith(("ssh-", "ecdsa-", "sk-")):
-        raise ApiError(400, {"message": {"key": ["type is forbidden. Must be RSA, ECDSA, "
-                                                 "ED25519, ECDSA_SK, or ED25519_SK"]}})
-    record = SshKey(ctx.state.next_id("ssh_key"), user.id, title, key, ctx.state.now_iso(),
-                    ctx.str_param("expires_at"),
-                    ctx.choice("usage_type", ("auth", "signing", "auth_and_signing"),
-                               "auth_and_signing") or "auth_and_signing")
+        raise ApiError(
+            400,
+            {
+                "message": {
+                    "key": [
+                        "type is forbidden. Must be RSA, ECDSA, ED25519, ECDSA_SK, or ED25519_SK"
+                    ]
+                }
+            },
+        )
+    record = SshKey(
+        ctx.state.next_id("ssh_key"),
+        user.id,
+        title,
+        key,
+        ctx.state.now_iso(),
+        ctx.str_param("expires_at"),
+        ctx.choice("usage_type", ("auth", "signing", "auth_and_signing"), "auth_and_signing")
+        or "auth_and_signing",
+    )
     ctx.state.ssh_keys.setdefault(user.id, []).append(record)
-    ctx.state.add_audit(author=ctx.caller, entity_type="User", entity_id=user.id,
-                        event_name="add_ssh_key", message="Added SSH key",
-                        target=(record.id, "Key", title), ip=ctx.ip)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type="User",
+        entity_id=user.id,
+        event_name="add_ssh_key",
+        message="Added SSH key",
+        target=(record.id, "Key", title),
+        ip=ctx.ip,
+    )
     return json_response(views.ssh_key(record), status=201)
 
 
@@ -73,9 +93,15 @@ def delete_key(ctx: Ctx) -> Response:
     user = get_user(ctx)
     key = _find_key(ctx, user)
     ctx.state.ssh_keys[user.id].remove(key)
-    ctx.state.add_audit(author=ctx.caller, entity_type="User", entity_id=user.id,
-                        event_name="remove_ssh_key", message="Removed SSH key",
-                        target=(key.id, "Key", key.title), ip=ctx.ip)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type="User",
+        entity_id=user.id,
+        event_name="remove_ssh_key",
+        message="Removed SSH key",
+        target=(key.id, "Key", key.title),
+        ip=ctx.ip,
+    )
     return no_content()
 
 
@@ -96,9 +122,15 @@ def _remove_gpg(ctx: Ctx) -> None:
     for k in keys:
         if k.id == kid:
             keys.remove(k)
-            ctx.state.add_audit(author=ctx.caller, entity_type="User", entity_id=user.id,
-                                event_name="remove_gpg_key", message="Removed GPG key",
-                                target=(k.id, "GpgKey", k.key[:40]), ip=ctx.ip)
+            ctx.state.add_audit(
+                author=ctx.caller,
+                entity_type="User",
+                entity_id=user.id,
+                event_name="remove_gpg_key",
+                message="Removed GPG key",
+                target=(k.id, "GpgKey", k.key[:40]),
+                ip=ctx.ip,
+            )
             return
     raise not_found("GPG Key")
 
@@ -143,12 +175,22 @@ def add_email(ctx: Ctx) -> Response:
     address = ctx.str_param("email")
     if not address:
         raise missing_param("email")
-    record = Email(ctx.state.next_id("email"), user.id, address,
-                   ctx.state.now_iso() if ctx.bool_param("skip_confirmation") else None)
+    record = Email(
+        ctx.state.next_id("email"),
+        user.id,
+        address,
+        ctx.state.now_iso() if ctx.bool_param("skip_confirmation") else None,
+    )
     ctx.state.emails.setdefault(user.id, []).append(record)
-    ctx.state.add_audit(author=ctx.caller, entity_type="User", entity_id=user.id,
-                        event_name="email_created", message=f"Added email {address}",
-                        target=(record.id, "Email", address), ip=ctx.ip)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type="User",
+        entity_id=user.id,
+        event_name="email_created",
+        message=f"Added email {address}",
+        target=(record.id, "Email", address),
+        ip=ctx.ip,
+    )
     return json_response(views.email(record), status=201)
 
 
@@ -162,8 +204,14 @@ def delete_email(ctx: Ctx) -> Response:
     for e in emails:
         if e.id == eid:
             emails.remove(e)
-            ctx.state.add_audit(author=ctx.caller, entity_type="User", entity_id=user.id,
-                                event_name="email_destroyed", message=f"Removed email {e.email}",
-                                target=(e.id, "Email", e.email), ip=ctx.ip)
+            ctx.state.add_audit(
+                author=ctx.caller,
+                entity_type="User",
+                entity_id=user.id,
+                event_name="email_destroyed",
+                message=f"Removed email {e.email}",
+                target=(e.id, "Email", e.email),
+                ip=ctx.ip,
+            )
             return no_content()
     raise not_found("Email")

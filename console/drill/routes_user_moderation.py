@@ -30,11 +30,19 @@ def _moderation_target(ctx: Ctx) -> User:
     return get_user(ctx)
 
 
-def _audit_user(ctx: Ctx, user: User, event: str, message: str,
-                extra: dict[str, Any] | None = None) -> None:
-    ctx.state.add_audit(author=ctx.caller, entity_type="User", entity_id=user.id,
-                        event_name=event, message=message, target=(user.id, "User", user.name),
-                        ip=ctx.ip, extra=extra)
+def _audit_user(
+    ctx: Ctx, user: User, event: str, message: str, extra: dict[str, Any] | None = None
+) -> None:
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type="User",
+        entity_id=user.id,
+        event_name=event,
+        message=message,
+        target=(user.id, "User", user.name),
+        ip=ctx.ip,
+        extra=extra,
+    )
 
 
 @routes("POST", r"/users/(?P<id>\d+)/block")
@@ -131,8 +139,9 @@ def activate(ctx: Ctx) -> Response:
 def approve(ctx: Ctx) -> Response:
     user = _moderation_target(ctx)
     if user.state != "blocked_pending_approval":
-        raise ApiError(409, {"message": "The user you are trying to approve is not pending "
-                                        "approval"})
+        raise ApiError(
+            409, {"message": "The user you are trying to approve is not pending approval"}
+        )
     user.state = "active"
     _audit_user(ctx, user, "user_approved", "Instance access request approved")
     return json_response({"message": "Success"}, status=201)
@@ -155,8 +164,13 @@ def delete_user(ctx: Ctx) -> Response:
     hard = bool(ctx.bool_param("hard_delete", False))
     for m in state.members:
         if m.user_id == user.id and m.source_type == "Namespace" and m.access_level == 50:
-            owners = [o for o in state.members if o.source_type == "Namespace"
-                      and o.source_id == m.source_id and o.access_level == 50]
+            owners = [
+                o
+                for o in state.members
+                if o.source_type == "Namespace"
+                and o.source_id == m.source_id
+                and o.access_level == 50
+            ]
             if len(owners) == 1 and not hard:
                 raise message_error(409, "User is a sole owner of a group; use hard_delete")
     _audit_user(ctx, user, "user_destroyed", f"User {user.username} scheduled for deletion")
@@ -172,8 +186,10 @@ def delete_user(ctx: Ctx) -> Response:
 def disable_two_factor(ctx: Ctx) -> Response:
     user = _moderation_target(ctx)
     if user.is_admin:
-        raise forbidden("Two-factor authentication for admins cannot be disabled via the API. "
-                        "Use the Rails console")
+        raise forbidden(
+            "Two-factor authentication for admins cannot be disabled via the API. "
+            "Use the Rails console"
+        )
     if not user.two_factor:
         raise bad_request("Two-factor authentication is not enabled for this user")
     user.two_factor = False
@@ -209,25 +225,39 @@ def update_user(ctx: Ctx) -> Response:
     password = ctx.str_param("password")
     if password is not None:
         if len(password) < 8:
-            raise ApiError(400, {"message": {"password": [
-                "is too short (minimum is 8 characters)"]}})
+            raise ApiError(
+                400, {"message": {"password": ["is too short (minimum is 8 characters)"]}}
+            )
         # An admin-set password must be changed at next sign-in.
         user.password_expires_at = state.now_iso()
         changes.append(("user_password_updated", "", "", ""))
     admin = ctx.bool_param("admin")
     if admin is not None and admin != user.is_admin:
-        changes.append(("user_admin_status_updated", "admin", str(user.is_admin).lower(),
-                        str(admin).lower()))
+        changes.append(
+            ("user_admin_status_updated", "admin", str(user.is_admin).lower(), str(admin).lower())
+        )
         user.is_admin = admin
     external = ctx.bool_param("external")
     if external is not None and external != user.external:
-        changes.append(("user_external_status_updated", "external",
-                        str(user.external).lower(), str(external).lower()))
+        changes.append(
+            (
+                "user_external_status_updated",
+                "external",
+                str(user.external).lower(),
+                str(external).lower(),
+            )
+        )
         user.external = external
     auditor = ctx.bool_param("auditor")
     if auditor is not None and state.tier != "free" and auditor != user.auditor:
-        changes.append(("user_auditor_status_updated", "auditor", str(user.auditor).lower(),
-                        str(auditor).lower()))
+        changes.append(
+            (
+                "user_auditor_status_updated",
+                "auditor",
+                str(user.auditor).lower(),
+                str(auditor).lower(),
+            )
+        )
         user.auditor = auditor
     if ctx.str_param("note") is not None:
         user.note = ctx.str_param("note")  # admin notes are not audited by GitLab
@@ -247,6 +277,11 @@ def update_user(ctx: Ctx) -> Response:
         if event == "user_password_updated":
             _audit_user(ctx, user, event, "Password updated")
         else:
-            _audit_user(ctx, user, event, f"Changed {change} from {old} to {new}",
-                        extra={"change": change, "from": old, "to": new})
+            _audit_user(
+                ctx,
+                user,
+                event,
+                f"Changed {change} from {old} to {new}",
+                extra={"change": change, "from": old, "to": new},
+            )
     return json_response(views.user_with_admin(state, user))

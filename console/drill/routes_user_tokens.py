@@ -59,10 +59,15 @@ def revoke_impersonation(ctx: Ctx) -> Response:
     if not token.revoked:
         token.revoked = True
         owner = ctx.state.users[token.user_id]
-        ctx.state.add_audit(author=ctx.caller, entity_type="User", entity_id=ctx.caller.id,
-                            event_name="personal_access_token_revoked",
-                            message=f"Revoked personal access token with id {token.id}",
-                            target=(owner.id, "User", owner.name), ip=ctx.ip)
+        ctx.state.add_audit(
+            author=ctx.caller,
+            entity_type="User",
+            entity_id=ctx.caller.id,
+            event_name="personal_access_token_revoked",
+            message=f"Revoked personal access token with id {token.id}",
+            target=(owner.id, "User", owner.name),
+            ip=ctx.ip,
+        )
     return no_content()
 
 
@@ -75,14 +80,28 @@ def create_token_for(ctx: Ctx, user: User, *, impersonation: bool) -> Token:
         raise missing_param("scopes")
     expires = parse_expiry(ctx, required=False)
     state = ctx.state
-    token = state.add_token(Token(
-        id=state.next_id("token"), user_id=user.id, name=name, value=new_token_value(state),
-        scopes=scopes, created_at=state.now_iso(), expires_at=expires,
-        description=ctx.str_param("description") or "", impersonation=impersonation))
-    state.add_audit(author=ctx.caller, entity_type="User", entity_id=ctx.caller.id,
-                    event_name="personal_access_token_created",
-                    message=f"Created personal access token with id {token.id}",
-                    target=(user.id, "User", user.name), ip=ctx.ip)
+    token = state.add_token(
+        Token(
+            id=state.next_id("token"),
+            user_id=user.id,
+            name=name,
+            value=new_token_value(state),
+            scopes=scopes,
+            created_at=state.now_iso(),
+            expires_at=expires,
+            description=ctx.str_param("description") or "",
+            impersonation=impersonation,
+        )
+    )
+    state.add_audit(
+        author=ctx.caller,
+        entity_type="User",
+        entity_id=ctx.caller.id,
+        event_name="personal_access_token_created",
+        message=f"Created personal access token with id {token.id}",
+        target=(user.id, "User", user.name),
+        ip=ctx.ip,
+    )
     return token
 
 

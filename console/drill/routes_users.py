@@ -35,8 +35,18 @@ routes = Registry()
 
 
 # Filters GitLab strips (silently) unless the caller can read all resources (admin/auditor).
-ADMIN_ONLY_FILTERS = ("created_after", "created_before", "order_by", "sort", "two_factor",
-                      "without_projects", "admins", "external", "skip_ldap", "auditors")
+ADMIN_ONLY_FILTERS = (
+    "created_after",
+    "created_before",
+    "order_by",
+    "sort",
+    "two_factor",
+    "without_projects",
+    "admins",
+    "external",
+    "skip_ldap",
+    "auditors",
+)
 USER_ORDER = ("id", "name", "username", "created_at", "updated_at")
 
 
@@ -119,9 +129,12 @@ def _user_filter(ctx: Ctx) -> Callable[[User], bool] | None:
         extern_uid = ctx.str_param("extern_uid")
         provider = ctx.str_param("provider")
         if extern_uid and provider:
-            checks.append(lambda u: any(i.get("provider") == provider
-                                        and str(i.get("extern_uid")) == extern_uid
-                                        for i in u.identities))
+            checks.append(
+                lambda u: any(
+                    i.get("provider") == provider and str(i.get("extern_uid")) == extern_uid
+                    for i in u.identities
+                )
+            )
     if not checks:
         return None
     if len(checks) == 1:
@@ -166,7 +179,9 @@ def list_users(ctx: Ctx) -> Response:
     items: Sequence[User] = state.cached_list(cache_key, build)
     if keyset_requested(ctx):
         chunk, headers = paginate_keyset(
-            ctx, items, key,
+            ctx,
+            items,
+            key,
             cursor_fields=lambda u: _cursor_fields(u, order_by),
             parse_cursor=lambda c: _parse_cursor(c, order_by),
             descending=descending,
@@ -182,8 +197,10 @@ def list_users(ctx: Ctx) -> Response:
 
 def _by_created(state: DrillState) -> Sequence[User]:
     """Every user ordered by ``(created_at, id)`` (GitLab has an index for this too)."""
-    return state.cached_list(("users_by_created_at",),
-                             lambda: sorted(state.user_order, key=lambda u: (u.created_at, u.id)))
+    return state.cached_list(
+        ("users_by_created_at",),
+        lambda: sorted(state.user_order, key=lambda u: (u.created_at, u.id)),
+    )
 
 
 def _created_candidates(ctx: Ctx) -> Sequence[User]:
@@ -196,10 +213,16 @@ def _created_candidates(ctx: Ctx) -> Sequence[User]:
     if after is None and before is None:
         return state.user_order
     by_created = _by_created(state)
-    lo = 0 if after is None else bisect_left(by_created, iso(after) or "",
-                                             key=lambda u: u.created_at)
-    hi = len(by_created) if before is None else bisect_right(by_created, iso(before) or "",
-                                                              key=lambda u: u.created_at)
+    lo = (
+        0
+        if after is None
+        else bisect_left(by_created, iso(after) or "", key=lambda u: u.created_at)
+    )
+    hi = (
+        len(by_created)
+        if before is None
+        else bisect_right(by_created, iso(before) or "", key=lambda u: u.created_at)
+    )
     return sorted(by_created[lo:hi], key=lambda u: u.id)
 
 
@@ -208,8 +231,11 @@ _PAGING_PARAMS = frozenset({"cursor", "page", "per_page", "pagination", "private
 
 def _list_params(ctx: Ctx) -> tuple[tuple[str, str], ...]:
     """The request's parameters that shape the list (not which page of it), canonically."""
-    return tuple(sorted((name, repr(value)) for name, value in ctx.params.items()
-                        if name not in _PAGING_PARAMS))
+    return tuple(
+        sorted(
+            (name, repr(value)) for name, value in ctx.params.items() if name not in _PAGING_PARAMS
+        )
+    )
 
 
 def _cursor_fields(u: User, order_by: str) -> dict[str, Any]:
@@ -236,8 +262,9 @@ def get_one(ctx: Ctx) -> Response:
     user = get_user(ctx)
     state = ctx.state
     if ctx.is_admin:
-        return json_response(views.user_details_with_admin(state, user,
-                                                           highest_role(state, user.id)))
+        return json_response(
+            views.user_details_with_admin(state, user, highest_role(state, user.id))
+        )
     if user.state == "banned":
         raise not_found("User")
     return json_response(views.user_profile(state, user))
@@ -247,8 +274,9 @@ def get_one(ctx: Ctx) -> Response:
 def current_user(ctx: Ctx) -> Response:
     u = ctx.caller
     if u.is_admin:
-        return json_response(views.user_details_with_admin(ctx.state, u,
-                                                           highest_role(ctx.state, u.id)))
+        return json_response(
+            views.user_details_with_admin(ctx.state, u, highest_role(ctx.state, u.id))
+        )
     return json_response(views.user_public(ctx.state, u))
 
 
@@ -260,8 +288,11 @@ def memberships(ctx: Ctx) -> Response:
     ctx.require_admin()
     user = get_user(ctx)
     kind = ctx.choice("type", ("Project", "Namespace"))
-    rows = [m for m in ctx.state.members if m.user_id == user.id
-            and (kind is None or m.source_type == kind)]
+    rows = [
+        m
+        for m in ctx.state.members
+        if m.user_id == user.id and (kind is None or m.source_type == kind)
+    ]
     chunk, headers = paginate_offset(ctx, rows)
     return json_response([views.membership(ctx.state, m) for m in chunk], headers=headers)
 
@@ -299,8 +330,10 @@ def list_service_accounts(ctx: Ctx) -> Response:
     rows = [u for u in ctx.state.user_order if u.user_type == SERVICE_ACCOUNT]
     order_by = ctx.choice("order_by", ("id", "username"), "id")
     sort = ctx.choice("sort", ("asc", "desc"), "desc")
-    rows.sort(key=(lambda u: u.username) if order_by == "username" else (lambda u: u.id),
-              reverse=sort == "desc")
+    rows.sort(
+        key=(lambda u: u.username) if order_by == "username" else (lambda u: u.id),
+        reverse=sort == "desc",
+    )
     if keyset_requested(ctx):
         raise ApiError(405, {"error": KEYSET_UNAVAILABLE})
     chunk, headers = paginate_offset(ctx, rows)
@@ -310,11 +343,23 @@ def list_service_accounts(ctx: Ctx) -> Response:
 @routes("GET", r"/user/activities")
 def activities(ctx: Ctx) -> Response:
     since = ctx.str_param("from") or (ctx.state.today() - timedelta(days=182)).isoformat()
-    rows = [u for u in ctx.state.user_order
-            if u.last_activity_on is not None and u.last_activity_on >= since[:10]
-            and (ctx.is_admin or not u.private_profile)]
+    rows = [
+        u
+        for u in ctx.state.user_order
+        if u.last_activity_on is not None
+        and u.last_activity_on >= since[:10]
+        and (ctx.is_admin or not u.private_profile)
+    ]
     rows.sort(key=lambda u: (u.last_activity_on or "", u.id))
     chunk, headers = paginate_offset(ctx, rows)
-    return json_response([{"username": u.username, "last_activity_on": u.last_activity_on,
-                           "last_activity_at": u.last_activity_on} for u in chunk],
-                         headers=headers)
+    return json_response(
+        [
+            {
+                "username": u.username,
+                "last_activity_on": u.last_activity_on,
+                "last_activity_at": u.last_activity_on,
+            }
+            for u in chunk
+        ],
+        headers=headers,
+    )

@@ -25,8 +25,11 @@ routes = Registry()
 
 _VAR_SCOPES = {"admin/ci": "instance", "groups": "group", "projects": "project"}
 _VAR_BASE = r"/(?P<scope>admin/ci|groups/(?P<gid>[^/]+)|projects/(?P<pid>[^/]+))/variables"
-_VAR_EVENTS = {"instance": "ci_instance_variable", "group": "ci_group_variable",
-               "project": "ci_variable"}
+_VAR_EVENTS = {
+    "instance": "ci_instance_variable",
+    "group": "ci_group_variable",
+    "project": "ci_variable",
+}
 
 
 def _var_owner(ctx: Ctx) -> tuple[str, int]:
@@ -54,8 +57,11 @@ def _one_var(ctx: Ctx, scope: str, owner: int) -> Variable:
     if not rows:
         raise not_found("Variable")
     if len(rows) > 1:
-        raise message_error(409, "There are multiple variables with provided parameters. "
-                                 "Please use 'filter[environment_scope]'")
+        raise message_error(
+            409,
+            "There are multiple variables with provided parameters. "
+            "Please use 'filter[environment_scope]'",
+        )
     return rows[0]
 
 
@@ -64,14 +70,21 @@ def _check_masked(value: str) -> None:
         raise ApiError(400, {"message": {"value": ["is invalid"]}})
 
 
-def _audit_var(ctx: Ctx, scope: str, owner: int, v: Variable, action: str,
-               extra: dict[str, Any] | None = None) -> None:
+def _audit_var(
+    ctx: Ctx, scope: str, owner: int, v: Variable, action: str, extra: dict[str, Any] | None = None
+) -> None:
     entity_type, entity_id = scope_entity(scope, owner)
     verb = {"created": "Added", "updated": "Changed", "deleted": "Removed"}[action]
-    ctx.state.add_audit(author=ctx.caller, entity_type=entity_type, entity_id=entity_id,
-                        event_name=f"{_VAR_EVENTS[scope]}_{action}",
-                        message=f"{verb} variable {v.key}",
-                        target=(v.key, "Ci::Variable", v.key), ip=ctx.ip, extra=extra)
+    ctx.state.add_audit(
+        author=ctx.caller,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        event_name=f"{_VAR_EVENTS[scope]}_{action}",
+        message=f"{verb} variable {v.key}",
+        target=(v.key, "Ci::Variable", v.key),
+        ip=ctx.ip,
+        extra=extra,
+    )
 
 
 @routes("GET", _VAR_BASE)
@@ -106,12 +119,19 @@ def create_var(ctx: Ctx) -> Response:
     masked = hidden or bool(ctx.bool_param("masked", False))
     if masked:
         _check_masked(value)
-    v = Variable(scope, owner, key, value,
-                 variable_type=ctx.choice("variable_type", ("env_var", "file"), "env_var")
-                 or "env_var",
-                 protected=bool(ctx.bool_param("protected", False)), masked=masked,
-                 hidden=hidden, raw=bool(ctx.bool_param("raw", False)),
-                 environment_scope=env, description=ctx.str_param("description"))
+    v = Variable(
+        scope,
+        owner,
+        key,
+        value,
+        variable_type=ctx.choice("variable_type", ("env_var", "file"), "env_var") or "env_var",
+        protected=bool(ctx.bool_param("protected", False)),
+        masked=masked,
+        hidden=hidden,
+        raw=bool(ctx.bool_param("raw", False)),
+        environment_scope=env,
+        description=ctx.str_param("description"),
+    )
     ctx.state.variables.append(v)
     _audit_var(ctx, scope, owner, v, "created")
     return json_response(views.variable(v), status=201)
@@ -150,8 +170,9 @@ def update_var(ctx: Ctx) -> Response:
     if vtype:
         v.variable_type = vtype
     for change, old, new in changes:
-        extra = {"change": change} if change == "value" else {
-            "change": change, "from": old, "to": new}
+        extra = (
+            {"change": change} if change == "value" else {"change": change, "from": old, "to": new}
+        )
         _audit_var(ctx, scope, owner, v, "updated", extra=extra)
     return json_response(views.variable(v))
 

@@ -125,7 +125,8 @@ class DrillServer:
         if not 0.0 <= self.options.error_rate <= 1.0:
             raise ValueError("error_rate must be between 0 and 1")
         self.state: DrillState = seed.build_state(
-            users=self.options.users, seed=self.options.seed, tier=self.options.tier)
+            users=self.options.users, seed=self.options.seed, tier=self.options.tier
+        )
         self.url = ""
         self._httpd: DrillHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -169,8 +170,12 @@ class DrillServer:
         self.url = f"http://{host}:{port}"
         self.state.url = self.url
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="drill-http",
-                                        kwargs={"poll_interval": 0.2}, daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            name="drill-http",
+            kwargs={"poll_interval": 0.2},
+            daemon=True,
+        )
         self._thread.start()
         return self.url
 
@@ -193,8 +198,9 @@ class DrillServer:
 
     # ------------------------------------------------------------------ pipeline
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes,
-               ip: str) -> Response:
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, ip: str
+    ) -> Response:
         """Run one request through the pipeline (usable without the socket, for tests)."""
         response = self._handle(method, raw_path, headers, body, ip)
         path = urlsplit(raw_path).path.removeprefix("/api/v4").rstrip("/") or "/"
@@ -202,8 +208,9 @@ class DrillServer:
             self.request_log.append((method, path, response.status))
         return response
 
-    def _handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes,
-                ip: str) -> Response:
+    def _handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, ip: str
+    ) -> Response:
         opts = self.options
         if opts.latency_ms > 0:
             time.sleep(opts.latency_ms / 1000.0)
@@ -223,7 +230,7 @@ class DrillServer:
         path = parts.path
         if not path.startswith("/api/v4/"):
             return Response(404, {"error": "404 Not Found"})
-        path = path[len("/api/v4"):].rstrip("/") or "/"
+        path = path[len("/api/v4") :].rstrip("/") or "/"
         method_for_match = "GET" if method == "HEAD" else method
         route, match = _match(method_for_match, path)
         if route is None:
@@ -237,9 +244,17 @@ class DrillServer:
             if _TIER_RANK[opts.tier] < _TIER_RANK[route.tier]:
                 raise ApiError(404, {"message": "404 Not Found"})
             assert match is not None
-            ctx = Ctx(state=self.state, method=method_for_match, path=path, params=params,
-                      match={k: unquote(v) for k, v in match.items() if v is not None},
-                      base_url=self.url, caller=caller, token=token, ip=ip)
+            ctx = Ctx(
+                state=self.state,
+                method=method_for_match,
+                path=path,
+                params=params,
+                match={k: unquote(v) for k, v in match.items() if v is not None},
+                base_url=self.url,
+                caller=caller,
+                token=token,
+                ip=ip,
+            )
             with self.state.lock:
                 touch_token(self.state, token, ip)
                 try:
@@ -275,6 +290,7 @@ class DrillServer:
                 "Retry-After": str(retry_after),
             },
         )
+
 
 def _match(method: str, path: str) -> tuple[Route | None, dict[str, str] | None]:
     """(route, groups) for a path; (None, groups) when only the verb differs."""
@@ -314,11 +330,14 @@ def _parse_body(body: bytes, content_type: str) -> dict[str, Any]:
         try:
             data = json.loads(body)
         except ValueError as exc:
-            raise ApiError(400, {"error": "The provided content-type 'application/json' "
-                                          "does not match the request body"}) from exc
+            raise ApiError(
+                400,
+                {
+                    "error": "The provided content-type 'application/json' "
+                    "does not match the request body"
+                },
+            ) from exc
         return data if isinstance(data, dict) else {}
     if "x-www-form-urlencoded" in content_type or not content_type:
         return _parse_query(body.decode("utf-8", "replace"))
     return {}
-
-

@@ -245,8 +245,11 @@ class DrillState:
             details["custom_message"] = message
         if extra:
             details.update(extra)
-        details["author_name"] = author_name if author_name is not None else (
-            author.name if author is not None else "An unauthenticated user")
+        details["author_name"] = (
+            author_name
+            if author_name is not None
+            else (author.name if author is not None else "An unauthenticated user")
+        )
         if author is not None:
             details["author_email"] = author.email
             details["author_class"] = "User"

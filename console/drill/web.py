@@ -241,9 +241,9 @@ class Registry:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def __call__(self, method: str, pattern: str, *, tier: str = "free") -> Callable[
-        [Handler], Handler
-    ]:
+    def __call__(
+        self, method: str, pattern: str, *, tier: str = "free"
+    ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
             self.routes.append(Route(method, re.compile(f"^{pattern}$"), fn, tier))
             return fn
@@ -251,8 +251,7 @@ class Registry:
         return register
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None
-                  ) -> Response:
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(status=status, body=body, headers=headers or {})
 
 

@@ -56,9 +56,13 @@ class BundleCheck:
         return self.problems[0] if self.problems else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "first_problem": self.first_problem,
-                "problems": list(self.problems), "journal_head": self.journal_head,
-                "signature": self.signature}
+        return {
+            "ok": self.ok,
+            "first_problem": self.first_problem,
+            "problems": list(self.problems),
+            "journal_head": self.journal_head,
+            "signature": self.signature,
+        }
 
 
 def _sha256(path: Path) -> str:
@@ -90,27 +94,39 @@ class _Writer:
         self.text(name, lambda fh: write_jsonl(rows, fh, raw=raw))
 
     def json(self, name: str, value: Any) -> None:
-        self.text(name, lambda fh: fh.write(json.dumps(value, indent=2, sort_keys=True,
-                                                       ensure_ascii=True) + "\n"))
+        self.text(
+            name,
+            lambda fh: fh.write(
+                json.dumps(value, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+            ),
+        )
 
 
-def export_bundle(store: Store, incident: Incident, out: Path, *,
-                  sign_key: Path | None = None, now: datetime | None = None) -> dict[str, Any]:
+def export_bundle(
+    store: Store,
+    incident: Incident,
+    out: Path,
+    *,
+    sign_key: Path | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Write the bundle to the new directory ``out``; returns the manifest (BundleError)."""
     iid = int(incident.id)
     try:
         out.mkdir(mode=0o700)
     except FileExistsError:
-        raise BundleError(f"{out} already exists: a bundle is written to a new directory "
-                          "only, never over another") from None
+        raise BundleError(
+            f"{out} already exists: a bundle is written to a new directory only, never over another"
+        ) from None
     except OSError as exc:
         raise BundleError(f"cannot create {out}: {exc.strerror or exc}") from None
     w = _Writer(out)
     try:
         when = format_iso(now or timeutil.now(), "seconds")
         state = evaluate(store, incident)
-        w.text("report.md", lambda fh: fh.write(render_report(store, incident, state=state,
-                                                              now=now)))
+        w.text(
+            "report.md", lambda fh: fh.write(render_report(store, incident, state=state, now=now))
+        )
         w.jsonl("users.jsonl", user_rows(store, iid))
         w.jsonl("audit_events.jsonl", event_rows(store, incident))
         w.jsonl("credentials.jsonl", credential_rows(store, iid))
@@ -118,23 +134,38 @@ def export_bundle(store: Store, incident: Incident, out: Path, *,
         records = chain_records(store, iid)
         w.jsonl(JOURNAL_CHAIN, records, raw=True)
         cov = cached_coverage(store, iid)
-        w.json("instance.json", clean_value(
-            {"cached": cov is not None, "fetched_at": cov[1] if cov else None,
-             "coverage": cov[0] if cov else None}))
+        w.json(
+            "instance.json",
+            clean_value(
+                {
+                    "cached": cov is not None,
+                    "fetched_at": cov[1] if cov else None,
+                    "coverage": cov[0] if cov else None,
+                }
+            ),
+        )
         w.json("runbook.json", clean_value(state.as_dict()))
         head = store.journal_head(iid)
         manifest = {
             "format": FORMAT,
             "created_at": when,
             "console_version": __version__,
-            "incident": clean_value({"id": iid, "title": incident.title, "kind": incident.kind,
-                                     "instance_url": incident.instance_url,
-                                     "window_start": incident.window_start,
-                                     "window_end": incident.window_end}),
+            "incident": clean_value(
+                {
+                    "id": iid,
+                    "title": incident.title,
+                    "kind": incident.kind,
+                    "instance_url": incident.instance_url,
+                    "window_start": incident.window_start,
+                    "window_end": incident.window_end,
+                }
+            ),
             "journal_head": head,
             "journal_records": len(records),
-            "files": {name: {"sha256": _sha256(out / name), "bytes": (out / name).stat().st_size}
-                      for name in w.written},
+            "files": {
+                name: {"sha256": _sha256(out / name), "bytes": (out / name).stat().st_size}
+                for name in w.written
+            },
         }
         w.json(MANIFEST, manifest)
         if sign_key is not None:
@@ -161,8 +192,13 @@ def _discard(out: Path) -> None:
         out.rmdir()
 
 
-def verify_bundle(root: Path, *, allowed_signers: Path | None = None,
-                  identity: str | None = None, require_signature: bool = False) -> BundleCheck:
+def verify_bundle(
+    root: Path,
+    *,
+    allowed_signers: Path | None = None,
+    identity: str | None = None,
+    require_signature: bool = False,
+) -> BundleCheck:
     """Check every file's SHA-256, the journal chain and the signature; problems in order."""
     problems: list[str] = []
     try:
@@ -171,8 +207,9 @@ def verify_bundle(root: Path, *, allowed_signers: Path | None = None,
         return BundleCheck(False, (f"{MANIFEST}: unreadable ({exc})",), None, "not checked")
     files = manifest.get("files") if isinstance(manifest, dict) else None
     if not isinstance(files, dict) or manifest.get("format") != FORMAT:
-        return BundleCheck(False, (f"{MANIFEST}: not an incident-console bundle manifest",),
-                           None, "not checked")
+        return BundleCheck(
+            False, (f"{MANIFEST}: not an incident-console bundle manifest",), None, "not checked"
+        )
     for name in sorted(files):
         path = root / name
         if "/" in name or name.startswith("."):
@@ -182,8 +219,9 @@ def verify_bundle(root: Path, *, allowed_signers: Path | None = None,
         elif _sha256(path) != (files[name] or {}).get("sha256"):
             problems.append(f"{name}: SHA-256 does not match the manifest (file changed)")
     known = set(files) | {MANIFEST, SIGNATURE}
-    problems.extend(f"{p.name}: not in the manifest" for p in sorted(root.iterdir())
-                    if p.name not in known)
+    problems.extend(
+        f"{p.name}: not in the manifest" for p in sorted(root.iterdir()) if p.name not in known
+    )
     head = manifest.get("journal_head")
     journal = root / JOURNAL_CHAIN
     if JOURNAL_CHAIN not in files:
@@ -196,8 +234,9 @@ def verify_bundle(root: Path, *, allowed_signers: Path | None = None,
         problems.extend(f"{JOURNAL_CHAIN} {p}" for p in check.problems)
     sig = root / SIGNATURE
     if sig.is_file():
-        verdict = verify_file(root / MANIFEST, sig, allowed_signers=allowed_signers,
-                              identity=identity)
+        verdict = verify_file(
+            root / MANIFEST, sig, allowed_signers=allowed_signers, identity=identity
+        )
         signature = verdict.message
         if not verdict.ok:
             problems.append(f"{SIGNATURE}: signature check failed ({verdict.message})")
@@ -205,5 +244,6 @@ def verify_bundle(root: Path, *, allowed_signers: Path | None = None,
         signature = "not signed"
         if require_signature:
             problems.append(f"{SIGNATURE}: missing (a signature was required)")
-    return BundleCheck(not problems, tuple(problems), head if isinstance(head, str) else None,
-                       signature)
+    return BundleCheck(
+        not problems, tuple(problems), head if isinstance(head, str) else None, signature
+    )

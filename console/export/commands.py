@@ -76,8 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("verify", help="check an evidence bundle (hashes, chain, signature)")
     p.add_argument("dir", metavar="DIR")
-    p.add_argument("--allowed-signers", metavar="FILE",
-                   help="ssh allowed_signers file: check who signed, not only the signature")
+    p.add_argument(
+        "--allowed-signers",
+        metavar="FILE",
+        help="ssh allowed_signers file: check who signed, not only the signature",
+    )
     p.add_argument("--identity", metavar="ID", help="signer identity in the allowed_signers")
     p.add_argument("--require-signature", action="store_true")
     p.add_argument("--json", action="store_true")
@@ -122,19 +125,30 @@ def _incidents(args: argparse.Namespace) -> int:
         rows = []
         for inc in store.list_incidents(None if args.all else "open"):
             state = evaluate(store, inc)
-            rows.append({"id": inc.id, "status": inc.status, "kind": inc.kind,
-                         "title": _line(inc.title, 80), "instance_url": _line(inc.instance_url),
-                         "window_start": inc.window_start, "window_end": inc.window_end,
-                         "last_active_at": inc.last_active_at, "runbook": state.summary(),
-                         "journal_head": store.journal_head(inc.id)})
+            rows.append(
+                {
+                    "id": inc.id,
+                    "status": inc.status,
+                    "kind": inc.kind,
+                    "title": _line(inc.title, 80),
+                    "instance_url": _line(inc.instance_url),
+                    "window_start": inc.window_start,
+                    "window_end": inc.window_end,
+                    "last_active_at": inc.last_active_at,
+                    "runbook": state.summary(),
+                    "journal_head": store.journal_head(inc.id),
+                }
+            )
     if args.json:
         _json(rows)
         return EXIT_OK
     if not rows:
         _out("no incidents" + ("" if args.all else " open (--all lists closed ones too)"))
     for r in rows:
-        _out(f"#{r['id']:<4} {r['status']:<6} {r['kind']:<21} {r['last_active_at']}  "
-             f"{r['runbook']:<22} {r['title']}")
+        _out(
+            f"#{r['id']:<4} {r['status']:<6} {r['kind']:<21} {r['last_active_at']}  "
+            f"{r['runbook']:<22} {r['title']}"
+        )
     return EXIT_OK
 
 
@@ -148,11 +162,20 @@ def _export(args: argparse.Namespace) -> int:
         except (BundleError, SigningError) as exc:
             raise _Usage(str(exc)) from None
     if args.json:
-        _json({"dir": str(out), "journal_head": manifest["journal_head"],
-               "files": sorted(manifest["files"]), "signed": key is not None})
+        _json(
+            {
+                "dir": str(out),
+                "journal_head": manifest["journal_head"],
+                "files": sorted(manifest["files"]),
+                "signed": key is not None,
+            }
+        )
         return EXIT_OK
-    _out(f"Evidence bundle written to {_line(out)} ({len(manifest['files'])} files"
-         + (", manifest signed" if key else "") + ", all read-only)")
+    _out(
+        f"Evidence bundle written to {_line(out)} ({len(manifest['files'])} files"
+        + (", manifest signed" if key else "")
+        + ", all read-only)"
+    )
     _out(f"Journal head: {manifest['journal_head']}")
     _out(f"Check it with: {PROG} verify {_line(out)}")
     return EXIT_OK
@@ -163,13 +186,19 @@ def _verify(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise _Usage(f"{root} is not a directory")
     signers = Path(args.allowed_signers).expanduser() if args.allowed_signers else None
-    check = verify_bundle(root, allowed_signers=signers, identity=args.identity,
-                          require_signature=args.require_signature)
+    check = verify_bundle(
+        root,
+        allowed_signers=signers,
+        identity=args.identity,
+        require_signature=args.require_signature,
+    )
     if args.json:
         _json(check.as_dict())
     elif check.ok:
-        _out(f"OK: every file matches the manifest, the journal chain is intact "
-             f"(head {check.journal_head}); signature: {_line(check.signature)}")
+        _out(
+            f"OK: every file matches the manifest, the journal chain is intact "
+            f"(head {check.journal_head}); signature: {_line(check.signature)}"
+        )
     else:
         _out(f"FAILED: {_line(check.first_problem)}")
         for problem in check.problems[1:]:
@@ -191,27 +220,50 @@ def _journal(args: argparse.Namespace) -> int:
                 for problem in check.problems[1:]:
                     _out(f"  also: {_line(problem)}")
             return EXIT_OK if check.ok else EXIT_FAILED
-        entries = [e for e in store.journal_entries(incident.id)
-                   if (not args.action or e.action == args.action)
-                   and (not args.state or e.state == args.state)]
+        entries = [
+            e
+            for e in store.journal_entries(incident.id)
+            if (not args.action or e.action == args.action)
+            and (not args.state or e.state == args.state)
+        ]
         head = store.journal_head(incident.id)
     if args.json:
-        _json({"head": head, "entries": [
-            {"id": e.id, "action": e.action, "method": journal_call(e.action, e.target_id)[0],
-             "path": journal_call(e.action, e.target_id)[1],
-             "verification": verification_of(e.state), "target_type": e.target_type,
-             "target_id": e.target_id, "target": _line(e.target_label), "state": e.state,
-             "http_status": e.http_status, "request_id": _line(e.request_id or "") or None,
-             "error": _line(e.error) if e.error else None, "t_intent": e.t_intent,
-             "t_sent": e.t_sent, "t_done": e.t_done, "hash": e.hash} for e in entries]})
+        _json(
+            {
+                "head": head,
+                "entries": [
+                    {
+                        "id": e.id,
+                        "action": e.action,
+                        "method": journal_call(e.action, e.target_id)[0],
+                        "path": journal_call(e.action, e.target_id)[1],
+                        "verification": verification_of(e.state),
+                        "target_type": e.target_type,
+                        "target_id": e.target_id,
+                        "target": _line(e.target_label),
+                        "state": e.state,
+                        "http_status": e.http_status,
+                        "request_id": _line(e.request_id or "") or None,
+                        "error": _line(e.error) if e.error else None,
+                        "t_intent": e.t_intent,
+                        "t_sent": e.t_sent,
+                        "t_done": e.t_done,
+                        "hash": e.hash,
+                    }
+                    for e in entries
+                ],
+            }
+        )
         return EXIT_OK
     for e in entries:
         when = e.t_done or e.t_sent or e.t_intent
         method, path = journal_call(e.action, e.target_id)
-        _out(f"{e.id:>5} {when}  {method:<6} {_line(path, 44):<44} "
-             f"{_line(e.target_label or e.target_id, 24):<24} {e.state:<13} "
-             f"{e.http_status or '-':>4}  {_line(e.request_id or '-', 36)}  "
-             f"{verification_of(e.state)}")
+        _out(
+            f"{e.id:>5} {when}  {method:<6} {_line(path, 44):<44} "
+            f"{_line(e.target_label or e.target_id, 24):<24} {e.state:<13} "
+            f"{e.http_status or '-':>4}  {_line(e.request_id or '-', 36)}  "
+            f"{verification_of(e.state)}"
+        )
     _out(f"{len(entries)} entries; journal head {head}")
     return EXIT_OK
 
@@ -220,8 +272,12 @@ def run(argv: Sequence[str]) -> int:
     """Run one headless command; returns the exit status (never raises for bad input)."""
     try:
         args = build_parser().parse_args(list(argv))
-        handler = {"incidents": _incidents, "export": _export, "verify": _verify,
-                   "journal": _journal}[args.command]
+        handler = {
+            "incidents": _incidents,
+            "export": _export,
+            "verify": _verify,
+            "journal": _journal,
+        }[args.command]
         return handler(args)
     except _Usage as exc:
         sys.stderr.write(f"{PROG}: {_line(exc)}\n")

@@ -34,8 +34,13 @@ class JournalCheck:
         return self.problems[0] if self.problems else None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "head": self.head, "records": self.records,
-                "first_problem": self.first_problem, "problems": list(self.problems)}
+        return {
+            "ok": self.ok,
+            "head": self.head,
+            "records": self.records,
+            "first_problem": self.first_problem,
+            "problems": list(self.problems),
+        }
 
 
 def check_journal(store: Store, incident_id: int) -> JournalCheck:
@@ -53,8 +58,10 @@ def chain_records(store: Store, incident_id: int) -> list[dict[str, Any]]:
         "WHERE incident_id = ? ORDER BY seq",
         (incident_id,),
     )
-    return [{"seq": r[0], "entry_id": r[1], "record": r[2], "prev_hash": r[3], "hash": r[4]}
-            for r in rows]
+    return [
+        {"seq": r[0], "entry_id": r[1], "record": r[2], "prev_hash": r[3], "hash": r[4]}
+        for r in rows
+    ]
 
 
 _TABLE = (
@@ -79,8 +86,14 @@ def check_records(
             try:
                 con.execute(
                     "INSERT INTO journal_chain VALUES (?, ?, ?, ?, ?, ?)",
-                    (line_no, incident_id, int(rec["entry_id"]), rec["record"],
-                     rec["prev_hash"], rec["hash"]),
+                    (
+                        line_no,
+                        incident_id,
+                        int(rec["entry_id"]),
+                        rec["record"],
+                        rec["prev_hash"],
+                        rec["hash"],
+                    ),
                 )
             except (KeyError, TypeError, ValueError, sqlite3.Error):
                 problems.append(f"record {line_no}: not a journal chain record")
@@ -91,8 +104,10 @@ def check_records(
     finally:
         con.close()
     if expected_head is not None and head != expected_head:
-        problems.append(f"head {head[:16]}… differs from the recorded head {expected_head[:16]}…"
-                        " (records missing at the end?)")
+        problems.append(
+            f"head {head[:16]}… differs from the recorded head {expected_head[:16]}…"
+            " (records missing at the end?)"
+        )
     return JournalCheck(not problems, head, count, tuple(problems))
 
 

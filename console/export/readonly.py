@@ -25,13 +25,20 @@ class ReadOnlyStore(Store):
         if self._closed:
             raise StoreError("store is closed")
         con = sqlite3.connect(
-            f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
-            check_same_thread=False, timeout=5.0,
+            f"{self.path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=5.0,
         )
         con.execute("PRAGMA busy_timeout = 5000")
         con.execute("PRAGMA query_only = ON")
-        con.create_function("py_casefold", 1, lambda v: v.casefold() if isinstance(v, str) else v,
-                            deterministic=True)
+        con.create_function(
+            "py_casefold",
+            1,
+            lambda v: v.casefold() if isinstance(v, str) else v,
+            deterministic=True,
+        )
         self._local.con = con
         with self._lock:
             self._connections.append(con)

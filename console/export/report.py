@@ -59,8 +59,9 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return out
 
 
-def _summary(store: Store, incident: Incident, state: RunbookState, head: str,
-             now: str) -> list[str]:
+def _summary(
+    store: Store, incident: Incident, state: RunbookState, head: str, now: str
+) -> list[str]:
     iid = int(incident.id)
     progress = store.review_progress(iid)
     entries = store.journal_entries(iid)
@@ -101,11 +102,16 @@ def _timeline(items: Sequence[TimelineItem]) -> list[str]:
     keep = {id(i) for i in events[-MAX_TIMELINE_EVENTS:]}
     shown = [i for i in items if i.kind != "event" or id(i) in keep]
     if skipped:
-        out.append(f"The {skipped} oldest audit events are left out here; all are in "
-                   "`audit_events.jsonl`.")
+        out.append(
+            f"The {skipped} oldest audit events are left out here; all are in `audit_events.jsonl`."
+        )
         out.append("")
-    out.extend(_table(("Time (UTC)", "Kind", "Who", "What"),
-                      ((i.when, i.kind, md(i.who, 40), md(i.what)) for i in shown)))
+    out.extend(
+        _table(
+            ("Time (UTC)", "Kind", "Who", "What"),
+            ((i.when, i.kind, md(i.who, 40), md(i.what)) for i in shown),
+        )
+    )
     return out
 
 
@@ -115,10 +121,18 @@ def _actions(store: Store, iid: int) -> list[str]:
         return ["No response action was sent (nor refused or dry-run journaled)."]
     return _table(
         ("#", "Time (UTC)", "Action", "Target", "Outcome", "HTTP", "Request id"),
-        ((str(e.id), _ts(e.t_done or e.t_sent or e.t_intent), e.action,
-          md(e.target_label or e.target_id, 60), e.state + (f": {md(e.error, 120)}" if e.error
-                                                           else ""),
-          str(e.http_status or "—"), md(e.request_id, 60)) for e in entries),
+        (
+            (
+                str(e.id),
+                _ts(e.t_done or e.t_sent or e.t_intent),
+                e.action,
+                md(e.target_label or e.target_id, 60),
+                e.state + (f": {md(e.error, 120)}" if e.error else ""),
+                str(e.http_status or "—"),
+                md(e.request_id, 60),
+            )
+            for e in entries
+        ),
     )
 
 
@@ -127,8 +141,10 @@ def _users(store: Store, iid: int) -> list[str]:
     for n in store.notes(iid, "user"):
         notes.setdefault(n.object_id, []).append(f"{md(n.text, 160)} ({md(n.author, 30)})")
     marks = store.marks(iid, "user")
-    ids = sorted({int(k) for k in marks if str(k).lstrip("-").isdigit()}
-                 | {int(k) for k in notes if k.lstrip("-").isdigit()})
+    ids = sorted(
+        {int(k) for k in marks if str(k).lstrip("-").isdigit()}
+        | {int(k) for k in notes if k.lstrip("-").isdigit()}
+    )
     rows = {r.id: r for r in store.users_by_ids(iid, ids)}
     if not ids:
         return ["No user has a review mark or a note yet."]
@@ -136,16 +152,23 @@ def _users(store: Store, iid: int) -> list[str]:
     for uid in ids:
         row = rows.get(uid)
         mark = marks.get(uid)
-        body.append((str(uid), md(row.username if row else "?", 40),
-                     md(row.name if row else "", 40), (mark.mark or "—") if mark else "—",
-                     md(mark.note if mark else None, 160),
-                     "; ".join(notes.get(str(uid), [])) or "—"))
+        body.append(
+            (
+                str(uid),
+                md(row.username if row else "?", 40),
+                md(row.name if row else "", 40),
+                (mark.mark or "—") if mark else "—",
+                md(mark.note if mark else None, 160),
+                "; ".join(notes.get(str(uid), [])) or "—",
+            )
+        )
     return _table(("Id", "Username", "Name", "Mark", "Mark note", "Notes"), body)
 
 
 def _credentials(store: Store, iid: int) -> list[str]:
-    entries = [e for e in store.journal_entries(iid)
-               if e.action in ("rotate_token", "revoke_token")]
+    entries = [
+        e for e in store.journal_entries(iid) if e.action in ("rotate_token", "revoke_token")
+    ]
     if not entries:
         return ["No credential was rotated or revoked through the console."]
     body = []
@@ -153,12 +176,24 @@ def _credentials(store: Store, iid: int) -> list[str]:
         post = e.post_state if isinstance(e.post_state, dict) else {}
         replacement = ""
         if e.action == "rotate_token" and post.get("new_token_id") is not None:
-            replacement = (f"new token #{md(post.get('new_token_id'), 20)}, expires "
-                           f"{md(post.get('new_expires_at'), 30)}")
-        body.append((md(e.target_label or e.target_id, 60), e.action.replace("_token", ""),
-                     e.state, _ts(e.t_done or e.t_intent), replacement or "—"))
-    return ["Token values are never recorded; the new value was shown once to the responder.",
-            "", *_table(("Token", "Action", "Outcome", "Time (UTC)", "Replacement"), body)]
+            replacement = (
+                f"new token #{md(post.get('new_token_id'), 20)}, expires "
+                f"{md(post.get('new_expires_at'), 30)}"
+            )
+        body.append(
+            (
+                md(e.target_label or e.target_id, 60),
+                e.action.replace("_token", ""),
+                e.state,
+                _ts(e.t_done or e.t_intent),
+                replacement or "—",
+            )
+        )
+    return [
+        "Token values are never recorded; the new value was shown once to the responder.",
+        "",
+        *_table(("Token", "Action", "Outcome", "Time (UTC)", "Replacement"), body),
+    ]
 
 
 def _runbook(state: RunbookState) -> list[str]:
@@ -169,8 +204,9 @@ def _runbook(state: RunbookState) -> list[str]:
         if s.how == "auto":
             how = f" — *done by the console:* {md(s.evidence)}"
         elif s.how == "hand" and s.tick is not None:
-            how = (f" — *ticked by {md(s.tick.author, 40)} at {s.tick.at}*"
-                   + (f": {md(s.tick.note)}" if s.tick.note else ""))
+            how = f" — *ticked by {md(s.tick.author, 40)} at {s.tick.at}*" + (
+                f": {md(s.tick.note)}" if s.tick.note else ""
+            )
         elif s.step.auto:
             how = f" — {md(s.evidence)}"
         out.append(f"- [{box}] {s.step.text}{how}")
@@ -188,8 +224,11 @@ def _runbook(state: RunbookState) -> list[str]:
     closed = [i for i in items if i.closed]
     if closed:
         out.extend(["", "Closed items:", ""])
-        out.extend(f"- [x] {md(i.text, 400)} — {md(i.closed_by, 60)}"
-                   + (f": {md(i.note)}" if i.note else "") for i in closed)
+        out.extend(
+            f"- [x] {md(i.text, 400)} — {md(i.closed_by, 60)}"
+            + (f": {md(i.note)}" if i.note else "")
+            for i in closed
+        )
     return out
 
 
@@ -206,12 +245,20 @@ def _notes(store: Store, iid: int) -> list[str]:
     notes = store.notes(iid)
     if not notes:
         return ["No notes."]
-    return [f"- {n.created_at} **{md(n.author, 40)}** on {n.object_type} "
-            f"{md(n.object_id, 40)}: {md(n.text, 2000)}" for n in notes]
+    return [
+        f"- {n.created_at} **{md(n.author, 40)}** on {n.object_type} "
+        f"{md(n.object_id, 40)}: {md(n.text, 2000)}"
+        for n in notes
+    ]
 
 
-def render_report(store: Store, incident: Incident, *, now: datetime | None = None,
-                  state: RunbookState | None = None) -> str:
+def render_report(
+    store: Store,
+    incident: Incident,
+    *,
+    now: datetime | None = None,
+    state: RunbookState | None = None,
+) -> str:
     """The whole report as Markdown text."""
     iid = int(incident.id)
     when = format_iso(now or timeutil.now(), "seconds")
@@ -230,6 +277,8 @@ def render_report(store: Store, incident: Incident, *, now: datetime | None = No
     out = [f"# Incident report: {md(incident.title)}", ""]
     for title in REPORT_SECTIONS:
         out.extend([f"## {title}", "", *sections[title], ""])
-    out.append("Written by incident-console. Verify the evidence bundle with "
-               "`incident-console verify DIR`; compare the journal head with the ticket.")
+    out.append(
+        "Written by incident-console. Verify the evidence bundle with "
+        "`incident-console verify DIR`; compare the journal head with the ticket."
+    )
     return "\n".join(out) + "\n"

@@ -51,7 +51,10 @@ def sign_file(path: Path, key: Path) -> Path:
     try:
         proc = subprocess.run(  # noqa: S603 (fixed tool, no shell)
             [tool, "-Y", "sign", "-q", "-f", str(key), "-n", NAMESPACE, str(path)],
-            capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SigningError(f"ssh-keygen could not sign: {exc}") from None
@@ -61,22 +64,38 @@ def sign_file(path: Path, key: Path) -> Path:
     return sig
 
 
-def verify_file(path: Path, sig: Path, *, allowed_signers: Path | None = None,
-                identity: str | None = None) -> SignatureCheck:
+def verify_file(
+    path: Path, sig: Path, *, allowed_signers: Path | None = None, identity: str | None = None
+) -> SignatureCheck:
     """Check ``sig`` over ``path``: against an allowed-signers file when given, else the
     signature alone (``check-novalidate``: proves integrity, not who signed)."""
     tool = ssh_keygen()
     if tool is None:
         return SignatureCheck(False, "ssh-keygen is not installed: cannot check the signature")
     if allowed_signers is not None:
-        args = [tool, "-Y", "verify", "-f", str(allowed_signers), "-I", identity or "*",
-                "-n", NAMESPACE, "-s", str(sig)]
+        args = [
+            tool,
+            "-Y",
+            "verify",
+            "-f",
+            str(allowed_signers),
+            "-I",
+            identity or "*",
+            "-n",
+            NAMESPACE,
+            "-s",
+            str(sig),
+        ]
     else:
         args = [tool, "-Y", "check-novalidate", "-n", NAMESPACE, "-s", str(sig)]
     try:
         with path.open("rb") as data:
             proc = subprocess.run(  # noqa: S603 (fixed tool, no shell)
-                args, stdin=data, capture_output=True, text=True, timeout=TIMEOUT_S,
+                args,
+                stdin=data,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_S,
                 check=False,
             )
     except (OSError, subprocess.TimeoutExpired) as exc:

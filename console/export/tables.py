@@ -32,24 +32,79 @@ __all__ = [
 ]
 
 USER_EXPORT_COLUMNS: Final = (
-    "id", "username", "name", "email", "state", "is_admin", "two_factor", "kind", "user_type",
-    "external", "created_at", "last_sign_in_at", "current_sign_in_at", "last_activity_on",
-    "current_sign_in_ip", "last_sign_in_ip", "sign_in_count", "risk", "risk_reasons", "mark",
+    "id",
+    "username",
+    "name",
+    "email",
+    "state",
+    "is_admin",
+    "two_factor",
+    "kind",
+    "user_type",
+    "external",
+    "created_at",
+    "last_sign_in_at",
+    "current_sign_in_at",
+    "last_activity_on",
+    "current_sign_in_ip",
+    "last_sign_in_ip",
+    "sign_in_count",
+    "risk",
+    "risk_reasons",
+    "mark",
     "note",
 )
 EVENT_COLUMNS: Final = (
-    "id", "created_at", "author_id", "author_name", "entity_type", "entity_id", "entity_path",
-    "event_name", "category", "target_type", "target_id", "target_details", "ip_address",
+    "id",
+    "created_at",
+    "author_id",
+    "author_name",
+    "entity_type",
+    "entity_id",
+    "entity_path",
+    "event_name",
+    "category",
+    "target_type",
+    "target_id",
+    "target_details",
+    "ip_address",
     "summary",
 )
 CREDENTIAL_COLUMNS: Final = (
-    "kind", "id", "name", "owner", "owner_type", "owner_id", "scopes", "created_at",
-    "last_used_at", "expires_at", "state", "protected", "flags", "mark", "note",
+    "kind",
+    "id",
+    "name",
+    "owner",
+    "owner_type",
+    "owner_id",
+    "scopes",
+    "created_at",
+    "last_used_at",
+    "expires_at",
+    "state",
+    "protected",
+    "flags",
+    "mark",
+    "note",
 )
 JOURNAL_COLUMNS: Final = (
-    "id", "action", "method", "path", "target_type", "target_id", "target_label", "state",
-    "verification", "http_status", "request_id", "error", "t_intent", "t_sent", "t_done",
-    "params", "hash",
+    "id",
+    "action",
+    "method",
+    "path",
+    "target_type",
+    "target_id",
+    "target_label",
+    "state",
+    "verification",
+    "http_status",
+    "request_id",
+    "error",
+    "t_intent",
+    "t_sent",
+    "t_done",
+    "params",
+    "hash",
 )
 #: The call each journaled action sends (actions/*.py); the journal records the action name.
 JOURNAL_CALLS: Final[dict[str, tuple[str, str]]] = {
@@ -62,9 +117,13 @@ JOURNAL_CALLS: Final[dict[str, tuple[str, str]]] = {
     "rotate_token": ("POST", "/personal_access_tokens/{id}/rotate"),
 }
 _VERIFICATION: Final = {
-    "done": "verified", "noop_already": "already so (nothing sent)",
-    "intent": "not sent yet", "sent": "sent, not verified", "unknown": "unknown: re-check",
-    "failed": "failed", "forbidden": "refused by GitLab (403)",
+    "done": "verified",
+    "noop_already": "already so (nothing sent)",
+    "intent": "not sent yet",
+    "sent": "sent, not verified",
+    "unknown": "unknown: re-check",
+    "failed": "failed",
+    "forbidden": "refused by GitLab (403)",
     "not_found": "not found (404)",
 }
 
@@ -77,6 +136,8 @@ def journal_call(action: str, target_id: object) -> tuple[str, str]:
 
 def verification_of(state: str) -> str:
     return _VERIFICATION.get(state, state)
+
+
 #: Credential fields never exported, whatever a future inventory adds to ``extra``.
 _SECRET_KEYS: Final = frozenset({"token", "value", "secret", "password", "key", "private_key"})
 
@@ -116,5 +177,7 @@ def journal_rows(store: Store, incident_id: int) -> Iterator[dict[str, Any]]:
     for e in store.journal_entries(incident_id):
         method, path = journal_call(e.action, e.target_id)
         computed = {"method": method, "path": path, "verification": verification_of(e.state)}
-        yield {name: computed[name] if name in computed else getattr(e, name)
-               for name in JOURNAL_COLUMNS}
+        yield {
+            name: computed[name] if name in computed else getattr(e, name)
+            for name in JOURNAL_COLUMNS
+        }

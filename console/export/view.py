@@ -19,13 +19,13 @@ ViewFormat = Literal["csv", "jsonl"]
 VIEW_FORMATS: Final = ("csv", "jsonl")
 
 
-def export_view(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], path: Path,
-                fmt: ViewFormat) -> int:
+def export_view(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], path: Path, fmt: ViewFormat
+) -> int:
     """Write ``rows`` (only ``columns``) to the new file ``path``; returns the row count."""
     if fmt not in VIEW_FORMATS:
         raise ValueError(f"format must be one of {VIEW_FORMATS}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
         if fmt == "csv":
             return write_csv(rows, columns, fh)

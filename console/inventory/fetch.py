@@ -48,11 +48,19 @@ DEFAULT_MAX_NAMESPACES = 5000
 
 #: the sources every fetch tries, and those of the group/project sweep
 BASE_SOURCES: Final = (
-    "personal access tokens", "deploy keys", "deploy tokens", "runners",
-    "instance CI/CD variables", "system hooks",
+    "personal access tokens",
+    "deploy keys",
+    "deploy tokens",
+    "runners",
+    "instance CI/CD variables",
+    "system hooks",
 )
 NAMESPACE_SOURCES: Final = (
-    "groups", "projects", "group CI/CD variables", "group webhooks", "project CI/CD variables",
+    "groups",
+    "projects",
+    "group CI/CD variables",
+    "group webhooks",
+    "project CI/CD variables",
     "project webhooks",
 )
 
@@ -133,8 +141,12 @@ def fetch_inventory(
             progress(source, len(items), None)
         return items
 
-    def guarded(source: str, path: str, build: Callable[[Mapping[str, Any]], Credential],
-                params: Mapping[str, Any] | None = None) -> list[Mapping[str, Any]]:
+    def guarded(
+        source: str,
+        path: str,
+        build: Callable[[Mapping[str, Any]], Credential],
+        params: Mapping[str, Any] | None = None,
+    ) -> list[Mapping[str, Any]]:
         try:
             items = listing(source, path, params)
         except _Cancelled:
@@ -157,8 +169,11 @@ def fetch_inventory(
             raise
         except Exception as exc:
             tokens = []
-            problems.append(SourceProblem("personal access tokens",
-                                          _admin_problem("personal access tokens", exc)))
+            problems.append(
+                SourceProblem(
+                    "personal access tokens", _admin_problem("personal access tokens", exc)
+                )
+            )
         check()
         owner_ids = sorted({t["user_id"] for t in tokens if isinstance(t.get("user_id"), int)})
         users = _resolve_users(pages, owner_ids, user_lookup, resolve_users, concurrency, check)
@@ -168,26 +183,45 @@ def fetch_inventory(
             except (KeyError, TypeError, ValueError):
                 continue
         if is_admin is False:
-            problems.append(SourceProblem("personal access tokens", Problem(
-                title="Only this token's own tokens are listed",
-                detail="A non-administrator sees only their own personal access tokens; the "
-                       "instance-wide inventory needs an administrator token.",
-                next_step="Sign in with an administrator's token for the full inventory.",
-                kind="coverage",
-            )))
+            problems.append(
+                SourceProblem(
+                    "personal access tokens",
+                    Problem(
+                        title="Only this token's own tokens are listed",
+                        detail="A non-administrator sees only their own personal access "
+                        "tokens; the instance-wide inventory needs an administrator token.",
+                        next_step="Sign in with an administrator's token for the full inventory.",
+                        kind="coverage",
+                    ),
+                )
+            )
         progress("personal access tokens", len(tokens), len(tokens))
 
         guarded("deploy keys", "/deploy_keys", lambda r: deploy_key_row(r, win, clock))
         guarded("deploy tokens", "/deploy_tokens", lambda r: deploy_token_row(r, win, clock))
         guarded("runners", "/runners/all", lambda r: runner_row(r, win, clock))
-        guarded("instance CI/CD variables", "/admin/ci/variables",
-                lambda r: variable_row(r, "instance", "instance", None))
-        guarded("system hooks", "/hooks",
-                lambda r: hook_row(r, "system", "instance", None, win, clock))
+        guarded(
+            "instance CI/CD variables",
+            "/admin/ci/variables",
+            lambda r: variable_row(r, "instance", "instance", None),
+        )
+        guarded(
+            "system hooks", "/hooks", lambda r: hook_row(r, "system", "instance", None, win, clock)
+        )
 
         if namespaces:
-            _sweep_namespaces(pages, rows, problems, lock, win, clock, check, progress,
-                              concurrency, max_namespaces)
+            _sweep_namespaces(
+                pages,
+                rows,
+                problems,
+                lock,
+                win,
+                clock,
+                check,
+                progress,
+                concurrency,
+                max_namespaces,
+            )
     except _Cancelled:
         return Inventory(_sorted(rows), problems, complete=False, sources=sources)
     return Inventory(_sorted(rows), problems, sources=sources)
@@ -201,9 +235,12 @@ def _sorted(rows: list[Credential]) -> list[Credential]:
 
 
 def _resolve_users(
-    pages: Pager, ids: Sequence[int],
+    pages: Pager,
+    ids: Sequence[int],
     lookup: Callable[[Iterable[int]], Mapping[int, UserInfo]] | None,
-    fetch_missing: bool, concurrency: int, check: Callable[[], None],
+    fetch_missing: bool,
+    concurrency: int,
+    check: Callable[[], None],
     cap: int = 500,
 ) -> dict[int, UserInfo]:
     found: dict[int, UserInfo] = {}
@@ -237,11 +274,19 @@ def _resolve_users(
 
 
 def _sweep_namespaces(
-    pages: Pager, rows: list[Credential], problems: list[SourceProblem], lock: threading.Lock,
-    win: tuple[datetime, datetime] | None, clock: datetime, check: Callable[[], None],
-    progress: Callable[[str, int, int | None], None], concurrency: int, max_namespaces: int,
+    pages: Pager,
+    rows: list[Credential],
+    problems: list[SourceProblem],
+    lock: threading.Lock,
+    win: tuple[datetime, datetime] | None,
+    clock: datetime,
+    check: Callable[[], None],
+    progress: Callable[[str, int, int | None], None],
+    concurrency: int,
+    max_namespaces: int,
 ) -> None:
     """Variables and hooks of every group and project, ``concurrency`` requests at a time."""
+
     def collect(source: str, path: str, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         out: list[Mapping[str, Any]] = []
         try:
@@ -250,12 +295,17 @@ def _sweep_namespaces(
                 out.extend(x for x in page if isinstance(x, Mapping))
                 progress(source, len(out), None)
                 if len(out) >= max_namespaces:
-                    problems.append(SourceProblem(source, Problem(
-                        title=f"{source}: only the first {max_namespaces} were swept",
-                        detail=f"The instance has more {source} than the sweep limit.",
-                        next_step="Review the remaining ones per namespace in GitLab.",
-                        kind="coverage",
-                    )))
+                    problems.append(
+                        SourceProblem(
+                            source,
+                            Problem(
+                                title=f"{source}: only the first {max_namespaces} were swept",
+                                detail=f"The instance has more {source} than the sweep limit.",
+                                next_step="Review the remaining ones per namespace in GitLab.",
+                                kind="coverage",
+                            ),
+                        )
+                    )
                     return out[:max_namespaces]
         except _Cancelled:
             raise
@@ -265,10 +315,17 @@ def _sweep_namespaces(
 
     groups = collect("groups", "/groups", {"per_page": 100, "all_available": "true"})
     check()
-    projects = collect("projects", "/projects", {
-        "per_page": 100, "pagination": "keyset", "order_by": "id", "sort": "asc",
-        "simple": "true",
-    })
+    projects = collect(
+        "projects",
+        "/projects",
+        {
+            "per_page": 100,
+            "pagination": "keyset",
+            "order_by": "id",
+            "sort": "asc",
+            "simple": "true",
+        },
+    )
     check()
 
     jobs: list[tuple[str, str, str, int, str]] = []  # (source, path, scope, owner_id, owner)
@@ -281,8 +338,9 @@ def _sweep_namespaces(
         pid = p.get("id")
         ppath = str(p.get("path_with_namespace") or p.get("name") or pid)
         if isinstance(pid, int):
-            jobs.append(("project CI/CD variables", f"/projects/{pid}/variables", "project",
-                         pid, ppath))
+            jobs.append(
+                ("project CI/CD variables", f"/projects/{pid}/variables", "project", pid, ppath)
+            )
             jobs.append(("project webhooks", f"/projects/{pid}/hooks", "project", pid, ppath))
 
     failures: dict[str, list[BaseException]] = {}
@@ -340,4 +398,3 @@ def _sweep_namespaces(
         else:
             detail = f"{len(errors)} namespace(s) could not be read. {first.detail}"
         problems.append(SourceProblem(source, replace(first, detail=detail)))
-

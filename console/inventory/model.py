@@ -26,17 +26,35 @@ __all__ = [
 ]
 
 KIND_ORDER: tuple[str, ...] = (
-    "pat", "impersonation", "bot_token", "service_token", "deploy_key", "deploy_token",
-    "runner", "instance_variable", "group_variable", "project_variable", "system_hook",
-    "group_hook", "project_hook", "ssh_key", "gpg_key",
+    "pat",
+    "impersonation",
+    "bot_token",
+    "service_token",
+    "deploy_key",
+    "deploy_token",
+    "runner",
+    "instance_variable",
+    "group_variable",
+    "project_variable",
+    "system_hook",
+    "group_hook",
+    "project_hook",
+    "ssh_key",
+    "gpg_key",
 )
 
 # Flags that deserve a responder's eyes on their own. "used in incident window" is not one: most
 # live tokens are used every day, so it only adds weight to a row that has an urgent flag.
-URGENT_FLAGS: frozenset[str] = frozenset({
-    "admin scope", "created in incident window", "impersonation",
-    "write access", "credentials in URL", "TLS verification off",
-})
+URGENT_FLAGS: frozenset[str] = frozenset(
+    {
+        "admin scope",
+        "created in incident window",
+        "impersonation",
+        "write access",
+        "credentials in URL",
+        "TLS verification off",
+    }
+)
 #: Cross-link reasons (console.crosslink) name a user or an IP, so they are told by their start.
 URGENT_PREFIXES: tuple[str, ...] = ("changed by flagged user @", "used from ")
 
@@ -65,22 +83,22 @@ KIND_LABELS: Mapping[str, str] = {
 
 ROTATE_HINTS: Mapping[str, str] = {
     "pat": "Revoke it (DELETE /personal_access_tokens/:id) or rotate it; rotation revokes the "
-           "old value and the new one expires in 7 days unless expires_at is given.",
+    "old value and the new one expires in 7 days unless expires_at is given.",
     "impersonation": "Revoke it (DELETE /users/:user_id/impersonation_tokens/:id); an admin "
-                     "created it and the user cannot see it.",
+    "created it and the user cannot see it.",
     "bot_token": "Rotate or revoke it under its group or project (…/access_tokens/:id).",
     "service_token": "Rotate or revoke it under the service account's tokens.",
     "deploy_key": "Remove it from the projects it can reach, or replace the key pair.",
     "deploy_token": "Revoke it under the project or group that owns it (the instance list does "
-                    "not name the owner).",
+    "not name the owner).",
     "runner": "Reset the runner's authentication token (POST /runners/:id/reset_authentication_"
-              "token) and re-register the machine, or delete the runner.",
+    "token) and re-register the machine, or delete the runner.",
     "instance_variable": "Change the secret at its source, then PUT the new value "
-                         "(/admin/ci/variables/:key).",
+    "(/admin/ci/variables/:key).",
     "group_variable": "Change the secret at its source, then PUT the new value "
-                      "(/groups/:id/variables/:key).",
+    "(/groups/:id/variables/:key).",
     "project_variable": "Change the secret at its source, then PUT the new value "
-                        "(/projects/:id/variables/:key).",
+    "(/projects/:id/variables/:key).",
     "system_hook": "Check the URL; replace its secret token (PUT /hooks/:id with url and token).",
     "group_hook": "Check the URL; replace its secret token (PUT with url and token).",
     "project_hook": "Check the URL; replace its secret token (PUT with url and token).",
@@ -121,23 +139,39 @@ class Credential:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "id": self.id, "name": self.name, "owner": self.owner,
-            "owner_type": self.owner_type, "owner_id": self.owner_id,
-            "scopes": list(self.scopes), "created_at": self.created_at,
-            "last_used_at": self.last_used_at, "expires_at": self.expires_at,
-            "state": self.state, "protected": self.protected, "flags": list(self.flags),
-            "rotate_hint": self.rotate_hint, "extra": dict(self.extra),
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "owner": self.owner,
+            "owner_type": self.owner_type,
+            "owner_id": self.owner_id,
+            "scopes": list(self.scopes),
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+            "expires_at": self.expires_at,
+            "state": self.state,
+            "protected": self.protected,
+            "flags": list(self.flags),
+            "rotate_hint": self.rotate_hint,
+            "extra": dict(self.extra),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Credential:
         return cls(
-            kind=str(d["kind"]), id=d["id"], name=str(d.get("name") or ""),
-            owner=str(d.get("owner") or ""), owner_type=str(d.get("owner_type") or ""),
-            owner_id=d.get("owner_id"), scopes=tuple(d.get("scopes") or ()),
-            created_at=d.get("created_at"), last_used_at=d.get("last_used_at"),
-            expires_at=d.get("expires_at"), state=str(d.get("state") or ""),
-            protected=d.get("protected"), flags=tuple(d.get("flags") or ()),
+            kind=str(d["kind"]),
+            id=d["id"],
+            name=str(d.get("name") or ""),
+            owner=str(d.get("owner") or ""),
+            owner_type=str(d.get("owner_type") or ""),
+            owner_id=d.get("owner_id"),
+            scopes=tuple(d.get("scopes") or ()),
+            created_at=d.get("created_at"),
+            last_used_at=d.get("last_used_at"),
+            expires_at=d.get("expires_at"),
+            state=str(d.get("state") or ""),
+            protected=d.get("protected"),
+            flags=tuple(d.get("flags") or ()),
             rotate_hint=str(d.get("rotate_hint") or ""),
             extra={str(k): str(v) for k, v in (d.get("extra") or {}).items()},
         )
@@ -182,7 +216,7 @@ class Inventory:
         return not self.complete or bool(self.failed_sources)
 
     def partial_summary(self) -> str | None:
-        """"partial: N of M sources failed (names)", or None when every source was read."""
+        """ "partial: N of M sources failed (names)", or None when every source was read."""
         failed = self.failed_sources
         if failed:
             total = len(set(self.sources) | set(failed))
@@ -196,4 +230,3 @@ class Inventory:
         for row in self.rows:
             out.setdefault(row.kind, []).append(row)
         return out
-

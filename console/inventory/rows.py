@@ -124,19 +124,29 @@ def _user_kind(info: UserInfo | None) -> str:
 
 
 def token_row(
-    raw: Mapping[str, Any], user: UserInfo | None, window: tuple[datetime, datetime] | None,
+    raw: Mapping[str, Any],
+    user: UserInfo | None,
+    window: tuple[datetime, datetime] | None,
     now: datetime,
 ) -> Credential:
     kind = "impersonation" if raw.get("impersonation") else _user_kind(user)
     revoked = bool(raw.get("revoked"))
     expires = _s(raw.get("expires_at"))
     expired = expires is not None and (parse_ts(expires) or now) <= now
-    state = "revoked" if revoked else "expired" if expired else (
-        "active" if raw.get("active", True) else "inactive")
+    state = (
+        "revoked"
+        if revoked
+        else "expired"
+        if expired
+        else ("active" if raw.get("active", True) else "inactive")
+    )
     scopes = _scopes(raw.get("scopes"))
     user_id = raw.get("user_id") if isinstance(raw.get("user_id"), int) else None
-    owner = str(user.get("username")) if user and user.get("username") else (
-        f"user #{user_id}" if user_id is not None else "")
+    owner = (
+        str(user.get("username"))
+        if user and user.get("username")
+        else (f"user #{user_id}" if user_id is not None else "")
+    )
     extra = {"user_id": str(user_id) if user_id is not None else ""}
     if raw.get("description"):
         extra["description"] = str(raw["description"])
@@ -144,15 +154,33 @@ def token_row(
     if isinstance(ips, list) and ips:
         extra["last_used_ips"] = ", ".join(str(i) for i in ips)
     flags = credential_flags(
-        kind=kind, created_at=_s(raw.get("created_at")), last_used_at=_s(raw.get("last_used_at")),
-        expires_at=expires, scopes=scopes, state=state, window=window, now=now,
-        expiry_applies=True, tracks_use=True,
+        kind=kind,
+        created_at=_s(raw.get("created_at")),
+        last_used_at=_s(raw.get("last_used_at")),
+        expires_at=expires,
+        scopes=scopes,
+        state=state,
+        window=window,
+        now=now,
+        expiry_applies=True,
+        tracks_use=True,
     )
     return Credential(
-        kind=kind, id=int(raw["id"]), name=str(raw.get("name") or ""), owner=owner,
-        owner_type="user", owner_id=user_id, scopes=scopes, created_at=_s(raw.get("created_at")),
-        last_used_at=_s(raw.get("last_used_at")), expires_at=expires, state=state,
-        protected=None, flags=tuple(flags), rotate_hint=ROTATE_HINTS[kind], extra=extra,
+        kind=kind,
+        id=int(raw["id"]),
+        name=str(raw.get("name") or ""),
+        owner=owner,
+        owner_type="user",
+        owner_id=user_id,
+        scopes=scopes,
+        created_at=_s(raw.get("created_at")),
+        last_used_at=_s(raw.get("last_used_at")),
+        expires_at=expires,
+        state=state,
+        protected=None,
+        flags=tuple(flags),
+        rotate_hint=ROTATE_HINTS[kind],
+        extra=extra,
     )
 
 
@@ -163,8 +191,11 @@ def deploy_key_row(
         items = raw.get(key)
         if not isinstance(items, list):
             return []
-        return [str(p.get("path_with_namespace") or p.get("name") or p.get("id"))
-                for p in items if isinstance(p, Mapping)]
+        return [
+            str(p.get("path_with_namespace") or p.get("name") or p.get("id"))
+            for p in items
+            if isinstance(p, Mapping)
+        ]
 
     write, read = paths("projects_with_write_access"), paths("projects_with_readonly_access")
     reach = write + read
@@ -174,22 +205,40 @@ def deploy_key_row(
     state = "expired" if expired else "active"
     scopes = ("write",) if write else ("read",)
     flags = credential_flags(
-        kind="deploy_key", created_at=_s(raw.get("created_at")),
-        last_used_at=_s(raw.get("last_used_at")), expires_at=expires, scopes=(), state=state,
-        window=window, now=now, expiry_applies=True, tracks_use="last_used_at" in raw,
+        kind="deploy_key",
+        created_at=_s(raw.get("created_at")),
+        last_used_at=_s(raw.get("last_used_at")),
+        expires_at=expires,
+        scopes=(),
+        state=state,
+        window=window,
+        now=now,
+        expiry_applies=True,
+        tracks_use="last_used_at" in raw,
     )
     if write:
         flags.insert(0, "write access")
     extra = {
         "fingerprint_sha256": str(raw.get("fingerprint_sha256") or ""),
-        "write access": ", ".join(write), "read-only access": ", ".join(read),
+        "write access": ", ".join(write),
+        "read-only access": ", ".join(read),
     }
     return Credential(
-        kind="deploy_key", id=int(raw["id"]), name=str(raw.get("title") or ""), owner=owner,
-        owner_type="project" if reach else "", owner_id=None, scopes=scopes,
-        created_at=_s(raw.get("created_at")), last_used_at=_s(raw.get("last_used_at")),
-        expires_at=expires, state=state, protected=None, flags=tuple(flags),
-        rotate_hint=ROTATE_HINTS["deploy_key"], extra=extra,
+        kind="deploy_key",
+        id=int(raw["id"]),
+        name=str(raw.get("title") or ""),
+        owner=owner,
+        owner_type="project" if reach else "",
+        owner_id=None,
+        scopes=scopes,
+        created_at=_s(raw.get("created_at")),
+        last_used_at=_s(raw.get("last_used_at")),
+        expires_at=expires,
+        state=state,
+        protected=None,
+        flags=tuple(flags),
+        rotate_hint=ROTATE_HINTS["deploy_key"],
+        extra=extra,
     )
 
 
@@ -200,16 +249,33 @@ def deploy_token_row(
     state = "revoked" if raw.get("revoked") else "expired" if raw.get("expired") else "active"
     scopes = _scopes(raw.get("scopes"))
     flags = credential_flags(
-        kind="deploy_token", created_at=_s(raw.get("created_at")), last_used_at=None,
-        expires_at=expires, scopes=(), state=state, window=window, now=now,
-        expiry_applies=True, tracks_use=False,
+        kind="deploy_token",
+        created_at=_s(raw.get("created_at")),
+        last_used_at=None,
+        expires_at=expires,
+        scopes=(),
+        state=state,
+        window=window,
+        now=now,
+        expiry_applies=True,
+        tracks_use=False,
     )
     if any(s.startswith("write_") for s in scopes):
         flags.insert(0, "write scope")
     return Credential(
-        kind="deploy_token", id=int(raw["id"]), name=str(raw.get("name") or ""), owner="",
-        owner_type="", owner_id=None, scopes=scopes, created_at=_s(raw.get("created_at")),
-        last_used_at=None, expires_at=expires, state=state, protected=None, flags=tuple(flags),
+        kind="deploy_token",
+        id=int(raw["id"]),
+        name=str(raw.get("name") or ""),
+        owner="",
+        owner_type="",
+        owner_id=None,
+        scopes=scopes,
+        created_at=_s(raw.get("created_at")),
+        last_used_at=None,
+        expires_at=expires,
+        state=state,
+        protected=None,
+        flags=tuple(flags),
         rotate_hint=ROTATE_HINTS["deploy_token"],
         extra={"username": str(raw.get("username") or "")},
     )
@@ -221,22 +287,40 @@ def runner_row(
     runner_type = str(raw.get("runner_type") or "")
     state = "paused" if raw.get("paused") else str(raw.get("status") or "")
     flags = credential_flags(
-        kind="runner", created_at=_s(raw.get("created_at")),
-        last_used_at=_s(raw.get("contacted_at")), expires_at=None, scopes=(), state=state,
-        window=window, now=now, expiry_applies=False, tracks_use=False,
+        kind="runner",
+        created_at=_s(raw.get("created_at")),
+        last_used_at=_s(raw.get("contacted_at")),
+        expires_at=None,
+        scopes=(),
+        state=state,
+        window=window,
+        now=now,
+        expiry_applies=False,
+        tracks_use=False,
     )
     if runner_type == "instance_type" or raw.get("is_shared"):
         flags.insert(0, "instance runner")
     if _in_window(_s(raw.get("contacted_at")), window):
         flags.append("contacted in incident window")
-    owner = {"instance_type": "instance", "group_type": "group",
-             "project_type": "project"}.get(runner_type, runner_type)
+    owner = {"instance_type": "instance", "group_type": "group", "project_type": "project"}.get(
+        runner_type, runner_type
+    )
     name = str(raw.get("description") or raw.get("name") or "")
     return Credential(
-        kind="runner", id=int(raw["id"]), name=name, owner=owner, owner_type=owner,
-        owner_id=None, scopes=(), created_at=_s(raw.get("created_at")),
-        last_used_at=_s(raw.get("contacted_at")), expires_at=_s(raw.get("token_expires_at")),
-        state=state, protected=None, flags=tuple(flags), rotate_hint=ROTATE_HINTS["runner"],
+        kind="runner",
+        id=int(raw["id"]),
+        name=name,
+        owner=owner,
+        owner_type=owner,
+        owner_id=None,
+        scopes=(),
+        created_at=_s(raw.get("created_at")),
+        last_used_at=_s(raw.get("contacted_at")),
+        expires_at=_s(raw.get("token_expires_at")),
+        state=state,
+        protected=None,
+        flags=tuple(flags),
+        rotate_hint=ROTATE_HINTS["runner"],
         extra={"runner_type": runner_type, "ip_address": str(raw.get("ip_address") or "")},
     )
 
@@ -262,7 +346,8 @@ def variable_row(
         flags.append("file variable")
     extra = {
         "variable_type": str(raw.get("variable_type") or "env_var"),
-        "masked": str(masked).lower(), "hidden": str(hidden).lower(),
+        "masked": str(masked).lower(),
+        "hidden": str(hidden).lower(),
         "raw": str(bool(raw.get("raw"))).lower(),
     }
     if env:
@@ -270,10 +355,21 @@ def variable_row(
     if raw.get("description"):
         extra["description"] = str(raw["description"])
     return Credential(
-        kind=kind, id=ident, name=key, owner=owner, owner_type=scope, owner_id=owner_id,
-        scopes=(env,) if env else (), created_at=None, last_used_at=None, expires_at=None,
-        state="masked" if masked else "plain", protected=protected, flags=tuple(flags),
-        rotate_hint=ROTATE_HINTS[kind], extra=extra,
+        kind=kind,
+        id=ident,
+        name=key,
+        owner=owner,
+        owner_type=scope,
+        owner_id=owner_id,
+        scopes=(env,) if env else (),
+        created_at=None,
+        last_used_at=None,
+        expires_at=None,
+        state="masked" if masked else "plain",
+        protected=protected,
+        flags=tuple(flags),
+        rotate_hint=ROTATE_HINTS[kind],
+        extra=extra,
     )
 
 
@@ -281,17 +377,27 @@ _HOOK_EVENT = re.compile(r"^(.*)_events$")
 
 
 def hook_row(
-    raw: Mapping[str, Any], scope: str, owner: str, owner_id: int | None,
-    window: tuple[datetime, datetime] | None, now: datetime,
+    raw: Mapping[str, Any],
+    scope: str,
+    owner: str,
+    owner_id: int | None,
+    window: tuple[datetime, datetime] | None,
+    now: datetime,
 ) -> Credential:
     kind = f"{scope}_hook"
     url, hidden = redact_url(str(raw.get("url") or ""))
-    events = tuple(
-        m.group(1) for k, v in raw.items() if v is True and (m := _HOOK_EVENT.match(k))
-    )
+    events = tuple(m.group(1) for k, v in raw.items() if v is True and (m := _HOOK_EVENT.match(k)))
     flags = credential_flags(
-        kind=kind, created_at=_s(raw.get("created_at")), last_used_at=None, expires_at=None,
-        scopes=(), state="", window=window, now=now, expiry_applies=False, tracks_use=False,
+        kind=kind,
+        created_at=_s(raw.get("created_at")),
+        last_used_at=None,
+        expires_at=None,
+        scopes=(),
+        state="",
+        window=window,
+        now=now,
+        expiry_applies=False,
+        tracks_use=False,
     )
     if raw.get("enable_ssl_verification") is False:
         flags.append("TLS verification off")
@@ -307,10 +413,19 @@ def hook_row(
         extra["alert_status"] = str(raw["alert_status"])
     state = "disabled" if raw.get("disabled_until") else "active"
     return Credential(
-        kind=kind, id=int(raw["id"]), name=name, owner=owner, owner_type=scope if scope !=
-        "system" else "instance", owner_id=owner_id, scopes=events,
-        created_at=_s(raw.get("created_at")), last_used_at=None, expires_at=None, state=state,
-        protected=None, flags=tuple(flags), rotate_hint=ROTATE_HINTS[kind], extra=extra,
+        kind=kind,
+        id=int(raw["id"]),
+        name=name,
+        owner=owner,
+        owner_type=scope if scope != "system" else "instance",
+        owner_id=owner_id,
+        scopes=events,
+        created_at=_s(raw.get("created_at")),
+        last_used_at=None,
+        expires_at=None,
+        state=state,
+        protected=None,
+        flags=tuple(flags),
+        rotate_hint=ROTATE_HINTS[kind],
+        extra=extra,
     )
-
-

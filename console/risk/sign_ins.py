@@ -62,4 +62,3 @@ def sign_in_history(
             ip for when, ip in sign_ins if first_current is None or when < first_current
         }
     return history
-

@@ -324,4 +324,3 @@ def _to_int(value: object) -> int | None:
 def _plain(s: str) -> bool:
     """Printable ASCII with no ``[`` cannot carry any of the character-level signals."""
     return s.isascii() and s.isprintable() and "[" not in s
-

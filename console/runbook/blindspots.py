@@ -112,22 +112,26 @@ def blind_spots(
         coverage = cached[0] if cached else None
     out = list(_ALWAYS)
     start = incident.window_start
-    out.append(BlindSpot(
-        "api:retention",
-        "Events older than the instance's retention"
-        + (f" or before the incident window ({_s(start)})" if start else "")
-        + " are not in the audit log the console read.",
-        "instance.log_routing",
-        "Search the independent log store (and backups of the logs) for earlier activity.",
-    ))
+    out.append(
+        BlindSpot(
+            "api:retention",
+            "Events older than the instance's retention"
+            + (f" or before the incident window ({_s(start)})" if start else "")
+            + " are not in the audit log the console read.",
+            "instance.log_routing",
+            "Search the independent log store (and backups of the logs) for earlier activity.",
+        )
+    )
     if coverage is None:
-        out.append(BlindSpot(
-            "coverage:unknown",
-            "No capability check is cached for this incident: what the token could not read "
-            "is unknown.",
-            "instance.audit",
-            "Reconnect so the capability check runs, then export again.",
-        ))
+        out.append(
+            BlindSpot(
+                "coverage:unknown",
+                "No capability check is cached for this incident: what the token could not read "
+                "is unknown.",
+                "instance.audit",
+                "Reconnect so the capability check runs, then export again.",
+            )
+        )
     else:
         out.extend(_from_coverage(coverage))
     out.extend(_from_cache(store, incident))
@@ -138,40 +142,48 @@ def _from_coverage(cov: Mapping[str, Any]) -> list[BlindSpot]:
     out: list[BlindSpot] = []
     status = cov.get("audit_status")
     if status in (403, 404):
-        out.append(BlindSpot(
-            f"source:audit_events:{status}",
-            f"Audit events API answered {status}"
-            + (" (Free tier)" if cov.get("tier") == "free" else "")
-            + ": no audit events for this incident.",
-            "instance.audit",
-            "Use contribution events and sign-in fields, and the instance's own logs "
-            "(audit_json.log, production_json.log) on the host.",
-        ))
+        out.append(
+            BlindSpot(
+                f"source:audit_events:{status}",
+                f"Audit events API answered {status}"
+                + (" (Free tier)" if cov.get("tier") == "free" else "")
+                + ": no audit events for this incident.",
+                "instance.audit",
+                "Use contribution events and sign-in fields, and the instance's own logs "
+                "(audit_json.log, production_json.log) on the host.",
+            )
+        )
     if cov.get("is_admin") is False:
-        out.append(BlindSpot(
-            "token:not-admin",
-            "The token is not an administrator: the user list is partial and sign-in IPs "
-            "are hidden.",
-            "instance.users",
-            "Repeat the review with an administrator's token.",
-        ))
+        out.append(
+            BlindSpot(
+                "token:not-admin",
+                "The token is not an administrator: the user list is partial and sign-in IPs "
+                "are hidden.",
+                "instance.users",
+                "Repeat the review with an administrator's token.",
+            )
+        )
     if cov.get("admin_mode_blocked"):
-        out.append(BlindSpot(
-            "token:admin-mode",
-            "Admin Mode is on and the token lacks admin_mode: admin endpoints answered 403.",
-            "instance.users",
-            "Use a token with the admin_mode scope.",
-        ))
+        out.append(
+            BlindSpot(
+                "token:admin-mode",
+                "Admin Mode is on and the token lacks admin_mode: admin endpoints answered 403.",
+                "instance.users",
+                "Use a token with the admin_mode scope.",
+            )
+        )
     for problem in cov.get("problems") or ():
         if not isinstance(problem, Mapping) or problem.get("status") not in (403, 404):
             continue
         title = _s(problem.get("title"))
-        out.append(BlindSpot(
-            f"source:{title}:{problem.get('status')}",
-            f"{title}: answered {problem.get('status')}.",
-            "instance.audit",
-            _s(problem.get("detail")),
-        ))
+        out.append(
+            BlindSpot(
+                f"source:{title}:{problem.get('status')}",
+                f"{title}: answered {problem.get('status')}.",
+                "instance.audit",
+                _s(problem.get("detail")),
+            )
+        )
     return out
 
 
@@ -184,34 +196,47 @@ def _from_cache(store: Store, incident: Incident) -> list[BlindSpot]:
 
     stored = stored_window_status(store, incident_id, incident.window)
     audit = store.cache_get(incident_id, events_cache_key(*incident.window))
-    partial = (not stored.complete) if stored is not None else (
-        audit is not None and isinstance(audit[0], Mapping) and not audit[0].get("complete", True))
+    partial = (
+        (not stored.complete)
+        if stored is not None
+        else (
+            audit is not None
+            and isinstance(audit[0], Mapping)
+            and not audit[0].get("complete", True)
+        )
+    )
     if partial:
-        out.append(BlindSpot(
-            "skipped:audit-partial",
-            "The audit event fetch stopped part-way (cancelled, capped or failed): later "
-            "pages of the window were not read.",
-            "instance.audit",
-            "Reload the audit pane until the fetch completes.",
-        ))
+        out.append(
+            BlindSpot(
+                "skipped:audit-partial",
+                "The audit event fetch stopped part-way (cancelled, capped or failed): later "
+                "pages of the window were not read.",
+                "instance.audit",
+                "Reload the audit pane until the fetch completes.",
+            )
+        )
     inventory = store.cache_get(incident_id, INVENTORY_CACHE_KEY)
     if inventory is not None and isinstance(inventory[0], Mapping):
         value = inventory[0]
         if not value.get("complete", True):
-            out.append(BlindSpot(
-                "skipped:inventory-partial",
-                "The credentials inventory load was partial (a capped namespace sweep or "
-                "sources that failed).",
-                "instance.inventory",
-                "Reload the credentials pane; review the namespaces it did not reach by hand.",
-            ))
+            out.append(
+                BlindSpot(
+                    "skipped:inventory-partial",
+                    "The credentials inventory load was partial (a capped namespace sweep or "
+                    "sources that failed).",
+                    "instance.inventory",
+                    "Reload the credentials pane; review the namespaces it did not reach by hand.",
+                )
+            )
         for problem in value.get("problems") or ():
             if isinstance(problem, Mapping) and problem.get("status") in (403, 404):
                 source = _s(problem.get("source"))
-                out.append(BlindSpot(
-                    f"source:{source}:{problem.get('status')}",
-                    f"Credentials source {source} answered {problem.get('status')}.",
-                    "instance.inventory",
-                    "Review that source with a token that can read it.",
-                ))
+                out.append(
+                    BlindSpot(
+                        f"source:{source}:{problem.get('status')}",
+                        f"Credentials source {source} answered {problem.get('status')}.",
+                        "instance.inventory",
+                        "Review that source with a token that can read it.",
+                    )
+                )
     return out

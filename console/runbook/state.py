@@ -79,16 +79,27 @@ class RunbookState:
             "done": self.done,
             "total": len(self.steps),
             "steps": [
-                {"key": s.step.key, "text": s.step.text, "done": s.done, "how": s.how,
-                 "evidence": s.evidence,
-                 "ticked_by": s.tick.author if s.tick else None,
-                 "ticked_at": s.tick.at if s.tick else None,
-                 "note": s.tick.note if s.tick else None}
+                {
+                    "key": s.step.key,
+                    "text": s.step.text,
+                    "done": s.done,
+                    "how": s.how,
+                    "evidence": s.evidence,
+                    "ticked_by": s.tick.author if s.tick else None,
+                    "ticked_at": s.tick.at if s.tick else None,
+                    "note": s.tick.note if s.tick else None,
+                }
                 for s in self.steps
             ],
             "open_items": [
-                {"key": i.key, "text": i.text, "step": i.step_key, "closed": i.closed,
-                 "closed_by": i.closed_by, "note": i.note}
+                {
+                    "key": i.key,
+                    "text": i.text,
+                    "step": i.step_key,
+                    "closed": i.closed,
+                    "closed_by": i.closed_by,
+                    "note": i.note,
+                }
                 for i in self.items
             ],
         }
@@ -169,8 +180,9 @@ def _auto(rule: str, facts: _Facts) -> tuple[bool, str]:
         if stored is not None:
             if not stored.complete:
                 return False, f"fetch stopped part-way ({stored.count} events stored)"
-            return True, (f"{stored.count} events of the incident window fetched "
-                          f"{stored.fetched_at}")
+            return True, (
+                f"{stored.count} events of the incident window fetched {stored.fetched_at}"
+            )
         if facts.audit is None or not isinstance(facts.audit[0], Mapping):
             return False, "the incident window's audit events are not fetched yet"
         value, fetched_at = facts.audit
@@ -216,17 +228,37 @@ def _open_items(
         if tid in seen:
             continue
         seen.add(tid)
-        raw.append((f"open:unblock:{tid}",
-                    f"Unblock {_label(e)} when the investigation is done", unblock_step,
-                    tid not in blocked_now, "auto: unblock verified"))
+        raw.append(
+            (
+                f"open:unblock:{tid}",
+                f"Unblock {_label(e)} when the investigation is done",
+                unblock_step,
+                tid not in blocked_now,
+                "auto: unblock verified",
+            )
+        )
     for e in facts.entries:
         if e.state in _PENDING:
-            raw.append((f"open:pending:{e.id}",
-                        f"Journal entry {e.id} ({e.action} {_label(e)}) is '{e.state}': "
-                        "resume or check it", None, False, ""))
+            raw.append(
+                (
+                    f"open:pending:{e.id}",
+                    f"Journal entry {e.id} ({e.action} {_label(e)}) is '{e.state}': "
+                    "resume or check it",
+                    None,
+                    False,
+                    "",
+                )
+            )
     for spot in blind_spots(facts.store, facts.incident, coverage):
-        raw.append((f"open:blind:{spot.key}", f"Blind spot: {spot.text} {spot.how}",
-                    spot.covered_by, False, ""))
+        raw.append(
+            (
+                f"open:blind:{spot.key}",
+                f"Blind spot: {spot.text} {spot.how}",
+                spot.covered_by,
+                False,
+                "",
+            )
+        )
     items = []
     for key, text, step, auto_closed, why in raw:
         tick = ticks.get(key)
@@ -248,9 +280,7 @@ def evaluate(
     if coverage is None:
         cached = cached_coverage(store, int(incident.id))
         coverage = cached[0] if cached else None
-    version = check_version(
-        (coverage or {}).get("version"), (coverage or {}).get("revision")
-    )
+    version = check_version((coverage or {}).get("version"), (coverage or {}).get("revision"))
     states: list[StepState] = []
     for step in steps_for(incident.kind):
         details: tuple[str, ...] = tuple(version.lines()) if step.key == "instance.update" else ()
@@ -262,5 +292,6 @@ def evaluate(
             states.append(StepState(step, True, "hand", evidence, tick, details))
         else:
             states.append(StepState(step, False, "", evidence, None, details))
-    return RunbookState(incident.kind, tuple(states), tuple(_open_items(facts, ticks, coverage)),
-                        version)
+    return RunbookState(
+        incident.kind, tuple(states), tuple(_open_items(facts, ticks, coverage)), version
+    )

@@ -35,77 +35,121 @@ class Step:
 
 
 _ACCOUNT: Final = (
-    Step("account.block", "Block the user to mitigate any current risk.",
-         auto="verified:block_user", opens="action:block_user",
-         hint="ticks when a block of every subject is verified"),
-    Step("account.audit",
-         "Review the audit events available to you to identify any suspicious account "
-         "behavior.",
-         auto="audit_window", opens="audit",
-         hint="ticks when the audit events of the incident window are fetched in full",
-         examples=(
-             "Suspicious sign-in events.",
-             "Creation or deletion of personal access tokens, project access tokens, and group "
-             "access tokens.",
-             "Creation or deletion of SSH or GPG keys.",
-             "Creation, modification, or deletion of two-factor authentication.",
-             "Changes to repositories.",
-             "Changes to group or project configurations.",
-             "Addition or modification of runners.",
-             "Addition or modification of webhooks or Git hooks.",
-         )),
-    Step("account.credentials", "Reset any credentials the user might have had access to.",
-         auto="verified:revoke_token,rotate_token", opens="credentials",
-         hint="ticks when a token revocation or rotation is verified; CI/CD variables and "
-         "runner tokens are reset outside the console"),
-    Step("account.password", "Reset the user’s password.",
-         auto="verified:reset_password", opens="action:reset_password"),
-    Step("account.2fa",
-         "Get the user to enable two factor authentication (2FA), and consider enforcing 2FA "
-         "at the instance or group level",
-         auto="verified:disable_2fa", opens="action:disable_2fa",
-         hint="ticks when a forced 2FA re-enrolment is verified"),
-    Step("account.unblock",
-         "After completing an investigation and mitigating impacts, unblock the user.",
-         auto="unblocked", opens="action:unblock_user",
-         hint="ticks when every blocked user has a verified unblock"),
+    Step(
+        "account.block",
+        "Block the user to mitigate any current risk.",
+        auto="verified:block_user",
+        opens="action:block_user",
+        hint="ticks when a block of every subject is verified",
+    ),
+    Step(
+        "account.audit",
+        "Review the audit events available to you to identify any suspicious account behavior.",
+        auto="audit_window",
+        opens="audit",
+        hint="ticks when the audit events of the incident window are fetched in full",
+        examples=(
+            "Suspicious sign-in events.",
+            "Creation or deletion of personal access tokens, project access tokens, and group "
+            "access tokens.",
+            "Creation or deletion of SSH or GPG keys.",
+            "Creation, modification, or deletion of two-factor authentication.",
+            "Changes to repositories.",
+            "Changes to group or project configurations.",
+            "Addition or modification of runners.",
+            "Addition or modification of webhooks or Git hooks.",
+        ),
+    ),
+    Step(
+        "account.credentials",
+        "Reset any credentials the user might have had access to.",
+        auto="verified:revoke_token,rotate_token",
+        opens="credentials",
+        hint="ticks when a token revocation or rotation is verified; CI/CD variables and "
+        "runner tokens are reset outside the console",
+    ),
+    Step(
+        "account.password",
+        "Reset the user’s password.",
+        auto="verified:reset_password",
+        opens="action:reset_password",
+    ),
+    Step(
+        "account.2fa",
+        "Get the user to enable two factor authentication (2FA), and consider enforcing 2FA "
+        "at the instance or group level",
+        auto="verified:disable_2fa",
+        opens="action:disable_2fa",
+        hint="ticks when a forced 2FA re-enrolment is verified",
+    ),
+    Step(
+        "account.unblock",
+        "After completing an investigation and mitigating impacts, unblock the user.",
+        auto="unblocked",
+        opens="action:unblock_user",
+        hint="ticks when every blocked user has a verified unblock",
+    ),
 )
 
 _INSTANCE: Final = (
-    Step("instance.audit",
-         "Review the audit events available to you for suspicious account behavior.",
-         auto="audit_window", opens="audit"),
-    Step("instance.users",
-         "Review all users (including the Administrative root user), and follow the steps in "
-         "Suspected compromised user account if necessary.",
-         auto="all_users_marked", opens="users",
-         hint="ticks when every user, root included, has a review mark"),
-    Step("instance.inventory", "Review the Credentials Inventory, if available to you.",
-         auto="inventory", opens="credentials",
-         hint="ticks when the credentials inventory is fetched in full"),
-    Step("instance.secrets",
-         "Change any sensitive credentials, variables, tokens, and secrets.",
-         auto="verified:revoke_token,rotate_token", opens="credentials",
-         hint="variables and secrets in the instance configuration or database are changed "
-         "outside the console"),
-    Step("instance.update",
-         "Update to the latest version of GitLab and adopt a plan to update after every "
-         "security patch release.",
-         opens="coverage", hint="the version check shows how far behind the instance is"),
-    Step("instance.save_state",
-         "Save any server state and logs to a write-once location, for later investigation.",
-         opens="export", hint="the evidence bundle (incident-console export) is part of this"),
+    Step(
+        "instance.audit",
+        "Review the audit events available to you for suspicious account behavior.",
+        auto="audit_window",
+        opens="audit",
+    ),
+    Step(
+        "instance.users",
+        "Review all users (including the Administrative root user), and follow the steps in "
+        "Suspected compromised user account if necessary.",
+        auto="all_users_marked",
+        opens="users",
+        hint="ticks when every user, root included, has a review mark",
+    ),
+    Step(
+        "instance.inventory",
+        "Review the Credentials Inventory, if available to you.",
+        auto="inventory",
+        opens="credentials",
+        hint="ticks when the credentials inventory is fetched in full",
+    ),
+    Step(
+        "instance.secrets",
+        "Change any sensitive credentials, variables, tokens, and secrets.",
+        auto="verified:revoke_token,rotate_token",
+        opens="credentials",
+        hint="variables and secrets in the instance configuration or database are changed "
+        "outside the console",
+    ),
+    Step(
+        "instance.update",
+        "Update to the latest version of GitLab and adopt a plan to update after every "
+        "security patch release.",
+        opens="coverage",
+        hint="the version check shows how far behind the instance is",
+    ),
+    Step(
+        "instance.save_state",
+        "Save any server state and logs to a write-once location, for later investigation.",
+        opens="export",
+        hint="the evidence bundle (incident-console export) is part of this",
+    ),
     Step("instance.processes", "Look for unrecognized background processes."),
     Step("instance.ports", "Check for open ports on the system."),
-    Step("instance.rebuild",
-         "Rebuild the host from a known-good backup or from scratch, and apply all the latest "
-         "security patches."),
+    Step(
+        "instance.rebuild",
+        "Rebuild the host from a known-good backup or from scratch, and apply all the latest "
+        "security patches.",
+    ),
     Step("instance.network_logs", "Review network logs for uncommon traffic."),
     Step("instance.monitoring", "Establish network monitoring and network-level controls."),
-    Step("instance.restrict",
-         "Restrict inbound and outbound network access to authorized users and servers only."),
-    Step("instance.log_routing",
-         "Ensure all logs are routed to an independent write-only datastore."),
+    Step(
+        "instance.restrict",
+        "Restrict inbound and outbound network access to authorized users and servers only.",
+    ),
+    Step(
+        "instance.log_routing", "Ensure all logs are routed to an independent write-only datastore."
+    ),
 )
 
 #: Incident kind (console.store.INCIDENT_KINDS) → the guide section's steps, in its order.

@@ -84,19 +84,25 @@ class VersionCheck:
             rev = f" (revision {safe(self.revision, kind='line', max_cells=40)})"
         out = [f"Instance runs GitLab {safe(self.version, kind='line', max_cells=40)}{rev}."]
         if self.behind_security:
-            out.append(f"BEHIND a security release: {self.newest_security} carries security "
-                       "fixes this instance lacks.")
+            out.append(
+                f"BEHIND a security release: {self.newest_security} carries security "
+                "fixes this instance lacks."
+            )
         if not self.minor_supported:
-            out.append("This minor release no longer receives security fixes: upgrade to a "
-                       "supported minor.")
+            out.append(
+                "This minor release no longer receives security fixes: upgrade to a "
+                "supported minor."
+            )
         if self.behind_patch and self.newest_patch_of_minor:
             out.append(f"Behind the newest patch of its minor: {self.newest_patch_of_minor}.")
         if self.behind_release:
             out.append(f"Behind the newest release: {self.newest_release}.")
         if self.up_to_date:
             out.append("Up to date with every release the console knows of.")
-        out.append(f"Release knowledge as of {self.known_as_of}: newer releases may exist; "
-                   "check about.gitlab.com/releases.")
+        out.append(
+            f"Release knowledge as of {self.known_as_of}: newer releases may exist; "
+            "check about.gitlab.com/releases."
+        )
         return out
 
 
@@ -106,8 +112,9 @@ def check_version(
     releases: tuple[Release, ...] = KNOWN_RELEASES,
 ) -> VersionCheck:
     """Compare ``version`` (as /version reports it, e.g. ``18.4.1-ee``) with ``releases``."""
-    known = sorted(((_parse(r.version), r) for r in releases), key=lambda x: x[0] or (0, 0, 0),
-                   reverse=True)
+    known = sorted(
+        ((_parse(r.version), r) for r in releases), key=lambda x: x[0] or (0, 0, 0), reverse=True
+    )
     parsed = [(v, r) for v, r in known if v is not None]
     newest = parsed[0][0]
     current = _parse(version)

@@ -37,4 +37,3 @@ class CacheStore(StoreBase):
             .fetchone()
         )
         return (json.loads(r[0]), r[1]) if r else None
-

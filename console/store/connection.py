@@ -107,9 +107,7 @@ class StoreBase:
             return con
         if self._closed:
             raise StoreError("store is closed")
-        con = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=5.0
-        )
+        con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
         try:
             con.execute("PRAGMA busy_timeout = 5000")
             mode = con.execute("PRAGMA journal_mode = WAL").fetchone()

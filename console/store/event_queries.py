@@ -142,10 +142,14 @@ class EventQueryStore(StoreBase):
     def _rid_position(self, incident_id: int, q: EventQuery, rid: int) -> int | None:
         """The 0-based position of ``rid`` in ``q``'s time order, None if it does not match."""
         where, args = self._event_where(incident_id, q)
-        row = self._conn().execute(
-            f"SELECT e.created_at, e.id FROM audit_events e{where} AND e.rid = ?",  # noqa: S608
-            [*args, rid],
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT e.created_at, e.id FROM audit_events e{where} AND e.rid = ?",  # noqa: S608
+                [*args, rid],
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         cmp = "<" if q.oldest_first else ">"

@@ -31,6 +31,7 @@ from console.timeutil import format_iso, parse_ts, utc_now, window_bound
 
 __all__ = ["EVENT_COLUMNS", "EventQuery", "EventRids", "EventStore", "fts_query"]
 
+
 class EventStore(EventQueryStore):
     """Stored audit events, their search index and the windows fetched."""
 

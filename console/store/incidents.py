@@ -124,11 +124,7 @@ class IncidentStore(StoreBase):
         return [_row_to_incident(r) for r in self._conn().execute(sql, args)]
 
     def get_incident(self, incident_id: int) -> Incident | None:
-        r = (
-            self._conn()
-            .execute(_SELECT_INCIDENTS + " WHERE id = ?", (incident_id,))
-            .fetchone()
-        )
+        r = self._conn().execute(_SELECT_INCIDENTS + " WHERE id = ?", (incident_id,)).fetchone()
         return _row_to_incident(r) if r else None
 
     def update_incident(self, incident_id: int, **fields: Any) -> Incident:
@@ -168,4 +164,3 @@ class IncidentStore(StoreBase):
                 "UPDATE incidents SET last_active_at = ? WHERE id = ?",
                 (utc_now(), incident_id),
             )
-

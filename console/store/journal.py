@@ -190,11 +190,7 @@ class JournalStore(PlanStore):
         return entry
 
     def journal_entry(self, entry_id: int) -> JournalEntry | None:
-        r = (
-            self._conn()
-            .execute(_SELECT_JOURNAL + " WHERE id = ?", (entry_id,))
-            .fetchone()
-        )
+        r = self._conn().execute(_SELECT_JOURNAL + " WHERE id = ?", (entry_id,)).fetchone()
         return _row_to_journal(r) if r else None
 
     def journal_entries(self, incident_id: int) -> list[JournalEntry]:
@@ -220,8 +216,11 @@ class JournalStore(PlanStore):
     def journal_problems(self, incident_id: int) -> list[str]:
         """Every inconsistency between the chain records, their hashes and the journal rows."""
         fold = fold_chain(self._conn(), incident_id)
-        return (fold.problems + fold.mismatches(self.journal_entries(incident_id))
-                + self.plan_problems(incident_id, fold))
+        return (
+            fold.problems
+            + fold.mismatches(self.journal_entries(incident_id))
+            + self.plan_problems(incident_id, fold)
+        )
 
     def verify_chain(self, incident_id: int) -> bool:
         """True if the journal and its hash chain are consistent (see :meth:`journal_problems`)."""

@@ -138,8 +138,9 @@ def acquire_writer(db_path: Path | str, incident_id: int) -> IncidentLock:
             os.close(fd)
             raise WriterElsewhere(holder) from None
         holder = LockHolder(os.getpid(), socket.gethostname(), utc_now())
-        payload = json.dumps({"pid": holder.pid, "host": holder.host,
-                              "since": holder.since}).encode()
+        payload = json.dumps(
+            {"pid": holder.pid, "host": holder.host, "since": holder.since}
+        ).encode()
         os.ftruncate(fd, 0)
         os.pwrite(fd, payload, 0)
         os.fsync(fd)
@@ -189,8 +190,9 @@ def claim_writer(db_path: Path | str, incident_id: int) -> LockHolder | None:
     """
     db_key = _key(db_path, incident_id)[0]
     with _registry_lock:
-        others = [lock for key, lock in _held.items() if key[0] == db_key
-                  and key[1] != int(incident_id)]
+        others = [
+            lock for key, lock in _held.items() if key[0] == db_key and key[1] != int(incident_id)
+        ]
     for lock in others:
         lock.release()
     try:

@@ -50,8 +50,7 @@ class MarkStore(StoreBase):
         with self._write() as con:
             if mark is None and note is None:
                 con.execute(
-                    "DELETE FROM marks WHERE incident_id = ? AND object_type = ? "
-                    "AND object_id = ?",
+                    "DELETE FROM marks WHERE incident_id = ? AND object_type = ? AND object_id = ?",
                     (incident_id, object_type, object_id),
                 )
                 return
@@ -89,4 +88,3 @@ class MarkStore(StoreBase):
             (incident_id, incident_id),
         ).fetchone()
         return ReviewProgress(int(reviewed), int(total), root is not None)
-

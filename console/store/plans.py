@@ -26,8 +26,16 @@ _STEP_COLS: Final = "plan_id, idx, target_type, target_id, target_label, state, 
 
 
 def _step(r: Sequence[Any]) -> PlanStep:
-    return PlanStep(int(r[0]), int(r[1]), str(r[2]), r[3], str(r[4]), str(r[5]),
-                    None if r[6] is None else int(r[6]), r[7])
+    return PlanStep(
+        int(r[0]),
+        int(r[1]),
+        str(r[2]),
+        r[3],
+        str(r[4]),
+        str(r[5]),
+        None if r[6] is None else int(r[6]),
+        r[7],
+    )
 
 
 class PlanStore(StoreBase):
@@ -62,15 +70,26 @@ class PlanStore(StoreBase):
                 [(plan_id, i, kind, tid, label) for i, (kind, tid, label) in enumerate(steps)],
             )
             self._supersede(con, incident_id, plan_id, action, steps)
-            record = {"entry": 0, "incident_id": incident_id, "plan": plan_id, "action": action,
-                      "params": dict(params or {}), "created_at": now,
-                      "steps": [[kind, tid, label] for kind, tid, label in steps]}
+            record = {
+                "entry": 0,
+                "incident_id": incident_id,
+                "plan": plan_id,
+                "action": action,
+                "params": dict(params or {}),
+                "created_at": now,
+                "steps": [[kind, tid, label] for kind, tid, label in steps],
+            }
             append_chain(con, incident_id, 0, record)
         return plan_id
 
     @staticmethod
-    def _supersede(con: sqlite3.Connection, incident_id: int, plan_id: int, action: str,
-                   steps: Sequence[tuple[str, int | str, str]]) -> None:
+    def _supersede(
+        con: sqlite3.Connection,
+        incident_id: int,
+        plan_id: int,
+        action: str,
+        steps: Sequence[tuple[str, int | str, str]],
+    ) -> None:
         keys = {(kind, str(tid)) for kind, tid, _ in steps}
         rows = con.execute(
             "SELECT s.plan_id, s.idx, s.target_type, s.target_id FROM plan_steps s "
@@ -111,34 +130,53 @@ class PlanStore(StoreBase):
         con = self._conn()
         r = con.execute(
             "SELECT id, incident_id, action, params, title, created_at FROM action_plans "
-            "WHERE id = ?", (plan_id,),
+            "WHERE id = ?",
+            (plan_id,),
         ).fetchone()
         if r is None:
             return None
-        steps = tuple(_step(s) for s in con.execute(
-            f"SELECT {_STEP_COLS} FROM plan_steps WHERE plan_id = ? ORDER BY idx",  # noqa: S608
-            (plan_id,)))
-        return PlanRecord(int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]), str(r[4]),
-                          str(r[5]), steps)
+        steps = tuple(
+            _step(s)
+            for s in con.execute(
+                f"SELECT {_STEP_COLS} FROM plan_steps WHERE plan_id = ? ORDER BY idx",  # noqa: S608
+                (plan_id,),
+            )
+        )
+        return PlanRecord(
+            int(r[0]), int(r[1]), str(r[2]), json.loads(r[3]), str(r[4]), str(r[5]), steps
+        )
 
     def plans_open(self, incident_id: int) -> list[PlanRecord]:
         """Plans with steps still ``planned`` (never sent), oldest first."""
-        ids = [int(r[0]) for r in self._conn().execute(
-            "SELECT DISTINCT p.id FROM action_plans p JOIN plan_steps s ON s.plan_id = p.id "
-            "WHERE p.incident_id = ? AND s.state = 'planned' ORDER BY p.id", (incident_id,))]
+        ids = [
+            int(r[0])
+            for r in self._conn().execute(
+                "SELECT DISTINCT p.id FROM action_plans p JOIN plan_steps s ON s.plan_id = p.id "
+                "WHERE p.incident_id = ? AND s.state = 'planned' ORDER BY p.id",
+                (incident_id,),
+            )
+        ]
         return [p for p in (self.plan(i) for i in ids) if p is not None]
 
     def plans_recent(self, incident_id: int, limit: int = 5) -> list[PlanRecord]:
-        ids = [int(r[0]) for r in self._conn().execute(
-            "SELECT id FROM action_plans WHERE incident_id = ? ORDER BY id DESC LIMIT ?",
-            (incident_id, limit))]
+        ids = [
+            int(r[0])
+            for r in self._conn().execute(
+                "SELECT id FROM action_plans WHERE incident_id = ? ORDER BY id DESC LIMIT ?",
+                (incident_id, limit),
+            )
+        ]
         return [p for p in (self.plan(i) for i in ids) if p is not None]
 
     def plan_problems(self, incident_id: int, fold: ChainFold) -> list[str]:
         """Plans whose rows differ from the chained record (a step added, removed or edited)."""
         problems: list[str] = []
-        ids = [int(r[0]) for r in self._conn().execute(
-            "SELECT id FROM action_plans WHERE incident_id = ?", (incident_id,))]
+        ids = [
+            int(r[0])
+            for r in self._conn().execute(
+                "SELECT id FROM action_plans WHERE incident_id = ?", (incident_id,)
+            )
+        ]
         for pid in sorted(set(ids) | set(fold.plans)):
             plan = self.plan(pid)
             record = fold.plans.get(pid)

@@ -30,4 +30,3 @@ class UiStateStore(StoreBase):
             "SELECT key, value FROM ui_state WHERE incident_id = ?", (incident_id or 0,)
         )
         return {k: json.loads(v) for k, v in rows}
-

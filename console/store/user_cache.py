@@ -48,9 +48,11 @@ class UserCacheStore(StoreBase):
 
     def users_fetched_at(self, incident_id: int) -> str | None:
         """When the newest cached user row was fetched (None: no user cached)."""
-        row = self._conn().execute(
-            "SELECT MAX(fetched_at) FROM users WHERE incident_id = ?", (incident_id,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT MAX(fetched_at) FROM users WHERE incident_id = ?", (incident_id,))
+            .fetchone()
+        )
         return None if row is None or row[0] is None else str(row[0])
 
     def upsert_user_detail(self, incident_id: int, user: Mapping[str, Any]) -> None:
@@ -143,4 +145,3 @@ class UserCacheStore(StoreBase):
                 "UPDATE users SET risk = ?, risk_reasons = ? WHERE incident_id = ? AND id = ?",
                 rows,
             )
-

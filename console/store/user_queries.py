@@ -30,9 +30,7 @@ class UserQueryStore(IncidentStore):
         inc = self.get_incident(incident_id)
         return inc.window if inc else (None, None)
 
-    def _where(
-        self, incident_id: int, q: UserQuery | None
-    ) -> tuple[str, list[Any], bool]:
+    def _where(self, incident_id: int, q: UserQuery | None) -> tuple[str, list[Any], bool]:
         """WHERE clause, its arguments and whether the marks join is needed."""
         clauses = ["u.incident_id = ?"]
         args: list[Any] = [incident_id]
@@ -72,9 +70,7 @@ class UserQueryStore(IncidentStore):
             if "created_in_window" in f:
                 clauses.append(between("created_at"))
             if "signed_in_in_window" in f:
-                clauses.append(
-                    f"({between('current_sign_in_at')} OR {between('last_sign_in_at')})"
-                )
+                clauses.append(f"({between('current_sign_in_at')} OR {between('last_sign_in_at')})")
         if "unreviewed" in f:
             clauses.append("m.mark IS NULL")
             need_marks = True
@@ -110,4 +106,3 @@ class UserQueryStore(IncidentStore):
         join = self._MARK_JOIN if need_marks else ""
         sql = "SELECT u.id FROM users u" + join + where + order  # noqa: S608
         return [r[0] for r in self._conn().execute(sql, args)]
-

@@ -76,19 +76,25 @@ def keep_rotated_token(connection: C, new: Secret, keyring: _Keyring | None) -> 
     register_secret(new)  # before anything could log it
     fresh = dataclasses.replace(connection, token=new)  # type: ignore[type-var]
     if connection.token_source != KEYRING:
-        return KeptToken(fresh, MEMORY,
-                         "The console's token was rotated; the new one is held in memory for "
-                         "this session only (the old one no longer works: the next start needs "
-                         "a new token).")
+        return KeptToken(
+            fresh,
+            MEMORY,
+            "The console's token was rotated; the new one is held in memory for "
+            "this session only (the old one no longer works: the next start needs "
+            "a new token).",
+        )
     if keyring is None or not keyring.available:
         return KeptToken(fresh, MEMORY, _KEYRING_LOST)
     try:
         keyring.set(token_key(connection.config.url, connection.profile_name), new)
     except Exception:  # the message of a keyring error may quote what it was given
         return KeptToken(fresh, MEMORY, _KEYRING_LOST)
-    return KeptToken(fresh, KEYRING,
-                     "The console's token was rotated and the keyring entry of this profile "
-                     "now holds the new one; the console reconnected with it.")
+    return KeptToken(
+        fresh,
+        KEYRING,
+        "The console's token was rotated and the keyring entry of this profile "
+        "now holds the new one; the console reconnected with it.",
+    )
 
 
 _KEYRING_LOST: Final = (

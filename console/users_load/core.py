@@ -242,8 +242,9 @@ async def load_users(
     http = make_reader(client, state, is_cancelled, on_wait=on_wait)
 
     async def write(kept: list[dict[str, Any]]) -> None:
-        store_trimmed(lambda rows: store.upsert_users(incident_id, rows, utc_now()), kept,
-                      state.skips)
+        store_trimmed(
+            lambda rows: store.upsert_users(incident_id, rows, utc_now()), kept, state.skips
+        )
         state.stored += len(kept)
         if state.first_page_at is None:
             state.first_page_at = time.monotonic()

@@ -113,4 +113,3 @@ async def run_partitions(
 
     await asyncio.gather(*(guarded(state, worker()) for _ in range(workers)))
     return not stopped() and not pending
-

@@ -56,9 +56,7 @@ async def fetch_tokens(
     batches until a short or empty page ends the list. Entries that are not JSON objects are
     left out. Raises :class:`FetchError` on failure or cancellation.
     """
-    http = AsyncGet(
-        client, explain=describe_error, cancelled=cancelled or _never, on_wait=on_wait
-    )
+    http = AsyncGet(client, explain=describe_error, cancelled=cancelled or _never, on_wait=on_wait)
     base: dict[str, str | int] = {**(params or {}), "per_page": PER_PAGE}
     semaphore = asyncio.Semaphore(max(1, concurrency))
 

@@ -77,8 +77,12 @@ class Slice:
         parts = max(1, min(parts, self.hi - self.lo))
         edges = [self.lo + (self.hi - self.lo) * j // parts for j in range(parts + 1)]
         return [
-            Slice(edges[j], edges[j + 1], self.open_below and j == 0,
-                   self.open_above and j == parts - 1)
+            Slice(
+                edges[j],
+                edges[j + 1],
+                self.open_below and j == 0,
+                self.open_above and j == parts - 1,
+            )
             for j in range(parts)
         ]
 
@@ -111,9 +115,7 @@ async def make_plan(
         return None
 
     async def edge(sort: str) -> tuple[float | None, int | None]:
-        response = await http.get(
-            "/users", {"order_by": "created_at", "sort": sort, "per_page": 1}
-        )
+        response = await http.get("/users", {"order_by": "created_at", "sort": sort, "per_page": 1})
         items, _ = json_list(response)
         first = parse_ts(items[0].get("created_at")) if items else None
         return (to_epoch(first) if first is not None else None), _total_header(response)
@@ -180,7 +182,7 @@ class Reading:
             return
         stamps = sorted(stamps)
         self.marks.append(stamps[len(stamps) // 2])
-        recent = self.marks[-PACE_PAGES - 1:]
+        recent = self.marks[-PACE_PAGES - 1 :]
         start = recent[0] if len(recent) > 1 else float(self.piece.lo)
         steps = max(1, len(recent) - 1)
         pace = (recent[-1] - start) / steps  # creation seconds per page
@@ -203,5 +205,3 @@ class Reading:
         head = Slice(piece.lo, cut, piece.open_below, False)
         tail = Slice(cut, piece.hi, False, piece.open_above).split(parts)
         return [head, *tail]
-
-

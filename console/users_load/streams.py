@@ -34,8 +34,6 @@ def users_page(response: httpx.Response, state: LoadState) -> list[dict[str, Any
     return screen_users([*items, *odd], state.skips)
 
 
-
-
 @dataclass
 class LoadState:
     """Shared state of a load (slices and streams). Touched only from the event loop thread,
@@ -114,7 +112,6 @@ def _in_order(ids: Sequence[int], last: int | None, direction: Direction) -> boo
             return False
         previous = uid
     return True
-
 
 
 async def guarded(state: LoadState, work: Awaitable[None]) -> None:

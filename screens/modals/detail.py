@@ -48,8 +48,11 @@ def codepoint_report(found: Iterable[tuple[str, Any]], limit: int = 12) -> list[
     for path, raw in found:
         c = clean(raw, kind="text")
         label = ", ".join(flag_labels(c.flags - {"truncated"}))
-        lines.append(Text.assemble(("⚠ ", WARN_STYLE), (clean(path, kind="line").text, "bold"),
-                                   f": {label}", end=""))
+        lines.append(
+            Text.assemble(
+                ("⚠ ", WARN_STYLE), (clean(path, kind="line").text, "bold"), f": {label}", end=""
+            )
+        )
         odd = [ch for ch in dict.fromkeys(str(raw)) if not (ch.isascii() and ch.isprintable())]
         for line in describe_codepoints("".join(odd), limit=limit):
             lines.append(Text(f"    {line}", style="dim", end=""))
@@ -93,4 +96,3 @@ def field_line(label: str, value: object, *, kind: Kind = "line") -> Text:
     text = Text(f"{label}: ", style="bold", end="")
     text.append_text(safe_text(value, kind=kind))
     return text
-

@@ -136,15 +136,17 @@ class RecordPane(SavesPaneState, Vertical, Generic[ViewT]):
     def compose(self) -> ComposeResult:
         p = self.PREFIX
         yield FilterBar(id=f"{p}-filterbar", classes="filterbar")
-        yield SearchInput(placeholder=self.SEARCH_PLACEHOLDER, id=f"{p}-search",
-                          classes="pane-search")
+        yield SearchInput(
+            placeholder=self.SEARCH_PLACEHOLDER, id=f"{p}-search", classes="pane-search"
+        )
         yield ProblemBox(id=f"{p}-message", classes="pane-message")
         yield self._table
         yield Static("", id=f"{p}-detail", classes="pane-detail", markup=False)
 
     def make_table(self) -> VirtualTable:
-        return DetailsTable(self.COLUMNS, self.source.cells, empty_text=self.EMPTY_TEXT,
-                            id=f"{self.PREFIX}-table")
+        return DetailsTable(
+            self.COLUMNS, self.source.cells, empty_text=self.EMPTY_TEXT, id=f"{self.PREFIX}-table"
+        )
 
     @property
     def table(self) -> VirtualTable:
@@ -204,8 +206,9 @@ class RecordPane(SavesPaneState, Vertical, Generic[ViewT]):
             table.set_rows(keys)
         table.invalidate()
         narrowed = bool(self.search_of(self.view)) or self.is_filtered(self.view)
-        table.empty_text = ("No match: escape clears the search, then the filters"
-                            if narrowed else self.EMPTY_TEXT)
+        table.empty_text = (
+            "No match: escape clears the search, then the filters" if narrowed else self.EMPTY_TEXT
+        )
         self.render_bar()
         self.set_title(None)
         self._show_detail(table.cursor_key)
@@ -327,8 +330,11 @@ class RecordPane(SavesPaneState, Vertical, Generic[ViewT]):
         from console.errors import describe_error
 
         error = event.worker.error
-        problem = describe_error(error) if isinstance(error, BaseException) else Problem(
-            "Background task failed", "", "", "internal")
+        problem = (
+            describe_error(error)
+            if isinstance(error, BaseException)
+            else Problem("Background task failed", "", "", "internal")
+        )
         self.worker_failed(event.worker, problem)
 
     def worker_failed(self, worker: Worker[Any], problem: Problem) -> None:
@@ -364,7 +370,8 @@ class RecordPane(SavesPaneState, Vertical, Generic[ViewT]):
             return
         when = minute_text(as_of)
         self.border_subtitle = Content(
-            f"STALE: data of {when} UTC" if when else "STALE: GitLab unreachable, cached data")
+            f"STALE: data of {when} UTC" if when else "STALE: GitLab unreachable, cached data"
+        )
 
     # -- resume ----------------------------------------------------------------------------
     def restore_cursor(self, saved: Mapping[str, Any], field: str) -> None:

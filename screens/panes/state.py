@@ -40,7 +40,10 @@ class SavesPaneState(Widget):
         value = self.state()  # taken now: the state at save time
         self.run_worker(
             lambda: store.save_ui_state(incident_id, key, value),
-            thread=True, exclusive=True, group=f"{self.STATE_KEY}-state", exit_on_error=False,
+            thread=True,
+            exclusive=True,
+            group=f"{self.STATE_KEY}-state",
+            exit_on_error=False,
         )
 
     def on_unmount(self) -> None:

@@ -31,8 +31,9 @@ class Command:
 COMMANDS: tuple[Command, ...] = (
     Command(("users", "1"), "app.switch_pane('users')", "the Users pane"),
     Command(("audit", "2"), "app.switch_pane('audit')", "the Audit events pane"),
-    Command(("creds", "credentials", "3"), "app.switch_pane('credentials')",
-            "the Credentials pane"),
+    Command(
+        ("creds", "credentials", "3"), "app.switch_pane('credentials')", "the Credentials pane"
+    ),
     Command(("runbook", "4"), "app.switch_pane('runbook')", "the Runbook pane"),
     Command(("journal", "5"), "app.switch_pane('journal')", "the Journal pane"),
     Command(("export",), "screen.export_bundle", "export the incident for hand-off"),
@@ -41,8 +42,9 @@ COMMANDS: tuple[Command, ...] = (
     Command(("coverage",), "screen.show_coverage", "what this token can and cannot see"),
     Command(("incident",), "screen.edit_incident", "edit the incident"),
     Command(("reconnect",), "app.reconnect", "after an offline resume, try GitLab again"),
-    Command(("scope",), "screen.audit_filter",
-            "audit events of: instance, group <id>, project <id>"),
+    Command(
+        ("scope",), "screen.audit_filter", "audit events of: instance, group <id>, project <id>"
+    ),
     Command(("author",), "screen.audit_filter", "audit events by an author (name or id)"),
     Command(("ip",), "screen.audit_filter", "audit events from an IP address"),
     Command(("event",), "screen.audit_filter", "audit events of one type name"),

@@ -45,6 +45,7 @@ def without_colour(text: Text) -> Text:
     can hardly be read. Without its colours the cell is drawn in the text colour instead, and
     bold still marks what matters.
     """
+
     def strip(style: str | Style) -> Style:
         parsed = Style.parse(style) if isinstance(style, str) else style
         return parsed.without_color

@@ -31,8 +31,15 @@ from screens.widgets.table_columns import Column, fit_columns, without_colour
 from screens.widgets.table_render import CellRow, RenderedTable, RowKey, RowProvider
 
 __all__ = [
-    "CellRow", "Column", "RowKey", "RowProvider", "VirtualTable", "fit_columns", "without_colour",
+    "CellRow",
+    "Column",
+    "RowKey",
+    "RowProvider",
+    "VirtualTable",
+    "fit_columns",
+    "without_colour",
 ]
+
 
 class VirtualTable(RenderedTable, can_focus=True, inherit_bindings=False):
     """A keyboard-driven table over an ordered list of row keys; cells come from a provider.
@@ -394,4 +401,3 @@ class VirtualTable(RenderedTable, can_focus=True, inherit_bindings=False):
                 self.action_select_row()
             self.move_cursor(index)
             event.stop()
-

@@ -49,20 +49,30 @@ class PtyApp:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", self.lines, self.columns, 0, 0))
         environment = {
-            key: value for key, value in os.environ.items()
+            key: value
+            for key, value in os.environ.items()
             if not key.startswith(("PYTEST", "TEXTUAL", "COLUMNS", "LINES", "NO_COLOR"))
         }
         environment.update(
-            TERM="xterm-256color", COLUMNS=str(self.columns), LINES=str(self.lines),
-            HOME=str(home), XDG_CONFIG_HOME=str(home / "config"),
-            XDG_DATA_HOME=str(home / "data"), XDG_STATE_HOME=str(home / "state"),
-            XDG_CACHE_HOME=str(home / "cache"), XDG_RUNTIME_DIR=str(home / "run"),
+            TERM="xterm-256color",
+            COLUMNS=str(self.columns),
+            LINES=str(self.lines),
+            HOME=str(home),
+            XDG_CONFIG_HOME=str(home / "config"),
+            XDG_DATA_HOME=str(home / "data"),
+            XDG_STATE_HOME=str(home / "state"),
+            XDG_CACHE_HOME=str(home / "cache"),
+            XDG_RUNTIME_DIR=str(home / "run"),
         )
         environment.update(env or {})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "console", *args],
-            stdin=slave, stdout=slave, stderr=slave, env=environment,
-            start_new_session=True, close_fds=True,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=environment,
+            start_new_session=True,
+            close_fds=True,
         )
         os.close(slave)
         self.master = master
@@ -99,9 +109,7 @@ class PtyApp:
     def line_with(self, needle: str) -> str:
         return next((line for line in self.text().splitlines() if needle in line), "")
 
-    def wait_for(
-        self, predicate: str | Callable[[str], bool], timeout: float = 15.0
-    ) -> str:
+    def wait_for(self, predicate: str | Callable[[str], bool], timeout: float = 15.0) -> str:
         """Wait until ``predicate`` (a substring, or a function of the screen) holds."""
         check = (lambda screen: predicate in screen) if isinstance(predicate, str) else predicate
         deadline = time.monotonic() + timeout

@@ -21,9 +21,7 @@ CRASH_WORDS = ("internal error", "Traceback")
 
 
 def _root_row(app: PtyApp) -> str:
-    return next(
-        line for line in app.text().splitlines() if re.search(r"\b1 root\b", line)
-    )
+    return next(line for line in app.text().splitlines() if re.search(r"\b1 root\b", line))
 
 
 def _no_crash(screen: str) -> None:

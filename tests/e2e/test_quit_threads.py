@@ -27,8 +27,9 @@ SCRIPT = textwrap.dedent(
 
 def test_lingering_worker_threads_do_not_keep_the_process_alive() -> None:
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          timeout=20, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=20, check=False
+    )
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr
     assert "not reached" not in proc.stdout

@@ -18,8 +18,13 @@ pytestmark = pytest.mark.pty
 
 def _env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "c"), XDG_DATA_HOME=str(home / "d"),
-               XDG_STATE_HOME=str(home / "s"), XDG_CACHE_HOME=str(home / "k"))
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / "c"),
+        XDG_DATA_HOME=str(home / "d"),
+        XDG_STATE_HOME=str(home / "s"),
+        XDG_CACHE_HOME=str(home / "k"),
+    )
     return env
 
 
@@ -29,8 +34,12 @@ def test_without_a_terminal_it_says_so_and_exits_2(tmp_path: Path, redirect: str
     with out.open("wb") as sink:
         proc = subprocess.run(
             [sys.executable, "-m", "console", "--demo"],
-            stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.PIPE,
-            env=_env(tmp_path), timeout=30, check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.PIPE,
+            env=_env(tmp_path),
+            timeout=30,
+            check=False,
         )
     assert proc.returncode == 2
     assert b"standard input is not a terminal" in proc.stderr

@@ -86,9 +86,12 @@ def test_drill_free_tier() -> None:
         server.stop()
     assert cov.ok and cov.is_admin
     assert cov.audit_events is False and cov.tier == "free"
-    assert texts(cov)[
-        "Free tier: no audit events API, using contribution events and sign-in fields instead"
-    ] == "warn"
+    assert (
+        texts(cov)[
+            "Free tier: no audit events API, using contribution events and sign-in fields instead"
+        ]
+        == "warn"
+    )
 
 
 def test_drill_bad_token_is_fatal(drill: Any) -> None:
@@ -148,7 +151,9 @@ def test_admin_mode_without_scope_and_expiring_token() -> None:
         "/metadata": (200, {"version": "17.8.1-ee", "revision": "abc", "enterprise": True}),
         "/user": (200, {"id": 7, "username": "ir\x1b[31mroot", "is_admin": True}),
         "/personal_access_tokens/self": (
-            200, {"id": 3, "name": "ir", "scopes": ["api"], "expires_at": soon}),
+            200,
+            {"id": 3, "name": "ir", "scopes": ["api"], "expires_at": soon},
+        ),
         "/users/7/memberships": (403, {"message": "403 Forbidden"}),
         "/audit_events": (403, {"message": "403 Forbidden"}),
     }
@@ -219,8 +224,9 @@ def test_user_endpoint_forbidden_is_fatal() -> None:
 )
 def test_expiry_lines(days: int, level: str, text: str) -> None:
     today = date(2025, 6, 1)
-    cov = Coverage(url="https://g.example", scopes=("api",),
-                   expires_at=today + timedelta(days=days))
+    cov = Coverage(
+        url="https://g.example", scopes=("api",), expires_at=today + timedelta(days=days)
+    )
     match = [ln for ln in cov.lines(today) if ln.text.startswith(text)]
     assert match and match[0].level == level
 

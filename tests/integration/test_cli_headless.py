@@ -39,14 +39,30 @@ def test_incidents_lists_with_runbook_progress(demo: Demo, capsys) -> None:
 
 def test_export_then_verify_then_tamper(demo: Demo, capsys, tmp_path: Path) -> None:
     out_dir = tmp_path / "bundle"
-    code, out, err = _run(capsys, "export", "--db", str(demo.db), "--incident",
-                          str(demo.incident.id), "--out", str(out_dir))
+    code, out, err = _run(
+        capsys,
+        "export",
+        "--db",
+        str(demo.db),
+        "--incident",
+        str(demo.incident.id),
+        "--out",
+        str(out_dir),
+    )
     assert code == 0, err
     assert demo.store.journal_head(demo.incident.id) in out
     code, out, _ = _run(capsys, "verify", str(out_dir))
     assert code == 0 and out.startswith("OK:")
-    code, out, err = _run(capsys, "export", "--db", str(demo.db), "--incident",
-                          str(demo.incident.id), "--out", str(out_dir))
+    code, out, err = _run(
+        capsys,
+        "export",
+        "--db",
+        str(demo.db),
+        "--incident",
+        str(demo.incident.id),
+        "--out",
+        str(out_dir),
+    )
     assert code == 2 and "already exists" in err
 
     copy = tmp_path / "copy"
@@ -85,14 +101,16 @@ def test_journal_show_and_verify(demo: Demo, capsys, tmp_path: Path) -> None:
     con.execute("UPDATE journal SET target_label = 'someone-else' WHERE id = 1")
     con.commit()
     con.close()
-    code, out, _ = _run(capsys, "journal", "verify", "--db", str(tampered), "--incident",
-                        str(demo.incident.id))
+    code, out, _ = _run(
+        capsys, "journal", "verify", "--db", str(tampered), "--incident", str(demo.incident.id)
+    )
     assert code == 1 and out.startswith("FAILED: entry 1: target_label differs from the chain")
 
 
 def test_usage_and_environment_errors_exit_2(demo: Demo, capsys, tmp_path: Path) -> None:
-    code, _, err = _run(capsys, "journal", "verify", "--db", str(tmp_path / "none.db"),
-                        "--incident", "1")
+    code, _, err = _run(
+        capsys, "journal", "verify", "--db", str(tmp_path / "none.db"), "--incident", "1"
+    )
     assert code == 2 and "no console database" in err
     code, _, err = _run(capsys, "journal", "show", "--db", str(demo.db), "--incident", "99")
     assert code == 2 and "no incident #99" in err

@@ -180,8 +180,9 @@ def test_drill_five_minutes_ahead_puts_the_skew_in_the_coverage(
 def test_drill_in_step_leaves_no_note(drill: Any) -> None:
     from console.drill.server import DrillServer
 
-    cov = check_capabilities(build_gitlab(ConnectionConfig(url=drill.url),
-                                          Secret(DrillServer.ADMIN_TOKEN)))
+    cov = check_capabilities(
+        build_gitlab(ConnectionConfig(url=drill.url), Secret(DrillServer.ADMIN_TOKEN))
+    )
     assert cov.clock_skew_s is not None and abs(cov.clock_skew_s) < 2
     assert cov.clock_note is None
     assert not any("clock" in line.text for line in cov.lines())
@@ -191,8 +192,12 @@ def _token_routes(expires_at: str) -> dict[str, Any]:
     return {
         "/metadata": {"version": "17.8.1-ee", "enterprise": True},
         "/user": {"id": 7, "username": "ir", "is_admin": False},
-        "/personal_access_tokens/self": {"id": 3, "name": "ir", "scopes": ["api"],
-                                         "expires_at": expires_at},
+        "/personal_access_tokens/self": {
+            "id": 3,
+            "name": "ir",
+            "scopes": ["api"],
+            "expires_at": expires_at,
+        },
         "/audit_events": [],
     }
 
@@ -206,8 +211,7 @@ def test_token_expiry_is_counted_on_the_servers_calendar() -> None:
     assert cov.expires_in_days() == -1
     texts = [line.text for line in cov.lines()]
     assert f"token expired on {tomorrow}" in texts
-    assert any(t.startswith("GitLab's clock is ") and "h ahead of this host's" in t
-               for t in texts)
+    assert any(t.startswith("GitLab's clock is ") and "h ahead of this host's" in t for t in texts)
 
 
 def test_without_a_date_header_the_coverage_has_no_skew() -> None:
@@ -227,10 +231,15 @@ def test_the_skew_reaches_the_cached_snapshot_and_the_report(tmp_path: Any) -> N
     from console.store import Store
 
     clock = ServerClock(local=lambda: LOCAL)
-    clock.observe({"Date": email.utils.formatdate(LOCAL + 300, usegmt=True)},
-                  sent_at=LOCAL, received_at=LOCAL)
-    cov = Coverage(url="https://g.example", clock_skew_s=clock.skew_seconds,
-                   clock_note=clock.skew_note(), checked_at=clock.now())
+    clock.observe(
+        {"Date": email.utils.formatdate(LOCAL + 300, usegmt=True)}, sent_at=LOCAL, received_at=LOCAL
+    )
+    cov = Coverage(
+        url="https://g.example",
+        clock_skew_s=clock.skew_seconds,
+        clock_note=clock.skew_note(),
+        checked_at=clock.now(),
+    )
     snap = coverage_snapshot(cov)
     assert snap["clock_skew_s"] == 300
     assert snap["checked_at"] == "2027-01-15T08:05:00Z"  # LOCAL + 5 min, as GitLab stamps it
@@ -270,8 +279,10 @@ def test_an_http_date_retry_after_is_measured_on_the_servers_clock() -> None:
     assert parse_retry_after(headers) == 30
     wait = DEFAULT_POLICY.rate_limit_wait(1, headers)  # an hour off would be WaitTooLong
     assert wait is not None and 30 <= wait <= 30.25
-    reset = {"Date": email.utils.formatdate(server, usegmt=True),
-             "RateLimit-Reset": str(int(server) + 12)}
+    reset = {
+        "Date": email.utils.formatdate(server, usegmt=True),
+        "RateLimit-Reset": str(int(server) + 12),
+    }
     assert parse_retry_after(reset) == 12
     # without a Date the host's clock is all there is
     alone = {"Retry-After": email.utils.formatdate(time.time() + 30, usegmt=True)}

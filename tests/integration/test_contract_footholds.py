@@ -20,8 +20,13 @@ pytestmark = pytest.mark.skipif(not SCHEMAS.is_dir(), reason="GitLab schemas not
 
 
 def _call(server: Any, method: str, path: str, **kw: Any) -> Any:
-    r = requests.request(method, f"{server.url}/api/v4{path}", timeout=10,
-                         headers={"PRIVATE-TOKEN": server.ADMIN_TOKEN}, **kw)
+    r = requests.request(
+        method,
+        f"{server.url}/api/v4{path}",
+        timeout=10,
+        headers={"PRIVATE-TOKEN": server.ADMIN_TOKEN},
+        **kw,
+    )
     assert r.status_code in (200, 201), (path, r.status_code, r.text)
     return r.json()
 
@@ -33,8 +38,10 @@ def test_rotated_resource_token(fresh_drill: Any) -> None:
     # the entity forbids extra fields, so the value is checked apart).
     assert rotated.pop("token").startswith("glpat-")
     validate(rotated, "resource_access_token.json")
-    validate(_call(fresh_drill, "GET", f"/groups/3/access_tokens/{rotated['id']}"),
-             "resource_access_token.json")
+    validate(
+        _call(fresh_drill, "GET", f"/groups/3/access_tokens/{rotated['id']}"),
+        "resource_access_token.json",
+    )
     old = _call(fresh_drill, "GET", f"/groups/3/access_tokens/{renovate.id}")
     assert old["revoked"] is True
     validate(old, "resource_access_token.json")
@@ -43,13 +50,18 @@ def test_rotated_resource_token(fresh_drill: Any) -> None:
 def test_hooks_after_new_secret_and_disable(fresh_drill: Any) -> None:
     s = fresh_drill
     project = next(h for h in s.state.hooks.values() if h.scope == "project" and h.owner_id == 3)
-    body = _call(s, "PUT", f"/projects/3/hooks/{project.id}",
-                 json={"url": project.url, "token": "a-new-secret-value"})
+    body = _call(
+        s,
+        "PUT",
+        f"/projects/3/hooks/{project.id}",
+        json={"url": project.url, "token": "a-new-secret-value"},
+    )
     validate(body, "project_hook.json")  # additionalProperties false: no token field
     off = {k: False for k in body if k.endswith("_events")}
-    validate(_call(s, "PUT", f"/projects/3/hooks/{project.id}", json={"url": project.url,
-                                                                       **off}),
-             "project_hook.json")
+    validate(
+        _call(s, "PUT", f"/projects/3/hooks/{project.id}", json={"url": project.url, **off}),
+        "project_hook.json",
+    )
     hooks = _call(s, "GET", "/hooks")
     assert any(h["url"].startswith("https://telemetry-collector") for h in hooks)
     validate(hooks, "system_hooks.json")

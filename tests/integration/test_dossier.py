@@ -35,8 +35,9 @@ def _taken_over_user(gl: Any) -> dict[str, Any]:
     account that was taken over.
     """
     tokens = gl.personal_access_tokens.list(get_all=True)
-    owners = {t.user_id for t in tokens if seed.ATTACKER_IP in (t.asdict().get("last_used_ips")
-                                                                  or [])}
+    owners = {
+        t.user_id for t in tokens if seed.ATTACKER_IP in (t.asdict().get("last_used_ips") or [])
+    }
     assert owners, "no token was used from the attacker's address"
     users = [gl.users.get(uid).asdict() for uid in owners]
     users = [u for u in users if u.get("current_sign_in_ip") == seed.ATTACKER_IP] or users
@@ -62,8 +63,16 @@ def test_every_section_comes_back_without_problems(
 ) -> None:
     d, user = dossier
     assert [s.name for s in d.sections] == [
-        "profile", "emails", "memberships", "tokens", "impersonation_tokens", "ssh_keys",
-        "gpg_keys", "events", "audit_events", "blast_radius",
+        "profile",
+        "emails",
+        "memberships",
+        "tokens",
+        "impersonation_tokens",
+        "ssh_keys",
+        "gpg_keys",
+        "events",
+        "audit_events",
+        "blast_radius",
     ]
     assert d.problems == [], [(s.name, s.problem) for s in d.problems]
     profile = d.profile.items
@@ -118,8 +127,9 @@ def test_blast_radius_lists_credentials_to_rotate_without_values(
     assert all(not e["errors"] for e in entries), [e["errors"] for e in entries]
     variables = [v for e in entries for v in (e["variables"] or [])]
     assert any(v["protected"] for v in variables)
-    assert all(set(v) == {"key", "protected", "masked", "hidden", "environment_scope"}
-               for v in variables)
+    assert all(
+        set(v) == {"key", "protected", "masked", "hidden", "environment_scope"} for v in variables
+    )
     hooks = [h for e in entries for h in (e["hooks"] or [])]
     assert any(h["url"] == seed.ATTACKER_HOOK_URL for h in hooks)
     runners = [r for e in entries for r in (e["runners"] or [])]
@@ -180,12 +190,15 @@ def test_blast_radius_includes_projects_inherited_from_owned_groups(
     entries = d.blast_radius.items
     assert isinstance(entries, list)
     direct_groups = {
-        m["source_id"] for m in d.memberships.items or []  # type: ignore[union-attr]
+        m["source_id"]
+        for m in d.memberships.items or []  # type: ignore[union-attr]
         if m["source_type"] == "Namespace" and m["access_level"] >= 40
     }
     expected = {p.id for p in drill.state.projects.values() if p.group_id in direct_groups}
-    inherited = {e["source_id"] for e in entries
-                 if e["source_type"] == "project" and e["inherited_from"]}
-    direct_projects = {e["source_id"] for e in entries
-                       if e["source_type"] == "project" and not e["inherited_from"]}
+    inherited = {
+        e["source_id"] for e in entries if e["source_type"] == "project" and e["inherited_from"]
+    }
+    direct_projects = {
+        e["source_id"] for e in entries if e["source_type"] == "project" and not e["inherited_from"]
+    }
     assert expected and expected <= inherited | direct_projects

@@ -11,11 +11,11 @@ from console.drill.footholds import ATTACKER_SYSTEM_HOOK_URL
 from console.drill.timefmt import iso
 
 
-def _req(server: Any, method: str, path: str, token: str | None = None,
-         **kw: Any) -> requests.Response:
+def _req(
+    server: Any, method: str, path: str, token: str | None = None, **kw: Any
+) -> requests.Response:
     headers = {"PRIVATE-TOKEN": token or server.ADMIN_TOKEN}
-    return requests.request(method, f"{server.url}/api/v4{path}", headers=headers, timeout=10,
-                            **kw)
+    return requests.request(method, f"{server.url}/api/v4{path}", headers=headers, timeout=10, **kw)
 
 
 def _events(server: Any, name: str) -> list[dict[str, Any]]:
@@ -70,8 +70,9 @@ def test_runner_details_reset_pause_delete(fresh_drill: Any) -> None:
     assert listed["created_by"] is None  # the list lacks who registered it
     detail = _req(s, "GET", f"/runners/{rid}").json()
     assert detail["created_by"]["username"] == "mchen" and detail["created_at"]
-    assert _req(s, "POST", f"/runners/{rid}/reset_authentication_token",
-                token=s.USER_TOKEN).status_code in (403, 404)
+    assert _req(
+        s, "POST", f"/runners/{rid}/reset_authentication_token", token=s.USER_TOKEN
+    ).status_code in (403, 404)
     reset = _req(s, "POST", f"/runners/{rid}/reset_authentication_token")
     assert reset.status_code == 201 and reset.json()["token"].startswith("glrt-")
     paused = _req(s, "PUT", f"/runners/{rid}", json={"paused": True})
@@ -105,8 +106,9 @@ def test_variables_hidden_value_is_never_returned(fresh_drill: Any) -> None:
     assert hidden["hidden"] is True and hidden["value"] is None
     r = _req(s, "PUT", "/groups/3/variables/AWS_SECRET_ACCESS_KEY", json={"value": "short"})
     assert r.status_code == 400  # masked: at least 8 characters
-    r = _req(s, "PUT", "/groups/3/variables/AWS_SECRET_ACCESS_KEY",
-             json={"value": "rotated-value-0001"})
+    r = _req(
+        s, "PUT", "/groups/3/variables/AWS_SECRET_ACCESS_KEY", json={"value": "rotated-value-0001"}
+    )
     assert r.status_code == 200 and r.json()["value"] is None
     event = _events(s, "ci_group_variable_updated")[-1]
     assert "rotated-value-0001" not in repr(event.details)
@@ -127,15 +129,19 @@ def test_admin_flag_memberships_and_2fa(fresh_drill: Any) -> None:
     assert r.status_code == 403 and "Rails console" in r.json()["message"]
     assert _req(s, "PATCH", "/users/8/disable_two_factor").status_code == 400  # has none
     assert _req(s, "PATCH", "/users/10/disable_two_factor").status_code == 204
-    settings = _req(s, "PUT", "/application/settings",
-                    json={"require_two_factor_authentication": True,
-                          "two_factor_grace_period": 0}).json()
+    settings = _req(
+        s,
+        "PUT",
+        "/application/settings",
+        json={"require_two_factor_authentication": True, "two_factor_grace_period": 0},
+    ).json()
     assert settings["require_two_factor_authentication"] is True
     assert settings["two_factor_grace_period"] == 0
     group = _req(s, "PUT", "/groups/3", json={"require_two_factor_authentication": True}).json()
     assert group["require_two_factor_authentication"] is True
-    assert _req(s, "PUT", "/groups/3", token=s.USER_TOKEN,
-                json={"require_two_factor_authentication": False}).status_code in (403, 404)
+    assert _req(
+        s, "PUT", "/groups/3", token=s.USER_TOKEN, json={"require_two_factor_authentication": False}
+    ).status_code in (403, 404)
 
 
 def test_oauth_applications_are_instance_wide_only(fresh_drill: Any) -> None:
@@ -159,12 +165,16 @@ def test_token_information(fresh_drill: Any) -> None:
     assert (body["id"], body["user_id"], body["scopes"]) == (sync.id, 7, ["api"])
     assert body["created_at"] and body["last_used_at"] and "token" not in body
     dt = next(d for d in s.state.deploy_tokens.values() if d.name == "tf-mirror")
-    assert _req(s, "POST", "/admin/token", json={"token": dt.token}).json()["token_type"] == \
-        "DeployToken"
+    assert (
+        _req(s, "POST", "/admin/token", json={"token": dt.token}).json()["token_type"]
+        == "DeployToken"
+    )
     unknown = _req(s, "POST", "/admin/token", json={"token": "glpat-not-a-real-token-00"})
     assert unknown.status_code == 404
-    assert _req(s, "POST", "/admin/token", token=s.USER_TOKEN,
-                json={"token": sync.value}).status_code == 403
+    assert (
+        _req(s, "POST", "/admin/token", token=s.USER_TOKEN, json={"token": sync.value}).status_code
+        == 403
+    )
     assert _req(s, "POST", "/admin/token", json={}).status_code == 400
     s.state.version = "17.4.2-ee"
     assert _req(s, "POST", "/admin/token", json={"token": sync.value}).status_code == 404
@@ -187,12 +197,23 @@ def test_seed_footholds_match_the_audit_log(drill: Any) -> None:
     since = iso(state.now - timedelta(days=4)) or ""
     by_mchen = [e for e in state.audit if e.author_id == 7 and e.created_at >= since]
     names = {e.event_name for e in by_mchen}
-    assert {"personal_access_token_created", "add_ssh_key", "add_gpg_key", "webhook_created",
-            "ci_runner_created", "user_admin_status_updated", "member_created",
-            "member_updated", "ci_variable_updated", "deploy_token_created",
-            "oauth_application_created", "user_disable_two_factor"} <= names
-    made_for = {e.details["target_id"] for e in by_mchen
-                if e.event_name == "personal_access_token_created"}
+    assert {
+        "personal_access_token_created",
+        "add_ssh_key",
+        "add_gpg_key",
+        "webhook_created",
+        "ci_runner_created",
+        "user_admin_status_updated",
+        "member_created",
+        "member_updated",
+        "ci_variable_updated",
+        "deploy_token_created",
+        "oauth_application_created",
+        "user_disable_two_factor",
+    } <= names
+    made_for = {
+        e.details["target_id"] for e in by_mchen if e.event_name == "personal_access_token_created"
+    }
     assert {1, 7, 8} <= made_for  # root (impersonation), himself, lnguyen
     imp = _token(drill, "support-session")
     assert imp.impersonation and imp.user_id == 1 and not imp.revoked
@@ -207,8 +228,10 @@ def test_400_and_409_where_gitlab_answers_so(fresh_drill: Any) -> None:
     assert again.status_code == 400 and "already revoked" in again.json()["message"]
     dup = _req(s, "POST", "/groups/3/members", json={"user_id": 9, "access_level": 40})
     assert dup.status_code == 409 and dup.json() == {"message": "Member already exists"}
-    s.state.variables.append(type(s.state.variables[0])("project", 3, "PIP_INDEX_URL", "x",
-                                                        environment_scope="staging"))
+    s.state.variables.append(
+        type(s.state.variables[0])("project", 3, "PIP_INDEX_URL", "x", environment_scope="staging")
+    )
     ambiguous = _req(s, "PUT", "/projects/3/variables/PIP_INDEX_URL", json={"value": "y" * 8})
-    assert ambiguous.status_code == 409 and "filter[environment_scope]" in \
-        ambiguous.json()["message"]
+    assert (
+        ambiguous.status_code == 409 and "filter[environment_scope]" in ambiguous.json()["message"]
+    )

@@ -27,8 +27,9 @@ def _next(server: Any, response: requests.Response) -> requests.Response | None:
 
 
 def _all_ids(server: Any, **params: Any) -> list[int]:
-    page: requests.Response | None = _get(server, "/users", pagination="keyset",
-                                          order_by="id", sort="asc", per_page=100, **params)
+    page: requests.Response | None = _get(
+        server, "/users", pagination="keyset", order_by="id", sort="asc", per_page=100, **params
+    )
     ids: list[int] = []
     while page is not None:
         ids += [u["id"] for u in page.json()]
@@ -38,25 +39,45 @@ def _all_ids(server: Any, **params: Any) -> list[int]:
 
 def test_a_user_blocked_between_pages_shows_the_new_state(fresh_drill: Any) -> None:
     state = fresh_drill.state
-    active = [u.id for u in state.user_order if u.state == "active" and not u.internal
-              and not u.is_admin]
-    first = _get(fresh_drill, "/users", active="true", pagination="keyset", order_by="id",
-                 sort="asc", per_page=20)
+    active = [
+        u.id for u in state.user_order if u.state == "active" and not u.internal and not u.is_admin
+    ]
+    first = _get(
+        fresh_drill,
+        "/users",
+        active="true",
+        pagination="keyset",
+        order_by="id",
+        sort="asc",
+        per_page=20,
+    )
     on_first = [u["id"] for u in first.json()]
     later = next(uid for uid in active if uid > on_first[-1])  # would be on the next page
     victim = next(uid for uid in on_first if uid in active)
     for uid in (later, victim):
-        r = requests.post(f"{fresh_drill.url}/api/v4/users/{uid}/block",
-                          headers={"PRIVATE-TOKEN": fresh_drill.ADMIN_TOKEN}, timeout=10)
+        r = requests.post(
+            f"{fresh_drill.url}/api/v4/users/{uid}/block",
+            headers={"PRIVATE-TOKEN": fresh_drill.ADMIN_TOKEN},
+            timeout=10,
+        )
         assert r.status_code == 201
     second = _next(fresh_drill, first)
     assert second is not None
     assert later not in [u["id"] for u in second.json()]
-    again = _get(fresh_drill, "/users", active="true", pagination="keyset", order_by="id",
-                 sort="asc", per_page=20)
+    again = _get(
+        fresh_drill,
+        "/users",
+        active="true",
+        pagination="keyset",
+        order_by="id",
+        sort="asc",
+        per_page=20,
+    )
     assert victim not in [u["id"] for u in again.json()]
-    blocked = {u["id"]: u["state"] for u in _get(fresh_drill, "/users", blocked="true",
-                                                 per_page=100).json()}
+    blocked = {
+        u["id"]: u["state"]
+        for u in _get(fresh_drill, "/users", blocked="true", per_page=100).json()
+    }
     assert blocked[later] == blocked[victim] == "blocked"
 
 
@@ -69,10 +90,19 @@ def test_cached_lists_match_a_fresh_filter(fresh_drill: Any) -> None:
     cases: list[tuple[dict[str, str], Any]] = [
         ({}, lambda u: True),
         ({"blocked": "true"}, lambda u: u.state in ("blocked", "ldap_blocked")),
-        ({"two_factor": "disabled", "humans": "true"},
-         lambda u: not u.two_factor and u.user_type == "human"),
-        ({"search": "an"}, lambda u: "an" in u.username.lower() or "an" in u.name.lower()
-         or u.email.lower() == "an" or (u.public_email or "").lower() == "an"),
+        (
+            {"two_factor": "disabled", "humans": "true"},
+            lambda u: not u.two_factor and u.user_type == "human",
+        ),
+        (
+            {"search": "an"},
+            lambda u: (
+                "an" in u.username.lower()
+                or "an" in u.name.lower()
+                or u.email.lower() == "an"
+                or (u.public_email or "").lower() == "an"
+            ),
+        ),
     ]
     for _ in range(2):  # the second round is served from the cache
         for params, pred in cases:
@@ -87,7 +117,8 @@ def test_creation_bounds_are_inclusive_and_exact(fresh_drill: Any) -> None:
     got = _all_ids(fresh_drill, created_after=lo, created_before=hi)
     assert got == expected and users[50].id in got and users[120].id in got
     assert _all_ids(fresh_drill, created_before=lo) == [
-        u.id for u in state.user_order if u.created_at <= lo]
+        u.id for u in state.user_order if u.created_at <= lo
+    ]
 
 
 def test_direct_state_changes_need_a_touch(fresh_drill: Any) -> None:

@@ -17,8 +17,9 @@ def test_100k_users_listed_via_keyset_with_python_gitlab() -> None:
         started = time.monotonic()
         # python-gitlab's own keyset pager (Link rel="next"), yielding raw dicts: building a
         # RESTObject per user costs the client ~0.15 ms each, far more than the server.
-        rows = gl.http_list("/users", iterator=True, pagination="keyset", order_by="id",
-                            sort="asc", per_page=100)
+        rows = gl.http_list(
+            "/users", iterator=True, pagination="keyset", order_by="id", sort="asc", per_page=100
+        )
         ids = [row["id"] for row in rows]
         listed = time.monotonic() - started
     assert len(ids) == 100_000

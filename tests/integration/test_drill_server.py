@@ -18,12 +18,20 @@ from console.drill.server import DrillOptions, DrillServer
 
 def test_auth_mechanisms_and_401_shape(drill: Any) -> None:
     base = f"{drill.url}/api/v4/user"
-    assert requests.get(base, headers={"PRIVATE-TOKEN": drill.ADMIN_TOKEN},
-                        timeout=10).status_code == 200
-    assert requests.get(base, headers={"Authorization": f"Bearer {drill.ADMIN_TOKEN}"},
-                        timeout=10).status_code == 200
-    assert requests.get(base, params={"private_token": drill.ADMIN_TOKEN},
-                        timeout=10).status_code == 200
+    assert (
+        requests.get(base, headers={"PRIVATE-TOKEN": drill.ADMIN_TOKEN}, timeout=10).status_code
+        == 200
+    )
+    assert (
+        requests.get(
+            base, headers={"Authorization": f"Bearer {drill.ADMIN_TOKEN}"}, timeout=10
+        ).status_code
+        == 200
+    )
+    assert (
+        requests.get(base, params={"private_token": drill.ADMIN_TOKEN}, timeout=10).status_code
+        == 200
+    )
     r = requests.get(base, timeout=10)
     assert r.status_code == 401 and r.json() == {"message": "401 Unauthorized"}
     assert len(r.headers["X-Request-Id"]) == 26  # every response, errors included
@@ -31,10 +39,17 @@ def test_auth_mechanisms_and_401_shape(drill: Any) -> None:
 
 
 def test_admin_endpoints_forbid_non_admin(drill: Any) -> None:
-    for path in ("/runners/all", "/hooks", "/application/settings", "/deploy_tokens",
-                 "/admin/ci/variables", "/users/7/emails"):
-        r = requests.get(f"{drill.url}/api/v4{path}",
-                         headers={"PRIVATE-TOKEN": drill.USER_TOKEN}, timeout=10)
+    for path in (
+        "/runners/all",
+        "/hooks",
+        "/application/settings",
+        "/deploy_tokens",
+        "/admin/ci/variables",
+        "/users/7/emails",
+    ):
+        r = requests.get(
+            f"{drill.url}/api/v4{path}", headers={"PRIVATE-TOKEN": drill.USER_TOKEN}, timeout=10
+        )
         assert (r.status_code, r.json()) == (403, {"message": "403 Forbidden"}), path
 
 
@@ -64,8 +79,9 @@ def test_rate_limit_429_with_headers() -> None:
         assert int(h["RateLimit-Reset"]) > time.time() - 1
         assert h["RateLimit-ResetTime"].endswith("GMT")
         # Another token (or IP) has its own budget.
-        other = requests.get(f"{s.url}/api/v4/user", timeout=10,
-                             headers={"PRIVATE-TOKEN": s.USER_TOKEN})
+        other = requests.get(
+            f"{s.url}/api/v4/user", timeout=10, headers={"PRIVATE-TOKEN": s.USER_TOKEN}
+        )
         assert other.status_code == 200
 
 
@@ -90,8 +106,9 @@ def test_error_rate_is_deterministic_500s() -> None:
 def test_latency_knob() -> None:
     with DrillServer(DrillOptions(users=50, latency_ms=120)) as s:
         started = time.monotonic()
-        requests.get(f"{s.url}/api/v4/version", headers={"PRIVATE-TOKEN": s.ADMIN_TOKEN},
-                     timeout=10)
+        requests.get(
+            f"{s.url}/api/v4/version", headers={"PRIVATE-TOKEN": s.ADMIN_TOKEN}, timeout=10
+        )
         assert time.monotonic() - started >= 0.12
 
 
@@ -100,8 +117,9 @@ def test_keep_alive_and_content_length(drill: Any) -> None:
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
         for _ in range(3):
-            conn.request("GET", "/api/v4/users?per_page=5",
-                         headers={"PRIVATE-TOKEN": drill.ADMIN_TOKEN})
+            conn.request(
+                "GET", "/api/v4/users?per_page=5", headers={"PRIVATE-TOKEN": drill.ADMIN_TOKEN}
+            )
             resp = conn.getresponse()
             body = resp.read()
             assert resp.status == 200 and int(resp.headers["Content-Length"]) == len(body)
@@ -115,9 +133,11 @@ def test_keep_alive_and_content_length(drill: Any) -> None:
 
 def test_concurrent_requests_are_served_in_parallel() -> None:
     with DrillServer(DrillOptions(users=200, latency_ms=200)) as s:
+
         def fetch(_: int) -> int:
-            return requests.get(f"{s.url}/api/v4/users", timeout=10,
-                                headers={"PRIVATE-TOKEN": s.ADMIN_TOKEN}).status_code
+            return requests.get(
+                f"{s.url}/api/v4/users", timeout=10, headers={"PRIVATE-TOKEN": s.ADMIN_TOKEN}
+            ).status_code
 
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -127,8 +147,11 @@ def test_concurrent_requests_are_served_in_parallel() -> None:
 
 
 def test_statistics_are_strings_with_commas(drill: Any) -> None:
-    stats = requests.get(f"{drill.url}/api/v4/application/statistics", timeout=10,
-                         headers={"PRIVATE-TOKEN": drill.ADMIN_TOKEN}).json()
+    stats = requests.get(
+        f"{drill.url}/api/v4/application/statistics",
+        timeout=10,
+        headers={"PRIVATE-TOKEN": drill.ADMIN_TOKEN},
+    ).json()
     assert stats["users"] == "2,000" and all(isinstance(v, str) for v in stats.values())
 
 
@@ -151,8 +174,9 @@ def test_options_are_validated() -> None:
 def test_cli_prints_url_and_hides_tokens(capsys: pytest.CaptureFixture[str]) -> None:
     stop = threading.Event()
     result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(
-        cli.main(["--users", "60", "--tier", "premium"], stop=stop)))
+    thread = threading.Thread(
+        target=lambda: result.append(cli.main(["--users", "60", "--tier", "premium"], stop=stop))
+    )
     thread.start()
     deadline = time.monotonic() + 10
     out = ""

@@ -11,16 +11,17 @@ import pytest
 import requests
 
 
-def _req(server: Any, method: str, path: str, token: str | None = None,
-         **kw: Any) -> requests.Response:
+def _req(
+    server: Any, method: str, path: str, token: str | None = None, **kw: Any
+) -> requests.Response:
     headers = {"PRIVATE-TOKEN": token or server.ADMIN_TOKEN}
-    return requests.request(method, f"{server.url}/api/v4{path}", headers=headers, timeout=10,
-                            **kw)
+    return requests.request(method, f"{server.url}/api/v4{path}", headers=headers, timeout=10, **kw)
 
 
 def _token_id(server: Any, user_id: int, name: str) -> int:
-    rows = _req(server, "GET", "/personal_access_tokens",
-                params={"user_id": user_id, "per_page": 100}).json()
+    rows = _req(
+        server, "GET", "/personal_access_tokens", params={"user_id": user_id, "per_page": 100}
+    ).json()
     return next(t["id"] for t in rows if t["name"] == name)
 
 
@@ -38,9 +39,11 @@ def test_admin_lists_every_pat_with_filters(drill: Any) -> None:
     revoked = gl.personal_access_tokens.list(revoked=True, get_all=True)
     assert revoked and all(t.revoked for t in revoked)
     assert [t.name for t in gl.personal_access_tokens.list(search="CI-SY", get_all=True)] == [
-        "ci-sync"]
+        "ci-sync"
+    ]
     recent = gl.personal_access_tokens.list(
-        created_after=(datetime.now(UTC) - timedelta(days=4)).isoformat(), get_all=True)
+        created_after=(datetime.now(UTC) - timedelta(days=4)).isoformat(), get_all=True
+    )
     assert {"ci-sync", "automation"} <= {t.name for t in recent}
     missing = _req(drill, "GET", "/personal_access_tokens", params={"user_id": 999999})
     assert missing.status_code == 404
@@ -49,12 +52,15 @@ def test_admin_lists_every_pat_with_filters(drill: Any) -> None:
 def test_non_admin_sees_only_own_tokens(drill: Any) -> None:
     own = _req(drill, "GET", "/personal_access_tokens", token=drill.USER_TOKEN).json()
     assert own and all(t["user_id"] == 10 for t in own)
-    other = _req(drill, "GET", "/personal_access_tokens", token=drill.USER_TOKEN,
-                 params={"user_id": 7})
+    other = _req(
+        drill, "GET", "/personal_access_tokens", token=drill.USER_TOKEN, params={"user_id": 7}
+    )
     assert other.status_code == 401
     sync = _token_id(drill, 7, "ci-sync")
-    assert _req(drill, "GET", f"/personal_access_tokens/{sync}",
-                token=drill.USER_TOKEN).status_code == 401
+    assert (
+        _req(drill, "GET", f"/personal_access_tokens/{sync}", token=drill.USER_TOKEN).status_code
+        == 401
+    )
     assert _req(drill, "GET", "/personal_access_tokens/999999").status_code == 404
     me = _req(drill, "GET", "/personal_access_tokens/self", token=drill.USER_TOKEN).json()
     assert me["user_id"] == 10 and "token" not in me
@@ -117,7 +123,8 @@ def test_expired_and_unknown_tokens_are_401(fresh_drill: Any) -> None:
     r = _req(s, "GET", "/user", token=expired.value)
     assert r.status_code == 401 and r.json()["error_description"] == "Token has expired."
     assert _req(s, "GET", "/user", token="glpat-not-a-token").json() == {
-        "message": "401 Unauthorized"}
+        "message": "401 Unauthorized"
+    }
 
 
 def test_read_api_token_cannot_write(fresh_drill: Any) -> None:
@@ -135,8 +142,13 @@ def test_group_and_project_access_tokens(fresh_drill: Any) -> None:
     tokens = group.access_tokens.list(get_all=True)
     assert [t.name for t in tokens] == ["renovate"]
     created = group.access_tokens.create(
-        {"name": "ir-probe", "scopes": ["read_api"], "access_level": 20,
-         "expires_at": (datetime.now(UTC).date() + timedelta(days=30)).isoformat()})
+        {
+            "name": "ir-probe",
+            "scopes": ["read_api"],
+            "access_level": 20,
+            "expires_at": (datetime.now(UTC).date() + timedelta(days=30)).isoformat(),
+        }
+    )
     assert created.token and created.access_level == 20
     bot = gl.users.get(created.user_id)
     assert bot.bot is True and bot.username.startswith("group_3_bot_")
@@ -172,8 +184,7 @@ def test_deploy_tokens_and_keys(fresh_drill: Any) -> None:
     assert [k.can_push for k in p6.keys.list(get_all=True)] == [True]
     p6.keys.delete(p6.keys.list(get_all=True)[0].id)
     events = [e["event_name"] for e in _req(s, "GET", "/audit_events").json()]
-    assert {"deploy_token_created", "deploy_token_destroyed", "deploy_key_removed"} <= set(
-        events)
+    assert {"deploy_token_created", "deploy_token_destroyed", "deploy_key_removed"} <= set(events)
 
 
 def test_secrets_are_never_returned(drill: Any) -> None:
@@ -192,9 +203,12 @@ def test_secrets_are_never_returned(drill: Any) -> None:
     secrets += [h.token for h in state.hooks.values()]
     secrets += [t.value for t in state.tokens.values()]
     secrets += [r.token for r in state.runners.values()]
-    dumped = requests.get(f"{drill.url}/api/v4/audit_events", timeout=10,
-                          params={"per_page": 100},
-                          headers={"PRIVATE-TOKEN": drill.ADMIN_TOKEN}).text
+    dumped = requests.get(
+        f"{drill.url}/api/v4/audit_events",
+        timeout=10,
+        params={"per_page": 100},
+        headers={"PRIVATE-TOKEN": drill.ADMIN_TOKEN},
+    ).text
     dumped += str([h for h in hooks])
     assert not [s for s in secrets if s and s in dumped]
 
@@ -211,11 +225,15 @@ def test_variable_update_and_masking_rules(fresh_drill: Any) -> None:
         project.variables.update("TF_VAR_db_password", {"value": "short"})  # masked: >= 8
     with pytest.raises(gitlab.exceptions.GitlabUpdateError):
         project.variables.update("TF_VAR_db_password", {"masked": False})  # hidden stays masked
-    created = project.variables.create({"key": "IR_TEST", "value": "x" * 12,
-                                        "masked_and_hidden": True, "protected": True})
+    created = project.variables.create(
+        {"key": "IR_TEST", "value": "x" * 12, "masked_and_hidden": True, "protected": True}
+    )
     assert created.hidden is True and created.value is None
     assert s.state.variables[-1].value == "x" * 12
-    events = requests.get(f"{s.url}/api/v4/projects/3/audit_events", timeout=10,
-                          headers={"PRIVATE-TOKEN": s.ADMIN_TOKEN}).json()
+    events = requests.get(
+        f"{s.url}/api/v4/projects/3/audit_events",
+        timeout=10,
+        headers={"PRIVATE-TOKEN": s.ADMIN_TOKEN},
+    ).json()
     assert {"ci_variable_updated", "ci_variable_created"} <= {e["event_name"] for e in events}
     assert "new-long-secret-value" not in json.dumps(events)

@@ -23,8 +23,10 @@ def _post(server: Any, path: str, token: str | None = None) -> requests.Response
 
 
 def _links(response: requests.Response) -> dict[str, str]:
-    return {rel: url for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"',
-                                                 response.headers.get("Link", ""))}
+    return {
+        rel: url
+        for url, rel in re.findall(r'<([^>]+)>; rel="(\w+)"', response.headers.get("Link", ""))
+    }
 
 
 # --------------------------------------------------------------------------- offset pagination
@@ -35,7 +37,11 @@ def test_offset_headers_on_a_middle_page(drill: Any) -> None:
     assert r.status_code == 200
     h = r.headers
     assert (h["x-page"], h["x-per-page"], h["x-next-page"], h["x-prev-page"]) == (
-        "3", "50", "4", "2")
+        "3",
+        "50",
+        "4",
+        "2",
+    )
     assert h["x-total"] == "2000" and h["x-total-pages"] == "40"
     links = _links(r)
     assert set(links) == {"prev", "next", "first", "last"}
@@ -90,8 +96,13 @@ def test_invalid_page_parameter_is_a_grape_400(drill: Any) -> None:
 
 def _keyset_walk(server: Any, sort: str, per_page: int = 100, **extra: Any) -> list[int]:
     url: str | None = f"{server.url}/api/v4/users"
-    params: dict[str, Any] | None = {"pagination": "keyset", "order_by": "id", "sort": sort,
-                                     "per_page": per_page, **extra}
+    params: dict[str, Any] | None = {
+        "pagination": "keyset",
+        "order_by": "id",
+        "sort": sort,
+        "per_page": per_page,
+        **extra,
+    }
     seen: list[int] = []
     session = requests.Session()
     session.headers["PRIVATE-TOKEN"] = server.ADMIN_TOKEN
@@ -132,8 +143,9 @@ def test_python_gitlab_pages_every_user_offset_and_keyset(drill: Any) -> None:
     gl = gitlab.Gitlab(drill.url, private_token=drill.ADMIN_TOKEN, timeout=10)
     offset_ids = [u.id for u in gl.users.list(iterator=True, per_page=100)]
     assert sorted(offset_ids) == list(range(1, 2001)) and len(offset_ids) == 2000
-    keyset = gl.users.list(iterator=True, pagination="keyset", order_by="id", sort="asc",
-                           per_page=100)
+    keyset = gl.users.list(
+        iterator=True, pagination="keyset", order_by="id", sort="asc", per_page=100
+    )
     keyset_ids = [u.id for u in keyset]
     assert keyset_ids == list(range(1, 2001))
     assert keyset.total is None  # no totals in keyset mode
@@ -155,8 +167,14 @@ def test_admin_list_shape_has_admin_fields_but_no_sign_in_ips(drill: Any) -> Non
 
 def test_non_admin_gets_basic_shape_and_admin_filters_are_silently_dropped(drill: Any) -> None:
     everyone = _get(drill, "/users", token=drill.USER_TOKEN)
-    dropped = _get(drill, "/users", token=drill.USER_TOKEN, admins="true",
-                   two_factor="disabled", created_after="2099-01-01T00:00:00Z")
+    dropped = _get(
+        drill,
+        "/users",
+        token=drill.USER_TOKEN,
+        admins="true",
+        two_factor="disabled",
+        created_after="2099-01-01T00:00:00Z",
+    )
     assert dropped.status_code == 200
     assert dropped.headers["x-total"] == everyone.headers["x-total"]
     row = dropped.json()[0]
@@ -181,7 +199,8 @@ def test_user_filters(drill: Any) -> None:
     bots = _get(drill, "/users", exclude_humans="true", per_page=100).json()
     assert all(u["bot"] for u in bots if u["username"] != "ghost")
     assert total(without_project_bots="true") == all_users - sum(
-        1 for u in bots if u["username"].startswith(("project_", "group_")))
+        1 for u in bots if u["username"].startswith(("project_", "group_"))
+    )
     assert total(exclude_internal="true") == all_users - 2  # alert-bot and support-bot
     assert total(blocked="true") > 0 and total(active="true") < all_users
     assert total(external="true") == total() - total(exclude_external="true")
@@ -210,8 +229,11 @@ def test_seeded_population(drill: Any) -> None:
 
 def _keyset_users(server: Any) -> list[dict[str, Any]]:
     gl = gitlab.Gitlab(server.url, private_token=server.ADMIN_TOKEN, timeout=10)
-    return list(gl.http_list("/users", iterator=True, pagination="keyset", order_by="id",
-                             sort="asc", per_page=100))
+    return list(
+        gl.http_list(
+            "/users", iterator=True, pagination="keyset", order_by="id", sort="asc", per_page=100
+        )
+    )
 
 
 def test_unknown_user_is_404_message(drill: Any) -> None:

@@ -161,10 +161,29 @@ def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("tls")
     cert, key = d / "cert.pem", d / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-        check=True, capture_output=True, timeout=30,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
     return cert, key
 
@@ -240,8 +259,13 @@ def test_python_gitlab_redirect_error() -> None:
     [
         (401, {"message": "401 Unauthorized"}, {}, "auth", "expired"),
         (403, {"message": "403 Forbidden"}, {}, "forbidden", "administrator"),
-        (403, {"error": "insufficient_scope", "error_description": "x", "scope": "admin_mode"},
-         {}, "scope", "admin_mode"),
+        (
+            403,
+            {"error": "insufficient_scope", "error_description": "x", "scope": "admin_mode"},
+            {},
+            "scope",
+            "admin_mode",
+        ),
         (404, {"message": "404 User Not Found"}, {}, "not_found", "404"),
         (409, {"message": "409 Conflict"}, {}, "conflict", "409"),
         (429, b"Retry later\n", {"Retry-After": "7"}, "rate_limit", "7 s"),
@@ -294,7 +318,8 @@ def test_hostile_error_body_is_sanitized_truncated_and_redacted() -> None:
 
 def test_dict_error_message_from_python_gitlab() -> None:
     exc = gitlab.exceptions.GitlabCreateError(
-        error_message={"username": ["has already been taken"]}, response_code=400,
+        error_message={"username": ["has already been taken"]},
+        response_code=400,
         response_body=b'{"message":{"username":["has already been taken"]}}',
     )
     p = describe_error(exc)

@@ -61,9 +61,17 @@ def test_the_runbook_ticks_itself_for_what_the_console_did(demo: Demo) -> None:
 
 def test_bundle_has_every_file_read_only_and_verifies(demo: Demo, bundle: Path) -> None:
     names = {p.name for p in bundle.iterdir()}
-    assert {"report.md", "users.jsonl", "audit_events.jsonl", "credentials.jsonl",
-            "journal.jsonl", "journal_entries.jsonl", "instance.json", "runbook.json",
-            MANIFEST} <= names
+    assert {
+        "report.md",
+        "users.jsonl",
+        "audit_events.jsonl",
+        "credentials.jsonl",
+        "journal.jsonl",
+        "journal_entries.jsonl",
+        "instance.json",
+        "runbook.json",
+        MANIFEST,
+    } <= names
     assert stat.S_IMODE(bundle.stat().st_mode) == 0o555
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o444 for p in bundle.iterdir())
     manifest = json.loads((bundle / MANIFEST).read_text())
@@ -87,10 +95,20 @@ def test_export_refuses_an_existing_directory(demo: Demo, bundle: Path, tmp_path
         export_bundle(demo.store, demo.incident, tmp_path / "empty")
 
 
-@pytest.mark.parametrize("name", ["report.md", "users.jsonl", "audit_events.jsonl",
-                                  "credentials.jsonl", "journal.jsonl", "instance.json"])
-def test_one_changed_byte_in_any_file_fails_and_names_it(bundle: Path, tmp_path: Path,
-                                                          name: str) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        "report.md",
+        "users.jsonl",
+        "audit_events.jsonl",
+        "credentials.jsonl",
+        "journal.jsonl",
+        "instance.json",
+    ],
+)
+def test_one_changed_byte_in_any_file_fails_and_names_it(
+    bundle: Path, tmp_path: Path, name: str
+) -> None:
     copy = _copy(bundle, tmp_path)
     data = bytearray((copy / name).read_bytes())
     middle = len(data) // 2
@@ -114,8 +132,9 @@ def _rehash(copy: Path) -> None:
 
 
 @pytest.mark.parametrize("forge_manifest", [False, True])
-def test_a_deleted_journal_line_fails_naming_the_record(bundle: Path, tmp_path: Path,
-                                                        forge_manifest: bool) -> None:
+def test_a_deleted_journal_line_fails_naming_the_record(
+    bundle: Path, tmp_path: Path, forge_manifest: bool
+) -> None:
     copy = _copy(bundle, tmp_path)
     lines = _lines(copy / "journal.jsonl")
     assert len(lines) >= 4
@@ -157,7 +176,8 @@ def test_a_missing_or_extra_file_fails(bundle: Path, tmp_path: Path) -> None:
 
 
 def test_a_bundle_without_its_journal_fails_even_with_a_rewritten_manifest(
-        bundle: Path, tmp_path: Path) -> None:
+    bundle: Path, tmp_path: Path
+) -> None:
     copy = _copy(bundle, tmp_path)
     (copy / "journal.jsonl").unlink()
     manifest = json.loads((copy / MANIFEST).read_text())
@@ -185,8 +205,9 @@ def test_report_reads_well_with_every_section(demo: Demo, bundle: Path) -> None:
     head = demo.store.journal_head(demo.incident.id)
     assert f"`{head}`" in text
     assert "- [x] Block the user to mitigate any current risk." in text
-    assert "- [ ] After completing an investigation and mitigating impacts, unblock the user." \
-        in text
+    assert (
+        "- [ ] After completing an investigation and mitigating impacts, unblock the user." in text
+    )
     assert "Unblock mchen when the investigation is done" in text
     assert "| 7 | mchen | Michael Chen | flagged |" in text
     assert "Hand the new password over by phone" in text
@@ -222,8 +243,10 @@ def _keygen() -> str:
 def test_signed_bundle_verifies_and_a_changed_manifest_fails(demo: Demo, tmp_path: Path) -> None:
     tool = _keygen()
     key = tmp_path / "id_ed25519"
-    subprocess.run([tool, "-q", "-t", "ed25519", "-N", "", "-C", "alice@example.com", "-f",
-                    str(key)], check=True)
+    subprocess.run(
+        [tool, "-q", "-t", "ed25519", "-N", "", "-C", "alice@example.com", "-f", str(key)],
+        check=True,
+    )
     out = tmp_path / "signed"
     export_bundle(demo.store, demo.incident, out, sign_key=key)
     assert (out / "manifest.json.sig").is_file()

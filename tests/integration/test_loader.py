@@ -67,8 +67,9 @@ class FakeUsers:
         per_page = min(int(q.get("per_page", 20)), self.per_page_cap)
         if q.get("pagination") != "keyset":  # the estimate request
             headers = {"x-total": str(len(self.ids))} if self.total_header else {}
-            return httpx.Response(200, json=[self.user(i) for i in self.ids[:per_page]],
-                                  headers=headers)
+            return httpx.Response(
+                200, json=[self.user(i) for i in self.ids[:per_page]], headers=headers
+            )
         sort = "desc" if self.ignore_sort else q.get("sort", "desc")
         order = self.ids if sort == "asc" else self.ids[::-1]
         cursor = q.get("cursor")
@@ -95,8 +96,9 @@ class FakeUsers:
             "is_admin": False,
         }
         if detail:
-            data.update(current_sign_in_ip="203.0.113.9", last_sign_in_ip="198.51.100.4",
-                        sign_in_count=7)
+            data.update(
+                current_sign_in_ip="203.0.113.9", last_sign_in_ip="198.51.100.4", sign_in_count=7
+            )
         return data
 
 
@@ -149,15 +151,20 @@ def _run_fake(
         transport = httpx.MockTransport(fake.handler)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
             return await load_users(
-                client, recording, incident, on_progress=progress.append,  # type: ignore[arg-type]
-                cancelled=cancelled, per_page=per_page,
+                client,
+                recording,
+                incident,
+                on_progress=progress.append,  # type: ignore[arg-type]
+                cancelled=cancelled,
+                per_page=per_page,
             )
 
     return asyncio.run(run()), recording, progress, incident
 
 
-def _assert_exactly_once(ids: list[int], result: LoadResult, rec: RecordingStore,
-                         store: Store, incident: int) -> None:
+def _assert_exactly_once(
+    ids: list[int], result: LoadResult, rec: RecordingStore, store: Store, incident: int
+) -> None:
     assert result.problem is None
     assert not result.cancelled
     assert result.loaded == len(ids)
@@ -233,8 +240,9 @@ def test_cancellation_stops_early(store: Store) -> None:
         calls["n"] += 1
         return calls["n"] > 6
 
-    result, _, progress, incident = _run_fake(FakeUsers(ids), store, per_page=10,
-                                                cancelled=cancelled)
+    result, _, progress, incident = _run_fake(
+        FakeUsers(ids), store, per_page=10, cancelled=cancelled
+    )
     assert result.cancelled
     assert 0 < result.loaded < 200
     assert store.count_users(incident) == result.loaded
@@ -356,8 +364,14 @@ def test_enrich_fills_ips_and_counts_missing(store: Store) -> None:
     async def run() -> Any:
         transport = httpx.MockTransport(fake.handler)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            return await enrich_users(client, store, incident, [3, 4, 5, 999], concurrency=3,
-                                      on_progress=lambda d, t: done.append((d, t)))
+            return await enrich_users(
+                client,
+                store,
+                incident,
+                [3, 4, 5, 999],
+                concurrency=3,
+                on_progress=lambda d, t: done.append((d, t)),
+            )
 
     enriched = asyncio.run(run())
     assert (enriched.enriched, enriched.missing, enriched.problem) == (3, 1, None)
@@ -374,7 +388,7 @@ def test_fetch_tokens_reads_every_page_without_total_pages() -> None:
         q = parse_qs(urlsplit(str(request.url)).query)
         page = int(q["page"][0])
         per = int(q["per_page"][0])
-        return httpx.Response(200, json=tokens[(page - 1) * per: page * per])
+        return httpx.Response(200, json=tokens[(page - 1) * per : page * per])
 
     async def run() -> list[dict[str, Any]]:
         transport = httpx.MockTransport(handler)
@@ -387,15 +401,30 @@ def test_fetch_tokens_reads_every_page_without_total_pages() -> None:
 
 def test_sign_in_history_counts_sign_in_events_only() -> None:
     events = [
-        {"author_id": 5, "event_name": "authenticated_with_password",
-         "created_at": "2025-01-01T00:00:00Z", "details": {"ip_address": "203.0.113.1"}},
-        {"author_id": 5, "event_name": None, "created_at": "2025-01-02T00:00:00Z",
-         "details": {"with": "standard", "ip_address": "203.0.113.2"}},
-        {"author_id": 5, "event_name": "personal_access_token_created",
-         "created_at": "2025-01-03T00:00:00Z", "details": {"ip_address": "198.51.100.66"}},
-        {"author_id": -1, "event_name": "login_failed_with_standard_authentication",
-         "created_at": "2025-01-03T00:00:00Z",
-         "details": {"ip_address": "192.0.2.1", "failed_login": "STANDARD"}},
+        {
+            "author_id": 5,
+            "event_name": "authenticated_with_password",
+            "created_at": "2025-01-01T00:00:00Z",
+            "details": {"ip_address": "203.0.113.1"},
+        },
+        {
+            "author_id": 5,
+            "event_name": None,
+            "created_at": "2025-01-02T00:00:00Z",
+            "details": {"with": "standard", "ip_address": "203.0.113.2"},
+        },
+        {
+            "author_id": 5,
+            "event_name": "personal_access_token_created",
+            "created_at": "2025-01-03T00:00:00Z",
+            "details": {"ip_address": "198.51.100.66"},
+        },
+        {
+            "author_id": -1,
+            "event_name": "login_failed_with_standard_authentication",
+            "created_at": "2025-01-03T00:00:00Z",
+            "details": {"ip_address": "192.0.2.1", "failed_login": "STANDARD"},
+        },
     ]
     assert sign_in_history(events, {}) == {5: {"203.0.113.1", "203.0.113.2"}}
 
@@ -404,8 +433,12 @@ def test_sign_in_history_stops_where_the_current_ip_first_appears() -> None:
     # The attacker signed in twice from .66 inside the window: .66 must still count as new,
     # because before its first use the user only ever came from the office address.
     def sign_in(when: str, ip: str) -> dict[str, object]:
-        return {"author_id": 7, "event_name": "authenticated_with_password",
-                "created_at": when, "ip_address": ip}
+        return {
+            "author_id": 7,
+            "event_name": "authenticated_with_password",
+            "created_at": when,
+            "ip_address": ip,
+        }
 
     events = [
         sign_in("2025-01-01T09:00:00Z", "10.40.12.23"),
@@ -420,9 +453,9 @@ def test_sign_in_history_stops_where_the_current_ip_first_appears() -> None:
 # --------------------------------------------------------------------------- against the drill
 
 
-def _drill_load(server: Any, store: Store, token: str | None = None, **kw: Any) -> tuple[
-    LoadResult, int, list[LoadProgress]
-]:
+def _drill_load(
+    server: Any, store: Store, token: str | None = None, **kw: Any
+) -> tuple[LoadResult, int, list[LoadProgress]]:
     from console.config import ConnectionConfig
     from console.drill.server import DrillServer
     from console.secret import Secret
@@ -529,8 +562,10 @@ def test_drill_enrichment_fills_sign_in_ips(drill: Any, store: Store) -> None:
     assert result.loaded == 2000
     targets = [u.id for u in drill.state.users.values() if u.current_sign_in_ip][:25]
     assert targets
-    assert all(store.get_user(incident, uid).current_sign_in_ip is None  # type: ignore[union-attr]
-               for uid in targets)
+    assert all(
+        store.get_user(incident, uid).current_sign_in_ip is None  # type: ignore[union-attr]
+        for uid in targets
+    )
     enriched = enrich_users_blocking(
         ConnectionConfig(url=drill.url), Secret(DrillServer.ADMIN_TOKEN), store, incident, targets
     )
@@ -574,8 +609,13 @@ def test_drill_risk_is_computed_and_stored(drill: Any, store: Store) -> None:
     window = ((now - timedelta(days=7)).isoformat(), now.isoformat())
     before = (now - timedelta(days=30)).isoformat()
     history = [  # a sign-in from the office before the window; the current IP is new
-        {"id": 1, "author_id": victim.id, "event_name": "authenticated_with_password",
-         "created_at": before, "details": {"ip_address": "10.20.30.40"}},
+        {
+            "id": 1,
+            "author_id": victim.id,
+            "event_name": "authenticated_with_password",
+            "created_at": before,
+            "details": {"ip_address": "10.20.30.40"},
+        },
     ]
     risks = compute_and_store_risk(
         store, incident, window, tokens=fetch_tokens_blocking(cfg, token), events=history
@@ -593,23 +633,63 @@ def test_risk_reads_cached_tokens_and_events_when_not_given(store: Store) -> Non
     from console.risk import AUDIT_EVENTS_CACHE_KEY, TOKENS_CACHE_KEY, compute_and_store_risk
 
     incident = _incident(store)
-    store.upsert_users(incident, [
-        {"id": 1, "username": "root", "name": "Root", "is_admin": True,
-         "two_factor_enabled": True, "state": "active", "created_at": "2020-01-01T00:00:00Z"},
-        {"id": 2, "username": "svc", "name": "svc", "user_type": "project_bot",
-         "state": "active", "created_at": "2020-01-01T00:00:00Z"},
-    ], "2025-01-01T00:00:00Z")
+    store.upsert_users(
+        incident,
+        [
+            {
+                "id": 1,
+                "username": "root",
+                "name": "Root",
+                "is_admin": True,
+                "two_factor_enabled": True,
+                "state": "active",
+                "created_at": "2020-01-01T00:00:00Z",
+            },
+            {
+                "id": 2,
+                "username": "svc",
+                "name": "svc",
+                "user_type": "project_bot",
+                "state": "active",
+                "created_at": "2020-01-01T00:00:00Z",
+            },
+        ],
+        "2025-01-01T00:00:00Z",
+    )
     store.upsert_user_detail(incident, {"id": 1, "current_sign_in_ip": "203.0.113.66"})
     window = ("2025-01-01T00:00:00Z", "2025-01-08T00:00:00Z")
     assert compute_and_store_risk(store, incident, window)[1][0] == 0  # nothing cached yet
-    store.cache_put(incident, AUDIT_EVENTS_CACHE_KEY, {"events": [
-        {"id": 9, "author_id": 1, "event_name": "authenticated_with_password",
-         "created_at": "2024-12-01T00:00:00Z", "details": {"ip_address": "10.0.0.1"}},
-    ]})
-    store.cache_put(incident, TOKENS_CACHE_KEY, [
-        {"id": 5, "user_id": 2, "name": "ci", "expires_at": None, "active": True,
-         "revoked": False, "scopes": ["api"], "created_at": "2024-01-01T00:00:00Z"},
-    ])
+    store.cache_put(
+        incident,
+        AUDIT_EVENTS_CACHE_KEY,
+        {
+            "events": [
+                {
+                    "id": 9,
+                    "author_id": 1,
+                    "event_name": "authenticated_with_password",
+                    "created_at": "2024-12-01T00:00:00Z",
+                    "details": {"ip_address": "10.0.0.1"},
+                },
+            ]
+        },
+    )
+    store.cache_put(
+        incident,
+        TOKENS_CACHE_KEY,
+        [
+            {
+                "id": 5,
+                "user_id": 2,
+                "name": "ci",
+                "expires_at": None,
+                "active": True,
+                "revoked": False,
+                "scopes": ["api"],
+                "created_at": "2024-01-01T00:00:00Z",
+            },
+        ],
+    )
     risks = compute_and_store_risk(store, incident, window)
     assert risks[1][0] > 0 and any("203.0.113.66" in r for r in risks[1][1])
     assert risks[2][0] > 0  # the bot's token never expires

@@ -45,8 +45,12 @@ class FakeGitLab:
         self.on_request: Callable[[dict[str, str]], None] = lambda q: None
 
     def user(self, uid: int) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": uid, "username": f"u{uid}", "name": f"U {uid}",
-                                "state": "active"}
+        data: dict[str, Any] = {
+            "id": uid,
+            "username": f"u{uid}",
+            "name": f"U {uid}",
+            "state": "active",
+        }
         if self.admin:
             data["created_at"] = _iso(self.created[uid])
             data["email"] = f"u{uid}@example.test"
@@ -67,12 +71,18 @@ class FakeGitLab:
         if not (keyset and self.ignore_filters_when_paging):
             if "created_after" in q:
                 after = _parse(q["created_after"])
-                ids = [i for i in ids if (self.created[i] >= after if self.inclusive
-                                          else self.created[i] > after)]
+                ids = [
+                    i
+                    for i in ids
+                    if (self.created[i] >= after if self.inclusive else self.created[i] > after)
+                ]
             if "created_before" in q:
                 before = _parse(q["created_before"])
-                ids = [i for i in ids if (self.created[i] <= before if self.inclusive
-                                          else self.created[i] < before)]
+                ids = [
+                    i
+                    for i in ids
+                    if (self.created[i] <= before if self.inclusive else self.created[i] < before)
+                ]
         if q.get("order_by") == "created_at":
             ids.sort(key=lambda i: (self.created[i], i))
         if q.get("sort", "desc") == "desc":
@@ -80,8 +90,7 @@ class FakeGitLab:
         per_page = min(int(q.get("per_page", 20)), 100)
         if not keyset:
             headers = {"x-total": str(len(ids))} if len(ids) <= 10_000 else {}
-            return httpx.Response(200, json=[self.user(i) for i in ids[:per_page]],
-                                  headers=headers)
+            return httpx.Response(200, json=[self.user(i) for i in ids[:per_page]], headers=headers)
         if "cursor" in q:
             c = int(q["cursor"])
             ascending = q.get("sort", "desc") == "asc"
@@ -128,14 +137,20 @@ def _load(
 
         transport = httpx.MockTransport(handler)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            return await load_users(client, rec, incident,  # type: ignore[arg-type]
-                                    on_progress=progress.append, **kw)
+            return await load_users(
+                client,
+                rec,
+                incident,  # type: ignore[arg-type]
+                on_progress=progress.append,
+                **kw,
+            )
 
     return asyncio.run(run()), rec, progress, incident
 
 
-def _exactly_once(fake: FakeGitLab, result: LoadResult, rec: Recording, store: Store,
-                  incident: int) -> None:
+def _exactly_once(
+    fake: FakeGitLab, result: LoadResult, rec: Recording, store: Store, incident: int
+) -> None:
     assert result.problem is None and not result.cancelled
     assert set(rec.written) == set(fake.created)
     assert all(n == 1 for n in rec.written.values()), rec.written.most_common(3)
@@ -144,13 +159,18 @@ def _exactly_once(fake: FakeGitLab, result: LoadResult, rec: Recording, store: S
 
 
 def _slice_params(fake: FakeGitLab) -> list[tuple[str | None, str | None]]:
-    return sorted({(q.get("created_after"), q.get("created_before")) for q in fake.requests
-                   if q.get("pagination") == "keyset" and "cursor" not in q}, key=str)
+    return sorted(
+        {
+            (q.get("created_after"), q.get("created_before"))
+            for q in fake.requests
+            if q.get("pagination") == "keyset" and "cursor" not in q
+        },
+        key=str,
+    )
 
 
 @pytest.mark.parametrize("inclusive", [True, False])
-def test_slices_cover_every_user_once_even_on_the_boundaries(store: Store,
-                                                             inclusive: bool) -> None:
+def test_slices_cover_every_user_once_even_on_the_boundaries(store: Store, inclusive: bool) -> None:
     # one user per second: every slice edge (a whole second) is some user's created_at,
     # and the neighbours one second either side of it too
     fake = FakeGitLab({uid: T0 + uid for uid in range(1, 401)})
@@ -214,8 +234,9 @@ def test_a_server_ignoring_the_filters_fails_the_probe(store: Store) -> None:
     result, rec, _, incident = _load(fake, store, per_page=5)
     _exactly_once(fake, result, rec, store, incident)
     assert result.partitions == 0
-    assert not any(q.get("pagination") == "keyset" and "created_before" in q
-                   for q in fake.requests)  # the probe caught it before any slice was read
+    assert not any(
+        q.get("pagination") == "keyset" and "created_before" in q for q in fake.requests
+    )  # the probe caught it before any slice was read
 
 
 def test_a_page_outside_its_slice_abandons_the_partitions(store: Store) -> None:
@@ -235,8 +256,9 @@ def test_cancellation_between_pages_of_the_slices(store: Store) -> None:
             pages["n"] += 1
 
     fake.on_request = count
-    result, rec, progress, incident = _load(fake, store, per_page=10,
-                                            cancelled=lambda: pages["n"] >= 12)
+    result, rec, progress, incident = _load(
+        fake, store, per_page=10, cancelled=lambda: pages["n"] >= 12
+    )
     assert result.cancelled and result.problem is None
     assert 0 < result.loaded < 2000
     assert pages["n"] <= 12 + 8  # at most the requests already in flight
@@ -263,11 +285,16 @@ def test_drill_partitioned_load_equals_the_full_user_set(drill: Any, tmp_path: P
 
     store = Store.open(tmp_path / "s.db")
     try:
-        incident = store.create_incident("t", "compromised-instance", None, drill.url,
-                                         None, None).id
-        result = load_users_blocking(ConnectionConfig(url=drill.url, timeout=20.0),
-                                     Secret(DrillServer.ADMIN_TOKEN), store, incident,
-                                     per_page=20)
+        incident = store.create_incident(
+            "t", "compromised-instance", None, drill.url, None, None
+        ).id
+        result = load_users_blocking(
+            ConnectionConfig(url=drill.url, timeout=20.0),
+            Secret(DrillServer.ADMIN_TOKEN),
+            store,
+            incident,
+            per_page=20,
+        )
         assert result.problem is None and result.partitions == 10
         assert store.user_ids(incident, UserQuery()) == sorted(drill.state.users)
         assert result.loaded == len(drill.state.users)

@@ -79,14 +79,18 @@ def branch(request: pytest.FixtureRequest) -> str:
 Linker = Callable[[Scripted, Scripted], Callable[[str, int], str | None]]
 
 FOREIGN: dict[str, Linker] = {
-    "other host": lambda s, t: lambda path, page: (
-        f"http://gitlab.attacker.invalid/api/v4{path}?page=2"),
-    "same host, other port": lambda s, t: lambda path, page: (
-        f"http://127.0.0.1:{t.port}/api/v4{path}?page=2"),
-    "other scheme": lambda s, t: lambda path, page: (
-        f"https://127.0.0.1:{s.port}/api/v4{path}?page=2"),
-    "other API prefix": lambda s, t: lambda path, page: (
-        f"http://127.0.0.1:{s.port}/evil/api/v4{path}?page=2"),
+    "other host": lambda s, t: (
+        lambda path, page: f"http://gitlab.attacker.invalid/api/v4{path}?page=2"
+    ),
+    "same host, other port": lambda s, t: (
+        lambda path, page: f"http://127.0.0.1:{t.port}/api/v4{path}?page=2"
+    ),
+    "other scheme": lambda s, t: (
+        lambda path, page: f"https://127.0.0.1:{s.port}/api/v4{path}?page=2"
+    ),
+    "other API prefix": lambda s, t: (
+        lambda path, page: f"http://127.0.0.1:{s.port}/evil/api/v4{path}?page=2"
+    ),
 }
 SAME_ORIGIN: Linker = lambda s, t: lambda path, page: f"{s.url}/api/v4{path}?page=2"  # noqa: E731
 
@@ -125,8 +129,12 @@ def test_audit_follows_a_same_origin_next_link(
 
 @pytest.mark.parametrize(
     ("link", "followed"),
-    [("/api/v4{path}?page=2", True), ("?page=2", True), ("//evil.invalid/api/v4{path}?page=2",
-                                                          False), ("/evil{path}?page=2", False)],
+    [
+        ("/api/v4{path}?page=2", True),
+        ("?page=2", True),
+        ("//evil.invalid/api/v4{path}?page=2", False),
+        ("/evil{path}?page=2", False),
+    ],
     ids=["absolute path", "query only", "scheme-relative host", "path outside the API"],
 )
 def test_relative_next_links_are_resolved_then_pinned(
@@ -176,9 +184,11 @@ def test_inventory_follows_same_origin_links_and_is_not_partial(
 
 def _no_memberships_paging(linker: Linker) -> Linker:
     """The dossier's blast radius needs the memberships: page those normally."""
+
     def build(s: Scripted, t: Scripted) -> Callable[[str, int], str | None]:
         inner = linker(s, t)
         return lambda path, page: None if path.endswith("/memberships") else inner(path, page)
+
     return build
 
 
@@ -188,23 +198,33 @@ def test_dossier_refuses_foreign_next_link_on_every_list(
 ) -> None:
     server.next_link = _no_memberships_paging(FOREIGN[variant])(server, trap)
     d = fetch_dossier(_client(server, branch), USER_ID, _iso_window())
-    for name in ("emails", "tokens", "impersonation_tokens", "ssh_keys", "gpg_keys", "events",
-                 "audit_events"):
+    for name in (
+        "emails",
+        "tokens",
+        "impersonation_tokens",
+        "ssh_keys",
+        "gpg_keys",
+        "events",
+        "audit_events",
+    ):
         problem = d.section(name).problem
         assert problem is not None and problem.title == UNSAFE, name
     entries = d.blast_radius.items
     assert isinstance(entries, list) and entries
     for entry in entries:
         assert set(entry["errors"]) == {
-            "variables", "runners", "hooks", "deploy_tokens", "access_tokens"}
+            "variables",
+            "runners",
+            "hooks",
+            "deploy_tokens",
+            "access_tokens",
+        }
         assert all(UNSAFE in text for text in entry["errors"].values())
     assert UNSAFE in (d.blast_radius.note or "")  # the subgroup/project walk was refused too
     _assert_not_followed(server, trap)
 
 
-def test_dossier_follows_same_origin_links(
-    server: Scripted, trap: Scripted, branch: str
-) -> None:
+def test_dossier_follows_same_origin_links(server: Scripted, trap: Scripted, branch: str) -> None:
     server.next_link = SAME_ORIGIN(server, trap)
     d = fetch_dossier(_client(server, branch), USER_ID, _iso_window())
     assert d.problems == [], [(s.name, s.problem) for s in d.problems]
@@ -230,8 +250,9 @@ def _audit(client: Any, cancelled: Callable[[], bool] | None) -> Outcome:
 
 
 def _inventory(client: Any, cancelled: Callable[[], bool] | None) -> Outcome:
-    inv = fetch_inventory(client, _window(), namespaces=False, resolve_users=False,
-                          cancelled=cancelled)
+    inv = fetch_inventory(
+        client, _window(), namespaces=False, resolve_users=False, cancelled=cancelled
+    )
     problem = next((sp.problem for sp in inv.problems if sp.source == "deploy keys"), None)
     ok = problem is None and inv.complete and any(r.kind == "deploy_key" for r in inv.rows)
     return Outcome(ok, problem)
@@ -256,13 +277,14 @@ PATHS: dict[tuple[str, str], tuple[str, Runner]] = {
 }
 PATH_IDS = [f"{name}-{kind}" for name, kind in PATHS]
 
-NGINX_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>"
-             b"502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>")
+NGINX_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>"
+    b"502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>"
+)
 
 
 def _http_date(seconds: float) -> str:
-    return email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=seconds),
-                                       usegmt=True)
+    return email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=seconds), usegmt=True)
 
 
 @pytest.fixture
@@ -273,8 +295,12 @@ def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return slept
 
 
-def _run(server: Scripted, key: tuple[str, str], faults: list[Fault],
-         cancelled: Callable[[], bool] | None = None) -> tuple[Outcome, int, float]:
+def _run(
+    server: Scripted,
+    key: tuple[str, str],
+    faults: list[Fault],
+    cancelled: Callable[[], bool] | None = None,
+) -> tuple[Outcome, int, float]:
     target, runner = PATHS[key]
     server.faults[target] = faults
     client = _client(server, key[1])
@@ -305,8 +331,12 @@ def test_transient_failure_then_ok_is_retried(
     ids=["seconds", "HTTP-date"],
 )
 def test_short_rate_limit_is_waited_out(
-    server: Scripted, pauses: list[float], key: tuple[str, str],
-    retry_after: str | None, low: float, high: float,
+    server: Scripted,
+    pauses: list[float],
+    key: tuple[str, str],
+    retry_after: str | None,
+    low: float,
+    high: float,
 ) -> None:
     value = retry_after if retry_after is not None else _http_date(3)
     outcome, hits, _ = _run(server, key, [Fault(429, {"Retry-After": value})])
@@ -379,9 +409,19 @@ def test_waits_are_reported_before_they_start(server: Scripted, pauses: list[flo
     server.faults["/deploy_keys"] = [Fault(503), Fault(429, {"Retry-After": "2"})]
     waits: list[Wait] = []
     got = list(iter_pages(_client(server, "httpx"), "/deploy_keys", on_wait=waits.append))
-    assert got == [[{"id": 11, "name": "x", "title": "t", "url": "https://hooks.example/x",
-                     "created_at": got[0][0]["created_at"], "scopes": [],
-                     "runner_type": "instance_type"}]]
+    assert got == [
+        [
+            {
+                "id": 11,
+                "name": "x",
+                "title": "t",
+                "url": "https://hooks.example/x",
+                "created_at": got[0][0]["created_at"],
+                "scopes": [],
+                "runner_type": "instance_type",
+            }
+        ]
+    ]
     assert [w.attempt for w in waits] == [1, 1]
     assert "503" in waits[0].reason and "429" in waits[1].reason
     assert 2.0 <= waits[1].seconds <= 2.25

@@ -48,8 +48,13 @@ class MiniGitLab:
 
     def __init__(self, n: int = 100) -> None:
         self.users: list[dict[str, Any]] = [
-            {"id": i, "username": f"u{i}", "name": f"U {i}", "state": "active",
-             "created_at": _iso(T0 + 60 * i)}
+            {
+                "id": i,
+                "username": f"u{i}",
+                "name": f"U {i}",
+                "state": "active",
+                "created_at": _iso(T0 + 60 * i),
+            }
             for i in range(1, n + 1)
         ]
         self.tokens = [{"id": i, "name": f"t{i}", "user_id": 1 + i % n} for i in range(1, 251)]
@@ -75,7 +80,7 @@ class MiniGitLab:
             return httpx.Response(200, json=detail, headers=self._link(path, {"page": "2"}))
         if path == "/api/v4/personal_access_tokens":
             page, per = int(q.get("page", 1)), int(q.get("per_page", 20))
-            chunk = self.tokens[(page - 1) * per: page * per]
+            chunk = self.tokens[(page - 1) * per : page * per]
             headers = self._link(path, {**q, "page": str(page + 1)}) if chunk else {}
             if self.total_pages_header is not None:
                 headers["x-total-pages"] = self.total_pages_header
@@ -124,8 +129,9 @@ def _client(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.AsyncCl
     return httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url=BASE)
 
 
-def _load(handler: Callable[[httpx.Request], httpx.Response], store: Store, *,
-          partitions: int) -> tuple[LoadResult, int]:
+def _load(
+    handler: Callable[[httpx.Request], httpx.Response], store: Store, *, partitions: int
+) -> tuple[LoadResult, int]:
     incident = _incident(store)
 
     async def run() -> LoadResult:
@@ -135,8 +141,9 @@ def _load(handler: Callable[[httpx.Request], httpx.Response], store: Store, *,
     return asyncio.run(run()), incident
 
 
-def _enrich(handler: Callable[[httpx.Request], httpx.Response], store: Store,
-            ids: list[int]) -> EnrichResult:
+def _enrich(
+    handler: Callable[[httpx.Request], httpx.Response], store: Store, ids: list[int]
+) -> EnrichResult:
     incident = _incident(store)
     store.upsert_users(incident, [{"id": i, "username": f"u{i}"} for i in ids], "2025-01-01")
 
@@ -167,8 +174,8 @@ FOREIGN = {
 
 def _all_local(urls: list[httpx.URL]) -> bool:
     return all(
-        (u.scheme, u.host, u.port, u.path.startswith("/api/v4/")) == ("http", "gitlab.test",
-                                                                     None, True)
+        (u.scheme, u.host, u.port, u.path.startswith("/api/v4/"))
+        == ("http", "gitlab.test", None, True)
         for u in urls
     )
 
@@ -322,15 +329,23 @@ def test_cancel_during_a_wait_returns_promptly(store: Store, slow_429: MiniGitLa
     waits: list[tuple[float, str]] = []
 
     cancelled, at = _cancel_after(0.3)
-    result = load_users_blocking(cfg, token, store, _incident(store), cancelled=cancelled,
-                                 partitions=1, on_wait=lambda s, why: waits.append((s, why)))
+    result = load_users_blocking(
+        cfg,
+        token,
+        store,
+        _incident(store),
+        cancelled=cancelled,
+        partitions=1,
+        on_wait=lambda s, why: waits.append((s, why)),
+    )
     assert result.cancelled and result.problem is None
     assert time.monotonic() - at[0] < 1.0
     assert waits and all(why == "rate_limited" and 30 <= s <= 31 for s, why in waits)
 
     cancelled, at = _cancel_after(0.3)
-    enriched = enrich_users_blocking(cfg, token, store, _incident(store), [1, 2],
-                                     cancelled=cancelled)
+    enriched = enrich_users_blocking(
+        cfg, token, store, _incident(store), [1, 2], cancelled=cancelled
+    )
     assert enriched.cancelled and enriched.problem is None
     assert time.monotonic() - at[0] < 1.0
 
@@ -388,8 +403,12 @@ def test_odd_records_are_skipped_and_counted_never_fatal(
         {"id": 4},  # every optional field missing
         {"id": 5, "username": "huge-count", "sign_in_count": 2**70},
     ]
-    pages = [page1, [], [{"id": big, "username": "seen-again"}],
-             [{"id": 1000 + i, "username": f"bulk{i}"} for i in range(3000)]]
+    pages = [
+        page1,
+        [],
+        [{"id": big, "username": "seen-again"}],
+        [{"id": 1000 + i, "username": f"bulk{i}"} for i in range(3000)],
+    ]
 
     def handler(request: httpx.Request) -> httpx.Response:
         q = {k: v[-1] for k, v in parse_qs(request.url.query.decode()).items()}
@@ -408,8 +427,13 @@ def test_odd_records_are_skipped_and_counted_never_fatal(
 
         monkeypatch.setattr(writer_mod, "build_httpx", lambda *a, **k: _client(handler))
         incident = _incident(store)
-        result = load_users_blocking(ConnectionConfig(url="http://gitlab.test"),
-                                     Secret("x" * 20), store, incident, partitions=1)
+        result = load_users_blocking(
+            ConnectionConfig(url="http://gitlab.test"),
+            Secret("x" * 20),
+            store,
+            incident,
+            partitions=1,
+        )
     else:
         result, incident = _load(handler, store, partitions=1)
     assert result.problem is None and not result.cancelled
@@ -450,8 +474,11 @@ def test_async_get_reports_each_wait_before_it_starts() -> None:
     from console.api import AsyncGet
     from console.errors import describe_error
 
-    answers = [httpx.Response(502), httpx.Response(429, headers={"Retry-After": "1"}),
-               httpx.Response(200, json=[])]
+    answers = [
+        httpx.Response(502),
+        httpx.Response(429, headers={"Retry-After": "1"}),
+        httpx.Response(200, json=[]),
+    ]
     waits: list[tuple[float, str, int]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -459,8 +486,11 @@ def test_async_get_reports_each_wait_before_it_starts() -> None:
 
     async def run() -> AsyncGet:
         async with _client(handler) as client:
-            http = AsyncGet(client, explain=describe_error,
-                            on_wait=lambda s, why: waits.append((s, why, len(answers))))
+            http = AsyncGet(
+                client,
+                explain=describe_error,
+                on_wait=lambda s, why: waits.append((s, why, len(answers))),
+            )
             await http.get("/users")
             return http
 

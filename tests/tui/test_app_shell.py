@@ -131,8 +131,12 @@ def test_quit_asks_while_work_is_running_and_exits_when_idle() -> None:
         await app.workers.wait_for_complete()
         worker = app.run_worker(asyncio.sleep(60), group="users-load")
         await pilot.press("q")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen)
-                    and "still loading users" in screen_text(app))
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, ConfirmScreen) and "still loading users" in screen_text(app)
+            ),
+        )
         await pilot.press("n")
         assert isinstance(app.screen, MainScreen) and app.is_running
         worker.cancel()
@@ -232,8 +236,9 @@ def test_resumed_search_leaves_focus_on_the_table_not_the_search_box() -> None:
         # writing the store behind its back raced with that flush).
         main.pane("users").restore({"search": "mchen", "selected_id": 7})  # type: ignore[attr-defined]
         await until(pilot, lambda: getattr(main.pane("users"), "view").search == "mchen")
-        first.ctx.store.save_ui_state(first.ctx.incident_id, "users",
-                                      {"search": "mchen", "selected_id": 7})
+        first.ctx.store.save_ui_state(
+            first.ctx.incident_id, "users", {"search": "mchen", "selected_id": 7}
+        )
 
     run_app(first, save)
 
@@ -285,8 +290,9 @@ def test_interrupted_actions_are_offered_for_recheck_on_resume() -> None:
         await reach_main(pilot)
         assert first.ctx is not None
         # As if the console died between journaling "block #15" and hearing back from GitLab.
-        first.ctx.store.journal_intent(first.ctx.incident_id, "block_user", "user", 15,
-                                       "tkowalski", {}, {"state": "active"})
+        first.ctx.store.journal_intent(
+            first.ctx.incident_id, "block_user", "user", 15, "tkowalski", {}, {"state": "active"}
+        )
 
     run_app(first, leave_an_intent)
 
@@ -295,8 +301,13 @@ def test_interrupted_actions_are_offered_for_recheck_on_resume() -> None:
     async def recheck(pilot: Any) -> None:
         from screens.action_run import ActionRunScreen
 
-        await until(pilot, lambda: isinstance(second.screen, ConfirmScreen)
-                    and "Interrupted actions found" in screen_text(second))
+        await until(
+            pilot,
+            lambda: (
+                isinstance(second.screen, ConfirmScreen)
+                and "Interrupted actions found" in screen_text(second)
+            ),
+        )
         await pilot.press("y")
         await until(pilot, lambda: isinstance(second.screen, ActionRunScreen))
         assert second.ctx is not None
@@ -323,8 +334,12 @@ def test_a_on_a_token_row_opens_the_token_actions() -> None:
         await until(pilot, lambda: bool(pane.rows))
         await pilot.press("t")  # tokens only
         row = pane.selected_row()
-        assert row is not None and row.kind in ("pat", "impersonation", "bot_token",
-                                                "service_token")
+        assert row is not None and row.kind in (
+            "pat",
+            "impersonation",
+            "bot_token",
+            "service_token",
+        )
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ActionsMenuScreen))
         assert "Revoke" in screen_text(app)

@@ -53,8 +53,13 @@ class Ctx:
     def __init__(self, store: Store, client: Any, coverage: Any = None) -> None:
         self.store, self.client, self.coverage = store, client, coverage
         self.incident = store.create_incident(
-            "drill", "compromised-account", None, "https://gitlab.invalid", "2025-04-01T00:00:00Z",
-            "2025-05-10T00:00:00Z")
+            "drill",
+            "compromised-account",
+            None,
+            "https://gitlab.invalid",
+            "2025-04-01T00:00:00Z",
+            "2025-05-10T00:00:00Z",
+        )
         self.read_only = self.dry_run = False
 
     @property
@@ -69,24 +74,55 @@ def _event(id_: int, name: str | None, author: tuple[int, str], **details: Any) 
     d = {"event_name": name, "author_name": author[1], **details}
     if name is None:
         d.pop("event_name")
-    return {"id": id_, "author_id": author[0], "entity_type": details.pop("_etype", "User"),
-            "entity_id": author[0], "event_name": name, "details": d,
-            "created_at": f"2025-05-0{1 + id_ % 8}T10:00:00Z"}
+    return {
+        "id": id_,
+        "author_id": author[0],
+        "entity_type": details.pop("_etype", "User"),
+        "entity_id": author[0],
+        "event_name": name,
+        "details": d,
+        "created_at": f"2025-05-0{1 + id_ % 8}T10:00:00Z",
+    }
 
 
 EVENTS = [
-    _event(1, "authenticated_with_two_factor", (7, "mchen"), ip_address="203.0.113.66",
-           custom_message="Signed in with two-factor authentication"),
-    _event(2, "personal_access_token_created", (7, "mchen"), target_id=7, target_type="User",
-           custom_message="Created personal access token with id 99"),
+    _event(
+        1,
+        "authenticated_with_two_factor",
+        (7, "mchen"),
+        ip_address="203.0.113.66",
+        custom_message="Signed in with two-factor authentication",
+    ),
+    _event(
+        2,
+        "personal_access_token_created",
+        (7, "mchen"),
+        target_id=7,
+        target_type="User",
+        custom_message="Created personal access token with id 99",
+    ),
     _event(3, "add_ssh_key", (7, "mchen"), custom_message="Added SSH key"),
-    _event(4, "user_blocked", (1, "root"), target_id=15, target_type="User",
-           target_details="Someone"),
+    _event(
+        4, "user_blocked", (1, "root"), target_id=15, target_type="User", target_details="Someone"
+    ),
     _event(5, None, (2, "alice"), custom_message="Added SSH key"),  # legacy shape
-    _event(6, "member_updated", (1, "root"), target_id=7, target_type="User",
-           change="access_level", **{"from": "Developer", "to": "Owner"}),
-    _event(7, "login_failed_with_standard_authentication", (-1, HOSTILE),
-           target_details=HOSTILE, ip_address="192.0.2.9", failed_login="STANDARD"),
+    _event(
+        6,
+        "member_updated",
+        (1, "root"),
+        target_id=7,
+        target_type="User",
+        change="access_level",
+        **{"from": "Developer", "to": "Owner"},
+    ),
+    _event(
+        7,
+        "login_failed_with_standard_authentication",
+        (-1, HOSTILE),
+        target_details=HOSTILE,
+        ip_address="192.0.2.9",
+        failed_login="STANDARD",
+    ),
 ]
 
 
@@ -171,8 +207,24 @@ def test_rows_come_from_the_store_and_filters_combine(tmp_path: Path) -> None:
 
 def test_search_with_fts_syntax_never_errors(tmp_path: Path) -> None:
     ctx = _stored_ctx(tmp_path)
-    hostile = ['"', 'NEAR(a b', "*", "(", ")", "AND", "OR NOT", "-x", "a:b", "^", '"unclosed',
-               "col:value*", "{x}", "'", "\\", "\x00"]
+    hostile = [
+        '"',
+        "NEAR(a b",
+        "*",
+        "(",
+        ")",
+        "AND",
+        "OR NOT",
+        "-x",
+        "a:b",
+        "^",
+        '"unclosed',
+        "col:value*",
+        "{x}",
+        "'",
+        "\\",
+        "\x00",
+    ]
 
     async def run() -> None:
         app = PaneApp(ctx, load_on_mount=False)
@@ -240,10 +292,20 @@ def _drill_ctx(drill: Any, store: Store) -> Any:
 
     now = drill.state.current_time()
     incident = store.create_incident(
-        "drill", "compromised-account", None, drill.url,
-        (now - timedelta(days=45)).isoformat(), now.isoformat())
-    conn = Connection(config=ConnectionConfig(url=drill.url), token=Secret(drill.ADMIN_TOKEN),
-                      token_source="drill", profile_name="drill", is_drill=True)
+        "drill",
+        "compromised-account",
+        None,
+        drill.url,
+        (now - timedelta(days=45)).isoformat(),
+        now.isoformat(),
+    )
+    conn = Connection(
+        config=ConnectionConfig(url=drill.url),
+        token=Secret(drill.ADMIN_TOKEN),
+        token_source="drill",
+        profile_name="drill",
+        is_drill=True,
+    )
     return AppContext(store=store, incident=incident, connection=conn, coverage=None)
 
 
@@ -288,8 +350,9 @@ def test_x_cancels_a_load_and_r_fetches_only_the_rest(tmp_path: Path) -> None:
                 assert not pane.loading and "cancelled" in str(pane.border_title)
                 await app.workers.wait_for_complete()
                 await _settle(app, pilot)
-                missing = store.missing_audit_windows(ctx.incident_id, "instance",
-                                                      *ctx.incident.window)
+                missing = store.missing_audit_windows(
+                    ctx.incident_id, "instance", *ctx.incident.window
+                )
                 assert missing  # the cancelled pieces stay missing, never half-counted
                 await pilot.press("r")
                 await until(pilot, lambda: not pane.loading, 60)
@@ -394,8 +457,7 @@ def test_pivots_reach_the_dossier_a_scope_and_a_credentials_events(tmp_path: Pat
         await pilot.press("g")
         await until(pilot, lambda: pilot.app.screen is not dossier, 10)
         await pilot.press("1")  # the first group or project of the blast radius
-        await until(pilot, lambda: pilot.app.screen is main and pane.view.scope != "instance",
-                    10)
+        await until(pilot, lambda: pilot.app.screen is main and pane.view.scope != "instance", 10)
         assert pane.view.scope.split(":")[0] in ("group", "project")
         await until(pilot, lambda: not pane.loading, 30)
         main.post_message(EventsForTarget(key_event.target_type, key_event.target_id, "build-07"))

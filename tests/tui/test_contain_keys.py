@@ -46,8 +46,11 @@ def test_bang_on_an_audit_event_contains_its_author_and_l_opens_the_leaked_token
         assert isinstance(audit, AuditPane)
         await until(pilot, lambda: audit.table.row_count > 0, 30)
         await pilot.press("slash", *COMPROMISED_USERNAME, "enter")
-        await until(pilot, lambda: (ev := audit.selected_event()) is not None
-                    and ev.author_id is not None, 30)
+        await until(
+            pilot,
+            lambda: (ev := audit.selected_event()) is not None and ev.author_id is not None,
+            30,
+        )
         author = audit.selected_event().author_id  # type: ignore[union-attr]
         await pilot.press("exclamation_mark")
         await until(pilot, lambda: isinstance(app.screen, ContainScreen))

@@ -41,8 +41,9 @@ async def _until(pilot: Any, predicate: Any, timeout: float = 30.0) -> None:
     raise AssertionError("timed out")
 
 
-def test_contain_screen_removes_every_foothold_each_sent_once(fresh_drill: Any,
-                                                              tmp_path: Path) -> None:
+def test_contain_screen_removes_every_foothold_each_sent_once(
+    fresh_drill: Any, tmp_path: Path
+) -> None:
     ctx = _ctx(fresh_drill, tmp_path)
     shots: list[str] = []
     planned: Counter[tuple[str, str]] = Counter()
@@ -53,13 +54,13 @@ def test_contain_screen_removes_every_foothold_each_sent_once(fresh_drill: Any,
         async with app.run_test(size=(100, 40)) as pilot:
             screen = ContainScreen(ctx, 7)
             app.push_screen(screen)
-            await _until(pilot, lambda: screen.playbook is not None
-                         and bool(screen.query("#contain-var-0")))
+            await _until(
+                pilot, lambda: screen.playbook is not None and bool(screen.query("#contain-var-0"))
+            )
             assert screen.playbook is not None
             planned.update((c.method, c.path) for c in screen.playbook.calls())
             text = "\n".join(screen.playbook.lines())
-            assert "POST /users/7/block" in text and "DELETE /users/1/impersonation_tokens/" \
-                in text
+            assert "POST /users/7/block" in text and "DELETE /users/1/impersonation_tokens/" in text
             screen.query_one("#contain-var-0", Input).value = NEW_PIP
             screen.query_one("#contain-confirm", Input).focus()
             await pilot.press("y", "enter")

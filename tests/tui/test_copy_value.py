@@ -67,8 +67,9 @@ def test_the_audit_events_ip_and_the_credentials_id(tmp_path: Path) -> None:
 
 def test_the_journal_view_copies_the_chains_head(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "s.db")
-    incident = store.create_incident("t", "compromised-account", None, "https://g.example",
-                                     "2026-03-01", None)
+    incident = store.create_incident(
+        "t", "compromised-account", None, "https://g.example", "2026-03-01", None
+    )
     entry = store.journal_intent(incident.id, "block_user", "user", 10, "jlee", {}, None)
     store.journal_update(entry, "sent", http_status=201, request_id="req-10")
     store.journal_update(entry, "done")

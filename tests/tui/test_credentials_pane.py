@@ -27,8 +27,13 @@ class Ctx:
     def __init__(self, store: Store, client: Any) -> None:
         self.store, self.client, self.coverage = store, client, None
         self.incident = store.create_incident(
-            "drill", "compromised-instance", None, "https://gitlab.invalid",
-            "2025-05-05T12:00:00Z", "2025-05-10T12:00:00Z")
+            "drill",
+            "compromised-instance",
+            None,
+            "https://gitlab.invalid",
+            "2025-05-05T12:00:00Z",
+            "2025-05-10T12:00:00Z",
+        )
 
     @property
     def incident_id(self) -> int:
@@ -40,9 +45,17 @@ class Ctx:
 
 def _server() -> FakeServer:
     routes = _routes()
-    hostile = {"id": 9, "name": HOSTILE, "user_id": 7, "scopes": ["api"], "revoked": False,
-               "active": True, "created_at": "2025-05-09T00:00:00Z", "last_used_at": None,
-               "expires_at": None}
+    hostile = {
+        "id": 9,
+        "name": HOSTILE,
+        "user_id": 7,
+        "scopes": ["api"],
+        "revoked": False,
+        "active": True,
+        "created_at": "2025-05-09T00:00:00Z",
+        "last_used_at": None,
+        "expires_at": None,
+    }
     routes["/personal_access_tokens"] = [*routes["/personal_access_tokens"][:4], hostile]
     return FakeServer(routes)
 
@@ -275,9 +288,20 @@ def test_a_cache_write_failure_still_shows_the_inventory(tmp_path: Path, monkeyp
 def test_a_huge_inventory_scrolls_every_row_and_filters_reach_past_it(tmp_path: Path) -> None:
     count = 2600
     routes = _routes()
-    bulk = [{"id": 1000 + i, "name": f"ide-{i}", "user_id": 7, "scopes": ["read_api"],
-             "revoked": False, "active": True, "created_at": "2024-01-01T00:00:00Z",
-             "last_used_at": None, "expires_at": "2030-01-01"} for i in range(count)]
+    bulk = [
+        {
+            "id": 1000 + i,
+            "name": f"ide-{i}",
+            "user_id": 7,
+            "scopes": ["read_api"],
+            "revoked": False,
+            "active": True,
+            "created_at": "2024-01-01T00:00:00Z",
+            "last_used_at": None,
+            "expires_at": "2030-01-01",
+        }
+        for i in range(count)
+    ]
     routes["/personal_access_tokens"] = [*routes["/personal_access_tokens"], *bulk]
     store = Store.open(tmp_path / "s.db")
     ctx = Ctx(store, FakeServer(routes))
@@ -344,7 +368,8 @@ def test_export_of_the_current_view_follows_the_panes_filters(tmp_path: Path) ->
             exported = view[1]
             assert isinstance(exported, list)
             assert sorted((r["kind"], r["id"]) for r in exported) == sorted(
-                (r.kind, r.id) for r in pane.shown)
+                (r.kind, r.id) for r in pane.shown
+            )
             assert {r["kind"] for r in exported} <= {"system_hook", "group_hook", "project_hook"}
 
     asyncio.run(run())

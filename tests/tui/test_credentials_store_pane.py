@@ -40,7 +40,8 @@ def test_a_refused_source_is_named_in_the_partial_label_and_its_old_rows_stay() 
         pane = await _credentials(pilot)
         await until(pilot, lambda: not pane.workers._workers or not pane.loading)
         runners = app.ctx.store.count_credentials(
-            app.ctx.incident_id, CredentialQuery(kinds=frozenset({"runner"})))
+            app.ctx.incident_id, CredentialQuery(kinds=frozenset({"runner"}))
+        )
         assert runners and "partial" not in str(pane.border_title)
         drill = app._startup.drill
         assert drill is not None
@@ -49,8 +50,12 @@ def test_a_refused_source_is_named_in_the_partial_label_and_its_old_rows_stay() 
         await until(pilot, lambda: "partial" in str(pane.border_title))
         assert "partial: runners failed" in str(pane.border_title)
         assert "runners" in screen_text(app)
-        assert app.ctx.store.count_credentials(
-            app.ctx.incident_id, CredentialQuery(kinds=frozenset({"runner"}))) == runners
+        assert (
+            app.ctx.store.count_credentials(
+                app.ctx.incident_id, CredentialQuery(kinds=frozenset({"runner"}))
+            )
+            == runners
+        )
 
     run_app(app, script)
 
@@ -71,8 +76,13 @@ def test_the_key_sweep_fills_key_rows_stops_on_x_and_resumes() -> None:
         await until(pilot, lambda: not pane.sweeping and "done" in pane.sweep_status, 60)
         assert "keys 300/300 users done" in pane.sweep_status, (first, pane.sweep_status)
         await pilot.press("p")  # SSH/GPG keys only
-        await until(pilot, lambda: pane.table.row_count > 0
-                    and all(r.kind in ("ssh_key", "gpg_key") for r in pane.shown))
+        await until(
+            pilot,
+            lambda: (
+                pane.table.row_count > 0
+                and all(r.kind in ("ssh_key", "gpg_key") for r in pane.shown)
+            ),
+        )
         ssh = [r for r in pane.shown if r.kind == "ssh_key"]
         assert ssh and all(r.extra["fingerprint"].startswith("SHA256:") for r in ssh)
         assert any(r.owner == "mchen" for r in ssh)
@@ -85,11 +95,15 @@ def test_the_key_sweep_fills_key_rows_stops_on_x_and_resumes() -> None:
 
 
 def _choose(pane: CredentialsPane, kind: str, name: str | None = None) -> str:
-    keys = pane.ctx.store.credential_keys(pane.ctx.incident_id,
-                                          CredentialQuery(kinds=frozenset({kind})))
+    keys = pane.ctx.store.credential_keys(
+        pane.ctx.incident_id, CredentialQuery(kinds=frozenset({kind}))
+    )
     rows = pane.ctx.store.credentials_by_keys(pane.ctx.incident_id, keys)
-    row = next(r for r in rows if r["state"] in ("active", "online", "")
-               and (name is None or r["name"] == name))
+    row = next(
+        r
+        for r in rows
+        if r["state"] in ("active", "online", "") and (name is None or r["name"] == name)
+    )
     return str(row["key"])
 
 
@@ -118,8 +132,14 @@ def test_the_worksheet_rotates_three_kinds_in_one_run_and_survives_a_restart() -
         assert isinstance(app.screen, WorksheetScreen)
         await pilot.press("backspace", "3", "enter")
         for _ in range(3):  # one run screen per action: revoke, delete key, reset runner
-            await until(pilot, lambda: isinstance(app.screen, ActionRunScreen | OneTimeSecrets)
-                        and (isinstance(app.screen, OneTimeSecrets) or app.screen.finished), 30)
+            await until(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, ActionRunScreen | OneTimeSecrets)
+                    and (isinstance(app.screen, OneTimeSecrets) or app.screen.finished)
+                ),
+                30,
+            )
             if isinstance(app.screen, OneTimeSecrets):  # the runner's new token, shown once
                 await pilot.press("escape")
                 await until(pilot, lambda: isinstance(app.screen, ActionRunScreen))
@@ -129,8 +149,10 @@ def test_the_worksheet_rotates_three_kinds_in_one_run_and_survives_a_restart() -
         await _settle(app, pilot)
         assert {pane.outcomes[k] for k in chosen} == {"done"}
         # verified on the server, so the rows say so without a reload
-        states = {r["kind"]: r["state"] for r in app.ctx.store.credentials_by_keys(
-            app.ctx.incident_id, chosen)}
+        states = {
+            r["kind"]: r["state"]
+            for r in app.ctx.store.credentials_by_keys(app.ctx.incident_id, chosen)
+        }
         assert states["pat"] == "revoked" and states["ssh_key"] == "deleted"
         saved = app.ctx.store.cache_get(app.ctx.incident_id, SHEET_CACHE)
         assert saved is not None and {i["key"] for i in saved[0]["items"]} == set(chosen)
@@ -165,14 +187,22 @@ def test_the_dossiers_s_selects_everything_the_user_could_see() -> None:
         await until(pilot, lambda: bool(pane.view.keys) and pane.table.row_count > 0, 30)
         await _settle(app, pilot)
         kinds = {k.split(":", 1)[0] for k in pane.view.keys}
-        assert kinds <= {"group_variable", "project_variable", "instance_variable", "runner",
-                         "group_hook", "project_hook", "system_hook", "deploy_token", "bot_token"}
+        assert kinds <= {
+            "group_variable",
+            "project_variable",
+            "instance_variable",
+            "runner",
+            "group_hook",
+            "project_hook",
+            "system_hook",
+            "deploy_token",
+            "bot_token",
+        }
         assert {"project_variable", "runner"} <= kinds, kinds
         assert set(pane.chosen) == set(pane.view.keys)
         assert pane.table.row_count == len(pane.view.keys)
         assert main.active_pane == "credentials"
-        assert "could be seen by @mchen" in str(
-            pane.query_one("#cred-filterbar", Static).render())
+        assert "could be seen by @mchen" in str(pane.query_one("#cred-filterbar", Static).render())
 
     run_app(app, script)
 
@@ -182,11 +212,29 @@ def test_twelve_thousand_rows_scroll_and_filter_reading_a_screen_at_a_time(
 ) -> None:
     store = Store.open(tmp_path / "s.db")
     ctx = Ctx(store, _server())
-    bulk = [{"kind": "pat", "id": 10_000 + i, "name": f"ide-{i}", "owner": f"u{i}",
-             "owner_type": "user", "owner_id": i, "flags": ["never used"], "rank": 0}
-            for i in range(12_000)]
-    bulk.append({"kind": "project_hook", "id": 5, "name": "deep hook", "rank": 12,
-                 "flags": ["TLS verification off"], "urgency": 1})
+    bulk = [
+        {
+            "kind": "pat",
+            "id": 10_000 + i,
+            "name": f"ide-{i}",
+            "owner": f"u{i}",
+            "owner_type": "user",
+            "owner_id": i,
+            "flags": ["never used"],
+            "rank": 0,
+        }
+        for i in range(12_000)
+    ]
+    bulk.append(
+        {
+            "kind": "project_hook",
+            "id": 5,
+            "name": "deep hook",
+            "rank": 12,
+            "flags": ["TLS verification off"],
+            "urgency": 1,
+        }
+    )
     store.replace_credentials(ctx.incident_id, bulk, kinds=FETCHED_KINDS)
 
     async def run() -> None:
@@ -227,8 +275,9 @@ def test_flagging_mchen_in_the_users_pane_crosslinks_his_planted_credentials() -
         ctx = app.ctx
         window = incident_window(*ctx.incident.window)
         conn = ctx.connection
-        loaded = await asyncio.to_thread(load_events_blocking, conn.config, conn.token,
-                                         ctx.store, ctx.incident_id, window)
+        loaded = await asyncio.to_thread(
+            load_events_blocking, conn.config, conn.token, ctx.store, ctx.incident_id, window
+        )
         # the Audit pane may have stored them already (it loads the window into the store)
         assert loaded.problem is None and ctx.store.count_events(ctx.incident_id) > 0
         await pilot.press("l")  # only cross-linked rows: none of mchen's yet
@@ -239,12 +288,16 @@ def test_flagging_mchen_in_the_users_pane_crosslinks_his_planted_credentials() -
         await until(pilot, lambda: users.row_count == 1)  # type: ignore[attr-defined]
         await pilot.press("f")  # flag mchen: the users pane's mark_saved reaches the pane
         await pilot.press("3")
-        await until(pilot, lambda: any("changed by flagged user @mchen" in r.flags
-                                       for r in pane.shown), 30)
+        await until(
+            pilot, lambda: any("changed by flagged user @mchen" in r.flags for r in pane.shown), 30
+        )
         linked = {r.kind for r in pane.shown if "changed by flagged user @mchen" in r.flags}
         assert {"runner", "ssh_key", "system_hook"} <= linked
-        runner = next(r for r in pane.shown if r.kind == "runner"
-                      and "changed by flagged user @mchen" in r.flags)
+        runner = next(
+            r
+            for r in pane.shown
+            if r.kind == "runner" and "changed by flagged user @mchen" in r.flags
+        )
         pane.table.move_to_key(runner.key)
         await pilot.pause()
         assert "changed by flagged user @mchen" in screen_text(app)  # the detail line
@@ -254,8 +307,13 @@ def test_flagging_mchen_in_the_users_pane_crosslinks_his_planted_credentials() -
         audit = main.pane("audit")  # type: ignore[attr-defined]
         assert isinstance(audit, AuditPane)
         # filtered on the runner as the events' target (its name searched if none names it)
-        await until(pilot, lambda: audit.shown_count > 0
-                    and (audit.view.target is not None or audit.view.search == runner.name))
+        await until(
+            pilot,
+            lambda: (
+                audit.shown_count > 0
+                and (audit.view.target is not None or audit.view.search == runner.name)
+            ),
+        )
         assert any(e.event_name == "ci_runner_created" for e in audit.shown_events())
 
     run_app(app, script)

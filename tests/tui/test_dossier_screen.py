@@ -194,9 +194,11 @@ def test_review_at_speed_in_the_dossier(tmp_path: Path, monkeypatch: pytest.Monk
 
     ctx = make_ctx(tmp_path, make_users(10))
     ctx.store.set_mark(ctx.incident_id, "user", 2, "cleared")
-    monkeypatch.setattr(dossier_module, "fetch_dossier",
-                        lambda gl, uid, w: Dossier(user_id=uid, window=w, fetched_at="x",
-                                                   seconds=0.0))
+    monkeypatch.setattr(
+        dossier_module,
+        "fetch_dossier",
+        lambda gl, uid, w: Dossier(user_id=uid, window=w, fetched_at="x", seconds=0.0),
+    )
     monkeypatch.setattr(AppContext, "gitlab", lambda self: object())
 
     async def run() -> None:

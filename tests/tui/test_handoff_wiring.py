@@ -21,8 +21,9 @@ def test_runbook_journal_timeline_and_exports_from_the_main_screen() -> None:
         main = await reach_main(pilot)
         ctx = app.ctx
         assert ctx is not None
-        await until(pilot, lambda: ctx.store.cache_get(ctx.incident_id, COVERAGE_CACHE_KEY)
-                    is not None)
+        await until(
+            pilot, lambda: ctx.store.cache_get(ctx.incident_id, COVERAGE_CACHE_KEY) is not None
+        )
         cached = ctx.store.cache_get(ctx.incident_id, COVERAGE_CACHE_KEY)
         assert cached is not None and cached[0]["version"]
 
@@ -56,8 +57,15 @@ def test_runbook_journal_timeline_and_exports_from_the_main_screen() -> None:
         await until(pilot, lambda: app.screen is main)
 
         names = [command.title for command in app.get_system_commands(main)]
-        assert {"Show Runbook", "Show Journal", "Timeline", "Export evidence bundle",
-                "Export current view", "Help", "Quit"} <= set(names)
+        assert {
+            "Show Runbook",
+            "Show Journal",
+            "Timeline",
+            "Export evidence bundle",
+            "Export current view",
+            "Help",
+            "Quit",
+        } <= set(names)
         assert not {"Theme", "Keys", "Screenshot"} & set(names)  # not Textual's own commands
         await main.run_action("export_bundle")
         await until(pilot, lambda: isinstance(app.screen, ExportDialog))

@@ -37,10 +37,15 @@ def test_offline_is_read_only_and_one_update_redraws_every_field() -> None:
         app = HeaderApp()
         async with app.run_test(size=(100, 4)) as pilot:
             header = app.query_one(ConsoleHeader)
-            header.update(instance_url="https://gitlab.example", identity="root",
-                          incident_title="Takeover [b]x[/]", offline=True,
-                          review=(3, 40, False), runbook="runbook 4/6 · 3 open",
-                          active_pane="runbook")
+            header.update(
+                instance_url="https://gitlab.example",
+                identity="root",
+                incident_title="Takeover [b]x[/]",
+                offline=True,
+                review=(3, 40, False),
+                runbook="runbook 4/6 · 3 open",
+                active_pane="runbook",
+            )
             await pilot.pause()
             lines = screen_text_of(app)
             assert lines[0].split()[:2] == ["OFFLINE", "READ-ONLY"]
@@ -68,8 +73,7 @@ def test_badges_follow_the_state() -> None:
 
 
 def test_the_runbook_pane_reports_its_progress_to_the_header() -> None:
-    panes = {**FAKE_PANES, **{k: v for k, v in default_pane_factories().items()
-                              if k == "runbook"}}
+    panes = {**FAKE_PANES, **{k: v for k, v in default_pane_factories().items() if k == "runbook"}}
     app = IncidentConsoleApp(demo(), panes=panes)
 
     async def script(pilot: Any) -> None:
@@ -91,8 +95,9 @@ def another_console() -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    os.pwrite(fd, json.dumps({"pid": 4242, "host": "jump-2",
-                              "since": "2025-05-10T12:00:00Z"}).encode(), 0)
+    os.pwrite(
+        fd, json.dumps({"pid": 4242, "host": "jump-2", "since": "2025-05-10T12:00:00Z"}).encode(), 0
+    )
     try:
         yield
     finally:

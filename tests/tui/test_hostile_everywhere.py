@@ -64,14 +64,26 @@ def poison(state: Any) -> dict[str, Any]:
             u.identities = [{"provider": h(n), "extern_uid": EVIL, "saml_provider_id": None}]
         for uid in (11, 14):  # a plan flag and a dossier badge
             state.users[uid].state = "bob[/b]\x1b[2J"
-        state.ssh_keys.setdefault(11, []).append(SshKey(
-            id=90_001, user_id=11, title=EVIL, key="ssh-ed25519 AAAA" + "\x1b[2J",
-            created_at=state.now_iso()))
+        state.ssh_keys.setdefault(11, []).append(
+            SshKey(
+                id=90_001,
+                user_id=11,
+                title=EVIL,
+                key="ssh-ed25519 AAAA" + "\x1b[2J",
+                created_at=state.now_iso(),
+            )
+        )
         from console.drill.server import DrillServer
 
         console_tokens = {DrillServer.ADMIN_TOKEN, DrillServer.USER_TOKEN}
-        tokens = [t for t in state.tokens.values() if not t.revoked and not t.impersonation
-                  and t.value not in console_tokens and t.resource_type is None]
+        tokens = [
+            t
+            for t in state.tokens.values()
+            if not t.revoked
+            and not t.impersonation
+            and t.value not in console_tokens
+            and t.resource_type is None
+        ]
         for n, tok in enumerate(tokens[:6]):
             tok.name = h(n) if n else EVIL
             tok.last_used_ips = [h(n + 1)]
@@ -90,12 +102,18 @@ def poison(state: Any) -> dict[str, Any]:
             runner.description = h(n + 5)
         state.version = "18.4.1\x1b]0;pwned\x07[@click=app.quit]x[/]"
         event = state.add_audit(
-            author=state.users[11], entity_type="User", entity_id=11, event_name=EVIL,
-            message=EVIL, target=(11, "User", EVIL), ip="\x1b[2J10.0.0.1",
+            author=state.users[11],
+            entity_type="User",
+            entity_id=11,
+            event_name=EVIL,
+            message=EVIL,
+            target=(11, "User", EVIL),
+            ip="\x1b[2J10.0.0.1",
             extra={"change": EVIL, "from": "[/", "to": "bob[/b]", EVIL: EVIL},
             # inside the new incident's window, which ends at its creation (whole seconds)
-            created_at=(datetime.now(UTC) - timedelta(hours=1)).isoformat(
-                timespec="milliseconds").replace("+00:00", "Z"),
+            created_at=(datetime.now(UTC) - timedelta(hours=1))
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
         )
     return {"event": event.id, "token": tokens[0].id}
 
@@ -119,13 +137,13 @@ async def scroll_through(pilot: Any, container: Any, where: str) -> None:
         await check(pilot, where)
         if container.scroll_y >= container.max_scroll_y:
             return
-        container.scroll_to(y=container.scroll_y + max(container.size.height - 2, 1),
-                            animate=False)
+        container.scroll_to(y=container.scroll_y + max(container.size.height - 2, 1), animate=False)
         await pilot.pause()
 
 
-def test_hostile_text_through_every_screen(fresh_drill: Any,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hostile_text_through_every_screen(
+    fresh_drill: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from screens.action_run import ActionRunScreen
     from screens.actions_menu import ActionsMenuScreen, PlanScreen
     from screens.connect import ProblemScreen
@@ -193,9 +211,14 @@ def test_hostile_text_through_every_screen(fresh_drill: Any,
         creds = main.pane("credentials")
         assert isinstance(creds, CredentialsPane)
         await until(pilot, lambda: not creds.loading and bool(creds.rows), 30)
-        hostile_rows = [i for i, r in enumerate(creds.shown)
-                        if any(FORBIDDEN.search(s) or "[" in s
-                               for s in (r.name, r.owner, str(r.id), *r.extra.values()))]
+        hostile_rows = [
+            i
+            for i, r in enumerate(creds.shown)
+            if any(
+                FORBIDDEN.search(s) or "[" in s
+                for s in (r.name, r.owner, str(r.id), *r.extra.values())
+            )
+        ]
         assert len(hostile_rows) >= 6, len(hostile_rows)
         # One detail per kind keeps this quick; every variable, since their ids are the keys.
         by_kind: dict[str, int] = {}
@@ -212,8 +235,9 @@ def test_hostile_text_through_every_screen(fresh_drill: Any,
             await pilot.press("escape")
             await until(pilot, lambda: app.screen is main)
         # -- token actions: menu, plan, a real run on the hostile-named token
-        row = first([r.id if r.kind == "pat" else None for r in creds.shown], ids["token"],
-                    "token row")
+        row = first(
+            [r.id if r.kind == "pat" else None for r in creds.shown], ids["token"], "token row"
+        )
         creds.table.move_cursor(row)
         await pilot.pause()
         await pilot.press("a")
@@ -244,7 +268,8 @@ def test_hostile_text_through_every_screen(fresh_drill: Any,
         from console.errors import describe_error
 
         error = gitlab.exceptions.GitlabHttpError(
-            EVIL, response_code=500, response_body=f'{{"message": "{EVIL!r}"}}'.encode())
+            EVIL, response_code=500, response_body=f'{{"message": "{EVIL!r}"}}'.encode()
+        )
         problem = describe_error(error, url=fresh_drill.url)
         app.notify(problem.one_line(), markup=False)
         app.push_screen(ProblemScreen(problem, can_edit=True))
@@ -286,16 +311,39 @@ def test_raw_dates_ids_and_states_in_cells_are_sanitised() -> None:
     from screens.panes.audit import event_cells
     from screens.panes.credentials import credential_cells
 
-    event = AuditEvent(id=1, created_at=EVIL, author_id=2, author_name="a", entity_type="User",
-                       entity_id=2, entity_path="", event_name="x", category="OTHER",
-                       target_type="", target_id="", target_details="", ip_address="",
-                       summary="")
-    cred = Credential(kind="pat", id=5, name="n", owner="o", owner_type="user", owner_id=2,
-                      scopes=("api",), created_at=EVIL, last_used_at="\x9b2J",
-                      expires_at="\u202e2099", state="active", protected=None, flags=(),
-                      rotate_hint="")
-    tokens = Section("tokens", [{"id": "\x1b[2J7", "name": "t", "scopes": ["api"],
-                                 "active": True}])
+    event = AuditEvent(
+        id=1,
+        created_at=EVIL,
+        author_id=2,
+        author_name="a",
+        entity_type="User",
+        entity_id=2,
+        entity_path="",
+        event_name="x",
+        category="OTHER",
+        target_type="",
+        target_id="",
+        target_details="",
+        ip_address="",
+        summary="",
+    )
+    cred = Credential(
+        kind="pat",
+        id=5,
+        name="n",
+        owner="o",
+        owner_type="user",
+        owner_id=2,
+        scopes=("api",),
+        created_at=EVIL,
+        last_used_at="\x9b2J",
+        expires_at="\u202e2099",
+        state="active",
+        protected=None,
+        flags=(),
+        rotate_hint="",
+    )
+    tokens = Section("tokens", [{"id": "\x1b[2J7", "name": "t", "scopes": ["api"], "active": True}])
     cells = [*event_cells(event).values(), *credential_cells(cred, None).values()]
     for text in (*(plain_of(c) for c in cells), plain_of(render_section("tokens", tokens))):
         assert not FORBIDDEN.search(text), repr(text)
@@ -355,8 +403,7 @@ def test_connect_form_uses_the_token_input() -> None:
         async with app.run_test() as pilot:
             from console.secret import Secret
 
-            await app.push_screen(ConnectFormScreen(url="https://g.example",
-                                                    token=Secret(TOKEN)))
+            await app.push_screen(ConnectFormScreen(url="https://g.example", token=Secret(TOKEN)))
             await pilot.pause()
             field = app.screen.query_one("#connect-token", TokenInput)
             assert field.password
@@ -461,8 +508,9 @@ def test_token_echoed_in_an_error_body_is_redacted_everywhere(restore_logging: N
     custom = "SIE-custom-opaque-value-1234567890"  # no glpat- prefix: only exact-match redaction
     register_secret(Secret(custom))
     body = f'{{"message": "401 bad PRIVATE TOKEN {custom}\x1b[2J"}}'.encode()
-    exc = gitlab.exceptions.GitlabHttpError(f"bad token {custom}", response_code=401,
-                                            response_body=body)
+    exc = gitlab.exceptions.GitlabHttpError(
+        f"bad token {custom}", response_code=401, response_body=body
+    )
     problem = describe_error(exc)  # no secret passed: the registry covers it
     shown = _message(exc)
     for text in (problem.one_line(), shown):

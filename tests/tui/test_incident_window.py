@@ -34,16 +34,38 @@ def test_an_open_window_keeps_one_cache_key_across_sessions() -> None:
 def test_risk_reads_the_audit_panes_cache_for_an_open_window(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "s.db")
     start = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    incident = store.create_incident("t", "compromised-instance", None, "https://g.example",
-                                     start, None)
+    incident = store.create_incident(
+        "t", "compromised-instance", None, "https://g.example", start, None
+    )
     yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    store.upsert_users(incident.id, [{"id": 7, "username": "mchen", "name": "M", "state":
-                                      "active", "created_at": "2020-01-01T00:00:00Z"}],
-                       "2025-01-01T00:00:00Z")
-    store.cache_put(incident.id, events_cache_key(start, None), {"events": [
-        {"id": 1, "author_id": 7, "created_at": yesterday,
-         "event_name": "personal_access_token_created", "details": {}},
-    ]})
+    store.upsert_users(
+        incident.id,
+        [
+            {
+                "id": 7,
+                "username": "mchen",
+                "name": "M",
+                "state": "active",
+                "created_at": "2020-01-01T00:00:00Z",
+            }
+        ],
+        "2025-01-01T00:00:00Z",
+    )
+    store.cache_put(
+        incident.id,
+        events_cache_key(start, None),
+        {
+            "events": [
+                {
+                    "id": 1,
+                    "author_id": 7,
+                    "created_at": yesterday,
+                    "event_name": "personal_access_token_created",
+                    "details": {},
+                },
+            ]
+        },
+    )
     risks = compute_and_store_risk(store, incident.id, incident.window)
     assert any("security-relevant" in r for r in risks[7][1]), risks[7]
 
@@ -58,8 +80,9 @@ def test_the_edit_form_accepts_an_open_end_and_rejects_an_end_before_the_start()
 
     from screens.incidents import IncidentEditScreen
 
-    incident = SimpleNamespace(title="t", kind="compromised-instance",
-                               window_start="2025-04-01T00:00:00Z", window_end=None)
+    incident = SimpleNamespace(
+        title="t", kind="compromised-instance", window_start="2025-04-01T00:00:00Z", window_end=None
+    )
     results: list[Any] = []
 
     class Host(App[None]):

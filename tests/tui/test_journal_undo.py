@@ -46,10 +46,10 @@ async def _until(pilot: Any, predicate: Any) -> None:
 
 def test_undo_a_reversible_entry_and_refuse_the_others(fresh_drill: Any, tmp_path: Path) -> None:
     store = Store.open(tmp_path / "state" / "console.db")
-    incident = store.create_incident("u", "compromised-account", None, fresh_drill.url, None,
-                                     None)
-    conn = Connection(ConnectionConfig(url=fresh_drill.url), Secret(fresh_drill.ADMIN_TOKEN),
-                      "env", "env")
+    incident = store.create_incident("u", "compromised-account", None, fresh_drill.url, None, None)
+    conn = Connection(
+        ConnectionConfig(url=fresh_drill.url), Secret(fresh_drill.ADMIN_TOKEN), "env", "env"
+    )
     ctx = AppContext(store, incident, conn, None)
     gl = build_gitlab(conn.config, conn.token)
     inc = int(incident.id)
@@ -86,13 +86,13 @@ def test_undo_a_reversible_entry_and_refuse_the_others(fresh_drill: Any, tmp_pat
             await pilot.press("n", "enter")  # wrong word: refused
             assert isinstance(app.screen, TypedConfirmScreen)
             await pilot.press("y", "enter")
-            await _until(pilot, lambda: isinstance(app.screen, ActionRunScreen)
-                         and app.screen.finished)
+            await _until(
+                pilot, lambda: isinstance(app.screen, ActionRunScreen) and app.screen.finished
+            )
             await pilot.press("escape")
             await _until(pilot, lambda: len(view.rows) == 5)
 
     asyncio.run(run())
     assert fresh_drill.state.users[9].is_admin
     states = [(e.action, e.state, e.extra.get("not_sent")) for e in store.journal_entries(inc)]
-    assert states[-2:] == [("grant_admin", "failed", "confirmation"),
-                           ("grant_admin", "done", None)]
+    assert states[-2:] == [("grant_admin", "failed", "confirmation"), ("grant_admin", "done", None)]

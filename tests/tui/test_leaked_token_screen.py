@@ -62,8 +62,9 @@ def test_paste_identify_and_revoke(fresh_drill: Any, tmp_path: Path) -> None:
             await pilot.press("x", "enter")  # a wrong word is refused
             assert not leaked.revoked
             await pilot.press("y", "enter")
-            await _until(pilot, lambda: isinstance(app.screen, ActionRunScreen)
-                         and app.screen.finished)
+            await _until(
+                pilot, lambda: isinstance(app.screen, ActionRunScreen) and app.screen.finished
+            )
 
     asyncio.run(run())
     assert "could not identify" in shots[0] or "does not know this token" in shots[0]
@@ -71,8 +72,7 @@ def test_paste_identify_and_revoke(fresh_drill: Any, tmp_path: Path) -> None:
     for expected in ("root", "impersonation", "api, sudo", "203.0.113.66"):
         assert expected in facts, expected
     assert leaked.revoked
-    assert fresh_drill.requests_to(
-        "DELETE", f"/users/1/impersonation_tokens/{leaked.id}") == 1
+    assert fresh_drill.requests_to("DELETE", f"/users/1/impersonation_tokens/{leaked.id}") == 1
     assert all(leaked.value not in shot for shot in shots)
     ctx.store.close()
     data = b"".join(p.read_bytes() for p in ctx.store.path.parent.glob("console.db*"))

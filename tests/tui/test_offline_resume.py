@@ -30,8 +30,12 @@ def test_resume_unreachable_opens_read_only_from_the_cache_and_reconnect_says_st
     url = f"http://127.0.0.1:{_closed_port()}"
     store = Store.open(db_path(False))
     incident = store.create_incident(
-        title="Laptop stolen", kind="compromised-account", profile="default", instance_url=url,
-        window_start="2026-11-01T00:00:00Z", window_end="",
+        title="Laptop stolen",
+        kind="compromised-account",
+        profile="default",
+        instance_url=url,
+        window_start="2026-11-01T00:00:00Z",
+        window_end="",
     )
     store.close()
     monkeypatch.setenv("GITLAB_URL", url)
@@ -49,8 +53,9 @@ def test_resume_unreachable_opens_read_only_from_the_cache_and_reconnect_says_st
         assert "OFFLINE: GitLab unreachable" in text and ":reconnect" in text
         # :reconnect while the server is still down: says so and stays read-only.
         await pilot.press("colon", *"reconnect", "enter")
-        await until(pilot, lambda: any("Still offline" in n.message
-                                       for n in app._notifications), timeout=30)
+        await until(
+            pilot, lambda: any("Still offline" in n.message for n in app._notifications), timeout=30
+        )
         assert app.screen is main and main.ctx.read_only
 
     run_app(app, script)
@@ -65,8 +70,12 @@ def test_reconnect_after_the_server_comes_back_leaves_read_only(
     url = f"http://127.0.0.1:{port}"
     store = Store.open(db_path(False))
     store.create_incident(
-        title="Laptop stolen", kind="compromised-account", profile="default",
-        instance_url=url, window_start="2026-11-01T00:00:00Z", window_end="",
+        title="Laptop stolen",
+        kind="compromised-account",
+        profile="default",
+        instance_url=url,
+        window_start="2026-11-01T00:00:00Z",
+        window_end="",
     )
     store.close()
     monkeypatch.setenv("GITLAB_URL", url)
@@ -80,8 +89,11 @@ def test_reconnect_after_the_server_comes_back_leaves_read_only(
         assert isinstance(offline, MainScreen) and offline.ctx.read_only
         server.start()  # GitLab is back, on the same address
         await pilot.press("colon", *"reconnect", "enter")
-        await until(pilot, lambda: isinstance(app.screen, MainScreen)
-                    and app.screen is not offline, timeout=30)
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, MainScreen) and app.screen is not offline,
+            timeout=30,
+        )
         await pilot.pause(0.2)
         main = app.screen
         assert isinstance(main, MainScreen)
@@ -102,11 +114,16 @@ def test_offline_the_users_pane_says_its_rows_are_stale_and_how_old(
     url = f"http://127.0.0.1:{_closed_port()}"
     store = Store.open(db_path(False))
     incident = store.create_incident(
-        title="Laptop stolen", kind="compromised-account", profile="default", instance_url=url,
-        window_start="2026-11-01T00:00:00Z", window_end="",
+        title="Laptop stolen",
+        kind="compromised-account",
+        profile="default",
+        instance_url=url,
+        window_start="2026-11-01T00:00:00Z",
+        window_end="",
     )
-    users = [{"id": i, "username": f"user{i}", "name": f"User {i}", "state": "active"}
-             for i in (1, 2, 3)]
+    users = [
+        {"id": i, "username": f"user{i}", "name": f"User {i}", "state": "active"} for i in (1, 2, 3)
+    ]
     store.upsert_users(incident.id, users[:2], "2026-11-02T07:00:00Z")
     store.upsert_users(incident.id, users[2:], "2026-11-02T08:30:15Z")
     store.close()

@@ -79,16 +79,25 @@ def test_the_readme_key_map_is_the_help_screen() -> None:
     assert not found["conflicts"], "one key, two meanings in one help section"
     missing = sorted(f"{s} / `{k}`: {live[(s, k)]}" for s, k in live.keys() - readme.keys())
     extra = sorted(f"{s} / `{k}`: {readme[(s, k)]}" for s, k in readme.keys() - live.keys())
-    differ = sorted(f"{s} / `{k}`: README {readme[(s, k)]!r}, help {live[(s, k)]!r}"
-                    for s, k in live.keys() & readme.keys() if live[(s, k)] != readme[(s, k)])
+    differ = sorted(
+        f"{s} / `{k}`: README {readme[(s, k)]!r}, help {live[(s, k)]!r}"
+        for s, k in live.keys() & readme.keys()
+        if live[(s, k)] != readme[(s, k)]
+    )
     assert not (missing or extra or differ), (
-        "README key map and help differ:\nnot in the README:\n  " + "\n  ".join(missing)
-        + "\nnot in help:\n  " + "\n  ".join(extra)
-        + "\ndifferent words:\n  " + "\n  ".join(differ))
+        "README key map and help differ:\nnot in the README:\n  "
+        + "\n  ".join(missing)
+        + "\nnot in help:\n  "
+        + "\n  ".join(extra)
+        + "\ndifferent words:\n  "
+        + "\n  ".join(differ)
+    )
 
 
 def test_the_parser_reads_sections_keys_and_words() -> None:
-    text = ("intro\n## Key map\n\n### Everywhere\n\n| key | does |\n|---|---|\n"
-            "| `q`, `^q` | Quit |\n\n### Other screens\n\nprose `x` here\n\n"
-            "## Next\n| `z` | no |\n")
+    text = (
+        "intro\n## Key map\n\n### Everywhere\n\n| key | does |\n|---|---|\n"
+        "| `q`, `^q` | Quit |\n\n### Other screens\n\nprose `x` here\n\n"
+        "## Next\n| `z` | no |\n"
+    )
     assert readme_key_map(text) == {("Everywhere", "q"): "Quit", ("Everywhere", "^q"): "Quit"}

@@ -22,8 +22,11 @@ def test_wrong_name_is_refused_journaled_and_shown() -> None:
         main = await reach_main(pilot)
         pane = main.pane("users")
         assert isinstance(pane, UsersPane)
-        await until(pilot, lambda: "120" in str(pane.border_title) and "loading" not in
-                    str(pane.border_title), timeout=30)
+        await until(
+            pilot,
+            lambda: "120" in str(pane.border_title) and "loading" not in str(pane.border_title),
+            timeout=30,
+        )
         assert app.ctx is not None
         drill = app._startup.drill  # the witness of what reached the server
         pane.move_to_user(7)  # mchen, an administrator
@@ -42,8 +45,9 @@ def test_wrong_name_is_refused_journaled_and_shown() -> None:
         await pilot.press("escape", "escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
         await pilot.press(":", *"journal", "enter")
-        await until(pilot, lambda: bool(main.query(JournalView))
-                    and main.query_one(JournalView).display)
+        await until(
+            pilot, lambda: bool(main.query(JournalView)) and main.query_one(JournalView).display
+        )
         view = main.query_one(JournalView)
         await until(pilot, lambda: len(view.rows) == 2)
         text = screen_text(app)
@@ -52,7 +56,8 @@ def test_wrong_name_is_refused_journaled_and_shown() -> None:
         entries = app.ctx.store.journal_entries(app.ctx.incident_id)
         assert [e.error for e in entries] == [
             "typed text does not match; type mchen to confirm (a destructive action on root "
-            "or an administrator: type the username)"] * 2
+            "or an administrator: type the username)"
+        ] * 2
         assert app.ctx.store.verify_chain(app.ctx.incident_id)
 
     run_app(app, script)

@@ -54,11 +54,15 @@ async def _until(pilot: Any, predicate: Any) -> None:
     raise AssertionError("timed out")
 
 
-def test_a_revoked_token_row_shows_revoked_right_after_the_run(fresh_drill: Any,
-                                                               tmp_path: Path) -> None:
+def test_a_revoked_token_row_shows_revoked_right_after_the_run(
+    fresh_drill: Any, tmp_path: Path
+) -> None:
     ctx = _ctx(fresh_drill, tmp_path)
-    tok = next(t for t in fresh_drill.state.tokens.values() if t.user_id == 7
-               and not t.revoked and not t.impersonation and t.resource_type is None)
+    tok = next(
+        t
+        for t in fresh_drill.state.tokens.values()
+        if t.user_id == 7 and not t.revoked and not t.impersonation and t.resource_type is None
+    )
     gl = build_gitlab(ctx.connection.config, ctx.connection.token)
     raw = get_json(gl, f"/personal_access_tokens/{tok.id}")
     row = token_row(raw, {"id": 7, "username": "mchen"}, None, datetime.now(UTC)).to_dict()
@@ -74,8 +78,9 @@ def test_a_revoked_token_row_shows_revoked_right_after_the_run(fresh_drill: Any,
             await _until(pilot, lambda: isinstance(app.screen, PlanScreen))
             await app.workers.wait_for_complete()
             await pilot.press("y", "enter")
-            await _until(pilot, lambda: isinstance(app.screen, ActionRunScreen)
-                         and app.screen.finished)
+            await _until(
+                pilot, lambda: isinstance(app.screen, ActionRunScreen) and app.screen.finished
+            )
             await _until(pilot, lambda: app.creds == [(key,)])
 
     asyncio.run(run())
@@ -84,19 +89,25 @@ def test_a_revoked_token_row_shows_revoked_right_after_the_run(fresh_drill: Any,
     assert fresh_drill.requests_to("DELETE", f"/personal_access_tokens/{tok.id}") == 1
 
 
-def test_the_console_token_rotation_is_kept_and_never_shown(fresh_drill: Any,
-                                                            tmp_path: Path) -> None:
+def test_the_console_token_rotation_is_kept_and_never_shown(
+    fresh_drill: Any, tmp_path: Path
+) -> None:
     ctx = _ctx(fresh_drill, tmp_path)
-    own = next(t for t in fresh_drill.state.tokens.values()
-               if t.value == fresh_drill.ADMIN_TOKEN)
+    own = next(t for t in fresh_drill.state.tokens.values() if t.value == fresh_drill.ADMIN_TOKEN)
     shots: list[str] = []
 
     async def run() -> None:
         app = Harness(ctx)
         async with app.run_test(size=(100, 30)) as pilot:
             app.push_screen(ActionRunScreen(ctx, own_token_plan(own.id, confirmed=True)))
-            await _until(pilot, lambda: isinstance(app.screen, ActionRunScreen)
-                         and app.screen.finished and bool(app.rotated))
+            await _until(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, ActionRunScreen)
+                    and app.screen.finished
+                    and bool(app.rotated)
+                ),
+            )
             await pilot.pause()
             shots.append(app.export_screenshot())
             await pilot.press("escape")

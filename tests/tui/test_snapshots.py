@@ -63,8 +63,13 @@ async def users_ready(pilot: Pilot[None]) -> None:
 
 def _users_app(tmp_path: Path) -> OnePane:
     ctx = make_ctx(tmp_path, hostile_users())
-    ctx.store.set_risk(ctx.incident_id, {3: (60, ["reason \x1b]52;c;eA==\x07 [/b]"]),
-                                         1: (20, ["administrator without a review mark"])})
+    ctx.store.set_risk(
+        ctx.incident_id,
+        {
+            3: (60, ["reason \x1b]52;c;eA==\x07 [/b]"]),
+            1: (20, ["administrator without a review mark"]),
+        },
+    )
     ctx.store.set_mark(ctx.incident_id, "user", 4, "flagged", "asked to rotate")
     return OnePane(lambda: UsersPane(ctx, autoload=False))
 
@@ -101,8 +106,12 @@ def _credentials_app(ctx: AppContext) -> tuple[OnePane, Any]:
 
     async def loaded(pilot: Pilot[None]) -> None:
         pane = pilot.app.query_one(CredentialsPane)
-        ctx.store.replace_credentials(ctx.incident_id, [credential_record(r) for r in rows],
-                                      kinds=FETCHED_KINDS, fetched_at=FETCHED)
+        ctx.store.replace_credentials(
+            ctx.incident_id,
+            [credential_record(r) for r in rows],
+            kinds=FETCHED_KINDS,
+            fetched_at=FETCHED,
+        )
         pane.start()
         await settle(pilot)
         pane.table.focus()

@@ -112,12 +112,25 @@ def _seed_incidents(url: str) -> tuple[int, int]:
     store = Store.open(db_path(False))
     try:
         fields = default_incident_fields(timeutil.now())
-        old = store.create_incident("Older incident", "compromised-account", "env", url,
-                                    fields["window_start"], fields["window_end"])
-        new = store.create_incident("Latest incident", "compromised-instance", "env", url,
-                                    fields["window_start"], fields["window_end"])
-        store.create_incident("Elsewhere", "compromised-instance", "x", "https://gitlab.invalid",
-                              None, None)
+        old = store.create_incident(
+            "Older incident",
+            "compromised-account",
+            "env",
+            url,
+            fields["window_start"],
+            fields["window_end"],
+        )
+        new = store.create_incident(
+            "Latest incident",
+            "compromised-instance",
+            "env",
+            url,
+            fields["window_start"],
+            fields["window_end"],
+        )
+        store.create_incident(
+            "Elsewhere", "compromised-instance", "x", "https://gitlab.invalid", None, None
+        )
         return old.id, new.id
     finally:
         store.close()
@@ -147,8 +160,9 @@ def test_the_only_open_incident_of_the_instance_opens_without_a_question(
         only = store.create_incident(
             "Only incident", "compromised-account", None, drill.url, None, None
         ).id
-        store.create_incident("Elsewhere", "compromised-account", None,
-                              "https://other.example.com", None, None)
+        store.create_incident(
+            "Elsewhere", "compromised-account", None, "https://other.example.com", None, None
+        )
     finally:
         store.close()
     monkeypatch.setenv("GITLAB_URL", drill.url)
@@ -183,7 +197,7 @@ def test_open_incidents_are_offered_resume_first(
         lines = screen_text(app).splitlines()
         first = next(i for i, line in enumerate(lines) if "Resume Latest incident" in line)
         assert "(last active just now)" in lines[first]
-        assert any("Older incident" in line for line in lines[first + 1:])
+        assert any("Older incident" in line for line in lines[first + 1 :])
         assert "Elsewhere" not in screen_text(app)  # other instance
         await pilot.press("enter")
         main = await reach_main(pilot)

@@ -31,8 +31,13 @@ def paint(app: IncidentConsoleApp) -> str:
     update = app.screen._compositor.render_update(full=True)
     text = ""
     for system in COLOR_SYSTEMS:
-        console = Console(file=io.StringIO(), width=app.size.width, color_system=system,
-                          force_terminal=True, legacy_windows=False)
+        console = Console(
+            file=io.StringIO(),
+            width=app.size.width,
+            color_system=system,
+            force_terminal=True,
+            legacy_windows=False,
+        )
         console.print(update)
         assert console.file.getvalue()  # type: ignore[attr-defined]
     plain = Console(file=io.StringIO(), width=app.size.width, color_system=None)
@@ -64,8 +69,10 @@ def test_every_pane_and_dialog_paints(
             await pilot.pause(0.3)
             assert title in paint(app)
         for key, screen_type in (
-            ("question_mark", HelpScreen), ("v", CoverageScreen),
-            ("i", IncidentEditScreen), ("a", ActionsMenuScreen),
+            ("question_mark", HelpScreen),
+            ("v", CoverageScreen),
+            ("i", IncidentEditScreen),
+            ("a", ActionsMenuScreen),
         ):
             await pilot.press(key)
             await until(pilot, lambda t=screen_type: isinstance(app.screen, t))

@@ -141,8 +141,10 @@ def hostile_dossier(user_id: int, window: tuple[str, str]) -> Dossier:
         emails=Section("emails", [{"email": e} for e in evil]),
         memberships=Section(
             "memberships",
-            [{"source_type": evil[2], "source_name": e, "source_id": 1, "access_level": 50}
-             for e in evil],
+            [
+                {"source_type": evil[2], "source_name": e, "source_id": 1, "access_level": 50}
+                for e in evil
+            ],
         ),
         tokens=Section(
             "tokens",
@@ -153,15 +155,25 @@ def hostile_dossier(user_id: int, window: tuple[str, str]) -> Dossier:
         events=Section("events", [{"action_name": e, "target_title": e} for e in evil]),
         audit_events=Section(
             "audit_events",
-            [{"id": n, "author_name": e, "details": {"custom_message": e, "ip_address": e}}
-             for n, e in enumerate(evil)],
+            [
+                {"id": n, "author_name": e, "details": {"custom_message": e, "ip_address": e}}
+                for n, e in enumerate(evil)
+            ],
             None,
             evil[1],
         ),
         blast_radius=Section(
             "blast_radius",
-            [{"source_type": "group", "source_name": e, "access_level": 40,
-              "variables": [{"key": e}], "errors": {"hooks": e}} for e in evil],
+            [
+                {
+                    "source_type": "group",
+                    "source_name": e,
+                    "access_level": 40,
+                    "variables": [{"key": e}],
+                    "errors": {"hooks": e},
+                }
+                for e in evil
+            ],
         ),
     )
 

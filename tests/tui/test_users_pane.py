@@ -466,8 +466,7 @@ def test_an_untouched_cursor_stays_on_the_first_row_while_pages_arrive_out_of_or
     pages = [users[1000:1100], users[0:100], *(users[i : i + 100] for i in range(100, 1000, 100))]
     first_page_seen = threading.Event()
 
-    def out_of_order(config, token, store, incident_id, *, on_progress=None, cancelled=None,
-                     **kw):
+    def out_of_order(config, token, store, incident_id, *, on_progress=None, cancelled=None, **kw):
         loaded = 0
         for n, page in enumerate(pages, 1):
             store.upsert_users(incident_id, page, "2024-06-01T00:00:00Z")
@@ -482,8 +481,10 @@ def test_an_untouched_cursor_stays_on_the_first_row_while_pages_arrive_out_of_or
 
     monkeypatch.setattr(loader, "load_users_blocking", out_of_order)
     monkeypatch.setattr(
-        loader, "enrich_users_blocking",
-        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None), raising=False,
+        loader,
+        "enrich_users_blocking",
+        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None),
+        raising=False,
     )
 
     async def run() -> None:
@@ -609,7 +610,11 @@ def test_review_at_speed_five_users_in_five_keys(tmp_path: Path) -> None:
             assert not isinstance(app.screen, NoteScreen)
             marks = ctx.store.marks(ctx.incident_id, "user")
             assert {k: m.mark for k, m in marks.items()} == {
-                1: "cleared", 2: "cleared", 3: "cleared", 4: "cleared", 5: "flagged",
+                1: "cleared",
+                2: "cleared",
+                3: "cleared",
+                4: "cleared",
+                5: "flagged",
                 6: "cleared",
             }
             assert all(m.note is None for m in marks.values())

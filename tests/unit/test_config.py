@@ -26,9 +26,7 @@ from console.config import (
 from console.secret import Secret
 
 TOKEN = "glpat-configtest0123456789abcd"
-PEM = (
-    b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
-)
+PEM = b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 
 
 @contextmanager
@@ -105,8 +103,9 @@ def test_validate_rejects_with_one_sentence(url: str, needle: str) -> None:
     assert "\n" not in text and "Traceback" not in text
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9", "http://localhost", "http://[::1]:80",
-                                 "http://127.8.9.10"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9", "http://localhost", "http://[::1]:80", "http://127.8.9.10"]
+)
 def test_plain_http_allowed_to_loopback(url: str) -> None:
     ConnectionConfig(url=url).validate()
 
@@ -267,9 +266,10 @@ def test_httpx_does_not_follow_redirects() -> None:
         h.send_header("Content-Length", "0")
         h.end_headers()
 
-    with serve(redirect) as (url, seen), build_httpx_sync(
-        ConnectionConfig(url=url), Secret(TOKEN)
-    ) as client:
+    with (
+        serve(redirect) as (url, seen),
+        build_httpx_sync(ConnectionConfig(url=url), Secret(TOKEN)) as client,
+    ):
         r = client.get("user")
         assert r.status_code == 301
         with pytest.raises(httpx.HTTPStatusError):

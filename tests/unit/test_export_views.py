@@ -20,8 +20,13 @@ from tests.tui.test_users_pane import make_ctx
 
 
 def test_views_follow_the_panes_filters(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, [{"id": i, "username": n} for i, n in
-                              ((1, "root"), (2, "bob"), (3, "bobby"), (4, "alice"))])
+    ctx = make_ctx(
+        tmp_path,
+        [
+            {"id": i, "username": n}
+            for i, n in ((1, "root"), (2, "bob"), (3, "bobby"), (4, "alice"))
+        ],
+    )
 
     users = UsersPane(ctx, autoload=False)
     users.view = UsersView(search="bob")
@@ -35,7 +40,8 @@ def test_views_follow_the_panes_filters(tmp_path: Path) -> None:
     journal.shown = [{"id": 1, "action": "block_user"}]
     exported = view_of("journal", journal, ctx)
     assert exported is not None and exported[1] == [
-        {c: ({"id": 1, "action": "block_user"}).get(c) for c in exported[2]}]
+        {c: ({"id": 1, "action": "block_user"}).get(c) for c in exported[2]}
+    ]
 
     assert view_of("users", Widget(), ctx) is None  # not a pane that exports
 
@@ -46,12 +52,25 @@ def test_the_audit_view_exports_its_matching_events_from_the_store(tmp_path: Pat
     from screens.panes.audit import AuditPane
 
     ctx = make_ctx(tmp_path, [{"id": 1, "username": "root"}])
-    ctx.store.upsert_events(ctx.incident_id, "instance", [
-        {"id": i, "created_at": f"2026-11-0{i}T10:00:00Z", "author_name": who,
-         "event_name": "add_ssh_key", "ip_address": ip, "categories": ["KEY"]}
-        for i, who, ip in ((1, "mchen", "203.0.113.66"), (2, "alice", "10.0.0.2"),
-                           (3, "mchen", "203.0.113.66"))
-    ])
+    ctx.store.upsert_events(
+        ctx.incident_id,
+        "instance",
+        [
+            {
+                "id": i,
+                "created_at": f"2026-11-0{i}T10:00:00Z",
+                "author_name": who,
+                "event_name": "add_ssh_key",
+                "ip_address": ip,
+                "categories": ["KEY"],
+            }
+            for i, who, ip in (
+                (1, "mchen", "203.0.113.66"),
+                (2, "alice", "10.0.0.2"),
+                (3, "mchen", "203.0.113.66"),
+            )
+        ],
+    )
     audit = AuditPane(ctx, load_on_mount=False)
     audit.view = AuditView(ip="203.0.113.66")
     exported = view_of("audit", audit, ctx)

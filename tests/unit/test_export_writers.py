@@ -12,13 +12,20 @@ from console.export.report import md
 
 
 def test_csv_cells_that_start_a_formula_are_neutralised():
-    rows = [{"username": "=HYPERLINK(\"http://evil\",\"x\")", "name": "+1+1", "email": "-2",
-             "state": "@SUM(A1)", "id": -5}]
+    rows = [
+        {
+            "username": '=HYPERLINK("http://evil","x")',
+            "name": "+1+1",
+            "email": "-2",
+            "state": "@SUM(A1)",
+            "id": -5,
+        }
+    ]
     out = io.StringIO()
     assert write_csv(rows, ("id", "username", "name", "email", "state"), out) == 1
     [header, row] = list(csv.reader(io.StringIO(out.getvalue())))
     assert header == ["id", "username", "name", "email", "state"]
-    assert row == ["-5", "'=HYPERLINK(\"http://evil\",\"x\")", "'+1+1", "'-2", "'@SUM(A1)"]
+    assert row == ["-5", '\'=HYPERLINK("http://evil","x")', "'+1+1", "'-2", "'@SUM(A1)"]
 
 
 def test_csv_cells_are_one_sanitised_line_and_never_hold_a_token():
@@ -35,8 +42,8 @@ def test_jsonl_cleans_strings_but_keeps_types():
     value = json.loads(out.getvalue())
     assert value == {"id": 3, "name": "x␇y", "tags": ["⟨U+200B⟩z"], "ok": None}
     raw = io.StringIO()
-    write_jsonl([{"record": "{\"a\":\"\\u001b\"}"}], raw, raw=True)
-    assert json.loads(raw.getvalue())["record"] == "{\"a\":\"\\u001b\"}"
+    write_jsonl([{"record": '{"a":"\\u001b"}'}], raw, raw=True)
+    assert json.loads(raw.getvalue())["record"] == '{"a":"\\u001b"}'
 
 
 def test_markdown_text_cannot_become_a_link_a_column_or_html():

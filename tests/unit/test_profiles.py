@@ -30,8 +30,15 @@ def test_round_trip_mode_and_location(isolated_home: Path) -> None:
     book = ProfileBook.load()
     assert book.profiles == {} and book.path == config_dir() / "profiles.toml"
     book.add(Profile("prod", "https://gitlab.example.com/api/v4/", timeout=45))
-    book.add(Profile("lab", "http://gitlab.lab", allow_plain_http=True, verify_tls=False,
-                     proxy="http://proxy:3128"))
+    book.add(
+        Profile(
+            "lab",
+            "http://gitlab.lab",
+            allow_plain_http=True,
+            verify_tls=False,
+            proxy="http://proxy:3128",
+        )
+    )
     book.save()
     path = profiles_path()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -106,8 +113,10 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
 
 def test_bad_profile_entries_are_skipped_with_warning(tmp_path: Path) -> None:
     path = tmp_path / "p.toml"
-    path.write_text('[profiles.a]\nurl = 5\n[profiles.b]\nurl = "https://b.example"\n'
-                    'timeout = "slow"\n[profiles.c]\nurl = "https://c.example"\n')
+    path.write_text(
+        '[profiles.a]\nurl = 5\n[profiles.b]\nurl = "https://b.example"\n'
+        'timeout = "slow"\n[profiles.c]\nurl = "https://c.example"\n'
+    )
     book = ProfileBook.load(path)
     assert book.names() == ["c"]
     assert len(book.warnings) == 2
@@ -204,7 +213,9 @@ def test_move_token_to_keyring(isolated_home: Path) -> None:
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read_string(text)
     assert dict(parser["work"]) == {
-        "url": "https://gitlab.work.example/", "api_version": "4", "per_page": "50"
+        "url": "https://gitlab.work.example/",
+        "api_version": "4",
+        "per_page": "50",
     }
     assert parser["internal ca"]["private_token"] == "helper: pass show gitlab"
     assert parser["global"]["default"] == "work"

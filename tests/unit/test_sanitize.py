@@ -126,8 +126,23 @@ def test_bidi_and_invisible_become_codepoint_tokens() -> None:
     assert "bidi" in c.flags
     for cp in (0x061C, 0x200E, 0x200F, 0x202A, 0x202D, 0x2066, 0x2069):
         assert "bidi" in clean(f"x{chr(cp)}y").flags
-    for cp in (0x200B, 0x200C, 0x2060, 0xFEFF, 0x180E, 0x00AD, 0xE0041, 0x2028, 0x2029, 0x00A0,
-               0x3000, 0xE000, 0x0378, 0xD800, 0x3164):
+    for cp in (
+        0x200B,
+        0x200C,
+        0x2060,
+        0xFEFF,
+        0x180E,
+        0x00AD,
+        0xE0041,
+        0x2028,
+        0x2029,
+        0x00A0,
+        0x3000,
+        0xE000,
+        0x0378,
+        0xD800,
+        0x3164,
+    ):
         c = clean(f"x{chr(cp)}y", kind="name")
         assert c.text == f"x⟨U+{cp:04X}⟩y", hex(cp)
         assert "invisible" in c.flags, hex(cp)

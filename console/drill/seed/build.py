@@ -43,8 +43,9 @@ def build_state(*, users: int, seed: int, tier: str, now: datetime | None = None
     seed_tokens(state, clock, seed, total)
     seed_keys(state, clock, seed)
     seed_ci(state, clock, seed)
-    footholds.plant(state, clock, lambda kind, ident, prefix, length: secret(
-        seed, kind, ident, prefix, length))
+    footholds.plant(
+        state, clock, lambda kind, ident, prefix, length: secret(seed, kind, ident, prefix, length)
+    )
     seed_settings(state)
     _seed_audit(state, clock, rng)
     seed_contrib(state, clock)

@@ -11,8 +11,9 @@ _TIMES: list[str] = []
 def _clock_table() -> list[str]:
     """``HH:MM:SS.000Z`` for every second of a day, built once (formatting is the hot path)."""
     if not _TIMES:
-        _TIMES.extend(f"{h:02d}:{m:02d}:{s:02d}.000Z"
-                      for h in range(24) for m in range(60) for s in range(60))
+        _TIMES.extend(
+            f"{h:02d}:{m:02d}:{s:02d}.000Z" for h in range(24) for m in range(60) for s in range(60)
+        )
     return _TIMES
 
 

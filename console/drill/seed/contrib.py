@@ -25,16 +25,32 @@ def push_data(ref: str, title: str, h: int, action: str = "pushed") -> dict[str,
 
 
 def seed_contrib(state: DrillState, clock: Clock) -> None:
-    def ev(uid: int, pid: int | None, action: str, days: float, ref: str = "main",
-           title: str = "Update", push_action: str = "pushed",
-           target: tuple[str, str] | None = None) -> None:
+    def ev(
+        uid: int,
+        pid: int | None,
+        action: str,
+        days: float,
+        ref: str = "main",
+        title: str = "Update",
+        push_action: str = "pushed",
+        target: tuple[str, str] | None = None,
+    ) -> None:
         eid = state.next_id("contrib")
         push = None
         if action in ("pushed to", "pushed new", "deleted"):
             push = push_data(ref, title, eid, push_action)
         state.contrib.setdefault(uid, []).append(
-            ContribEvent(eid, uid, pid, action, target[0] if target else None,
-                         target[1] if target else None, clock.at(days), push))
+            ContribEvent(
+                eid,
+                uid,
+                pid,
+                action,
+                target[0] if target else None,
+                target[1] if target else None,
+                clock.at(days),
+                push,
+            )
+        )
 
     for uid in range(1, SEEDED_MAX + 1):
         state.contrib.setdefault(uid, [])

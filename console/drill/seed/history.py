@@ -40,12 +40,22 @@ class History:
         two = u.two_factor
         name = "authenticated_with_two_factor" if two else "authenticated_with_password"
         method = "two-factor" if two else "standard"
-        self.specs.append(_Spec(at, dict(
-            author=u, entity_type="User", entity_id=uid, event_name=name,
-            message=f"Signed in with {method.upper() if method == 'standard' else method} "
+        self.specs.append(
+            _Spec(
+                at,
+                dict(
+                    author=u,
+                    entity_type="User",
+                    entity_id=uid,
+                    event_name=name,
+                    message=f"Signed in with {method.upper() if method == 'standard' else method} "
                     "authentication",
-            target=(uid, "User", u.name), ip=ip, extra={"with": method,
-                                                        "authentication_event": True})))
+                    target=(uid, "User", u.name),
+                    ip=ip,
+                    extra={"with": method, "authentication_event": True},
+                ),
+            )
+        )
 
     def signin(self, days: float, uid: int, ip: str) -> None:
         self.signin_at(self.clock.at(days), uid, ip)
@@ -62,13 +72,21 @@ class History:
         keeps its story: their address changes are deliberate signals."""
         oldest = self.clock.at(HISTORY_DAYS)
         oldest_epoch = self.clock.now_epoch - HISTORY_DAYS * 86400
-        written = {(spec.kw["entity_id"], spec.at) for spec in self.specs
-                   if spec.kw.get("extra", {}).get("authentication_event")}
+        written = {
+            (spec.kw["entity_id"], spec.at)
+            for spec in self.specs
+            if spec.kw.get("extra", {}).get("authentication_event")
+        }
         for u in self.state.user_order:
-            moments = [(u.last_sign_in_at, u.last_sign_in_ip),
-                       (u.current_sign_in_at, u.current_sign_in_ip)]
-            if (u.id > SEEDED_MAX and u.last_sign_in_at is not None
-                    and u.current_sign_in_ip not in (None, u.last_sign_in_ip)):
+            moments = [
+                (u.last_sign_in_at, u.last_sign_in_ip),
+                (u.current_sign_in_at, u.current_sign_in_ip),
+            ]
+            if (
+                u.id > SEEDED_MAX
+                and u.last_sign_in_at is not None
+                and u.current_sign_in_ip not in (None, u.last_sign_in_ip)
+            ):
                 start = max(oldest_epoch, int(datetime.fromisoformat(u.created_at).timestamp()))
                 room = int(datetime.fromisoformat(u.last_sign_in_at).timestamp()) - start
                 if room >= 2:

@@ -21,13 +21,20 @@ _GROUPS = (
 )
 
 _PROJECTS = (
-    (1, "API Gateway", "api-gateway", 2), (2, "Auth Service", "auth-service", 2),
-    (3, "Terraform", "terraform", 3), (4, "Ansible", "ansible", 3),
-    (5, "K8s Manifests", "k8s-manifests", 3), (6, "Storefront", "storefront", 4),
-    (7, "Admin Portal", "admin-portal", 4), (8, "iOS App", "ios-app", 5),
-    (9, "Android App", "android-app", 5), (10, "Vuln Scanner", "vuln-scanner", 6),
-    (11, "ETL Pipelines", "etl-pipelines", 7), (12, "Warehouse", "warehouse", 7),
-    (13, "ACME Integration", "acme-integration", 8), (14, "Billing", "billing", 2),
+    (1, "API Gateway", "api-gateway", 2),
+    (2, "Auth Service", "auth-service", 2),
+    (3, "Terraform", "terraform", 3),
+    (4, "Ansible", "ansible", 3),
+    (5, "K8s Manifests", "k8s-manifests", 3),
+    (6, "Storefront", "storefront", 4),
+    (7, "Admin Portal", "admin-portal", 4),
+    (8, "iOS App", "ios-app", 5),
+    (9, "Android App", "android-app", 5),
+    (10, "Vuln Scanner", "vuln-scanner", 6),
+    (11, "ETL Pipelines", "etl-pipelines", 7),
+    (12, "Warehouse", "warehouse", 7),
+    (13, "ACME Integration", "acme-integration", 8),
+    (14, "Billing", "billing", 2),
 )
 
 
@@ -38,9 +45,16 @@ def seed_namespaces(state: DrillState, clock: Clock, total: int) -> None:
     state.groups[6].require_two_factor_authentication = True
     state.groups[6].two_factor_grace_period = 0
     for pid, name, path, gid in _PROJECTS:
-        state.projects[pid] = Project(pid, name, path, gid, f"{name} repository",
-                                      clock.at(1100 - pid * 40), creator_id=4,
-                                      last_activity_at=clock.at(pid % 5 + 0.5))
+        state.projects[pid] = Project(
+            pid,
+            name,
+            path,
+            gid,
+            f"{name} repository",
+            clock.at(1100 - pid * 40),
+            creator_id=4,
+            last_activity_at=clock.at(pid % 5 + 0.5),
+        )
     m = state.members.append
     for admin in (1, 4, 5):
         m(Member("Namespace", 1, admin, 50, clock.at(1300), 1))
@@ -78,5 +92,13 @@ def seed_namespaces(state: DrillState, clock: Clock, total: int) -> None:
         u = state.users[uid]
         gid = 2 + uid % 6
         created_days = (state.now - datetime.fromisoformat(u.created_at)).total_seconds() / 86400
-        m(Member("Namespace", gid, uid, levels[uid % len(levels)],
-                 clock.at(max(created_days - 1, 0.5)), 4 + uid % 2))
+        m(
+            Member(
+                "Namespace",
+                gid,
+                uid,
+                levels[uid % len(levels)],
+                clock.at(max(created_days - 1, 0.5)),
+                4 + uid % 2,
+            )
+        )

@@ -49,12 +49,19 @@ def runner_detail(state: DrillState, r: Runner) -> dict[str, Any]:
             "revision": "",
             "platform": "",
             "architecture": "",
-            "projects": [project_identity(state, state.projects[p])
-                         for p in r.project_ids if p in state.projects],
+            "projects": [
+                project_identity(state, state.projects[p])
+                for p in r.project_ids
+                if p in state.projects
+            ],
             "groups": [
-                {"id": g, "web_url": f"{state.url}/groups/{state.group_path(g)}",
-                 "name": state.groups[g].name}
-                for g in r.group_ids if g in state.groups
+                {
+                    "id": g,
+                    "web_url": f"{state.url}/groups/{state.group_path(g)}",
+                    "name": state.groups[g].name,
+                }
+                for g in r.group_ids
+                if g in state.groups
             ],
         }
     )
@@ -93,13 +100,29 @@ def variable(v: Variable) -> dict[str, Any]:
     return data
 
 
-_SYSTEM_EVENTS = ("push_events", "tag_push_events", "merge_requests_events",
-                  "repository_update_events")
+_SYSTEM_EVENTS = (
+    "push_events",
+    "tag_push_events",
+    "merge_requests_events",
+    "repository_update_events",
+)
 _PROJECT_EVENTS = (
-    "push_events", "tag_push_events", "merge_requests_events", "repository_update_events",
-    "issues_events", "confidential_issues_events", "note_events", "confidential_note_events",
-    "pipeline_events", "wiki_page_events", "job_events", "deployment_events",
-    "feature_flag_events", "releases_events", "emoji_events", "resource_access_token_events",
+    "push_events",
+    "tag_push_events",
+    "merge_requests_events",
+    "repository_update_events",
+    "issues_events",
+    "confidential_issues_events",
+    "note_events",
+    "confidential_note_events",
+    "pipeline_events",
+    "wiki_page_events",
+    "job_events",
+    "deployment_events",
+    "feature_flag_events",
+    "releases_events",
+    "emoji_events",
+    "resource_access_token_events",
 )
 _GROUP_EXTRA = ("subgroup_events", "member_events")
 
@@ -151,8 +174,7 @@ def deploy_key_admin(state: DrillState, k: DeployKey) -> dict[str, Any]:
         "fingerprint_sha256": k.fingerprint_sha256,
         "usage_type": k.usage_type,
         "projects_with_write_access": [project_identity(state, state.projects[p]) for p in write],
-        "projects_with_readonly_access": [project_identity(state, state.projects[p])
-                                          for p in read],
+        "projects_with_readonly_access": [project_identity(state, state.projects[p]) for p in read],
     }
 
 

@@ -129,8 +129,13 @@ def user_details_with_admin(state: DrillState, u: User, highest_role: int) -> di
 
 
 def service_account(state: DrillState, u: User) -> dict[str, Any]:
-    return {"id": u.id, "username": u.username, "name": u.name, "email": u.email,
-            "public_email": u.public_email or None}
+    return {
+        "id": u.id,
+        "username": u.username,
+        "name": u.name,
+        "email": u.email,
+        "public_email": u.public_email or None,
+    }
 
 
 def ssh_key(k: SshKey) -> dict[str, Any]:

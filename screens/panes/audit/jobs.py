@@ -79,8 +79,9 @@ def ip_users(ctx: AppContext, ip: str) -> list[tuple[int, str, str]]:
 def _failed_sign_in_names(ctx: AppContext, ip: str) -> set[str]:
     """Account names failed sign-ins from ``ip`` tried (they carry no author id)."""
     store, incident = ctx.store, ctx.incident_id
-    rids = store.event_rids(incident, EventQuery(ip=ip, categories=frozenset({"SIGNIN"})),
-                            limit=2_000)
+    rids = store.event_rids(
+        incident, EventQuery(ip=ip, categories=frozenset({"SIGNIN"})), limit=2_000
+    )
     return {
         str(event.get("author_name") or "").lower()
         for event in store.events_by_rids(incident, rids)

@@ -4,7 +4,6 @@ Pure functions of an ``AuditEvent``: every server string goes through ``safe_cel
 ``field_line``.
 """
 
-
 from __future__ import annotations
 
 import json
@@ -38,8 +37,16 @@ __all__ = [
 # Quick filter keys → category. Chosen to avoid the app's keys (1-5 ? / : escape enter space a q y
 # E T ctrl+p), the main screen's v and i, and the table's j/k/g/G: K is keys, p is repositories.
 CATEGORY_KEYS: tuple[tuple[str, str], ...] = (
-    ("s", "SIGNIN"), ("t", "TOKEN"), ("K", "KEY"), ("m", "2FA"), ("p", "REPO"),
-    ("c", "CONFIG"), ("n", "RUNNER"), ("h", "HOOK"), ("u", "USER"), ("w", "INSTANCE"),
+    ("s", "SIGNIN"),
+    ("t", "TOKEN"),
+    ("K", "KEY"),
+    ("m", "2FA"),
+    ("p", "REPO"),
+    ("c", "CONFIG"),
+    ("n", "RUNNER"),
+    ("h", "HOOK"),
+    ("u", "USER"),
+    ("w", "INSTANCE"),
     ("o", "OTHER"),
 )
 #: The help screen lists the category keys as their own section under this title.
@@ -47,8 +54,17 @@ CATEGORY_GROUP = Binding.Group("category filters (a key shows only it, + then a 
 
 #: ``H`` then this key runs the hunt (``console.audit.hunts.HUNTS`` by key).
 HUNT_LETTERS: Final[dict[str, str]] = {
-    "admins": "a", "tokens": "t", "keys": "k", "runners": "r", "hooks": "h", "2fa": "2",
-    "members": "m", "settings": "s", "streaming": "l", "apps": "o", "repo": "x",
+    "admins": "a",
+    "tokens": "t",
+    "keys": "k",
+    "runners": "r",
+    "hooks": "h",
+    "2fa": "2",
+    "members": "m",
+    "settings": "s",
+    "streaming": "l",
+    "apps": "o",
+    "repo": "x",
 }
 
 # At 80 columns: time, category, event, author and target; the summary and IP appear as the
@@ -90,8 +106,9 @@ def audit_detail_parts(event: AuditEvent) -> list[RenderableType]:
     cleaned = sanitize_json(dict(event.details), "details", found)
     # Strings are already display-safe; json.dumps only adds quotes and escapes.
     parts.append(Text("details:", style="bold"))
-    parts.append(Text(json.dumps(cleaned, indent=2, ensure_ascii=False, sort_keys=True,
-                                 default=str), end=""))
+    parts.append(
+        Text(json.dumps(cleaned, indent=2, ensure_ascii=False, sort_keys=True, default=str), end="")
+    )
     report = codepoint_report(found)
     if report:
         parts.append(Text(""))
@@ -106,8 +123,9 @@ def event_cells(e: AuditEvent) -> CellRow:
         "time": safe_cell(short_time(e.created_at), max_cells=20),  # raw if unparsable
         "category": Text(e.category, style=_CATEGORY_STYLE.get(e.category, ""), end=""),
         "event": safe_cell(e.event_name or "(legacy)", max_cells=40),
-        "author": safe_cell(e.author_name or (f"#{e.author_id}" if e.author_id is not None
-                                              else "")),
+        "author": safe_cell(
+            e.author_name or (f"#{e.author_id}" if e.author_id is not None else "")
+        ),
         "target": safe_cell(target, max_cells=40),
         "ip": safe_cell(e.ip_address, max_cells=40),
         "summary": safe_cell(e.summary, max_cells=120),
@@ -116,8 +134,9 @@ def event_cells(e: AuditEvent) -> CellRow:
 
 def not_admin_refusal(cov: Coverage | None) -> bool:
     """A 403 from a non-administrator on a licensed instance: a rights gap, not a tier gap."""
-    return (cov is not None and cov.audit_status == 403 and cov.is_admin is False
-            and cov.tier != "free")
+    return (
+        cov is not None and cov.audit_status == 403 and cov.is_admin is False and cov.tier != "free"
+    )
 
 
 def coverage_problem(cov: Coverage) -> Problem:
@@ -130,10 +149,14 @@ def coverage_problem(cov: Coverage) -> Problem:
     return replace(
         problem,
         title="Audit events need an administrator token",
-        detail=("GitLab answered 403: instance audit events are admin-only and this token "
-                "belongs to a non-administrator."),
-        next_step=("Reconnect with an administrator token, or review contribution events and "
-                   "the users' sign-in fields in the dossier, and the credentials inventory."),
+        detail=(
+            "GitLab answered 403: instance audit events are admin-only and this token "
+            "belongs to a non-administrator."
+        ),
+        next_step=(
+            "Reconnect with an administrator token, or review contribution events and "
+            "the users' sign-in fields in the dossier, and the credentials inventory."
+        ),
     )
 
 

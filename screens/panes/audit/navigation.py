@@ -43,23 +43,27 @@ class AuditNavigation(RecordPane[AuditView]):
 
     def show_for_user(self, user_id: int, username: str | None = None) -> None:
         """Only events by or about ``user_id`` (escape clears it)."""
-        self.set_filter(replace(self.view.cleared(), scope="instance", user_id=user_id,
-                                username=username), note="this user's events")
+        self.set_filter(
+            replace(self.view.cleared(), scope="instance", user_id=user_id, username=username),
+            note="this user's events",
+        )
 
     def show_target(self, target_type: str, target_id: str, label: str = "") -> None:
         """Only events whose target is this object (a credential's events). GitLab names some
         credentials only in the text (a token's creation targets its user), so when no stored
         event has this target, the object's name is searched instead."""
         self._target_fallback = label or target_id
-        self.set_filter(replace(self.view.cleared(), scope="instance",
-                                target=(target_type, target_id)),
-                        note=f"events about {label or target_type}")
+        self.set_filter(
+            replace(self.view.cleared(), scope="instance", target=(target_type, target_id)),
+            note=f"events about {label or target_type}",
+        )
 
     def show_scope(self, scope: str) -> None:
         """Switch to a scope (``instance``, ``group:12``, ``project:7``) and fetch what is
         missing for it."""
-        self.set_filter(replace(self.view.cleared(), scope=scope),
-                        note=f"scope: {scope_label(scope)}")
+        self.set_filter(
+            replace(self.view.cleared(), scope=scope), note=f"scope: {scope_label(scope)}"
+        )
         self.action_reload()
 
     def run_command(self, word: str, value: str) -> str | None:
@@ -94,22 +98,25 @@ class AuditNavigation(RecordPane[AuditView]):
 
     def action_clear_categories(self) -> None:
         self._adding = False
-        self.set_filter(replace(self.view, categories=frozenset(), hunt=None),
-                        note="all categories")
+        self.set_filter(
+            replace(self.view, categories=frozenset(), hunt=None), note="all categories"
+        )
 
     # -- hunts and pivots ------------------------------------------------------------------
     def action_hunts(self) -> None:
         """``H`` then a key: one of the named persistence hunts."""
         choices = [(HUNT_LETTERS[h.key], h.title, h.why) for h in HUNTS]
-        self.app.push_screen(ChoiceModal("Hunts: footholds in the audit log", choices),
-                             self._hunt_chosen)
+        self.app.push_screen(
+            ChoiceModal("Hunts: footholds in the audit log", choices), self._hunt_chosen
+        )
 
     def _hunt_chosen(self, letter: str | None) -> None:
         key = next((k for k, v in HUNT_LETTERS.items() if v == letter), None)
         hunt = hunt_by_key(key) if key else None
         if hunt is not None:
-            self.set_filter(replace(self.view, hunt=hunt.key, categories=frozenset()),
-                            note=hunt.why)
+            self.set_filter(
+                replace(self.view, hunt=hunt.key, categories=frozenset()), note=hunt.why
+            )
 
     def action_pivots(self) -> None:
         """``P`` then a key: from the highlighted event to its author, IP, target or scope."""
@@ -131,8 +138,10 @@ class AuditNavigation(RecordPane[AuditView]):
         if key == "a" and ev.author_id is not None:
             self.post_message(ShowUserDossier(ev.author_id))
         elif key == "i" and ev.ip_address:
-            self.set_filter(replace(self.view.cleared(), ip=ev.ip_address),
-                            note=f"every event from {ev.ip_address}")
+            self.set_filter(
+                replace(self.view.cleared(), ip=ev.ip_address),
+                note=f"every event from {ev.ip_address}",
+            )
         elif key == "u" and ev.ip_address:
             self._find_ip_users(ev.ip_address)
         elif key == "t" and ev.target_type:

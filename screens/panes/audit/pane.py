@@ -73,24 +73,42 @@ class AuditPane(AuditNavigation):
         Binding("r", "reload", "Fetch missing events"),
         Binding("x", "cancel_load", "Cancel loading", show=False),
         Binding("H", "hunts", "Hunts (then a key)", group=_PIVOT_GROUP),
-        Binding("P", "pivots", "Pivots from this event (then a key)", show=False,
-                group=_PIVOT_GROUP),
-        Binding("exclamation_mark", "contain_author", "Contain this event's author", show=False,
-                group=_PIVOT_GROUP),
-        Binding("I", "pivot('i')", "Every event from this event's IP", show=False,
-                group=_PIVOT_GROUP),
+        Binding(
+            "P", "pivots", "Pivots from this event (then a key)", show=False, group=_PIVOT_GROUP
+        ),
+        Binding(
+            "exclamation_mark",
+            "contain_author",
+            "Contain this event's author",
+            show=False,
+            group=_PIVOT_GROUP,
+        ),
+        Binding(
+            "I", "pivot('i')", "Every event from this event's IP", show=False, group=_PIVOT_GROUP
+        ),
         Binding("0", "clear_categories", "All categories", show=False, group=CATEGORY_GROUP),
-        Binding("plus", "add_next", "Add the next category key's category", show=False,
-                group=CATEGORY_GROUP),
+        Binding(
+            "plus",
+            "add_next",
+            "Add the next category key's category",
+            show=False,
+            group=CATEGORY_GROUP,
+        ),
         *(
-            Binding(key, f"category('{cat}')", f"Only {CATEGORY_LABELS[cat]} events",
-                    show=False, group=CATEGORY_GROUP)
+            Binding(
+                key,
+                f"category('{cat}')",
+                f"Only {CATEGORY_LABELS[cat]} events",
+                show=False,
+                group=CATEGORY_GROUP,
+            )
             for key, cat in CATEGORY_KEYS
         ),
     ]
 
-    def __init__(self, ctx: AppContext, *, load_on_mount: bool = True,
-                 id: str | None = "audit-pane") -> None:
+    def __init__(
+        self, ctx: AppContext, *, load_on_mount: bool = True, id: str | None = "audit-pane"
+    ) -> None:
         self.events_source = StoreEventSource(ctx)
         super().__init__(ctx, self.events_source, AuditView(), id=id)
         self.load_on_mount = load_on_mount
@@ -187,8 +205,9 @@ class AuditPane(AuditNavigation):
             return
         p = message.progress
         eta = "" if p.eta_seconds is None else f", about {_duration(p.eta_seconds)} left"
-        self.progress_text = (f"loading: {p.stored:,} new events, {p.pieces_done}/{p.pieces} "
-                              f"windows{eta}")
+        self.progress_text = (
+            f"loading: {p.stored:,} new events, {p.pieces_done}/{p.pieces} windows{eta}"
+        )
         self._show_progress()
         if not self._refresh_due:  # show arriving rows about once a second, not per page
             self._refresh_due = True
@@ -243,8 +262,10 @@ class AuditPane(AuditNavigation):
             return
         fallback, self._target_fallback = self._target_fallback, None
         if fallback and self.view.target is not None and not message.rids:
-            self.set_filter(replace(self.view, target=None, search=fallback),
-                            note="no event names this target: searching its name")
+            self.set_filter(
+                replace(self.view, target=None, search=fallback),
+                note="no event names this target: searching its name",
+            )
             return
         self.rids, self.total = message.rids, message.total
         self.show_keys(message.rids)
@@ -292,8 +313,11 @@ class AuditPane(AuditNavigation):
 
     def title_status(self) -> str:
         if self.coverage_gap:
-            return ("not visible to this token" if not_admin_refusal(self.ctx.coverage)
-                    else "not available on this tier")
+            return (
+                "not visible to this token"
+                if not_admin_refusal(self.ctx.coverage)
+                else "not available on this tier"
+            )
         status = f"{self.total:,} events stored ({scope_label(self.view.scope)})"
         return status + (", load cancelled: r fetches the rest" if self.cancelled else "")
 
@@ -320,8 +344,7 @@ class AuditPane(AuditNavigation):
     def restore(self, state: Mapping[str, Any]) -> None:
         f = state.get("filter")
         self.restore_cursor(state, "selected")
-        self.set_view(AuditView.from_dict(f) if isinstance(f, Mapping) else self.view,
-                      save=False)
+        self.set_view(AuditView.from_dict(f) if isinstance(f, Mapping) else self.view, save=False)
 
     def incident_changed(self, incident: Incident) -> None:
         """The window may have moved: show what is stored and fetch what is missing."""

@@ -38,11 +38,16 @@ def filter_bar_text(view: AuditView, shown: int, total: int, counts: dict[str, i
     if hunt is not None:
         bar.append("  hunt: ", style="bold")
         bar.append(hunt.title)
-    for label, value in (("user", _user_label(f)), ("author", f.author), ("ip", f.ip),
-                         ("event", f.event_name),
-                         ("entity", " ".join(map(str, f.entity)) if f.entity else None),
-                         ("target", " ".join(f.target) if f.target else None),
-                         ("since", f.since), ("until", f.until)):
+    for label, value in (
+        ("user", _user_label(f)),
+        ("author", f.author),
+        ("ip", f.ip),
+        ("event", f.event_name),
+        ("entity", " ".join(map(str, f.entity)) if f.entity else None),
+        ("target", " ".join(f.target) if f.target else None),
+        ("since", f.since),
+        ("until", f.until),
+    ):
         if value:
             bar.append(f"  {label}: ", style="bold")
             bar.append_text(safe_cell(value, max_cells=30))
@@ -51,8 +56,9 @@ def filter_bar_text(view: AuditView, shown: int, total: int, counts: dict[str, i
         bar.append_text(safe_cell(f.search, max_cells=30))
     if counts:
         bar.append("  ")
-        bar.append(" ".join(f"{c}:{counts[c]:,}" for c in CATEGORY_ORDER if counts.get(c)),
-                   style="dim")
+        bar.append(
+            " ".join(f"{c}:{counts[c]:,}" for c in CATEGORY_ORDER if counts.get(c)), style="dim"
+        )
     if not (f.is_filtered or f.search):
         bar.append("  / search · H hunts · P pivots · ? keys", style="dim")
     return bar
@@ -66,12 +72,22 @@ def pivot_choices(ev: AuditEvent) -> list[Choice]:
         choices.append(("a", f"Dossier of the author @{ev.author_name}", ""))
     if ev.ip_address:
         choices.append(("i", f"Every event from {ev.ip_address}", ""))
-        choices.append(("u", f"Every user seen from {ev.ip_address}",
-                        "signed in from it, or the author of an event from it"))
+        choices.append(
+            (
+                "u",
+                f"Every user seen from {ev.ip_address}",
+                "signed in from it, or the author of an event from it",
+            )
+        )
     if ev.target_type and ev.target_id:
         choices.append(("t", f"Every event about {ev.target_type} {ev.target_id}", ""))
-        choices.append(("c", f"{ev.target_type} {ev.target_details or ev.target_id} in the "
-                             "credentials pane", ""))
+        choices.append(
+            (
+                "c",
+                f"{ev.target_type} {ev.target_details or ev.target_id} in the credentials pane",
+                "",
+            )
+        )
     if ev.entity_type in ("Group", "Project") and ev.entity_id is not None:
         choices.append(("s", f"{ev.entity_type} #{ev.entity_id}'s own audit events", ""))
     if author:

@@ -38,8 +38,11 @@ def exposure_record(row: Exposed, username: str) -> dict[str, Any]:
         ident = row.name if scope == "instance" else f"{owner_id}:{row.name}:{env}"
         extra = {} if scope == "instance" else {"environment_scope": env}
     else:
-        kind = {"runner": "runner", "deploy_token": "deploy_token",
-                "access_token": "bot_token"}.get(row.kind, "")
+        kind = {
+            "runner": "runner",
+            "deploy_token": "deploy_token",
+            "access_token": "bot_token",
+        }.get(row.kind, "")
         if row.kind == "hook":
             kind = "system_hook" if scope == "instance" else f"{scope}_hook"
         extra = {}
@@ -67,7 +70,13 @@ def store_exposure(
         if old is None:
             write.append(rec)
         elif rec["kind"] == "deploy_token" and old.get("owner_id") is None:
-            write.append({**old, "owner": rec["owner"], "owner_type": rec["owner_type"],
-                          "owner_id": rec["owner_id"]})
+            write.append(
+                {
+                    **old,
+                    "owner": rec["owner"],
+                    "owner_type": rec["owner_type"],
+                    "owner_id": rec["owner_id"],
+                }
+            )
     store.upsert_credentials(incident_id, write)
     return keys, sum(1 for r in write if f"{r['kind']}:{r['id']}" not in known)

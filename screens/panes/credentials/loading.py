@@ -89,6 +89,7 @@ class CredentialsJobs(RecordPane[CredentialsView]):
         worker = get_current_worker()
         cov = self.ctx.coverage
         is_admin = cov.is_admin if cov is not None else None
+
         def progressed(p: InventoryProgress) -> None:
             self.post_message(m.LoadProgressed(p))
 
@@ -106,23 +107,34 @@ class CredentialsJobs(RecordPane[CredentialsView]):
 
             inv.problems.append(SourceProblem("local cache", describe_error(exc)))
         failed, fetched_at = store.credentials_load_failures(incident_id)
-        self.post_message(m.InventoryStored(list(inv.problems), failed, fetched_at,
-                                            inv.complete))
+        self.post_message(m.InventoryStored(list(inv.problems), failed, fetched_at, inv.complete))
         self._merge_crosslinks()
 
     def _cache_summary(self, inv: Inventory) -> None:
         """The runbook and the blind-spot report read the last load from the cache."""
-        self.ctx.store.cache_put(self.ctx.incident_id, CACHE_KEY, {
-            "rows": [r.to_dict() for r in inv.rows], "complete": inv.complete,
-            "problems": [{"source": p.source, "status": p.problem.status}
-                         for p in inv.problems],
-        })
+        self.ctx.store.cache_put(
+            self.ctx.incident_id,
+            CACHE_KEY,
+            {
+                "rows": [r.to_dict() for r in inv.rows],
+                "complete": inv.complete,
+                "problems": [
+                    {"source": p.source, "status": p.problem.status} for p in inv.problems
+                ],
+            },
+        )
 
     def _lookup_users(self, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """Owner names and kinds from the users cache (runs in the worker thread)."""
         rows = self.ctx.store.users_by_ids(self.ctx.incident_id, list(ids))
-        return {r.id: {"username": r.username, "user_type": r.user_type or r.kind,
-                       "bot": r.kind == "bot"} for r in rows}
+        return {
+            r.id: {
+                "username": r.username,
+                "user_type": r.user_type or r.kind,
+                "bot": r.kind == "bot",
+            }
+            for r in rows
+        }
 
     # -- SSH and GPG keys of every user ----------------------------------------------------
     @work(thread=True, exclusive=True, group="cred-keys", exit_on_error=False)
@@ -149,8 +161,9 @@ class CredentialsJobs(RecordPane[CredentialsView]):
 
     def _merge_crosslinks(self) -> None:
         worker = get_current_worker()
-        flagged = merge_crosslinks(self.ctx.store, self.ctx.incident_id,
-                                   cancelled=lambda: worker.is_cancelled)
+        flagged = merge_crosslinks(
+            self.ctx.store, self.ctx.incident_id, cancelled=lambda: worker.is_cancelled
+        )
         self.post_message(m.CrosslinksMerged(flagged))
 
     # -- everything a user could see -------------------------------------------------------

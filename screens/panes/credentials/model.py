@@ -4,7 +4,6 @@ Pure functions of a ``Credential`` (and its review mark): every server string go
 ``safe_cell``/``field_line``.  ``CredentialsView`` is the pane's frozen view model.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -60,15 +59,21 @@ KIND_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
     "tokens": ("Tokens", TOKEN_KINDS),
     "deploy": ("Deploy keys/tokens", frozenset({"deploy_key", "deploy_token"})),
     "runners": ("Runners", frozenset({"runner"})),
-    "variables": ("CI/CD variables", frozenset({"instance_variable", "group_variable",
-                                                "project_variable"})),
+    "variables": (
+        "CI/CD variables",
+        frozenset({"instance_variable", "group_variable", "project_variable"}),
+    ),
     "hooks": ("Hooks", frozenset({"system_hook", "group_hook", "project_hook"})),
     "keys": ("SSH/GPG keys", frozenset({"ssh_key", "gpg_key"})),
 }
 #: The help screen lists the filter keys as their own section under this title.
 FILTER_GROUP = Binding.Group("filters (a key toggles, 0 shows all kinds)")
 GROUP_KEYS: tuple[tuple[str, str], ...] = (
-    ("t", "tokens"), ("d", "deploy"), ("n", "runners"), ("e", "variables"), ("h", "hooks"),
+    ("t", "tokens"),
+    ("d", "deploy"),
+    ("n", "runners"),
+    ("e", "variables"),
+    ("h", "hooks"),
     ("p", "keys"),
 )
 
@@ -121,7 +126,6 @@ SHORT_KIND: dict[str, str] = {
 }
 
 
-
 def date_cell(value: str | None) -> str:
     when = parse_time(value)
     return when.strftime("%Y-%m-%d") if when else (value or "")
@@ -137,8 +141,11 @@ def _sort_value(row: Credential, key: str) -> tuple[Any, ...]:
         return (row.owner.casefold(), row.name.casefold())
     if key == "flags":
         return (sum(1 for f in row.flags if is_urgent(f)), len(row.flags), row.name.casefold())
-    value = {"created": row.created_at, "last_used": row.last_used_at,
-             "expires": row.expires_at}.get(key)
+    value = {
+        "created": row.created_at,
+        "last_used": row.last_used_at,
+        "expires": row.expires_at,
+    }.get(key)
     when = parse_time(value)
     return (when is not None, when or datetime.min.replace(tzinfo=UTC))
 
@@ -169,7 +176,6 @@ def credential_detail_parts(row: Credential, mark: Mark | None) -> list[Renderab
         parts.append(field_line("Review mark", f"{mark.mark} ({mark.updated_at})"))
     parts.append(Text("c marks it cleared (rotated/reviewed), f flags it.", style="dim"))
     return parts
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,20 +224,33 @@ class CredentialsView:
         if self.only_unreviewed and mark is not None and mark.mark:
             return False
         if self.search:
-            hay = " ".join((
-                row.kind, KIND_LABELS.get(row.kind, ""), row.name, row.owner, row.state,
-                " ".join(row.scopes), " ".join(row.flags), str(row.id),
-                " ".join(row.extra.values()), mark.mark or "" if mark else "",
-            )).casefold()
+            hay = " ".join(
+                (
+                    row.kind,
+                    KIND_LABELS.get(row.kind, ""),
+                    row.name,
+                    row.owner,
+                    row.state,
+                    " ".join(row.scopes),
+                    " ".join(row.flags),
+                    str(row.id),
+                    " ".join(row.extra.values()),
+                    mark.mark or "" if mark else "",
+                )
+            ).casefold()
             if not all(term in hay for term in self.search.casefold().split()):
                 return False
         return True
 
     def to_state(self) -> dict[str, Any]:
         return {
-            "groups": sorted(self.groups), "search": self.search, "sort": self.sort,
-            "descending": self.descending, "only_warnings": self.only_warnings,
-            "only_unreviewed": self.only_unreviewed, "only_crosslinked": self.only_crosslinked,
+            "groups": sorted(self.groups),
+            "search": self.search,
+            "sort": self.sort,
+            "descending": self.descending,
+            "only_warnings": self.only_warnings,
+            "only_unreviewed": self.only_unreviewed,
+            "only_crosslinked": self.only_crosslinked,
         }
 
     @classmethod
@@ -295,8 +314,12 @@ def credential_cells(r: Credential, mark: Mark | None, outcome: str = "") -> Cel
         "last_used": safe_cell(date_cell(r.last_used_at), max_cells=20, empty=""),
         "expires": expires,
         "flags": flags_cell(r),
-        "sheet": Text(outcome, end="", no_wrap=True,
-                      style="bold red" if outcome in ("FAILED", "refused") else "green"),
+        "sheet": Text(
+            outcome,
+            end="",
+            no_wrap=True,
+            style="bold red" if outcome in ("FAILED", "refused") else "green",
+        ),
     }
 
 

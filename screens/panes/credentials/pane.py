@@ -84,20 +84,31 @@ class CredentialsPane(WorksheetMixin, CredentialsFilters, CredentialsJobs):
         Binding("x", "cancel_load", "Cancel loading or the key sweep", show=False),
         Binding("w", "toggle_warnings", "Only urgent rows", show=False, group=FILTER_GROUP),
         Binding("u", "toggle_unreviewed", "Only unreviewed rows", show=False, group=FILTER_GROUP),
-        Binding("l", "toggle_crosslinked", "Only rows the audit log cross-links", show=False,
-                group=FILTER_GROUP),
+        Binding(
+            "l",
+            "toggle_crosslinked",
+            "Only rows the audit log cross-links",
+            show=False,
+            group=FILTER_GROUP,
+        ),
         Binding("0", "clear_kinds", "All kinds", show=False, group=FILTER_GROUP),
         *(
-            Binding(key, f"toggle_group('{group}')", f"Only {KIND_GROUPS[group][0]}",
-                    show=False, group=FILTER_GROUP)
+            Binding(
+                key,
+                f"toggle_group('{group}')",
+                f"Only {KIND_GROUPS[group][0]}",
+                show=False,
+                group=FILTER_GROUP,
+            )
             for key, group in GROUP_KEYS
         ),
     ]
 
     MarkChanged = m.MarkChanged
 
-    def __init__(self, ctx: AppContext, *, load_on_mount: bool = True,
-                 id: str | None = "credentials-pane") -> None:
+    def __init__(
+        self, ctx: AppContext, *, load_on_mount: bool = True, id: str | None = "credentials-pane"
+    ) -> None:
         self.rows_source = SqlCredentialSource(ctx, self._cells)
         self.marks: dict[str, Mark] = {}
         super().__init__(ctx, self.rows_source, CredentialsView(marks=self.marks), id=id)
@@ -183,8 +194,12 @@ class CredentialsPane(WorksheetMixin, CredentialsFilters, CredentialsJobs):
         if message.added:
             label += f" ({message.added} not in the inventory yet, added)"
         self.rows_source.forget()
-        self.set_view(replace(self.without_filters(self.view), keys=frozenset(message.keys),
-                              keys_label=label), note="everything the user could see")
+        self.set_view(
+            replace(
+                self.without_filters(self.view), keys=frozenset(message.keys), keys_label=label
+            ),
+            note="everything the user could see",
+        )
         self.chosen = {}
         self.choose(message.keys)
 
@@ -264,8 +279,10 @@ class CredentialsPane(WorksheetMixin, CredentialsFilters, CredentialsJobs):
     @on(m.KeysSwept)
     def _keys_swept(self, message: m.KeysSwept) -> None:
         p: KeySweepProgress = message.progress
-        self.sweep_status = (f"keys {p.users_done:,}/{p.users:,} users, {p.keys:,} keys, "
-                             f"{_eta(p.eta_seconds)} (x cancels)")
+        self.sweep_status = (
+            f"keys {p.users_done:,}/{p.users:,} users, {p.keys:,} keys, "
+            f"{_eta(p.eta_seconds)} (x cancels)"
+        )
         self.set_title(None)
         self.rows_source.forget()
         self.refresh_rows()
@@ -306,8 +323,9 @@ class CredentialsPane(WorksheetMixin, CredentialsFilters, CredentialsJobs):
         if new is None:
             self.marks.pop(key, None)
         else:
-            self.marks[key] = Mark(OBJECT_TYPE, key, new, None,
-                                   datetime.now(UTC).isoformat(timespec="seconds"))
+            self.marks[key] = Mark(
+                OBJECT_TYPE, key, new, None, datetime.now(UTC).isoformat(timespec="seconds")
+            )
         self._write_mark(key, new)
         self.rows_source.forget([key])
         self.table.invalidate([key])
@@ -350,9 +368,11 @@ class CredentialsPane(WorksheetMixin, CredentialsFilters, CredentialsJobs):
         if v.groups:
             bar.append("  kinds: ", style="bold")
             bar.append(", ".join(KIND_GROUPS[g][0] for g in sorted(v.groups)))
-        for on_now, label in ((v.only_warnings, "only urgent rows"),
-                              (v.only_unreviewed, "only unreviewed"),
-                              (v.only_crosslinked, "only cross-linked")):
+        for on_now, label in (
+            (v.only_warnings, "only urgent rows"),
+            (v.only_unreviewed, "only unreviewed"),
+            (v.only_crosslinked, "only cross-linked"),
+        ):
             if on_now:
                 bar.append(f"  {label}", style="bold")
         if v.search:
@@ -390,10 +410,12 @@ class CredentialsPane(WorksheetMixin, CredentialsFilters, CredentialsJobs):
         row = self.selected_row()
         if row is not None:
             title = f"{KIND_LABELS.get(row.kind, row.kind)} {safe_text(row.id).plain}"
-            self.app.push_screen(DetailModal(
-                clean(title, kind="line", max_cells=60).text,
-                credential_detail_parts(row, self.marks.get(row.key)),
-            ))
+            self.app.push_screen(
+                DetailModal(
+                    clean(title, kind="line", max_cells=60).text,
+                    credential_detail_parts(row, self.marks.get(row.key)),
+                )
+            )
 
     def action_show_events(self) -> None:
         """The audit events whose target is the highlighted credential."""

@@ -82,8 +82,10 @@ class WorksheetScreen(ModalScreen[WorksheetChoice | None]):
     def compose(self) -> ComposeResult:
         kinds = Counter(r.kind for r in self.rows)
         with Vertical(id="plan-box", classes="dialog"):
-            yield Static(Text(f"Rotation worksheet: {len(self.rows)} items", style="bold"),
-                         classes="dialog-title")
+            yield Static(
+                Text(f"Rotation worksheet: {len(self.rows)} items", style="bold"),
+                classes="dialog-title",
+            )
             yield Static(self._summary(kinds), id="sheet-summary")
             with VerticalScroll(id="plan-targets"):
                 for row in self.rows[:ITEM_LINES]:
@@ -94,8 +96,10 @@ class WorksheetScreen(ModalScreen[WorksheetChoice | None]):
                         line.append_text(safe_text(row.owner))
                     yield Static(line, classes="plan-target")
                 if len(self.rows) > ITEM_LINES:
-                    yield Static(Text(f"… and {len(self.rows) - ITEM_LINES:,} more",
-                                      style="dim"), classes="plan-more")
+                    yield Static(
+                        Text(f"… and {len(self.rows) - ITEM_LINES:,} more", style="dim"),
+                        classes="plan-more",
+                    )
                 for i, row in enumerate(self.variables):
                     label = Text("New value for ")
                     label.append_text(safe_text(row.name))
@@ -104,22 +108,36 @@ class WorksheetScreen(ModalScreen[WorksheetChoice | None]):
                     label.append(")")
                     yield Static(label)
                     yield Input(password=True, id=f"sheet-value-{i}", classes="sheet-value")
-            yield Static(Text(f"Type {self.word} and press enter to run; escape cancels. "
-                              "ctrl+t: tokens revoke/rotate, ctrl+g: GPG revoke/delete."),
-                         classes="dialog-hint")
+            yield Static(
+                Text(
+                    f"Type {self.word} and press enter to run; escape cancels. "
+                    "ctrl+t: tokens revoke/rotate, ctrl+g: GPG revoke/delete."
+                ),
+                classes="dialog-hint",
+            )
             yield Input(placeholder=self.word, id="sheet-confirm")
             yield Static("", id="sheet-error", classes="dialog-error")
 
     def _summary(self, kinds: Counter[str]) -> Text:
-        what = {"ssh_key": "delete", "gpg_key": f"{self.choice.gpg}",
-                "runner": "reset its token", "deploy_token": "revoke",
-                "deploy_key": "disable on its projects"}
+        what = {
+            "ssh_key": "delete",
+            "gpg_key": f"{self.choice.gpg}",
+            "runner": "reset its token",
+            "deploy_token": "revoke",
+            "deploy_key": "disable on its projects",
+        }
         text = Text()
         for kind, n in sorted(kinds.items()):
             tokens = "rotate" if self.choice.rotate_tokens else "revoke"
-            verb = (tokens if kind in TOKEN_KINDS
-                    else "new value" if kind.endswith("_variable")
-                    else "new secret" if kind.endswith("_hook") else what.get(kind, "?"))
+            verb = (
+                tokens
+                if kind in TOKEN_KINDS
+                else "new value"
+                if kind.endswith("_variable")
+                else "new secret"
+                if kind.endswith("_hook")
+                else what.get(kind, "?")
+            )
             text.append(f"{n} × {KIND_LABELS.get(kind, kind)}: {verb}\n")
         return text
 
@@ -177,9 +195,14 @@ class WorksheetSaved(Message, namespace="credentials_pane"):
 
 
 #: What a verified action leaves of the row (actions that keep the object leave it as it is).
-STATE_AFTER = {"revoke_token": "revoked", "rotate_token": "rotated", "delete_ssh_key": "deleted",
-               "revoke_gpg_key": "revoked", "delete_gpg_key": "deleted",
-               "revoke_deploy_token": "revoked"}
+STATE_AFTER = {
+    "revoke_token": "revoked",
+    "rotate_token": "rotated",
+    "delete_ssh_key": "deleted",
+    "revoke_gpg_key": "revoked",
+    "delete_gpg_key": "deleted",
+    "revoke_deploy_token": "revoked",
+}
 
 
 class WorksheetMixin(RecordPane[CredentialsView]):
@@ -201,8 +224,9 @@ class WorksheetMixin(RecordPane[CredentialsView]):
     def _worksheet_read(self, message: WorksheetRead) -> None:
         self.sheet_items = [WorksheetItem(k, label, out) for k, label, out in message.items]
         self.outcomes = {i.key: i.outcome for i in self.sheet_items if i.outcome}
-        pending = [i.key for i in self.sheet_items
-                   if i.outcome not in ("done", "already", "left out")]
+        pending = [
+            i.key for i in self.sheet_items if i.outcome not in ("done", "already", "left out")
+        ]
         self.choose(pending)  # a resumed worksheet: a continues with these
         self.render_bar()
 
@@ -258,8 +282,13 @@ class WorksheetMixin(RecordPane[CredentialsView]):
             own = own_token_id(self.ctx.gitlab())
         except Exception:  # the run reports connection problems; the engine re-checks
             own = None
-        sheet = build_worksheet(rows, choice.values, rotate_tokens=choice.rotate_tokens,
-                                gpg=choice.gpg, own_token_id=own)
+        sheet = build_worksheet(
+            rows,
+            choice.values,
+            rotate_tokens=choice.rotate_tokens,
+            gpg=choice.gpg,
+            own_token_id=own,
+        )
         labels = {r.key: r.name for r in rows}
         items = [WorksheetItem(k, labels.get(k, k)) for k in sheet.item_keys]
         items += [WorksheetItem(k, labels.get(k, k), "left out") for k, _ in sheet.left_out]
@@ -293,8 +322,9 @@ class WorksheetMixin(RecordPane[CredentialsView]):
             self._plan_index += 1
             self._run_next()
             return
-        self.app.push_screen(ActionRunScreen(self.ctx, plan),
-                             lambda result: self._plan_ran(index, result))
+        self.app.push_screen(
+            ActionRunScreen(self.ctx, plan), lambda result: self._plan_ran(index, result)
+        )
 
     def _plan_ran(self, index: int, result: RunResult | None) -> None:
         sheet = self._sheet
@@ -319,8 +349,13 @@ class WorksheetMixin(RecordPane[CredentialsView]):
         self.render_bar()
         if result is None or result.cancelled or result.halted:
             self._sheet = None  # the rest stays on the worksheet: a resumes it
-            self.choose([i.key for i in self.sheet_items
-                         if i.outcome not in ("done", "already", "left out")])
+            self.choose(
+                [
+                    i.key
+                    for i in self.sheet_items
+                    if i.outcome not in ("done", "already", "left out")
+                ]
+            )
             self.refresh_rows()
             return
         self._plan_index = index + 1

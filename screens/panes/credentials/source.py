@@ -60,8 +60,10 @@ class SqlCredentialSource:
 
     def items(self, keys: Sequence[RowKey]) -> list[Credential]:
         wanted = [k for k in keys if isinstance(k, str)]
-        found = {str(r["key"]): Credential.from_dict(r)
-                 for r in self.ctx.store.credentials_by_keys(self.ctx.incident_id, wanted)}
+        found = {
+            str(r["key"]): Credential.from_dict(r)
+            for r in self.ctx.store.credentials_by_keys(self.ctx.incident_id, wanted)
+        }
         return [found[k] for k in wanted if k in found]
 
     def forget(self, keys: Sequence[RowKey] | None = None) -> None:

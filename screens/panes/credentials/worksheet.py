@@ -36,13 +36,22 @@ __all__ = [
 
 SHEET_CACHE: Final = "rotation_worksheet"
 TOKEN_KINDS: Final = frozenset({"pat", "impersonation", "bot_token", "service_token"})
-VARIABLE_SCOPES: Final = {"instance_variable": "instance", "group_variable": "group",
-                          "project_variable": "project"}
+VARIABLE_SCOPES: Final = {
+    "instance_variable": "instance",
+    "group_variable": "group",
+    "project_variable": "project",
+}
 HOOK_SCOPES: Final = {"system_hook": "system", "group_hook": "group", "project_hook": "project"}
 _BOT: Final = re.compile(r"^(group|project)_(\d+)_bot")
 #: A run outcome (journal state) → the word the worksheet column shows.
-_WORDS: Final = {"done": "done", "noop_already": "already", "would_do": "dry run",
-                 "failed": "FAILED", "refused": "refused", "skipped": "skipped"}
+_WORDS: Final = {
+    "done": "done",
+    "noop_already": "already",
+    "would_do": "dry run",
+    "failed": "FAILED",
+    "refused": "refused",
+    "skipped": "skipped",
+}
 
 
 def outcome_word(state: str) -> str:
@@ -85,9 +94,13 @@ def _int(text: str | None) -> int | None:
 def token_json(row: Credential) -> dict[str, JSON]:
     """What ``actions.plan.token_plans`` reads of a token, from its inventory row."""
     out: dict[str, JSON] = {
-        "id": int(row.id), "name": row.name, "user_id": row.owner_id,
-        "scopes": list(row.scopes), "active": row.state == "active",
-        "revoked": row.state == "revoked", "impersonation": row.kind == "impersonation",
+        "id": int(row.id),
+        "name": row.name,
+        "user_id": row.owner_id,
+        "scopes": list(row.scopes),
+        "active": row.state == "active",
+        "revoked": row.state == "revoked",
+        "impersonation": row.kind == "impersonation",
     }
     bot = _BOT.match(row.owner) if row.kind == "bot_token" else None
     if bot is not None:  # a group/project token goes through its resource's endpoint
@@ -102,8 +115,9 @@ def _variable(row: Credential, value: Secret) -> tuple[Action, Target] | str:
         return "the variable's group or project is not known"
     env = str(row.extra.get("environment_scope") or "*")
     try:
-        action = SetVariableValue(scope=scope, owner_id=owner, key=row.name,
-                                  environment_scope=env, value=value)
+        action = SetVariableValue(
+            scope=scope, owner_id=owner, key=row.name, environment_scope=env, value=value
+        )
     except ValueError as exc:
         return str(exc)
     return action, Target("variable", owner, row.name)
@@ -114,8 +128,13 @@ def _single(row: Credential, *, gpg: str) -> tuple[Action, Target] | str:
     ident = row.id if isinstance(row.id, int) else _int(str(row.id))
     if ident is None:
         return "its id is not a number GitLab accepts"
-    target_kind = {"ssh_key": "ssh_key", "gpg_key": "gpg_key", "runner": "runner",
-                   "deploy_token": "deploy_token", "deploy_key": "deploy_key"}.get(row.kind, "hook")
+    target_kind = {
+        "ssh_key": "ssh_key",
+        "gpg_key": "gpg_key",
+        "runner": "runner",
+        "deploy_token": "deploy_token",
+        "deploy_key": "deploy_key",
+    }.get(row.kind, "hook")
     target = Target(target_kind, ident, row.name)
     if row.kind in ("ssh_key", "gpg_key"):
         user = row.owner_id
@@ -123,8 +142,10 @@ def _single(row: Credential, *, gpg: str) -> tuple[Action, Target] | str:
             return "its owner is not known"
         if row.kind == "ssh_key":
             return DeleteSshKey(user_id=user), target
-        return (RevokeGpgKey(user_id=user) if gpg == "revoke" else DeleteGpgKey(user_id=user),
-                target)
+        return (
+            RevokeGpgKey(user_id=user) if gpg == "revoke" else DeleteGpgKey(user_id=user),
+            target,
+        )
     if row.kind == "runner":
         return ResetRunnerToken(), target
     if row.kind in HOOK_SCOPES:
@@ -135,8 +156,9 @@ def _single(row: Credential, *, gpg: str) -> tuple[Action, Target] | str:
     if row.kind == "deploy_token":
         if row.owner_type in ("group", "project") and row.owner_id is not None:
             return RevokeDeployToken(owner_type=row.owner_type, owner_id=row.owner_id), target
-        return ("GitLab's instance list does not say which project or group holds it; revoke "
-                "it there")
+        return (
+            "GitLab's instance list does not say which project or group holds it; revoke it there"
+        )
     if row.kind == "deploy_key":
         return "disable it on each project it can reach (the admin list does not give their ids)"
     return f"no console action for a {row.kind}"
@@ -156,8 +178,7 @@ def build_worksheet(
     by_token = {int(r.id): r.key for r in tokens if isinstance(r.id, int)}
     if tokens:
         op = "rotate" if rotate_tokens else "revoke"
-        for plan in token_plans(op, [token_json(r) for r in tokens],
-                                own_token_id=own_token_id):
+        for plan in token_plans(op, [token_json(r) for r in tokens], own_token_id=own_token_id):
             index = len(sheet.plans)
             sheet.plans.append(plan)
             for t in plan.targets:
@@ -178,8 +199,10 @@ def build_worksheet(
         action, target = built
         # Actions with the same name and parameters share a plan (one DeleteSshKey per user…);
         # a variable's value makes each of its plans its own.
-        group = (action.name, repr(sorted(action.params().items())) + (
-            row.key if needs_value(row) else ""))
+        group = (
+            action.name,
+            repr(sorted(action.params().items())) + (row.key if needs_value(row) else ""),
+        )
         grouped.setdefault(group, (action, []))[1].append((target, row.key))
     for action, members in grouped.values():
         index = len(sheet.plans)
@@ -201,8 +224,11 @@ def items_of(state: object) -> list[WorksheetItem]:
     out = []
     for raw in state.get("items") or ():
         if isinstance(raw, Mapping) and isinstance(raw.get("key"), str):
-            out.append(WorksheetItem(str(raw["key"]), str(raw.get("label") or ""),
-                                     str(raw.get("outcome") or "")))
+            out.append(
+                WorksheetItem(
+                    str(raw["key"]), str(raw.get("label") or ""), str(raw.get("outcome") or "")
+                )
+            )
     return out
 
 

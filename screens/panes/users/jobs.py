@@ -55,7 +55,8 @@ def query(
     marks: dict[int, str] | None = None
     if with_marks:
         marks = {
-            int(k): m.mark for k, m in store.marks(incident_id, "user").items()
+            int(k): m.mark
+            for k, m in store.marks(incident_id, "user").items()
             if m.mark is not None
         }
     return ids, total, marks
@@ -68,8 +69,12 @@ def load(
     started = time.perf_counter()
     try:
         return users_load.load_users_blocking(
-            ctx.connection.config, ctx.connection.token, ctx.store, ctx.incident_id,
-            on_progress=on_progress, cancelled=cancelled,
+            ctx.connection.config,
+            ctx.connection.token,
+            ctx.store,
+            ctx.incident_id,
+            on_progress=on_progress,
+            cancelled=cancelled,
         )
     except Exception as exc:  # the loader reports problems; this is a last resort
         return LoadResult(0, 0, time.perf_counter() - started, False, describe_error(exc))
@@ -81,7 +86,8 @@ def score_risk(ctx: AppContext, cancelled: Cancelled) -> tuple[str | None, bool]
     tokens = None
     try:
         tokens = users_load.fetch_tokens_blocking(
-            ctx.connection.config, ctx.connection.token, cancelled=cancelled)
+            ctx.connection.config, ctx.connection.token, cancelled=cancelled
+        )
         ctx.store.cache_put(ctx.incident_id, risk.TOKENS_CACHE_KEY, tokens)
     except FetchError as exc:
         problem = "token signals skipped: " + problem_line(exc.problem or "cancelled")
@@ -90,8 +96,8 @@ def score_risk(ctx: AppContext, cancelled: Cancelled) -> tuple[str | None, bool]
     try:
         # The incident's own window (open ends stay open): the risk module decides.
         risk.compute_and_store_risk(
-            ctx.store, ctx.incident_id, ctx.incident.window, tokens=tokens,
-            now=ctx.clock.now())
+            ctx.store, ctx.incident_id, ctx.incident.window, tokens=tokens, now=ctx.clock.now()
+        )
     except Exception as exc:
         return problem_line(describe_error(exc)), True
     return problem, False
@@ -100,8 +106,9 @@ def score_risk(ctx: AppContext, cancelled: Cancelled) -> tuple[str | None, bool]
 def rescore(ctx: AppContext) -> str | None:
     """Recompute risk from what the store holds now; a problem line if it failed."""
     try:
-        risk.compute_and_store_risk(ctx.store, ctx.incident_id, ctx.incident.window,
-                                    now=ctx.clock.now())
+        risk.compute_and_store_risk(
+            ctx.store, ctx.incident_id, ctx.incident.window, now=ctx.clock.now()
+        )
     except Exception as exc:
         return problem_line(describe_error(exc))
     return None
@@ -115,12 +122,19 @@ def enrich(ctx: AppContext, cancelled: Cancelled) -> EnrichResult:
         admins = store.user_ids(incident_id, UserQuery(filters=frozenset({"admins"})))
         active = store.user_ids(
             incident_id,
-            UserQuery(filters=frozenset({"signed_in_in_window"}), sort="current_sign_in_at",
-                      descending=True),
+            UserQuery(
+                filters=frozenset({"signed_in_in_window"}),
+                sort="current_sign_in_at",
+                descending=True,
+            ),
         )
         wanted = list(dict.fromkeys([*admins, *active]))[:ENRICH_LIMIT]
         return users_load.enrich_users_blocking(
-            ctx.connection.config, ctx.connection.token, store, incident_id, wanted,
+            ctx.connection.config,
+            ctx.connection.token,
+            store,
+            incident_id,
+            wanted,
             cancelled=cancelled,
         )
     except Exception as exc:  # a store or client failure must not leave "fetching…" up

@@ -102,7 +102,8 @@ class LoadingMixin(RecordPane[UsersView]):
         self._load_total = message.total
         # The count and the bar need no query: they follow every (coalesced) page message.
         self.query_one("#users-progress", ProgressBar).update(
-            total=message.total, progress=message.loaded)
+            total=message.total, progress=message.loaded
+        )
         self._update_title()
         if not self._refresh.pending:
             # First rows as soon as they exist. After that new users still land anywhere in the
@@ -131,7 +132,8 @@ class LoadingMixin(RecordPane[UsersView]):
             self._set_status(f"Load cancelled after {result.loaded:,} users (r reloads)")
         else:
             self._set_status(
-                f"Loaded {result.loaded:,} users in {result.seconds:.1f}s; computing risk…")
+                f"Loaded {result.loaded:,} users in {result.seconds:.1f}s; computing risk…"
+            )
             self._risk_worker(self.ctx)
         self._load_finishing = True
         self._requery()

@@ -53,8 +53,9 @@ class UsersTable(VirtualTable):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_row", "Dossier"),
-        Binding("space", "toggle_selection", "Select user (c, f, a act on the selection)",
-                show=False),
+        Binding(
+            "space", "toggle_selection", "Select user (c, f, a act on the selection)", show=False
+        ),
     ]
 
 
@@ -72,28 +73,49 @@ class UsersPane(LoadingMixin, ReviewMixin):
     # show=False and listed by the help screen (?), which reads these descriptions.
     BINDINGS: ClassVar[list[BindingType]] = [
         # The footer's words are short; the tooltip says the rest (help shows both).
-        Binding("c", "mark('cleared')", "Mark cleared",
-                tooltip="then on to the next unreviewed user; C adds a note"),
-        Binding("f", "mark('flagged')", "Flag suspicious",
-                tooltip="then on to the next unreviewed user; F adds a note"),
-        Binding("n", "next", "Next unreviewed user",
-                tooltip="next match while a search is on"),
-        Binding("N", "previous", "Previous unreviewed user",
-                tooltip="previous match while a search is on", show=False),
+        Binding(
+            "c",
+            "mark('cleared')",
+            "Mark cleared",
+            tooltip="then on to the next unreviewed user; C adds a note",
+        ),
+        Binding(
+            "f",
+            "mark('flagged')",
+            "Flag suspicious",
+            tooltip="then on to the next unreviewed user; F adds a note",
+        ),
+        Binding("n", "next", "Next unreviewed user", tooltip="next match while a search is on"),
+        Binding(
+            "N",
+            "previous",
+            "Previous unreviewed user",
+            tooltip="previous match while a search is on",
+            show=False,
+        ),
         Binding("C", "mark_with_note('cleared')", "Mark cleared and write a note", show=False),
-        Binding("F", "mark_with_note('flagged')", "Flag suspicious and write a note",
-                show=False),
+        Binding("F", "mark_with_note('flagged')", "Flag suspicious and write a note", show=False),
         Binding("delete", "unmark", "Remove the review mark", show=False),
-        Binding("exclamation_mark", "contain", "Contain this user: block and remove every foothold",
-                show=False),
-        Binding("asterisk", "select_all", "Select every user in this view (again: none)",
-                show=False),
+        Binding(
+            "exclamation_mark",
+            "contain",
+            "Contain this user: block and remove every foothold",
+            show=False,
+        ),
+        Binding(
+            "asterisk", "select_all", "Select every user in this view (again: none)", show=False
+        ),
         Binding("s", "cycle_sort", "Sort by the next column", show=False),
         Binding("S", "reverse_sort", "Reverse the sort order", show=False),
         Binding("R", "sort_by_risk", "Sort by risk, highest first", show=False),
         *[
-            Binding(f.key, f"toggle_filter('{f.name}')", f.description, show=False,
-                    group=QUICK_FILTER_GROUP)
+            Binding(
+                f.key,
+                f"toggle_filter('{f.name}')",
+                f.description,
+                show=False,
+                group=QUICK_FILTER_GROUP,
+            )
             for f in QUICK_FILTERS
         ],
         Binding("X", "clear_filters", "Clear all filters and the search", show=False),
@@ -141,8 +163,7 @@ class UsersPane(LoadingMixin, ReviewMixin):
         """Measured durations (first rows, load, last query), for the bench and tests."""
 
     def make_table(self) -> VirtualTable:
-        return UsersTable(COLUMNS, self.source.cells, empty_text=self.EMPTY_TEXT,
-                          id="users-table")
+        return UsersTable(COLUMNS, self.source.cells, empty_text=self.EMPTY_TEXT, id="users-table")
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
@@ -286,8 +307,7 @@ class UsersPane(LoadingMixin, ReviewMixin):
     def action_toggle_filter(self, name: str) -> None:
         on_now = name not in self.view.filters
         label = next((f.label for f in QUICK_FILTERS if f.name == name), name)
-        self.set_view(self.view.toggle(name),
-                      note=f"+ {label}" if on_now else f"− {label}")
+        self.set_view(self.view.toggle(name), note=f"+ {label}" if on_now else f"− {label}")
 
     def action_clear_filters(self) -> None:
         box = self.search_box
@@ -321,7 +341,8 @@ class UsersPane(LoadingMixin, ReviewMixin):
         ids, total, marks = jobs.query(self.ctx, view, with_marks=with_marks)
         if not worker.is_cancelled:
             self.post_message(
-                messages.UsersQueried(ids, total, generation, marks, time.perf_counter() - started))
+                messages.UsersQueried(ids, total, generation, marks, time.perf_counter() - started)
+            )
 
     def on_users_pane_users_queried(self, message: messages.UsersQueried) -> None:
         message.stop()
@@ -338,8 +359,10 @@ class UsersPane(LoadingMixin, ReviewMixin):
             self.timings["first_rows"] = time.perf_counter() - self._load_started
         table = self.table
         table.empty_text = (
-            "Loading users…" if self._loading
-            else "No match: escape clears the search, then the filters" if self.view.is_narrowed
+            "Loading users…"
+            if self._loading
+            else "No match: escape clears the search, then the filters"
+            if self.view.is_narrowed
             else "No users cached — r loads them"
         )
         self.render_bar()
@@ -363,8 +386,11 @@ class UsersPane(LoadingMixin, ReviewMixin):
             table.set_rows(ids, cursor_key=ids[0] if ids else None)
             table.move_cursor(0)
             self._to_top = False
-        elif (self._loading or self._load_finishing) and table.cursor_row == 0 \
-                and int(table.scroll_y) == 0:
+        elif (
+            (self._loading or self._load_finishing)
+            and table.cursor_row == 0
+            and int(table.scroll_y) == 0
+        ):
             # Pages stream in from several id ranges at once: a cursor nobody moved stays on
             # the first row (root, in id order) instead of riding down with the first page.
             table.set_rows(ids, cursor_key=ids[0] if ids else None)

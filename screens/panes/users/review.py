@@ -213,7 +213,8 @@ class ReviewMixin(RecordPane[UsersView]):
                 self._mark_worker(user_id, mark, text, ask_note=False)
 
         self.app.push_screen(
-            NoteScreen(mark, row.username if row else None, user_id, note), save_note)
+            NoteScreen(mark, row.username if row else None, user_id, note), save_note
+        )
 
     # ------------------------------------------------------------------ dossier
 

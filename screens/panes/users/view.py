@@ -44,10 +44,15 @@ QUICK_FILTERS: Final[tuple[QuickFilter, ...]] = (
     QuickFilter("T", "no_2fa", "2FA off", "Only users with two-factor auth off"),
     QuickFilter("B", "bots", "bots", "Only bots and service accounts"),
     QuickFilter("K", "blocked", "blocked", "Only blocked, banned or deactivated users"),
-    QuickFilter("W", "created_in_window", "created in window",
-                "Only users created in the incident window"),
-    QuickFilter("I", "signed_in_in_window", "signed in in window",
-                "Only users who signed in during the window"),
+    QuickFilter(
+        "W", "created_in_window", "created in window", "Only users created in the incident window"
+    ),
+    QuickFilter(
+        "I",
+        "signed_in_in_window",
+        "signed in in window",
+        "Only users who signed in during the window",
+    ),
     QuickFilter("U", "unreviewed", "unreviewed", "Only users without a review mark"),
     QuickFilter("L", "flagged", "flagged", "Only users flagged as suspicious"),
 )

@@ -30,24 +30,55 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 # The Textual app may become a package (console/app/): lint whichever exists.
 _APP = ROOT / "console" / "app.py"
-TARGETS = (*sorted((ROOT / "screens").rglob("*.py")),
-           *([_APP] if _APP.exists() else sorted((ROOT / "console" / "app").rglob("*.py"))))
+TARGETS = (
+    *sorted((ROOT / "screens").rglob("*.py")),
+    *([_APP] if _APP.exists() else sorted((ROOT / "console" / "app").rglob("*.py"))),
+)
 
 # Calls that build a literal renderable (never parse their argument as markup).
-SAFE_CTORS = frozenset({
-    "Text", "Content", "Group", "Table", "Segment", "Strip", "Padding", "Panel",
-    "safe_text", "safe_cell", "safe_clean", "flag_summary", "field_line", "render_section",
-})
+SAFE_CTORS = frozenset(
+    {
+        "Text",
+        "Content",
+        "Group",
+        "Table",
+        "Segment",
+        "Strip",
+        "Padding",
+        "Panel",
+        "safe_text",
+        "safe_cell",
+        "safe_clean",
+        "flag_summary",
+        "field_line",
+        "render_section",
+    }
+)
 # Calls that return a plain ``str`` (sanitised or not, still parsed as markup in a sink).
 STR_FUNCS = frozenset({"str", "repr", "format", "safe", "short_time", "_date", "progress_text"})
-STR_METHODS = frozenset({
-    "format", "join", "strip", "lstrip", "rstrip", "replace", "lower", "upper", "title",
-    "one_line", "capitalize", "casefold", "removeprefix", "removesuffix",
-})
+STR_METHODS = frozenset(
+    {
+        "format",
+        "join",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "replace",
+        "lower",
+        "upper",
+        "title",
+        "one_line",
+        "capitalize",
+        "casefold",
+        "removeprefix",
+        "removesuffix",
+    }
+)
 WIDGET_SINKS = frozenset({"Static", "Label"})  # markup=True unless markup=False
 # str labels/prompts parsed as markup: OptionList options, buttons and toggles, tree labels.
-OPTION_SINKS = frozenset({"Option", "Button", "Checkbox", "RadioButton", "Tree", "TabPane",
-                          "Collapsible"})
+OPTION_SINKS = frozenset(
+    {"Option", "Button", "Checkbox", "RadioButton", "Tree", "TabPane", "Collapsible"}
+)
 ALWAYS_MARKUP_SINKS = frozenset({"add_row", "add_column", "add_leaf", "set_label"})
 TITLE_ATTRS = frozenset({"border_title", "border_subtitle", "title", "sub_title", "tooltip"})
 
@@ -98,15 +129,20 @@ def _is_str_literal(node: ast.expr) -> bool:
 class _Scope:
     """Assignments visible for a light, flow-insensitive type guess."""
 
-    def __init__(self, names: dict[str, list[ast.expr]], str_params: set[str],
-                 attrs: dict[str, list[tuple[ast.expr, _Scope]]]) -> None:
+    def __init__(
+        self,
+        names: dict[str, list[ast.expr]],
+        str_params: set[str],
+        attrs: dict[str, list[tuple[ast.expr, _Scope]]],
+    ) -> None:
         self.names = names
         self.str_params = str_params
         self.attrs = attrs
 
 
-def _function_scope(fn: ast.FunctionDef | ast.AsyncFunctionDef,
-                    attrs: dict[str, list[tuple[ast.expr, _Scope]]]) -> _Scope:
+def _function_scope(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef, attrs: dict[str, list[tuple[ast.expr, _Scope]]]
+) -> _Scope:
     names: dict[str, list[ast.expr]] = {}
     str_params: set[str] = set()
     args = fn.args
@@ -124,7 +160,8 @@ def _function_scope(fn: ast.FunctionDef | ast.AsyncFunctionDef,
                 names.setdefault(node.target.id, []).append(node.value)
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
             names.setdefault(node.target.id, []).append(
-                ast.BinOp(ast.Name(node.target.id), node.op, node.value))
+                ast.BinOp(ast.Name(node.target.id), node.op, node.value)
+            )
         elif isinstance(node, ast.NamedExpr):
             names.setdefault(node.target.id, []).append(node.value)
     return _Scope(names, str_params, attrs)
@@ -135,7 +172,8 @@ def _stringy(node: ast.expr, scope: _Scope) -> bool:
     if _is_str_literal(node):
         return True
     return isinstance(node, ast.Name) and any(
-        _is_str_literal(v) for v in scope.names.get(node.id, []))
+        _is_str_literal(v) for v in scope.names.get(node.id, [])
+    )
 
 
 def _risky(node: ast.expr, scope: _Scope, seen: frozenset[str] = frozenset()) -> str | None:
@@ -153,8 +191,9 @@ def _risky(node: ast.expr, scope: _Scope, seen: frozenset[str] = frozenset()) ->
             if left or right:
                 return left or right
             left_lit, right_lit = _stringy(node.left, scope), _stringy(node.right, scope)
-            if (left_lit or right_lit) and not (_is_str_literal(node.left)
-                                                and _is_str_literal(node.right)):
+            if (left_lit or right_lit) and not (
+                _is_str_literal(node.left) and _is_str_literal(node.right)
+            ):
                 return "a string concatenated with a variable"
         return None
     if isinstance(node, ast.IfExp):
@@ -180,8 +219,11 @@ def _risky(node: ast.expr, scope: _Scope, seen: frozenset[str] = frozenset()) ->
             return f"a str from .{name}()"
         return None
     if isinstance(node, ast.Attribute):
-        if node.attr == "text" and isinstance(node.value, ast.Call) \
-                and _call_name(node.value) == "clean":
+        if (
+            node.attr == "text"
+            and isinstance(node.value, ast.Call)
+            and _call_name(node.value) == "clean"
+        ):
             return "clean(...).text (a str: control-safe, not markup-safe)"
         if isinstance(node.value, ast.Name) and node.value.id == "self":
             key = f"self.{node.attr}"
@@ -218,19 +260,28 @@ def _class_attrs(cls: ast.ClassDef) -> dict[str, list[tuple[ast.expr, _Scope]]]:
                 if value is None:
                     continue
                 for t in targets:
-                    if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) \
-                            and t.value.id == "self":
+                    if (
+                        isinstance(t, ast.Attribute)
+                        and isinstance(t.value, ast.Name)
+                        and t.value.id == "self"
+                    ):
                         attrs.setdefault(t.attr, []).append((value, scope))
                     elif isinstance(t, ast.Tuple) and isinstance(value, ast.Tuple):
                         for tt, vv in zip(t.elts, value.elts, strict=False):
-                            if isinstance(tt, ast.Attribute) and isinstance(tt.value, ast.Name) \
-                                    and tt.value.id == "self":
+                            if (
+                                isinstance(tt, ast.Attribute)
+                                and isinstance(tt.value, ast.Name)
+                                and tt.value.id == "self"
+                            ):
                                 attrs.setdefault(tt.attr, []).append((vv, scope))
     return attrs
 
 
-def _functions(tree: ast.Module) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef,
-                                                   dict[str, list[tuple[ast.expr, _Scope]]]]]:
+def _functions(
+    tree: ast.Module,
+) -> Iterator[
+    tuple[ast.FunctionDef | ast.AsyncFunctionDef, dict[str, list[tuple[ast.expr, _Scope]]]]
+]:
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             attrs = _class_attrs(node)
@@ -277,11 +328,17 @@ def lint_source(source: str, path: str = "<snippet>") -> list[Finding]:
                 elif name == "notify" and not _is_false(_kw(node, "markup")):
                     arg = first if first is not None else _kw(node, "message")
                     why = _risky(arg, scope) if arg is not None else None
-                    report(node, fn.name, "notify()",
-                           why or "no markup=False (notify parses markup by default)")
+                    report(
+                        node,
+                        fn.name,
+                        "notify()",
+                        why or "no markup=False (notify parses markup by default)",
+                    )
                 elif name in ALWAYS_MARKUP_SINKS:
-                    for arg in [*node.args, *(k.value for k in node.keywords
-                                              if k.arg in ("label", "key_label"))]:
+                    for arg in [
+                        *node.args,
+                        *(k.value for k in node.keywords if k.arg in ("label", "key_label")),
+                    ]:
                         why = _risky(arg, scope)
                         if why:
                             report(node, fn.name, f"{name}()", why)
@@ -313,7 +370,8 @@ def test_no_markup_sink_receives_a_string_built_from_data() -> None:
     assert any(p.name == "app.py" or "app" in p.parts for p in TARGETS if "console" in p.parts)
     findings = lint_paths()
     assert not findings, "markup sinks fed with non-literal str:\n" + "\n".join(
-        str(f) for f in findings)
+        str(f) for f in findings
+    )
 
 
 def test_allowlist_entries_still_exist() -> None:
