@@ -39,6 +39,7 @@ from console.store import Incident
 from console.timeutil import minute_text
 from screens.panes.sources import RowSource
 from screens.panes.state import SavesPaneState
+from screens.panes.waits import WaitCountdown
 from screens.widgets.filter_bar import FilterBar
 from screens.widgets.problem_box import ProblemBox
 from screens.widgets.search_input import SearchInput
@@ -67,7 +68,7 @@ class DetailsTable(VirtualTable):
     ]
 
 
-class RecordPane(SavesPaneState, Vertical, Generic[ViewT]):
+class RecordPane(WaitCountdown, SavesPaneState, Vertical, Generic[ViewT]):
     """A pane of records: see the module docstring for what every pane shares."""
 
     PREFIX: ClassVar[str]
@@ -365,6 +366,11 @@ class RecordPane(SavesPaneState, Vertical, Generic[ViewT]):
         Shown on the pane's bottom border: ``STALE: data of 2024-06-01 12:00 UTC``.
         """
         self.stale, self.stale_as_of = stale, as_of
+        self.restore_subtitle()
+
+    def restore_subtitle(self) -> None:
+        """The bottom border when no wait is counting down: the stale label, or nothing."""
+        stale, as_of = self.stale, self.stale_as_of
         if not stale:
             self.border_subtitle = ""
             return

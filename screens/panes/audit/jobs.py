@@ -40,13 +40,14 @@ def load(
     scope: str,
     on_progress: Callable[[EventsLoadProgress], None],
     cancelled: Callable[[], bool],
+    on_wait: Callable[[float, str], None] | None = None,
 ) -> EventsLoadResult:
     """Fetch the windows of ``scope`` the store does not hold yet (blocking)."""
     conn = ctx.connection
     return load_events_blocking(
         conn.config, conn.token, ctx.store, ctx.incident_id, window(ctx),
         scope=as_scope(scope), now=ctx.clock.now(), on_progress=on_progress,
-        cancelled=cancelled,
+        cancelled=cancelled, on_wait=on_wait,
     )  # fmt: skip
 
 

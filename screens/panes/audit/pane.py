@@ -180,7 +180,9 @@ class AuditPane(AuditNavigation):
         def progressed(progress: EventsLoadProgress) -> None:
             self.post_message(EventsLoadProgressed(progress))
 
-        result = jobs.load(self.ctx, scope, progressed, lambda: worker.is_cancelled)
+        result = jobs.load(
+            self.ctx, scope, progressed, lambda: worker.is_cancelled, self.announce_wait
+        )
         self.post_message(EventsLoadFinished(result))
 
     def action_cancel_load(self) -> None:

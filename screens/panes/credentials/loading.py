@@ -96,6 +96,7 @@ class CredentialsJobs(RecordPane[CredentialsView]):
         inv = fetch_inventory(
             self.ctx.gitlab(), window, on_progress=progressed,
             cancelled=lambda: worker.is_cancelled, is_admin=is_admin,
+            on_wait=lambda wait: self.announce_wait(wait.seconds, wait.reason),
             user_lookup=self._lookup_users,
         )  # fmt: skip
         store, incident_id = self.ctx.store, self.ctx.incident_id
@@ -149,6 +150,7 @@ class CredentialsJobs(RecordPane[CredentialsView]):
             conn.config, conn.token, self.ctx.store, self.ctx.incident_id, window=window,
             on_progress=swept,
             cancelled=lambda: worker.is_cancelled,
+            on_wait=self.announce_wait,
         )  # fmt: skip
         self.post_message(m.KeySweepFinished(result))
         if result.keys:

@@ -63,7 +63,10 @@ def query(
 
 
 def load(
-    ctx: AppContext, on_progress: Callable[[LoadProgress], None], cancelled: Cancelled
+    ctx: AppContext,
+    on_progress: Callable[[LoadProgress], None],
+    cancelled: Cancelled,
+    on_wait: Callable[[float, str], None] | None = None,
 ) -> LoadResult:
     """Stream every user into the store; a failure the loader did not explain becomes one."""
     started = time.perf_counter()
@@ -75,6 +78,7 @@ def load(
             ctx.incident_id,
             on_progress=on_progress,
             cancelled=cancelled,
+            on_wait=on_wait,
         )
     except Exception as exc:  # the loader reports problems; this is a last resort
         return LoadResult(0, 0, time.perf_counter() - started, False, describe_error(exc))

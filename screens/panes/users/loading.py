@@ -91,7 +91,7 @@ class LoadingMixin(RecordPane[UsersView]):
         def progress(p: LoadProgress) -> None:
             self.post_message(messages.UsersPageArrived(p.loaded, p.total, p.pages, p.done))
 
-        result = jobs.load(ctx, progress, lambda: worker.is_cancelled)
+        result = jobs.load(ctx, progress, lambda: worker.is_cancelled, self.announce_wait)
         self.post_message(messages.UsersLoaded(result))
 
     def on_users_pane_users_page_arrived(self, message: messages.UsersPageArrived) -> None:
