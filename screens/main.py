@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -18,16 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Static
-from textual.worker import Worker, WorkerFailed, WorkerState
+from textual.worker import Worker, WorkerState
 
 from actions import resumable_count
 from console.context import AppContext
-from console.runbook import blind_spots, coverage_snapshot
 from console.store.lock import other_writer
-from screens.coverage import CoverageScreen
 from screens.handoff_wiring import (
     HANDOFF_BINDINGS,
     HANDOFF_PANES,
@@ -36,9 +32,8 @@ from screens.handoff_wiring import (
     handoff_pane_factories,
 )
 from screens.header import ConsoleHeader
-from screens.incidents import IncidentEditScreen
+from screens.incident_screen import IncidentScreen
 from screens.messages import (
-    IncidentUpdated,
     InterruptedActionsFound,
     PaneActivated,
     ReviewProgressLoaded,
@@ -91,7 +86,7 @@ def default_pane_factories() -> dict[str, PaneFactory]:
     }
 
 
-class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
+class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
     """Shows one incident on one instance; built once the startup flow has a context."""
 
     # The footer has room for about six keys at 80 columns, so it shows the active pane's
@@ -430,45 +425,3 @@ class MainScreen(PaneLinksMixin, HandoffMixin, Screen[None]):
             ("Resume incident", "Pick another open incident", "app.choose_incident"),
             *handoff_commands(),
         ]
-
-    # -- incident and coverage -----------------------------------------------------------
-    async def action_show_coverage(self) -> None:
-        """v: the capability check and the incident's blind spots (read from the store in a
-        worker: the cached coverage, the audit and inventory loads)."""
-        ctx = self.ctx
-        snapshot = coverage_snapshot(ctx.coverage) if ctx.coverage is not None else None
-        worker = self.run_worker(
-            partial(blind_spots, ctx.store, ctx.incident, snapshot),
-            thread=True,
-            group="coverage",
-            exit_on_error=False,
-        )
-        try:
-            spots = await worker.wait()
-        except WorkerFailed:
-            spots = []  # the failure is reported by _worker_failed; the check still shows
-        self.app.push_screen(CoverageScreen(ctx.coverage, blind_spots=spots, url=ctx.instance_url))
-
-    def action_edit_incident(self) -> None:
-        def saved(fields: dict[str, str] | None) -> None:
-            if fields:
-                self._save_incident(fields)
-
-        self.app.push_screen(IncidentEditScreen(self.ctx.incident), saved)
-
-    @work(thread=True, group="incident", exit_on_error=False)
-    def _save_incident(self, fields: dict[str, str]) -> None:
-        store, incident_id = self.ctx.store, self.ctx.incident_id
-        store.update_incident(incident_id, **fields)
-        updated = store.get_incident(incident_id)
-        if updated is not None:
-            self.post_message(IncidentUpdated(updated))
-
-    @on(IncidentUpdated)
-    def _incident_updated(self, message: IncidentUpdated) -> None:
-        self.ctx.incident = message.incident
-        self.query_one(ConsoleHeader).update(incident_title=str(message.incident.title))
-        for pane in self._panes.values():
-            if isinstance(pane, RecordPane):
-                pane.incident_changed(message.incident)
-        self.notify("Incident details saved.", markup=False)
