@@ -22,6 +22,7 @@ import gitlab
 from actions.model import Action, Plan, RunResult, State, StepOutcome
 from actions.transport import HttpFailure
 from console.inventory.model import KIND_ORDER
+from console.store.journal_model import JournalEntry
 
 __all__ = ["CREDENTIAL_KINDS", "CredentialRefresh", "refresh_credentials", "refresh_runs"]
 
@@ -51,7 +52,7 @@ class CredentialRows(Protocol):
 
     def upsert_credentials(self, incident_id: int, rows: Any) -> int: ...
 
-    def journal_entry(self, entry_id: int) -> Any: ...
+    def journal_entry(self, entry_id: int) -> JournalEntry | None: ...
 
 
 @dataclass
@@ -103,7 +104,7 @@ def _new_token_row(
     if out.journal_id is None:
         return None
     entry = store.journal_entry(out.journal_id)
-    post = getattr(entry, "post_state", None)
+    post = entry.post_state if entry is not None else None
     new_id = post.get("new_token_id") if isinstance(post, Mapping) else None
     if not isinstance(new_id, int):
         return None

@@ -37,6 +37,7 @@ from actions.runner import MAX_RATE_LIMIT_WAIT, head_hash, run_steps
 from actions.steps import Halt, StepRunner, explain, now_iso
 from actions.transport import HttpFailure
 from console.sanitize import safe
+from console.store.journal_model import JournalEntry
 from console.store.lock import WriterElsewhere, holder_of, writer
 
 #: how long a request sent just before a crash is given to land before resume re-reads
@@ -71,24 +72,24 @@ def _pid() -> int:
     return os.getpid()
 
 
-def _in_flight_for(entry: object, settle: float) -> float:
+def _in_flight_for(entry: JournalEntry, settle: float) -> float:
     """Seconds left before a crashed process's last request has surely landed (0 if none)."""
-    extra = getattr(entry, "extra", None) or {}
-    if getattr(entry, "state", "") != "intent" or extra.get("pid") in (None, os.getpid()):
+    extra = entry.extra or {}
+    if entry.state != "intent" or extra.get("pid") in (None, os.getpid()):
         return 0.0
     try:
-        started = datetime.fromisoformat(str(getattr(entry, "t_intent", "")))
+        started = datetime.fromisoformat(str(entry.t_intent))
     except ValueError:
         return 0.0
     age = (datetime.now(UTC) - started).total_seconds()
     return max(0.0, min(settle, settle - age))
 
 
-def _target_of(entry: object) -> Target:
+def _target_of(entry: JournalEntry) -> Target:
     return Target(
-        kind=str(getattr(entry, "target_type", "user")),
-        id=int(getattr(entry, "target_id", 0)),
-        label=str(getattr(entry, "target_label", "") or ""),
+        kind=str(entry.target_type or "user"),
+        id=int(entry.target_id),
+        label=str(entry.target_label or ""),
     )
 
 
