@@ -346,8 +346,8 @@ def test_x_cancels_a_load_and_r_fetches_only_the_rest(tmp_path: Path) -> None:
                 assert "x cancels" in str(pane.border_title)
                 pane.table.focus()
                 await pilot.press("x")
-                await pilot.pause()
-                assert not pane.loading and "cancelled" in str(pane.border_title)
+                await until(pilot, lambda: not pane.loading)
+                await until(pilot, lambda: "cancelled" in str(pane.border_title))
                 await app.workers.wait_for_complete()
                 await _settle(app, pilot)
                 missing = store.missing_audit_windows(
@@ -462,8 +462,7 @@ def test_pivots_reach_the_dossier_a_scope_and_a_credentials_events(tmp_path: Pat
         await until(pilot, lambda: not pane.loading, 30)
         main.post_message(EventsForTarget(key_event.target_type, key_event.target_id, "build-07"))
         await until(pilot, lambda: pane.view.target is not None and pane.rids is not None)
-        await pilot.pause(0.1)
-        assert pane.view.scope == "instance"
+        await until(pilot, lambda: pane.view.scope == "instance")
         assert [e.id for e in pane.shown_events()] == [key_event.id]
 
     run_app(app, script)

@@ -66,8 +66,7 @@ def test_every_pane_and_dialog_paints(
         await until(pilot, lambda: "1 root" in paint(app))
         for key, title in (("2", "Audit events"), ("3", "Credentials"), ("1", "Users")):
             await pilot.press(key)
-            await pilot.pause(0.3)
-            assert title in paint(app)
+            await until(pilot, lambda t=title: t in paint(app))
         for key, screen_type in (
             ("question_mark", HelpScreen),
             ("v", CoverageScreen),
@@ -87,8 +86,7 @@ def test_every_pane_and_dialog_paints(
         # Below the minimum size: one notice, not a squeezed table.
         await pilot.resize_terminal(50, 12)
         await until(pilot, lambda: bool(app.screen.query(TooSmallNotice)))
-        await pilot.pause(0.1)
-        assert "Make the window at least 60×15" in paint(app)
+        await until(pilot, lambda: "Make the window at least 60×15" in paint(app))
         # Keys typed at the notice reach nothing underneath: no help, no pane switch, no dialog.
         await pilot.press("question_mark", "2", "a", "colon")
         await pilot.pause(0.2)
