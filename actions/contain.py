@@ -35,7 +35,7 @@ from actions.contain_sources import (
 from actions.key_actions import DeleteGpgKey, RevokeGpgKey
 from actions.model import Action, Plan, RunResult, StepEvent, Target
 from actions.plan import build_plan
-from actions.resource import Call, read_or_gone
+from actions.resource import Addressed, Call, read_or_gone
 from actions.runner import run_plan
 from actions.settings_actions import DEFAULT_GRACE_HOURS, EnforceInstance2FA, RemoveAdmin
 from actions.token_actions import RotateOwnToken
@@ -142,11 +142,8 @@ class ContainPlaybook:
 
 def call_of(action: Action, target: Target) -> Call:
     """The request a step sends for ``target`` (method, path, id, sanitised name)."""
-    fn = getattr(action, "call", None)
-    if callable(fn):
-        result = fn(target)
-        if isinstance(result, Call):
-            return result
+    if isinstance(action, Addressed):
+        return action.call(target)
     method, path = _USER_CALLS.get(action.name, ("?", "?"))
     return Call(method, path.format(id=target.id), target.id, safe(target.label, kind="line"))
 

@@ -26,6 +26,7 @@ __all__ = [
     "ActionError",
     "ApplyResult",
     "Attention",
+    "HttpFailure",
     "JournalPort",
     "Plan",
     "ReadOnlyRefused",
@@ -40,6 +41,33 @@ JSON = Any
 PENDING_STATES = frozenset({"intent", "sent", "unknown"})
 TERMINAL_STATES = frozenset({"done", "noop_already", "not_found", "forbidden", "failed"})
 NEEDS_HUMAN = "needs human"
+
+
+class HttpFailure(Exception):
+    """A request that did not return 2xx (or never got a response); ``request`` names it."""
+
+    def __init__(
+        self,
+        status: int | None,
+        message: str,
+        *,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        transport: bool = False,
+        request: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.transport = transport
+        self.request = request
+
+    @property
+    def ambiguous(self) -> bool:
+        """The write may or may not have been applied: read back before deciding."""
+        return self.transport or self.status is None or self.status >= 500 or self.status == 409
 
 
 class ActionError(Exception):
@@ -121,6 +149,8 @@ class Action(Protocol):
     mutating: bool
     excludes_actor: bool
     observable: bool  # False when no read can show the effect (a new password)
+    already: str  # the outcome's words when the target is already as wanted
+    resume_note: str  # added to "done (verified after resume)"
 
     def params(self) -> dict[str, JSON]:
         """JSON-able parameters to journal (never a secret)."""
@@ -138,6 +168,16 @@ class Action(Protocol):
 
     def verified(self, state: State, result: ApplyResult) -> bool:
         """After a successful write: does the read-back confirm it?"""
+        ...
+
+    def explain(self, exc: HttpFailure) -> str | None:
+        """A sentence for an error specific to this action, or None for the default."""
+        ...
+
+    def find_created(
+        self, gl: gitlab.Gitlab, target: Target, pre: State | None, since: str
+    ) -> Attention | None:
+        """After a lost reply: what the server may have created, or None."""
         ...
 
 

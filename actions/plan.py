@@ -277,12 +277,14 @@ def build_plan(
 def _token_kind_mismatch(action: Action, target: Target) -> str:
     """Why a token cannot go through ``action``'s endpoint ("" when it can): a group token sent
     to ``/personal_access_tokens/:id`` is a 404, so it is left out with the reason instead."""
-    kind = getattr(action, "kind", None)
+    if not isinstance(action, (RevokeToken, RotateToken)):
+        return ""
+    kind = action.kind
     wanted = target.info.get("kind") if target.info else None
-    if kind is None or wanted is None:
+    if wanted is None:
         return ""
     owner = target.info.get("owner_id")
-    if wanted == kind and (kind == "personal" or owner == getattr(action, "owner_id", None)):
+    if wanted == kind and (kind == "personal" or owner == action.owner_id):
         return ""
     return (
         f"a {wanted} token: it goes through its own endpoint, in its own plan "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import gitlab
 
@@ -33,6 +34,13 @@ class Call:
 
     def line(self) -> str:
         return f"{self.method} {self.path}  #{self.target_id} {self.name}"
+
+
+@runtime_checkable
+class Addressed(Protocol):
+    """An action that names its own request (object and token actions)."""
+
+    def call(self, target: Target) -> Call: ...
 
 
 def read_or_gone(gl: gitlab.Gitlab, path: str, **query: JSON) -> Mapping[str, JSON] | None:

@@ -18,7 +18,6 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import gitlab
 
@@ -36,9 +35,11 @@ from actions.registry import DEFAULT_REGISTRY, Registry
 from actions.runner import MAX_RATE_LIMIT_WAIT, head_hash, run_steps
 from actions.steps import Halt, StepRunner, explain, now_iso
 from actions.transport import HttpFailure
+from console import timeutil
 from console.sanitize import safe
 from console.store.journal_model import JournalEntry
 from console.store.lock import WriterElsewhere, holder_of, writer
+from console.timeutil import parse_ts
 
 #: how long a request sent just before a crash is given to land before resume re-reads
 SETTLE_S = 5.0
@@ -77,11 +78,10 @@ def _in_flight_for(entry: JournalEntry, settle: float) -> float:
     extra = entry.extra or {}
     if entry.state != "intent" or extra.get("pid") in (None, os.getpid()):
         return 0.0
-    try:
-        started = datetime.fromisoformat(str(entry.t_intent))
-    except ValueError:
+    started = parse_ts(entry.t_intent)
+    if started is None:
         return 0.0
-    age = (datetime.now(UTC) - started).total_seconds()
+    age = (timeutil.now() - started).total_seconds()
     return max(0.0, min(settle, settle - age))
 
 
@@ -186,7 +186,7 @@ def _resume_one(
         return runner.unknown(index, target, eid, exc, "re-reading")
     if action.desired(now):
         msg = "done (verified after resume)"
-        note = getattr(action, "resume_note", "")
+        note = action.resume_note
         attention = None
         if not action.convergent:
             attention = runner.look_for_created(action, target, None, since)
@@ -379,8 +379,8 @@ def plan_views(
                 steps.append(StepView(s.index, target, word, s.note or ""))
                 continue
             entry = store.journal_entry(s.entry_id)
-            extra = dict(getattr(entry, "extra", {}) or {})
-            word = _ENTRY_WORDS.get(str(getattr(entry, "state", "")), "in flight")
+            extra = dict(entry.extra) if entry is not None else {}
+            word = _ENTRY_WORDS.get(entry.state if entry is not None else "", "in flight")
             if word == "done" and extra.get("resumed"):
                 word = "verified after resume"
             att = extra.get("attention")
@@ -391,7 +391,7 @@ def plan_views(
                     s.index,
                     target,
                     word,
-                    str(getattr(entry, "error", "") or ""),
+                    (entry.error or "") if entry is not None else "",
                     att if isinstance(att, dict) else None,
                 )
             )

@@ -13,9 +13,8 @@ GitLab has no REST call to rotate an impersonation token (only the Admin Area ca
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import gitlab
 
@@ -26,6 +25,7 @@ from actions.resource import Call
 from actions.transport import HttpFailure, get_json, http
 from console.sanitize import safe
 from console.secret import Secret
+from console.timeutil import parse_ts
 
 TOKEN_KINDS = ("personal", "impersonation", "group", "project")
 #: margin for the server's clock when looking for what a lost rotate created
@@ -185,8 +185,9 @@ class RotateToken(_KindAction):
             query.update(user_id=owner, state="active", sort="created_desc")
             listing = "/personal_access_tokens"
             if since:  # a few minutes' margin for the server's clock
-                with contextlib.suppress(ValueError):
-                    start = datetime.fromisoformat(since.replace("Z", "+00:00")) - CLOCK_MARGIN
+                parsed = parse_ts(since)
+                if parsed is not None:
+                    start = parsed - CLOCK_MARGIN
                     query["created_after"] = start.isoformat(timespec="seconds")
         else:
             owner = self.owner_id

@@ -19,7 +19,7 @@ import gitlab
 import gitlab.exceptions
 import requests
 
-from actions.model import JSON, ApplyResult
+from actions.model import JSON, ApplyResult, HttpFailure
 from console.api.retry import DEFAULT_POLICY, RetryPolicy, is_transient_status, parse_retry_after
 from console.errors import redact_tokens
 from console.sanitize import safe
@@ -33,33 +33,6 @@ READ_TIMEOUT = 8.0
 READ_POLICY = replace(DEFAULT_POLICY, transient_retries=1)
 #: how long a read's transient retries may sleep (tests and the bench replace it)
 retry_sleep: Callable[[float], None] = time.sleep
-
-
-class HttpFailure(Exception):
-    """A request that did not return 2xx (or never got a response); ``request`` names it."""
-
-    def __init__(
-        self,
-        status: int | None,
-        message: str,
-        *,
-        request_id: str | None = None,
-        retry_after: float | None = None,
-        transport: bool = False,
-        request: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.request_id = request_id
-        self.retry_after = retry_after
-        self.transport = transport
-        self.request = request
-
-    @property
-    def ambiguous(self) -> bool:
-        """The write may or may not have been applied: read back before deciding."""
-        return self.transport or self.status is None or self.status >= 500 or self.status == 409
 
 
 _local = threading.local()
