@@ -44,6 +44,7 @@ from console.store.lock import WriterElsewhere
 from screens.messages import CredentialsChanged, OwnTokenRotated, UsersChanged
 from screens.safe import safe_cell
 from screens.secret_box import OneTimeSecrets
+from screens.widgets.key_table import KeyTable
 from styles import stylesheet
 
 __all__ = ["ActionRunScreen", "FollowUp"]
@@ -140,7 +141,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
                 id="run-progress",
             )
             yield Static(Text("starting…"), id="run-status")
-            yield DataTable(id="run-table", cursor_type="row", zebra_stripes=True)
+            yield KeyTable(id="run-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="run-detail")
             yield Static("", id="run-halt", classes="dialog-error")
             yield Static("", id="run-summary")

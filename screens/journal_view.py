@@ -27,6 +27,7 @@ from actions.undo import irreversible_reason, undo_plan
 from console.export import JOURNAL_COLUMNS, JournalCheck, check_journal, journal_rows
 from console.timeutil import normalize_ts
 from screens.safe import safe_cell
+from screens.widgets.key_table import KeyTable
 
 __all__ = ["JournalView"]
 
@@ -68,7 +69,7 @@ class JournalView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter: action, target, state, request id…", id="journal-filter")
-        yield DataTable(id="journal-table", cursor_type="row", zebra_stripes=True)
+        yield KeyTable(id="journal-table", cursor_type="row", zebra_stripes=True)
         yield Static("reading…", id="journal-status")
 
     @property
