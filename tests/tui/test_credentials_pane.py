@@ -14,7 +14,7 @@ from console.inventory import is_urgent
 from console.store import Store
 from screens.modals.detail import DetailModal
 from screens.panes.credentials import CredentialsPane
-from tests.pilot_helpers import screen_lines
+from tests.pilot_helpers import screen_lines, until
 from tests.pilot_helpers import settle_workers as _settle
 from tests.test_inventory import SECRETS, FakeServer, _routes
 
@@ -90,30 +90,38 @@ def test_load_filter_search_sort_and_marks(tmp_path: Path) -> None:
             assert f"{total} credentials" in str(pane.border_title)
             table.focus()
             await pilot.press("t")
-            assert {r.kind for r in pane.shown} == {"pat", "impersonation", "bot_token"}
+            await until(
+                pilot, lambda: {r.kind for r in pane.shown} == {"pat", "impersonation", "bot_token"}
+            )
             await pilot.press("e")
-            kinds = {r.kind for r in pane.shown}
-            assert "instance_variable" in kinds and "project_variable" in kinds
+            await until(
+                pilot,
+                lambda: {"instance_variable", "project_variable"} <= {r.kind for r in pane.shown},
+            )
             await pilot.press("0")
-            assert len(pane.shown) == total
+            await until(pilot, lambda: len(pane.shown) == total)
             await pilot.press("slash")
             for ch in "relay":
                 await pilot.press(ch)
-            assert _keys(pane) == ["project_hook:51"]
+            await until(pilot, lambda: _keys(pane) == ["project_hook:51"])
             await pilot.press("enter")
             await pilot.press("escape")
-            assert len(pane.shown) == total
+            await until(pilot, lambda: len(pane.shown) == total)
             # sort by name, then flags (most urgent first)
             await pilot.press("s")
-            assert pane.sort_key == "name"
+            await until(pilot, lambda: pane.sort_key == "name")
+            await _settle(app, pilot)
             names = [r.name.casefold() for r in pane.shown]
             assert names == sorted(names)
             for _ in range(5):
                 await pilot.press("s")
-            assert pane.sort_key == "flags" and pane.descending
+            await until(pilot, lambda: pane.sort_key == "flags" and pane.descending)
             await pilot.press("S")
+            await until(pilot, lambda: not pane.descending)
+            await _settle(app, pilot)
             assert not pane.descending and len(pane.shown[0].flags) <= len(pane.shown[-1].flags)
             await pilot.press("S")
+            await _settle(app, pilot)
             # mark the first row cleared, the second flagged; the same key again unmarks
             first, second = pane.shown[0].key, pane.shown[1].key
             table.move_cursor(row=0)
@@ -125,9 +133,10 @@ def test_load_filter_search_sort_and_marks(tmp_path: Path) -> None:
             assert marks[first].mark == "cleared" and marks[second].mark == "flagged"
             assert pane.source.cells([first])[first]["mark"].plain == "✓"
             await pilot.press("u")  # only unreviewed
+            await until(pilot, lambda: len(pane.shown) == total - 2)
             assert first not in _keys(pane) and second not in _keys(pane)
-            assert len(pane.shown) == total - 2
             await pilot.press("u")
+            await until(pilot, lambda: len(pane.shown) == total)
             table.move_cursor(row=_keys(pane).index(second))
             await pilot.press("f")
             await _settle(app, pilot)
