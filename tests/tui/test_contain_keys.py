@@ -46,6 +46,10 @@ def test_bang_on_an_audit_event_contains_its_author_and_l_opens_the_leaked_token
         assert isinstance(audit, AuditPane)
         await until(pilot, lambda: audit.table.row_count > 0, 30)
         await pilot.press("slash", *COMPROMISED_USERNAME, "enter")
+        # The search's rows land from a worker: wait for them before reading the selection.
+        await until(pilot, lambda: audit.view.search == COMPROMISED_USERNAME, 30)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         await until(
             pilot,
             lambda: (ev := audit.selected_event()) is not None and ev.author_id is not None,
