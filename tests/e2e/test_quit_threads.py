@@ -34,4 +34,4 @@ def test_lingering_worker_threads_do_not_keep_the_process_alive() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "not reached" not in proc.stdout
     assert "Traceback" not in proc.stderr
-    assert elapsed < 5  # interpreter start-up included; the threads would take 30 s
+    assert elapsed < 15  # start-up included, on a loaded machine; the threads would take 30 s

@@ -355,7 +355,7 @@ def test_long_rate_limit_is_a_problem_at_once_never_a_sleep(
     assert not outcome.ok
     assert outcome.problem is not None and outcome.problem.kind == "rate_limited"
     assert "about 60 min" in outcome.problem.detail
-    assert pauses == [] and hits == 1 and elapsed < 1.0
+    assert pauses == [] and hits == 1 and elapsed < 10.0  # not the hour asked for
 
 
 @pytest.mark.parametrize("key", list(PATHS), ids=PATH_IDS)
@@ -372,14 +372,15 @@ def test_client_errors_are_not_retried(
 def test_cancel_during_a_wait_returns_within_a_second(
     server: Scripted, key: tuple[str, str]
 ) -> None:
-    started = time.monotonic()
+    target = PATHS[key][0]
 
-    def cancelled() -> bool:
-        return time.monotonic() - started > 0.2
+    def cancelled() -> bool:  # the responder presses x once the 30 s wait has begun
+        return server.hits(target) >= 1
 
     outcome, hits, elapsed = _run(server, key, [Fault(429, {"Retry-After": "30"})], cancelled)
     assert not outcome.ok
-    assert hits == 1 and elapsed < 1.0
+    # One request, and the 30 s wait abandoned: the bound is far from 30 s, not a benchmark.
+    assert hits == 1 and elapsed < 10.0
     if outcome.problem is not None:
         assert outcome.problem.kind == "cancelled"
 
@@ -436,9 +437,9 @@ def test_python_gitlab_managers_never_sleep_on_a_long_retry_after(server: Script
     with pytest.raises(gitlab.exceptions.GitlabGetError) as info:
         gl.users.get(USER_ID)
     assert info.value.response_code == 429
-    assert time.monotonic() - started < 1.0 and server.hits(f"/users/{USER_ID}") == 1
+    assert time.monotonic() - started < 10.0 and server.hits(f"/users/{USER_ID}") == 1
     # a caller asking python-gitlab for retries still never gets its rate-limit sleep
     server.faults[f"/users/{USER_ID}"] = [Fault(429, {"Retry-After": "3600"})]
     with pytest.raises(gitlab.exceptions.GitlabHttpError):
         gl.http_get(f"/users/{USER_ID}", max_retries=3)
-    assert time.monotonic() - started < 1.0 and server.hits(f"/users/{USER_ID}") == 2
+    assert time.monotonic() - started < 10.0 and server.hits(f"/users/{USER_ID}") == 2

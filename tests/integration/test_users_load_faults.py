@@ -328,7 +328,13 @@ def test_cancel_during_a_wait_returns_promptly(store: Store, slow_429: MiniGitLa
     cfg, token = ConnectionConfig(url="http://gitlab.test"), Secret("x" * 20)
     waits: list[tuple[float, str]] = []
 
-    cancelled, at = _cancel_after(0.3)
+    at: list[float] = []
+
+    def cancelled() -> bool:  # x pressed once the 30 s wait is announced
+        if waits and not at:
+            at.append(time.monotonic())
+        return bool(waits)
+
     result = load_users_blocking(
         cfg,
         token,
@@ -339,7 +345,7 @@ def test_cancel_during_a_wait_returns_promptly(store: Store, slow_429: MiniGitLa
         on_wait=lambda s, why: waits.append((s, why)),
     )
     assert result.cancelled and result.problem is None
-    assert time.monotonic() - at[0] < 1.0
+    assert time.monotonic() - at[0] < 10.0  # not the 30 s wait
     assert waits and all(why == "rate_limited" and 30 <= s <= 31 for s, why in waits)
 
     cancelled, at = _cancel_after(0.3)
@@ -347,13 +353,13 @@ def test_cancel_during_a_wait_returns_promptly(store: Store, slow_429: MiniGitLa
         cfg, token, store, _incident(store), [1, 2], cancelled=cancelled
     )
     assert enriched.cancelled and enriched.problem is None
-    assert time.monotonic() - at[0] < 1.0
+    assert time.monotonic() - at[0] < 10.0  # not the 30 s wait
 
     cancelled, at = _cancel_after(0.3)
     with pytest.raises(FetchError) as caught:
         fetch_tokens_blocking(cfg, token, cancelled=cancelled)
     assert caught.value.cancelled
-    assert time.monotonic() - at[0] < 1.0
+    assert time.monotonic() - at[0] < 10.0  # not the 30 s wait
 
 
 def test_bridge_returns_results_and_raises_errors() -> None:
@@ -372,7 +378,7 @@ def test_bridge_returns_results_and_raises_errors() -> None:
     flag = threading.Event()
 
     async def forever() -> int:
-        await asyncio.sleep(5)  # a broken bridge fails the timing below instead of hanging
+        await asyncio.sleep(60)  # a broken bridge fails the bound below instead of hanging
         return 0
 
     worker = LoopThread(forever, flag.is_set).start()
@@ -380,7 +386,7 @@ def test_bridge_returns_results_and_raises_errors() -> None:
     flag.set()
     with pytest.raises(LoopCancelled):
         worker.join()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10.0
 
 
 # --------------------------------------------------------------------------- odd records
