@@ -20,6 +20,7 @@ __all__ = [
     "CHUNK",
     "EAGER_LIMIT",
     "EVENT_COLUMNS",
+    "FTS_INDEX_AFTER",
     "INSERT_EVENT",
     "MAX_BIT",
     "EventQuery",
@@ -57,6 +58,15 @@ INSERT_EVENT: Final = (
     "target_id, target_details, ip_address, summary, details) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (incident_id, scope, id) DO NOTHING"
+)
+_FTS_COLUMNS: Final = (
+    "author_name, entity_path, event_name, target_details, ip_address, summary, details"
+)
+#: Index the rows inserted after row id ``?`` (the table's largest before the insert): new rows
+#: always get a larger row id than any present, so this is exactly the transaction's new rows.
+FTS_INDEX_AFTER: Final = (
+    f"INSERT INTO audit_events_fts (rowid, {_FTS_COLUMNS}) "  # noqa: S608
+    f"SELECT rid, {_FTS_COLUMNS} FROM audit_events WHERE rid > ?"
 )
 _SQLITE_INT_MAX: Final = 2**63 - 1
 #: Longest search term handed to FTS5 (a pasted blob is searched by its first part).
