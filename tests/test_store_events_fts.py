@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from console.store import SCHEMA_VERSION, EventQuery, Store
 from console.store.schema import _run_migration
 
@@ -167,4 +169,133 @@ def test_kill_9_mid_load_leaves_every_stored_row_searchable(tmp_path: Path) -> N
     assert store.count_events(inc.id, EventQuery(search="evt")) == stored
     assert store.count_events(inc.id, EventQuery(search=f"evt-{stored}")) == 1
     _assert_index_matches_table(store, inc.id)
+    store.close()
+
+
+# -- counts and the query paths for a million events (answers, not timings) ------------------
+
+
+def _exact_counts(store: Store, inc: int, q: EventQuery) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in store.events_by_rids(inc, store.event_rids(inc, q)):
+        for name in row["categories"]:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _two_scopes(tmp_path: Path) -> tuple[Store, int]:
+    store = Store.open(tmp_path / "console.db")
+    inc = store.create_incident("t", "compromised-account", None, "https://g.example", None, None)
+    store.upsert_events(inc.id, "instance", [_event(i) for i in range(1, 401)])
+    store.upsert_events(inc.id, "group:5", [_event(i) for i in range(1, 41)])
+    return store, inc.id
+
+
+def test_summary_counts_equal_a_scan_through_writes_and_forgets(tmp_path: Path) -> None:
+    store, inc = _two_scopes(tmp_path)
+    queries = [
+        EventQuery(),
+        EventQuery(scope="instance"),
+        EventQuery(scope="group:5", categories=frozenset({"tokens"})),
+        EventQuery(categories=frozenset({"signin", "tokens"})),
+        EventQuery(categories=frozenset({"no-such-category"})),
+    ]
+
+    def check() -> None:
+        for q in queries:
+            assert store.count_events(inc, q) == len(store.event_rids(inc, q)), q
+            without = EventQuery(scope=q.scope)
+            assert store.event_category_counts(inc, q) == _exact_counts(store, inc, without)
+
+    check()
+    store.upsert_events(inc, "instance", [_event(i) for i in range(350, 450)])
+    check()
+    store.forget_audit_events(inc, "group:5")
+    check()
+    store.close()
+
+
+def test_a_search_is_counted_by_the_index_only_when_that_is_exact(tmp_path: Path) -> None:
+    store, inc = _two_scopes(tmp_path)
+    other = store.create_incident("u", "compromised-account", None, "https://g.example", None, None)
+    for term in ("evt-1", "10.", "m", "deploy", "x"):
+        for q in (EventQuery(search=term), EventQuery(search=term, scope="instance")):
+            assert store.count_events(inc, q) == len(store.event_rids(inc, q)), q
+    # another incident's events are in the same index: counted through the rows, still exact
+    store.upsert_events(other.id, "instance", [_event(i) for i in range(1, 11)])
+    for term in ("evt-1", "10.", "m"):
+        q = EventQuery(search=term)
+        assert store.count_events(inc, q) == len(store.event_rids(inc, q)), q
+        assert store.count_events(other.id, q) == len(store.event_rids(other.id, q)), q
+    store.close()
+
+
+def test_short_broad_searches_are_probed_row_by_row_in_the_same_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("console.store.event_rows.EAGER_LIMIT", 10)
+    monkeypatch.setattr("console.store.event_queries.PROBE_CHUNK", 7)
+    store, inc = _two_scopes(tmp_path)
+    for q in (
+        EventQuery(search="10", scope="instance"),
+        EventQuery(search="ev", oldest_first=True),  # the same ids in two scopes
+        EventQuery(search="10 ev"),
+    ):
+        view = store.event_rid_view(inc, q)
+        assert view._probe, q  # most rows match a short search
+        expected = store.event_rids(inc, q)
+        assert len(view) == len(expected)
+        assert list(view) == expected
+        assert view[len(view) - 1] == expected[-1]  # a jump reads by offset
+        assert view.locate(expected[12]) == 12
+    # a longer or narrower search reads the matching ids first
+    assert not store.event_rid_view(inc, EventQuery(search="evt-1"))._probe
+    assert not store.event_rid_view(inc, EventQuery(search="m 10."))._probe
+    store.close()
+
+
+def test_category_counts_of_a_broad_search_stop_early_and_say_so(tmp_path: Path) -> None:
+    store, inc = _two_scopes(tmp_path)
+    q = EventQuery(search="ev", categories=frozenset({"signin"}))
+    exact = _exact_counts(store, inc, EventQuery(search="ev"))
+    full = store.event_category_counts(inc, q)
+    assert full == exact and not full.capped
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("console.store.event_queries.COUNT_LIMIT", 100)
+        capped = store.event_category_counts(inc, q)
+    assert capped.capped
+    assert sum(capped.values()) == 100  # one category per event here
+    assert all(capped[name] <= exact[name] for name in capped)
+    store.close()
+
+
+def _plan(store: Store, sql: str, args: list[object]) -> str:
+    rows = store._conn().execute(f"EXPLAIN QUERY PLAN {sql}", args).fetchall()
+    return " | ".join(r[3] for r in rows)
+
+
+def test_every_main_query_reads_through_an_index(tmp_path: Path) -> None:
+    """No query the pane issues scans the events table (a scan is seconds at a million)."""
+    store, inc = _two_scopes(tmp_path)
+    store._conn().execute("ANALYZE")
+    queries = [
+        EventQuery(),
+        EventQuery(scope="instance", categories=frozenset({"tokens"})),
+        EventQuery(author="mchen"),
+        EventQuery(author="12"),
+        EventQuery(ip="10.1.1.7"),
+        EventQuery(event_names=frozenset({"user_logged_in"})),
+        EventQuery(since="2026-11-20", until="2026-11-21"),
+        EventQuery(search="evt-1"),
+        EventQuery(search="project12", categories=frozenset({"keys"})),
+        EventQuery(user_id=3),
+    ]
+    for q in queries:
+        for mode in ("in", "probe") if q.search else ("in",):
+            where, args = store._event_where(inc, q, search=mode)  # type: ignore[arg-type]
+            sql = f"SELECT e.rid FROM audit_events e{where} ORDER BY e.created_at DESC LIMIT 60"
+            plan = _plan(store, sql, args)
+            assert "SCAN e" not in plan.replace("SCAN e USING", "INDEXED"), (q, mode, plan)
+    summary = _plan(store, "SELECT sum(n) FROM audit_event_counts WHERE incident_id = ?", [inc])
+    assert "SEARCH audit_event_counts USING PRIMARY KEY" in summary
     store.close()

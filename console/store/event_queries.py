@@ -10,27 +10,39 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, overload
+from typing import Any, Final, Literal, overload
 
 import console.store.event_rows as event_rows
-from console.store.connection import StoreBase
+from console.store.event_counts import COUNT_LIMIT, EventCounts, EventCountStore, short_terms_only
 from console.store.event_rows import EVENT_COLUMNS, EventQuery, fts_query, sql_order
 from console.timeutil import window_bound
 
 __all__ = ["EventQueryStore", "EventRids"]
 
+#: How a search narrows the rows: ``in``: the matching row ids are read from the index first
+#: (a few matches); ``probe``: each row, in time order, is checked against the index (most rows
+#: match a short search: the first screen needs a few hundred checks, not a million ids);
+#: ``join``: the caller reads from the index and joins the rows (stops at a LIMIT).
+SearchMode = Literal["in", "probe", "join"]
+#: A short search is checked row by row when at least this share of the rows match.
+PROBE_DENSITY: Final = 0.5
+#: Rows per chunk of a probed search (the first screen waits for one chunk).
+PROBE_CHUNK: Final = 200
 
-class EventQueryStore(StoreBase):
+
+class EventQueryStore(EventCountStore):
     """Queries over the stored events (the writer, :class:`~console.store.events.EventStore`,
     builds on this)."""
-
-    def _known_bits(self) -> dict[str, int]:
-        return dict(self._conn().execute("SELECT name, bit FROM audit_category_bits"))
 
     # -- reading -------------------------------------------------------------------------------
 
     def _event_where(
-        self, incident_id: int, q: EventQuery, *, with_categories: bool = True
+        self,
+        incident_id: int,
+        q: EventQuery,
+        *,
+        with_categories: bool = True,
+        search: SearchMode = "in",
     ) -> tuple[str, list[Any]]:
         clauses = ["e.incident_id = ?"]
         args: list[Any] = [incident_id]
@@ -79,13 +91,23 @@ class EventQueryStore(StoreBase):
             clauses.append("0")
         elif match is not None:
             clauses.append(
-                "e.rid IN (SELECT rowid FROM audit_events_fts WHERE audit_events_fts MATCH ?)"
+                {
+                    "in": "e.rid IN (SELECT rowid FROM audit_events_fts "
+                    "WHERE audit_events_fts MATCH ?)",
+                    "probe": "EXISTS (SELECT 1 FROM audit_events_fts "
+                    "WHERE audit_events_fts MATCH ? AND rowid = e.rid)",
+                    "join": "audit_events_fts MATCH ?",
+                }[search]
             )
             args.append(match)
         return " WHERE " + " AND ".join(clauses), args
 
     def count_events(self, incident_id: int, q: EventQuery | None = None) -> int:
-        where, args = self._event_where(incident_id, q or EventQuery())
+        q = q or EventQuery()
+        fast = self._fast_count(incident_id, q)
+        if fast is not None:
+            return fast
+        where, args = self._event_where(incident_id, q)
         row = self._conn().execute(f"SELECT count(*) FROM audit_events e{where}", args)  # noqa: S608
         return int(row.fetchone()[0])
 
@@ -103,7 +125,8 @@ class EventQueryStore(StoreBase):
         # first, then sort what matched.
         sql = (
             f"SELECT e.rid FROM audit_events e{where} "  # noqa: S608
-            f"ORDER BY e.created_at || '' {sql_order(q)}, e.id {sql_order(q)}"
+            f"ORDER BY e.created_at || '' {sql_order(q)}, e.id {sql_order(q)}, "
+            f"e.scope {sql_order(q)}"
         )
         if limit is not None:
             sql += " LIMIT ?"
@@ -120,32 +143,47 @@ class EventQueryStore(StoreBase):
         if total <= event_rows.EAGER_LIMIT:
             first = self.event_rids(incident_id, q)
             return EventRids(self, incident_id, q, len(first), first)
+        if q.search and short_terms_only(q.search):
+            rows = self._summary_count(incident_id, EventQuery(scope=q.scope))
+            if total >= PROBE_DENSITY * rows:
+                return EventRids(self, incident_id, q, total, None, probe=True)
         return EventRids(self, incident_id, q, total, None)
 
     def _rid_chunk(
-        self, incident_id: int, q: EventQuery, offset: int, after: tuple[str, int] | None
-    ) -> list[tuple[int, str, int]]:
-        """``CHUNK`` (rid, created_at, id) rows in time order, from ``after`` or ``offset``."""
-        where, args = self._event_where(incident_id, q)
+        self,
+        incident_id: int,
+        q: EventQuery,
+        offset: int,
+        after: tuple[str, int, str] | None,
+        *,
+        size: int | None = None,
+        probe: bool = False,
+    ) -> list[tuple[int, str, int, str]]:
+        """``size`` (rid, created_at, id, scope) rows in time order (the same id in two scopes
+        is two events), from ``after`` or ``offset``."""
+        where, args = self._event_where(incident_id, q, search="probe" if probe else "in")
         order = sql_order(q)
         if after is not None:
             cmp = ">" if q.oldest_first else "<"
-            where += f" AND (e.created_at, e.id) {cmp} (?, ?)"
-            args = [*args, after[0], after[1]]
+            where += f" AND (e.created_at, e.id, e.scope) {cmp} (?, ?, ?)"
+            args = [*args, *after]
             offset = 0
         sql = (
-            f"SELECT e.rid, e.created_at, e.id FROM audit_events e{where} "  # noqa: S608
-            f"ORDER BY e.created_at {order}, e.id {order} LIMIT ? OFFSET ?"
+            f"SELECT e.rid, e.created_at, e.id, e.scope FROM audit_events e{where} "  # noqa: S608
+            f"ORDER BY e.created_at {order}, e.id {order}, e.scope {order} LIMIT ? OFFSET ?"
         )
-        return list(self._conn().execute(sql, [*args, event_rows.CHUNK, offset]))
+        size = event_rows.CHUNK if size is None else size
+        return list(self._conn().execute(sql, [*args, size, offset]))
 
-    def _rid_position(self, incident_id: int, q: EventQuery, rid: int) -> int | None:
+    def _rid_position(
+        self, incident_id: int, q: EventQuery, rid: int, *, probe: bool = False
+    ) -> int | None:
         """The 0-based position of ``rid`` in ``q``'s time order, None if it does not match."""
-        where, args = self._event_where(incident_id, q)
+        where, args = self._event_where(incident_id, q, search="probe" if probe else "in")
         row = (
             self._conn()
             .execute(
-                f"SELECT e.created_at, e.id FROM audit_events e{where} AND e.rid = ?",  # noqa: S608
+                f"SELECT e.created_at, e.id, e.scope FROM audit_events e{where} AND e.rid = ?",  # noqa: S608
                 [*args, rid],
             )
             .fetchone()
@@ -155,9 +193,9 @@ class EventQueryStore(StoreBase):
         cmp = "<" if q.oldest_first else ">"
         sql = (
             f"SELECT count(*) FROM audit_events e{where} "  # noqa: S608
-            f"AND (e.created_at, e.id) {cmp} (?, ?)"
+            f"AND (e.created_at, e.id, e.scope) {cmp} (?, ?, ?)"
         )
-        return int(self._conn().execute(sql, [*args, row[0], row[1]]).fetchone()[0])
+        return int(self._conn().execute(sql, [*args, *row]).fetchone()[0])
 
     def events_by_rids(self, incident_id: int, rids: Sequence[int]) -> list[dict[str, Any]]:
         """The events for ``rids`` in the order given (unknown ids are skipped)."""
@@ -183,25 +221,33 @@ class EventQueryStore(StoreBase):
                 found[record["rid"]] = record
         return [found[r] for r in rids if r in found]
 
-    def event_category_counts(
-        self, incident_id: int, q: EventQuery | None = None
-    ) -> dict[str, int]:
+    def event_category_counts(self, incident_id: int, q: EventQuery | None = None) -> EventCounts:
         """Events per category for ``q`` with its category filter left out (for the bar).
 
-        An event counts under each category it belongs to; one pass answers them all.
+        An event counts under each category it belongs to; one pass answers them all. Scope
+        and categories alone are read from the summary counts; a search reads at most
+        :data:`~console.store.event_counts.COUNT_LIMIT` matches (``capped`` says it stopped).
         """
-        bits = sorted(self._known_bits().items(), key=lambda item: item[1])
-        if not bits:
-            return {}
-        where, args = self._event_where(incident_id, q or EventQuery(), with_categories=False)
+        q = q or EventQuery()
+        fast = self._fast_category_counts(incident_id, q)
+        if fast is not None:
+            return fast
+        if q.search and fts_query(q.search) is not None:
+            # Read the matches from the index, joining their rows, up to the limit.
+            where, args = self._event_where(incident_id, q, with_categories=False, search="join")
+            sql = (
+                "SELECT cat_mask, count(*) FROM (SELECT e.cat_mask AS cat_mask "  # noqa: S608
+                "FROM audit_events_fts CROSS JOIN audit_events e "
+                f"ON e.rid = audit_events_fts.rowid{where} LIMIT ?) GROUP BY cat_mask"
+            )
+            rows = list(self._conn().execute(sql, [*args, COUNT_LIMIT]))
+            counts = self._split_masks(rows)
+            counts.capped = sum(int(n) for _, n in rows) >= COUNT_LIMIT
+            return counts
+        where, args = self._event_where(incident_id, q, with_categories=False)
         # A few distinct masks: group by mask in SQL (one narrow index pass), split in Python.
         sql = f"SELECT e.cat_mask, count(*) FROM audit_events e{where} GROUP BY e.cat_mask"  # noqa: S608
-        counts: dict[str, int] = {}
-        for mask, n in self._conn().execute(sql, args):
-            for name, bit in bits:
-                if mask & (1 << bit):
-                    counts[name] = counts.get(name, 0) + int(n)
-        return counts
+        return self._split_masks(self._conn().execute(sql, args))
 
     def event_ips(self, incident_id: int, q: EventQuery | None = None) -> dict[str, int]:
         """Distinct source IPs of the matching events with their counts, most used first."""
@@ -236,24 +282,30 @@ class EventRids(Sequence[int]):
         q: EventQuery,
         total: int,
         eager: list[int] | None,
+        *,
+        probe: bool = False,
     ) -> None:
         self._store = store
+        self._probe = probe
+        self._size = PROBE_CHUNK if probe else event_rows.CHUNK
         self._incident = incident_id
         self._q = q
         self._total = total
         self._eager = eager
-        self._chunks: dict[int, list[tuple[int, str, int]]] = {}
+        self._chunks: dict[int, list[tuple[int, str, int, str]]] = {}
         self._located: dict[int, int] = {}
 
     def __len__(self) -> int:
         return self._total if self._eager is None else len(self._eager)
 
-    def _chunk(self, n: int) -> list[tuple[int, str, int]]:
+    def _chunk(self, n: int) -> list[tuple[int, str, int, str]]:
         chunk = self._chunks.get(n)
         if chunk is None:
             prev = self._chunks.get(n - 1)
-            after = (prev[-1][1], prev[-1][2]) if prev and len(prev) == event_rows.CHUNK else None
-            chunk = self._store._rid_chunk(self._incident, self._q, n * event_rows.CHUNK, after)
+            after = prev[-1][1:] if prev and len(prev) == self._size else None
+            chunk = self._store._rid_chunk(
+                self._incident, self._q, n * self._size, after, size=self._size, probe=self._probe
+            )
             if len(self._chunks) > 64:  # bound memory: keep the most recent chunks
                 self._chunks.pop(next(iter(self._chunks)))
             self._chunks[n] = chunk
@@ -266,7 +318,7 @@ class EventRids(Sequence[int]):
         """
         if self._eager is not None:
             return self._eager.index(rid) if rid in self._eager else None
-        position = self._store._rid_position(self._incident, self._q, rid)
+        position = self._store._rid_position(self._incident, self._q, rid, probe=self._probe)
         if position is not None:
             self._located[rid] = position
         return position
@@ -282,7 +334,7 @@ class EventRids(Sequence[int]):
             for n, chunk in self._chunks.items():
                 for offset, row in enumerate(chunk):
                     if row[0] == value:
-                        found = n * event_rows.CHUNK + offset
+                        found = n * self._size + offset
                         break
                 if found is not None:
                     break
@@ -310,8 +362,8 @@ class EventRids(Sequence[int]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        chunk = self._chunk(index // event_rows.CHUNK)
-        offset = index % event_rows.CHUNK
+        chunk = self._chunk(index // self._size)
+        offset = index % self._size
         if offset >= len(chunk):  # rows removed since the count: report the gap plainly
             raise IndexError(index)
         return chunk[offset][0]

@@ -18,6 +18,7 @@ from console.timeutil import normalize_ts
 __all__ = [
     "ANALYZE_EVERY",
     "CHUNK",
+    "COUNT_AFTER",
     "EAGER_LIMIT",
     "EVENT_COLUMNS",
     "FTS_INDEX_AFTER",
@@ -67,6 +68,13 @@ _FTS_COLUMNS: Final = (
 FTS_INDEX_AFTER: Final = (
     f"INSERT INTO audit_events_fts (rowid, {_FTS_COLUMNS}) "  # noqa: S608
     f"SELECT rid, {_FTS_COLUMNS} FROM audit_events WHERE rid > ?"
+)
+#: Add the rows inserted after row id ``?`` to the per-(incident, scope, mask) counts.
+COUNT_AFTER: Final = (
+    "INSERT INTO audit_event_counts (incident_id, scope, cat_mask, n) "
+    "SELECT incident_id, scope, cat_mask, count(*) FROM audit_events WHERE rid > ? "
+    "GROUP BY incident_id, scope, cat_mask "
+    "ON CONFLICT (incident_id, scope, cat_mask) DO UPDATE SET n = n + excluded.n"
 )
 _SQLITE_INT_MAX: Final = 2**63 - 1
 #: Longest search term handed to FTS5 (a pasted blob is searched by its first part).

@@ -19,6 +19,7 @@ from console.store.errors import StoreError
 from console.store.event_queries import EventQueryStore, EventRids
 from console.store.event_rows import (
     ANALYZE_EVERY,
+    COUNT_AFTER,
     EVENT_COLUMNS,
     FTS_INDEX_AFTER,
     INSERT_EVENT,
@@ -74,6 +75,8 @@ class EventStore(EventQueryStore):
             if added and con.execute(FTS_INDEX_AFTER, (before,)).rowcount != added:
                 # Only if SQLite ever chose row ids below the maximum (it does at 2**63 - 1).
                 raise StoreError("audit events could not be indexed for search")
+            if added:
+                con.execute(COUNT_AFTER, (before,))
         self._writes_since_analyze += added
         if self._writes_since_analyze >= ANALYZE_EVERY:
             # Fresh statistics let the planner pick the IP/author index over the time index.
@@ -134,6 +137,7 @@ class EventStore(EventQueryStore):
             args.append(scope)
         with self._write() as con:
             con.execute(f"DELETE FROM audit_events WHERE {clause}", args)  # noqa: S608
+            con.execute(f"DELETE FROM audit_event_counts WHERE {clause}", args)  # noqa: S608
             con.execute(f"DELETE FROM audit_windows WHERE {clause}", args)  # noqa: S608
 
     # -- windows -------------------------------------------------------------------------------
