@@ -28,6 +28,8 @@ SearchMode = Literal["in", "probe", "join"]
 PROBE_DENSITY: Final = 0.5
 #: Rows per chunk of a probed search (the first screen waits for one chunk).
 PROBE_CHUNK: Final = 200
+#: Chunks of a probed search :meth:`EventRids.locate` looks through for the cursor's row.
+PROBE_LOCATE_CHUNKS: Final = 5
 
 
 class EventQueryStore(EventCountStore):
@@ -175,11 +177,9 @@ class EventQueryStore(EventCountStore):
         size = event_rows.CHUNK if size is None else size
         return list(self._conn().execute(sql, [*args, size, offset]))
 
-    def _rid_position(
-        self, incident_id: int, q: EventQuery, rid: int, *, probe: bool = False
-    ) -> int | None:
+    def _rid_position(self, incident_id: int, q: EventQuery, rid: int) -> int | None:
         """The 0-based position of ``rid`` in ``q``'s time order, None if it does not match."""
-        where, args = self._event_where(incident_id, q, search="probe" if probe else "in")
+        where, args = self._event_where(incident_id, q)
         row = (
             self._conn()
             .execute(
@@ -318,7 +318,16 @@ class EventRids(Sequence[int]):
         """
         if self._eager is not None:
             return self._eager.index(rid) if rid in self._eager else None
-        position = self._store._rid_position(self._incident, self._q, rid, probe=self._probe)
+        if self._probe:
+            # Counting the matches before a row would check every row before it against the
+            # index: look in the first chunks only (the cursor goes to the top otherwise).
+            for n in range(min(PROBE_LOCATE_CHUNKS, -(-len(self) // self._size))):
+                for offset, row in enumerate(self._chunk(n)):
+                    if row[0] == rid:
+                        self._located[rid] = n * self._size + offset
+                        return n * self._size + offset
+            return None
+        position = self._store._rid_position(self._incident, self._q, rid)
         if position is not None:
             self._located[rid] = position
         return position
