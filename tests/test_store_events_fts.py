@@ -234,7 +234,7 @@ def test_short_broad_searches_are_probed_row_by_row_in_the_same_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("console.store.event_rows.EAGER_LIMIT", 10)
-    monkeypatch.setattr("console.store.event_queries.PROBE_CHUNK", 7)
+    monkeypatch.setattr("console.store.event_rids.PROBE_CHUNK", 7)
     store, inc = _two_scopes(tmp_path)
     for q in (
         EventQuery(search="10", scope="instance"),
@@ -253,6 +253,24 @@ def test_short_broad_searches_are_probed_row_by_row_in_the_same_order(
     # a longer or narrower search reads the matching ids first
     assert not store.event_rid_view(inc, EventQuery(search="evt-1"))._probe
     assert not store.event_rid_view(inc, EventQuery(search="m 10."))._probe
+    store.close()
+
+
+def test_the_view_reads_the_same_rows_in_the_same_order_whichever_path_it_takes(
+    tmp_path: Path,
+) -> None:
+    store, inc = _two_scopes(tmp_path)
+    for q in (
+        EventQuery(search="mchen"),  # counted by the index, read from it
+        EventQuery(search="deploy", categories=frozenset({"tokens"})),  # read from the index
+        EventQuery(search="ev", author="bob", oldest_first=True),  # read unsorted, then sorted
+        EventQuery(ip="10.1.1.7"),
+        EventQuery(since="2026-11-03", until="2026-11-09"),
+    ):
+        expected = store.event_rids(inc, q)
+        view = store.event_rid_view(inc, q)
+        assert list(view) == expected, q
+        assert len(view) == store.count_events(inc, q), q
     store.close()
 
 

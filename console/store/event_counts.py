@@ -17,7 +17,13 @@ from typing import Any, Final
 from console.store.connection import StoreBase
 from console.store.event_rows import EventQuery, fts_query
 
-__all__ = ["COUNT_LIMIT", "EventCountStore", "EventCounts", "short_terms_only"]
+__all__ = [
+    "COUNT_LIMIT",
+    "EventCountStore",
+    "EventCounts",
+    "short_terms_only",
+    "summary_only",
+]
 
 #: Matching rows read for a search's per-category counts before they are shown as "N+".
 COUNT_LIMIT: Final = 20_000
