@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from console.audit.categories import (
+    AUDIT_SECONDARY,
     CATEGORY_ORDER,
-    categories_of,
     categorize,
     details_of,
     event_name_of,
@@ -141,6 +141,7 @@ def normalize_event(raw: Mapping[str, Any]) -> AuditEvent | None:
         return top if top not in (None, "") else details.get(key)
 
     name = event_name_of(raw)
+    primary = categorize(raw)
     return AuditEvent(
         id=event_id,
         created_at=as_str(raw.get("created_at")),
@@ -150,16 +151,22 @@ def normalize_event(raw: Mapping[str, Any]) -> AuditEvent | None:
         entity_id=as_int(raw.get("entity_id")),
         entity_path=as_str(pick("entity_path")),
         event_name=name,
-        category=categorize(raw),
+        category=primary,
         target_type=as_str(pick("target_type")),
         target_id=as_str(pick("target_id")),
         target_details=as_str(pick("target_details")),
         ip_address=as_str(pick("ip_address")),
         summary=summarize(details),
-        categories=tuple(sorted(categories_of(raw), key=_category_rank)),
+        # categories_of(raw), without categorising the event a second time
+        categories=tuple(
+            sorted({primary} | AUDIT_SECONDARY.get(name, frozenset()), key=_category_rank)
+        ),
         details=dict(details),
     )
 
 
+_RANK: dict[str, int] = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+
+
 def _category_rank(category: str) -> int:
-    return CATEGORY_ORDER.index(category) if category in CATEGORY_ORDER else len(CATEGORY_ORDER)
+    return _RANK.get(category, len(CATEGORY_ORDER))
