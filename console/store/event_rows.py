@@ -127,6 +127,8 @@ def fts_query(text: str) -> str | None:
 
 
 def _as_int(value: object) -> int | None:
+    if type(value) is int and -_SQLITE_INT_MAX <= value <= _SQLITE_INT_MAX:  # the usual case
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value.strip())
@@ -136,6 +138,8 @@ def _as_int(value: object) -> int | None:
 
 
 def _text(value: object) -> str:
+    if type(value) is str and value.isascii():  # the usual case, first
+        return value
     if value is None:
         return ""
     if isinstance(value, str):
