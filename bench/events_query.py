@@ -145,6 +145,15 @@ def _python_filter(events: list[dict[str, Any]]) -> Callable[[EventQuery], float
     return run
 
 
+def _label(q: EventQuery) -> str:
+    parts = [f"search {q.search!r}"] if q.search else []
+    parts += [f"category {c}" for c in sorted(q.categories)]
+    parts += [f"ip {q.ip}"] if q.ip else []
+    parts += [f"author {q.author}"] if q.author else []
+    parts += [f"{q.since}..{q.until}"] if q.since else []
+    return ", ".join(parts) or "unfiltered"
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
@@ -154,16 +163,31 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--baseline-events", type=int, default=200_000)
+    ap.add_argument("--per-key", action="store_true", help="print every keystroke's times")
+    ap.add_argument(
+        "--db", type=Path, help="keep the filled store here and reuse it on the next run"
+    )
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(Path(tmp) / "bench.db")
-        incident = store.create_incident(
-            "bench", "compromised-instance", None, "https://gitlab.example.com", None, None
-        ).id
-        fill_s = _fill(store, incident, args.events)
+        path = args.db or Path(tmp) / "bench.db"
+        reuse = path.exists()
+        store = Store.open(path)
+        if reuse:
+            incident = store.list_incidents()[0].id
+            fill_s = float("nan")
+        else:
+            incident = store.create_incident(
+                "bench", "compromised-instance", None, "https://gitlab.example.com", None, None
+            ).id
+            fill_s = _fill(store, incident, args.events)
         queries = _keystrokes()
         ours = [_time_store(store, incident, q) for q in queries]
         counts = [_time_counts(store, incident, q) for q in queries]
+        if args.per_key:
+            for q, r, c in zip(queries, ours, counts, strict=True):
+                n = store.count_events(incident, q)
+                print(f"  {_label(q):32} {n:>9,} matches  rows {r * 1000:6.0f} ms  "
+                      f"counts {c * 1000:6.0f} ms")  # fmt: skip
         deep = time.perf_counter()
         view = store.event_rid_view(incident, EventQuery())
         store.events_by_rids(incident, view[len(view) - 60 :])
@@ -175,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         scale = args.events / sample_n
         base = [base_run(q) * scale for q in queries]
         store.close()
-    print(f"events stored: {args.events:,} in {fill_s:.1f} s ({args.events / fill_s:,.0f}/s)")
+    if fill_s != fill_s:  # NaN: an existing --db
+        print(f"events stored: reused {args.db}")
+    else:
+        print(f"events stored: {args.events:,} in {fill_s:.1f} s ({args.events / fill_s:,.0f}/s)")
     print(f"keystrokes replayed: {len(queries)}")
     print(
         f"store (SQL + FTS5): p50 {statistics.median(ours) * 1000:.0f} ms, "

@@ -48,15 +48,16 @@ __all__ = [
 ]
 
 #: Keyset streams read at once (the audit API allows 200 requests a minute per user by
-#: default; 429s slow every stream down as GitLab asks).
-CONCURRENCY: Final = 6
+#: default; 429s slow every stream down as GitLab asks). 12 measured faster than 6, 8 and 16
+#: (20,000 events at 20 ms per request: 2.2–2.6 s against 3.2–3.5 s with 6).
+CONCURRENCY: Final = 12
 #: The newest part of a window is fetched but not recorded as complete: GitLab writes some
 #: events a little after their ``created_at``, so the next refresh reads this margin again.
 SETTLE: Final = timedelta(minutes=2)
 _PER_PAGE: Final = 100
 _WRITE_AHEAD: Final = 64
 #: Queued pages are written together, up to this many events per transaction.
-_WRITE_BATCH: Final = 2000
+_WRITE_BATCH: Final = 5000
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from console.store.chain import ZERO_HASH, canonical_json
 from console.store.connection import DB_FILENAME
 from console.store.credentials import CREDENTIAL_SORTS, CredentialQuery, CredentialStore
 from console.store.errors import StoreCorruptError, StoreError, StoreFullError
+from console.store.event_counts import EventCounts
 from console.store.events import EVENT_COLUMNS, EventQuery, EventRids, EventStore, fts_query
 from console.store.incidents import INCIDENT_KINDS, INCIDENT_STATUSES, Incident
 from console.store.journal import (
@@ -68,6 +69,7 @@ __all__ = [
     "USER_COLUMNS",
     "ZERO_HASH",
     "CredentialQuery",
+    "EventCounts",
     "EventQuery",
     "EventRids",
     "Incident",

@@ -18,8 +18,10 @@ from console.timeutil import normalize_ts
 __all__ = [
     "ANALYZE_EVERY",
     "CHUNK",
+    "COUNT_AFTER",
     "EAGER_LIMIT",
     "EVENT_COLUMNS",
+    "FTS_INDEX_AFTER",
     "INSERT_EVENT",
     "MAX_BIT",
     "EventQuery",
@@ -57,6 +59,22 @@ INSERT_EVENT: Final = (
     "target_id, target_details, ip_address, summary, details) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (incident_id, scope, id) DO NOTHING"
+)
+_FTS_COLUMNS: Final = (
+    "author_name, entity_path, event_name, target_details, ip_address, summary, details"
+)
+#: Index the rows inserted after row id ``?`` (the table's largest before the insert): new rows
+#: always get a larger row id than any present, so this is exactly the transaction's new rows.
+FTS_INDEX_AFTER: Final = (
+    f"INSERT INTO audit_events_fts (rowid, {_FTS_COLUMNS}) "  # noqa: S608
+    f"SELECT rid, {_FTS_COLUMNS} FROM audit_events WHERE rid > ?"
+)
+#: Add the rows inserted after row id ``?`` to the per-(incident, scope, mask) counts.
+COUNT_AFTER: Final = (
+    "INSERT INTO audit_event_counts (incident_id, scope, cat_mask, n) "
+    "SELECT incident_id, scope, cat_mask, count(*) FROM audit_events WHERE rid > ? "
+    "GROUP BY incident_id, scope, cat_mask "
+    "ON CONFLICT (incident_id, scope, cat_mask) DO UPDATE SET n = n + excluded.n"
 )
 _SQLITE_INT_MAX: Final = 2**63 - 1
 #: Longest search term handed to FTS5 (a pasted blob is searched by its first part).
@@ -109,6 +127,8 @@ def fts_query(text: str) -> str | None:
 
 
 def _as_int(value: object) -> int | None:
+    if type(value) is int and -_SQLITE_INT_MAX <= value <= _SQLITE_INT_MAX:  # the usual case
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value.strip())
@@ -118,6 +138,8 @@ def _as_int(value: object) -> int | None:
 
 
 def _text(value: object) -> str:
+    if type(value) is str and value.isascii():  # the usual case, first
+        return value
     if value is None:
         return ""
     if isinstance(value, str):

@@ -10,9 +10,15 @@ import orjson
 __all__ = ["dbstr", "dumps", "dumps_record", "loads_opt", "opt_bool", "opt_int"]
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+
+
 def dumps(value: object) -> str:
-    """Compact ASCII JSON (values are stdlib types or JSON text, never pickle)."""
-    return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    """Compact ASCII JSON (values are stdlib types or JSON text, never pickle).
+
+    One encoder for every call: ``json.dumps`` with options builds a new one each time.
+    """
+    return _COMPACT.encode(value)
 
 
 def dumps_record(value: object) -> str:

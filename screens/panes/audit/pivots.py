@@ -11,6 +11,7 @@ from rich.text import Text
 from console.audit import CATEGORY_ORDER, AuditEvent
 from console.audit.hunts import hunt_by_key
 from console.audit.view import AuditView, scope_label
+from console.store import EventCounts
 from screens.modals.choice import Choice
 from screens.safe import safe_cell
 
@@ -55,9 +56,12 @@ def filter_bar_text(view: AuditView, shown: int, total: int, counts: dict[str, i
         bar.append("  search: ", style="bold")
         bar.append_text(safe_cell(f.search, max_cells=30))
     if counts:
+        # a broad search's counts stop early: each is then "at least"
+        more = "+" if isinstance(counts, EventCounts) and counts.capped else ""
         bar.append("  ")
         bar.append(
-            " ".join(f"{c}:{counts[c]:,}" for c in CATEGORY_ORDER if counts.get(c)), style="dim"
+            " ".join(f"{c}:{counts[c]:,}{more}" for c in CATEGORY_ORDER if counts.get(c)),
+            style="dim",
         )
     if not (f.is_filtered or f.search):
         bar.append("  / search · H hunts · P pivots · ? keys", style="dim")
