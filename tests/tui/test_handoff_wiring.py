@@ -28,7 +28,7 @@ def test_runbook_journal_timeline_and_exports_from_the_main_screen() -> None:
         assert cached is not None and cached[0]["version"]
 
         await pilot.press("4")
-        assert main.active_pane == "runbook"
+        await until(pilot, lambda: main.active_pane == "runbook")
         runbook = main.pane()
         assert isinstance(runbook, RunbookPane)
         await until(pilot, lambda: runbook.state is not None)
@@ -37,10 +37,10 @@ def test_runbook_journal_timeline_and_exports_from_the_main_screen() -> None:
         assert runbook.state.version.version == cached[0]["version"]
 
         await pilot.press("enter")  # step 1 (review the audit events) opens the audit pane
-        assert main.active_pane == "audit"
+        await until(pilot, lambda: main.active_pane == "audit")
 
         await pilot.press("5")
-        assert isinstance(main.pane(), JournalView)
+        await until(pilot, lambda: isinstance(main.pane(), JournalView))
         await until(pilot, lambda: "chain intact" in screen_text(app))
 
         await pilot.press("T")
