@@ -58,7 +58,7 @@ def test_demo_startup_reaches_users_pane_with_drill_marker() -> None:
             assert words in footer, footer
         # Help: the active pane's keys first, then its quick filters, table movement last.
         await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         groups = list(dict.fromkeys(e.group for e in app.screen.entries))
         assert groups[0] == "Users pane" and groups[1].startswith("Users pane: quick filters")
         assert groups[-1] == "Navigation"
@@ -67,7 +67,7 @@ def test_demo_startup_reaches_users_pane_with_drill_marker() -> None:
         assert "A  Only administrators" in app.screen.plain_text()
         await pilot.press("escape")
         await pilot.press("2")
-        assert header.state.active_pane == "audit"
+        await until(pilot, lambda: header.state.active_pane == "audit")
 
     run_app(app, script)
 
@@ -110,7 +110,7 @@ def test_help_lists_every_active_binding_including_the_panes() -> None:
         assert groups.index("This screen") < groups.index("Everywhere")
         assert not any(e.key.startswith("super+") for e in entries)
         await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.pause()
         help_text = app.screen.plain_text()
         assert "Fake pane" in screen_text(app)  # the focused pane's group comes first
@@ -267,7 +267,7 @@ def test_incident_form_edits_title_and_palette_switches_panes() -> None:
         header = main.query_one(ConsoleHeader)
         assert header.state.badges() == ["DRILL", "READ-ONLY", "DRY-RUN"]
         await pilot.press("i")
-        assert isinstance(app.screen, IncidentEditScreen)
+        await until(pilot, lambda: isinstance(app.screen, IncidentEditScreen))
         app.screen.query_one("#inc-title", Input).value = "Account takeover [b]x[/]"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: header.state.incident_title == "Account takeover [b]x[/]")

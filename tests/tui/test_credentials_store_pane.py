@@ -129,7 +129,7 @@ def test_the_worksheet_rotates_three_kinds_in_one_run_and_survives_a_restart() -
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, WorksheetScreen))
         await pilot.press("1", "enter")  # the wrong count runs nothing
-        assert isinstance(app.screen, WorksheetScreen)
+        await until(pilot, lambda: isinstance(app.screen, WorksheetScreen))
         await pilot.press("backspace", "3", "enter")
         for _ in range(3):  # one run screen per action: revoke, delete key, reset runner
             await until(

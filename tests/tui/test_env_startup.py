@@ -36,7 +36,7 @@ def test_env_token_without_dbus_lists_users_and_says_not_stored(
         await until(pilot, lambda: "root" in screen_text(app), timeout=30)
         await until(pilot, lambda: "2,000" in str(pane.border_title), timeout=30)
         await pilot.press("v")
-        assert isinstance(app.screen, CoverageScreen)
+        await until(pilot, lambda: isinstance(app.screen, CoverageScreen))
         text = screen_text(app)
         assert "not stored" in text and "GITLAB_TOKEN" in text
         assert type(drill).ADMIN_TOKEN not in text

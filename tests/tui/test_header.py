@@ -82,7 +82,7 @@ def test_the_runbook_pane_reports_its_progress_to_the_header() -> None:
         await until(pilot, lambda: header.state.runbook.startswith("runbook "))
         assert header.state.runbook in screen_text(app).splitlines()[0]
         await pilot.press("4")
-        assert header.state.active_pane == "runbook"
+        await until(pilot, lambda: header.state.active_pane == "runbook")
 
     run_app(app, script)
 

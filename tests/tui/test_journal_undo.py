@@ -21,6 +21,7 @@ from console.store import Store
 from screens.action_run import ActionRunScreen
 from screens.confirm_typed import TypedConfirmScreen
 from screens.journal_view import JournalView
+from tests.pilot_helpers import until
 
 
 class Harness(App[None]):
@@ -84,7 +85,7 @@ def test_undo_a_reversible_entry_and_refuse_the_others(fresh_drill: Any, tmp_pat
             await pilot.press("u")  # the admin flag removal: reversible
             await _until(pilot, lambda: isinstance(app.screen, TypedConfirmScreen))
             await pilot.press("n", "enter")  # wrong word: refused
-            assert isinstance(app.screen, TypedConfirmScreen)
+            await until(pilot, lambda: isinstance(app.screen, TypedConfirmScreen))
             await pilot.press("y", "enter")
             await _until(
                 pilot, lambda: isinstance(app.screen, ActionRunScreen) and app.screen.finished
