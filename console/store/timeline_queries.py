@@ -205,18 +205,20 @@ class TimelineQueryStore(StoreBase):
         return out
 
 
+# "+incident_id" keeps the planner on the primary key: with the plain column it walks an
+# (incident_id, …) index over every event of the incident to find a page of rows.
 _ROWS_SQL: Final = {
     "event": (
         "SELECT rid, id, created_at, author_name, event_name, category, target_details, "
-        "entity_path, summary FROM audit_events WHERE incident_id = ? AND rid IN ({marks})"
+        "entity_path, summary FROM audit_events WHERE +incident_id = ? AND rid IN ({marks})"
     ),
     "action": (
         "SELECT id, coalesce(t_done, t_sent, t_intent), action, target_label, target_id, state "
-        "FROM journal WHERE incident_id = ? AND id IN ({marks})"
+        "FROM journal WHERE +incident_id = ? AND id IN ({marks})"
     ),
     "note": (
         "SELECT id, created_at, author, object_type, object_id, text "
-        "FROM notes WHERE incident_id = ? AND id IN ({marks})"
+        "FROM notes WHERE +incident_id = ? AND id IN ({marks})"
     ),
 }
 
