@@ -40,8 +40,8 @@ _KINDS = ("event", "action", "note")
 _COLUMNS = (
     Column("when", "Time (UTC)", 19),
     Column("kind", "Kind", 6),
-    Column("who", "Who", 16, priority=1, flex=1),
-    Column("what", "What", 40, flex=4),
+    Column("who", "Who", 14, priority=1, flex=1),
+    Column("what", "What", 30, flex=4),
 )
 _EXPORT_COLUMNS = ("when", "kind", "who", "what", "ref")
 
