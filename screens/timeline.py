@@ -26,6 +26,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState
 
 from console.store import TimelineKey
 from console.timeline import Bucket
@@ -158,6 +159,19 @@ class TimelineScreen(Screen[None]):
                 f"per {self.bucket}    h day/hour  1 2 3 kinds  n/N note  e export"
             )
         )
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A failed count or note is said on the status line (and in a toast), never a crash."""
+        if event.state is not WorkerState.ERROR or not isinstance(event.worker.error, Exception):
+            return
+        event.stop()
+        from console.errors import describe_error
+        from console.sanitize import safe
+
+        line = safe(describe_error(event.worker.error).one_line(), kind="line", max_cells=200)
+        self.query_one("#timeline-status", Static).update(Text(f"timeline: {line}"))
+        self.notify(line, markup=False, severity="error", timeout=10)
 
     def _cells(self, keys: Sequence[RowKey]) -> dict[RowKey, CellRow]:
         """One page of rows (a primary-key lookup per kind), as sanitised cells."""

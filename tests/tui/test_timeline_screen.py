@@ -128,3 +128,24 @@ def test_the_timeline_screen_lists_events_actions_and_notes(tmp_path: Path) -> N
             assert [k[0] for k in screen.keys] == ["event", "note"]
 
     asyncio.run(run())
+
+
+def test_a_store_failure_is_said_on_the_status_line(tmp_path: Path, monkeypatch: Any) -> None:
+    from console.store import StoreError
+
+    store = Store.open(tmp_path / "s.db")
+    ctx = Ctx(store)
+
+    def broken(*args: Any, **kw: Any) -> Any:
+        raise StoreError("database disk image is malformed")
+
+    monkeypatch.setattr(Store, "timeline_kind_counts", broken)
+
+    async def run() -> None:
+        app = ScreenApp(ctx)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, TimelineScreen))
+            await until(pilot, lambda: "timeline: " in "\n".join(screen_lines(app)))
+            assert isinstance(app.screen, TimelineScreen)  # still running, still on screen
+
+    asyncio.run(run())
