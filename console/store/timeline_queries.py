@@ -14,7 +14,7 @@ was written. All are ``YYYY-MM-DDTHH:MM:SS.mmmZ`` strings, so they compare as st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from console.store.connection import StoreBase
@@ -169,6 +169,16 @@ class TimelineQueryStore(StoreBase):
         order = "DESC" if descending else "ASC"
         parts: list[str] = []
         args: list[Any] = []
+        if after is not None and len(after[0]) > 10:  # (a bare date would become its 00:00)
+            # The window's own bound moves to the position: with two bounds on created_at the
+            # planner may start the index walk at the older one, re-reading everything before
+            # the position for every window (an export of a million events went quadratic).
+            if descending:
+                until = window_bound(q.until, end=True)
+                q = replace(q, until=min(until, after[0]) if until else after[0])
+            else:
+                since = window_bound(q.since, end=False) or ""
+                q = replace(q, since=max(since, after[0]))
         for kind, where, branch_args in self._branches(incident_id, q):
             time, number, key = self._columns(kind)
             sql = f"SELECT {time} AS t, '{kind}' AS kind, {number} AS n, {key} AS k {where}"
