@@ -108,6 +108,8 @@ class TimelineScreen(Screen[None]):
         counts: dict[str, int]
         keys: Sequence[TimelineKey]
         histogram: list[str]
+        kinds: frozenset[str]
+        bucket: str
 
     def __init__(self, ctx: Any) -> None:
         super().__init__()
@@ -143,10 +145,12 @@ class TimelineScreen(Screen[None]):
         counts = timeline.kind_counts()
         keys = timeline.keys(kinds, sum(n for k, n in counts.items() if k in kinds))
         lines = timeline.histogram(kinds, bucket, 40)
-        self.post_message(self.Built(timeline, counts, keys, lines))
+        self.post_message(self.Built(timeline, counts, keys, lines, kinds, bucket))
 
     @on(Built)
     def _built(self, message: Built) -> None:
+        if message.kinds != self.kinds or message.bucket != self.bucket:
+            return  # a count overtaken by a newer toggle (its worker finishes regardless)
         self.timeline = message.timeline
         self.counts = message.counts
         self.keys = message.keys
