@@ -144,12 +144,22 @@ class TimelineQueryStore(StoreBase):
         """
         counts = [0] * max(0, len(bounds) - 1)
         con = self._conn()
-        for kind, where, args in self._branches(incident_id, q):
+        # The window's bounds are folded into each range here, in Python: with two lower bounds
+        # on created_at the planner may walk the index from the window's start for every bar.
+        since, until = window_bound(q.since, end=False), window_bound(q.until, end=True)
+        free = replace(q, since=None, until=None)
+        for kind, where, args in self._branches(incident_id, free):
             time, _, _ = self._columns(kind)
-            sql = f"SELECT count(*) {where} AND {time} >= ? AND {time} < ?"
             for i in range(len(counts)):
-                row = con.execute(sql, [*args, bounds[i], bounds[i + 1]]).fetchone()
-                counts[i] += int(row[0])
+                lo, hi, upper = bounds[i], bounds[i + 1], "<"
+                if kind == "event":
+                    lo = max(lo, since) if since else lo
+                    if until and until < hi:
+                        hi, upper = until, "<="
+                    if lo > hi:
+                        continue
+                sql = f"SELECT count(*) {where} AND {time} >= ? AND {time} {upper} ?"
+                counts[i] += int(con.execute(sql, [*args, lo, hi]).fetchone()[0])
         return counts
 
     # -- windows of rows -------------------------------------------------------------------------

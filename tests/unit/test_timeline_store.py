@@ -224,3 +224,25 @@ def test_the_bundles_events_stream_oldest_first_in_batches(
         (r["created_at"], r["id"]) for r in got
     )
     assert len(got) == 4_500
+
+
+@pytest.mark.parametrize("bucket", ["day", "hour"])
+def test_the_incident_window_bounds_the_events_counted(tmp_path: Path, bucket: str) -> None:
+    store = Store.open(tmp_path / "s.db")
+    inc = store.create_incident(
+        "t", "compromised-account", None, "https://g.example", "2026-03-02", "2026-03-04"
+    )
+    whens = [f"2026-03-0{d}T{h:02d}:30:00Z" for d in range(1, 7) for h in (0, 11, 23)]
+    store.upsert_events(
+        inc.id, "instance", [{"id": n, "created_at": w} for n, w in enumerate(whens, 1)]
+    )
+    store.record_audit_window(inc.id, "instance", "2026-03-01", "2026-03-07")
+    timeline = open_timeline(store, inc)
+    inside = [
+        TimelineItem(w, "event", "", "", "")
+        for w in whens
+        if "2026-03-02" <= w[:10] <= "2026-03-04"
+    ]
+    b = "hour" if bucket == "hour" else "day"
+    assert timeline.histogram(("event",), b, 10) == histogram(inside, b, width=10)
+    assert timeline.kind_counts()["event"] == len(inside) == 9
