@@ -1,94 +1,49 @@
 """The incident timeline: audit events, the responder's actions and notes on one time axis.
 
-Audit events come from the cache (what the audit pane fetched for the incident window), actions
+Audit events come from the store (what the audit pane fetched for the incident window), actions
 from the journal, notes from the store; nothing is fetched here. :func:`histogram` draws the
 counts per day or per hour as lines of block characters, so a burst of attacker activity is
-seen before it is read. Text fields are raw (server text in events): sanitise at display.
+seen before it is read. The store-backed timeline (:mod:`console.timeline_sources`) counts the
+bars in SQL and reads rows a window at a time; :func:`histogram` over a list of items is the
+same drawing for lists already in memory. Text fields are raw (server text in events):
+sanitise at display.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
-from console.audit import AuditEvent, events_cache_key
-from console.timeutil import normalize_ts, parse_ts
+from console.store import TimelineRow
+from console.timeutil import parse_ts
 
-if TYPE_CHECKING:
-    from console.store import Incident, Store
-
-__all__ = ["TimelineItem", "build_timeline", "cached_events", "histogram"]
+__all__ = [
+    "MAX_BUCKETS",
+    "TimelineItem",
+    "bucket_bound",
+    "histogram",
+    "histogram_from_counts",
+]
 
 ItemKind = Literal["event", "action", "note"]
 Bucket = Literal["day", "hour"]
 _BLOCKS: Final = " ▏▎▍▌▋▊▉█"
 MAX_BUCKETS: Final = 400
 
-
-@dataclass(frozen=True, slots=True)
-class TimelineItem:
-    when: str  # UTC ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (as the store keeps it)
-    kind: ItemKind
-    who: str
-    what: str
-    ref: str  # "event:123", "journal:4", "note:7"
-
-
-def cached_events(store: Store, incident: Incident) -> tuple[list[AuditEvent], bool] | None:
-    """The audit events stored (or, before the events table, cached) for the incident window
-    and whether that fetch was complete."""
-    from console.audit.stored import stored_window_events
-
-    stored = stored_window_events(store, int(incident.id), incident.window)
-    if stored is not None:
-        return stored
-    cached = store.cache_get(int(incident.id), events_cache_key(*incident.window))
-    if cached is None or not isinstance(cached[0], Mapping):
-        return None
-    value = cached[0]
-    events = []
-    for raw in value.get("events") or ():
-        if isinstance(raw, Mapping):
-            try:
-                events.append(AuditEvent.from_dict(raw))
-            except (TypeError, ValueError):
-                continue
-    return events, bool(value.get("complete", True))
-
-
-def build_timeline(store: Store, incident: Incident) -> list[TimelineItem]:
-    """Every event, journal entry and note of ``incident``, oldest first."""
-    items: list[TimelineItem] = []
-    cached = cached_events(store, incident)
-    for e in cached[0] if cached else ():
-        target = e.target_details or e.entity_path
-        what = " ".join(x for x in (e.event_name or e.category, target, e.summary) if x)
-        items.append(
-            TimelineItem(
-                normalize_ts(e.created_at) or "", "event", e.author_name, what, f"event:{e.id}"
-            )
-        )
-    for j in store.journal_entries(int(incident.id)):
-        when = normalize_ts(j.t_done or j.t_sent or j.t_intent) or j.t_intent
-        label = j.target_label or f"#{j.target_id}"
-        items.append(
-            TimelineItem(
-                when, "action", "console", f"{j.action} {label}: {j.state}", f"journal:{j.id}"
-            )
-        )
-    for n in store.notes(int(incident.id)):
-        about = "" if n.object_type == "incident" else f"[{n.object_type} {n.object_id}] "
-        items.append(TimelineItem(n.created_at, "note", n.author, about + n.text, f"note:{n.id}"))
-    items.sort(key=lambda i: (i.when, i.kind, i.ref))
-    return items
+#: One item: ``when`` is UTC ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (as the store keeps it), ``kind``
+#: one of event/action/note, ``ref`` "event:123", "journal:4" or "note:7".
+TimelineItem = TimelineRow
 
 
 def _floor(dt: datetime, bucket: Bucket) -> datetime:
     dt = dt.replace(minute=0, second=0, microsecond=0)
     return dt.replace(hour=0) if bucket == "day" else dt
+
+
+def _step(bucket: Bucket) -> timedelta:
+    return timedelta(days=1) if bucket == "day" else timedelta(hours=1)
 
 
 def _bar(value: int, peak: int, width: int) -> str:
@@ -99,12 +54,52 @@ def _bar(value: int, peak: int, width: int) -> str:
     return "█" * full + (_BLOCKS[part] if part else "")
 
 
+def bucket_bound(start: datetime, bucket: Bucket) -> str:
+    """The smallest stored time string of the bucket starting at ``start``.
+
+    A bare date (``YYYY-MM-DD``, midnight) sorts before every time of its day, so the first hour
+    of a day starts at the date itself.
+    """
+    if bucket == "day" or start.hour == 0:
+        return start.strftime("%Y-%m-%d")
+    return start.strftime("%Y-%m-%dT%H")
+
+
+def _lines(
+    first: datetime, last: datetime, bucket: Bucket, counts: Counter[datetime], width: int
+) -> list[str]:
+    peak = max(counts.values(), default=0)
+    fmt = "%Y-%m-%d" if bucket == "day" else "%Y-%m-%d %H:00"
+    lines = []
+    cursor = first
+    while cursor <= last:
+        n = counts.get(cursor, 0)
+        lines.append(f"{cursor.strftime(fmt)}  {_bar(n, peak, width):<{width}}  {n:>6}")
+        cursor += _step(bucket)
+    return lines
+
+
+def _plan(
+    first_ts: datetime, last_ts: datetime, bucket: Bucket
+) -> tuple[Bucket, datetime, datetime]:
+    """The bucket size and the first and last bucket for items from ``first_ts`` to ``last_ts``:
+    an hourly view of more than :data:`MAX_BUCKETS` hours becomes daily, a daily one keeps the
+    last :data:`MAX_BUCKETS` days."""
+    first, last = _floor(first_ts, bucket), _floor(last_ts, bucket)
+    step = _step(bucket)
+    if (last - first) / step >= MAX_BUCKETS:
+        if bucket == "hour":
+            return _plan(first_ts, last_ts, "day")
+        first = last - step * (MAX_BUCKETS - 1)
+    return bucket, first, last
+
+
 def histogram(
     items: Iterable[TimelineItem],
     bucket: Bucket = "day",
     *,
     width: int = 40,
-    kinds: Sequence[ItemKind] = ("event", "action", "note"),
+    kinds: Sequence[str] = ("event", "action", "note"),
 ) -> list[str]:
     """Counts per day (or hour) from the first to the last item, empty buckets included.
 
@@ -114,19 +109,31 @@ def histogram(
     times = [t for i in items if i.kind in kinds for t in [parse_ts(i.when)] if t is not None]
     if not times:
         return ["(nothing to plot)"]
-    first, last = _floor(min(times), bucket), _floor(max(times), bucket)
-    step = timedelta(days=1) if bucket == "day" else timedelta(hours=1)
-    if (last - first) / step >= MAX_BUCKETS:
-        if bucket == "hour":
-            return histogram(items, "day", width=width, kinds=kinds)
-        first = last - step * (MAX_BUCKETS - 1)
+    bucket, first, last = _plan(min(times), max(times), bucket)
     counts = Counter(_floor(t, bucket) for t in times if t >= first)
-    peak = max(counts.values())
-    fmt = "%Y-%m-%d" if bucket == "day" else "%Y-%m-%d %H:00"
-    lines = []
+    return _lines(first, last, bucket, counts, width)
+
+
+def histogram_from_counts(
+    span: tuple[str, str] | None,
+    count: Callable[[Sequence[str]], Sequence[int]],
+    bucket: Bucket = "day",
+    *,
+    width: int = 40,
+) -> list[str]:
+    """:func:`histogram` from the first and last item's time and a counter of items per time
+    range (``count(bounds)[i]``: items with ``bounds[i] <= when < bounds[i + 1]``), so the
+    items themselves are never read (the store counts them in SQL)."""
+    times = [parse_ts(t) for t in span] if span else []
+    first_ts, last_ts = (times[0], times[1]) if len(times) == 2 else (None, None)
+    if first_ts is None or last_ts is None:
+        return ["(nothing to plot)"]
+    bucket, first, last = _plan(first_ts, last_ts, bucket)
+    starts = []
     cursor = first
     while cursor <= last:
-        n = counts.get(cursor, 0)
-        lines.append(f"{cursor.strftime(fmt)}  {_bar(n, peak, width):<{width}}  {n:>6}")
-        cursor += step
-    return lines
+        starts.append(cursor)
+        cursor += _step(bucket)
+    bounds = [bucket_bound(s, bucket) for s in [*starts, cursor]]
+    counts = Counter(dict(zip(starts, count(bounds), strict=True)))
+    return _lines(first, last, bucket, counts, width)

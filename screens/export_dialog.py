@@ -2,8 +2,10 @@
 
 Bundle mode asks for a new directory and an optional SSH key to sign the manifest; view mode
 (``view=(name, rows, columns)``, a pane's rows after its filters) asks for a file whose
-extension picks the format (``.csv`` or ``.jsonl``). The writing runs in a thread worker; the
-dialog shows the result (the journal head to paste into the ticket) or the error.
+extension picks the format (``.csv`` or ``.jsonl``). The writing runs in a thread worker; rows
+given as a function are read there (a large view streams from the store in batches) and the
+dialog counts the rows written as it goes, then shows the result (the journal head to paste
+into the ticket) or the error.
 """
 
 from __future__ import annotations
@@ -131,6 +133,7 @@ class ExportDialog(ModalScreen[Path | None]):
                     columns,
                     path,
                     "csv" if path.suffix == ".csv" else "jsonl",
+                    progress=lambda n: self.app.call_from_thread(self._say, f"writing… {n:,} rows"),
                 )
                 message = f"{count} rows written to {path}.\nenter closes."
         except FileExistsError:

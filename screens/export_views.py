@@ -2,16 +2,16 @@
 
 The panes stay unaware of exports: this module reads, by pane type, what they already expose
 (the users pane's ``view`` query, the audit pane's ``view`` query, the credentials
-pane's ``rows`` and ``matches``, the journal view's ``shown``, the runbook pane's ``state``) and
-returns a
-``(name, rows, columns)`` for :class:`screens.export_dialog.ExportDialog`. The users' rows are
-read from the store lazily (in the dialog's worker), since a view can hold 100,000 users.
+pane's shown keys and ``view``, the journal view's ``shown``, the runbook pane's ``state``) and
+returns a ``(name, rows, columns)`` for :class:`screens.export_dialog.ExportDialog`. Users, audit
+events and credentials are read from the store lazily, a batch at a time, in the dialog's
+worker: a view can hold 100,000 users or a million events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from textual.widget import Widget
 
@@ -24,6 +24,9 @@ from console.export import (
 )
 from console.store import EventQuery, UserQuery
 from screens.export_dialog import View
+
+if TYPE_CHECKING:
+    from screens.panes.credentials import CredentialsPane
 
 __all__ = ["view_of"]
 
@@ -49,6 +52,27 @@ def _event_rows(ctx: AppContext, query: EventQuery) -> Iterator[dict[str, Any]]:
             yield {c: event.get(c) for c in EVENT_COLUMNS}
 
 
+def _credential_rows(pane: CredentialsPane) -> Callable[[], Iterator[dict[str, Any]]]:
+    """The credentials pane's shown rows, read from the store a batch at a time in the export
+    worker (the view's keys and marks are taken now, on the UI thread)."""
+    keys = list(pane.table.keys)
+    marks = dict(pane.marks)
+    view = pane.view
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for start in range(0, len(keys), _BATCH):
+            for cred in pane.source_items(keys[start : start + _BATCH]):
+                if not view.matches(cred):
+                    continue
+                data = {c: cred.to_dict().get(c) for c in CREDENTIAL_COLUMNS}
+                mark = marks.get(cred.key)
+                data["mark"] = mark.mark if mark is not None else None
+                data["note"] = mark.note if mark is not None else None
+                yield data
+
+    return rows
+
+
 def view_of(key: str, pane: Widget, ctx: AppContext) -> View | None:
     """The pane's current view as exportable rows, or None if it has nothing to export.
 
@@ -67,14 +91,7 @@ def view_of(key: str, pane: Widget, ctx: AppContext) -> View | None:
         event_query = pane.view.query()
         return ("audit_events", lambda: _event_rows(ctx, event_query), EVENT_COLUMNS)
     if isinstance(pane, CredentialsPane):
-        rows = []
-        for cred in (r for r in pane.rows if pane.matches(r)):
-            data = {c: cred.to_dict().get(c) for c in CREDENTIAL_COLUMNS}
-            mark = pane.marks.get(cred.key)
-            data["mark"] = mark.mark if mark is not None else None
-            data["note"] = mark.note if mark is not None else None
-            rows.append(data)
-        return ("credentials", rows, CREDENTIAL_COLUMNS)
+        return ("credentials", _credential_rows(pane), CREDENTIAL_COLUMNS)
     if isinstance(pane, JournalView):
         return (
             "journal",

@@ -21,7 +21,7 @@ from console.store import Store
 from screens.export_dialog import ExportDialog
 from screens.journal_view import JournalView
 from screens.timeline import NoteDialog, TimelineScreen
-from tests.pilot_helpers import screen_lines, settle_workers
+from tests.pilot_helpers import screen_lines, settle_workers, until
 
 STYLES = Path(__file__).resolve().parent.parent / "styles" / "handoff.tcss"
 HOSTILE = "\x1b[2Jevil\u202e[@click=app.quit]x"
@@ -143,11 +143,11 @@ def test_timeline_screen_histogram_kinds_and_notes(tmp_path: Path) -> None:
             assert isinstance(screen, TimelineScreen)
             text = _no_escapes(app)
             assert "2026-03-02  " in text and "█" in text
-            assert [i.kind for i in screen.shown] == ["event", "event", "action", "action"]
+            assert [k[0] for k in screen.keys] == ["event", "event", "action", "action"]
             await pilot.press("1")
-            assert {i.kind for i in screen.shown} == {"action"}
+            await until(pilot, lambda: {k[0] for k in screen.keys} == {"action"})
             await pilot.press("1", "h")
-            assert "2026-03-02 10:00" in "\n".join(screen_lines(app))
+            await until(pilot, lambda: "2026-03-02 10:00" in "\n".join(screen_lines(app)))
             await pilot.press("n")
             await pilot.pause()
             assert isinstance(app.screen, NoteDialog)
@@ -156,17 +156,17 @@ def test_timeline_screen_histogram_kinds_and_notes(tmp_path: Path) -> None:
             [note] = ctx.store.notes(ctx.incident.id)
             assert note.text == "mallory used a Tor exit" and note.author
             assert note.object_type == "incident"
-            assert screen.shown[-1].kind == "note"
+            await until(pilot, lambda: bool(screen.keys) and screen.keys[-1][0] == "note")
 
             # N on a row: the first row is event 1, the third the block of user 10
-            table = screen.query_one("#timeline-table")
+            table = screen.table
             table.focus()
-            table.move_cursor(row=0)
+            table.move_cursor(0)
             await pilot.press("N")
             await pilot.pause()
             await pilot.press(*"token from Tor", "enter")
             await settle_workers(app, pilot)
-            table.move_cursor(row=2)
+            table.move_cursor(2)
             await pilot.press("N")
             await pilot.pause()
             await pilot.press(*"confirmed phished", "enter")

@@ -1,8 +1,9 @@
-"""The incident window's audit events as the store holds them, for readers that want a list
-(the timeline, exports): the audit pane itself never reads them whole."""
+"""The incident window's audit events as the store holds them: how many and whether the window
+is complete, or every event streamed a batch at a time (exports); never one list."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ from console.store import EventQuery
 if TYPE_CHECKING:
     from console.store import Store
 
-__all__ = ["WindowStatus", "stored_window_events", "stored_window_status"]
+__all__ = ["WindowStatus", "iter_window_events", "stored_window_status"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,26 +45,25 @@ def stored_window_status(
     return WindowStatus(count, complete, fetched_at)
 
 
-def stored_window_events(
+def iter_window_events(
     store: Store,
     incident_id: int,
     window: tuple[str | None, str | None],
     scope: str = "instance",
-) -> tuple[list[AuditEvent], bool] | None:
-    """``(events newest first, complete)`` for ``window`` (None: nothing stored for the scope).
-
-    ``complete`` is False while part of the window has not been fetched yet.
-    """
+    *,
+    batch: int = 2_000,
+) -> Iterator[AuditEvent] | None:
+    """The events stored for ``window``, oldest first, read ``batch`` at a time (None: nothing
+    stored for the scope). The row ids come from the store's lazy view, so a million events
+    are never one list; memory stays at one batch."""
     if scope not in store.audit_scopes(incident_id):
         return None
-    q = EventQuery(scope=scope, since=window[0], until=window[1])
-    rids = store.event_rids(incident_id, q)
-    events: list[AuditEvent] = []
-    for i in range(0, len(rids), 5_000):
-        events += [
-            AuditEvent.from_dict(r) for r in store.events_by_rids(incident_id, rids[i : i + 5_000])
-        ]
-    # An open window ends "now": complete up to the newest stored event is the best we know.
-    end = window[1] or (events[0].created_at if events else window[0])
-    complete = not window[0] or not store.missing_audit_windows(incident_id, scope, window[0], end)
-    return events, complete
+    q = EventQuery(scope=scope, since=window[0], until=window[1], oldest_first=True)
+    rids = store.event_rid_view(incident_id, q)
+
+    def events() -> Iterator[AuditEvent]:
+        for start in range(0, len(rids), batch):
+            for record in store.events_by_rids(incident_id, rids[start : start + batch]):
+                yield AuditEvent.from_dict(record)
+
+    return events()

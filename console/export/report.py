@@ -8,6 +8,7 @@ a heading or a table column). No secret is ever in it: the store holds none.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -17,7 +18,8 @@ from console import timeutil
 from console.logs import redact
 from console.runbook import RunbookState, blind_spots, cached_coverage, evaluate, step_by_key
 from console.sanitize import safe
-from console.timeline import TimelineItem, build_timeline, cached_events, histogram
+from console.timeline import TimelineItem
+from console.timeline_sources import Timeline, event_status, open_timeline
 from console.timeutil import format_iso, normalize_ts
 
 if TYPE_CHECKING:
@@ -66,7 +68,7 @@ def _summary(
     progress = store.review_progress(iid)
     entries = store.journal_entries(iid)
     done = sum(1 for e in entries if e.state in ("done", "noop_already"))
-    cached = cached_events(store, incident)
+    events = event_status(store, incident)
     cov = cached_coverage(store, iid)
     version = state.version.lines()[0] if state.version else "unknown"
     lines = [
@@ -78,8 +80,8 @@ def _summary(
         f"- **Opened:** {incident.created_at}; **report written:** {now}",
         f"- **Users reviewed:** {progress.reviewed} of {progress.total}"
         + (" (root included)" if progress.root_reviewed else " (root not reviewed)"),
-        f"- **Audit events in the window:** {len(cached[0]) if cached else 'not fetched'}"
-        + ("" if cached is None or cached[1] else " (fetch incomplete)"),
+        f"- **Audit events in the window:** {events[0] if events else 'not fetched'}"
+        + ("" if events is None or events[1] else " (fetch incomplete)"),
         f"- **Response actions:** {len(entries)} journaled, {done} verified",
         f"- **Runbook:** {state.done} of {len(state.steps)} steps done, "
         f"{len(state.open_items)} open items",
@@ -93,14 +95,19 @@ def _summary(
     return lines
 
 
-def _timeline(items: Sequence[TimelineItem]) -> list[str]:
+def _timeline(timeline: Timeline) -> list[str]:
     out = ["Activity per day (audit events, actions and notes):", "", "```"]
-    out.extend(histogram(items, "day", width=40))
+    out.extend(timeline.histogram(("event", "action", "note"), "day", 40))
     out.extend(["```", ""])
-    events = [i for i in items if i.kind == "event"]
-    skipped = max(0, len(events) - MAX_TIMELINE_EVENTS)
-    keep = {id(i) for i in events[-MAX_TIMELINE_EVENTS:]}
-    shown = [i for i in items if i.kind != "event" or id(i) in keep]
+    # Only the newest events are read (a window of keys from the end), never all of them.
+    keys = timeline.keys(("event",), timeline.kind_counts().get("event", 0))
+    skipped = max(0, len(keys) - MAX_TIMELINE_EVENTS)
+    newest = list(keys[skipped:])
+    found = timeline.rows(newest)
+    events = [found[k] for k in newest if k in found]
+    shown: list[TimelineItem] = list(
+        heapq.merge(timeline.iter_items(("action", "note")), events, key=lambda i: (i.when, i.kind))
+    )
     if skipped:
         out.append(
             f"The {skipped} oldest audit events are left out here; all are in `audit_events.jsonl`."
@@ -266,7 +273,7 @@ def render_report(
     head = store.journal_head(iid)
     sections: dict[str, list[str]] = {
         "Summary": _summary(store, incident, state, head, when),
-        "Timeline": _timeline(build_timeline(store, incident)),
+        "Timeline": _timeline(open_timeline(store, incident)),
         "Actions and outcomes": _actions(store, iid),
         "Reviewed users": _users(store, iid),
         "Rotated and revoked credentials": _credentials(store, iid),

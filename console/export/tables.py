@@ -8,13 +8,13 @@ Values are raw here; :mod:`console.export.writers` sanitises them on the way out
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from console.runbook.blindspots import INVENTORY_CACHE_KEY
-from console.timeline import cached_events
 
 if TYPE_CHECKING:
+    from console.audit import AuditEvent
     from console.store import Incident, Store
 
 __all__ = [
@@ -150,9 +150,18 @@ def user_rows(store: Store, incident_id: int) -> Iterator[dict[str, Any]]:
 
 
 def event_rows(store: Store, incident: Incident) -> Iterator[dict[str, Any]]:
-    """The incident window's cached audit events, oldest first."""
-    cached = cached_events(store, incident)
-    for event in sorted(cached[0] if cached else (), key=lambda e: (e.created_at, e.id)):
+    """The incident window's stored audit events, oldest first, streamed from the store a
+    batch at a time (a store from before the events table: its cached list)."""
+    from console.audit.stored import iter_window_events
+    from console.timeline_sources import legacy_events
+
+    events: Iterable[AuditEvent] | None = iter_window_events(
+        store, int(incident.id), incident.window
+    )
+    if events is None:
+        legacy = legacy_events(store, incident)
+        events = sorted(legacy[0] if legacy else (), key=lambda e: (e.created_at, e.id))
+    for event in events:
         data = event.to_dict()
         yield {name: data.get(name) for name in EVENT_COLUMNS}
 

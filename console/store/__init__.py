@@ -9,6 +9,8 @@
   :mod:`~console.store.user_cache`, :mod:`~console.store.user_queries`,
   :mod:`~console.store.marks`, :mod:`~console.store.ui_state`, :mod:`~console.store.cache`,
   :mod:`~console.store.notes` (responder notes), :mod:`~console.store.runbook_ticks` (hand ticks);
+* :mod:`~console.store.timeline_queries` and :mod:`~console.store.timeline_keys`: events, journal
+  entries and notes on one time axis, read a window at a time;
 * :mod:`~console.store.journal` and :mod:`~console.store.chain`: the response-action journal and
   its hash chain;
 * :mod:`~console.store.values`: column values (timestamps: :mod:`console.timeutil`).
@@ -36,6 +38,14 @@ from console.store.marks import MARKS, Mark, MarkStore, ReviewProgress
 from console.store.notes import NOTE_OBJECTS, Note, NoteStore
 from console.store.runbook_ticks import RunbookTick, RunbookTickStore
 from console.store.schema import SCHEMA_VERSION
+from console.store.timeline_keys import TimelineKeys
+from console.store.timeline_queries import (
+    TIMELINE_KINDS,
+    TimelineKey,
+    TimelineQuery,
+    TimelineQueryStore,
+    TimelineRow,
+)
 from console.store.ui_state import UiStateStore
 from console.store.user_cache import UserCacheStore
 from console.store.user_queries import UserQueryStore
@@ -66,6 +76,7 @@ __all__ = [
     "NOTE_OBJECTS",
     "SCHEMA_VERSION",
     "SORT_KEYS",
+    "TIMELINE_KINDS",
     "USER_COLUMNS",
     "ZERO_HASH",
     "CredentialQuery",
@@ -82,6 +93,10 @@ __all__ = [
     "StoreCorruptError",
     "StoreError",
     "StoreFullError",
+    "TimelineKey",
+    "TimelineKeys",
+    "TimelineQuery",
+    "TimelineRow",
     "UserQuery",
     "UserRow",
     "canonical_json",
@@ -101,5 +116,6 @@ class Store(
     RunbookTickStore,
     EventStore,
     CredentialStore,
+    TimelineQueryStore,
 ):
     """Thread-safe facade over one SQLite file (one connection per thread)."""

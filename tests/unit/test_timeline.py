@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from console.audit import events_cache_key
 from console.store import Store
-from console.timeline import TimelineItem, build_timeline, histogram
+from console.timeline import TimelineItem, histogram
+from console.timeline_sources import build_timeline
 
 
 def _event(i: int, when: str, name: str = "user_blocked") -> dict[str, object]:
