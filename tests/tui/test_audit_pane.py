@@ -398,20 +398,25 @@ def test_footholds_are_two_keys_away_and_the_ip_pivot_shows_everything(tmp_path:
         for foothold, (letter, name) in expected.items():
             await pilot.press("H", letter)
             await until(pilot, lambda: pane.view.hunt is not None and pane.rids is not None)
-            await pilot.pause(0.1)
-            names = {e.event_name for e in pane.shown_events()}
-            assert name in names, (foothold, names)
+            # the hunt's rows land from a worker: wait for them, then name what is missing
+            try:
+                await until(
+                    pilot, lambda n=name: n in {e.event_name for e in pane.shown_events()}, 10
+                )
+            except AssertionError:
+                names = {e.event_name for e in pane.shown_events()}
+                raise AssertionError((foothold, names)) from None
+            if letter == "h":
+                hooks = [e for e in pane.shown_events() if e.event_name == "webhook_created"]
+                assert {e.target_type for e in hooks} >= {"SystemHook", "ProjectHook"}
             await pilot.press("escape")
             await until(pilot, lambda: pane.view.hunt is None)
-        hooks = [e for e in pane.shown_events() if e.event_name == "webhook_created"]
-        assert {e.target_type for e in hooks} >= {"SystemHook", "ProjectHook"}
         # the attacker's IP: I on one of its events, then P u for the users
         assert pane.run_command("ip", ATTACKER_IP) is None
         await until(pilot, lambda: pane.view.ip == ATTACKER_IP and pane.rids is not None)
-        await pilot.pause(0.1)
-        from_ip = pane.shown_events()
         every = ctx_events(pane, ATTACKER_IP)
-        assert {e.id for e in from_ip} == every and len(every) >= 25
+        await until(pilot, lambda: {e.id for e in pane.shown_events()} == every)
+        assert len(every) >= 25
         pane.table.focus()
         await pilot.press("P", "u")
         await until(pilot, lambda: isinstance(pilot.app.screen, DetailModal), 10)
