@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,6 +32,7 @@ from textual.worker import Worker, WorkerState
 from console.store import TimelineKey
 from console.timeline import Bucket
 from console.timeline_sources import Timeline, open_timeline
+from screens.modals.detail import DetailModal, field_line
 from screens.safe import safe_cell
 from screens.widgets.virtual_table import CellRow, Column, RowKey, VirtualTable
 from styles import stylesheet
@@ -123,7 +125,9 @@ class TimelineScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("building the timeline…", id="timeline-status")
         yield Static("", id="timeline-histogram")
-        yield VirtualTable(_COLUMNS, self._cells, id="timeline-table", empty_text="Nothing yet")
+        yield VirtualTable(
+            _COLUMNS, self._cells, id="timeline-table", empty_text="Nothing yet", selectable=False
+        )
         yield Footer(compact=True)
 
     @property
@@ -191,6 +195,24 @@ class TimelineScreen(Screen[None]):
                 "what": safe_cell(item.what, max_cells=120),
             }
         return out
+
+    @on(VirtualTable.RowSelected, "#timeline-table")
+    def _open_row(self, event: VirtualTable.RowSelected) -> None:
+        """Enter shows the whole row: a long event line is cut in the table."""
+        key = event.row_key
+        if self.timeline is None or not isinstance(key, tuple):
+            return
+        item = self.timeline.rows([key]).get(key)
+        if item is None:
+            return
+        parts: list[RenderableType] = [
+            field_line("When (UTC)", item.when),
+            field_line("Kind", item.kind),
+            field_line("Who", item.who),
+            field_line("What", item.what, kind="text"),
+            field_line("Reference", item.ref),
+        ]
+        self.app.push_screen(DetailModal(f"Timeline: {item.kind}", parts))
 
     def action_toggle_bucket(self) -> None:
         self.bucket = "hour" if self.bucket == "day" else "day"

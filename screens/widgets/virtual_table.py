@@ -134,6 +134,7 @@ class VirtualTable(RenderedTable, can_focus=True, inherit_bindings=False):
         page_size: int = 64,
         cache_pages: int = 48,
         empty_text: str = "No rows",
+        selectable: bool = True,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -153,6 +154,8 @@ class VirtualTable(RenderedTable, can_focus=True, inherit_bindings=False):
         self._generation = 0
         self._last_posted: tuple[RowKey | None, int] | None = None
         self.empty_text = empty_text
+        self.selectable = selectable
+        """False: space selects nothing and is left out of the footer and help."""
         self.provider_calls = 0
         """How many times the row provider was called (tests and measurements read it)."""
         self.provider_rows = 0
@@ -332,6 +335,9 @@ class VirtualTable(RenderedTable, can_focus=True, inherit_bindings=False):
             self.post_message(self.RowSelected(self, key, self._cursor))
 
     # ------------------------------------------------------------------ selection
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.selectable or action != "toggle_selection"
 
     def action_toggle_selection(self) -> None:
         key = self.cursor_key

@@ -15,6 +15,7 @@ from textual.app import App
 from console.clock import ServerClock
 from console.store import Store, TimelineKeys
 from screens.export_dialog import ExportDialog
+from screens.modals.detail import DetailModal
 from screens.timeline import TimelineScreen
 from tests.pilot_helpers import screen_lines, until
 
@@ -126,6 +127,17 @@ def test_the_timeline_screen_lists_events_actions_and_notes(tmp_path: Path) -> N
             await until(pilot, lambda: screen.table.row_count == 2)
             await until(pilot, lambda: "[event 5] looked at it" in "\n".join(screen_lines(app)))
             assert [k[0] for k in screen.keys] == ["event", "note"]
+            # space selects nothing here (and is not offered); enter shows the whole row
+            screen.table.focus()
+            await pilot.press("space")
+            assert screen.table.selected_keys == []
+            assert "space" not in {k for k, b in app.active_bindings.items() if b.enabled}
+            await pilot.press("down", "enter")
+            await until(pilot, lambda: isinstance(app.screen, DetailModal))
+            text = "\n".join(screen_lines(app))
+            assert "What: [event 5] looked at it" in text and "Who: alice" in text
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is screen)
 
     asyncio.run(run())
 
