@@ -118,7 +118,7 @@ class LoadingMixin(RecordPane[UsersView]):
         self._post_progress_soon()  # the header's "reviewed x/total" grows with the load
 
     def on_users_pane_users_loaded(self, message: messages.UsersLoaded) -> None:
-        message.stop()
+        # Not stopped: the main screen releases the other panes' first fetch on it.
         result = message.result
         self._loading = False
         self._load_worker = None

@@ -18,6 +18,7 @@ __all__ = [
     "MarkSaved",
     "ReviewProgressChanged",
     "RiskComputed",
+    "UsersCacheShown",
     "UsersEnriched",
     "UsersFetchedAtRead",
     "UsersLoaded",
@@ -64,9 +65,18 @@ class UsersFetchedAtRead(Message, namespace="users_pane"):
 
 @dataclass
 class UsersLoaded(Message, namespace="users_pane"):
-    """The load finished, failed or was cancelled."""
+    """The load finished, failed or was cancelled (it bubbles: the main screen then lets the
+    other panes' first fetch start)."""
 
     result: LoadResult
+
+
+@dataclass
+class UsersCacheShown(Message, namespace="users_pane"):
+    """The first query showed what the store holds and no load followed (the users were
+    cached, or the pane does not load by itself): nothing for other panes to wait for."""
+
+    total: int
 
 
 @dataclass

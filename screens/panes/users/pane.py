@@ -373,8 +373,10 @@ class UsersPane(LoadingMixin, ReviewMixin):
             self._post_progress_soon()
             if self.autoload and self._total == 0 and not self._loading:
                 self.action_reload()
-            elif self._total and not self._loading:
-                self._set_status(f"{self._total:,} users from the local cache; r reloads them")
+            elif not self._loading:
+                self.post_message(messages.UsersCacheShown(self._total))
+                if self._total:
+                    self._set_status(f"{self._total:,} users from the local cache; r reloads them")
 
     def _show_ids(self, ids: list[int]) -> None:
         table = self.table
