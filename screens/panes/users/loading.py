@@ -31,6 +31,9 @@ LOAD_REFRESH_S = 1.0
 #: ... and at most this share of the time: a re-query of 100,000 ids holds the GIL for tens of
 #: milliseconds that the loader's threads would otherwise use (measured: bench/app_users_load).
 LOAD_REFRESH_SHARE = 0.05
+#: The title and the progress bar follow the pages at most this often: each update repaints the
+#: pane and the bar's percentage label asks for a layout pass (measured: bench/app_users_load).
+LOAD_CHROME_S = 0.25
 
 
 class LoadingMixin(RecordPane[UsersView]):
@@ -48,6 +51,8 @@ class LoadingMixin(RecordPane[UsersView]):
     _load_finishing: bool
     last_problem: str | None
     timings: dict[str, float]
+    _chrome: Debouncer | None = None
+    _chrome_at: float = 0.0
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         raise NotImplementedError
@@ -100,11 +105,16 @@ class LoadingMixin(RecordPane[UsersView]):
             return
         self._loaded_count = message.loaded
         self._load_total = message.total
-        # The count and the bar need no query: they follow every (coalesced) page message.
-        self.query_one("#users-progress", ProgressBar).update(
-            total=message.total, progress=message.loaded
-        )
-        self._update_title()
+        # The count and the bar need no query: they follow the page messages, a few times a
+        # second (the first at once, the last when its wait ends).
+        if self._chrome is None:
+            self._chrome = Debouncer(self, LOAD_CHROME_S, self._show_load_progress)
+        since = time.monotonic() - self._chrome_at
+        if since >= LOAD_CHROME_S:
+            self._chrome.cancel()
+            self._show_load_progress()
+        elif not self._chrome.pending:
+            self._chrome.call(LOAD_CHROME_S - since)
         if not self._refresh.pending:
             # First rows as soon as they exist. After that new users still land anywhere in the
             # order (slices read every id range at once), so the ids are re-queried, but
@@ -112,6 +122,15 @@ class LoadingMixin(RecordPane[UsersView]):
             query = self.timings.get("query", 0.0)
             delay = 0.01 if not self._shown else max(LOAD_REFRESH_S, query / LOAD_REFRESH_SHARE)
             self._refresh.call(delay)
+
+    def _show_load_progress(self) -> None:
+        """The loaded count in the title and the progress bar, from the latest page message."""
+        self._chrome_at = time.monotonic()
+        if self._loading:
+            self.query_one("#users-progress", ProgressBar).update(
+                total=self._load_total, progress=self._loaded_count
+            )
+            self._update_title()
 
     def _timed_refresh(self) -> None:
         self._requery()
@@ -125,6 +144,8 @@ class LoadingMixin(RecordPane[UsersView]):
         self.timings["load"] = time.perf_counter() - self._load_started
         self.query_one("#users-progress", ProgressBar).display = False
         self._refresh.cancel()
+        if self._chrome is not None:
+            self._chrome.cancel()
         if result.problem is not None:
             self.last_problem = jobs.problem_line(result.problem)
             self._set_status(f"Load stopped: {self.last_problem}  (r retries)", error=True)
