@@ -20,8 +20,10 @@ The audit and credentials panes' first fetch waits until the users load ends
 before), to show what their loads cost it; ``--users-only`` with those panes never fetching.
 
 Prints the times, the ratios (CLI / app: target >= 5x; app / loader: the app's overhead) and each
-child's peak RSS. ``--profile FILE`` runs the app child under pyinstrument (install it in the
-venv yourself; it is not a dependency) and writes its text report to FILE. No thresholds.
+child's peak RSS, and the CPU seconds each of the app's threads had used when the load completed.
+``--profile FILE`` profiles the app's UI thread (cProfile, the event loop: rendering and message
+handling) from the main screen to the load's end and writes the top functions to FILE. No
+thresholds.
 """
 
 from __future__ import annotations
@@ -46,8 +48,27 @@ _T0 = time.monotonic()  # the child's first line of Python (imports above are st
 # --------------------------------------------------------------------------- child: the app
 
 
-async def _drive(users: int) -> dict[str, Any]:
-    """Start the app, pass the coverage panel, wait for the users pane to report the load."""
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) each live thread of this process has used, by name."""
+    import threading
+
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        out[thread.name] = out.get(thread.name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+async def _drive(users: int, cprofile: str | None = None) -> dict[str, Any]:
+    """Start the app, pass the coverage panel, wait for the users pane to report the load.
+
+    ``cprofile``: profile the UI thread (the event loop) from the main screen to the load's
+    end, and write the statistics there."""
     from console.app import IncidentConsoleApp
     from console.session import Launch
     from screens.coverage import CoverageScreen
@@ -60,11 +81,14 @@ async def _drive(users: int) -> dict[str, Any]:
         async with app.run_test(size=(80, 24)) as pilot:
 
             async def until(predicate: Any, timeout: float = 600.0) -> None:
+                # A plain sleep, not pilot.pause: that one queues a callback on every widget
+                # of the screen and forces a repaint each time (50 times a second here), work
+                # the app never does for a person watching it.
                 deadline = time.monotonic() + timeout
                 while not predicate():
                     if time.monotonic() > deadline:
                         raise TimeoutError(type(app.screen).__name__)
-                    await pilot.pause(0.02)
+                    await asyncio.sleep(0.02)
 
             await until(lambda: isinstance(app.screen, (MainScreen, CoverageScreen)))
             if isinstance(app.screen, CoverageScreen):
@@ -75,6 +99,12 @@ async def _drive(users: int) -> dict[str, Any]:
             )
             pane = app.screen.query_one(UsersPane)
             marks["main"] = time.monotonic() - _T0
+            profiler = None
+            if cprofile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             status = pane.query_one("#users-status")
 
             def status_text() -> str:
@@ -90,7 +120,14 @@ async def _drive(users: int) -> dict[str, Any]:
                 )
             )
             marks["loaded"] = time.monotonic() - _T0
+            cpu_loaded = _thread_cpu()
             rss_loaded = _peak_rss_kib()
+            if profiler is not None:
+                profiler.disable()
+                import pstats
+
+                with open(cprofile or "", "w") as out:
+                    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
             line = status_text()
             await until(lambda: "computing risk" not in status_text(), timeout=120)
             marks["risk"] = time.monotonic() - _T0
@@ -105,6 +142,7 @@ async def _drive(users: int) -> dict[str, Any]:
         "rows": rows,
         "timings": timings,
         "peak_rss_loaded_kib": rss_loaded,
+        "cpu_loaded": cpu_loaded,
     }
 
 
@@ -129,17 +167,8 @@ def _child_app(users: int, profile: str | None, variant: str) -> int:
         _other_panes_never_fetch()
     elif variant == "unheld":
         _other_panes_unheld()
-    profiler: Any = None
-    if profile:
-        from pyinstrument import Profiler  # dev tool, not a dependency: pip install pyinstrument
-
-        profiler = Profiler(interval=0.002, async_mode="disabled")
-        profiler.start()
     loop = asyncio.new_event_loop()
-    out = loop.run_until_complete(_drive(users))
-    if profiler is not None:
-        profiler.stop()
-        Path(profile or "").write_text(profiler.output_text(unicode=False, show_all=False))
+    out = loop.run_until_complete(_drive(users, profile))
     out["peak_rss_kib"] = _peak_rss_kib()
     print(json.dumps(out), flush=True)
     # Measured: do not wait for the panes' thread workers still running after the load (the
@@ -205,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI (app and loader)")
-    parser.add_argument("--profile", metavar="FILE", help="pyinstrument the app child")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the app's UI thread during the load"
+    )
     parser.add_argument(
         "--users-only",
         action="store_true",
@@ -263,6 +294,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"the app's load phase (r pressed to UsersLoaded handled): {load:.2f} s; "
             f"first rows {timings.get('first_rows', 0.0):.2f} s into it"
+        )
+        cpu = sorted(detail["cpu_loaded"].items(), key=lambda kv: -kv[1])
+        print(
+            "the app's CPU seconds by thread when the load completed: "
+            + ", ".join(f"{name} {sec:.1f}" for name, sec in cpu[:6] if sec >= 0.05)
         )
         print(
             f"the app's peak RSS when the load completed: "
