@@ -126,6 +126,7 @@ async def _drive(users: int, cprofile: str | None = None) -> dict[str, Any]:
                 profiler.disable()
                 import pstats
 
+                profiler.dump_stats(f"{cprofile}.pstats")  # for pstats' callers/callees
                 with open(cprofile or "", "w") as out:
                     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
             line = status_text()

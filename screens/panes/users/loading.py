@@ -31,9 +31,12 @@ LOAD_REFRESH_S = 1.0
 #: ... and at most this share of the time: a re-query of 100,000 ids holds the GIL for tens of
 #: milliseconds that the loader's threads would otherwise use (measured: bench/app_users_load).
 LOAD_REFRESH_SHARE = 0.05
-#: The title and the progress bar follow the pages at most this often: each update repaints the
-#: pane and the bar's percentage label asks for a layout pass (measured: bench/app_users_load).
+#: The progress bar follows the pages at most this often, and the count in the title at most
+#: every LOAD_TITLE_S: a new border title repaints the whole pane, table included (a frame of
+#: tens of milliseconds on the UI thread while the loader's threads want the CPU; measured with
+#: bench/app_users_load). The bar has no percentage label: updating it asked for a layout pass.
 LOAD_CHROME_S = 0.25
+LOAD_TITLE_S = 1.0
 
 
 class LoadingMixin(RecordPane[UsersView]):
@@ -53,6 +56,7 @@ class LoadingMixin(RecordPane[UsersView]):
     timings: dict[str, float]
     _chrome: Debouncer | None = None
     _chrome_at: float = 0.0
+    _title_at: float = 0.0
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         raise NotImplementedError
@@ -125,12 +129,17 @@ class LoadingMixin(RecordPane[UsersView]):
 
     def _show_load_progress(self) -> None:
         """The loaded count in the title and the progress bar, from the latest page message."""
-        self._chrome_at = time.monotonic()
-        if self._loading:
-            self.query_one("#users-progress", ProgressBar).update(
-                total=self._load_total, progress=self._loaded_count
-            )
+        now = self._chrome_at = time.monotonic()
+        if not self._loading:
+            return
+        self.query_one("#users-progress", ProgressBar).update(
+            total=self._load_total, progress=self._loaded_count
+        )
+        if now - self._title_at >= LOAD_TITLE_S:
+            self._title_at = now
             self._update_title()
+        elif self._chrome is not None and not self._chrome.pending:
+            self._chrome.call(LOAD_TITLE_S - (now - self._title_at))  # the last count shows
 
     def _timed_refresh(self) -> None:
         self._requery()

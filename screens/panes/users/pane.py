@@ -167,7 +167,7 @@ class UsersPane(LoadingMixin, ReviewMixin):
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
-        yield ProgressBar(total=None, show_eta=False, id="users-progress")
+        yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="users-progress")
         yield Static("", id="users-status", markup=False)
 
     def on_mount(self) -> None:
