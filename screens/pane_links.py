@@ -25,7 +25,7 @@ from screens.messages import (
 from screens.panes.audit.messages import ShowCredentialFor, ShowUserDossier
 from screens.panes.base import RecordPane
 from screens.panes.first_fetch import FirstFetchHold, HeldFirstFetch
-from screens.panes.users.messages import UsersCacheShown, UsersLoaded
+from screens.panes.users.messages import UsersCacheShown, UsersLoadShown
 
 if TYPE_CHECKING:
     from textual.widget import Widget
@@ -71,7 +71,7 @@ class PaneLinksMixin:
     def on_pane_activated(self, message: PaneActivated) -> None:
         self.first_fetches.opened(message.pane)
 
-    def on_users_pane_users_loaded(self, message: UsersLoaded) -> None:
+    def on_users_pane_users_load_shown(self, message: UsersLoadShown) -> None:
         self.first_fetches.settle()
 
     def on_users_pane_users_cache_shown(self, message: UsersCacheShown) -> None:

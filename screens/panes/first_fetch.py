@@ -4,8 +4,9 @@ At start-up the responder waits for one thing: the users list. The audit and cre
 used to start their first network fetch beside it, on the same cores, the same GIL and the same
 store writer, and the users load took 1.5x as long (``bench/README.md``, "Where the app's time
 went"). Their cached rows still show at once; only the fetch from GitLab waits, until the users
-load has ended (``UsersLoaded``, whatever its outcome; or the users came from the cache and no
-load started) or until the responder opens the pane, whichever comes first.
+load has ended and the list shows it (``UsersLoadShown``, after ``UsersLoaded`` whatever its
+outcome; ``UsersCacheShown`` when the users came from the cache and no load started) or until
+the responder opens the pane, whichever comes first.
 
 The main screen decides (it knows which pane shows and when the users load ends): a pane asks
 it through :class:`FirstFetchGate` and is released by :meth:`HeldFirstFetch.release_first_fetch`.

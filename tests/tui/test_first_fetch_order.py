@@ -90,7 +90,7 @@ def test_no_audit_or_inventory_request_before_the_users_load_ends(
         assert (_audit_fetches(drill), _inventory_fetches(drill)) == (0, 0)
         assert set(main.first_fetches.waiting) == {"audit", "credentials"}
         held_load.release.set()
-        # UsersLoaded: both start, without being opened.
+        # The load ended and the list shows it (UsersLoadShown): both start, unopened.
         await until(pilot, lambda: _audit_fetches(drill) > 0 and _inventory_fetches(drill) > 0)
         assert main.active_pane == "users"
         assert not audit.first_fetch_waiting and not creds.first_fetch_waiting
@@ -124,7 +124,7 @@ def test_cached_users_hold_nothing_back(tmp_path: Any) -> None:
 
     async def load_once(pilot: Any) -> None:
         main = await reach_main(pilot)
-        await until(pilot, lambda: main.first_fetches.users_settled)  # UsersLoaded
+        await until(pilot, lambda: main.first_fetches.users_settled)  # UsersLoadShown
 
     run_app(first, load_once)
     app = IncidentConsoleApp(demo(resume=True))

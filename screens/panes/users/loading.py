@@ -57,6 +57,7 @@ class LoadingMixin(RecordPane[UsersView]):
     _chrome: Debouncer | None = None
     _chrome_at: float = 0.0
     _title_at: float = 0.0
+    _risk_due: bool = False
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         raise NotImplementedError
@@ -146,7 +147,7 @@ class LoadingMixin(RecordPane[UsersView]):
         self._post_progress_soon()  # the header's "reviewed x/total" grows with the load
 
     def on_users_pane_users_loaded(self, message: messages.UsersLoaded) -> None:
-        # Not stopped: the main screen releases the other panes' first fetch on it.
+        message.stop()
         result = message.result
         self._loading = False
         self._load_worker = None
@@ -164,10 +165,20 @@ class LoadingMixin(RecordPane[UsersView]):
             self._set_status(
                 f"Loaded {result.loaded:,} users in {result.seconds:.1f}s; computing risk…"
             )
-            self._risk_worker(self.ctx)
+            self._risk_due = True
         self._load_finishing = True
         self._requery()
         self._post_progress_soon()
+
+    def _load_shown(self) -> None:
+        """The query after the load answered and the list shows it: only now risk scoring and
+        (through ``UsersLoadShown``) the other panes' first fetch start, so that query does not
+        compete with them for the CPU (the responder waits for it)."""
+        self._load_finishing = False
+        if self._risk_due:
+            self._risk_due = False
+            self._risk_worker(self.ctx)
+        self.post_message(messages.UsersLoadShown(self._total))
 
     def worker_failed(self, worker: Worker[Any], problem: Problem) -> None:
         """A worker raised (a store failure): say so on the status line and in the box."""

@@ -21,6 +21,7 @@ __all__ = [
     "UsersCacheShown",
     "UsersEnriched",
     "UsersFetchedAtRead",
+    "UsersLoadShown",
     "UsersLoaded",
     "UsersPageArrived",
     "UsersQueried",
@@ -65,10 +66,17 @@ class UsersFetchedAtRead(Message, namespace="users_pane"):
 
 @dataclass
 class UsersLoaded(Message, namespace="users_pane"):
-    """The load finished, failed or was cancelled (it bubbles: the main screen then lets the
-    other panes' first fetch start)."""
+    """The load finished, failed or was cancelled."""
 
     result: LoadResult
+
+
+@dataclass
+class UsersLoadShown(Message, namespace="users_pane"):
+    """The list shows what the load left in the store (the query after ``UsersLoaded``
+    answered): the main screen then lets the other panes' first fetch start."""
+
+    total: int
 
 
 @dataclass

@@ -354,7 +354,8 @@ class UsersPane(LoadingMixin, ReviewMixin):
         self._shown = len(message.ids)
         self.timings["query"] = message.seconds
         self._show_ids(message.ids)
-        self._load_finishing = False
+        if self._load_finishing:
+            self._load_shown()
         if self._loading and message.ids and "first_rows" not in self.timings:
             self.timings["first_rows"] = time.perf_counter() - self._load_started
         table = self.table
