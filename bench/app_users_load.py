@@ -15,12 +15,15 @@ then measures against it, in the same run:
   store, in a child process);
 * **python-gitlab's CLI** with keyset pagination, as ``bench.users_load`` runs it.
 
-``--users-only`` also runs the app with the audit and credentials panes' first fetch held back,
-to show what their loads (beside the users load, on the same cores and the same drill) cost.
+The audit and credentials panes' first fetch waits until the users load ends
+(``screens.panes.first_fetch``). ``--unheld`` also runs the app with it beside the users load (as
+before), to show what their loads cost it; ``--users-only`` with those panes never fetching.
 
 Prints the times, the ratios (CLI / app: target >= 5x; app / loader: the app's overhead) and each
-child's peak RSS. ``--profile FILE`` runs the app child under pyinstrument (install it in the
-venv yourself; it is not a dependency) and writes its text report to FILE. No thresholds.
+child's peak RSS, and the CPU seconds each of the app's threads had used when the load completed.
+``--profile FILE`` profiles the app's UI thread (cProfile, the event loop: rendering and message
+handling) from the main screen to the load's end and writes the top functions to FILE. No
+thresholds.
 """
 
 from __future__ import annotations
@@ -45,8 +48,27 @@ _T0 = time.monotonic()  # the child's first line of Python (imports above are st
 # --------------------------------------------------------------------------- child: the app
 
 
-async def _drive(users: int) -> dict[str, Any]:
-    """Start the app, pass the coverage panel, wait for the users pane to report the load."""
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) each live thread of this process has used, by name."""
+    import threading
+
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        out[thread.name] = out.get(thread.name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+async def _drive(users: int, cprofile: str | None = None) -> dict[str, Any]:
+    """Start the app, pass the coverage panel, wait for the users pane to report the load.
+
+    ``cprofile``: profile the UI thread (the event loop) from the main screen to the load's
+    end, and write the statistics there."""
     from console.app import IncidentConsoleApp
     from console.session import Launch
     from screens.coverage import CoverageScreen
@@ -59,11 +81,14 @@ async def _drive(users: int) -> dict[str, Any]:
         async with app.run_test(size=(80, 24)) as pilot:
 
             async def until(predicate: Any, timeout: float = 600.0) -> None:
+                # A plain sleep, not pilot.pause: that one queues a callback on every widget
+                # of the screen and forces a repaint each time (50 times a second here), work
+                # the app never does for a person watching it.
                 deadline = time.monotonic() + timeout
                 while not predicate():
                     if time.monotonic() > deadline:
                         raise TimeoutError(type(app.screen).__name__)
-                    await pilot.pause(0.02)
+                    await asyncio.sleep(0.02)
 
             await until(lambda: isinstance(app.screen, (MainScreen, CoverageScreen)))
             if isinstance(app.screen, CoverageScreen):
@@ -74,6 +99,12 @@ async def _drive(users: int) -> dict[str, Any]:
             )
             pane = app.screen.query_one(UsersPane)
             marks["main"] = time.monotonic() - _T0
+            profiler = None
+            if cprofile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             status = pane.query_one("#users-status")
 
             def status_text() -> str:
@@ -89,7 +120,15 @@ async def _drive(users: int) -> dict[str, Any]:
                 )
             )
             marks["loaded"] = time.monotonic() - _T0
+            cpu_loaded = _thread_cpu()
             rss_loaded = _peak_rss_kib()
+            if profiler is not None:
+                profiler.disable()
+                import pstats
+
+                profiler.dump_stats(f"{cprofile}.pstats")  # for pstats' callers/callees
+                with open(cprofile or "", "w") as out:
+                    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
             line = status_text()
             await until(lambda: "computing risk" not in status_text(), timeout=120)
             marks["risk"] = time.monotonic() - _T0
@@ -104,44 +143,49 @@ async def _drive(users: int) -> dict[str, Any]:
         "rows": rows,
         "timings": timings,
         "peak_rss_loaded_kib": rss_loaded,
+        "cpu_loaded": cpu_loaded,
     }
 
 
-def _hold_back_other_panes() -> None:
-    """Experiment: the audit and credentials panes skip their first fetch (cache or server).
+def _other_panes_never_fetch() -> None:
+    """Experiment (``--users-only``): the audit and credentials panes never fetch from GitLab
+    (their cached rows still show): the users load with nothing else from the other panes."""
+    from screens.panes.first_fetch import HeldFirstFetch
 
-    Measures what their loads, running beside the users load, cost it. Their private method
-    may be renamed; then the experiment says so instead of measuring something else.
-    """
-    from screens.panes.audit.pane import AuditPane
-    from screens.panes.credentials.pane import CredentialsPane
-
-    for pane in (AuditPane, CredentialsPane):
-        if not hasattr(pane, "_load_cached_or_fetch"):
-            raise SystemExit(f"--users-only: {pane.__name__} has no _load_cached_or_fetch")
-        pane._load_cached_or_fetch = lambda self: None  # type: ignore[method-assign]
+    HeldFirstFetch.fetch_first = lambda self: None  # type: ignore[method-assign]
 
 
-def _child_app(users: int, profile: str | None, users_only: bool) -> int:
-    if users_only:
-        _hold_back_other_panes()
-    profiler: Any = None
-    if profile:
-        from pyinstrument import Profiler  # dev tool, not a dependency: pip install pyinstrument
+def _other_panes_unheld() -> None:
+    """Experiment (``--unheld``): the other panes' first fetch starts beside the users load, as
+    before ``screens.panes.first_fetch`` held it back until the load ends."""
+    from screens.panes.first_fetch import FirstFetchHold
 
-        profiler = Profiler(interval=0.002, async_mode="disabled")
-        profiler.start()
-    out = asyncio.run(_drive(users))
-    if profiler is not None:
-        profiler.stop()
-        Path(profile or "").write_text(profiler.output_text(unicode=False, show_all=False))
+    FirstFetchHold.may_start = lambda self, key, pane: True  # type: ignore[method-assign]
+
+
+def _child_app(users: int, profile: str | None, variant: str) -> int:
+    if variant == "users-only":
+        _other_panes_never_fetch()
+    elif variant == "unheld":
+        _other_panes_unheld()
+    loop = asyncio.new_event_loop()
+    out = loop.run_until_complete(_drive(users, profile))
     out["peak_rss_kib"] = _peak_rss_kib()
-    print(json.dumps(out))
-    return 0
+    print(json.dumps(out), flush=True)
+    # Measured: do not wait for the panes' thread workers still running after the load (the
+    # audit and credentials fetches, cross-links, risk) to finish, as asyncio.run would.
+    os._exit(0)
+
+
+_LABELS = {
+    "": "the app (start to load complete)",
+    "users-only": "the app, other panes never fetch",
+    "unheld": "the app, other panes not held back",
+}
 
 
 def run_app(
-    url: str, token: str, users: int, profile: str | None, *, users_only: bool = False
+    url: str, token: str, users: int, profile: str | None, *, variant: str = ""
 ) -> tuple[Measure, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="bench-app-") as home:
         env = {
@@ -162,8 +206,8 @@ def run_app(
         cmd = [sys.executable, "-m", "bench.app_users_load", "--child-app", "--users", str(users)]
         if profile:
             cmd += ["--profile", str(Path(profile).resolve())]
-        if users_only:
-            cmd.append("--users-only")
+        if variant:
+            cmd.append(f"--{variant}")
         started = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, cwd=_ROOT)
         wall = time.monotonic() - started
@@ -173,7 +217,7 @@ def run_app(
     seconds = data["marks"]["loaded"]
     ok = data["rows"] == users and data["status"].startswith("Loaded ")
     note = f"status: {data['status'][:90]}"
-    label = "the app, other panes held back" if users_only else "the app (start to load complete)"
+    label = _LABELS[variant]
     return Measure(
         label, users, data["rows"], seconds, ok, note, peak_rss_mb=data["peak_rss_kib"] / 1024
     ), data
@@ -191,17 +235,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--no-cli", action="store_true", help="skip the CLI (app and loader)")
-    parser.add_argument("--profile", metavar="FILE", help="pyinstrument the app child")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the app's UI thread during the load"
+    )
     parser.add_argument(
         "--users-only",
         action="store_true",
-        help="also run the app with the audit and credentials panes' first "
-        "fetch held back (what their loads cost the users load)",
+        help="also run the app with the audit and credentials panes never fetching "
+        "(what is left of the app beside the users load)",
+    )
+    parser.add_argument(
+        "--unheld",
+        action="store_true",
+        help="also run the app with the other panes' first fetch beside the users load "
+        "(as before it was held back until the load ends)",
     )
     parser.add_argument("--child-app", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_app:
-        return _child_app(args.users, args.profile, args.users_only)
+        variant = "users-only" if args.users_only else "unheld" if args.unheld else ""
+        return _child_app(args.users, args.profile, variant)
 
     server, url, token, boot = _start_drill(args.users, args.latency_ms)
     print(
@@ -212,14 +265,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app, detail = run_app(url, token, args.users, args.profile)
         alone = (
-            run_app(url, token, args.users, None, users_only=True)[0] if args.users_only else None
+            run_app(url, token, args.users, None, variant="users-only")[0]
+            if args.users_only
+            else None
         )
+        unheld = run_app(url, token, args.users, None, variant="unheld")[0] if args.unheld else None
         loader = run_loader(url, token, args.users)
         cli = None if args.no_cli else run_cli(url, token, args.users, *CLI_KEYSET)
     finally:
         server.stop()
     print()
-    for m in [app] + ([alone] if alone else []) + [loader] + ([cli] if cli else []):
+    extra = [m for m in (alone, unheld) if m is not None]
+    for m in [app, *extra, loader] + ([cli] if cli else []):
         rss = f"{m.peak_rss_mb:6.0f} MiB" if m.peak_rss_mb else "       -  "
         print(
             f"{m.label:<38} {m.rows:>7} rows {m.seconds:7.2f} s  peak RSS {rss}  "
@@ -239,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
             f"the app's load phase (r pressed to UsersLoaded handled): {load:.2f} s; "
             f"first rows {timings.get('first_rows', 0.0):.2f} s into it"
         )
+        cpu = sorted(detail["cpu_loaded"].items(), key=lambda kv: -kv[1])
+        print(
+            "the app's CPU seconds by thread when the load completed: "
+            + ", ".join(f"{name} {sec:.1f}" for name, sec in cpu[:6] if sec >= 0.05)
+        )
         print(
             f"the app's peak RSS when the load completed: "
             f"{detail['peak_rss_loaded_kib'] / 1024:.0f} MiB (the rest came after: risk)"
@@ -254,14 +316,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"app load phase / loader alone: {phase:5.2f}x")
     if alone is not None and alone.ok and loader.ok:
         print(
-            f"app with other panes held back / loader alone: {alone.seconds / loader.seconds:5.2f}x"
+            f"app with other panes never fetching / loader alone: "
+            f"{alone.seconds / loader.seconds:5.2f}x"
+        )
+    if unheld is not None and unheld.ok and loader.ok:
+        print(
+            "app with other panes not held back / loader alone: "
+            f"{unheld.seconds / loader.seconds:5.2f}x"
         )
     if cli is not None:
-        if alone is not None and alone.ok and cli.ok:
-            print(
-                f"(the app with other panes held back vs the CLI: "
-                f"{cli.seconds / alone.seconds:5.1f}x)"
-            )
+        for m, what in ((alone, "never fetching"), (unheld, "not held back")):
+            if m is not None and m.ok and cli.ok:
+                print(
+                    f"(the app with other panes {what} vs the CLI: {cli.seconds / m.seconds:5.1f}x)"
+                )
         if cli.ok and app.ok:
             print(
                 f"SPEED-UP of the app vs {cli.label}: {cli.seconds / app.seconds:5.1f}x  "

@@ -18,11 +18,14 @@ from screens.messages import (
     AuditEventsCached,
     CredentialsExposedTo,
     EventsForTarget,
+    PaneActivated,
     ShowAuditForUser,
     ShowScopeEvents,
 )
 from screens.panes.audit.messages import ShowCredentialFor, ShowUserDossier
 from screens.panes.base import RecordPane
+from screens.panes.first_fetch import FirstFetchHold, HeldFirstFetch
+from screens.panes.users.messages import UsersCacheShown, UsersLoadShown
 
 if TYPE_CHECKING:
     from textual.widget import Widget
@@ -38,11 +41,41 @@ class PaneLinksMixin:
     ctx: AppContext
     app: Any
     _panes: dict[str, Widget]
+    active_pane: str
 
     if TYPE_CHECKING:  # provided by MainScreen; never defined here (it would shadow them)
 
         def show_pane(self, key: str, *, save: bool = True, focus: bool = True) -> None: ...
         def notify(self, message: str, **kw: Any) -> None: ...
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.first_fetches = FirstFetchHold()
+        """Which panes' first fetch waits for the users load (``screens.panes.first_fetch``)."""
+
+    # -- the other panes' first fetch waits for the users load ---------------------------------
+    def first_fetch_may_start(self, pane: HeldFirstFetch) -> bool:
+        """A pane wants its first fetch from GitLab: now if it shows, there is no users pane or
+        the users load has ended; otherwise it waits (cached rows show regardless)."""
+        from screens.panes.users import UsersPane
+
+        key = next(
+            (k for k, p in self._panes.items() if isinstance(p, HeldFirstFetch) and p is pane), None
+        )
+        if key is None or key == self.active_pane:
+            return True
+        if not isinstance(self._panes.get("users"), UsersPane):
+            return True
+        return self.first_fetches.may_start(key, pane)
+
+    def on_pane_activated(self, message: PaneActivated) -> None:
+        self.first_fetches.opened(message.pane)
+
+    def on_users_pane_users_load_shown(self, message: UsersLoadShown) -> None:
+        self.first_fetches.settle()
+
+    def on_users_pane_users_cache_shown(self, message: UsersCacheShown) -> None:
+        self.first_fetches.settle()
 
     def credentials_changed(self, keys: tuple[str, ...]) -> None:
         """Credential rows a response action re-read: the list shows their state at once."""

@@ -37,6 +37,7 @@ from console.problem import Problem
 from console.sanitize import clean
 from console.store import Incident
 from console.timeutil import minute_text
+from screens.panes.first_fetch import HeldFirstFetch
 from screens.panes.sources import RowSource
 from screens.panes.state import SavesPaneState
 from screens.panes.waits import WaitCountdown
@@ -68,7 +69,7 @@ class DetailsTable(VirtualTable):
     ]
 
 
-class RecordPane(WaitCountdown, SavesPaneState, Vertical, Generic[ViewT]):
+class RecordPane(HeldFirstFetch, WaitCountdown, SavesPaneState, Vertical, Generic[ViewT]):
     """A pane of records: see the module docstring for what every pane shares."""
 
     PREFIX: ClassVar[str]
@@ -346,7 +347,7 @@ class RecordPane(WaitCountdown, SavesPaneState, Vertical, Generic[ViewT]):
     @on(CacheMissed)
     def _cache_missed(self, event: CacheMissed) -> None:
         event.stop()
-        self.action_reload()
+        self.fetch_first()  # now, or once the users load ends or the pane is opened
 
     def action_reload(self) -> None:
         """Fetch from GitLab."""

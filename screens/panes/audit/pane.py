@@ -152,7 +152,8 @@ class AuditPane(AuditNavigation):
             self.start()
 
     def start(self) -> None:
-        """Show what is stored at once, then fetch what is missing; coverage gaps skip it."""
+        """Show what is stored at once, then fetch what is missing (once the main screen lets
+        it: ``fetch_first``); coverage gaps skip it."""
         cov = self.ctx.coverage
         if cov is not None and (cov.tier == "free" or cov.audit_events is False):
             self.coverage_gap = True
@@ -160,7 +161,7 @@ class AuditPane(AuditNavigation):
             self.problem_box.show_problem(self.problem, coverage=True)
             self.set_title(None)
             return
-        self.action_reload()
+        self.fetch_first()
 
     # -- loading ---------------------------------------------------------------------------
     def action_reload(self) -> None:
@@ -353,7 +354,7 @@ class AuditPane(AuditNavigation):
         self.events_source.forget()
         self.refresh_rows()
         if not self.coverage_gap:
-            self.action_reload()
+            self.fetch_first()
 
 
 def _duration(seconds: float) -> str:

@@ -31,6 +31,12 @@ LOAD_REFRESH_S = 1.0
 #: ... and at most this share of the time: a re-query of 100,000 ids holds the GIL for tens of
 #: milliseconds that the loader's threads would otherwise use (measured: bench/app_users_load).
 LOAD_REFRESH_SHARE = 0.05
+#: The progress bar follows the pages at most this often, and the count in the title at most
+#: every LOAD_TITLE_S: a new border title repaints the whole pane, table included (a frame of
+#: tens of milliseconds on the UI thread while the loader's threads want the CPU; measured with
+#: bench/app_users_load). The bar has no percentage label: updating it asked for a layout pass.
+LOAD_CHROME_S = 0.25
+LOAD_TITLE_S = 1.0
 
 
 class LoadingMixin(RecordPane[UsersView]):
@@ -48,6 +54,10 @@ class LoadingMixin(RecordPane[UsersView]):
     _load_finishing: bool
     last_problem: str | None
     timings: dict[str, float]
+    _chrome: Debouncer | None = None
+    _chrome_at: float = 0.0
+    _title_at: float = 0.0
+    _risk_due: bool = False
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         raise NotImplementedError
@@ -100,11 +110,16 @@ class LoadingMixin(RecordPane[UsersView]):
             return
         self._loaded_count = message.loaded
         self._load_total = message.total
-        # The count and the bar need no query: they follow every (coalesced) page message.
-        self.query_one("#users-progress", ProgressBar).update(
-            total=message.total, progress=message.loaded
-        )
-        self._update_title()
+        # The count and the bar need no query: they follow the page messages, a few times a
+        # second (the first at once, the last when its wait ends).
+        if self._chrome is None:
+            self._chrome = Debouncer(self, LOAD_CHROME_S, self._show_load_progress)
+        since = time.monotonic() - self._chrome_at
+        if since >= LOAD_CHROME_S:
+            self._chrome.cancel()
+            self._show_load_progress()
+        elif not self._chrome.pending:
+            self._chrome.call(LOAD_CHROME_S - since)
         if not self._refresh.pending:
             # First rows as soon as they exist. After that new users still land anywhere in the
             # order (slices read every id range at once), so the ids are re-queried, but
@@ -112,6 +127,20 @@ class LoadingMixin(RecordPane[UsersView]):
             query = self.timings.get("query", 0.0)
             delay = 0.01 if not self._shown else max(LOAD_REFRESH_S, query / LOAD_REFRESH_SHARE)
             self._refresh.call(delay)
+
+    def _show_load_progress(self) -> None:
+        """The loaded count in the title and the progress bar, from the latest page message."""
+        now = self._chrome_at = time.monotonic()
+        if not self._loading:
+            return
+        self.query_one("#users-progress", ProgressBar).update(
+            total=self._load_total, progress=self._loaded_count
+        )
+        if now - self._title_at >= LOAD_TITLE_S:
+            self._title_at = now
+            self._update_title()
+        elif self._chrome is not None and not self._chrome.pending:
+            self._chrome.call(LOAD_TITLE_S - (now - self._title_at))  # the last count shows
 
     def _timed_refresh(self) -> None:
         self._requery()
@@ -125,6 +154,8 @@ class LoadingMixin(RecordPane[UsersView]):
         self.timings["load"] = time.perf_counter() - self._load_started
         self.query_one("#users-progress", ProgressBar).display = False
         self._refresh.cancel()
+        if self._chrome is not None:
+            self._chrome.cancel()
         if result.problem is not None:
             self.last_problem = jobs.problem_line(result.problem)
             self._set_status(f"Load stopped: {self.last_problem}  (r retries)", error=True)
@@ -134,10 +165,20 @@ class LoadingMixin(RecordPane[UsersView]):
             self._set_status(
                 f"Loaded {result.loaded:,} users in {result.seconds:.1f}s; computing risk…"
             )
-            self._risk_worker(self.ctx)
+            self._risk_due = True
         self._load_finishing = True
         self._requery()
         self._post_progress_soon()
+
+    def _load_shown(self) -> None:
+        """The query after the load answered and the list shows it: only now risk scoring and
+        (through ``UsersLoadShown``) the other panes' first fetch start, so that query does not
+        compete with them for the CPU (the responder waits for it)."""
+        self._load_finishing = False
+        if self._risk_due:
+            self._risk_due = False
+            self._risk_worker(self.ctx)
+        self.post_message(messages.UsersLoadShown(self._total))
 
     def worker_failed(self, worker: Worker[Any], problem: Problem) -> None:
         """A worker raised (a store failure): say so on the status line and in the box."""

@@ -18,8 +18,10 @@ __all__ = [
     "MarkSaved",
     "ReviewProgressChanged",
     "RiskComputed",
+    "UsersCacheShown",
     "UsersEnriched",
     "UsersFetchedAtRead",
+    "UsersLoadShown",
     "UsersLoaded",
     "UsersPageArrived",
     "UsersQueried",
@@ -67,6 +69,22 @@ class UsersLoaded(Message, namespace="users_pane"):
     """The load finished, failed or was cancelled."""
 
     result: LoadResult
+
+
+@dataclass
+class UsersLoadShown(Message, namespace="users_pane"):
+    """The list shows what the load left in the store (the query after ``UsersLoaded``
+    answered): the main screen then lets the other panes' first fetch start."""
+
+    total: int
+
+
+@dataclass
+class UsersCacheShown(Message, namespace="users_pane"):
+    """The first query showed what the store holds and no load followed (the users were
+    cached, or the pane does not load by itself): nothing for other panes to wait for."""
+
+    total: int
 
 
 @dataclass

@@ -167,7 +167,7 @@ class UsersPane(LoadingMixin, ReviewMixin):
 
     def compose(self) -> ComposeResult:
         yield from super().compose()
-        yield ProgressBar(total=None, show_eta=False, id="users-progress")
+        yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="users-progress")
         yield Static("", id="users-status", markup=False)
 
     def on_mount(self) -> None:
@@ -354,7 +354,8 @@ class UsersPane(LoadingMixin, ReviewMixin):
         self._shown = len(message.ids)
         self.timings["query"] = message.seconds
         self._show_ids(message.ids)
-        self._load_finishing = False
+        if self._load_finishing:
+            self._load_shown()
         if self._loading and message.ids and "first_rows" not in self.timings:
             self.timings["first_rows"] = time.perf_counter() - self._load_started
         table = self.table
@@ -373,8 +374,10 @@ class UsersPane(LoadingMixin, ReviewMixin):
             self._post_progress_soon()
             if self.autoload and self._total == 0 and not self._loading:
                 self.action_reload()
-            elif self._total and not self._loading:
-                self._set_status(f"{self._total:,} users from the local cache; r reloads them")
+            elif not self._loading:
+                self.post_message(messages.UsersCacheShown(self._total))
+                if self._total:
+                    self._set_status(f"{self._total:,} users from the local cache; r reloads them")
 
     def _show_ids(self, ids: list[int]) -> None:
         table = self.table
