@@ -376,7 +376,7 @@ def test_connection_pragmas_per_thread(store: Store) -> None:
     t = threading.Thread(target=worker)
     t.start()
     t.join()
-    assert seen["sync"] == 2 and seen["fk"] == 1 and seen["busy"] == 5000  # FULL, ON, 5 s
+    assert seen["sync"] == 2 and seen["fk"] == 1 and seen["busy"] == 10000  # FULL, ON, 10 s
     assert seen["con"] is not store._conn()  # one connection per thread
 
 

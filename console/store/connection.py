@@ -3,7 +3,8 @@
 * one connection per thread, opened lazily (``threading.local``); never share one across threads
   or across ``fork()``;
 * ``journal_mode=WAL``, ``synchronous=FULL`` (a commit survives power loss), ``foreign_keys=ON``,
-  ``busy_timeout=5000``; ``PRAGMA quick_check`` when the store is opened;
+  ``busy_timeout=10000`` (a bulk audit load commits up to 5,000 events at a time, and another
+  writer waits for it rather than failing); ``PRAGMA quick_check`` when the store is opened;
 * the directory is 0700 (``paths.private_dir``) and the database, ``-wal`` and ``-shm`` are 0600.
 """
 
@@ -107,9 +108,11 @@ class StoreBase:
             return con
         if self._closed:
             raise StoreError("store is closed")
-        con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        con = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=10.0
+        )
         try:
-            con.execute("PRAGMA busy_timeout = 5000")
+            con.execute("PRAGMA busy_timeout = 10000")
             mode = con.execute("PRAGMA journal_mode = WAL").fetchone()
             if not mode or str(mode[0]).lower() != "wal":
                 raise StoreError(f"cannot enable WAL on {self.path} (got {mode})", path=self.path)
