@@ -176,8 +176,11 @@ def start_drill(launch: Launch) -> tuple[DrillServer, Connection]:
     from console.drill.server import DrillOptions, DrillServer
 
     tier: Any = launch.drill_tier
+    # Seeded in its serving thread: the URL (and so the connection) is known at once, and a
+    # resumed incident's cached rows need not wait for the simulated instance to be built.
     server = DrillServer(
-        DrillOptions(users=launch.drill_users, latency_ms=launch.drill_latency_ms, tier=tier)
+        DrillOptions(users=launch.drill_users, latency_ms=launch.drill_latency_ms, tier=tier),
+        seed_later=True,
     )
     url = server.start()
     config = ConnectionConfig(url=url, timeout=30.0)

@@ -11,14 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Footer
 from textual.worker import Worker, WorkerState
 
 from actions import resumable_count
@@ -43,6 +42,7 @@ from screens.pane_links import PaneLinksMixin
 from screens.panes.base import Pane, RecordPane
 from screens.panes.users.messages import ReviewProgressChanged
 from screens.runbook import RunbookPane
+from screens.startup_resume import offline_line
 from screens.widgets.command_line import COMMANDS, CommandLine, command_argument, parse_command
 from screens.widgets.debounce import Debouncer
 
@@ -150,14 +150,7 @@ class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(id="header")
         if self.offline:
-            yield Static(
-                Text(
-                    f"OFFLINE: {self.offline}. Read-only from the local cache, as of each "
-                    "pane's last fetch. :reconnect tries again.",
-                    style="bold reverse",
-                ),
-                id="offline-line",
-            )
+            yield offline_line(self.offline)
         with ContentSwitcher(initial=f"pane-{self.active_pane}", id="panes"):
             for key, factory in self._factories.items():
                 pane = factory(self.ctx)
