@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from rich.text import Text
 from textual.app import App
@@ -41,7 +41,6 @@ from screens.panes.base import RecordPane
 
 if TYPE_CHECKING:
     from console.capabilities import Coverage
-    from console.drill.server import DrillServer
     from console.profiles import Profile
     from console.store import Store
     from console.tokens import KeyringStatus
@@ -123,12 +122,16 @@ def show_checked(
     screen.query_one(ConsoleHeader).update(**changes)
 
 
+class _Drill(Protocol):
+    def release_seeding(self) -> None: ...
+
+
 class ResumeFirst:
     """The part of :class:`screens.startup.StartupFlow` that opens a resumed incident first."""
 
     app: App[Any]
     launch: Launch
-    drill: DrillServer | None
+    drill: _Drill | None
     store: Store | None
     keyring: KeyringStatus | None
     offline_problem: Problem | None
