@@ -63,7 +63,8 @@ def test_resume_shows_cached_rows_read_only_before_the_check_then_becomes_writab
         assert isinstance(pane, UsersPane)
         await until(pilot, lambda: "cached2" in screen_text(app), timeout=30)
         # The rows are up and the check is still held by the drill: read-only meanwhile.
-        assert held and not released.is_set()
+        await until(pilot, lambda: bool(held), timeout=30)
+        assert not released.is_set()
         assert app._startup.checking
         assert main.ctx.read_only and main.ctx.coverage is None
         assert main.ctx.incident.id == incident.id
@@ -86,3 +87,35 @@ def test_resume_shows_cached_rows_read_only_before_the_check_then_becomes_writab
     finally:
         released.set()
         server.stop()
+
+
+def test_resume_with_a_refused_token_stays_read_only_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, fresh_drill: Any
+) -> None:
+    """Not unreachable but refused (401): the cached incident stays open, read-only."""
+    url = fresh_drill.url
+    store = Store.open(db_path(False))
+    store.create_incident(
+        title="Laptop stolen",
+        kind="compromised-account",
+        profile="env",
+        instance_url=url,
+        window_start="2026-11-01T00:00:00Z",
+        window_end="",
+    )
+    store.close()
+    monkeypatch.setenv("GITLAB_URL", url)
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat-" + "r" * 20)  # not a token the drill knows
+    app = IncidentConsoleApp(Launch(resume=True), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        await until(pilot, lambda: "OFFLINE: GitLab check failed" in screen_text(app), timeout=30)
+        assert main.ctx.read_only and main.ctx.coverage is None
+        assert app._startup.offline_problem is not None and not app._startup.checking
+        assert main.query_one(ConsoleHeader).state.offline
+        assert any("GitLab check failed" in n.message for n in app._notifications)
+
+    run_app(app, script)
