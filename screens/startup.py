@@ -62,6 +62,7 @@ from screens.startup_resume import CheckFailed as _Failed
 from screens.startup_resume import ResumeFirst
 
 if TYPE_CHECKING:
+    from console.drill.child import DrillProcess
     from console.drill.server import DrillServer
     from console.store import Incident, Store
 
@@ -87,7 +88,7 @@ class StartupFlow(ResumeFirst):
         self.app = app
         self.launch = launch
         self._enter = enter
-        self.drill: DrillServer | None = None
+        self.drill: DrillServer | DrillProcess | None = None
         self.store: Store | None = None
         self.conn: Connection | None = None
         self.keyring: KeyringStatus | None = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 import time
 from collections import deque
@@ -209,6 +210,20 @@ class DrillServer:
         )
         self._thread.start()
         return self.url
+
+    def serve_on(self, listener: socket.socket) -> None:
+        """Serve on an already bound, listening socket until the process ends (the drill's
+        child process, ``console.drill.child``)."""
+        host, port = listener.getsockname()[:2]
+        httpd = DrillHTTPServer((host, port), RequestHandler, bind_and_activate=False)
+        httpd.socket.close()
+        httpd.socket = listener
+        httpd.server_name, httpd.server_port = str(host), int(port)
+        httpd.endpoint = self
+        self.url = f"http://{host}:{port}"
+        self.state.url = self.url
+        self._httpd = httpd
+        httpd.serve_forever(poll_interval=0.2)
 
     def _serve(self, httpd: DrillHTTPServer) -> None:
         try:
