@@ -348,9 +348,15 @@ class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
         active = state.get(ACTIVE_PANE_KEY)
         key = active if isinstance(active, str) and active in self._panes else self.active_pane
         focused = self.focused
-        # (A box the restore just hid is no one's typing: Textual would move the focus off it
-        # later, under keys already sent to it.)
-        typing = focused is not None and focused.display and self.pane(key) in focused.ancestors
+        # Typed keys reach this screen only once it is restored (``typeahead``), unless
+        # RESTORE_WAIT ran out first: only then can the focus be the responder's doing (not
+        # Textual's first focus, e.g. on a kept search box the restore shows, or just hid).
+        typing = (
+            self._waited
+            and focused is not None
+            and focused.display
+            and self.pane(key) in focused.ancestors
+        )
         if key == self.active_pane and typing:
             # Already there and the responder has started typing (e.g. in the search box):
             # do not pull the focus back to the table under their fingers.
