@@ -41,6 +41,13 @@ from screens.key_gate import GatedApp
 from screens.main import MainScreen, PaneFactory
 from screens.messages import CredentialsChanged, UsersChanged
 from screens.startup import StartupFlow
+from screens.startup_resume import (
+    ConnectionChecked,
+    ConnectionCheckFailed,
+    offline_note,
+    show_checked,
+    show_offline,
+)
 from screens.too_small import too_small, update_notice
 from styles import STYLES_DIR, stylesheet
 
@@ -51,7 +58,7 @@ __all__ = ["IncidentConsoleApp", "run"]
 
 log = logging.getLogger(__name__)
 # Workers that never make quitting risky: startup steps, UI-state writes, the quit check itself.
-_QUIET_GROUPS = frozenset({"startup", "startup-io", "ui-state", "quit-check"})
+_QUIET_GROUPS = frozenset({"startup", "startup-io", "connection-check", "ui-state", "quit-check"})
 
 
 def _other_stylesheets() -> list[Path]:
@@ -158,11 +165,55 @@ class IncidentConsoleApp(GatedApp[None]):
     def _main_screen(self) -> MainScreen:
         assert self.ctx is not None
         offline = self._startup.offline_problem
-        note = None if offline is None else f"GitLab unreachable ({offline.title})"
+        note = None if offline is None else offline_note(offline)
         return MainScreen(self.ctx, panes=self._panes, offline=note)
+
+    def _main_screens(self) -> list[MainScreen]:
+        return [s for s in self.screen_stack if isinstance(s, MainScreen)]
+
+    async def on_connection_checked(self, message: ConnectionChecked) -> None:
+        """A resumed incident's check passed: hold it for writing, then leave read-only."""
+        ctx = self.ctx
+        if ctx is None:
+            return
+        holder = None
+        if not self.launch.read_only:
+            from console.store.lock import claim_writer
+
+            worker = self.run_worker(
+                partial(claim_writer, ctx.store.path, ctx.incident_id),
+                thread=True,
+                group="startup-io",
+                exit_on_error=False,
+            )
+            try:
+                holder = await worker.wait()
+            except WorkerFailed as failed:
+                problem = describe_error(failed.error, secret=ctx.connection.token)
+                self.notify(problem.one_line(), markup=False, severity="error", timeout=10)
+        ctx.coverage = message.coverage
+        ctx.read_only = self.launch.read_only
+        for screen in self._main_screens():
+            show_checked(
+                screen, message.coverage, ctx.read_only, holder.describe() if holder else None
+            )
+
+    def on_connection_check_failed(self, message: ConnectionCheckFailed) -> None:
+        """A resumed incident's check failed: it stays read-only, and the screen says why."""
+        for screen in self._main_screens():
+            show_offline(screen, offline_note(message.problem))
+        self.notify(
+            f"GitLab check failed: {message.problem.one_line()}",
+            markup=False,
+            severity="warning",
+            timeout=10,
+        )
 
     def action_reconnect(self) -> None:
         """``:reconnect``: after an offline resume, try GitLab again and leave read-only."""
+        if self._startup.checking:
+            self.notify("Still checking GitLab…", markup=False)
+            return
         if self._startup.offline_problem is None:
             self.notify("Already connected.", markup=False)
             return

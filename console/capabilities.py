@@ -13,6 +13,7 @@ token expiry is counted on the server's calendar.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal
@@ -310,8 +311,34 @@ def check_capabilities(
 
 
 def _check(cov: Coverage, get: Any, clock: ServerClock) -> None:
+    """The five questions, asked in two rounds of concurrent requests (the instance, the actor
+    and the token; then the admin API and the tier), their answers read in the same order as
+    one at a time: the first fatal answer in that order decides, whatever arrived first."""
+    pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="capability-check")
+    try:
+        meta = pool.submit(get, "/metadata")
+        user = pool.submit(get, "/user")
+        tok = pool.submit(get, "/personal_access_tokens/self")
+        _first_round(cov, meta, user, tok, get)
+        # The tier question needs GitLab's "now", learned from the first round's replies.
+        since = format_iso(clock.now() - timedelta(days=1), "seconds")
+        audit = pool.submit(get, "/audit_events", {"per_page": 1, "created_after": since})
+        if cov.is_admin:
+            _admin_api(cov, get)
+        _tier(cov, audit.result())
+    finally:
+        # After a fatal answer nothing waits for the other requests (each has its timeout).
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+Reply = Future[tuple[int, Any]]
+
+
+def _first_round(
+    cov: Coverage, meta_reply: Reply, user_reply: Reply, tok_reply: Reply, get: Any
+) -> None:
     # 1. instance
-    status, meta = get("/metadata")
+    status, meta = meta_reply.result()
     if status == 404:
         status, meta = get("/version")
     if status == 200 and isinstance(meta, dict):
@@ -331,7 +358,7 @@ def _check(cov: Coverage, get: Any, clock: ServerClock) -> None:
         )
 
     # 2. actor
-    status, user = get("/user")
+    status, user = user_reply.result()
     if status != 200 or not isinstance(user, dict):
         raise _Fatal(
             Problem(
@@ -348,7 +375,7 @@ def _check(cov: Coverage, get: Any, clock: ServerClock) -> None:
     cov.is_admin = user.get("is_admin") is True
 
     # 3. the token itself
-    status, tok = get("/personal_access_tokens/self")
+    status, tok = tok_reply.result()
     if status == 200 and isinstance(tok, dict):
         scopes = tok.get("scopes")
         if isinstance(scopes, list):
@@ -356,19 +383,21 @@ def _check(cov: Coverage, get: Any, clock: ServerClock) -> None:
         cov.token_name = _s(tok.get("name"), 60) or None
         cov.expires_at = parse_date(tok.get("expires_at"))
 
-    # 4. admin API (Admin Mode)
-    if cov.is_admin:
-        for path in ADMIN_PROBES:
-            status, _ = get(path.format(uid=cov.user_id or 1), {"per_page": 1})
-            if status == 404:
-                continue
-            cov.admin_api = status == 200
-            cov.admin_mode_blocked = status == 403
-            break
 
+def _admin_api(cov: Coverage, get: Any) -> None:
+    # 4. admin API (Admin Mode)
+    for path in ADMIN_PROBES:
+        status, _ = get(path.format(uid=cov.user_id or 1), {"per_page": 1})
+        if status == 404:
+            continue
+        cov.admin_api = status == 200
+        cov.admin_mode_blocked = status == 403
+        break
+
+
+def _tier(cov: Coverage, audit_reply: tuple[int, Any]) -> None:
     # 5. tier: does the audit events API answer?
-    since = format_iso(clock.now() - timedelta(days=1), "seconds")
-    status, _ = get("/audit_events", {"per_page": 1, "created_after": since})
+    status, _ = audit_reply
     cov.audit_status = status
     if status == 200:
         cov.audit_events = True

@@ -178,6 +178,7 @@ def _launch_from_args(args: argparse.Namespace) -> Launch:
         drill_users=args.users,
         drill_latency_ms=args.latency_ms,
         drill_tier=args.tier,
+        drill_process=args.demo,
         profile=args.profile,
         url=args.url,
         resume=args.resume,

@@ -41,6 +41,7 @@ from console.secret import Secret
 from console.tokens import KeyringStatus, TokenStore, token_key
 
 if TYPE_CHECKING:
+    from console.drill.child import DrillProcess
     from console.drill.server import DrillServer
 
 __all__ = [
@@ -73,6 +74,9 @@ class Launch:
     drill_users: int = 2000
     drill_latency_ms: float = 0.0
     drill_tier: str = "ultimate"
+    #: The drill in a child process (the command line's ``--demo``); in-process otherwise, so
+    #: tests can inspect its state and requests.
+    drill_process: bool = False
     profile: str | None = None
     url: str | None = None
     resume: bool = False
@@ -124,7 +128,7 @@ class StartPlan:
     pending: PendingLogin | None = None
     needs_profile: bool = False  # no URL, no profile: show the first-run / profile picker
     profiles: list[Profile] = field(default_factory=list)
-    drill: DrillServer | None = None  # stop it on exit
+    drill: DrillServer | DrillProcess | None = None  # stop it on exit
     keyring: KeyringStatus | None = None
     notes: list[str] = field(default_factory=list)  # shown once at startup
 
@@ -172,13 +176,21 @@ def db_path(is_drill: bool) -> Path:
     return private_dir(data_dir()) / (DRILL_DB if is_drill else INCIDENTS_DB)
 
 
-def start_drill(launch: Launch) -> tuple[DrillServer, Connection]:
+def start_drill(launch: Launch) -> tuple[DrillServer | DrillProcess, Connection]:
     from console.drill.server import DrillOptions, DrillServer
 
     tier: Any = launch.drill_tier
-    server = DrillServer(
-        DrillOptions(users=launch.drill_users, latency_ms=launch.drill_latency_ms, tier=tier)
-    )
+    options = DrillOptions(users=launch.drill_users, latency_ms=launch.drill_latency_ms, tier=tier)
+    # Either way the URL (and so the connection) is known at once: the port is bound first and
+    # requests wait in its queue until the simulated instance is built. A child process seeds
+    # and serves on another core; in-process, the seeding waits for the first screen.
+    server: DrillServer | DrillProcess
+    if launch.drill_process:
+        from console.drill.child import DrillProcess
+
+        server = DrillProcess(options)
+    else:
+        server = DrillServer(options, seed_later=True)
     url = server.start()
     config = ConnectionConfig(url=url, timeout=30.0)
     token = Secret(DrillServer.ADMIN_TOKEN)

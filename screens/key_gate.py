@@ -53,6 +53,9 @@ SETTLE_LIMIT = 2.0
 """Seconds a key may take to settle before the next one is dispatched anyway."""
 PROBE_TIMEOUT = 0.5
 """Seconds one widget may stay busy (a handler awaiting something) before the gate moves on."""
+PROBE_CAP = 10.0
+"""Seconds of wall time one probe may take however slowly the loop runs (see ``_probe``)."""
+_PROBE_STEP = 0.05
 HOLD_LIMIT = 30.0
 """Seconds keys are held for a screen that never becomes ready; then they are dropped."""
 # Keys that must work at once whatever is queued: quitting.
@@ -265,9 +268,16 @@ def _bindings_for(widget: Widget) -> Iterable[tuple[str, Binding]]:
 
 
 async def _probe(pumps: Iterable[MessagePump], timeout: float) -> bool:
-    """Wait until each pump has processed what was queued on it; False on timeout."""
+    """Wait until each pump has processed what was queued on it; False on timeout.
+
+    ``timeout`` counts only time the event loop was free to run them: while a long
+    synchronous step blocks the loop (a screen mounting, a big render) or the machine starves
+    the process, the pumps are slow, not stuck awaiting something, and giving up would send the
+    next key before the focus moved (``/alice`` typed at start-up: ``a`` opened the actions
+    menu). Each step of the wait counts at most :data:`_PROBE_STEP`; ``PROBE_CAP`` bounds it.
+    """
     loop = asyncio.get_running_loop()
-    waiting: list[asyncio.Future[None]] = []
+    waiting: set[asyncio.Future[None]] = set()
     for pump in pumps:
         done: asyncio.Future[None] = loop.create_future()
 
@@ -276,14 +286,18 @@ async def _probe(pumps: Iterable[MessagePump], timeout: float) -> bool:
                 future.set_result(None)
 
         if pump.call_later(resolve):
-            waiting.append(done)
-    if not waiting:
-        return True
-    _done, pending = await asyncio.wait(waiting, timeout=max(0.0, timeout))
-    for future in pending:
+            waiting.add(done)
+    budget = max(0.0, timeout)
+    cap = loop.time() + PROBE_CAP
+    while waiting and budget > 0 and loop.time() < cap:
+        step = min(_PROBE_STEP, budget)
+        began = loop.time()
+        _done, waiting = await asyncio.wait(waiting, timeout=step)
+        budget -= min(loop.time() - began, step)
+    for future in waiting:
         with contextlib.suppress(Exception):
             future.cancel()
-    return not pending
+    return not waiting
 
 
 def _quiet(pumps: Iterable[MessagePump]) -> bool:

@@ -11,14 +11,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Footer
 from textual.worker import Worker, WorkerState
 
 from actions import resumable_count
@@ -43,6 +42,7 @@ from screens.pane_links import PaneLinksMixin
 from screens.panes.base import Pane, RecordPane
 from screens.panes.users.messages import ReviewProgressChanged
 from screens.runbook import RunbookPane
+from screens.startup_resume import offline_line
 from screens.widgets.command_line import COMMANDS, CommandLine, command_argument, parse_command
 from screens.widgets.debounce import Debouncer
 
@@ -150,14 +150,7 @@ class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(id="header")
         if self.offline:
-            yield Static(
-                Text(
-                    f"OFFLINE: {self.offline}. Read-only from the local cache, as of each "
-                    "pane's last fetch. :reconnect tries again.",
-                    style="bold reverse",
-                ),
-                id="offline-line",
-            )
+            yield offline_line(self.offline)
         with ContentSwitcher(initial=f"pane-{self.active_pane}", id="panes"):
             for key, factory in self._factories.items():
                 pane = factory(self.ctx)
@@ -355,7 +348,16 @@ class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
         active = state.get(ACTIVE_PANE_KEY)
         key = active if isinstance(active, str) and active in self._panes else self.active_pane
         focused = self.focused
-        if key == self.active_pane and focused is not None and self.pane(key) in focused.ancestors:
+        # Typed keys reach this screen only once it is restored (``typeahead``), unless
+        # RESTORE_WAIT ran out first: only then can the focus be the responder's doing (not
+        # Textual's first focus, e.g. on a kept search box the restore shows, or just hid).
+        typing = (
+            self._waited
+            and focused is not None
+            and focused.display
+            and self.pane(key) in focused.ancestors
+        )
+        if key == self.active_pane and typing:
             # Already there and the responder has started typing (e.g. in the search box):
             # do not pull the focus back to the table under their fingers.
             self.show_pane(key, save=False, focus=False)

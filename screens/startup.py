@@ -1,5 +1,8 @@
 """The startup flow: connection → keyring → capability check → store → incident.
 
+``--resume`` with an open incident in the store takes a shorter way: connection → store →
+incident, read-only, with the capability check beside it (``screens.startup_resume``).
+
 :class:`StartupFlow` is one async worker that reads top to bottom: get a connection (drill,
 environment, profile + keyring, or the connect form), check capabilities, open the store, pick or
 create the incident, then hand the :class:`AppContext` to the app. Every disk or network step runs
@@ -35,7 +38,6 @@ from console.session import (
     plan_start,
 )
 from console.startup_steps import (
-    UNREACHABLE_KINDS,
     import_profiles,
     new_incident,
     open_incidents,
@@ -56,8 +58,11 @@ from screens.connect import (
 from screens.coverage import CoverageScreen, needs_attention
 from screens.incidents import NEW, IncidentChoiceScreen, default_incident_fields
 from screens.profiles import IMPORT, ProfilePickerScreen
+from screens.startup_resume import CheckFailed as _Failed
+from screens.startup_resume import ResumeFirst
 
 if TYPE_CHECKING:
+    from console.drill.child import DrillProcess
     from console.drill.server import DrillServer
     from console.store import Incident, Store
 
@@ -67,15 +72,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class _Failed(Exception):
-    """A step that already has its :class:`Problem` (e.g. the capability check's fatal one)."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.title)
-        self.problem = problem
-
-
-class StartupFlow:
+class StartupFlow(ResumeFirst):
     """Drives the startup screens of one app run; ``enter`` receives the finished context.
 
     The flow keeps what it resolved (the drill, the store, the connection, the keyring status)
@@ -91,14 +88,15 @@ class StartupFlow:
         self.app = app
         self.launch = launch
         self._enter = enter
-        self.drill: DrillServer | None = None
+        self.drill: DrillServer | DrillProcess | None = None
         self.store: Store | None = None
         self.conn: Connection | None = None
         self.keyring: KeyringStatus | None = None
         self._keyring_explained = False
         self._new_profile: Profile | None = None
         self.offline_problem: Problem | None = None
-        """Set when the incident was opened read-only because GitLab could not be reached."""
+        """Set when the incident is read-only because GitLab could not be reached (or the
+        capability check failed) after it was opened from the cache."""
 
     def stop_drill(self) -> None:
         """Stop the drill instance, if this run started one."""
@@ -132,18 +130,14 @@ class StartupFlow:
                     return
                 self.conn = conn
                 register_secret(conn.token)
-                try:
-                    coverage = await self.blocking(
-                        "Checking what this token can see…",
-                        partial(check_connection, conn, keyring=self.keyring),
-                    )
-                except Exception as exc:
-                    if await self._open_offline(conn, exc):
-                        return
-                    raise
+                if await self.open_cached(conn):  # --resume: cached rows now, the check beside
+                    return
+                self.release_drill()
+                coverage = await self.blocking(
+                    "Checking what this token can see…",
+                    partial(check_connection, conn, keyring=self.keyring),
+                )
                 if coverage.fatal is not None:
-                    if await self._open_offline(conn, _Failed(coverage.fatal)):
-                        return
                     raise _Failed(coverage.fatal)
                 profile, self._new_profile = self._new_profile, None
                 await self.blocking("Saving the profile…", save_new_profile, profile)
@@ -177,37 +171,6 @@ class StartupFlow:
                     app.exit(return_code=1)
                     return
                 edit = choice == "edit"
-
-    async def _open_offline(self, conn: Connection, exc: BaseException) -> bool:
-        """``--resume`` with GitLab unreachable: open the incident read-only from the cache.
-
-        Everything a responder needs to keep reviewing (users, marks, audit events, the
-        inventory, the journal) is in the local store; the panes show it as of its fetch time,
-        nothing is sent, and ``:reconnect`` tries the server again. False: not this case.
-        """
-        if not self.launch.resume or conn.is_drill:
-            return False
-        if isinstance(exc, _Failed):
-            problem = exc.problem
-        else:
-            problem = describe_error(exc, url=conn.config.url, secret=conn.token)
-        if problem.kind not in UNREACHABLE_KINDS:
-            return False
-        if self.store is None:
-            self.store = await self.blocking(
-                "Opening the local state store…", open_store, conn.is_drill
-            )
-        incidents = await self.blocking(
-            "Looking for open incidents…", open_incidents, self.store, conn
-        )
-        if not incidents:
-            return False
-        log.warning("GitLab unreachable, opening read-only from the cache: %s", problem.one_line())
-        self.offline_problem = problem
-        await self._enter(
-            AppContext(self.store, incidents[0], conn, None, True, self.launch.dry_run)
-        )
-        return True
 
     async def reconnect(self) -> Any:
         """Run the capability check again; the coverage on success, else raises."""

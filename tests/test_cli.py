@@ -150,6 +150,7 @@ def test_default_runs_app_with_launch(
         drill_users=300,
         drill_latency_ms=20.0,
         drill_tier="free",
+        drill_process=True,
         read_only=True,
         dry_run=True,
     )

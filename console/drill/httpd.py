@@ -30,6 +30,9 @@ class Endpoint(Protocol):
 class DrillHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Clients connecting while a drill is still seeding wait in the listen queue; the default
+    # of 5 would make the kernel drop the rest (and their SYN retries wait a second).
+    request_queue_size = 128
     endpoint: Endpoint
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 import time
 from collections import deque
@@ -118,16 +119,23 @@ class DrillServer:
     ADMIN_TOKEN_NAME: ClassVar[str] = seed.ADMIN_TOKEN_NAME
     USER_TOKEN_NAME: ClassVar[str] = seed.USER_TOKEN_NAME
 
-    def __init__(self, options: DrillOptions | None = None) -> None:
+    def __init__(self, options: DrillOptions | None = None, *, seed_later: bool = False) -> None:
+        """``seed_later``: build the seeded state in the serving thread, after :meth:`start`
+        has bound the port and :meth:`release_seeding` was called (the URL is known at once;
+        requests wait in the listen queue until the state is built). Reading :attr:`state`
+        waits for it either way."""
         self.options = options or DrillOptions()
         if self.options.tier not in _TIER_RANK:
             raise ValueError(f"unknown tier {self.options.tier!r}")
         if not 0.0 <= self.options.error_rate <= 1.0:
             raise ValueError("error_rate must be between 0 and 1")
-        self.state: DrillState = seed.build_state(
-            users=self.options.users, seed=self.options.seed, tier=self.options.tier
-        )
         self.url = ""
+        self._state: DrillState | None = None
+        self._seeded = threading.Event()
+        self._may_seed = threading.Event()
+        if not seed_later:
+            self._may_seed.set()
+            self._seed()
         self._httpd: DrillHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._rng = random.Random(self.options.seed)
@@ -138,6 +146,32 @@ class DrillServer:
         # (method, path, status) of recent requests, never the query string (it may carry a
         # token); bounded so a long demo or benchmark cannot grow it without limit.
         self.request_log: deque[tuple[str, str, int]] = deque(maxlen=REQUEST_LOG_SIZE)
+
+    def _seed(self) -> None:
+        if self._state is not None:
+            return
+        try:
+            state = seed.build_state(
+                users=self.options.users, seed=self.options.seed, tier=self.options.tier
+            )
+            state.url = self.url
+            self._state = state
+        finally:
+            self._seeded.set()  # a failure is raised by `state`, never a wait forever
+
+    def release_seeding(self) -> None:
+        """Let a ``seed_later`` drill build its state now (the console calls it once its first
+        screen is up: the simulated instance must not take the CPU the real one would not)."""
+        self._may_seed.set()
+
+    @property
+    def state(self) -> DrillState:
+        """The simulated instance (waits until it is seeded)."""
+        self._may_seed.set()  # whoever needs the state wants it built
+        self._seeded.wait()
+        if self._state is None:
+            raise RuntimeError("the drill could not be seeded")
+        return self._state
 
     def requests_to(self, method: str, path: str) -> int:
         """How many ``method`` requests reached ``path`` (``/api/v4`` stripped): a test proves
@@ -168,22 +202,42 @@ class DrillServer:
         host = str(self.options.host)
         port = int(httpd.server_address[1])
         self.url = f"http://{host}:{port}"
-        self.state.url = self.url
+        if self._state is not None:
+            self._state.url = self.url
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            name="drill-http",
-            kwargs={"poll_interval": 0.2},
-            daemon=True,
+            target=self._serve, args=(httpd,), name="drill-http", daemon=True
         )
         self._thread.start()
         return self.url
+
+    def serve_on(self, listener: socket.socket) -> None:
+        """Serve on an already bound, listening socket until the process ends (the drill's
+        child process, ``console.drill.child``)."""
+        host, port = listener.getsockname()[:2]
+        httpd = DrillHTTPServer((host, port), RequestHandler, bind_and_activate=False)
+        httpd.socket.close()
+        httpd.socket = listener
+        httpd.server_name, httpd.server_port = str(host), int(port)
+        httpd.endpoint = self
+        self.url = f"http://{host}:{port}"
+        self.state.url = self.url
+        self._httpd = httpd
+        httpd.serve_forever(poll_interval=0.2)
+
+    def _serve(self, httpd: DrillHTTPServer) -> None:
+        try:
+            self._may_seed.wait()
+            self._seed()  # when seeded later: the port is bound, requests queue meanwhile
+        finally:
+            httpd.serve_forever(poll_interval=0.2)  # stop() waits for it, even after a failure
 
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
-        httpd.shutdown()
+        self._may_seed.set()
+        httpd.shutdown()  # also when still seeding: serve_forever then returns at once
         httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

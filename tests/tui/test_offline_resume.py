@@ -46,11 +46,11 @@ def test_resume_unreachable_opens_read_only_from_the_cache_and_reconnect_says_st
         await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
         main = app.screen
         assert isinstance(main, MainScreen)
-        await pilot.pause(0.2)
         assert main.ctx.read_only and main.ctx.incident.id == incident.id
-        assert main.ctx.coverage is None
-        text = screen_text(app)
-        assert "OFFLINE: GitLab unreachable" in text and ":reconnect" in text
+        # The check runs beside the open screen; once it has failed, the screen says so.
+        await until(pilot, lambda: "OFFLINE: GitLab unreachable" in screen_text(app), timeout=30)
+        assert main.ctx.read_only and main.ctx.coverage is None
+        assert ":reconnect" in screen_text(app)
         # :reconnect while the server is still down: says so and stays read-only.
         await pilot.press("colon", *"reconnect", "enter")
         await until(
@@ -87,6 +87,7 @@ def test_reconnect_after_the_server_comes_back_leaves_read_only(
         await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
         offline = app.screen
         assert isinstance(offline, MainScreen) and offline.ctx.read_only
+        await until(pilot, lambda: "OFFLINE" in screen_text(app), timeout=30)  # the check failed
         server.start()  # GitLab is back, on the same address
         await pilot.press("colon", *"reconnect", "enter")
         await until(

@@ -1,0 +1,121 @@
+"""``--resume`` shows the cached incident before the capability check has answered.
+
+A drill whose every request waits until the test releases it stands for a slow GitLab: the
+cached users must be on screen (read-only) while the check is still waiting, and the same screen
+must become writable, in place, once it passes.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from console.app import IncidentConsoleApp
+from console.session import Launch, db_path
+from console.store import Store
+from screens.header import ConsoleHeader
+from screens.main import MainScreen
+from tests.pilot_helpers import FAKE_PANES, run_app, screen_text, until
+
+
+def test_resume_shows_cached_rows_read_only_before_the_check_then_becomes_writable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from console.drill.server import DrillOptions, DrillServer
+    from screens.panes.users import UsersPane
+
+    released = threading.Event()
+    held: list[str] = []
+
+    def hold(method: str, path: str) -> None:
+        held.append(path)
+        released.wait(30)  # the request waits in the drill's handler thread
+        return None
+
+    server = DrillServer(DrillOptions(users=50, fault=hold))
+    url = server.start()
+    store = Store.open(db_path(False))
+    incident = store.create_incident(
+        title="Laptop stolen",
+        kind="compromised-account",
+        profile="env",
+        instance_url=url,
+        window_start="2026-11-01T00:00:00Z",
+        window_end="",
+    )
+    users = [
+        {"id": i, "username": f"cached{i}", "name": f"Cached {i}", "state": "active"}
+        for i in (1, 2, 3)
+    ]
+    store.upsert_users(incident.id, users, "2026-11-02T07:00:00Z")
+    store.close()
+    monkeypatch.setenv("GITLAB_URL", url)
+    monkeypatch.setenv("GITLAB_TOKEN", DrillServer.ADMIN_TOKEN)
+    app = IncidentConsoleApp(Launch(resume=True), panes={**FAKE_PANES, "users": UsersPane})
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        pane = main.pane("users")
+        assert isinstance(pane, UsersPane)
+        await until(pilot, lambda: "cached2" in screen_text(app), timeout=30)
+        # The rows are up and the check is still held by the drill: read-only meanwhile.
+        await until(pilot, lambda: bool(held), timeout=30)
+        assert not released.is_set()
+        assert app._startup.checking
+        assert main.ctx.read_only and main.ctx.coverage is None
+        assert main.ctx.incident.id == incident.id
+        header = main.query_one(ConsoleHeader)
+        assert header.state.read_only
+        assert "READ-ONLY" in screen_text(app)
+
+        released.set()
+        await until(pilot, lambda: not main.ctx.read_only, timeout=30)
+        assert main.ctx.coverage is not None and not app._startup.checking
+        assert app.screen is main  # in place: the rows and anything typed stay
+        await until(pilot, lambda: not header.state.read_only)
+        await until(pilot, lambda: "READ-ONLY" not in screen_text(app))
+        assert "OFFLINE" not in screen_text(app)
+        assert header.state.identity == "root"
+        assert app._startup.offline_problem is None
+
+    try:
+        run_app(app, script)
+    finally:
+        released.set()
+        server.stop()
+
+
+def test_resume_with_a_refused_token_stays_read_only_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, fresh_drill: Any
+) -> None:
+    """Not unreachable but refused (401): the cached incident stays open, read-only."""
+    url = fresh_drill.url
+    store = Store.open(db_path(False))
+    store.create_incident(
+        title="Laptop stolen",
+        kind="compromised-account",
+        profile="env",
+        instance_url=url,
+        window_start="2026-11-01T00:00:00Z",
+        window_end="",
+    )
+    store.close()
+    monkeypatch.setenv("GITLAB_URL", url)
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat-" + "r" * 20)  # not a token the drill knows
+    app = IncidentConsoleApp(Launch(resume=True), panes=FAKE_PANES)
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        await until(pilot, lambda: "OFFLINE: GitLab check failed" in screen_text(app), timeout=30)
+        assert main.ctx.read_only and main.ctx.coverage is None
+        assert app._startup.offline_problem is not None and not app._startup.checking
+        assert main.query_one(ConsoleHeader).state.offline
+        assert any("GitLab check failed" in n.message for n in app._notifications)
+
+    run_app(app, script)
