@@ -7,9 +7,11 @@ scores and reasons to the store.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Final
 
 from console.audit import events_cache_key
@@ -17,7 +19,7 @@ from console.risk.sign_ins import sign_in_history
 from console.risk.signals import ADMIN_EVENT, SENSITIVE_CATEGORIES, compute_risk
 
 if TYPE_CHECKING:
-    from console.store import Store
+    from console.store import Store, UserRow
 
 __all__ = ["AUDIT_EVENTS_CACHE_KEY", "TOKENS_CACHE_KEY", "compute_and_store_risk"]
 
@@ -29,6 +31,8 @@ TOKENS_CACHE_KEY: Final = "tokens"
 #: admin changes (a million stored events never become one list).
 _RISK_CATEGORIES: Final = frozenset({"SIGNIN", *SENSITIVE_CATEGORIES})
 _RISK_NAMES: Final = frozenset({ADMIN_EVENT})
+#: Users scored (and written) at a time.
+_BATCH: Final = 5_000
 
 
 def _stored_events(
@@ -111,16 +115,33 @@ def compute_and_store_risk(
         events = _as_records(_cached_events(store, incident_id, window), "events")
     event_list = list(events)
     token_list = _given_or_cached(store, incident_id, tokens, TOKENS_CACHE_KEY, "tokens")
-    users = list(store.iter_users(incident_id))
+    # One pass for what crosses users (current IPs, how many share each), then the users a
+    # batch at a time: 100,000 user rows never sit in memory together.
+    current_ips: dict[int, str | None] = {}
+    sharers: Counter[str] = Counter()
+    for user in store.iter_users(incident_id):
+        current_ips[user.id] = user.current_sign_in_ip
+        if user.current_sign_in_ip:
+            sharers[user.current_sign_in_ip] += 1
     if known_ips is None:
-        known_ips = sign_in_history(event_list, {u.id: u.current_sign_in_ip for u in users})
-    risks = compute_risk(
-        users,
-        window,
-        known_ips=known_ips,
-        tokens=token_list or None,
-        events=event_list,
-        now=now,
-    )
-    store.set_risk(incident_id, risks)
+        known_ips = sign_in_history(event_list, current_ips)
+    del current_ips
+    risks: dict[int, tuple[int, list[str]]] = {}
+    batch: list[UserRow] = []
+    users = store.iter_users(incident_id)
+    while True:
+        batch = list(islice(users, _BATCH))
+        if not batch:
+            break
+        scored = compute_risk(
+            batch,
+            window,
+            known_ips=known_ips,
+            tokens=token_list or None,
+            events=event_list,
+            now=now,
+            ip_sharers=sharers,
+        )
+        store.set_risk(incident_id, scored, replace=False)  # every user of the batch is scored
+        risks.update(scored)
     return risks

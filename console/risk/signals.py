@@ -121,8 +121,12 @@ def compute_risk(
     tokens: Iterable[Mapping[str, Any]] | None = None,
     events: Iterable[Mapping[str, Any]] | None = None,
     now: datetime | None = None,
+    ip_sharers: Mapping[str, int] | None = None,
 ) -> dict[int, tuple[int, list[str]]]:
     """Score every user; returns ``{user_id: (score, [reason, ...])}`` for all users given.
+
+    ``ip_sharers`` counts the users signed in from each IP across the whole instance, for a
+    caller that scores users a batch at a time (by default the users given are counted).
 
     ``window`` is the incident window (ISO-8601; a bare date covers the whole UTC day; a missing
     end means ``now``).  ``known_ips`` maps user id → IPs seen before the incident; ``tokens``
@@ -180,10 +184,12 @@ def compute_risk(
             min(WEIGHTS["sensitive_changes"] * len(categories), SENSITIVE_MAX),
         )
 
-    ip_users: dict[str, list[int]] = defaultdict(list)
-    for u in people:
-        if u.current_sign_in_ip:
-            ip_users[u.current_sign_in_ip].append(u.id)
+    if ip_sharers is None:
+        counted: dict[str, int] = defaultdict(int)
+        for u in people:
+            if u.current_sign_in_ip:
+                counted[u.current_sign_in_ip] += 1
+        ip_sharers = counted
 
     for u in people:
         if u.is_admin and u.two_factor is False:
@@ -204,7 +210,7 @@ def compute_risk(
             if history and ip not in history:
                 safe_ip = safe(ip, kind="line", max_cells=45)
                 add(u.id, "new_ip", f"sign-in from an IP never seen for this user ({safe_ip})")
-            sharers = len(ip_users[ip])
+            sharers = ip_sharers.get(ip, 0)
             if 2 <= sharers <= SHARED_IP_MAX and (
                 in_window(u.current_sign_in_at) or not u.current_sign_in_at
             ):
