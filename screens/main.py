@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -202,6 +202,15 @@ class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
         self.post_message(PaneActivated(key))
         if save:
             self._schedule_save()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A hidden pane never keeps the focus: a pane's own deferred focus (from its mount) can
+        land after the saved view switched panes, and keys would then act on rows nobody sees."""
+        widget = event.widget
+        for key, pane in self._panes.items():
+            if key != self.active_pane and (widget is pane or pane in widget.ancestors):
+                self._focus_pane(self.pane())
+                return
 
     def _focus_pane(self, pane: Widget) -> None:
         """Focus ``pane`` now (``set_focus``, not the deferred ``focus()``), so the very next key

@@ -179,7 +179,13 @@ class UsersPane(LoadingMixin, ReviewMixin):
         self.query_one("#users-progress", ProgressBar).display = False
         self.table.set_sort(self.view.sort, self.view.descending)
         self._requery(with_marks=True)
-        self.table.focus()
+        self.call_later(self._focus_if_shown)
+
+    def _focus_if_shown(self) -> None:
+        """Focus the list unless the pane was hidden meanwhile (the main screen restored another
+        pane): keys must never act on rows nobody sees."""
+        if all(a.display for a in self.ancestors_with_self if a is not self.screen):
+            self.screen.set_focus(self.table)  # now: a deferred focus() could land later
 
     # ------------------------------------------------------------------ public API
 
