@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.test_contract_schemas import SCHEMAS, validate
+from tests.integration.test_contract_schemas import SCHEMAS, validate
 
 pytestmark = pytest.mark.skipif(not SCHEMAS.is_dir(), reason="GitLab schemas not available")
 

@@ -23,7 +23,7 @@ from console.session import Connection
 from console.store import Store
 from screens.contain import ContainScreen
 from screens.secret_box import OneTimeSecrets
-from tests.test_contain import NEW_PIP, assert_no_foothold_left
+from tests.integration.test_contain import NEW_PIP, assert_no_foothold_left
 
 
 def _ctx(drill: Any, tmp_path: Path) -> AppContext:

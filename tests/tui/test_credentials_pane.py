@@ -14,9 +14,9 @@ from console.inventory import is_urgent
 from console.store import Store
 from screens.modals.detail import DetailModal
 from screens.panes.credentials import CredentialsPane
+from tests.integration.test_inventory import SECRETS, FakeServer, _routes
 from tests.pilot_helpers import screen_lines, until
 from tests.pilot_helpers import settle_workers as _settle
-from tests.test_inventory import SECRETS, FakeServer, _routes
 
 STYLES = Path(__file__).resolve().parents[2] / "styles" / "panes.tcss"
 HOSTILE = "[@click=app.quit]x[/] bob[/b] \x1b[2J\u202eevil"

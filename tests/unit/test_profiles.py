@@ -20,7 +20,7 @@ from console.profiles import (
     profiles_path,
 )
 from console.tokens import TokenStore, token_key
-from tests.test_tokens import MemoryKeyring
+from tests.unit.test_tokens import MemoryKeyring
 
 TOKEN = "glpat-profilestest0123456789ab"
 PEM = b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"

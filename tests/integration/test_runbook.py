@@ -24,7 +24,7 @@ from console.secret import Secret
 from console.store import INCIDENT_KINDS, Store
 
 SEED = (
-    Path(__file__).resolve().parents[2] / "shared" / "seed" / "responding-to-security-incidents.txt"
+    Path(__file__).resolve().parents[3] / "shared" / "seed" / "responding-to-security-incidents.txt"
 )
 
 

@@ -27,7 +27,7 @@ from console.store import (
 from console.timeutil import normalize_ts
 
 WINDOW = ("2025-05-01T00:00:00Z", "2025-05-03T23:59:59Z")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _mode(p: Path) -> int:

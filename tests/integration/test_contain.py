@@ -202,7 +202,7 @@ def test_kill_9_mid_contain_then_resume_sends_nothing_twice(
         [sys.executable, "-c", _CHILD, s.url, str(db), str(inc), since],
         env={
             **os.environ,
-            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
             "DRILL_TOKEN": s.ADMIN_TOKEN,
             "NEW_VALUE": NEW_PIP,
         },

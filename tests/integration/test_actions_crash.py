@@ -94,7 +94,7 @@ def test_sigkill_mid_run_then_resume_blocks_each_user_exactly_once(fresh_drill, 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     killed_at: list[tuple[int, str]] = []
     try:

@@ -22,10 +22,10 @@ from actions.token_actions import RotateToken
 from actions.user_actions import BlockUser
 from screens.action_run import ActionRunScreen
 from screens.actions_menu import ActionsMenuScreen, PlanScreen, follow_up_screens
-from tests.test_actions_faults import HOLDER
-from tests.test_actions_menu import Harness, _ctx, _finish, _text
+from tests.integration.test_actions_faults import HOLDER
+from tests.tui.test_actions_menu import Harness, _ctx, _finish, _text
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 class RunHarness(App[None]):

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 TOKEN = "glpat-secretservice0123456789ab"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 SCRIPT = textwrap.dedent(
     """

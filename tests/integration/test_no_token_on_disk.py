@@ -14,7 +14,7 @@ import pytest
 
 from console.paths import cache_dir, config_dir, data_dir, log_dir, state_dir
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def scan(root: Path, needles: list[str]) -> list[str]:
@@ -133,7 +133,7 @@ def test_token_never_reaches_disk(
         move_token_to_keyring,
     )
     from console.tokens import TokenStore
-    from tests.test_tokens import MemoryKeyring
+    from tests.unit.test_tokens import MemoryKeyring
 
     book = ProfileBook.load()
     book.add(Profile("drill", drill.url))

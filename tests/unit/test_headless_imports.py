@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("console", "actions")
 EXCLUDED = {"console.app", "console.cli"}
 FORBIDDEN = ("textual", "rich")

@@ -21,7 +21,7 @@ from console.secret import Secret
 from console.store import CredentialQuery, Store
 from console.users_load import load_users_blocking
 from screens.panes.credentials.worksheet import build_worksheet, items_of, progress_text
-from tests.test_inventory import FakeServer, _routes
+from tests.integration.test_inventory import FakeServer, _routes
 
 MCHEN = 7
 XLINK = frozenset({"changed by flagged user @", "used from "})

@@ -25,7 +25,7 @@ import requests
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "gitlab-schemas" / "public_api" / "v4"
+SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "gitlab-schemas" / "public_api" / "v4"
 
 pytestmark = pytest.mark.skipif(not SCHEMAS.is_dir(), reason="GitLab schemas not available")
 

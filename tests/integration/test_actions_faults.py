@@ -46,7 +46,7 @@ from console.store.lock import (
     lock_path,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 _USER_GET = re.compile(r"/api/v4/users/\d+\Z")
 _BLOCK = re.compile(r"/api/v4/users/(\d+)/block\Z")
 

@@ -23,7 +23,7 @@ from screens.journal_view import JournalView
 from screens.timeline import NoteDialog, TimelineScreen
 from tests.pilot_helpers import screen_lines, settle_workers, until
 
-STYLES = Path(__file__).resolve().parent.parent / "styles" / "handoff.tcss"
+STYLES = Path(__file__).resolve().parents[2] / "styles" / "handoff.tcss"
 HOSTILE = "\x1b[2Jevil\u202e[@click=app.quit]x"
 
 

@@ -14,7 +14,7 @@ from screens.copy_value import copyable_value
 from screens.runbook import RunbookPane, TickScreen
 from tests.pilot_helpers import screen_lines, settle_workers
 
-STYLES = Path(__file__).resolve().parent.parent / "styles" / "handoff.tcss"
+STYLES = Path(__file__).resolve().parents[2] / "styles" / "handoff.tcss"
 
 
 class Ctx:

@@ -29,10 +29,10 @@ from console.session import (
     plan_start,
 )
 from console.tokens import KeyringStatus, TokenStore, token_key
-from tests.test_tokens import MemoryKeyring
+from tests.unit.test_tokens import MemoryKeyring
 
 TOKEN = "glpat-clitest0123456789abcdefg"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

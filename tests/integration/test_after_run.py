@@ -30,7 +30,7 @@ from console.session import Connection
 from console.store import Store
 from console.tokens import TokenStore, token_key
 from console.tokens.own import KEYRING, MEMORY
-from tests.test_tokens import MemoryKeyring
+from tests.unit.test_tokens import MemoryKeyring
 
 NOW = datetime.now(UTC)
 
