@@ -288,7 +288,13 @@ class EventQueryStore(EventCountStore):
                 either += f" OR e.event_name IN ({', '.join('?' * len(or_event_names))})"
                 args += sorted(or_event_names)
             where += f" AND ({either})"
-        sql = f"SELECT e.rid FROM audit_events e{where} AND e.rid > ? ORDER BY e.rid LIMIT ?"  # noqa: S608
+        # NOT INDEXED: walk the table in row-id order from ``after`` (each batch goes on where
+        # the last stopped); through the time index every batch sorted every match again
+        # (0.9 s against 0.07 s for 103,000 events, and quadratic in the number stored).
+        sql = (
+            f"SELECT e.rid FROM audit_events e NOT INDEXED{where} "  # noqa: S608
+            "AND e.rid > ? ORDER BY e.rid LIMIT ?"
+        )
         after = -(2**63)  # the smallest row id SQLite has
         while True:
             rids = [r[0] for r in self._conn().execute(sql, [*args, after, batch])]
