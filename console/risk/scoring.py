@@ -8,15 +8,14 @@ scores and reasons to the store.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Final
 
 from console.audit import events_cache_key
-from console.risk.sign_ins import sign_in_history
-from console.risk.signals import ADMIN_EVENT, SENSITIVE_CATEGORIES, compute_risk
+from console.risk.sign_ins import SignIns
+from console.risk.signals import ADMIN_EVENT, SENSITIVE_CATEGORIES, EventFacts, compute_risk
 
 if TYPE_CHECKING:
     from console.store import Store, UserRow
@@ -37,21 +36,16 @@ _BATCH: Final = 5_000
 
 def _stored_events(
     store: Store, incident_id: int, window: tuple[str | None, str | None]
-) -> list[dict[str, Any]] | None:
-    """The window's instance audit events risk needs, from the store's events table (where the
-    audit pane keeps them); None when nothing is stored for the instance yet."""
+) -> Iterator[dict[str, Any]] | None:
+    """The window's instance audit events risk needs, streamed from the store's events table
+    (where the audit pane keeps them) a batch at a time; None when nothing is stored for the
+    instance yet."""
     from console.store import EventQuery
 
     if "instance" not in store.audit_scopes(incident_id):
         return None
-    base = EventQuery(scope="instance", since=window[0], until=window[1])
-    rids = set(store.event_rids(incident_id, replace(base, categories=_RISK_CATEGORIES)))
-    rids.update(store.event_rids(incident_id, replace(base, event_names=_RISK_NAMES)))
-    ordered = sorted(rids)
-    out: list[dict[str, Any]] = []
-    for i in range(0, len(ordered), 5_000):
-        out += store.events_by_rids(incident_id, ordered[i : i + 5_000])
-    return out
+    q = EventQuery(scope="instance", since=window[0], until=window[1], categories=_RISK_CATEGORIES)
+    return store.iter_events(incident_id, q, or_event_names=_RISK_NAMES)
 
 
 def _cached_events(store: Store, incident_id: int, window: tuple[str | None, str | None]) -> Any:
@@ -64,6 +58,15 @@ def _cached_events(store: Store, incident_id: int, window: tuple[str | None, str
         if cached is not None:
             return cached[0]
     return None
+
+
+def _records(value: Any, field_name: str) -> Iterator[Mapping[str, Any]]:
+    """The mappings of a list, ``{field_name: [...]}`` or a stream, one at a time."""
+    if isinstance(value, Mapping):
+        value = value.get(field_name)
+    if value is None or isinstance(value, str | bytes | Mapping):
+        return iter(())
+    return (item for item in value if isinstance(item, Mapping))
 
 
 def _as_records(value: Any, field_name: str) -> list[Mapping[str, Any]]:
@@ -112,8 +115,15 @@ def compute_and_store_risk(
         incident = store.get_incident(incident_id)
         window = incident.window if incident is not None else (None, None)
     if events is None:
-        events = _as_records(_cached_events(store, incident_id, window), "events")
-    event_list = list(events)
+        events = _records(_cached_events(store, incident_id, window), "events")
+    # The events are read once, as a stream, and folded: what risk needs of them is a few
+    # entries per user named (sign-in IPs, admin changes, sensitive categories), never a list.
+    facts = EventFacts(window, now)
+    sign_ins = SignIns()
+    for event in events:
+        facts.add(event)
+        if known_ips is None:
+            sign_ins.add(event)
     token_list = _given_or_cached(store, incident_id, tokens, TOKENS_CACHE_KEY, "tokens")
     # One pass for what crosses users (current IPs, how many share each), then the users a
     # batch at a time: 100,000 user rows never sit in memory together.
@@ -124,7 +134,7 @@ def compute_and_store_risk(
         if user.current_sign_in_ip:
             sharers[user.current_sign_in_ip] += 1
     if known_ips is None:
-        known_ips = sign_in_history(event_list, current_ips)
+        known_ips = sign_ins.history(current_ips)
     del current_ips
     risks: dict[int, tuple[int, list[str]]] = {}
     batch: list[UserRow] = []
@@ -138,7 +148,7 @@ def compute_and_store_risk(
             window,
             known_ips=known_ips,
             tokens=token_list or None,
-            events=event_list,
+            event_facts=facts,
             now=now,
             ip_sharers=sharers,
         )

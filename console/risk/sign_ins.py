@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from console.timeutil import normalize_ts
 
-__all__ = ["sign_in_history"]
+__all__ = ["SignIns", "sign_in_history"]
 
 _SIGN_IN_EVENTS: Final = frozenset(
     {
@@ -34,6 +34,42 @@ def _is_sign_in(event: Mapping[str, Any]) -> bool:
     return name is None and isinstance(details.get("with"), str) and "failed_login" not in details
 
 
+class SignIns:
+    """Sign-in events folded one at a time: the earliest sign-in of each user from each IP.
+
+    Holds one entry per (user, IP), never the events, so a million stored events can stream
+    through it (``console.risk.scoring``)."""
+
+    __slots__ = ("_first",)
+
+    def __init__(self) -> None:
+        self._first: dict[int, dict[str, str]] = {}
+
+    def add(self, event: Mapping[str, Any]) -> None:
+        if not isinstance(event, Mapping) or not _is_sign_in(event):
+            return
+        author = event.get("author_id")
+        details = event.get("details")
+        details = details if isinstance(details, Mapping) else {}
+        ip = event.get("ip_address") or details.get("ip_address")
+        when = normalize_ts(event.get("created_at"))
+        if isinstance(author, int) and author > 0 and isinstance(ip, str) and ip and when:
+            ips = self._first.setdefault(author, {})
+            if ip not in ips or when < ips[ip]:
+                ips[ip] = when
+
+    def history(self, current_ips: Mapping[int, str | None]) -> dict[int, set[str]]:
+        """What :func:`sign_in_history` returns for the events added so far."""
+        out: dict[int, set[str]] = {}
+        for uid, first in self._first.items():
+            current = current_ips.get(uid)
+            first_current = first.get(current) if current is not None else None
+            out[uid] = {
+                ip for ip, when in first.items() if first_current is None or when < first_current
+            }
+        return out
+
+
 def sign_in_history(
     events: Iterable[Mapping[str, Any]], current_ips: Mapping[int, str | None]
 ) -> dict[int, set[str]]:
@@ -43,22 +79,7 @@ def sign_in_history(
     for everyone; "seen before this address first appeared" works inside the window too. A user
     whose current IP never appears in the events gets every IP the events show.
     """
-    seen: dict[int, list[tuple[str, str]]] = {}
+    fold = SignIns()
     for event in events:
-        if not isinstance(event, Mapping) or not _is_sign_in(event):
-            continue
-        author = event.get("author_id")
-        details = event.get("details")
-        details = details if isinstance(details, Mapping) else {}
-        ip = event.get("ip_address") or details.get("ip_address")
-        when = normalize_ts(event.get("created_at"))
-        if isinstance(author, int) and author > 0 and isinstance(ip, str) and ip and when:
-            seen.setdefault(author, []).append((when, ip))
-    history: dict[int, set[str]] = {}
-    for uid, sign_ins in seen.items():
-        current = current_ips.get(uid)
-        first_current = min((when for when, ip in sign_ins if ip == current), default=None)
-        history[uid] = {
-            ip for when, ip in sign_ins if first_current is None or when < first_current
-        }
-    return history
+        fold.add(event)
+    return fold.history(current_ips)

@@ -21,7 +21,7 @@ from console.sanitize import clean, safe
 from console.store import UserRow, user_kind
 from console.timeutil import format_iso, normalize_ts, parse_ts, window_bound
 
-__all__ = ["DORMANT_DAYS", "SHARED_IP_MAX", "WEIGHTS", "compute_risk"]
+__all__ = ["DORMANT_DAYS", "SHARED_IP_MAX", "WEIGHTS", "EventFacts", "compute_risk"]
 
 WEIGHTS: Final[dict[str, int]] = {
     "admin_no_2fa": 40,
@@ -109,6 +109,46 @@ def _as_u(user: UserRow | Mapping[str, Any]) -> _U:
     )
 
 
+class EventFacts:
+    """What risk reads of audit events, folded one event at a time: the last admin status change
+    of each user in the window and the sensitive categories each author changed in it.
+
+    Holds one entry per user named, never the events: a million stored events can stream
+    through it (``console.risk.scoring``)."""
+
+    __slots__ = ("_end", "_start", "admin_changes", "authored")
+
+    def __init__(self, window: tuple[str | None, str | None], now: datetime | None = None) -> None:
+        self._start = window_bound(window[0], end=False) or ""
+        self._end = window_bound(window[1], end=True) or format_iso(now or timeutil.now())
+        #: target user id → the last ``user_admin_status_updated`` event naming it (in order given)
+        self.admin_changes: dict[int, Mapping[str, Any]] = {}
+        #: author id → the sensitive categories of their events in the window
+        self.authored: dict[int, set[str]] = defaultdict(set)
+
+    def _in_window(self, ts: str | None) -> bool:
+        return bool(ts) and self._start <= str(ts) <= self._end
+
+    def add(self, ev: Mapping[str, Any]) -> None:
+        raw_details = ev.get("details")
+        details: Mapping[str, Any] = raw_details if isinstance(raw_details, Mapping) else {}
+        name = details.get("event_name") or ev.get("event_name") or ev.get("event_type")
+        if name == ADMIN_EVENT and self._in_window(normalize_ts(ev.get("created_at"))):
+            # raw GitLab JSON keeps the target in details; console.audit flattens it to the top
+            target = details.get("target_id") or ev.get("target_id")
+            if target in (None, "") and ev.get("entity_type") == "User":
+                target = ev.get("entity_id")
+            target_id = _to_int(target)
+            if target_id is not None:
+                self.admin_changes[target_id] = ev
+        author = _to_int(ev.get("author_id"))
+        if author is None or not self._in_window(normalize_ts(ev.get("created_at"))):
+            return
+        category = ev.get("category") or categorize(ev)
+        if category in SENSITIVE_CATEGORIES:
+            self.authored[author].add(str(category))
+
+
 def _label(u: _U) -> str:
     return f"@{safe(u.username, kind='username', max_cells=32)} (#{u.id})"
 
@@ -122,6 +162,7 @@ def compute_risk(
     events: Iterable[Mapping[str, Any]] | None = None,
     now: datetime | None = None,
     ip_sharers: Mapping[str, int] | None = None,
+    event_facts: EventFacts | None = None,
 ) -> dict[int, tuple[int, list[str]]]:
     """Score every user; returns ``{user_id: (score, [reason, ...])}`` for all users given.
 
@@ -131,7 +172,9 @@ def compute_risk(
     ``window`` is the incident window (ISO-8601; a bare date covers the whole UTC day; a missing
     end means ``now``).  ``known_ips`` maps user id → IPs seen before the incident; ``tokens``
     are personal-access-token JSON objects (``user_id``, ``expires_at``, ``last_used_at``,
-    ``active``/``revoked``); ``events`` are audit events (``user_admin_status_updated``).
+    ``active``/``revoked``); ``events`` are audit events (``user_admin_status_updated``, the
+    sensitive categories). ``event_facts``: what they tell, folded beforehand (a caller scoring
+    users a batch at a time folds the events once instead of passing them to every batch).
     """
     start = window_bound(window[0], end=False) or ""
     end = window_bound(window[1], end=True) or format_iso(now or timeutil.now())
@@ -150,31 +193,12 @@ def compute_risk(
         scores[uid] += WEIGHTS[signal] if weight is None else weight
         reasons[uid].append(reason)
 
-    admin_changes: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
-    for ev in events or ():
-        raw_details = ev.get("details")
-        details: Mapping[str, Any] = raw_details if isinstance(raw_details, Mapping) else {}
-        name = details.get("event_name") or ev.get("event_name") or ev.get("event_type")
-        if name != ADMIN_EVENT or not in_window(normalize_ts(ev.get("created_at"))):
-            continue
-        # raw GitLab JSON keeps the target in details; console.audit flattens it to the top
-        target = details.get("target_id") or ev.get("target_id")
-        if target in (None, "") and ev.get("entity_type") == "User":
-            target = ev.get("entity_id")
-        target_id = _to_int(target)
-        if target_id is not None:
-            admin_changes[target_id].append(ev)
-
-    authored: dict[int, set[str]] = defaultdict(set)
-    for ev in events or ():
-        author = _to_int(ev.get("author_id"))
-        if author is None or author not in by_id:
-            continue
-        if not in_window(normalize_ts(ev.get("created_at"))):
-            continue
-        category = ev.get("category") or categorize(ev)
-        if category in SENSITIVE_CATEGORIES:
-            authored[author].add(str(category))
+    if event_facts is None:
+        event_facts = EventFacts(window, now)
+        for ev in events or ():
+            event_facts.add(ev)
+    admin_changes = event_facts.admin_changes
+    authored = {a: c for a, c in event_facts.authored.items() if a in by_id}
     for author_id, categories in authored.items():
         names = ", ".join(SENSITIVE_CATEGORIES[c] for c in SENSITIVE_CATEGORIES if c in categories)
         add(
@@ -200,7 +224,7 @@ def compute_risk(
             if u.is_admin:
                 add(u.id, "admin_created_in_window", "admin account created in the window")
         if u.id in admin_changes:
-            ev = admin_changes[u.id][-1]
+            ev = admin_changes[u.id]
             what = "promoted to admin" if u.is_admin else "admin status changed"
             ev_id = safe(ev.get("id"), kind="line", max_cells=20)
             add(u.id, "admin_status_changed", f"{what} in the window (audit event #{ev_id})")

@@ -9,7 +9,7 @@ stored events never become a Python list.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Final, Literal
 
@@ -259,6 +259,51 @@ class EventQueryStore(EventCountStore):
                 record["details"] = json.loads(record["details"] or "{}")
                 found[record["rid"]] = record
         return [found[r] for r in rids if r in found]
+
+    def iter_events(
+        self,
+        incident_id: int,
+        q: EventQuery | None = None,
+        *,
+        or_event_names: frozenset[str] = frozenset(),
+        batch: int = 5_000,
+    ) -> Iterator[dict[str, Any]]:
+        """Every event matching ``q``, oldest row first (row-id order), read ``batch`` at a time.
+
+        ``or_event_names``: an event with one of these names matches too when ``q``'s category
+        filter leaves it out. Only ``batch`` events are ever held here, so a reader that folds
+        them (risk scoring) stays flat whatever the number stored.
+        """
+        q = q or EventQuery()
+        where, args = self._event_where(incident_id, q, with_categories=False)
+        if q.categories:
+            bits = self._known_bits()
+            mask = 0
+            for name in q.categories:
+                if name in bits:
+                    mask |= 1 << bits[name]
+            either = "(e.cat_mask & ?) != 0"
+            args = [*args, mask]
+            if or_event_names:
+                either += f" OR e.event_name IN ({', '.join('?' * len(or_event_names))})"
+                args += sorted(or_event_names)
+            where += f" AND ({either})"
+        # NOT INDEXED: walk the table in row-id order from ``after`` (each batch goes on where
+        # the last stopped); through the time index every batch sorted every match again
+        # (0.9 s against 0.07 s for 103,000 events, and quadratic in the number stored).
+        sql = (
+            f"SELECT e.rid FROM audit_events e NOT INDEXED{where} "  # noqa: S608
+            "AND e.rid > ? ORDER BY e.rid LIMIT ?"
+        )
+        after = -(2**63)  # the smallest row id SQLite has
+        while True:
+            rids = [r[0] for r in self._conn().execute(sql, [*args, after, batch])]
+            if not rids:
+                return
+            yield from self.events_by_rids(incident_id, rids)
+            if len(rids) < batch:
+                return
+            after = rids[-1]
 
     def event_category_counts(self, incident_id: int, q: EventQuery | None = None) -> EventCounts:
         """Events per category for ``q`` with its category filter left out (for the bar).
