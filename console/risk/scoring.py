@@ -7,13 +7,13 @@ scores and reasons to the store.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Final
 
 from console.audit import events_cache_key
+from console.risk.crowd import Crowd
 from console.risk.sign_ins import SignIns
 from console.risk.signals import ADMIN_EVENT, SENSITIVE_CATEGORIES, EventFacts, compute_risk
 
@@ -125,14 +125,15 @@ def compute_and_store_risk(
         if known_ips is None:
             sign_ins.add(event)
     token_list = _given_or_cached(store, incident_id, tokens, TOKENS_CACHE_KEY, "tokens")
-    # One pass for what crosses users (current IPs, how many share each), then the users a
-    # batch at a time: 100,000 user rows never sit in memory together.
+    # One pass for what compares users with each other (shared IPs, confusable usernames, names
+    # like an admin's), then the users a batch at a time: 100,000 user rows never sit in memory
+    # together, and every batch is compared with the whole instance.
     current_ips: dict[int, str | None] = {}
-    sharers: Counter[str] = Counter()
+    crowd = Crowd()
     for user in store.iter_users(incident_id):
         current_ips[user.id] = user.current_sign_in_ip
-        if user.current_sign_in_ip:
-            sharers[user.current_sign_in_ip] += 1
+        crowd.add(user.id, user.username, user.name, user.is_admin, user.current_sign_in_ip)
+    crowd.finish()
     if known_ips is None:
         known_ips = sign_ins.history(current_ips)
     del current_ips
@@ -150,7 +151,7 @@ def compute_and_store_risk(
             tokens=token_list or None,
             event_facts=facts,
             now=now,
-            ip_sharers=sharers,
+            crowd=crowd,
         )
         store.set_risk(incident_id, scored, replace=False)  # every user of the batch is scored
         risks.update(scored)

@@ -16,7 +16,8 @@ from typing import Any, Final
 
 from console import timeutil
 from console.audit import categorize
-from console.confusables import find_confusable_pairs, skeleton
+from console.confusables import skeleton
+from console.risk.crowd import Crowd, Peer
 from console.sanitize import clean, safe
 from console.store import UserRow, user_kind
 from console.timeutil import format_iso, normalize_ts, parse_ts, window_bound
@@ -149,7 +150,7 @@ class EventFacts:
             self.authored[author].add(str(category))
 
 
-def _label(u: _U) -> str:
+def _label(u: _U | Peer) -> str:
     return f"@{safe(u.username, kind='username', max_cells=32)} (#{u.id})"
 
 
@@ -161,13 +162,14 @@ def compute_risk(
     tokens: Iterable[Mapping[str, Any]] | None = None,
     events: Iterable[Mapping[str, Any]] | None = None,
     now: datetime | None = None,
-    ip_sharers: Mapping[str, int] | None = None,
+    crowd: Crowd | None = None,
     event_facts: EventFacts | None = None,
 ) -> dict[int, tuple[int, list[str]]]:
     """Score every user; returns ``{user_id: (score, [reason, ...])}`` for all users given.
 
-    ``ip_sharers`` counts the users signed in from each IP across the whole instance, for a
-    caller that scores users a batch at a time (by default the users given are counted).
+    ``crowd`` is what compares a user with every other (shared IPs, confusable usernames, names
+    like an admin's), gathered over the whole instance by a caller that scores users a batch at
+    a time; by default it is gathered from the users given.
 
     ``window`` is the incident window (ISO-8601; a bare date covers the whole UTC day; a missing
     end means ``now``).  ``known_ips`` maps user id → IPs seen before the incident; ``tokens``
@@ -208,12 +210,11 @@ def compute_risk(
             min(WEIGHTS["sensitive_changes"] * len(categories), SENSITIVE_MAX),
         )
 
-    if ip_sharers is None:
-        counted: dict[str, int] = defaultdict(int)
+    if crowd is None:
+        crowd = Crowd()
         for u in people:
-            if u.current_sign_in_ip:
-                counted[u.current_sign_in_ip] += 1
-        ip_sharers = counted
+            crowd.add(u.id, u.username, u.name, u.is_admin, u.current_sign_in_ip)
+        crowd.finish()
 
     for u in people:
         if u.is_admin and u.two_factor is False:
@@ -234,7 +235,7 @@ def compute_risk(
             if history and ip not in history:
                 safe_ip = safe(ip, kind="line", max_cells=45)
                 add(u.id, "new_ip", f"sign-in from an IP never seen for this user ({safe_ip})")
-            sharers = ip_sharers.get(ip, 0)
+            sharers = crowd.sharers.get(ip, 0)
             if 2 <= sharers <= SHARED_IP_MAX and (
                 in_window(u.current_sign_in_at) or not u.current_sign_in_at
             ):
@@ -293,24 +294,21 @@ def compute_risk(
                 )
 
     # look-alikes and hidden characters
-    pairs = find_confusable_pairs((u.id, u.username) for u in people)
-    for uid, peers in pairs.items():
-        u = by_id[uid]
-        admins = [by_id[o] for o in peers if by_id[o].is_admin]
+    for u in people:
+        peers = crowd.confusable.get(u.id)
+        if not peers:
+            continue
+        admins = [o for o in peers if o.is_admin]
         if admins and not u.is_admin:
-            add(uid, "confusable_admin", f"username confusable with admin {_label(admins[0])}")
+            add(u.id, "confusable_admin", f"username confusable with admin {_label(admins[0])}")
         else:
-            add(uid, "confusable", f"username confusable with {_label(by_id[peers[0]])}")
+            add(u.id, "confusable", f"username confusable with {_label(peers[0])}")
     # display names that look like an admin's (names repeat a lot, so only admins count)
-    admin_names: dict[str, _U] = {}
-    for a in sorted((p for p in people if p.is_admin), key=lambda p: p.id):
-        if a.name:
-            admin_names.setdefault(skeleton(a.name), a)
-    if admin_names:
+    if crowd.admin_names:
         for u in people:
             if u.is_admin or not u.name:
                 continue
-            hit = admin_names.get(skeleton(u.name))
+            hit = crowd.admin_names.get(skeleton(u.name))
             if hit is not None:
                 add(u.id, "name_like_admin", f"display name looks like admin {_label(hit)}")
 

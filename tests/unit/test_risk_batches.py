@@ -1,4 +1,5 @@
-"""Risk is scored a batch of users at a time; shared IPs still count every user."""
+"""Risk is scored a batch of users at a time; what compares users (shared IPs, look-alike
+usernames and admin names) still sees every user."""
 
 from __future__ import annotations
 
@@ -29,13 +30,15 @@ def _store(tmp_path: Path) -> tuple[Store, int]:
         }
         for uid in range(1, 8)
     ]
+    # an admin, and two look-alikes in other batches (of two): a username and a display name
+    users[0].update(username="root", name="Administrator", is_admin=True)
+    users[5].update(username="r00t")
+    users[6].update(name="Adrninistrator")
     store.upsert_users(iid, users, "2025-01-02T00:00:00Z")
     # users 1, 4 and 7 share an IP: with batches of two, no batch holds more than one of them
     for uid in (1, 4, 7):
-        store.upsert_user_detail(
-            iid,
-            {"id": uid, "current_sign_in_ip": "198.51.100.9", "current_sign_in_at": WINDOW[0]},
-        )
+        detail = {"current_sign_in_ip": "198.51.100.9", "current_sign_in_at": WINDOW[0]}
+        store.upsert_user_detail(iid, {**users[uid - 1], **detail})
     return store, iid
 
 
@@ -49,6 +52,8 @@ def test_batches_score_like_one_pass_and_store_every_user(
     batched = compute_and_store_risk(store, iid, WINDOW)
     assert batched == whole
     assert any("shared with 2 other users" in r for r in batched[4][1]), batched[4]
+    assert any("confusable with admin @root (#1)" in r for r in batched[6][1]), batched[6]
+    assert any("display name looks like admin @root" in r for r in batched[7][1]), batched[7]
     for uid in range(1, 8):  # every user rewritten, the stale score gone
         row = store.get_user(iid, uid)
         assert row is not None and (row.risk, list(row.risk_reasons)) == batched[uid]
