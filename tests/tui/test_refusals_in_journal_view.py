@@ -50,6 +50,8 @@ def test_wrong_name_is_refused_journaled_and_shown() -> None:
         )
         view = main.query_one(JournalView)
         await until(pilot, lambda: len(view.rows) == 2)
+        # the rows are painted on the next refresh: wait for them on screen, not in the model
+        await until(pilot, lambda: screen_text(app).count("refused: confirm") == 2)
         text = screen_text(app)
         assert text.count("refused: confirm") == 2 and "POST /users/7/block" in text
         assert drill is not None and drill.writes() == []
