@@ -342,6 +342,6 @@ def test_a_on_a_token_row_opens_the_token_actions() -> None:
         )
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ActionsMenuScreen))
-        assert "Revoke" in screen_text(app)
+        await until(pilot, lambda: "Revoke" in screen_text(app))
 
     run_app(app, script)

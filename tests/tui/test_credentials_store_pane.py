@@ -300,7 +300,7 @@ def test_flagging_mchen_in_the_users_pane_crosslinks_his_planted_credentials() -
         )
         pane.table.move_to_key(runner.key)
         await pilot.pause()
-        assert "changed by flagged user @mchen" in screen_text(app)  # the detail line
+        await until(pilot, lambda: "changed by flagged user @mchen" in screen_text(app))
         await pilot.press("A")  # the runner's audit events
         main = app.screen
         await until(pilot, lambda: main.active_pane == "audit")  # type: ignore[attr-defined]

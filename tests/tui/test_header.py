@@ -80,7 +80,7 @@ def test_the_runbook_pane_reports_its_progress_to_the_header() -> None:
         main = await reach_main(pilot)
         header = main.query_one(ConsoleHeader)
         await until(pilot, lambda: header.state.runbook.startswith("runbook "))
-        assert header.state.runbook in screen_text(app).splitlines()[0]
+        await until(pilot, lambda: header.state.runbook in screen_text(app).splitlines()[0])
         await pilot.press("4")
         await until(pilot, lambda: header.state.active_pane == "runbook")
 

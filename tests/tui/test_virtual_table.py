@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 
 from screens.safe import safe_cell
 from screens.widgets.virtual_table import Column, VirtualTable
-from tests.pilot_helpers import screen_lines
+from tests.pilot_helpers import screen_lines, until
 
 ROWS = 100_000
 
@@ -191,7 +191,7 @@ def test_columns_fit_narrow_and_wide_terminals() -> None:
 
             table.set_sort("username", descending=True)
             await pilot.pause()
-            assert "Username▼" in screen_lines(app)[0]
+            await until(pilot, lambda: "Username▼" in screen_lines(app)[0])
 
     asyncio.run(run())
 
