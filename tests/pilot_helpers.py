@@ -17,7 +17,8 @@ from textual.binding import Binding
 from textual.widget import Widget
 
 from console.app import IncidentConsoleApp
-from console.session import Launch
+from console.session import Launch, db_path
+from console.store import Incident, Store
 from screens.connect import ProblemScreen
 from screens.coverage import CoverageScreen
 from screens.header import ConsoleHeader
@@ -118,3 +119,26 @@ def run_app(app: IncidentConsoleApp, script: Callable[[Any], Any]) -> None:
             app.shutdown()
 
     asyncio.run(go())
+
+
+def cache_incident(
+    url: str,
+    *,
+    profile: str = "default",
+    users: list[dict[str, Any]] | None = None,
+    fetched_at: str = "2026-11-02T07:00:00Z",
+) -> Incident:
+    """An open incident (and its cached users) in the test's store, as a resume finds it."""
+    store = Store.open(db_path(False))
+    incident = store.create_incident(
+        title="Laptop stolen",
+        kind="compromised-account",
+        profile=profile,
+        instance_url=url,
+        window_start="2026-11-01T00:00:00Z",
+        window_end="",
+    )
+    if users:
+        store.upsert_users(incident.id, users, fetched_at)
+    store.close()
+    return incident

@@ -15,7 +15,7 @@ from console.app import IncidentConsoleApp
 from console.session import Launch, db_path
 from console.store import Store
 from screens.main import MainScreen
-from tests.pilot_helpers import FAKE_PANES, run_app, screen_text, until
+from tests.pilot_helpers import FAKE_PANES, cache_incident, run_app, screen_text, until
 
 
 def _closed_port() -> int:
@@ -28,16 +28,7 @@ def test_resume_unreachable_opens_read_only_from_the_cache_and_reconnect_says_st
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
-    store = Store.open(db_path(False))
-    incident = store.create_incident(
-        title="Laptop stolen",
-        kind="compromised-account",
-        profile="default",
-        instance_url=url,
-        window_start="2026-11-01T00:00:00Z",
-        window_end="",
-    )
-    store.close()
+    incident = cache_incident(url)
     monkeypatch.setenv("GITLAB_URL", url)
     monkeypatch.setenv("GITLAB_TOKEN", "glpat-" + "x" * 20)
     app = IncidentConsoleApp(Launch(resume=True), panes=FAKE_PANES)
@@ -68,16 +59,7 @@ def test_reconnect_after_the_server_comes_back_leaves_read_only(
 
     port = _closed_port()
     url = f"http://127.0.0.1:{port}"
-    store = Store.open(db_path(False))
-    store.create_incident(
-        title="Laptop stolen",
-        kind="compromised-account",
-        profile="default",
-        instance_url=url,
-        window_start="2026-11-01T00:00:00Z",
-        window_end="",
-    )
-    store.close()
+    cache_incident(url)
     monkeypatch.setenv("GITLAB_URL", url)
     monkeypatch.setenv("GITLAB_TOKEN", DrillServer.ADMIN_TOKEN)
     app = IncidentConsoleApp(Launch(resume=True), panes=FAKE_PANES)

@@ -13,11 +13,10 @@ from typing import Any
 import pytest
 
 from console.app import IncidentConsoleApp
-from console.session import Launch, db_path
-from console.store import Store
+from console.session import Launch
 from screens.header import ConsoleHeader
 from screens.main import MainScreen
-from tests.pilot_helpers import FAKE_PANES, run_app, screen_text, until
+from tests.pilot_helpers import FAKE_PANES, cache_incident, run_app, screen_text, until
 
 
 def test_resume_shows_cached_rows_read_only_before_the_check_then_becomes_writable(
@@ -36,21 +35,11 @@ def test_resume_shows_cached_rows_read_only_before_the_check_then_becomes_writab
 
     server = DrillServer(DrillOptions(users=50, fault=hold))
     url = server.start()
-    store = Store.open(db_path(False))
-    incident = store.create_incident(
-        title="Laptop stolen",
-        kind="compromised-account",
-        profile="env",
-        instance_url=url,
-        window_start="2026-11-01T00:00:00Z",
-        window_end="",
-    )
     users = [
         {"id": i, "username": f"cached{i}", "name": f"Cached {i}", "state": "active"}
         for i in (1, 2, 3)
     ]
-    store.upsert_users(incident.id, users, "2026-11-02T07:00:00Z")
-    store.close()
+    incident = cache_incident(url, profile="env", users=users)
     monkeypatch.setenv("GITLAB_URL", url)
     monkeypatch.setenv("GITLAB_TOKEN", DrillServer.ADMIN_TOKEN)
     app = IncidentConsoleApp(Launch(resume=True), panes={**FAKE_PANES, "users": UsersPane})
@@ -94,16 +83,7 @@ def test_resume_with_a_refused_token_stays_read_only_and_says_why(
 ) -> None:
     """Not unreachable but refused (401): the cached incident stays open, read-only."""
     url = fresh_drill.url
-    store = Store.open(db_path(False))
-    store.create_incident(
-        title="Laptop stolen",
-        kind="compromised-account",
-        profile="env",
-        instance_url=url,
-        window_start="2026-11-01T00:00:00Z",
-        window_end="",
-    )
-    store.close()
+    cache_incident(url, profile="env")
     monkeypatch.setenv("GITLAB_URL", url)
     monkeypatch.setenv("GITLAB_TOKEN", "glpat-" + "r" * 20)  # not a token the drill knows
     app = IncidentConsoleApp(Launch(resume=True), panes=FAKE_PANES)
