@@ -12,6 +12,7 @@ Every client also feeds the :class:`~console.clock.ServerClock` its config owns 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import os
@@ -202,12 +203,31 @@ class ConnectionConfig:
             raise ConfigError("The User-Agent must be a single non-empty line.")
 
     def ssl_context(self) -> ssl.SSLContext | bool:
-        """What httpx takes: an ``SSLContext`` for a custom CA, else True/False."""
+        """What httpx takes: an ``SSLContext`` (the system's CAs, or a custom CA), or False.
+
+        One context per CA file (and per change of it) for the whole process: loading the CA
+        store costs tens of milliseconds, and the audit load opens a client per stream.
+        """
         if self.ca_bundle:
-            if Path(self.ca_bundle).is_dir():
-                return ssl.create_default_context(capath=self.ca_bundle)
-            return ssl.create_default_context(cafile=self.ca_bundle)
-        return self.verify_tls
+            try:
+                st = os.stat(self.ca_bundle)
+            except OSError:
+                st = None
+            stamp = (st.st_mtime_ns, st.st_size) if st is not None else (0, 0)
+            return _ca_context(self.ca_bundle, *stamp)
+        return _default_context() if self.verify_tls else False
+
+
+@functools.lru_cache(maxsize=1)
+def _default_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
+@functools.lru_cache(maxsize=8)
+def _ca_context(path: str, _mtime_ns: int, _size: int) -> ssl.SSLContext:
+    if Path(path).is_dir():
+        return ssl.create_default_context(capath=path)
+    return ssl.create_default_context(cafile=path)
 
 
 def _loads_as_der(path: Path) -> bool:
