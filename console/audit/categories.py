@@ -18,6 +18,7 @@ __all__ = [
     "LEGACY_MESSAGE_PATTERNS",
     "categories_of",
     "categorize",
+    "categorize_named",
     "details_of",
     "event_name_of",
     "message_text",
@@ -453,14 +454,17 @@ def message_text(value: object) -> str:
 
 def categorize(event: Mapping[str, Any]) -> str:
     """Primary category of a raw (or normalised) audit event; "OTHER" when unknown."""
-    name = event_name_of(event)
+    return categorize_named(event_name_of(event), details_of(event))
+
+
+def categorize_named(name: str, details: Mapping[str, Any]) -> str:
+    """:func:`categorize` given the event's type name (:func:`event_name_of`) and details."""
     if name:
         if name in AUDIT_CATEGORIES:
             return AUDIT_CATEGORIES[name]
         for pattern, category in _PATTERN_CATEGORIES:
             if pattern.search(name):
                 return category
-    details = details_of(event)
     # Legacy sign-ins: `with` (method) or `failed_login` without a type name.
     if details.get("failed_login") or details.get("with"):
         return "SIGNIN"

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 from console.api.aio import AsyncGet, ReadCancelled, ReadFailed, WaitFn, json_list
 from console.api.bridge import LoopCancelled, LoopThread
 from console.audit.fetch import Scope, free_tier_problem
-from console.audit.model import normalize_event
+from console.audit.model import event_fields
 from console.audit.window import MAX_QUERY_DAYS
 from console.config import ConnectionConfig, build_httpx
 from console.errors import describe_error
@@ -192,11 +192,10 @@ def load_events_blocking(
                 response = await http.get(url, params)
                 items, odd = json_list(response)
                 counters["pages"] += 1
-                events = [normalize_event(item) for item in items]
-                counters["skipped"] += len(odd) + sum(e is None for e in events)
-                await asyncio.to_thread(
-                    out.put, ("events", [e.to_dict() for e in events if e is not None])
-                )
+                events = [event_fields(item) for item in items]
+                fields = [e for e in events if e is not None]
+                counters["skipped"] += len(odd) + len(events) - len(fields)
+                await asyncio.to_thread(out.put, ("events", fields))
                 url, params = http.next_url(response), None
             await asyncio.to_thread(out.put, ("piece", (lo, hi)))
 

@@ -5,6 +5,7 @@ Strings are the server's raw text: they are sanitised when displayed, not here.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -14,16 +15,17 @@ from typing import Any
 from console.audit.categories import (
     AUDIT_SECONDARY,
     CATEGORY_ORDER,
-    categorize,
-    details_of,
+    categorize_named,
     event_name_of,
     message_text,
 )
 
-__all__ = ["AuditEvent", "as_int", "as_str", "normalize_event", "summarize"]
+__all__ = ["AuditEvent", "as_int", "as_str", "event_fields", "normalize_event", "summarize"]
 
 
 def as_int(value: object) -> int | None:
+    if type(value) is int:  # the usual case, first
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -129,40 +131,65 @@ def summarize(details: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def normalize_event(raw: Mapping[str, Any]) -> AuditEvent | None:
-    """Flatten one REST event; None when it has no usable id."""
+def event_fields(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Flatten one REST event into :meth:`AuditEvent.to_dict`'s shape; None without an id.
+
+    The bulk loader's path: no dataclass and no copies in between (a decoded page is owned by
+    its reader, so ``details`` is the page's own mapping). About a third of the CPU the
+    dataclass and its ``to_dict`` cost for the same event.
+    """
     event_id = as_int(raw.get("id"))
     if event_id is None:
         return None
-    details = details_of(raw)
-
-    def pick(key: str) -> object:
-        top = raw.get(key)
-        return top if top not in (None, "") else details.get(key)
-
+    details = raw.get("details")
+    if not isinstance(details, Mapping):
+        details = {}
     name = event_name_of(raw)
-    primary = categorize(raw)
-    return AuditEvent(
-        id=event_id,
-        created_at=as_str(raw.get("created_at")),
-        author_id=as_int(raw.get("author_id")),
-        author_name=as_str(pick("author_name")),
-        entity_type=as_str(raw.get("entity_type")),
-        entity_id=as_int(raw.get("entity_id")),
-        entity_path=as_str(pick("entity_path")),
-        event_name=name,
-        category=primary,
-        target_type=as_str(pick("target_type")),
-        target_id=as_str(pick("target_id")),
-        target_details=as_str(pick("target_details")),
-        ip_address=as_str(pick("ip_address")),
-        summary=summarize(details),
-        # categories_of(raw), without categorising the event a second time
-        categories=tuple(
-            sorted({primary} | AUDIT_SECONDARY.get(name, frozenset()), key=_category_rank)
-        ),
-        details=dict(details),
-    )
+    primary = categorize_named(name, details)
+    return {
+        "id": event_id,
+        "created_at": _str(raw.get("created_at")),
+        "author_id": as_int(raw.get("author_id")),
+        "author_name": _str(_pick(raw, details, "author_name")),
+        "entity_type": _str(raw.get("entity_type")),
+        "entity_id": as_int(raw.get("entity_id")),
+        "entity_path": _str(_pick(raw, details, "entity_path")),
+        "event_name": name,
+        "category": primary,
+        "target_type": _str(_pick(raw, details, "target_type")),
+        "target_id": _str(_pick(raw, details, "target_id")),
+        "target_details": _str(_pick(raw, details, "target_details")),
+        "ip_address": _str(_pick(raw, details, "ip_address")),
+        "summary": summarize(details),
+        "categories": list(_categories(primary, name)),
+        "details": details,
+    }
+
+
+def normalize_event(raw: Mapping[str, Any]) -> AuditEvent | None:
+    """Flatten one REST event; None when it has no usable id."""
+    fields_ = event_fields(raw)
+    if fields_ is None:
+        return None
+    fields_["categories"] = tuple(fields_["categories"])
+    fields_["details"] = dict(fields_["details"])
+    return AuditEvent(**fields_)
+
+
+def _pick(raw: Mapping[str, Any], details: Mapping[str, Any], key: str) -> object:
+    """The top-level value, else the one in ``details`` (older events kept them there)."""
+    top = raw.get(key)
+    return top if top not in (None, "") else details.get(key)
+
+
+def _str(value: object) -> str:
+    return value if type(value) is str else as_str(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _categories(primary: str, name: str) -> tuple[str, ...]:
+    """The primary category and the catalogue's secondary ones, in display order."""
+    return tuple(sorted({primary} | AUDIT_SECONDARY.get(name, frozenset()), key=_category_rank))
 
 
 _RANK: dict[str, int] = {c: i for i, c in enumerate(CATEGORY_ORDER)}

@@ -6,15 +6,17 @@ is a single fast scan; the raw GitLab JSON lives in ``user_raw``.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Final
 
 from console.store.errors import StoreError
+from console.store.event_rows import search_text
 
 __all__ = ["SCHEMA_VERSION", "migrate"]
 
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 
 _SCHEMA_V1: Final = """
 CREATE TABLE incidents (
@@ -317,6 +319,40 @@ INSERT INTO audit_events_fts (audit_events_fts) VALUES ('rebuild');
 """
 
 
+# v7: the search index reads ``search_text`` (the details' values no other indexed column
+# holds, :func:`console.store.event_rows.search_text`) instead of the details' JSON: half the
+# index, and a third less time to store an event. Existing rows get theirs from the same
+# function, registered for the migration only.
+_SCHEMA_V7: Final = """
+ALTER TABLE audit_events ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+UPDATE audit_events SET search_text = console_search_text(
+    details, author_name, entity_path, event_name, target_details, ip_address, summary);
+DROP TRIGGER audit_events_ad;
+DROP TABLE audit_events_fts;
+CREATE VIRTUAL TABLE audit_events_fts USING fts5 (
+    author_name, entity_path, event_name, target_details, ip_address, summary, search_text,
+    content = 'audit_events', content_rowid = 'rid',
+    tokenize = "unicode61 tokenchars '.-_@:'",
+    prefix = '1 2 3'
+);
+INSERT INTO audit_events_fts (audit_events_fts) VALUES ('rebuild');
+CREATE TRIGGER audit_events_ad AFTER DELETE ON audit_events BEGIN
+    INSERT INTO audit_events_fts (audit_events_fts, rowid, author_name, entity_path, event_name,
+                                  target_details, ip_address, summary, search_text)
+    VALUES ('delete', old.rid, old.author_name, old.entity_path, old.event_name,
+            old.target_details, old.ip_address, old.summary, old.search_text);
+END;
+"""
+
+
+def _search_text_sql(details: str | None, *columns: str | None) -> str:
+    try:
+        parsed = json.loads(details or "{}")
+    except ValueError:
+        parsed = details or ""
+    return search_text(parsed, tuple(c or "" for c in columns))
+
+
 def migrate(con: sqlite3.Connection, path: Path) -> None:
     """Bring the database at ``path`` up to :data:`SCHEMA_VERSION` (refuses a newer one)."""
     version = con.execute("PRAGMA user_version").fetchone()[0]
@@ -353,7 +389,10 @@ def _run_migration(con: sqlite3.Connection, from_version: int) -> None:
         3: _SCHEMA_V4,
         4: _SCHEMA_V5,
         5: _SCHEMA_V6,
+        6: _SCHEMA_V7,
     }
+    if from_version == 6:
+        con.create_function("console_search_text", 7, _search_text_sql, deterministic=True)
     if from_version in steps:
         for stmt in _statements(steps[from_version]):
             con.execute(stmt)

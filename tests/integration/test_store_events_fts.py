@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from console.store import SCHEMA_VERSION, EventQuery, Store
+from console.store.event_rows import FTS_COLUMNS
 from console.store.schema import _run_migration
 
-_COLUMNS = "author_name, entity_path, event_name, target_details, ip_address, summary, details"
+_COLUMNS = FTS_COLUMNS
 _TERMS = ("mchen", "m", "10", "10.", "10.3", "ev", "evt-1", "token", "ops/infra", "deploy", "x")
 
 
@@ -116,14 +117,36 @@ def test_a_v5_database_migrates_and_stays_searchable(tmp_path: Path) -> None:
     db = tmp_path / "console.db"
     inc = _v5_database(db, 200)
     store = Store.open(db)
-    assert store.schema_version == SCHEMA_VERSION == 6
+    assert store.schema_version == SCHEMA_VERSION == 7
     assert store.count_events(inc) == 200
-    assert store.count_events(inc, EventQuery(search="old")) == 200  # rebuilt from the table
+    # rebuilt from the table: the details' values no other column holds are searchable
+    assert store.count_events(inc, EventQuery(search="old")) == 200
     assert store.upsert_events(inc, "instance", [_event(i) for i in range(150, 260)]) == 59
     assert store.count_events(inc, EventQuery(search="evt-25")) == 11  # evt-25, evt-250…259
     _assert_index_matches_table(store, inc)
     sql = store._conn().execute("SELECT sql FROM sqlite_master WHERE name = 'audit_events_fts'")
     assert "prefix = '1 2 3'" in sql.fetchone()[0]
+    store.close()
+
+
+def test_a_search_finds_the_details_values_but_not_their_keys(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "console.db")
+    inc = store.create_incident("t", "compromised-account", None, "https://g.example", None, None)
+    event = _event(1) | {
+        "details": {
+            "custom_message": "evt-1",
+            "author_email": "m.chen@corp.example",
+            "token_scopes": ["api", "sudo"],
+            "nested": {"runner_id": 4242, "flag": True},
+        }
+    }
+    assert store.upsert_events(inc.id, "instance", [event, _event(2)]) == 2
+    for term, count in (("m.chen@corp", 1), ("sudo", 1), ("4242", 1), ("author_email", 0)):
+        assert store.count_events(inc.id, EventQuery(search=term)) == count, term
+    (text,) = store._conn().execute("SELECT search_text FROM audit_events WHERE id = 1").fetchone()
+    # no value twice, none a column already holds (the custom message is in the summary)
+    assert text == "m.chen@corp.example api sudo 4242"
+    _assert_index_matches_table(store, inc.id)
     store.close()
 
 
