@@ -24,15 +24,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from console.api.aio import AsyncGet, ReadCancelled, ReadFailed, WaitFn, json_list
+from console.api.aio import AsyncGet, ReadCancelled, ReadFailed, WaitFn, bad_response
 from console.api.bridge import LoopCancelled, LoopThread
+from console.audit.decoder import PROCESS_AFTER, PageDecoder
 from console.audit.fetch import Scope, free_tier_problem
-from console.audit.model import event_fields
+from console.audit.page_rows import PageUnreadable
 from console.audit.window import MAX_QUERY_DAYS
 from console.config import ConnectionConfig, build_httpx
 from console.errors import describe_error
 from console.problem import Problem, ProblemError
 from console.secret import Secret
+from console.store import EventRows
 from console.timeutil import format_iso, parse_ts
 
 if TYPE_CHECKING:
@@ -154,12 +156,14 @@ def load_events_blocking(
     cancelled: Callable[[], bool] | None = None,
     on_wait: WaitFn | None = None,
     concurrency: int = CONCURRENCY,
+    process_after: int = PROCESS_AFTER,
 ) -> EventsLoadResult:
     """Fetch the parts of ``window`` not yet stored for ``scope``; blocking (a thread worker).
 
     ``now`` is the server's time (by default the clock ``config`` learned from GitLab's replies,
     :mod:`console.clock`); the window's end is clamped to it, and only what is older than
-    ``now - SETTLE`` is recorded as complete.
+    ``now - SETTLE`` is recorded as complete. Pages after the first ``process_after`` are
+    decoded by a helper process (:class:`~console.audit.decoder.PageDecoder`).
     """
     started = time.monotonic()
     is_cancelled = cancelled or (lambda: False)
@@ -175,10 +179,18 @@ def load_events_blocking(
     counters = {"pages": 0, "skipped": 0}
     readers: list[AsyncGet] = []
 
+    decoder = PageDecoder(process_after=process_after)
+
     async def run() -> None:
         work: asyncio.Queue[tuple[datetime, datetime]] = asyncio.Queue()
         for piece in pieces:
             work.put_nowait(piece)
+
+        async def _put(item: tuple[str, Any]) -> None:
+            try:
+                out.put_nowait(item)  # the usual case: no thread hop per page
+            except queue.Full:  # the writer is behind: wait for room without blocking the loop
+                await asyncio.to_thread(out.put, item)
 
         async def read(http: AsyncGet, lo: datetime, hi: datetime) -> None:
             url: str | None = _scope_path(scope)
@@ -190,14 +202,15 @@ def load_events_blocking(
             }  # fmt: skip
             while url is not None:
                 response = await http.get(url, params)
-                items, odd = json_list(response)
+                try:
+                    rows, skipped = await decoder.rows(response.content)
+                except PageUnreadable as exc:
+                    raise ReadFailed(bad_response(str(exc))) from exc
                 counters["pages"] += 1
-                events = [event_fields(item) for item in items]
-                fields = [e for e in events if e is not None]
-                counters["skipped"] += len(odd) + len(events) - len(fields)
-                await asyncio.to_thread(out.put, ("events", fields))
+                counters["skipped"] += skipped
+                await _put(("events", rows))
                 url, params = http.next_url(response), None
-            await asyncio.to_thread(out.put, ("piece", (lo, hi)))
+            await _put(("piece", (lo, hi)))
 
         async def worker() -> None:
             # A client (one connection) per stream: httpx checks every pooled connection for
@@ -212,7 +225,10 @@ def load_events_blocking(
                     lo, hi = work.get_nowait()
                     await read(http, lo, hi)
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        try:
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        finally:
+            decoder.close()
 
     stop = threading.Event()
     loop = LoopThread(run, lambda: stop.is_set() or is_cancelled(), name="audit-load").start()
@@ -231,7 +247,7 @@ def load_events_blocking(
     pieces_done = 0
     covered = 0.0
     write_error: BaseException | None = None
-    pending: list[dict[str, Any]] = []
+    pending = EventRows([], [])
     with store.bulk_cache_writes():
         while True:
             kind, payload = out.get()
@@ -240,13 +256,14 @@ def load_events_blocking(
             if write_error is not None:
                 continue  # draining after a failed write, so the streams can stop
             if kind == "events":
-                pending.extend(payload)
-                if len(pending) < _WRITE_BATCH and not out.empty():
+                pending.rows.extend(payload.rows)
+                pending.categories.extend(payload.categories)
+                if len(pending.rows) < _WRITE_BATCH and not out.empty():
                     continue  # more pages queued up while we wrote: one transaction for all
             try:
-                if pending:
+                if pending.rows:
                     stored += store.upsert_events(incident_id, key, pending)
-                    pending = []
+                    pending = EventRows([], [])
                 if kind == "piece":
                     lo, hi = payload
                     pieces_done += 1

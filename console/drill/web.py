@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+import orjson
+
 if TYPE_CHECKING:
     from console.drill.model import Token, User
     from console.drill.state import DrillState
@@ -74,7 +76,12 @@ class Response:
             return b""
         if self.raw is not None:
             return self.raw
-        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        try:
+            # The same compact UTF-8 JSON, several times faster: the drill shares the machine
+            # with the client it serves, and a page of 100 events cost it half a millisecond.
+            return orjson.dumps(self.body)
+        except TypeError:  # integers beyond 64 bits (some fault drills send them), odd keys
+            return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 # --------------------------------------------------------------------------- time helpers

@@ -26,6 +26,7 @@ from console.store.connection import DB_FILENAME
 from console.store.credentials import CREDENTIAL_SORTS, CredentialQuery, CredentialStore
 from console.store.errors import StoreCorruptError, StoreError, StoreFullError
 from console.store.event_counts import EventCounts
+from console.store.event_rows import EventRows, prepare_events
 from console.store.events import EVENT_COLUMNS, EventQuery, EventRids, EventStore, fts_query
 from console.store.incidents import INCIDENT_KINDS, INCIDENT_STATUSES, Incident
 from console.store.journal import (
@@ -83,6 +84,7 @@ __all__ = [
     "EventCounts",
     "EventQuery",
     "EventRids",
+    "EventRows",
     "Incident",
     "JournalEntry",
     "Mark",
@@ -101,6 +103,7 @@ __all__ = [
     "UserRow",
     "canonical_json",
     "fts_query",
+    "prepare_events",
     "user_kind",
 ]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from console.store.values import dbstr, dumps
 from console.timeutil import normalize_ts
@@ -26,9 +26,10 @@ __all__ = [
     "INSERT_EVENT",
     "MAX_BIT",
     "EventQuery",
+    "EventRows",
     "event_categories",
-    "event_row",
     "fts_query",
+    "prepare_events",
     "search_text",
     "sql_order",
 ]
@@ -55,10 +56,12 @@ EVENT_COLUMNS: Final = (
     "details",
 )
 
+#: A row is :func:`prepare_events`' part, then the incident, the scope and the category mask
+#: (added in the writer's transaction, which assigns category bits).
 INSERT_EVENT: Final = (
-    "INSERT INTO audit_events (incident_id, scope, id, created_at, author_id, author_name, "
-    "entity_type, entity_id, entity_path, event_name, category, cat_mask, target_type, "
-    "target_id, target_details, ip_address, summary, details, search_text) "
+    "INSERT INTO audit_events (id, created_at, author_id, author_name, entity_type, "
+    "entity_id, entity_path, event_name, category, target_type, target_id, target_details, "
+    "ip_address, summary, details, search_text, incident_id, scope, cat_mask) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (incident_id, scope, id) DO NOTHING"
 )
@@ -165,9 +168,29 @@ def event_categories(event: Mapping[str, Any]) -> list[str]:
     return names
 
 
-def event_row(
-    incident_id: int, scope: str, event: Mapping[str, Any], mask: int
-) -> tuple[Any, ...] | None:
+class EventRows(NamedTuple):
+    """Events made into rows before the transaction (:func:`prepare_events`), so a loader can
+    do it on another thread while the writer's transaction runs."""
+
+    #: each row without its incident, scope and category mask (see :data:`INSERT_EVENT`)
+    rows: list[tuple[Any, ...]]
+    #: the category names of each row
+    categories: list[tuple[str, ...]]
+
+
+def prepare_events(events: Iterable[Mapping[str, Any]]) -> EventRows:
+    """Normalised events (``AuditEvent.to_dict()`` shape) as rows; records without an id or a
+    time are left out."""
+    out = EventRows([], [])
+    for event in events:
+        row = _event_row(event)
+        if row is not None:
+            out.rows.append(row)
+            out.categories.append(tuple(event_categories(event)))
+    return out
+
+
+def _event_row(event: Mapping[str, Any]) -> tuple[Any, ...] | None:
     event_id = _as_int(event.get("id"))
     created = normalize_ts(event.get("created_at"))
     if event_id is None or not created:
@@ -185,8 +208,6 @@ def event_row(
     )
     author, path, name, target_details, ip, summary = columns
     return (
-        incident_id,
-        scope,
         event_id,
         created,
         _as_int(event.get("author_id")),
@@ -196,7 +217,6 @@ def event_row(
         path,
         name,
         _text(event.get("category")),
-        mask,
         _text(event.get("target_type")),
         _text(event.get("target_id")),
         target_details,
@@ -219,22 +239,24 @@ def search_text(details: object, columns: tuple[str, ...]) -> str:
     if isinstance(message, str) and columns and message in columns[-1]:
         seen.add(message)
     out: list[str] = []
-    stack: list[object] = [details]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, Mapping):
-            stack.extend(reversed(list(value.values())))
-        elif isinstance(value, list | tuple):
-            stack.extend(reversed(value))
-        elif isinstance(value, str):
+
+    def walk(value: object) -> None:
+        if type(value) is str:  # the usual case, first
             if value and value not in seen:
                 seen.add(value)
                 out.append(value)
+        elif isinstance(value, Mapping):
+            for inner in value.values():
+                walk(inner)
+        elif isinstance(value, list | tuple):
+            for inner in value:
+                walk(inner)
+        elif isinstance(value, str):
+            walk(str(value))
         elif isinstance(value, int | float) and not isinstance(value, bool):
-            text = str(value)
-            if text not in seen:
-                seen.add(text)
-                out.append(text)
+            walk(str(value))
+
+    walk(details)
     return dbstr(" ".join(out)) or ""
 
 

@@ -25,9 +25,9 @@ from console.store.event_rows import (
     INSERT_EVENT,
     MAX_BIT,
     EventQuery,
-    event_categories,
-    event_row,
+    EventRows,
     fts_query,
+    prepare_events,
 )
 from console.timeutil import format_iso, parse_ts, utc_now, window_bound
 
@@ -46,29 +46,32 @@ class EventStore(EventQueryStore):
     # -- writing -------------------------------------------------------------------------------
 
     def upsert_events(
-        self, incident_id: int, scope: str, events: Iterable[Mapping[str, Any]]
+        self,
+        incident_id: int,
+        scope: str,
+        events: Iterable[Mapping[str, Any]] | EventRows,
     ) -> int:
-        """Store normalised events (``AuditEvent.to_dict()`` shape); returns how many were new.
+        """Store normalised events (``AuditEvent.to_dict()`` shape, or already made into rows
+        by :func:`prepare_events`); returns how many were new.
 
         Events are immutable on GitLab, so a second copy of one (overlapping windows, a
         refresh) is ignored. Records without an id or a time are skipped, never fatal.
         """
-        events = list(events)
-        if not events:
+        prepared = events if isinstance(events, EventRows) else prepare_events(events)
+        if not prepared.rows:
             return 0
-        names = [event_categories(e) for e in events]
         with self._write() as con:
-            bits = self._category_bits(con, {c for n in names for c in n})
+            bits = self._category_bits(con, {c for n in set(prepared.categories) for c in n})
+            masks: dict[tuple[str, ...], tuple[int, str, int]] = {}
             rows = []
-            for event, categories in zip(events, names, strict=True):
-                mask = 0
-                for name in categories:
-                    mask |= 1 << bits[name]
-                row = event_row(incident_id, scope, event, mask)
-                if row is not None:
-                    rows.append(row)
-            if not rows:
-                return 0
+            for row, names in zip(prepared.rows, prepared.categories, strict=True):
+                tail = masks.get(names)
+                if tail is None:
+                    mask = 0
+                    for name in names:
+                        mask |= 1 << bits[name]
+                    tail = masks[names] = (incident_id, scope, mask)
+                rows.append(row + tail)
             before = con.execute("SELECT coalesce(max(rid), 0) FROM audit_events").fetchone()[0]
             added = max(0, con.executemany(INSERT_EVENT, rows).rowcount)
             # The new rows' full-text entries, in the same transaction (one statement for the
