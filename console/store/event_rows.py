@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
-from console.store.values import dbstr, dumps
+from console.store.values import dbstr, dumps_record
 from console.timeutil import normalize_ts
 
 __all__ = [
@@ -222,7 +222,7 @@ def _event_row(event: Mapping[str, Any]) -> tuple[Any, ...] | None:
         target_details,
         ip,
         summary,
-        dbstr(dumps(details)) or "{}",
+        dbstr(dumps_record(details)) or "{}",
         search_text(details, columns),
     )
 
@@ -240,23 +240,36 @@ def search_text(details: object, columns: tuple[str, ...]) -> str:
         seen.add(message)
     out: list[str] = []
 
-    def walk(value: object) -> None:
-        if type(value) is str:  # the usual case, first
-            if value and value not in seen:
-                seen.add(value)
-                out.append(value)
-        elif isinstance(value, Mapping):
-            for inner in value.values():
-                walk(inner)
-        elif isinstance(value, list | tuple):
-            for inner in value:
-                walk(inner)
-        elif isinstance(value, str):
-            walk(str(value))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            walk(str(value))
+    def walk(values: Iterable[object]) -> None:
+        for value in values:
+            kind = type(value)
+            text: str
+            if isinstance(value, str) and kind is str:  # the usual case, first, no ABC checks
+                text = value
+            elif kind is bool or value is None:
+                continue
+            elif kind is int or kind is float:
+                text = str(value)
+            elif isinstance(value, Mapping):
+                walk(value.values())
+                continue
+            elif isinstance(value, list | tuple):
+                walk(value)
+                continue
+            elif isinstance(value, str | int | float) and not isinstance(value, bool):
+                text = str(value)
+            else:
+                continue
+            if text and text not in seen:
+                seen.add(text)
+                out.append(text)
 
-    walk(details)
+    if isinstance(details, Mapping):
+        walk(details.values())
+    elif isinstance(details, list | tuple):
+        walk(details)
+    else:
+        walk((details,))
     return dbstr(" ".join(out)) or ""
 
 
