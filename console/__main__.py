@@ -1,7 +1,6 @@
 """``python -m console`` — the same entry point as the ``incident-console`` script.
 
-Guarded: a helper process spawned by the console (the audit load's page decoder) imports the
-main module again, and must not start a second console.
+Guarded, so that importing the module (a tool, a test) never starts a console.
 """
 
 from console.cli import main

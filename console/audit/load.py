@@ -228,7 +228,7 @@ def load_events_blocking(
         try:
             await asyncio.gather(*(worker() for _ in range(concurrency)))
         finally:
-            decoder.close()
+            await decoder.aclose()
 
     stop = threading.Event()
     loop = LoopThread(run, lambda: stop.is_set() or is_cancelled(), name="audit-load").start()

@@ -11,7 +11,7 @@ import json
 from console.audit.model import event_fields
 from console.store.event_rows import EventRows, prepare_events
 
-__all__ = ["PageUnreadable", "page_rows", "ready"]
+__all__ = ["PageUnreadable", "page_rows"]
 
 
 class PageUnreadable(ValueError):
@@ -29,8 +29,3 @@ def page_rows(content: bytes) -> tuple[EventRows, int]:
     fields = [event_fields(item) for item in body if isinstance(item, dict)]
     kept = [f for f in fields if f is not None]
     return prepare_events(kept), len(body) - len(kept)
-
-
-def ready() -> bool:
-    """A helper process's first task: importing this module is its start-up."""
-    return True

@@ -7,10 +7,11 @@ pauses) and compares its rows with the in-process decoder's, value for value.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
-import multiprocessing
 import os
 import signal
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def _pages(n: int) -> list[bytes]:
 async def _until_helper(decoder: PageDecoder, first: bytes) -> EventRows:
     rows, _ = await decoder.rows(first)  # decoded here; starts the helper
     for _ in range(1200):  # the helper imports the decoder (about a second on a loaded host)
-        if decoder.in_process:
+        if decoder.helped:
             return rows
         await asyncio.sleep(0.05)
     pytest.fail("the helper process never answered its warm-up")
@@ -63,17 +64,17 @@ async def _until_helper(decoder: PageDecoder, first: bytes) -> EventRows:
 def test_pages_decoded_by_the_helper_equal_the_pages_decoded_here() -> None:
     pages = _pages(5)
 
-    async def run() -> tuple[list[tuple[EventRows, int]], list[int]]:
+    async def run() -> tuple[list[tuple[EventRows, int]], int | None]:
         decoder = PageDecoder(process_after=0)
         try:
             await _until_helper(decoder, pages[0])
-            helpers = [p.pid for p in multiprocessing.active_children()]
-            return [await decoder.rows(p) for p in pages], helpers
+            helper = decoder.helper_pid
+            return [await decoder.rows(p) for p in pages], helper
         finally:
-            decoder.close()
+            await decoder.aclose()
 
-    got, helpers = asyncio.run(run())
-    assert helpers and os.getpid() not in helpers
+    got, helper = asyncio.run(run())
+    assert helper is not None and helper != os.getpid()
     assert got == [page_rows(p) for p in pages]
     assert got[-1][1] == 2 and len(got[-1][0].rows) == 1  # two entries skipped, one kept
 
@@ -87,11 +88,52 @@ def test_an_unreadable_page_is_refused_by_the_helper_as_here() -> None:
                 await decoder.rows(b"<html>502 Bad Gateway</html>")
             return str(caught.value)
         finally:
-            decoder.close()
+            await decoder.aclose()
 
     assert asyncio.run(run()) == "a page that is not JSON"
     with pytest.raises(PageUnreadable, match="not a list"):
         page_rows(b'{"message": "403 Forbidden"}')
+
+
+def test_the_helper_gets_no_token_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat-never-in-the-helper")
+
+    async def run() -> bytes:
+        decoder = PageDecoder(process_after=0)
+        try:
+            await _until_helper(decoder, _pages(1)[0])
+            return Path(f"/proc/{decoder.helper_pid}/environ").read_bytes()
+        finally:
+            await decoder.aclose()
+
+    environ = asyncio.run(run())
+    assert b"PATH=" in environ and b"glpat-never-in-the-helper" not in environ
+
+
+class _CapturedStream(io.StringIO):
+    """What a Textual app puts in ``sys.stderr``: writable, but no file descriptor behind it."""
+
+    def fileno(self) -> int:
+        return -1
+
+
+def test_the_helper_starts_inside_an_app_that_captured_stdout_and_stderr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A multiprocessing pool failed here inside the console ("bad value(s) in fds_to_keep").
+    monkeypatch.setattr(sys, "stderr", _CapturedStream())
+    monkeypatch.setattr(sys, "stdout", _CapturedStream())
+    pages = _pages(2)
+
+    async def run() -> list[tuple[EventRows, int]]:
+        decoder = PageDecoder(process_after=0)
+        try:
+            await _until_helper(decoder, pages[0])
+            return [await decoder.rows(p) for p in pages]
+        finally:
+            await decoder.aclose()
+
+    assert asyncio.run(run()) == [page_rows(p) for p in pages]
 
 
 def test_a_helper_that_dies_leaves_the_decoding_here() -> None:
@@ -101,11 +143,10 @@ def test_a_helper_that_dies_leaves_the_decoding_here() -> None:
         decoder = PageDecoder(process_after=0)
         try:
             await _until_helper(decoder, pages[0])
-            for child in multiprocessing.active_children():
-                os.kill(child.pid or 0, signal.SIGKILL)
-            return [await decoder.rows(p) for p in pages], decoder.in_process
+            os.kill(decoder.helper_pid or 0, signal.SIGKILL)
+            return [await decoder.rows(p) for p in pages], decoder.helped
         finally:
-            decoder.close()
+            await decoder.aclose()
 
     got, still_helped = asyncio.run(run())
     assert got == [page_rows(p) for p in pages]
