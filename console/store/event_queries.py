@@ -81,12 +81,17 @@ class EventQueryStore(EventCountStore):
         if q.event_names:
             clauses.append(f"e.event_name IN ({', '.join('?' * len(q.event_names))})")
             args += sorted(q.event_names)
+        # The literal `!= 'User'` lets SQLite use the partial indexes (schema v7).
         if q.entity:
             clauses.append("e.entity_type = ? AND e.entity_id = ?")
             args += [q.entity[0], q.entity[1]]
+            if q.entity[0] != "User":
+                clauses.append("e.entity_type != 'User'")
         if q.target:
             clauses.append("e.target_type = ? AND e.target_id = ?")
             args += [q.target[0], str(q.target[1])]
+            if q.target[0] != "User":
+                clauses.append("e.target_type != 'User'")
         if q.since:
             clauses.append("e.created_at >= ?")
             args.append(window_bound(q.since, end=False))

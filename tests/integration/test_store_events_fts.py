@@ -320,6 +320,14 @@ def _plan(store: Store, sql: str, args: list[object]) -> str:
 def test_every_main_query_reads_through_an_index(tmp_path: Path) -> None:
     """No query the pane issues scans the events table (a scan is seconds at a million)."""
     store, inc = _two_scopes(tmp_path)
+    # as on a real log: sign-ins about users, now and then an event about a token or a group
+    about = [
+        {**_event(i), "id": 1000 + i, "target_id": str(i), "entity_id": i}
+        | ({"target_type": "User", "entity_type": "User"} if i % 10 else
+           {"target_type": "PersonalAccessToken", "entity_type": "Group"})
+        for i in range(1, 400)
+    ]  # fmt: skip
+    store.upsert_events(inc, "instance", about)
     store._conn().execute("ANALYZE")
     queries = [
         EventQuery(),
@@ -339,6 +347,13 @@ def test_every_main_query_reads_through_an_index(tmp_path: Path) -> None:
             sql = f"SELECT e.rid FROM audit_events e{where} ORDER BY e.created_at DESC LIMIT 60"
             plan = _plan(store, sql, args)
             assert "SCAN e" not in plan.replace("SCAN e USING", "INDEXED"), (q, mode, plan)
+    for q, index in (
+        (EventQuery(target=("PersonalAccessToken", "7")), "audit_events_target"),
+        (EventQuery(entity=("Group", 12)), "audit_events_entity"),
+    ):
+        where, args = store._event_where(inc, q)
+        sql = f"SELECT e.author_id, count(*) FROM audit_events e{where} GROUP BY e.author_id"
+        assert f"USING INDEX {index}" in _plan(store, sql, args), q
     summary = _plan(store, "SELECT sum(n) FROM audit_event_counts WHERE incident_id = ?", [inc])
     assert "SEARCH audit_event_counts USING PRIMARY KEY" in summary
     store.close()
