@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from actions import resumable_count
 from console.context import AppContext
-from console.store.lock import other_writer
+from console.store.lock import claim_writer, other_writer
 from screens.handoff_wiring import (
     HANDOFF_BINDINGS,
     HANDOFF_PANES,
@@ -311,7 +311,12 @@ class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
         self.post_message(
             ReviewProgressLoaded(progress.reviewed, progress.total, bool(progress.root_reviewed))
         )
-        holder = other_writer(store.path, incident_id)
+        # A writable context holds the incident for writing, as a normal start does (claiming
+        # again is a no-op), also when it comes from ``:reconnect`` after an offline resume.
+        if self.ctx.read_only:
+            holder = other_writer(store.path, incident_id)
+        else:
+            holder = claim_writer(store.path, incident_id)
         if holder is not None:
             self.post_message(WriterElsewhereFound(holder.describe()))
         pending = resumable_count(store, incident_id)  # in flight + plan steps not started
