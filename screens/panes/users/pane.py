@@ -172,10 +172,7 @@ class UsersPane(LoadingMixin, ReviewMixin):
 
     def on_mount(self) -> None:
         super().on_mount()
-        cov = self.ctx.coverage
-        if cov is not None and cov.is_admin is False:
-            # The coverage panel said it once at connect; the list itself must keep saying it.
-            self.border_subtitle = "partial list: this token is not an administrator (v: coverage)"
+        self.restore_subtitle()
         self.query_one("#users-progress", ProgressBar).display = False
         self.table.set_sort(self.view.sort, self.view.descending)
         self._requery(with_marks=True)
@@ -249,6 +246,19 @@ class UsersPane(LoadingMixin, ReviewMixin):
         """Rows changed in the store (an action blocked someone): redraw and re-filter."""
         self.table.invalidate(list(user_ids))
         self._requery()
+
+    def watch_coverage(self) -> None:
+        """The capability check answered (at start, or late beside a resume's cached rows)."""
+        self.restore_subtitle()
+
+    def restore_subtitle(self) -> None:
+        """The stale label when offline, else the partial-list note for a non-admin token."""
+        cov = self.coverage
+        if self.stale or cov is None or cov.is_admin:
+            super().restore_subtitle()
+            return
+        # The coverage panel said it once at connect; the list itself must keep saying it.
+        self.border_subtitle = "partial list: this token is not an administrator (v: coverage)"
 
     def went_offline(self) -> None:
         """Offline: the rows are as of the newest user fetch (read in a worker)."""
