@@ -126,6 +126,8 @@ def test_offline_the_users_pane_says_its_rows_are_stale_and_how_old(
         assert isinstance(main, MainScreen)
         pane = main.pane("users")
         assert isinstance(pane, UsersPane)
+        # The check's retries (jittered backoff) can take a while before it fails.
+        await until(pilot, lambda: "OFFLINE" in screen_text(app), timeout=30)
         await until(pilot, lambda: pane.stale_as_of is not None)
         assert pane.stale and str(pane.border_subtitle) == "STALE: data of 2026-11-02 08:30 UTC"
         # and on screen, once the border is repainted
