@@ -38,6 +38,7 @@ from actions import (
 )
 from actions.after_run import adopt_rotation, refresh_after, reread_users
 from actions.multi import run_plans
+from console.context import AppContext
 from console.sanitize import safe
 from console.secret import Secret
 from console.store.lock import WriterElsewhere
@@ -100,7 +101,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: AppContext,
         plan: Plan | None,
         *,
         dry_run: bool = False,
@@ -215,7 +216,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
                     gl,
                     on_step=on_step,
                     cancelled=self._cancel.is_set,
-                    read_only=bool(getattr(self.ctx, "read_only", False)),
+                    read_only=self.ctx.read_only,
                 )
             else:
                 multi = run_plans(
@@ -224,7 +225,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
                     gl,
                     self.plans,
                     dry_run=self.dry_run,
-                    read_only=bool(getattr(self.ctx, "read_only", False)),
+                    read_only=self.ctx.read_only,
                     on_step=on_step,
                     cancelled=self._cancel.is_set,
                 )
