@@ -29,16 +29,9 @@ from actions.model import (
     StepOutcome,
     Target,
 )
+from actions.open_plans import PlanView, StepView, plan_views, resumable_count
 from actions.registry import Registry, action_for, register
-from actions.resume import (
-    PlanView,
-    StepView,
-    finish_plans,
-    plan_views,
-    resumable_count,
-    resume,
-    resume_pending,
-)
+from actions.resume import finish_plans, resume, resume_pending
 from actions.runner import actor_id_of, head_hash, own_token_id, run_plan
 from actions.transport import HttpFailure, get_json, http
 

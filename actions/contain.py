@@ -24,6 +24,8 @@ from typing import Any
 import gitlab
 
 from actions.contain_sources import (
+    AuditInput,
+    EventFields,
     Finding,
     as_int,
     audit_findings,
@@ -164,7 +166,7 @@ def _gpg_findings(gl: gitlab.Gitlab, uid: int, mode: str) -> list[Finding]:
 def build_contain(
     gl: gitlab.Gitlab,
     user_id: int,
-    audit_events: Iterable[Any] = (),
+    audit_events: Iterable[AuditInput] = (),
     *,
     options: ContainOptions | None = None,
     actor_id: int | None = None,
@@ -244,7 +246,7 @@ def _with_value(f: Finding, opts: ContainOptions) -> Finding:
     return Finding(f.group, filled, f.target, f.why)
 
 
-def _disabled_2fa_of_other(e: Any, uid: int) -> bool:
+def _disabled_2fa_of_other(e: EventFields, uid: int) -> bool:
     return (
         str(field(e, "event_name") or "") == "user_disable_two_factor"
         and as_int(field(e, "author_id")) == uid

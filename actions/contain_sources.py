@@ -5,8 +5,9 @@ tokens and keys); only the audit log shows what they created *for other accounts
 impersonation token for root, a PAT on a colleague, an admin flag, a membership, a hook, a
 runner, a deploy token, an OAuth application, a changed variable). Each finding is a
 :class:`Finding`: an action, a target and a line saying why; contain.py orders them into steps.
-Audit events are raw API dicts or ``console.audit.AuditEvent`` objects; all text is raw server
-text (sanitised where it is displayed).
+Audit events are raw API dicts or ``console.audit.AuditEvent`` objects (:data:`AuditInput`);
+:func:`authored_by` turns each into one flat mapping (:data:`EventFields`) that the rest reads.
+All text is raw server text (sanitised where it is displayed).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import gitlab
 
@@ -29,6 +30,12 @@ from actions.settings_actions import RemoveAdmin
 from actions.token_actions import RevokeToken, token_kind_of
 from actions.transport import HttpFailure, get_json
 from actions.variable_actions import SetVariableValue
+from console.audit.model import AuditEvent
+
+#: an audit event as given: a raw API dict or a normalised (cached) event
+AuditInput: TypeAlias = Mapping[str, Any] | AuditEvent
+#: an audit event's top-level fields by name (its ``details`` under ``"details"``)
+EventFields: TypeAlias = Mapping[str, Any]
 
 MAX_PAGES = 50
 _TOKEN_ID = re.compile(r"(?:with id|token_id:)\s*(\d+)")
@@ -63,14 +70,15 @@ def pages(gl: gitlab.Gitlab, path: str, **query: JSON) -> list[Mapping[str, JSON
     return out
 
 
-def field(event: Any, key: str) -> Any:
+def event_fields(event: AuditInput) -> EventFields:
+    """The event's fields by name: a raw dict as it is, a normalised event as its dict."""
+    return event.to_dict() if isinstance(event, AuditEvent) else event
+
+
+def field(event: EventFields, key: str) -> Any:
     """A top-level field of an event, else the same key in its ``details``."""
-    if isinstance(event, Mapping):
-        value = event.get(key)
-        details = event.get("details") or {}
-    else:
-        value = getattr(event, key, None)
-        details = getattr(event, "details", None) or {}
+    value = event.get(key)
+    details = event.get("details") or {}
     if value in (None, "") and isinstance(details, Mapping):
         value = details.get(key)
     return value
@@ -86,10 +94,11 @@ def as_int(value: Any) -> int | None:
     return None
 
 
-def authored_by(events: Iterable[Any], user_id: int, since: str | None) -> list[Any]:
+def authored_by(events: Iterable[AuditInput], user_id: int, since: str | None) -> list[EventFields]:
+    """The events ``user_id`` authored at or after ``since``, oldest first."""
     out = [
         e
-        for e in events
+        for e in map(event_fields, events)
         if as_int(field(e, "author_id")) == user_id
         and (since is None or str(field(e, "created_at") or "") >= since)
     ]
@@ -137,7 +146,7 @@ def _token_target(tok: Mapping[str, JSON]) -> Target:
 
 
 def audit_findings(
-    gl: gitlab.Gitlab, user_id: int, events: Iterable[Any], *, since: str | None = None
+    gl: gitlab.Gitlab, user_id: int, events: Iterable[AuditInput], *, since: str | None = None
 ) -> list[Finding]:
     """Footholds the user's audit trail shows they created for others, or changed."""
     found: list[Finding] = []
@@ -149,7 +158,7 @@ def audit_findings(
     return found
 
 
-def _from_event(gl: gitlab.Gitlab, uid: int, name: str, e: Any) -> Finding | None:
+def _from_event(gl: gitlab.Gitlab, uid: int, name: str, e: EventFields) -> Finding | None:
     entity_type = str(field(e, "entity_type") or "")
     entity_id = as_int(field(e, "entity_id")) or 0
     target_id = as_int(field(e, "target_id"))
@@ -258,7 +267,9 @@ def _from_event(gl: gitlab.Gitlab, uid: int, name: str, e: Any) -> Finding | Non
     return None
 
 
-def _level_back(e: Any, source: str, source_id: int, target_id: int, label: str) -> Finding | None:
+def _level_back(
+    e: EventFields, source: str, source_id: int, target_id: int, label: str
+) -> Finding | None:
     if str(field(e, "change") or "") != "access_level":
         return None
     before, after = level_of(str(field(e, "from") or "")), level_of(str(field(e, "to") or ""))
@@ -272,7 +283,7 @@ def _level_back(e: Any, source: str, source_id: int, target_id: int, label: str)
     )
 
 
-def _token_for_other(gl: gitlab.Gitlab, e: Any, owner_id: int) -> Finding | None:
+def _token_for_other(gl: gitlab.Gitlab, e: EventFields, owner_id: int) -> Finding | None:
     match = _TOKEN_ID.search(str(field(e, "custom_message") or ""))
     if match is None:
         return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from actions.hook_actions import DeleteHook, DisableHook, SetHookSecret
 from actions.key_actions import (
@@ -138,34 +138,49 @@ def spec_by_name(name: str) -> ActionSpec:
     raise KeyError(name)
 
 
-def _attr(row: Any, name: str, default: Any = None) -> Any:
-    if isinstance(row, Mapping):
-        return row.get(name, default)
-    return getattr(row, name, default)
+class FlaggedUser(Protocol):
+    """What a plan reads of a cached user (``console.store.UserRow`` has it)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def state(self) -> str | None: ...
+    @property
+    def is_admin(self) -> bool: ...
+    @property
+    def two_factor(self) -> bool | None: ...
+    @property
+    def kind(self) -> str: ...
 
 
-def user_flags(row: Any) -> frozenset[str]:
+class UserCache(Protocol):
+    """The store's users cache, as far as targets need it."""
+
+    def users_by_ids(self, incident_id: int, ids: Sequence[int]) -> Sequence[FlaggedUser]: ...
+
+
+def user_flags(row: FlaggedUser) -> frozenset[str]:
     """Short flags shown next to a target in the plan."""
     flags: set[str] = set()
-    if _attr(row, "is_admin"):
+    if row.is_admin:
         flags.add("admin")
-    kind = _attr(row, "kind")
-    if kind in ("bot", "service"):
-        flags.add(str(kind))
-    state = _attr(row, "state")
+    if row.kind in ("bot", "service"):
+        flags.add(row.kind)
+    state = row.state
     if state and state != "active":
         flags.add(safe(state, kind="line", max_cells=24))  # server text: shown in the plan
-    two_factor = _attr(row, "two_factor", _attr(row, "two_factor_enabled"))
-    if two_factor is False:
+    if row.two_factor is False:
         flags.add("no 2FA")
-    if clean(_attr(row, "username") or "", kind="username").flagged:
+    if clean(row.username or "", kind="username").flagged:
         flags.add("odd name")
     return frozenset(flags)
 
 
-def user_targets(store: Any, incident_id: int, user_ids: Sequence[int]) -> list[Target]:
+def user_targets(store: UserCache, incident_id: int, user_ids: Sequence[int]) -> list[Target]:
     """Targets for ``user_ids`` in selection order; labels and flags from the store's cache."""
-    rows = {int(_attr(r, "id")): r for r in store.users_by_ids(incident_id, list(user_ids))}
+    rows = {r.id: r for r in store.users_by_ids(incident_id, list(user_ids))}
     out: list[Target] = []
     seen: set[int] = set()
     for uid in user_ids:
@@ -181,9 +196,9 @@ def user_targets(store: Any, incident_id: int, user_ids: Sequence[int]) -> list[
             Target(
                 "user",
                 uid,
-                str(_attr(row, "username") or f"#{uid}"),
+                row.username or f"#{uid}",
                 user_flags(row),
-                {"state": _attr(row, "state"), "is_admin": bool(_attr(row, "is_admin"))},
+                {"state": row.state, "is_admin": row.is_admin},
             )
         )
     return out

@@ -4,8 +4,9 @@
 ``unknown``): already in the desired state → ``done`` ("verified after resume"), no write; not
 reached → re-issued once for convergent actions only; non-convergent ones go to a human.
 :func:`finish_plans` then runs the steps of open plans that never started; :func:`resume` does
-both. :func:`plan_views` shows each step's state. Actions are rebuilt through a
-:class:`~actions.registry.Registry` passed in (this module never imports the package above it).
+both. :func:`actions.open_plans.plan_views` shows each step's state. Actions are rebuilt
+through a :class:`~actions.registry.Registry` passed in (this module never imports the package
+above it).
 
 Only the console holding the incident's writer lock re-checks or re-sends anything: another
 console's in-flight entries are its own.
@@ -17,7 +18,6 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import gitlab
 
@@ -44,16 +44,7 @@ from console.timeutil import parse_ts
 #: how long a request sent just before a crash is given to land before resume re-reads
 SETTLE_S = 5.0
 
-__all__ = [
-    "SETTLE_S",
-    "PlanView",
-    "StepView",
-    "finish_plans",
-    "plan_views",
-    "resumable_count",
-    "resume",
-    "resume_pending",
-]
+__all__ = ["SETTLE_S", "finish_plans", "resume", "resume_pending"]
 
 
 @contextlib.contextmanager
@@ -321,90 +312,3 @@ def resume(
     first.left_pending = rest.left_pending
     first.head_hash = rest.head_hash
     return first
-
-
-# -- the plan as the responder sees it
-
-
-@dataclass(frozen=True)
-class StepView:
-    index: int
-    target: Target
-    state: str  # done | verified after resume | already done | not started | failed | …
-    detail: str = ""
-    attention: dict[str, object] | None = None
-
-
-@dataclass(frozen=True)
-class PlanView:
-    plan_id: int
-    action: str
-    title: str
-    steps: tuple[StepView, ...]
-
-    @property
-    def not_started(self) -> int:
-        return sum(1 for s in self.steps if s.state == "not started")
-
-
-_ENTRY_WORDS = {
-    "done": "done",
-    "noop_already": "already done",
-    "not_found": "not found",
-    "forbidden": "forbidden",
-    "failed": "failed",
-    "intent": "in flight",
-    "sent": "in flight",
-    "unknown": "in flight",
-}
-
-
-def plan_views(
-    store: JournalPort, incident_id: int, *, only_open: bool = True, limit: int = 5
-) -> list[PlanView]:
-    """Each plan with every step's state (journal entries decide started steps)."""
-    plans = store.plans_open(incident_id) if only_open else store.plans_recent(incident_id, limit)
-    views: list[PlanView] = []
-    for plan in plans:
-        steps: list[StepView] = []
-        for s in plan.steps:
-            target = Target(s.target_type, int(s.target_id), s.target_label)
-            if s.state != "started" or s.entry_id is None:
-                word = {
-                    "planned": "not started",
-                    "refused": "refused",
-                    "dropped": "dropped",
-                    "superseded": "taken over",
-                }.get(s.state, s.state)
-                steps.append(StepView(s.index, target, word, s.note or ""))
-                continue
-            entry = store.journal_entry(s.entry_id)
-            extra = dict(entry.extra) if entry is not None else {}
-            word = _ENTRY_WORDS.get(entry.state if entry is not None else "", "in flight")
-            if word == "done" and extra.get("resumed"):
-                word = "verified after resume"
-            att = extra.get("attention")
-            if isinstance(att, dict):
-                word = "needs attention"
-            steps.append(
-                StepView(
-                    s.index,
-                    target,
-                    word,
-                    (entry.error or "") if entry is not None else "",
-                    att if isinstance(att, dict) else None,
-                )
-            )
-        views.append(PlanView(plan.id, plan.action, plan.title, tuple(steps)))
-    return views
-
-
-def resumable_count(store: JournalPort, incident_id: int) -> int:
-    """What the resume prompt counts: entries in flight plus plan steps never started; 0 when
-    another console holds the incident (its work in flight is its own)."""
-    holder = holder_of(store.path, incident_id)
-    if holder is not None and holder.pid != os.getpid():
-        return 0
-    return len(store.journal_pending(incident_id)) + sum(
-        len(p.open_steps) for p in store.plans_open(incident_id)
-    )

@@ -81,6 +81,7 @@ def _once(
             max_retries=0,
         )
     except gitlab.exceptions.GitlabError as exc:
+        # a thread-local: "last" exists only in threads that have had a response
         last: requests.Response | None = getattr(_local, "last", None)
         headers: Mapping[str, str] = last.headers if last is not None else {}
         raise HttpFailure(

@@ -11,7 +11,6 @@ The undo of an unblock is a block; the undo of a block is an unblock, which keep
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from actions import runner_actions, settings_actions  # noqa: F401  (register the pairs)
 from actions.membership_actions import AddMember, ChangeMemberLevel, RemoveMember
@@ -19,6 +18,7 @@ from actions.model import JSON, Action, Plan, Target
 from actions.plan import build_plan
 from actions.registry import action_for
 from actions.resource import int_param, str_param
+from console.store.journal_model import JournalEntry
 
 REVERSE: dict[str, str] = {
     "block_user": "unblock_user",
@@ -43,17 +43,15 @@ def irreversible_reason(action_name: str) -> str:
     return "irreversible: GitLab cannot restore what this removes or replaces"
 
 
-def _field(entry: Any, name: str) -> Any:
-    return entry.get(name) if isinstance(entry, Mapping) else getattr(entry, name, None)
-
-
-def undo_action(entry: Any) -> Action | None:
+def undo_action(entry: JournalEntry) -> Action | None:
     """The action that reverses a ``done`` journal entry, or None when GitLab cannot undo it."""
-    name = str(_field(entry, "action") or "")
-    if _field(entry, "state") != "done" or name not in REVERSE:
+    name = entry.action
+    if entry.state != "done" or name not in REVERSE:
         return None
-    params: Mapping[str, JSON] = _field(entry, "params") or {}
-    pre: Mapping[str, JSON] = _field(entry, "pre_state") or {}
+    params: Mapping[str, JSON] = entry.params
+    # what was read before the change (a JSON object for the pairs above; anything else is
+    # not enough to restore a level)
+    pre: Mapping[str, JSON] = entry.pre_state if isinstance(entry.pre_state, Mapping) else {}
     source, source_id = str_param(params, "source", "group"), int_param(params, "source_id")
     if name == "remove_member":
         level = pre.get("access_level")
@@ -70,24 +68,21 @@ def undo_action(entry: Any) -> Action | None:
     return action_for(REVERSE[name], params if name.endswith("_runner") else {})
 
 
-def undo_plan(entry: Any, *, confirm_credentials: bool = False) -> Plan | None:
+def undo_plan(entry: JournalEntry, *, confirm_credentials: bool = False) -> Plan | None:
     """The plan that reverses ``entry`` on its own target, or None (not done, not reversible,
     or an attempt that sent nothing). Confirmed like any other plan; the undo of a block keeps
     the unblock guard unless ``confirm_credentials`` (the responder's explicit choice)."""
-    if (_field(entry, "extra") or {}).get("not_sent"):
+    if entry.extra.get("not_sent"):
         return None
     action = undo_action(entry)
     if confirm_credentials and action is not None and action.name == "unblock_user":
         action = action_for("unblock_user", {"confirm_credentials": True})
     if action is None:
         return None
-    raw_id = _field(entry, "target_id")
     try:
-        target_id = int(raw_id)
-    except (TypeError, ValueError):
+        target_id = int(entry.target_id)
+    except ValueError:  # a target journaled by a string key: not one the pairs act on
         return None
-    target = Target(
-        str(_field(entry, "target_type") or ""), target_id, str(_field(entry, "target_label") or "")
-    )
+    target = Target(entry.target_type, target_id, entry.target_label)
     plan = build_plan(action, [target])
     return plan if plan.targets else None

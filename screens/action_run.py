@@ -38,10 +38,12 @@ from actions import (
 )
 from actions.after_run import adopt_rotation, refresh_after, reread_users
 from actions.multi import run_plans
+from console.context import AppContext
 from console.sanitize import safe
 from console.secret import Secret
 from console.store.lock import WriterElsewhere
 from screens.messages import CredentialsChanged, OwnTokenRotated, UsersChanged
+from screens.run_cells import describe_failure, outcome_cell, outcome_detail, step_cell
 from screens.safe import safe_cell
 from screens.secret_box import OneTimeSecrets
 from screens.widgets.key_table import KeyTable
@@ -52,37 +54,6 @@ __all__ = ["ActionRunScreen", "FollowUp"]
 #: Builds the screen for a needs-attention step's follow-up (action name, target): the actions
 #: menu passes its plan screen in, so this module never imports the menu (no cycle).
 FollowUp = Callable[[str, Target], Screen[Any]]
-
-_STATE_STYLE = {
-    "done": "green",
-    "noop_already": "green",
-    "would_do": "cyan",
-    "not_found": "yellow",
-    "forbidden": "yellow",
-    "refused": "yellow",
-    "skipped": "dim",
-    "failed": "bold red",
-    "unknown": "bold red",
-    # plan step states shown before a resume runs
-    "not started": "dim",
-    "in flight": "yellow",
-    "verified after resume": "green",
-    "already done": "green",
-    "needs attention": "bold red",
-    "taken over": "dim",
-    "dropped": "dim",
-}
-_STATE_WORD = {
-    "done": "done",
-    "noop_already": "already",
-    "would_do": "would do",
-    "not_found": "not found",
-    "forbidden": "forbidden",
-    "refused": "refused",
-    "skipped": "skipped",
-    "failed": "FAILED",
-    "unknown": "UNKNOWN",
-}
 
 
 class ActionRunScreen(ModalScreen[RunResult | None]):
@@ -100,7 +71,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: AppContext,
         plan: Plan | None,
         *,
         dry_run: bool = False,
@@ -180,9 +151,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         for view in views:
             for step in view.steps:
                 key = self._key(step.index, step.target)
-                cell = Text(step.state, style=_STATE_STYLE.get(step.state, ""))
-                if step.detail:
-                    cell.append("  " + safe(step.detail, kind="line", max_cells=80), style="dim")
+                cell = step_cell(step.state, step.detail)
                 if key in self._rows:
                     table.update_cell(key, "result", cell)
                 else:
@@ -215,7 +184,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
                     gl,
                     on_step=on_step,
                     cancelled=self._cancel.is_set,
-                    read_only=bool(getattr(self.ctx, "read_only", False)),
+                    read_only=self.ctx.read_only,
                 )
             else:
                 multi = run_plans(
@@ -224,7 +193,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
                     gl,
                     self.plans,
                     dry_run=self.dry_run,
-                    read_only=bool(getattr(self.ctx, "read_only", False)),
+                    read_only=self.ctx.read_only,
                     on_step=on_step,
                     cancelled=self._cancel.is_set,
                 )
@@ -233,7 +202,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             self.app.call_from_thread(self._failed, safe(str(exc), kind="line", max_cells=300))
             return
         except Exception as exc:
-            self.app.call_from_thread(self._failed, _describe(exc))
+            self.app.call_from_thread(self._failed, describe_failure(exc))
             return
         if self.resume:
             parts = []
@@ -284,21 +253,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
     def _show_outcome(self, table: DataTable[Any], out: StepOutcome) -> None:
         key = self._key(out.index, out.target)
         self._outcomes[key] = out
-        word = _STATE_WORD.get(out.state, out.state)
-        message = safe(out.message, kind="line", max_cells=200)
-        style = _STATE_STYLE.get(out.state, "")
-        if out.attention is not None:
-            cell = Text("NEEDS ATTENTION", style="bold red")
-            cell.append(
-                "  " + safe(out.attention.text, kind="line", max_cells=120) + "  (v)", style="bold"
-            )
-        elif message.lower().startswith(word.lower()):
-            cell = Text(message, style=style)
-        else:
-            cell = Text(word, style=style)
-            if message:
-                cell.append("  " + message, style="dim")
-        table.update_cell(key, "result", cell)
+        table.update_cell(key, "result", outcome_cell(out))
         if self._highlighted_key() == key:
             self._show_detail(key)
         if out.secret is not None and "console token" not in out.target.flags:
@@ -319,17 +274,7 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
         if out is None:
             detail.update("")
             return
-        line = Text(f"#{out.target.id}: ", style="bold")
-        line.append(safe(out.message, kind="line", max_cells=300))
-        if out.request_id:
-            line.append(
-                f"  (request {safe(out.request_id, kind='line', max_cells=40)})", style="dim"
-            )
-        if out.attention is not None and out.attention.action:
-            line.append(
-                f"\nv: {safe(out.attention.text, kind='line', max_cells=120)}", style="bold yellow"
-            )
-        detail.update(line)
+        detail.update(outcome_detail(out))
 
     @on(DataTable.RowHighlighted, "#run-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -446,12 +391,3 @@ class ActionRunScreen(ModalScreen[RunResult | None]):
             self.notify("Still running: press c to cancel after the current target.", markup=False)
             return
         self.dismiss(self.result)
-
-
-def _describe(exc: BaseException) -> str:
-    try:
-        from console.errors import describe_error
-
-        return describe_error(exc).one_line()
-    except Exception:
-        return safe(f"{type(exc).__name__}: {exc}", kind="line", max_cells=200)

@@ -3,34 +3,32 @@ or a halt left to finish, and which account the console acts as. Small store rea
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from actions import plan_views
 from console.sanitize import safe
 from console.store.lock import LockHolder, other_writer
 
+if TYPE_CHECKING:
+    from console.context import AppContext
+
 __all__ = ["actor_id", "not_started", "other_console", "pending_count", "writer_notice"]
 
 
-def actor_id(ctx: Any) -> int | None:
-    """The acting account's id, if the session already knows it (the engine re-checks)."""
-    conn = getattr(ctx, "connection", None)
-    for obj in (getattr(ctx, "coverage", None), conn, getattr(conn, "user", None)):
-        for name in ("actor_id", "user_id", "id"):
-            value = getattr(obj, name, None) if obj is not None else None
-            if isinstance(value, int):
-                return value
-    return None
+def actor_id(ctx: AppContext) -> int | None:
+    """The acting account's id, if the capability check has found it (the engine re-checks)."""
+    cov = ctx.coverage
+    return cov.user_id if cov is not None else None
 
 
-def pending_count(ctx: Any) -> int:
+def pending_count(ctx: AppContext) -> int:
     try:
         return len(ctx.store.journal_pending(ctx.incident_id))
     except Exception:
         return 0
 
 
-def not_started(ctx: Any) -> int:
+def not_started(ctx: AppContext) -> int:
     """Steps of open plans that never reached the wire (a kill, a halt, a cancel)."""
     try:
         return sum(v.not_started for v in plan_views(ctx.store, ctx.incident_id))
@@ -38,7 +36,7 @@ def not_started(ctx: Any) -> int:
         return 0
 
 
-def other_console(ctx: Any) -> LockHolder | None:
+def other_console(ctx: AppContext) -> LockHolder | None:
     """Another console holding this incident for writing (then this one only reads)."""
     try:
         return other_writer(ctx.store.path, ctx.incident_id)

@@ -23,6 +23,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from actions.plan import TOKEN_ACTIONS, USER_ACTIONS
+from console.context import AppContext
 from screens.action_status import (
     not_started,
     other_console,
@@ -47,12 +48,12 @@ __all__ = [
 CSS_PATH = stylesheet("actions.tcss")
 
 
-def open_actions_menu(app: App[Any], ctx: Any, user_ids: Sequence[int]) -> None:
+def open_actions_menu(app: App[Any], ctx: AppContext, user_ids: Sequence[int]) -> None:
     """Open the actions menu for ``user_ids`` (the selection, or the highlighted user)."""
     app.push_screen(ActionsMenuScreen(ctx, [int(u) for u in user_ids]))
 
 
-def open_resume(app: App[Any], ctx: Any) -> None:
+def open_resume(app: App[Any], ctx: AppContext) -> None:
     """Re-check actions a crash left pending and finish the plans it interrupted (call at
     startup when there is something to resume); non-repeatable actions go to a human."""
     from screens.action_run import ActionRunScreen
@@ -60,7 +61,9 @@ def open_resume(app: App[Any], ctx: Any) -> None:
     app.push_screen(ActionRunScreen(ctx, None, resume=True, follow_up=follow_up_screens(ctx)))
 
 
-def open_token_actions_menu(app: App[Any], ctx: Any, tokens: Sequence[Mapping[str, Any]]) -> None:
+def open_token_actions_menu(
+    app: App[Any], ctx: AppContext, tokens: Sequence[Mapping[str, Any]]
+) -> None:
     """Open the actions menu for personal access tokens (GitLab token JSON: ``id``, ``name``,
     ``user_id``, ``scopes``, ``active``/``revoked``)."""
     app.push_screen(ActionsMenuScreen(ctx, [], tokens=[dict(t) for t in tokens]))
@@ -79,7 +82,7 @@ class ActionsMenuScreen(ModalScreen[None]):
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: AppContext,
         user_ids: list[int],
         *,
         dry_run: bool | None = None,
@@ -90,9 +93,9 @@ class ActionsMenuScreen(ModalScreen[None]):
         self.user_ids = user_ids
         self.tokens = tokens
         self.specs = TOKEN_ACTIONS if tokens is not None else USER_ACTIONS
-        self.dry_run = bool(getattr(ctx, "dry_run", False)) if dry_run is None else dry_run
+        self.dry_run = ctx.dry_run if dry_run is None else dry_run
         self.locked_by = other_console(ctx)
-        self.read_only = bool(getattr(ctx, "read_only", False)) or self.locked_by is not None
+        self.read_only = ctx.read_only or self.locked_by is not None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="actions-box", classes="dialog"):
@@ -202,7 +205,7 @@ class ActionsMenuScreen(ModalScreen[None]):
 
     def action_toggle_dry_run(self) -> None:
         # A session started with --dry-run stays a dry run.
-        self.dry_run = not self.dry_run or bool(getattr(self.ctx, "dry_run", False))
+        self.dry_run = not self.dry_run or self.ctx.dry_run
         self._refresh()
 
     def action_close(self) -> None:

@@ -67,11 +67,13 @@ class ConnectingScreen(Screen[None]):
     ``/alice`` before the list appears gets the search they typed.
     """
 
-    typeahead = "hold"
-
     def __init__(self) -> None:
         super().__init__()
         self._step = "Starting…"
+
+    def typeahead(self) -> str:
+        """Keys typed while starting wait for the main screen."""
+        return "hold"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="connecting-box"):

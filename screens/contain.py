@@ -37,6 +37,7 @@ from actions.contain import (
     with_variable_values,
 )
 from actions.contain_sources import cached_events_of, pages
+from console.context import AppContext
 from console.sanitize import safe
 from console.secret import Secret
 from console.store.lock import WriterElsewhere
@@ -64,7 +65,7 @@ class ContainScreen(ModalScreen[None]):
         Binding("ctrl+x", "cancel_run", "Cancel run"),
     ]
 
-    def __init__(self, ctx: Any, user_id: int) -> None:
+    def __init__(self, ctx: AppContext, user_id: int) -> None:
         super().__init__(classes="actions-modal")
         self.ctx = ctx
         self.user_id = int(user_id)
@@ -105,8 +106,8 @@ class ContainScreen(ModalScreen[None]):
     def options(self) -> ContainOptions:
         gpg = GPG_CHOICES[self.query_one("#contain-gpg", RadioSet).pressed_index or 0][0]
         admin = self.query_one("#contain-admin", Checkbox).value
-        window = getattr(self.ctx.incident, "window_start", None)
-        return ContainOptions(gpg=gpg, remove_admin=admin, since=str(window) if window else None)
+        window = self.ctx.incident.window_start
+        return ContainOptions(gpg=gpg, remove_admin=admin, since=window or None)
 
     @work(thread=True, exclusive=True, group="contain-build", exit_on_error=False)
     def _build(self, opts: ContainOptions) -> None:
@@ -247,8 +248,8 @@ class ContainScreen(ModalScreen[None]):
                 self.ctx.incident_id,
                 gl,
                 playbook,
-                dry_run=bool(getattr(self.ctx, "dry_run", False)),
-                read_only=bool(getattr(self.ctx, "read_only", False)),
+                dry_run=self.ctx.dry_run,
+                read_only=self.ctx.read_only,
                 on_step=on_step,
                 cancelled=self._cancel.is_set,
                 actor_id=actor_id(self.ctx),
@@ -353,7 +354,7 @@ def _describe(exc: BaseException) -> str:
         return safe(f"{type(exc).__name__}: {exc}", kind="line", max_cells=200)
 
 
-def open_contain(app: Any, ctx: Any, user_id: int | None) -> None:
+def open_contain(app: Any, ctx: AppContext, user_id: int | None) -> None:
     """The Contain key (``!``) on a user: the users list, the dossier, an audit event's author."""
     if user_id is None:
         app.notify("No user here to contain.", markup=False)

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from weakref import WeakKeyDictionary
 
 from textual import events
@@ -62,11 +62,19 @@ HOLD_LIMIT = 30.0
 _BYPASS = frozenset({"ctrl+q", "ctrl+c"})
 
 
+@runtime_checkable
+class TakesTypeahead(Protocol):
+    """A screen that says what to do with keys sent before it was ready."""
+
+    def typeahead(self) -> str: ...
+
+
 def typeahead_of(screen: Screen[object]) -> Typeahead:
     """What ``screen`` wants done with keys sent before it was ready (default: drop them)."""
-    policy = getattr(screen, "typeahead", None)
-    value = policy() if callable(policy) else policy
-    return value if value in ("hold", "accept") else "drop"
+    value = screen.typeahead() if isinstance(screen, TakesTypeahead) else "drop"
+    if value == "hold":
+        return "hold"
+    return "accept" if value == "accept" else "drop"
 
 
 class KeyGate:
@@ -213,6 +221,8 @@ class KeyGate:
 
     def _finished(self, event: Typed) -> bool:
         """Handled: a widget stopped it (an Input took the character) or it reached the app."""
+        # Textual has no public "was stopped" flag; read its private one defensively, so a
+        # renamed attribute makes the gate wait for arrival instead of crashing.
         return id(event) in self._arrived or bool(getattr(event, "_stop_propagation", False))
 
     def _pumps(self) -> list[MessagePump]:
@@ -303,7 +313,7 @@ async def _probe(pumps: Iterable[MessagePump], timeout: float) -> bool:
 def _quiet(pumps: Iterable[MessagePump]) -> bool:
     """No message waiting on any of ``pumps`` (Textual keeps each pump's queue private)."""
     for pump in pumps:
-        queue = getattr(pump, "_message_queue", None)
+        queue = getattr(pump, "_message_queue", None)  # private: absent means "nothing known"
         if queue is not None and not queue.empty():
             return False
     return True

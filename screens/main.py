@@ -1,28 +1,24 @@
 """The main screen: header, the three panes in a ContentSwitcher, and the footer.
 
 It owns which pane is showing (saved to the store's ui_state, debounced, so a kill -9 brings the
-responder back to the same place) and routes the app's generic keys (/, enter, space, a, escape)
-to the active pane. Panes save their own filters and selection.
+responder back to the same place: ``resume_wiring.py``, with the writer lock and interrupted
+actions) and routes the app's generic keys (/, enter, space, a, escape) to the active pane.
+Panes save their own filters and selection.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer
 from textual.worker import Worker, WorkerState
 
-from actions import resumable_count
 from console.context import AppContext
-from console.store.lock import other_writer
 from screens.handoff_wiring import (
     HANDOFF_BINDINGS,
     HANDOFF_PANES,
@@ -33,18 +29,15 @@ from screens.handoff_wiring import (
 from screens.header import ConsoleHeader
 from screens.incident_screen import IncidentScreen
 from screens.messages import (
-    InterruptedActionsFound,
     PaneActivated,
-    ReviewProgressLoaded,
-    UiStateLoaded,
 )
 from screens.pane_links import PaneLinksMixin
-from screens.panes.base import Pane, RecordPane
+from screens.panes.base import RecordPane
 from screens.panes.users.messages import ReviewProgressChanged
+from screens.resume_wiring import ResumeMixin
 from screens.runbook import RunbookPane
 from screens.startup_resume import offline_line
 from screens.widgets.command_line import COMMANDS, CommandLine, command_argument, parse_command
-from screens.widgets.debounce import Debouncer
 
 __all__ = ["PANES", "MainScreen", "PaneFactory", "default_pane_factories"]
 
@@ -55,21 +48,11 @@ PANES: dict[str, str] = {
     "credentials": "Credentials",
     **HANDOFF_PANES,
 }
-ACTIVE_PANE_KEY = "active_pane"
 # The app's generic key names and the action names panes actually use for them.
 _ALIASES: dict[str, tuple[str, ...]] = {
     "back": ("back", "escape"),
     "toggle_select": ("toggle_select", "toggle_selection"),
 }
-RESTORE_WAIT = 3.0  # seconds: the longest typed keys wait for the saved view and first rows
-SAVE_DELAY = 0.5  # seconds: coalesces quick 1-2-3 presses into one small write
-
-
-@dataclass
-class WriterElsewhereFound(Message):
-    """Another console holds this incident for writing (this one only reads)."""
-
-    holder: str
 
 
 def default_pane_factories() -> dict[str, PaneFactory]:
@@ -86,7 +69,7 @@ def default_pane_factories() -> dict[str, PaneFactory]:
     }
 
 
-class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
+class MainScreen(ResumeMixin, PaneLinksMixin, HandoffMixin, IncidentScreen):
     """Shows one incident on one instance; built once the startup flow has a context."""
 
     # The footer has room for about six keys at 80 columns, so it shows the active pane's
@@ -128,24 +111,7 @@ class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
         self.offline = offline
         self._factories = dict(panes or default_pane_factories())
         self._panes: dict[str, Widget] = {}
-        self._saver = Debouncer(self, SAVE_DELAY, self._save_active_pane)
         self.active_pane = next(iter(self._factories))
-        self._restored = False
-        self._waited = False
-
-    def typeahead(self) -> str:
-        """Keys typed before the list appears wait (``screens.key_gate``), then all arrive.
-
-        Ready means the saved view is restored and the active pane shows rows (a ``c`` typed
-        at an empty, still loading list would mark nobody), or ``RESTORE_WAIT`` has passed.
-        """
-        if self._waited:
-            return "accept"
-        if not self._restored:
-            return "hold"
-        pane = self.pane()
-        empty = isinstance(pane, RecordPane) and pane.table.row_count == 0
-        return "hold" if empty else "accept"
 
     def compose(self) -> ComposeResult:
         yield ConsoleHeader(id="header")
@@ -173,18 +139,13 @@ class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
             read_only=self.ctx.read_only,
             dry_run=self.ctx.dry_run,
         )
-        self._load_saved_state()
+        self.open_saved_state()
         self.cache_coverage()
         self._link_credentials()
         if self.offline:
             for pane in self._panes.values():
                 if isinstance(pane, RecordPane):
                     pane.went_offline()
-        # If the saved state cannot be read, typed keys must not wait for it forever.
-        self.set_timer(RESTORE_WAIT, self._stop_holding_keys)
-
-    def _stop_holding_keys(self) -> None:
-        self._waited = True
 
     # -- pane switching ------------------------------------------------------------------
     def pane(self, key: str | None = None) -> Widget:
@@ -302,88 +263,6 @@ class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
         open_actions_menu(self.app, self.ctx, ids)
         return True
 
-    # -- resume --------------------------------------------------------------------------
-    @work(thread=True, group="ui-state", exit_on_error=False)
-    def _load_saved_state(self) -> None:
-        store, incident_id = self.ctx.store, self.ctx.incident_id
-        self.post_message(UiStateLoaded(dict(store.load_ui_state(incident_id) or {})))
-        progress = store.review_progress(incident_id)
-        self.post_message(
-            ReviewProgressLoaded(progress.reviewed, progress.total, bool(progress.root_reviewed))
-        )
-        holder = other_writer(store.path, incident_id)
-        if holder is not None:
-            self.post_message(WriterElsewhereFound(holder.describe()))
-        pending = resumable_count(store, incident_id)  # in flight + plan steps not started
-        if pending:
-            self.post_message(InterruptedActionsFound(pending))
-
-    @on(InterruptedActionsFound)
-    def _offer_resume(self, message: InterruptedActionsFound) -> None:
-        """A crash left journaled actions unfinished: re-check them before anything else."""
-        from screens.actions_menu import open_resume
-        from screens.confirm import ConfirmScreen
-
-        count = message.count
-        body = (
-            f"{count} action{'s' if count != 1 else ''} were journaled but not confirmed when "
-            "the console stopped. Re-checking reads each target from GitLab first: what already "
-            "happened is marked done without sending it again; only repeatable actions (block, "
-            "unblock, revoke) are re-sent; rotations and password resets go to you."
-        )
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                open_resume(self.app, self.ctx)
-            else:
-                self.notify(
-                    "Interrupted actions stay pending: a, then r re-checks them.",
-                    markup=False,
-                    severity="warning",
-                )
-
-        self.app.push_screen(
-            ConfirmScreen("Interrupted actions found", body, yes="re-check now", no="later"),
-            answered,
-        )
-
-    @on(UiStateLoaded)
-    def _restore(self, message: UiStateLoaded) -> None:
-        state = message.state
-        for key, pane in self._panes.items():
-            saved = state.get(key)
-            if isinstance(pane, Pane) and isinstance(saved, dict):
-                pane.restore(saved)
-        active = state.get(ACTIVE_PANE_KEY)
-        key = active if isinstance(active, str) and active in self._panes else self.active_pane
-        focused = self.focused
-        # Typed keys reach this screen only once it is restored (``typeahead``), unless
-        # RESTORE_WAIT ran out first: only then can the focus be the responder's doing (not
-        # Textual's first focus, e.g. on a kept search box the restore shows, or just hid).
-        typing = (
-            self._waited
-            and focused is not None
-            and focused.display
-            and self.pane(key) in focused.ancestors
-        )
-        if key == self.active_pane and typing:
-            # Already there and the responder has started typing (e.g. in the search box):
-            # do not pull the focus back to the table under their fingers.
-            self.show_pane(key, save=False, focus=False)
-        else:
-            self.show_pane(key, save=False)
-        self._restored = True
-
-    def _schedule_save(self) -> None:
-        self._saver.call()
-
-    def _save_active_pane(self) -> None:
-        self._write_ui_state(ACTIVE_PANE_KEY, self.active_pane)
-
-    @work(thread=True, group="ui-state", exit_on_error=False)
-    def _write_ui_state(self, key: str, value: Any) -> None:
-        self.ctx.store.save_ui_state(self.ctx.incident_id, key, value)
-
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         """The screen's own workers (state, incident): a failure is said, never a crash.
@@ -402,17 +281,6 @@ class MainScreen(PaneLinksMixin, HandoffMixin, IncidentScreen):
             severity="error",
             timeout=10,
         )
-
-    # -- header updates ------------------------------------------------------------------
-    @on(ReviewProgressLoaded)
-    def _progress_loaded(self, message: ReviewProgressLoaded) -> None:
-        header = self.query_one(ConsoleHeader)
-        if header.state.review is None:  # the pane's own report is newer than the store's
-            header.update(review=(message.reviewed, message.total, message.root_reviewed))
-
-    @on(WriterElsewhereFound)
-    def _writer_elsewhere(self, message: WriterElsewhereFound) -> None:
-        self.query_one(ConsoleHeader).update(lock_holder=message.holder)
 
     def on_users_pane_review_progress_changed(self, message: ReviewProgressChanged) -> None:
         self.query_one(ConsoleHeader).update(

@@ -34,6 +34,7 @@ from actions.plan import (
     token_targets,
     user_targets,
 )
+from console.context import AppContext
 from screens.action_status import actor_id
 from screens.safe import safe_text
 from styles import stylesheet
@@ -47,7 +48,7 @@ PLAN_LINES = 200
 _TOKEN_OPS = {"revoke_token": "revoke", "rotate_token": "rotate"}
 
 
-def follow_up_screens(ctx: Any) -> Callable[[str, Target], Screen[Any]]:
+def follow_up_screens(ctx: AppContext) -> Callable[[str, Target], Screen[Any]]:
     """The run screen's ``v``: the plan for a needs-attention step's follow-up (e.g. revoke
     the new token whose value was lost), confirmed like any other plan."""
 
@@ -69,7 +70,7 @@ class PlanScreen(ModalScreen[None]):
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: AppContext,
         spec: ActionSpec,
         user_ids: Sequence[int],
         *,

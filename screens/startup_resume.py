@@ -115,11 +115,13 @@ def show_checked(
     screen: Screen[Any], coverage: Coverage, read_only: bool, lock_holder: str | None
 ) -> None:
     """The check passed after the main ``screen`` opened: the header names the identity and
-    the mode."""
+    the mode, and the panes get the coverage (the users pane notes a partial list)."""
     changes: dict[str, object] = {"identity": coverage.username or "", "read_only": read_only}
     if lock_holder is not None:
         changes["lock_holder"] = lock_holder
     screen.query_one(ConsoleHeader).update(**changes)
+    for pane in screen.query(RecordPane):
+        pane.coverage = coverage
 
 
 class _Drill(Protocol):

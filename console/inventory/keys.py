@@ -24,8 +24,8 @@ from console.api.aio import AsyncGet, ReadCancelled, ReadFailed, WaitFn, json_li
 from console.api.bridge import LoopCancelled, run_in_loop_thread
 from console.config import ConnectionConfig, build_httpx
 from console.errors import describe_error
+from console.inventory.flags import credential_flags
 from console.inventory.model import KIND_ORDER, ROTATE_HINTS, is_urgent
-from console.inventory.rows import credential_flags
 from console.problem import Problem, ProblemError
 from console.secret import Secret
 from console.store import UserQuery

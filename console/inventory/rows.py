@@ -1,4 +1,4 @@
-"""Row builders, one per inventory source, and the review flags they attach.
+"""Row builders, one per inventory source; the review flags they attach are in ``flags.py``.
 
 Each builder keeps only allow-listed fields: a CI/CD variable's value never reaches a row.
 """
@@ -6,10 +6,17 @@ Each builder keeps only allow-listed fields: a CI/CD variable's value never reac
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from console.inventory.flags import (
+    ADMIN_SCOPES,
+    UNUSED_DAYS,
+    credential_flags,
+    in_window,
+    parse_window,
+)
 from console.inventory.model import ROTATE_HINTS, Credential
 from console.secret import redact_url
 from console.timeutil import parse_ts
@@ -27,65 +34,6 @@ __all__ = [
     "token_row",
     "variable_row",
 ]
-
-ADMIN_SCOPES = frozenset({"sudo", "admin_mode"})
-UNUSED_DAYS = 90
-
-
-def _in_window(value: str | None, window: tuple[datetime, datetime] | None) -> bool:
-    when = parse_ts(value)
-    return window is not None and when is not None and window[0] <= when <= window[1]
-
-
-def credential_flags(
-    *,
-    kind: str,
-    created_at: str | None,
-    last_used_at: str | None,
-    expires_at: str | None,
-    scopes: Sequence[str],
-    state: str,
-    window: tuple[datetime, datetime] | None,
-    now: datetime,
-    expiry_applies: bool,
-    tracks_use: bool,
-    protected: bool | None = None,
-) -> list[str]:
-    """The review flags that apply to one credential (plain words, most urgent first)."""
-    flags: list[str] = []
-    live = state in ("active", "online", "offline", "paused", "stale", "never_contacted", "")
-    if ADMIN_SCOPES & set(scopes):
-        flags.append("admin scope")
-    elif "api" in scopes:
-        flags.append("api scope")
-    if _in_window(created_at, window):
-        flags.append("created in incident window")
-    if tracks_use and _in_window(last_used_at, window):
-        flags.append("used in incident window")
-    if expiry_applies and live and not expires_at:
-        flags.append("never expires")
-    if tracks_use and live:
-        used = parse_ts(last_used_at)
-        if used is None:
-            flags.append("never used")
-        elif now - used >= timedelta(days=UNUSED_DAYS):
-            flags.append(f"unused {UNUSED_DAYS}+ days")
-    if protected:
-        flags.append("protected variable")
-    if kind == "impersonation":
-        flags.append("impersonation")
-    return flags
-
-
-def parse_window(
-    window: tuple[datetime | str, datetime | str] | None,
-) -> tuple[datetime, datetime] | None:
-    if window is None:
-        return None
-    lo, hi = parse_ts(window[0]), parse_ts(window[1])
-    if lo is None or hi is None:
-        return None
-    return (lo, hi) if lo <= hi else (hi, lo)
 
 
 def _s(value: object) -> str | None:
@@ -300,7 +248,7 @@ def runner_row(
     )
     if runner_type == "instance_type" or raw.get("is_shared"):
         flags.insert(0, "instance runner")
-    if _in_window(_s(raw.get("contacted_at")), window):
+    if in_window(_s(raw.get("contacted_at")), window):
         flags.append("contacted in incident window")
     owner = {"instance_type": "instance", "group_type": "group", "project_type": "project"}.get(
         runner_type, runner_type

@@ -20,7 +20,7 @@ Subclasses give the columns, the row source, the view (a frozen dataclass) and a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 from rich.text import Text
 from textual import on
@@ -29,6 +29,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -45,6 +46,9 @@ from screens.widgets.filter_bar import FilterBar
 from screens.widgets.problem_box import ProblemBox
 from screens.widgets.search_input import SearchInput
 from screens.widgets.virtual_table import Column, RowKey, VirtualTable
+
+if TYPE_CHECKING:
+    from console.capabilities import Coverage
 
 __all__ = ["DetailsTable", "Pane", "RecordPane", "detail_text"]
 
@@ -84,6 +88,10 @@ class RecordPane(HeldFirstFetch, WaitCountdown, SavesPaneState, Vertical, Generi
         Binding("escape", "back", "Back: close search, clear search, then filters", show=False),
     ]
 
+    coverage: reactive[Coverage | None] = reactive(None, init=False)
+    """What the capability check found (None until it has answered). Set from the context at
+    construction; a resume's check answers after the pane mounted, and the screen sets it then."""
+
     class CacheMissed(Message):
         """The local cache had nothing for this view: fetch from GitLab (posted by a worker)."""
 
@@ -97,6 +105,7 @@ class RecordPane(HeldFirstFetch, WaitCountdown, SavesPaneState, Vertical, Generi
         self.loading = False
         self.stale = False
         self.stale_as_of: str | None = None
+        self.set_reactive(RecordPane.coverage, ctx.coverage)
         self._pending_select: RowKey | None = None
         self._table: VirtualTable = self.make_table()
 

@@ -248,6 +248,26 @@ def test_sorting(store: Store, incident: Any) -> None:
         ids(store, incident, sort="raw; DROP TABLE users")
 
 
+def test_streamed_user_rows_follow_the_ids_order_and_filters(store: Store, incident: Any) -> None:
+    """Exports stream whole rows in batches: the same users, in the same order, as the ids."""
+    store.set_risk(incident.id, {5: (10, ["x"]), 2: (30, ["y"]), 7: (10, ["z"])})
+    store.set_mark(incident.id, "user", 4, "flagged", note="bot token")
+    store.set_mark(incident.id, "user", 2, "cleared")
+    queries = [
+        UserQuery(),
+        UserQuery(sort="risk", descending=True),
+        UserQuery(sort="mark", descending=True),
+        UserQuery(sort="username", filters=frozenset({"unreviewed"})),
+        UserQuery(search="a", filters=frozenset({"admins"})),
+    ]
+    for q in queries:
+        rows = list(store.iter_user_rows(incident.id, q, batch=2))  # several batches of 2
+        assert [r.id for r in rows] == store.user_ids(incident.id, q), q
+        assert rows == store.users_by_ids(incident.id, [r.id for r in rows]), q
+    flagged = next(store.iter_user_rows(incident.id, UserQuery(filters=frozenset({"flagged"}))))
+    assert (flagged.id, flagged.mark, flagged.note) == (4, "flagged", "bot token")
+
+
 def test_set_risk_replace(store: Store, incident: Any) -> None:
     store.set_risk(incident.id, {1: (40, ["admin without 2FA"]), 2: (20, ["new"])})
     store.set_risk(incident.id, {2: (5, ["later"])})

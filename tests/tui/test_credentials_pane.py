@@ -165,9 +165,11 @@ def test_resume_restores_filters_selection_and_marks_from_the_cache(tmp_path: Pa
             pane = app.query_one(CredentialsPane)
             if restore is not None:
                 pane.restore(restore)
-                await pilot.pause()
-                assert pane.selected_key() == "deploy_key:11"
-                assert {r.kind for r in pane.shown} == {"deploy_key", "deploy_token"}
+                # the restored view's query runs in a worker: wait for its rows and cursor
+                await until(pilot, lambda: pane.selected_key() == "deploy_key:11")
+                await until(
+                    pilot, lambda: {r.kind for r in pane.shown} == {"deploy_key", "deploy_token"}
+                )
             if restore is None:
                 assert pane.source.cells(["pat:1"])["pat:1"]["mark"].plain == "✓"
             return pane

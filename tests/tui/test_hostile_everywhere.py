@@ -351,9 +351,19 @@ def test_raw_dates_ids_and_states_in_cells_are_sanitised() -> None:
 
 
 def test_plan_flags_from_server_state_are_sanitised() -> None:
+    from types import SimpleNamespace
+
     from actions.plan import user_flags
 
-    flags = user_flags({"username": "x", "state": "blocked\x1b]52;c;aGk=\x07"})
+    row = SimpleNamespace(
+        id=1,
+        username="x",
+        state="blocked\x1b]52;c;aGk=\x07",
+        is_admin=False,
+        two_factor=None,
+        kind="human",
+    )
+    flags = user_flags(row)
     assert all(not FORBIDDEN.search(f) for f in flags), flags
     assert any(f.startswith("blocked␛]52") for f in flags), flags
 

@@ -99,3 +99,50 @@ def test_resume_with_a_refused_token_stays_read_only_and_says_why(
         assert any("GitLab check failed" in n.message for n in app._notifications)
 
     run_app(app, script)
+
+
+def test_a_non_admin_check_that_answers_after_the_cached_rows_notes_the_partial_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from console.drill.server import DrillOptions, DrillServer
+    from screens.panes.users import UsersPane
+
+    released = threading.Event()
+
+    def hold(method: str, path: str) -> None:
+        released.wait(30)  # the check waits until the cached rows are on screen
+        return None
+
+    server = DrillServer(DrillOptions(users=50, fault=hold))
+    url = server.start()
+    users = [
+        {"id": i, "username": f"cached{i}", "name": f"Cached {i}", "state": "active"}
+        for i in (1, 2, 3)
+    ]
+    cache_incident(url, profile="env", users=users)
+    monkeypatch.setenv("GITLAB_URL", url)
+    monkeypatch.setenv("GITLAB_TOKEN", DrillServer.USER_TOKEN)
+    app = IncidentConsoleApp(Launch(resume=True), panes={**FAKE_PANES, "users": UsersPane})
+
+    async def script(pilot: Any) -> None:
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        pane = main.pane("users")
+        assert isinstance(pane, UsersPane)
+        await until(pilot, lambda: "cached2" in screen_text(app), timeout=30)
+        assert main.ctx.coverage is None and "not an administrator" not in screen_text(app)
+
+        released.set()
+        await until(pilot, lambda: main.ctx.coverage is not None, timeout=30)
+        assert main.ctx.coverage is not None and not main.ctx.coverage.is_admin
+        assert app.screen is main  # the same pane, mounted before the check answered
+        await until(
+            pilot, lambda: "partial list: this token is not an administrator" in screen_text(app)
+        )
+
+    try:
+        run_app(app, script)
+    finally:
+        released.set()
+        server.stop()

@@ -521,6 +521,27 @@ def test_a_non_admin_token_keeps_saying_the_list_is_partial(tmp_path: Path) -> N
     asyncio.run(run())
 
 
+def test_a_non_admin_coverage_that_arrives_after_mount_still_says_the_list_is_partial(
+    tmp_path: Path,
+) -> None:
+    from console.capabilities import Coverage
+
+    ctx = make_ctx(tmp_path, make_users(20))  # no coverage yet: the check is still running
+
+    async def run() -> None:
+        app = PaneApp(ctx)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.pane.table.row_count == 20)
+            assert "not an administrator" not in screen_text(app)
+            app.pane.coverage = Coverage(url="http://127.0.0.1:9", is_admin=False)
+            await until(
+                pilot,
+                lambda: "partial list: this token is not an administrator" in screen_text(app),
+            )
+
+    asyncio.run(run())
+
+
 def test_c_f_and_delete_act_on_the_selection_and_star_selects_the_view(tmp_path: Path) -> None:
     from screens.note import NoteScreen
 

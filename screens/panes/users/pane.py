@@ -6,7 +6,7 @@ Data flow:
   ``UsersPageArrived`` (coalescing) and the pane re-queries the store (debounced) so the table
   grows while the load runs.  ``x`` cancels the load, ``r`` starts it again.
 * The table holds only the ordered id list of an SQL row source; search, filters and sort are
-  SQL in the store, run in an exclusive thread worker so typing never waits.
+  SQL in the store, run in an exclusive thread worker so typing never waits (``querying.py``).
 * After a full load: risk signals, then ``GET /users/:id`` for admins and users who signed in
   during the window, to fill in their sign-in IPs (workers, see ``jobs.py``).
 * Review at speed: ``c``/``f`` mark the user cleared/flagged and move to the next unreviewed
@@ -17,26 +17,26 @@ Data flow:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar, Final
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.signal import Signal
 from textual.widgets import Input, ProgressBar, Static
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
 from console.context import AppContext
 from console.store import Incident
 from screens.contain import open_contain
 from screens.panes.sources import SqlUserSource
-from screens.panes.users import jobs, messages
+from screens.panes.users import messages
 from screens.panes.users.cells import COLUMNS, risk_explanation, user_cells
 from screens.panes.users.loading import LOAD_REFRESH_S, LoadingMixin
+from screens.panes.users.querying import QueryingMixin
 from screens.panes.users.review import ReviewMixin
 from screens.panes.users.view import QUICK_FILTER_GROUP, QUICK_FILTERS, UsersView
 from screens.widgets.debounce import Debouncer
@@ -59,7 +59,7 @@ class UsersTable(VirtualTable):
     ]
 
 
-class UsersPane(LoadingMixin, ReviewMixin):
+class UsersPane(QueryingMixin, LoadingMixin, ReviewMixin):
     """Every user of the instance, with triage signals and review marks."""
 
     STATE_KEY = USERS_STATE_KEY
@@ -172,10 +172,7 @@ class UsersPane(LoadingMixin, ReviewMixin):
 
     def on_mount(self) -> None:
         super().on_mount()
-        cov = self.ctx.coverage
-        if cov is not None and cov.is_admin is False:
-            # The coverage panel said it once at connect; the list itself must keep saying it.
-            self.border_subtitle = "partial list: this token is not an administrator (v: coverage)"
+        self.restore_subtitle()
         self.query_one("#users-progress", ProgressBar).display = False
         self.table.set_sort(self.view.sort, self.view.descending)
         self._requery(with_marks=True)
@@ -249,6 +246,19 @@ class UsersPane(LoadingMixin, ReviewMixin):
         """Rows changed in the store (an action blocked someone): redraw and re-filter."""
         self.table.invalidate(list(user_ids))
         self._requery()
+
+    def watch_coverage(self) -> None:
+        """The capability check answered (at start, or late beside a resume's cached rows)."""
+        self.restore_subtitle()
+
+    def restore_subtitle(self) -> None:
+        """The stale label when offline, else the partial-list note for a non-admin token."""
+        cov = self.coverage
+        if self.stale or cov is None or cov.is_admin:
+            super().restore_subtitle()
+            return
+        # The coverage panel said it once at connect; the list itself must keep saying it.
+        self.border_subtitle = "partial list: this token is not an administrator (v: coverage)"
 
     def went_offline(self) -> None:
         """Offline: the rows are as of the newest user fetch (read in a worker)."""
@@ -332,88 +342,6 @@ class UsersPane(LoadingMixin, ReviewMixin):
     def action_sort_by_risk(self) -> None:
         """The triage order in one key (s would take ten presses to get there)."""
         self.set_view(replace(self.view, sort="risk", descending=True), note="riskiest first")
-
-    # ------------------------------------------------------------------ querying
-
-    def _requery(self, *, with_marks: bool = False, to_top: bool = False) -> None:
-        self._generation += 1
-        self._to_top = to_top or self._to_top
-        self._query_worker(self.view, self._generation, with_marks)
-
-    @work(thread=True, exclusive=True, group="users-query", exit_on_error=False)
-    def _query_worker(self, view: UsersView, generation: int, with_marks: bool) -> None:
-        worker = get_current_worker()
-        started = time.perf_counter()
-        ids, total, marks = jobs.query(self.ctx, view, with_marks=with_marks)
-        if not worker.is_cancelled:
-            self.post_message(
-                messages.UsersQueried(ids, total, generation, marks, time.perf_counter() - started)
-            )
-
-    def on_users_pane_users_queried(self, message: messages.UsersQueried) -> None:
-        message.stop()
-        if message.marks is not None:
-            self._marks = message.marks
-        if message.generation != self._generation:
-            return
-        self._total = message.total
-        self._shown = len(message.ids)
-        self.timings["query"] = message.seconds
-        self._show_ids(message.ids)
-        if self._load_finishing:
-            self._load_shown()
-        if self._loading and message.ids and "first_rows" not in self.timings:
-            self.timings["first_rows"] = time.perf_counter() - self._load_started
-        table = self.table
-        table.empty_text = (
-            "Loading users…"
-            if self._loading
-            else "No match: escape clears the search, then the filters"
-            if self.view.is_narrowed
-            else "No users cached — r loads them"
-        )
-        self.render_bar()
-        self._update_title()
-        self._show_detail(table.cursor_key)
-        if not self._first_query_done:
-            self._first_query_done = True
-            self._post_progress_soon()
-            if self.autoload and self._total == 0 and not self._loading:
-                self.action_reload()
-            elif not self._loading:
-                self.post_message(messages.UsersCacheShown(self._total))
-                if self._total:
-                    self._set_status(f"{self._total:,} users from the local cache; r reloads them")
-
-    def _show_ids(self, ids: list[int]) -> None:
-        table = self.table
-        pending = self._pending_select
-        if pending is not None and pending in set(ids):
-            table.set_rows(ids, cursor_key=pending, scroll_y=self._pending_scroll)
-            self._pending_select = self._pending_scroll = None
-        elif self._to_top:
-            table.set_rows(ids, cursor_key=ids[0] if ids else None)
-            table.move_cursor(0)
-            self._to_top = False
-        elif (
-            (self._loading or self._load_finishing)
-            and table.cursor_row == 0
-            and int(table.scroll_y) == 0
-        ):
-            # Pages stream in from several id ranges at once: a cursor nobody moved stays on
-            # the first row (root, in id order) instead of riding down with the first page.
-            table.set_rows(ids, cursor_key=ids[0] if ids else None)
-        else:
-            table.set_rows(ids)  # streaming or a mark: the cursor keeps its user
-
-    def row_highlighted(self, key: RowKey | None) -> None:
-        if self._first_query_done and self._pending_select is None:
-            self._schedule_save()
-
-    @on(VirtualTable.SelectionChanged)
-    def _selection_changed(self, event: VirtualTable.SelectionChanged) -> None:
-        event.stop()
-        self.render_bar()
 
     # ------------------------------------------------------------------ chrome
 
