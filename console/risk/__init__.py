@@ -6,7 +6,12 @@ sign-in IPs from audit events; ``scoring`` gathers the cached inputs and stores 
 
 from __future__ import annotations
 
-from console.risk.scoring import AUDIT_EVENTS_CACHE_KEY, TOKENS_CACHE_KEY, compute_and_store_risk
+from console.risk.scoring import (
+    AUDIT_EVENTS_CACHE_KEY,
+    TOKENS_CACHE_KEY,
+    RiskCancelled,
+    compute_and_store_risk,
+)
 from console.risk.sign_ins import sign_in_history
 from console.risk.signals import DORMANT_DAYS, SHARED_IP_MAX, WEIGHTS, compute_risk
 
@@ -16,6 +21,7 @@ __all__ = [
     "SHARED_IP_MAX",
     "TOKENS_CACHE_KEY",
     "WEIGHTS",
+    "RiskCancelled",
     "compute_and_store_risk",
     "compute_risk",
     "sign_in_history",

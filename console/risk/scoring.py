@@ -7,7 +7,7 @@ scores and reasons to the store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Final
@@ -20,7 +20,7 @@ from console.risk.signals import ADMIN_EVENT, SENSITIVE_CATEGORIES, EventFacts, 
 if TYPE_CHECKING:
     from console.store import Store, UserRow
 
-__all__ = ["AUDIT_EVENTS_CACHE_KEY", "TOKENS_CACHE_KEY", "compute_and_store_risk"]
+__all__ = ["AUDIT_EVENTS_CACHE_KEY", "TOKENS_CACHE_KEY", "RiskCancelled", "compute_and_store_risk"]
 
 #: Cache keys (store.cache_get) compute_and_store_risk reads when not given events / tokens:
 #: audit events as a list or ``{"events": [...]}``; PAT JSON as a list or ``{"tokens": [...]}``.
@@ -32,6 +32,8 @@ _RISK_CATEGORIES: Final = frozenset({"SIGNIN", *SENSITIVE_CATEGORIES})
 _RISK_NAMES: Final = frozenset({ADMIN_EVENT})
 #: Users scored (and written) at a time.
 _BATCH: Final = 5_000
+#: Events or users between two looks at ``cancelled()``.
+_CHECK_EVERY: Final = 2_000
 
 
 def _stored_events(
@@ -100,6 +102,7 @@ def compute_and_store_risk(
     events: Iterable[Mapping[str, Any]] | None = None,
     known_ips: Mapping[int, set[str]] | None = None,
     now: datetime | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> dict[int, tuple[int, list[str]]]:
     """Score every cached user of the incident with ``compute_risk`` and store it.
 
@@ -109,8 +112,11 @@ def compute_and_store_risk(
     ``TOKENS_CACHE_KEY`` hold is used.
     Sign-in events give each user's earlier IPs (:func:`sign_in_history`, unless ``known_ips`` is
     passed), so a sign-in from an address never seen before stands out. Blocking (SQLite):
-    call it from a worker thread.
+    call it from a worker thread. ``cancelled()`` is asked every few thousand events and users
+    (a scoring the UI superseded stops instead of running on for seconds); it raises
+    :class:`RiskCancelled`, leaving the batches already stored.
     """
+    stop = _checker(cancelled)
     if window is None:
         incident = store.get_incident(incident_id)
         window = incident.window if incident is not None else (None, None)
@@ -120,7 +126,9 @@ def compute_and_store_risk(
     # entries per user named (sign-in IPs, admin changes, sensitive categories), never a list.
     facts = EventFacts(window, now)
     sign_ins = SignIns()
-    for event in events:
+    for n, event in enumerate(events):
+        if n % _CHECK_EVERY == 0:
+            stop()
         facts.add(event)
         if known_ips is None:
             sign_ins.add(event)
@@ -130,7 +138,9 @@ def compute_and_store_risk(
     # together, and every batch is compared with the whole instance.
     current_ips: dict[int, str | None] = {}
     crowd = Crowd()
-    for user in store.iter_users(incident_id):
+    for n, user in enumerate(store.iter_users(incident_id)):
+        if n % _CHECK_EVERY == 0:
+            stop()
         current_ips[user.id] = user.current_sign_in_ip
         crowd.add(user.id, user.username, user.name, user.is_admin, user.current_sign_in_ip)
     crowd.finish()
@@ -141,6 +151,7 @@ def compute_and_store_risk(
     batch: list[UserRow] = []
     users = store.iter_users(incident_id)
     while True:
+        stop()
         batch = list(islice(users, _BATCH))
         if not batch:
             break
@@ -156,3 +167,15 @@ def compute_and_store_risk(
         store.set_risk(incident_id, scored, replace=False)  # every user of the batch is scored
         risks.update(scored)
     return risks
+
+
+class RiskCancelled(Exception):
+    """The caller's ``cancelled()`` said stop (:func:`compute_and_store_risk`)."""
+
+
+def _checker(cancelled: Callable[[], bool] | None) -> Callable[[], None]:
+    def check() -> None:
+        if cancelled is not None and cancelled():
+            raise RiskCancelled
+
+    return check

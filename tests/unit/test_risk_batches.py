@@ -58,3 +58,26 @@ def test_batches_score_like_one_pass_and_store_every_user(
         row = store.get_user(iid, uid)
         assert row is not None and (row.risk, list(row.risk_reasons)) == batched[uid]
     assert batched[2] == (0, [])
+
+
+def test_a_superseded_scoring_stops_between_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, iid = _store(tmp_path)
+    monkeypatch.setattr(scoring, "_BATCH", 2)
+    whole = compute_and_store_risk(store, iid, WINDOW, cancelled=lambda: False)
+    assert whole == compute_and_store_risk(store, iid, WINDOW)
+    store.set_risk(iid, {uid: (99, ["stale"]) for uid in range(1, 8)})
+    asked = 0
+
+    def cancelled_after_the_first_batch() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked > 4  # the events pass, the users pass, the first two batches
+
+    with pytest.raises(scoring.RiskCancelled):
+        compute_and_store_risk(store, iid, WINDOW, cancelled=cancelled_after_the_first_batch)
+    risks = [store.get_user(iid, uid) for uid in range(1, 8)]
+    scored = [r for r in risks if r is not None and r.risk_reasons != ("stale",)]
+    # what was stored before the stop is kept; the rest waits for the scoring that replaced it
+    assert 0 < len(scored) < 7, [(r.id, r.risk_reasons) for r in risks if r is not None]

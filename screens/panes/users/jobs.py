@@ -100,19 +100,25 @@ def score_risk(ctx: AppContext, cancelled: Cancelled) -> tuple[str | None, bool]
     try:
         # The incident's own window (open ends stay open): the risk module decides.
         risk.compute_and_store_risk(
-            ctx.store, ctx.incident_id, ctx.incident.window, tokens=tokens, now=ctx.clock.now()
-        )
+            ctx.store, ctx.incident_id, ctx.incident.window, tokens=tokens, now=ctx.clock.now(),
+            cancelled=cancelled,
+        )  # fmt: skip
+    except risk.RiskCancelled:
+        return "cancelled", True
     except Exception as exc:
         return problem_line(describe_error(exc)), True
     return problem, False
 
 
-def rescore(ctx: AppContext) -> str | None:
+def rescore(ctx: AppContext, cancelled: Cancelled) -> str | None:
     """Recompute risk from what the store holds now; a problem line if it failed."""
     try:
         risk.compute_and_store_risk(
-            ctx.store, ctx.incident_id, ctx.incident.window, now=ctx.clock.now()
-        )
+            ctx.store, ctx.incident_id, ctx.incident.window, now=ctx.clock.now(),
+            cancelled=cancelled,
+        )  # fmt: skip
+    except risk.RiskCancelled:
+        return "cancelled"
     except Exception as exc:
         return problem_line(describe_error(exc))
     return None

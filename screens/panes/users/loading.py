@@ -192,7 +192,8 @@ class LoadingMixin(RecordPane[UsersView]):
     def _risk_worker(self, ctx: AppContext) -> None:
         worker = get_current_worker()
         problem, failed = jobs.score_risk(ctx, lambda: worker.is_cancelled)
-        self.post_message(messages.RiskComputed(problem, failed))
+        if not worker.is_cancelled:  # superseded: the newer scoring reports
+            self.post_message(messages.RiskComputed(problem, failed))
 
     def on_users_pane_risk_computed(self, message: messages.RiskComputed) -> None:
         message.stop()
@@ -242,5 +243,8 @@ class LoadingMixin(RecordPane[UsersView]):
 
     @work(thread=True, exclusive=True, group="users-risk", exit_on_error=False)
     def _rescore_worker(self, ctx: AppContext) -> None:
-        problem = jobs.rescore(ctx)
-        self.post_message(messages.RiskComputed(problem, problem is not None, final=True))
+        # exclusive: a newer rescore cancels this one, which then stops at its next batch
+        worker = get_current_worker()
+        problem = jobs.rescore(ctx, lambda: worker.is_cancelled)
+        if not worker.is_cancelled:
+            self.post_message(messages.RiskComputed(problem, problem is not None, final=True))
