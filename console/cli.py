@@ -21,19 +21,21 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from console import APP_NAME, __version__
-from console.errors import ConfigError, ProblemError, describe_error
+from console.problem import ConfigError, ProblemError
 from console.redact import TOKEN_PATTERN
 from console.sanitize import safe
 from console.timeutil import utc_now
 
 if TYPE_CHECKING:
-    from console.session import Launch
+    from console.drill.child import DrillProcess
+    from console.launch import Launch
 
 __all__ = ["main"]
 
@@ -148,15 +150,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _describe_error(exc: BaseException) -> str:
+    from console.errors import describe_error  # python-gitlab, httpx, keyring: only on failure
+
+    return describe_error(exc).one_line()
+
+
 def _launch_from_args(args: argparse.Namespace) -> Launch:
-    from console.config import ConnectionConfig
-    from console.session import Launch
+    from console.launch import Launch
 
     if args.demo and (args.url or args.profile):
         raise UsageError("--demo runs a local drill; it cannot be combined with --url/--profile")
     if args.url and args.profile:
         raise UsageError("give either --url or --profile, not both")
     ca_bundle = str(Path(args.ca_bundle).expanduser()) if args.ca_bundle else None
+    if args.url or ca_bundle:
+        from console.config import ConnectionConfig
     if args.url:
         url = args.url if "://" in args.url else f"https://{args.url}"
         ConnectionConfig(
@@ -187,6 +196,22 @@ def _launch_from_args(args: argparse.Namespace) -> Launch:
         ca_bundle=ca_bundle,
         allow_plain_http=args.allow_plain_http,
     )
+
+
+def _start_drill(launch: Launch) -> DrillProcess | None:
+    """``--demo``: start the drill's child process now, before the console's own imports (a
+    third of a second), so that it seeds the simulated instance meanwhile on another core."""
+    if not (launch.demo and launch.drill_process):
+        return None
+    from console.drill.child import DrillProcess
+    from console.drill.options import DrillOptions
+
+    tier: Any = launch.drill_tier
+    drill = DrillProcess(
+        DrillOptions(users=launch.drill_users, latency_ms=launch.drill_latency_ms, tier=tier)
+    )
+    drill.start()
+    return drill
 
 
 def _versions() -> str:
@@ -298,8 +323,7 @@ def _excepthook(
     from console.logs import redact
 
     where = _write_crash(exc_type, exc, tb)
-    problem = describe_error(exc)
-    _err(redact(f"unexpected error — {problem.one_line()}{where}"))
+    _err(redact(f"unexpected error — {_describe_error(exc)}{where}"))
 
 
 def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
@@ -339,11 +363,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         private_dirs()  # config, data, state, cache: 0700, or refused before anything is read
         _require_terminal()
-        with contextlib.suppress(OSError):
-            setup_logging()
-        from console.app import run
+        drill = _start_drill(launch)
+        try:
+            launch = replace(launch, drill=drill)
+            with contextlib.suppress(OSError):
+                setup_logging()
+            from console.app import run
 
-        return int(run(launch) or 0)
+            return int(run(launch) or 0)
+        finally:
+            if drill is not None:
+                drill.stop()  # the app stops it on exit; this is for a failure before that
     except UsageError as exc:
         _err(str(exc))
         return 2
@@ -362,5 +392,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         from console.logs import redact
 
         where = _write_crash(type(exc), exc, exc.__traceback__)
-        _err(redact(f"{describe_error(exc).one_line()}{where}"))
+        _err(redact(f"{_describe_error(exc)}{where}"))
         return 1

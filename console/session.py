@@ -34,6 +34,7 @@ from console.capabilities import (
 )
 from console.config import ConnectionConfig, build_gitlab, normalize_url
 from console.errors import ConfigError
+from console.launch import Launch
 from console.paths import data_dir, private_dir
 from console.profiles import Profile, ProfileBook
 from console.redact import register_secret
@@ -42,6 +43,7 @@ from console.tokens import KeyringStatus, TokenStore, token_key
 
 if TYPE_CHECKING:
     from console.drill.child import DrillProcess
+    from console.drill.options import DrillOptions
     from console.drill.server import DrillServer
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "complete_login",
     "connection_from_env",
     "db_path",
+    "drill_options",
     "forget_token",
     "latest_incident",
     "open_gitlab",
@@ -64,26 +67,6 @@ __all__ = [
 INCIDENTS_DB: Final = "incidents.sqlite"
 DRILL_DB: Final = "drill.sqlite"
 DRILL_PROFILE: Final = "drill"
-
-
-@dataclass(frozen=True)
-class Launch:
-    """What the user asked for on the command line."""
-
-    demo: bool = False
-    drill_users: int = 2000
-    drill_latency_ms: float = 0.0
-    drill_tier: str = "ultimate"
-    #: The drill in a child process (the command line's ``--demo``); in-process otherwise, so
-    #: tests can inspect its state and requests.
-    drill_process: bool = False
-    profile: str | None = None
-    url: str | None = None
-    resume: bool = False
-    read_only: bool = False
-    dry_run: bool = False
-    ca_bundle: str | None = None
-    allow_plain_http: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,24 +159,34 @@ def db_path(is_drill: bool) -> Path:
     return private_dir(data_dir()) / (DRILL_DB if is_drill else INCIDENTS_DB)
 
 
-def start_drill(launch: Launch) -> tuple[DrillServer | DrillProcess, Connection]:
-    from console.drill.server import DrillOptions, DrillServer
+def drill_options(launch: Launch) -> DrillOptions:
+    """The drill ``launch`` asks for (``--users``, ``--latency-ms``, ``--tier``)."""
+    from console.drill.options import DrillOptions
 
     tier: Any = launch.drill_tier
-    options = DrillOptions(users=launch.drill_users, latency_ms=launch.drill_latency_ms, tier=tier)
+    return DrillOptions(users=launch.drill_users, latency_ms=launch.drill_latency_ms, tier=tier)
+
+
+def start_drill(launch: Launch) -> tuple[DrillServer | DrillProcess, Connection]:
     # Either way the URL (and so the connection) is known at once: the port is bound first and
     # requests wait in its queue until the simulated instance is built. A child process seeds
-    # and serves on another core; in-process, the seeding waits for the first screen.
+    # and serves on another core (started by the command line, if it did, before the console's
+    # imports); in-process, the seeding waits for the first screen.
     server: DrillServer | DrillProcess
     if launch.drill_process:
         from console.drill.child import DrillProcess
 
-        server = DrillProcess(options)
+        started = launch.drill
+        server = (
+            started if isinstance(started, DrillProcess) else DrillProcess(drill_options(launch))
+        )
     else:
-        server = DrillServer(options, seed_later=True)
+        from console.drill.server import DrillServer
+
+        server = DrillServer(drill_options(launch), seed_later=True)
     url = server.start()
     config = ConnectionConfig(url=url, timeout=30.0)
-    token = Secret(DrillServer.ADMIN_TOKEN)
+    token = Secret(server.ADMIN_TOKEN)
     register_secret(token)
     return server, Connection(config, token, SOURCE_DRILL, DRILL_PROFILE, is_drill=True)
 

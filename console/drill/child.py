@@ -20,15 +20,20 @@ import threading
 from collections.abc import Sequence
 from typing import IO
 
-from console.drill.server import DrillOptions, DrillServer
+from console.drill import credentials
+from console.drill.options import DrillOptions
 
 __all__ = ["DrillProcess"]
 
 
 class DrillProcess:
-    """A drill seeded and served by a child process (same options and tokens as in-process)."""
+    """A drill seeded and served by a child process (same options and tokens as in-process).
 
-    ADMIN_TOKEN = DrillServer.ADMIN_TOKEN
+    Light to import (the simulated instance is only imported by the child): the command line
+    starts it before the console's own imports, so the child seeds while they run.
+    """
+
+    ADMIN_TOKEN = credentials.ADMIN_TOKEN
 
     def __init__(self, options: DrillOptions) -> None:
         self.options = options
@@ -105,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         target=_exit_when_closed, args=(sys.stdin.buffer,), name="parent-watch", daemon=True
     ).start()
     listener = socket.socket(fileno=args.fd)
+    from console.drill.server import DrillServer
+
     server = DrillServer(
         DrillOptions(users=args.users, latency_ms=args.latency_ms, tier=args.tier, seed=args.seed)
     )

@@ -23,10 +23,8 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from console.drill import (
@@ -48,11 +46,13 @@ from console.drill import (
 )
 from console.drill.auth import authenticate, extract_token, touch_token
 from console.drill.httpd import DrillHTTPServer, RequestHandler
+from console.drill.options import DrillOptions
 from console.drill.state import DrillState
 from console.drill.web import ApiError, Ctx, Response, Route
 
-Tier = Literal["free", "premium", "ultimate"]
 _TIER_RANK = {"free": 0, "premium": 1, "ultimate": 2}
+
+__all__ = ["ROUTES", "DrillOptions", "DrillServer"]  # DrillOptions: console.drill.options
 
 ROUTES: list[Route] = [
     *routes_users.routes.routes,
@@ -72,21 +72,6 @@ ROUTES: list[Route] = [
 ]
 
 REQUEST_LOG_SIZE = 100_000
-
-
-@dataclass
-class DrillOptions:
-    users: int = 2000
-    latency_ms: float = 0
-    error_rate: float = 0.0
-    tier: Tier = "ultimate"
-    rate_limit_per_minute: int | None = None
-    seed: int = 1
-    host: str = "127.0.0.1"
-    port: int = 0
-    #: fault injection for tests: (method, path) → None (normal), an HTTP status to answer
-    #: without running the request, or "drop" to run it and close the connection unanswered
-    fault: Callable[[str, str], int | str | None] | None = None
 
 
 class _Throttle:

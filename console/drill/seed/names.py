@@ -6,10 +6,10 @@ Tests and the demo refer to these; the seed modules build the scenario around th
 from __future__ import annotations
 
 # Well-known drill credentials: they only open this local simulation, never a real GitLab.
-ADMIN_TOKEN = "glpat-drill-admin-6xQ2pLk9Vt"  # noqa: S105
-USER_TOKEN = "glpat-drill-user-Hm4Rz8Wq2n"  # noqa: S105
-ADMIN_TOKEN_NAME = "incident-response (root)"  # noqa: S105
-USER_TOKEN_NAME = "cli (jlee, non-admin)"  # noqa: S105
+from console.drill.credentials import ADMIN_TOKEN as ADMIN_TOKEN
+from console.drill.credentials import ADMIN_TOKEN_NAME as ADMIN_TOKEN_NAME
+from console.drill.credentials import USER_TOKEN as USER_TOKEN
+from console.drill.credentials import USER_TOKEN_NAME as USER_TOKEN_NAME
 
 ATTACKER_IP = "203.0.113.66"
 ATTACKER_HOOK_URL = "https://webhook-relay.example.net/c/7f3e9a1b"
