@@ -12,7 +12,9 @@ Every client also feeds the :class:`~console.clock.ServerClock` its config owns 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import importlib
 import ipaddress
 import math
 import os
@@ -46,6 +48,7 @@ __all__ = [
     "is_loopback_host",
     "normalize_url",
     "server_now",
+    "warm_up",
 ]
 
 _API_SUFFIX = "/api/v4"
@@ -228,6 +231,22 @@ def _ca_context(path: str, _mtime_ns: int, _size: int) -> ssl.SSLContext:
     if Path(path).is_dir():
         return ssl.create_default_context(capath=path)
     return ssl.create_default_context(cafile=path)
+
+
+#: What an async httpx client imports only on its first request (its asyncio backend).
+_FIRST_REQUEST_MODULES = ("anyio._backends._asyncio", "httpcore._backends.anyio")
+
+
+def warm_up(cfg: ConnectionConfig) -> None:
+    """Prepare, ahead of the first bulk client, what it would otherwise do on the way to its
+    first page: the process's SSL context (OpenSSL parses the CA store without the GIL) and
+    the modules httpx imports on a first async request. Run it in a thread while something
+    waits on the network (the capability check); failures are left for the real client."""
+    with contextlib.suppress(Exception):
+        cfg.ssl_context()
+    for name in _FIRST_REQUEST_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def _loads_as_der(path: Path) -> bool:

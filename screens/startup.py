@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual.app import App
 from textual.worker import WorkerFailed
 
+from console.config import warm_up
 from console.context import AppContext
 from console.errors import Problem, describe_error
 from console.profiles import Profile, default_cfg_path
@@ -133,10 +134,20 @@ class StartupFlow(ResumeFirst):
                 if await self.open_cached(conn):  # --resume: cached rows now, the check beside
                     return
                 self.release_drill()
+                # Beside the check, which mostly waits on the network: what the first screen
+                # needs next (the store) and what the users load needs first (warm_up).
+                self.app.run_worker(
+                    partial(warm_up, conn.config),
+                    thread=True,
+                    group="startup-io",
+                    exit_on_error=False,
+                )
+                opening = self._open_store_beside(conn)
                 coverage = await self.blocking(
                     "Checking what this token can see…",
                     partial(check_connection, conn, keyring=self.keyring),
                 )
+                await self._collect_store(opening)
                 if coverage.fatal is not None:
                     raise _Failed(coverage.fatal)
                 profile, self._new_profile = self._new_profile, None
@@ -146,7 +157,7 @@ class StartupFlow(ResumeFirst):
                 ):
                     app.exit()
                     return
-                if self.store is None:
+                if self.store is None:  # not opened beside the check: now, failures explained
                     self.store = await self.blocking(
                         "Opening the local state store…", open_store, conn.is_drill
                     )

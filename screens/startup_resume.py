@@ -24,6 +24,7 @@ from textual.app import App
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
+from textual.worker import Worker, WorkerFailed
 
 from console.context import AppContext
 from console.errors import Problem, describe_error
@@ -129,7 +130,8 @@ class _Drill(Protocol):
 
 
 class ResumeFirst:
-    """The part of :class:`screens.startup.StartupFlow` that opens a resumed incident first."""
+    """The part of :class:`screens.startup.StartupFlow` that opens a resumed incident first
+    (and a new incident's store beside the capability check)."""
 
     app: App[Any]
     launch: Launch
@@ -144,6 +146,32 @@ class ResumeFirst:
 
     async def blocking(self, step: str, fn: Callable[..., T], *args: Any) -> T:
         raise NotImplementedError
+
+    def _open_store_beside(self, conn: Connection) -> Worker[Store] | None:
+        """Open the store in a thread beside the capability check (it waits on the network),
+        unless it is open already; :meth:`_collect_store` takes the result."""
+        if self.store is not None:
+            return None
+        return self.app.run_worker(
+            partial(open_store, conn.is_drill),
+            thread=True,
+            group="startup-io",
+            exit_on_error=False,
+        )
+
+    async def _collect_store(self, opening: Worker[Store] | None) -> None:
+        """Keep the store opened beside the check. A failure is not reported here: the flow
+        opens the store again at its own step, which explains what went wrong."""
+        if opening is None:
+            return
+        try:
+            store = await opening.wait()
+        except WorkerFailed:
+            return
+        if self.store is None:
+            self.store = store
+        else:
+            store.close()
 
     def release_drill(self) -> None:
         """Let this run's drill, if any, build its simulated instance now (before the check)."""
