@@ -209,8 +209,12 @@ class ConnectionConfig:
         """What httpx takes: an ``SSLContext`` (the system's CAs, or a custom CA), or False.
 
         One context per CA file (and per change of it) for the whole process: loading the CA
-        store costs tens of milliseconds, and the audit load opens a client per stream.
+        store costs tens of milliseconds, and the audit load opens a client per stream. A
+        plain-http instance reached without a proxy never speaks TLS (no redirects, pinned
+        links): its clients get a context that trusts no CA at all instead of loading one.
         """
+        if not self.proxy and urlsplit(self.url).scheme.lower() == "http":
+            return _no_tls_context()
         if self.ca_bundle:
             try:
                 st = os.stat(self.ca_bundle)
@@ -219,6 +223,13 @@ class ConnectionConfig:
             stamp = (st.st_mtime_ns, st.st_size) if st is not None else (0, 0)
             return _ca_context(self.ca_bundle, *stamp)
         return _default_context() if self.verify_tls else False
+
+
+@functools.lru_cache(maxsize=1)
+def _no_tls_context() -> ssl.SSLContext:
+    """Verifies certificates and host names like any other, but trusts no CA: should a client
+    for a plain-http instance ever attempt TLS, it fails closed."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 @functools.lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import os
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -238,6 +239,24 @@ def test_build_httpx_settings() -> None:
         assert client.timeout.connect == 15
     finally:
         asyncio.run(client.aclose())
+
+
+def test_plain_http_clients_get_a_context_that_trusts_no_ca() -> None:
+    """No CA store is loaded for an instance that never speaks TLS, and the context fails
+    closed should TLS be attempted; https, or http through a proxy, keeps the system's CAs."""
+    plain = ConnectionConfig(url="http://127.0.0.1:8080").ssl_context()
+    assert isinstance(plain, ssl.SSLContext)
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    for cfg in (
+        ConnectionConfig(url="https://gitlab.example.com"),
+        ConnectionConfig(url="http://127.0.0.1:8080", proxy="http://proxy.example.com:3128"),
+    ):
+        tls = cfg.ssl_context()
+        assert isinstance(tls, ssl.SSLContext) and tls is not plain
+        assert tls.verify_mode == ssl.CERT_REQUIRED and tls.check_hostname
+    unverified = ConnectionConfig(url="https://gitlab.example.com", verify_tls=False)
+    assert unverified.ssl_context() is False
 
 
 def test_httpx_clients_talk_to_server_and_skip_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
