@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import gitlab
 import gitlab.exceptions
+import httpx
 import requests
 
 from console import timeutil
@@ -239,8 +240,21 @@ class _Fatal(Exception):
         self.problem = problem
 
 
+def _instance_url(client: gitlab.Gitlab | httpx.Client) -> str:
+    if isinstance(client, httpx.Client):
+        return str(client.base_url).rstrip("/").removesuffix("/api/v4")
+    return str(client.url)
+
+
+def _timeout_of(client: gitlab.Gitlab | httpx.Client) -> float:
+    timeout = client.timeout
+    if isinstance(timeout, httpx.Timeout):
+        timeout = timeout.read
+    return float(timeout) if isinstance(timeout, int | float) and timeout else 30.0
+
+
 def check_capabilities(
-    gl: gitlab.Gitlab,
+    gl: gitlab.Gitlab | httpx.Client,
     *,
     token_source: str = SOURCE_PROMPT,
     keyring_label: str | None = None,
@@ -249,22 +263,27 @@ def check_capabilities(
     ca_bundle: str | None = None,
     cancelled: CancelledFn | None = None,
     on_wait: WaitCallback | None = None,
+    tls_verified: bool | None = None,
 ) -> Coverage:
     """Run the capability check (blocking; call from a thread). Never raises for HTTP errors.
 
-    A client from :func:`console.config.build_gitlab` feeds its config's clock; the skew it
-    learned is recorded in ``clock_skew_s``/``clock_note`` (another client: the local clock).
+    ``gl`` is a python-gitlab client (:func:`console.config.build_gitlab`) or a synchronous
+    httpx one (:func:`console.config.build_httpx_sync`; give ``tls_verified`` with it, which a
+    python-gitlab client tells itself). A client built there feeds its config's clock; the skew
+    it learned is recorded in ``clock_skew_s``/``clock_note`` (another client: the local clock).
     """
-    url = str(gl.url)
+    url = _instance_url(gl)
     clock = clock_of(gl) or ServerClock()
+    if tls_verified is None:
+        tls_verified = not isinstance(gl, httpx.Client) and gl.ssl_verify is not False
     cov = Coverage(
         url=url,
         token_source=token_source,
         keyring_label=keyring_label,
         keyring_reason=keyring_reason,
-        tls_verified=gl.ssl_verify is not False,
+        tls_verified=tls_verified,
     )
-    per_call = timeout if timeout is not None else (gl.timeout or 30.0)
+    per_call = timeout if timeout is not None else _timeout_of(gl)
 
     def get(path: str, query: Mapping[str, Any] | None = None) -> tuple[int, Any]:
         """(status, json) for 2xx/403/404/405; raises _Fatal for 401 and network errors."""
@@ -287,9 +306,9 @@ def check_capabilities(
                 body: Any = exc.error_message
                 return int(code), body
             raise _Fatal(describe_error(exc, url=url, ca_bundle=ca_bundle)) from None
-        except (requests.RequestException, OSError) as exc:
+        except (requests.RequestException, httpx.HTTPError, OSError) as exc:
             raise _Fatal(describe_error(exc, url=url, ca_bundle=ca_bundle)) from None
-        if isinstance(resp, requests.Response):
+        if isinstance(resp, requests.Response | httpx.Response):
             for name in _RATE_HEADERS:
                 value = resp.headers.get(name)
                 if value is not None:

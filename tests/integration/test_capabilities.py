@@ -1,15 +1,21 @@
-"""The capability check against the drill (admin, non-admin, tiers) and a scripted fake GitLab."""
+"""The capability check against the drill (admin, non-admin, tiers) and a scripted fake GitLab.
+
+Every test runs with both clients the check accepts: python-gitlab's and a synchronous httpx one
+(what the start-up's :func:`console.session.check_connection` uses).
+"""
 
 from __future__ import annotations
 
 import http.server
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from console.capabilities import (
@@ -20,7 +26,7 @@ from console.capabilities import (
     Coverage,
     check_capabilities,
 )
-from console.config import ConnectionConfig, build_gitlab
+from console.config import ConnectionConfig, build_gitlab, build_httpx_sync
 from console.secret import Secret
 
 TOKEN = "glpat-capabilitiestest01234567"
@@ -30,8 +36,27 @@ def texts(cov: Coverage) -> dict[str, str]:
     return {line.text: line.level for line in cov.lines()}
 
 
+CLIENTS = {"python-gitlab": build_gitlab, "httpx": build_httpx_sync}
+client_kind = "python-gitlab"  # set for each test by the fixture below
+
+
+@pytest.fixture(autouse=True, params=sorted(CLIENTS))
+def _each_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "client_kind", request.param)
+
+
 def check(url: str, token: str, **kw: Any) -> Coverage:
-    return check_capabilities(build_gitlab(ConnectionConfig(url=url), Secret(token)), **kw)
+    cfg = ConnectionConfig(url=url)
+    client = CLIENTS[client_kind](cfg, Secret(token))
+    if client_kind == "httpx":
+        kw.setdefault("tls_verified", cfg.ssl_verify is not False)
+    try:
+        return check_capabilities(client, **kw)
+    finally:
+        if isinstance(client, httpx.Client):
+            client.close()
+        else:
+            client.session.close()
 
 
 # --- drill ---------------------------------------------------------------------------------------
