@@ -105,6 +105,7 @@ async def _drive(users: int, cprofile: str | None = None) -> dict[str, Any]:
 
                 profiler = cProfile.Profile()
                 profiler.enable()
+            await until(lambda: bool(pane.query("#users-status")))  # composed, not only mounted
             status = pane.query_one("#users-status")
 
             def status_text() -> str:
