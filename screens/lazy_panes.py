@@ -89,7 +89,19 @@ class LazyPanes:
             self._lazy_screen().call_after_refresh(self._build_next)
 
     def _build_next(self) -> None:
+        screen = self._lazy_screen()
+        if _quitting(screen):  # a pane mounting while the app closes would find no children
+            return
         key = next((k for k in self._factories if k not in self._panes), None)
         if key is not None:
             self.build_pane(key)
             self._lazy_screen().call_after_refresh(self._build_next)
+
+
+def _quitting(screen: Screen[Any]) -> bool:
+    """The app is exiting or the screen closing (Textual keeps both flags private: absent
+    means "not known to be quitting")."""
+    app = screen.app
+    return any(
+        getattr(node, flag, False) for node in (app, screen) for flag in ("_exit", "_closing")
+    )
