@@ -36,7 +36,6 @@ from console.sanitize import safe
 from console.session import Launch
 from screens.confirm import ConfirmScreen
 from screens.connect import ConnectingScreen
-from screens.help import HelpScreen, collect_bindings
 from screens.key_gate import GatedApp
 from screens.main import MainScreen, PaneFactory
 from screens.messages import CredentialsChanged, UsersChanged
@@ -291,6 +290,8 @@ class IncidentConsoleApp(GatedApp[None]):
         yield SystemCommand("Quit", "Leave the console", self.action_quit)
 
     def action_help(self) -> None:
+        from screens.help import HelpScreen, collect_bindings  # loaded when first asked for
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(collect_bindings(self.screen)))
 

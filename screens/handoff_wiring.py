@@ -39,10 +39,19 @@ HANDOFF_BINDINGS = [
 
 
 def handoff_pane_factories() -> dict[str, Any]:
-    from screens.journal_view import JournalView
-    from screens.runbook import RunbookPane
+    """The runbook and journal panes, their modules imported when each is built."""
 
-    return {"runbook": RunbookPane, "journal": JournalView}
+    def runbook(ctx: AppContext) -> Widget:
+        from screens.runbook import RunbookPane
+
+        return RunbookPane(ctx)
+
+    def journal(ctx: AppContext) -> Widget:
+        from screens.journal_view import JournalView
+
+        return JournalView(ctx)
+
+    return {"runbook": runbook, "journal": journal}
 
 
 def handoff_commands() -> list[tuple[str, str, str]]:

@@ -9,6 +9,7 @@ Panes save their own filters and selection.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -28,16 +29,17 @@ from screens.handoff_wiring import (
 )
 from screens.header import ConsoleHeader
 from screens.incident_screen import IncidentScreen
-from screens.messages import (
-    PaneActivated,
-)
+from screens.lazy_panes import BUILD_FALLBACK, LazyPanes
+from screens.messages import PaneActivated, PaneRowsShown
 from screens.pane_links import PaneLinksMixin
 from screens.panes.base import RecordPane
-from screens.panes.users.messages import ReviewProgressChanged
 from screens.resume_wiring import ResumeMixin
-from screens.runbook import RunbookPane
 from screens.startup_resume import offline_line
 from screens.widgets.command_line import COMMANDS, CommandLine, command_argument, parse_command
+
+if TYPE_CHECKING:  # handlers are found by name: the panes' modules load with the panes
+    from screens.panes.users.messages import ReviewProgressChanged
+    from screens.runbook import RunbookPane
 
 __all__ = ["PANES", "MainScreen", "PaneFactory", "default_pane_factories"]
 
@@ -56,20 +58,33 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def default_pane_factories() -> dict[str, PaneFactory]:
-    """The shipped panes (imported lazily so the shell can be tested on its own)."""
-    from screens.panes.audit import AuditPane
-    from screens.panes.credentials import CredentialsPane
-    from screens.panes.users import UsersPane
+    """The shipped panes. Each factory imports its pane's module when the pane is built, so
+    the panes not shown at start load after the first rows (``screens.lazy_panes``)."""
+
+    def users(ctx: AppContext) -> Widget:
+        from screens.panes.users import UsersPane
+
+        return UsersPane(ctx)
+
+    def audit(ctx: AppContext) -> Widget:
+        from screens.panes.audit import AuditPane
+
+        return AuditPane(ctx)
+
+    def credentials(ctx: AppContext) -> Widget:
+        from screens.panes.credentials import CredentialsPane
+
+        return CredentialsPane(ctx)
 
     return {
-        "users": UsersPane,
-        "audit": AuditPane,
-        "credentials": CredentialsPane,
+        "users": users,
+        "audit": audit,
+        "credentials": credentials,
         **handoff_pane_factories(),
     }
 
 
-class MainScreen(ResumeMixin, PaneLinksMixin, HandoffMixin, IncidentScreen):
+class MainScreen(LazyPanes, ResumeMixin, PaneLinksMixin, HandoffMixin, IncidentScreen):
     """Shows one incident on one instance; built once the startup flow has a context."""
 
     # The footer has room for about six keys at 80 columns, so it shows the active pane's
@@ -117,12 +132,15 @@ class MainScreen(ResumeMixin, PaneLinksMixin, HandoffMixin, IncidentScreen):
         yield ConsoleHeader(id="header")
         if self.offline:
             yield offline_line(self.offline)
+        # Only the active pane now; the others once it shows rows, or when asked for
+        # (``screens.lazy_panes``). Each has its slot from the start.
         with ContentSwitcher(initial=f"pane-{self.active_pane}", id="panes"):
             for key, factory in self._factories.items():
-                pane = factory(self.ctx)
-                self._panes[key] = pane
                 with Vertical(id=f"pane-{key}", classes="pane-slot"):
-                    yield pane
+                    if key == self.active_pane:
+                        pane = factory(self.ctx)
+                        self._panes[key] = pane
+                        yield pane
         line = CommandLine(placeholder="users audit creds export help q", id="command-line")
         line.display = False
         yield line
@@ -141,23 +159,50 @@ class MainScreen(ResumeMixin, PaneLinksMixin, HandoffMixin, IncidentScreen):
         )
         self.open_saved_state()
         self.cache_coverage()
-        self._link_credentials()
         if self.offline:
             for pane in self._panes.values():
                 if isinstance(pane, RecordPane):
                     pane.went_offline()
+        self.set_timer(BUILD_FALLBACK, self.build_rest_soon)
+
+    def pane_built(self, key: str, pane: Widget) -> None:
+        """A pane built after the screen opened is mounted: it gets what it would have had at
+        start (the offline mark, the saved view, the credentials' cross-links)."""
+        if isinstance(pane, RecordPane) and self.query("#offline-line"):
+            pane.went_offline()
+        self.restore_pane(key)
+        self._link_credentials()
+
+    def on_pane_rows_shown(self, message: PaneRowsShown) -> None:
+        message.stop()
+        if message.pane is self._panes.get(self.active_pane):
+            self.build_rest_soon()
 
     # -- pane switching ------------------------------------------------------------------
     def pane(self, key: str | None = None) -> Widget:
-        """The pane widget for ``key`` (default: the active one)."""
-        return self._panes[key or self.active_pane]
+        """The pane widget for ``key`` (default: the active one), built if it was not yet."""
+        pane = self.build_pane(key or self.active_pane)
+        if pane is None:
+            raise KeyError(key)
+        return pane
 
     def show_pane(self, key: str, *, save: bool = True, focus: bool = True) -> None:
-        if key not in self._panes:
+        if key not in self._factories:
             return
+        self.build_pane(key)
         self.active_pane = key
         self.query_one("#panes", ContentSwitcher).current = f"pane-{key}"
         self.query_one(ConsoleHeader).update(active_pane=key)
+        if key in self.mounted_panes():
+            self._pane_shown(key, save, focus)
+        else:  # built just now: focused once mounted (keys wait for this screen's queue)
+            self.call_later(self._pane_shown_when_mounted, key, save, focus)
+
+    async def _pane_shown_when_mounted(self, key: str, save: bool, focus: bool) -> None:
+        await self.ready_pane(key)
+        self._pane_shown(key, save, focus and key == self.active_pane)
+
+    def _pane_shown(self, key: str, save: bool, focus: bool) -> None:
         if focus:
             self._focus_pane(self._panes[key])
         self.post_message(PaneActivated(key))
@@ -192,7 +237,7 @@ class MainScreen(ResumeMixin, PaneLinksMixin, HandoffMixin, IncidentScreen):
     def action_cycle_pane(self, step: int) -> None:
         """Tab / shift+tab: the next or previous pane, with its list focused (never a hidden
         widget, as Textual's focus chain would pick)."""
-        keys = list(self._panes)
+        keys = list(self._factories)
         index = keys.index(self.active_pane) if self.active_pane in keys else 0
         self.show_pane(keys[(index + step) % len(keys)])
 
@@ -228,7 +273,7 @@ class MainScreen(ResumeMixin, PaneLinksMixin, HandoffMixin, IncidentScreen):
             self.notify(f"Unknown command. Try {names}", markup=False, severity="warning")
             return
         if command.action == "screen.audit_filter":
-            self._audit_filter(command.names[0], command_argument(message.text))
+            await self._audit_filter(command.names[0], command_argument(message.text))
             return
         if not await self.app.run_action(command.action, self):
             self.notify(

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+
     from console.store import Incident
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "InterruptedActionsFound",
     "OwnTokenRotated",
     "PaneActivated",
+    "PaneRowsShown",
     "ReviewProgressLoaded",
     "ShowAuditForUser",
     "ShowScopeEvents",
@@ -53,6 +56,13 @@ class PaneActivated(Message):
     """The main screen switched to another pane (``users``, ``audit`` or ``credentials``)."""
 
     pane: str
+
+
+@dataclass
+class PaneRowsShown(Message):
+    """A pane's list showed its first rows (the main screen then builds the other panes)."""
+
+    pane: Widget
 
 
 @dataclass

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from screens.leaked_token import open_leaked_token
 from screens.messages import (
     AuditEventsCached,
     CredentialsExposedTo,
@@ -22,15 +21,15 @@ from screens.messages import (
     ShowAuditForUser,
     ShowScopeEvents,
 )
-from screens.panes.audit.messages import ShowCredentialFor, ShowUserDossier
 from screens.panes.base import RecordPane
 from screens.panes.first_fetch import FirstFetchHold, HeldFirstFetch
-from screens.panes.users.messages import UsersCacheShown, UsersLoadShown
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # handlers are found by name: the panes' modules load with the panes
     from textual.widget import Widget
 
     from console.context import AppContext
+    from screens.panes.audit.messages import ShowCredentialFor, ShowUserDossier
+    from screens.panes.users.messages import UsersCacheShown, UsersLoadShown
 
 __all__ = ["PaneLinksMixin"]
 
@@ -47,11 +46,15 @@ class PaneLinksMixin:
 
         def show_pane(self, key: str, *, save: bool = True, focus: bool = True) -> None: ...
         def notify(self, message: str, **kw: Any) -> None: ...
+        def mounted_panes(self) -> dict[str, Widget]: ...
+        async def ready_pane(self, key: str) -> Widget | None: ...
+        def build_rest_soon(self) -> None: ...
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.first_fetches = FirstFetchHold()
         """Which panes' first fetch waits for the users load (``screens.panes.first_fetch``)."""
+        self._marks_linked = False
 
     # -- the other panes' first fetch waits for the users load ---------------------------------
     def first_fetch_may_start(self, pane: HeldFirstFetch) -> bool:
@@ -73,27 +76,31 @@ class PaneLinksMixin:
 
     def on_users_pane_users_load_shown(self, message: UsersLoadShown) -> None:
         self.first_fetches.settle()
+        self.build_rest_soon()
 
     def on_users_pane_users_cache_shown(self, message: UsersCacheShown) -> None:
         self.first_fetches.settle()
+        self.build_rest_soon()
 
     def credentials_changed(self, keys: tuple[str, ...]) -> None:
         """Credential rows a response action re-read: the list shows their state at once."""
         from screens.panes.credentials import CredentialsPane  # the pane registry's own lazy import
 
-        creds = self._panes.get("credentials")
+        creds = self.mounted_panes().get("credentials")
         if isinstance(creds, CredentialsPane) and keys:
             creds.refresh_rows()
 
     def action_leaked_token(self) -> None:
         """``:leaked``: paste a token found in a log or chat; GitLab says whose it is."""
+        from screens.leaked_token import open_leaked_token
+
         open_leaked_token(self.app, self.ctx)
 
     def users_changed(self, user_ids: tuple[int, ...]) -> None:
         """Users were re-read into the cache: let the users pane redraw them."""
         from screens.panes.users import UsersPane
 
-        users = self._panes.get("users")
+        users = self.mounted_panes().get("users")
         if isinstance(users, UsersPane):
             users.users_changed(user_ids)
 
@@ -101,12 +108,13 @@ class PaneLinksMixin:
         """New sign-in history can change "new IP" signals: let the users pane rescore."""
         from screens.panes.users import UsersPane
 
-        users = self._panes.get("users")
+        panes = self.mounted_panes()  # one built later scores and links when it loads
+        users = panes.get("users")
         if isinstance(users, UsersPane):
             users.rescore()
         from screens.panes.credentials import CredentialsPane
 
-        creds = self._panes.get("credentials")
+        creds = panes.get("credentials")
         if isinstance(creds, CredentialsPane):
             creds.recompute_crosslinks()
 
@@ -115,33 +123,37 @@ class PaneLinksMixin:
         from screens.panes.credentials import CredentialsPane
         from screens.panes.users import UsersPane
 
-        creds, users = self._panes.get("credentials"), self._panes.get("users")
-        if isinstance(creds, CredentialsPane) and isinstance(users, UsersPane):
+        panes = self.mounted_panes()
+        creds, users = panes.get("credentials"), panes.get("users")
+        if self._marks_linked or not isinstance(creds, CredentialsPane):
+            return
+        if isinstance(users, UsersPane):
             creds.subscribe_marks(users.mark_saved)
+            self._marks_linked = True
 
-    def on_events_for_target(self, message: EventsForTarget) -> None:
+    async def on_events_for_target(self, message: EventsForTarget) -> None:
         """A credential's audit events: the Audit pane filtered on that target (its name is
         searched instead when no stored event names the target itself)."""
         from screens.panes.audit import AuditPane
 
-        audit = self._panes.get("audit")
+        audit = await self.ready_pane("audit")
         if isinstance(audit, AuditPane):
             audit.show_target(message.target_type, message.target_id, message.label)
             self.show_pane("audit")
 
-    def on_credentials_exposed_to(self, message: CredentialsExposedTo) -> None:
+    async def on_credentials_exposed_to(self, message: CredentialsExposedTo) -> None:
         from screens.panes.credentials import CredentialsPane
 
-        creds = self._panes.get("credentials")
+        creds = await self.ready_pane("credentials")
         if isinstance(creds, CredentialsPane):
             creds.select_exposure(message.user_id, message.username)
             self.show_pane("credentials")
 
-    def _audit_filter(self, word: str, value: str) -> None:
+    async def _audit_filter(self, word: str, value: str) -> None:
         """``:ip x``, ``:scope group 3``…: set one filter of the audit pane and show it."""
         from screens.panes.audit import AuditPane
 
-        audit = self._panes.get("audit")
+        audit = await self.ready_pane("audit")
         if not isinstance(audit, AuditPane):
             return
         self.show_pane("audit")
@@ -149,18 +161,18 @@ class PaneLinksMixin:
         if problem is not None:
             self.notify(problem, markup=False, severity="warning")
 
-    def on_show_scope_events(self, message: ShowScopeEvents) -> None:
+    async def on_show_scope_events(self, message: ShowScopeEvents) -> None:
         """A group or project (from the dossier's blast radius): its own audit events."""
         from screens.panes.audit import AuditPane
 
-        audit = self._panes.get("audit")
+        audit = await self.ready_pane("audit")
         if isinstance(audit, AuditPane):
             audit.show_scope(message.scope)
             self.show_pane("audit")
 
-    def on_show_credential_for(self, message: ShowCredentialFor) -> None:
+    async def on_show_credential_for(self, message: ShowCredentialFor) -> None:
         """An audit event's target, searched for in the credentials pane."""
-        creds = self._panes.get("credentials")
+        creds = await self.ready_pane("credentials")
         if isinstance(creds, RecordPane):
             creds.set_view(
                 creds.with_search(creds.view, message.search), note="the audit event's target"
@@ -172,10 +184,10 @@ class PaneLinksMixin:
 
         self.app.push_screen(DossierScreen(self.ctx, message.user_id))
 
-    def on_show_audit_for_user(self, message: ShowAuditForUser) -> None:
+    async def on_show_audit_for_user(self, message: ShowAuditForUser) -> None:
         from screens.panes.audit import AuditPane
 
-        audit = self._panes.get("audit")
+        audit = await self.ready_pane("audit")
         if audit is None:
             return
         if isinstance(audit, AuditPane) and message.user_id is not None:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, cast
 from textual import work
 from textual.message import Message
 
-from actions import resumable_count
 from console.store.lock import claim_writer, other_writer
 from screens.header import ConsoleHeader
 from screens.messages import InterruptedActionsFound, ReviewProgressLoaded, UiStateLoaded
@@ -52,11 +51,14 @@ class ResumeMixin:
     ctx: AppContext
     app: App[Any]
     _panes: dict[str, Widget]
+    _factories: dict[str, Any]
     active_pane: str
 
     if TYPE_CHECKING:  # provided by MainScreen; never defined here (it would shadow them)
 
         def pane(self, key: str | None = None) -> Widget: ...
+        def mounted_panes(self) -> dict[str, Widget]: ...
+        async def ready_pane(self, key: str) -> Widget | None: ...
         def show_pane(self, key: str, *, save: bool = True, focus: bool = True) -> None: ...
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -64,6 +66,8 @@ class ResumeMixin:
         self._saver = Debouncer(self._screen(), SAVE_DELAY, self._save_active_pane)
         self._restored = False
         self._waited = False
+        self._saved_views: dict[str, Any] | None = None
+        self._restored_panes: set[str] = set()
 
     def _screen(self) -> Screen[Any]:
         return cast("Screen[Any]", self)
@@ -107,6 +111,8 @@ class ResumeMixin:
             holder = claim_writer(store.path, incident_id)
         if holder is not None:
             self._screen().post_message(WriterElsewhereFound(holder.describe()))
+        from actions import resumable_count  # the actions load after the first rows
+
         pending = resumable_count(store, incident_id)  # in flight + plan steps not started
         if pending:
             self._screen().post_message(InterruptedActionsFound(pending))
@@ -139,14 +145,14 @@ class ResumeMixin:
             answered,
         )
 
-    def on_ui_state_loaded(self, message: UiStateLoaded) -> None:
-        state = message.state
-        for key, pane in self._panes.items():
-            saved = state.get(key)
-            if isinstance(pane, Pane) and isinstance(saved, dict):
-                pane.restore(saved)
-        active = state.get(ACTIVE_PANE_KEY)
-        key = active if isinstance(active, str) and active in self._panes else self.active_pane
+    async def on_ui_state_loaded(self, message: UiStateLoaded) -> None:
+        self._saved_views = message.state
+        for key in self.mounted_panes():
+            self.restore_pane(key)
+        active = message.state.get(ACTIVE_PANE_KEY)
+        known = isinstance(active, str) and active in self._factories
+        key = active if known and isinstance(active, str) else self.active_pane
+        await self.ready_pane(key)  # resuming on a pane not built yet: built now, then restored
         focused = self._screen().focused
         # Typed keys reach this screen only once it is restored (``typeahead``), unless
         # RESTORE_WAIT ran out first: only then can the focus be the responder's doing (not
@@ -164,6 +170,16 @@ class ResumeMixin:
         else:
             self.show_pane(key, save=False)
         self._restored = True
+
+    def restore_pane(self, key: str) -> None:
+        """Give the mounted pane ``key`` its saved view, once (a pane built after the saved state
+        was read is restored when it has mounted)."""
+        if self._saved_views is None or key in self._restored_panes:
+            return
+        self._restored_panes.add(key)
+        pane, saved = self._panes.get(key), self._saved_views.get(key)
+        if isinstance(pane, Pane) and isinstance(saved, dict):
+            pane.restore(saved)
 
     def _schedule_save(self) -> None:
         self._saver.call()

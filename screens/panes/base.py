@@ -38,6 +38,7 @@ from console.problem import Problem
 from console.sanitize import clean
 from console.store import Incident
 from console.timeutil import minute_text
+from screens.messages import PaneRowsShown
 from screens.panes.first_fetch import HeldFirstFetch
 from screens.panes.sources import RowSource
 from screens.panes.state import SavesPaneState
@@ -107,6 +108,7 @@ class RecordPane(HeldFirstFetch, WaitCountdown, SavesPaneState, Vertical, Generi
         self.stale_as_of: str | None = None
         self.set_reactive(RecordPane.coverage, ctx.coverage)
         self._pending_select: RowKey | None = None
+        self._rows_shown = False
         self._table: VirtualTable = self.make_table()
 
     # -- hooks -----------------------------------------------------------------------------
@@ -316,6 +318,9 @@ class RecordPane(HeldFirstFetch, WaitCountdown, SavesPaneState, Vertical, Generi
     @on(VirtualTable.RowHighlighted)
     def _row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         event.stop()
+        if event.row_key is not None and not self._rows_shown:
+            self._rows_shown = True
+            self.post_message(PaneRowsShown(self))
         self._show_detail(event.row_key)
         self.row_highlighted(event.row_key)
 

@@ -31,7 +31,6 @@ from textual.worker import Worker
 
 from console.context import AppContext
 from console.store import Incident
-from screens.contain import open_contain
 from screens.panes.sources import SqlUserSource
 from screens.panes.users import messages
 from screens.panes.users.cells import COLUMNS, risk_explanation, user_cells
@@ -218,6 +217,8 @@ class UsersPane(QueryingMixin, LoadingMixin, ReviewMixin):
 
     def action_contain(self) -> None:
         """``!``: the Contain playbook for the highlighted user (plan shown before anything)."""
+        from screens.contain import open_contain  # the actions load when first asked for
+
         open_contain(self.app, self.ctx, self.current_user_id)
 
     @property
