@@ -293,13 +293,15 @@ def pauses(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the policy's sleeps instead of sleeping them.
 
     Only this test's threads count: a thread an earlier test left waiting (on a loaded machine
-    it can outlive its test) keeps sleeping for real and is not recorded here.
+    it can outlive its test) keeps sleeping for real and is not recorded here. Threads are told
+    apart by their objects, not their idents: once such a thread ends, a thread of this test
+    can get its ident (a CI run recorded no pause for a retry that way).
     """
     slept: list[float] = []
-    earlier = {t.ident for t in threading.enumerate()} - {threading.get_ident()}
+    earlier = set(threading.enumerate()) - {threading.current_thread()}
 
     def pause(seconds: float) -> None:
-        if threading.get_ident() in earlier:
+        if threading.current_thread() in earlier:
             time.sleep(seconds)
         else:
             slept.append(seconds)
