@@ -19,11 +19,40 @@ from screens.main import MainScreen
 from tests.pilot_helpers import FAKE_PANES, cache_incident, run_app, screen_text, until
 
 
+def _resume_with_cached_users(
+    monkeypatch: pytest.MonkeyPatch, url: str, token: str
+) -> tuple[IncidentConsoleApp, Any]:
+    """A cached incident with three users, and an app set to resume it with ``token``."""
+    from screens.panes.users import UsersPane
+
+    users = [
+        {"id": i, "username": f"cached{i}", "name": f"Cached {i}", "state": "active"}
+        for i in (1, 2, 3)
+    ]
+    incident = cache_incident(url, profile="env", users=users)
+    monkeypatch.setenv("GITLAB_URL", url)
+    monkeypatch.setenv("GITLAB_TOKEN", token)
+    app = IncidentConsoleApp(Launch(resume=True), panes={**FAKE_PANES, "users": UsersPane})
+    return app, incident
+
+
+async def _cached_rows_shown(pilot: Any, app: IncidentConsoleApp) -> MainScreen:
+    """The main screen, once the users pane shows the cached rows."""
+    from screens.panes.users import UsersPane
+
+    await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
+    main = app.screen
+    assert isinstance(main, MainScreen)
+    pane = main.pane("users")
+    assert isinstance(pane, UsersPane)
+    await until(pilot, lambda: "cached2" in screen_text(app), timeout=30)
+    return main
+
+
 def test_resume_shows_cached_rows_read_only_before_the_check_then_becomes_writable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from console.drill.server import DrillOptions, DrillServer
-    from screens.panes.users import UsersPane
 
     released = threading.Event()
     held: list[str] = []
@@ -35,22 +64,10 @@ def test_resume_shows_cached_rows_read_only_before_the_check_then_becomes_writab
 
     server = DrillServer(DrillOptions(users=50, fault=hold))
     url = server.start()
-    users = [
-        {"id": i, "username": f"cached{i}", "name": f"Cached {i}", "state": "active"}
-        for i in (1, 2, 3)
-    ]
-    incident = cache_incident(url, profile="env", users=users)
-    monkeypatch.setenv("GITLAB_URL", url)
-    monkeypatch.setenv("GITLAB_TOKEN", DrillServer.ADMIN_TOKEN)
-    app = IncidentConsoleApp(Launch(resume=True), panes={**FAKE_PANES, "users": UsersPane})
+    app, incident = _resume_with_cached_users(monkeypatch, url, DrillServer.ADMIN_TOKEN)
 
     async def script(pilot: Any) -> None:
-        await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
-        main = app.screen
-        assert isinstance(main, MainScreen)
-        pane = main.pane("users")
-        assert isinstance(pane, UsersPane)
-        await until(pilot, lambda: "cached2" in screen_text(app), timeout=30)
+        main = await _cached_rows_shown(pilot, app)
         # The rows are up and the check is still held by the drill: read-only meanwhile.
         await until(pilot, lambda: bool(held), timeout=30)
         assert not released.is_set()
@@ -105,7 +122,6 @@ def test_a_non_admin_check_that_answers_after_the_cached_rows_notes_the_partial_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from console.drill.server import DrillOptions, DrillServer
-    from screens.panes.users import UsersPane
 
     released = threading.Event()
 
@@ -115,22 +131,10 @@ def test_a_non_admin_check_that_answers_after_the_cached_rows_notes_the_partial_
 
     server = DrillServer(DrillOptions(users=50, fault=hold))
     url = server.start()
-    users = [
-        {"id": i, "username": f"cached{i}", "name": f"Cached {i}", "state": "active"}
-        for i in (1, 2, 3)
-    ]
-    cache_incident(url, profile="env", users=users)
-    monkeypatch.setenv("GITLAB_URL", url)
-    monkeypatch.setenv("GITLAB_TOKEN", DrillServer.USER_TOKEN)
-    app = IncidentConsoleApp(Launch(resume=True), panes={**FAKE_PANES, "users": UsersPane})
+    app, _ = _resume_with_cached_users(monkeypatch, url, DrillServer.USER_TOKEN)
 
     async def script(pilot: Any) -> None:
-        await until(pilot, lambda: isinstance(app.screen, MainScreen), timeout=30)
-        main = app.screen
-        assert isinstance(main, MainScreen)
-        pane = main.pane("users")
-        assert isinstance(pane, UsersPane)
-        await until(pilot, lambda: "cached2" in screen_text(app), timeout=30)
+        main = await _cached_rows_shown(pilot, app)
         assert main.ctx.coverage is None and "not an administrator" not in screen_text(app)
 
         released.set()
