@@ -5,11 +5,10 @@ prompt offers to finish (:mod:`actions.resume` does the finishing).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from actions.model import JournalPort, Target
-from console.store.lock import holder_of
+from console.store.resumable import resumable_count
 
 __all__ = ["PlanView", "StepView", "plan_views", "resumable_count"]
 
@@ -85,14 +84,3 @@ def plan_views(
             )
         views.append(PlanView(plan.id, plan.action, plan.title, tuple(steps)))
     return views
-
-
-def resumable_count(store: JournalPort, incident_id: int) -> int:
-    """What the resume prompt counts: entries in flight plus plan steps never started; 0 when
-    another console holds the incident (its work in flight is its own)."""
-    holder = holder_of(store.path, incident_id)
-    if holder is not None and holder.pid != os.getpid():
-        return 0
-    return len(store.journal_pending(incident_id)) + sum(
-        len(p.open_steps) for p in store.plans_open(incident_id)
-    )

@@ -16,22 +16,23 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlsplit
 
-import gitlab
-import gitlab.exceptions
 import httpx
-import requests
 
 from console import timeutil
-from console.api.pages import CancelledFn, WaitCallback, get_response
+from console.api.loaded import is_client_error
+from console.api.pages import CancelledFn, WaitCallback, get_response, refusal
 from console.clock import ServerClock
 from console.config import clock_of, is_loopback_host
 from console.errors import Problem, describe_error
 from console.problem import ProblemError
 from console.sanitize import safe
 from console.timeutil import format_iso, parse_date
+
+if TYPE_CHECKING:  # the check reads through httpx at start-up; python-gitlab loads later
+    import gitlab
 
 __all__ = [
     "SOURCE_DRILL",
@@ -298,17 +299,17 @@ def check_capabilities(
             )
         except ProblemError as exc:  # a long Retry-After, or cancelled while waiting
             raise _Fatal(exc.problem) from None
-        except gitlab.exceptions.GitlabAuthenticationError as exc:
-            raise _Fatal(describe_error(exc, url=url)) from None
-        except gitlab.exceptions.GitlabError as exc:
-            code = exc.response_code
-            if code in (400, 403, 404, 405):
-                body: Any = exc.error_message
-                return int(code), body
+        except Exception as exc:
+            refused = refusal(exc)
+            if refused is not None and refused[0] in (400, 403, 404, 405):
+                return refused
+            if refused is None and not (
+                isinstance(exc, httpx.HTTPError | OSError) or is_client_error(exc)
+            ):
+                raise  # not a failure of the request: a defect, for the worker's handler
             raise _Fatal(describe_error(exc, url=url, ca_bundle=ca_bundle)) from None
-        except (requests.RequestException, httpx.HTTPError, OSError) as exc:
-            raise _Fatal(describe_error(exc, url=url, ca_bundle=ca_bundle)) from None
-        if isinstance(resp, requests.Response | httpx.Response):
+        if hasattr(resp, "status_code"):  # httpx's or requests' response (duck-typed: requests
+            # is not imported here)
             for name in _RATE_HEADERS:
                 value = resp.headers.get(name)
                 if value is not None:

@@ -23,7 +23,6 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from importlib import metadata
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, NoReturn
@@ -229,6 +228,8 @@ def _start_drill(launch: Launch) -> DrillProcess | None:
 
 
 def _versions() -> str:
+    from importlib import metadata  # 20 ms: only `diagnose` asks
+
     parts = [f"Python {sys.version.split()[0]}"]
     for dist in ("textual", "python-gitlab", "httpx", "keyring", "secretstorage", "platformdirs"):
         try:

@@ -19,16 +19,15 @@ import ipaddress
 import math
 import os
 import ssl
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import MethodType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
-import gitlab
 import httpx
-import requests
 
 from console import USER_AGENT, timeutil
 from console.api.pages import remember_error_headers
@@ -37,10 +36,13 @@ from console.errors import ConfigError
 from console.sanitize import safe
 from console.secret import Secret
 
+if TYPE_CHECKING:  # loaded with the first python-gitlab client (``build_gitlab``), not before
+    import gitlab
+    import requests
+
 __all__ = [
     "ConfigError",
     "ConnectionConfig",
-    "PolicyGitlab",
     "build_gitlab",
     "build_httpx",
     "build_httpx_sync",
@@ -308,10 +310,11 @@ class _ClockHooks:
 
 def clock_of(client: object) -> ServerClock | None:
     """The clock a client built here feeds (python-gitlab, or httpx sync/async); else None."""
-    if isinstance(client, gitlab.Gitlab):
-        hooks: list[object] = list(client.session.hooks.get("response", []))
-    elif isinstance(client, httpx.Client | httpx.AsyncClient):
+    hooks: list[object]
+    if isinstance(client, httpx.Client | httpx.AsyncClient):
         hooks = list(client.event_hooks.get("response", []))
+    elif "gitlab" in sys.modules and _is_gitlab(client):  # none exists before it is loaded
+        hooks = list(client.session.hooks.get("response", []))
     else:
         return None
     for hook in hooks:  # the hooks are bound methods of one _ClockHooks
@@ -329,27 +332,22 @@ def server_now(client: object) -> datetime:
     return clock.now() if clock is not None else timeutil.now()
 
 
-class PolicyGitlab(gitlab.Gitlab):
-    """python-gitlab without its own waiting: the console's read policy does all of it.
+def _is_gitlab(client: object) -> TypeGuard[gitlab.Gitlab]:
+    import gitlab
 
-    python-gitlab's defaults sleep through any ``Retry-After`` (an hour, uncancellable, and a
-    ``ValueError`` for the HTTP-date form) and retry up to ten times. Here ``obey_rate_limit`` is
-    always off and transient retries default to none, so a 429 or 5xx reaches
-    :mod:`console.api.pages`, which waits visibly, cancellably and within a cap. A caller that
-    passes ``retry_transient_errors``/``max_retries`` explicitly still gets them (the action
-    read-backs, until they move onto the same policy).
-    """
-
-    def http_request(self, verb: str, path: str, *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs["obey_rate_limit"] = False
-        kwargs.setdefault("retry_transient_errors", False)
-        kwargs.setdefault("max_retries", 0)
-        return super().http_request(verb, path, *args, **kwargs)
+    return isinstance(client, gitlab.Gitlab)
 
 
 def build_gitlab(cfg: ConnectionConfig, token: Secret) -> gitlab.Gitlab:
     """A python-gitlab client: timeout always set, no rate-limit sleeps, no transient retries,
-    no redirects; the headers of a refused answer stay readable for ``Retry-After``."""
+    no redirects; the headers of a refused answer stay readable for ``Retry-After``.
+
+    python-gitlab and requests are imported here, on the first call: the start-up reads
+    through httpx and builds this client only after the first rows."""
+    import requests
+
+    from console.api.policy_gitlab import PolicyGitlab
+
     cfg.validate()
     session = requests.Session()
     session.trust_env = False  # no proxy env vars, .netrc or REQUESTS_CA_BUNDLE

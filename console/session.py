@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import gitlab
-
 from console.capabilities import (
     SOURCE_DRILL,
     SOURCE_ENV,
@@ -42,6 +40,8 @@ from console.secret import Secret
 from console.tokens import KeyringStatus, TokenStore, token_key
 
 if TYPE_CHECKING:
+    import gitlab
+
     from console.drill.child import DrillProcess
     from console.drill.options import DrillOptions
     from console.drill.server import DrillServer

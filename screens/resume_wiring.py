@@ -19,6 +19,7 @@ from textual import work
 from textual.message import Message
 
 from console.store.lock import claim_writer, other_writer
+from console.store.resumable import resumable_count
 from screens.header import ConsoleHeader
 from screens.messages import InterruptedActionsFound, ReviewProgressLoaded, UiStateLoaded
 from screens.panes.base import Pane, RecordPane
@@ -111,8 +112,6 @@ class ResumeMixin:
             holder = claim_writer(store.path, incident_id)
         if holder is not None:
             self._screen().post_message(WriterElsewhereFound(holder.describe()))
-        from actions import resumable_count  # the actions load after the first rows
-
         pending = resumable_count(store, incident_id)  # in flight + plan steps not started
         if pending:
             self._screen().post_message(InterruptedActionsFound(pending))

@@ -21,15 +21,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
-import requests
-from gitlab.exceptions import GitlabHttpError
 
 from console.api.links import UnsafeLinkError, pin_next_link, unsafe_link_problem
+from console.api.loaded import gitlab_http_error, requests_failures
 from console.api.retry import DEFAULT_POLICY, RetryPolicy, is_transient_status
 from console.problem import Problem, ProblemError
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -44,6 +46,7 @@ __all__ = [
     "get_json",
     "get_response",
     "iter_pages",
+    "refusal",
     "remember_error_headers",
     "status_of",
 ]
@@ -55,9 +58,11 @@ MAX_PAGES_PER_QUERY: Final = 10_000
 SLICE_S: Final = 0.1
 
 
-class HttpStatusError(GitlabHttpError):
-    """A non-2xx answer from a synchronous httpx-style client, shaped like python-gitlab's own
-    error so ``describe_error`` explains both the same way; keeps the headers for Retry-After."""
+class HttpStatusError(Exception):
+    """A non-2xx answer from a synchronous httpx-style client, keeping the headers for
+    ``Retry-After``. It carries what python-gitlab's ``GitlabHttpError`` carries (status,
+    message, body), so ``describe_error`` explains both alike, without being one: reading
+    through httpx never loads python-gitlab."""
 
     def __init__(
         self,
@@ -66,9 +71,14 @@ class HttpStatusError(GitlabHttpError):
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        raw = body if body is not None else message.encode("utf-8", "replace")
-        super().__init__(message, status, raw)
+        super().__init__(message, status)
+        self.response_code: int = status
+        self.error_message: str = message
+        self.response_body: bytes = body if body is not None else message.encode("utf-8", "replace")
         self.headers: dict[str, str] = dict(headers or {})
+
+    def __str__(self) -> str:
+        return f"{self.response_code}: {self.error_message}"
 
 
 class ReadCancelled(ProblemError):
@@ -143,7 +153,7 @@ def _tls_failure(exc: BaseException) -> bool:
         if cur is None or id(cur) in seen:
             continue
         seen.add(id(cur))
-        if isinstance(cur, ssl.SSLError | requests.exceptions.SSLError):
+        if isinstance(cur, (ssl.SSLError, *requests_failures("tls"))):
             return True
         stack.extend((cur.__cause__, cur.__context__))
         stack.extend(a for a in cur.args if isinstance(a, BaseException))
@@ -152,18 +162,11 @@ def _tls_failure(exc: BaseException) -> bool:
 
 def _is_transient_exception(exc: BaseException) -> bool:
     """Timeouts and dropped or refused connections; never TLS failures or bad URLs."""
-    if _tls_failure(exc) or isinstance(exc, requests.exceptions.ProxyError):
+    if _tls_failure(exc) or isinstance(exc, requests_failures("proxy")):
         return False
     if isinstance(exc, httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError):
         return True
-    return isinstance(
-        exc,
-        requests.exceptions.ConnectionError
-        | requests.exceptions.Timeout
-        | requests.exceptions.ChunkedEncodingError
-        | ConnectionError
-        | TimeoutError,
-    )
+    return isinstance(exc, (*requests_failures("transient"), ConnectionError, TimeoutError))
 
 
 # --------------------------------------------------------------------------- waiting
@@ -252,6 +255,17 @@ def _send_once(client: Any, url: str, params: Mapping[str, Any] | None, timeout:
     return response
 
 
+def refusal(exc: BaseException) -> tuple[int, str] | None:
+    """(status, message) of a refused answer, read through httpx or python-gitlab; ``None``
+    when no answer came (or one without a status)."""
+    if isinstance(exc, HttpStatusError):
+        return exc.response_code, exc.error_message
+    found = gitlab_http_error(exc)
+    if found is None or found[0] is None:
+        return None
+    return found[0], found[1]
+
+
 def get_response(
     client: Any,
     url: str,
@@ -276,8 +290,18 @@ def get_response(
     while True:
         try:
             return _send_once(client, url, params, float(effective))
-        except GitlabHttpError as exc:
-            status = exc.response_code
+        except Exception as exc:
+            refused = refusal(exc)
+            if refused is None:
+                if not _is_transient_exception(exc):
+                    raise
+                transient += 1
+                delay = policy.transient_wait(transient)
+                if delay is None:
+                    raise
+                _wait(delay, "the connection failed; trying again", transient, cancelled, on_wait)
+                continue
+            status = refused[0]
             if status == 429:
                 limited += 1
                 headers = (
@@ -290,7 +314,7 @@ def get_response(
                     wait, "GitLab asked the console to slow down (429)", limited, cancelled, on_wait
                 )
                 continue
-            if status is not None and is_transient_status(status):
+            if is_transient_status(status):
                 transient += 1
                 delay = policy.transient_wait(transient)
                 if delay is None:
@@ -300,14 +324,6 @@ def get_response(
                 )
                 continue
             raise
-        except Exception as exc:
-            if not _is_transient_exception(exc):
-                raise
-            transient += 1
-            delay = policy.transient_wait(transient)
-            if delay is None:
-                raise
-            _wait(delay, "the connection failed; trying again", transient, cancelled, on_wait)
 
 
 def get_json(

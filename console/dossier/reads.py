@@ -14,7 +14,7 @@ import gitlab
 import gitlab.exceptions
 
 from console import audit
-from console.api.pages import CancelledFn, WaitCallback, get_json, iter_pages
+from console.api.pages import CancelledFn, HttpStatusError, WaitCallback, get_json, iter_pages
 from console.dossier.model import (
     AUTHOR_SCAN_LIMIT,
     EVENTS_LIMIT,
@@ -99,7 +99,7 @@ class Reader:
                 continue
             try:
                 detail = plain(self.get(f"/personal_access_tokens/{int(item['id'])}"))
-            except gitlab.exceptions.GitlabError:
+            except (HttpStatusError, gitlab.exceptions.GitlabError):
                 missing += 1
                 continue
             item["last_used_ips"] = detail.get("last_used_ips")

@@ -10,23 +10,18 @@ redacted, to the log file the message then names.
 from __future__ import annotations
 
 import logging
-import re
+import sys
 
-import gitlab.exceptions
 import httpx
-import keyring.errors
-import requests
 
+from console.api.pages import HttpStatusError
 from console.api.retry import parse_retry_after
 from console.errors.http import (
-    _host_of,
     _http_problem,
-    _server_text,
     httpx_status_problem,
-    requests_status_problem,
     url_problem,
 )
-from console.errors.local import _file_problem, _keyring_problem, _store_problem
+from console.errors.local import _file_problem, _keyring_failure, _store_problem
 from console.errors.network import _network_problem
 from console.logs import current_log_path
 from console.problem import (
@@ -84,53 +79,6 @@ def _unexpected(exc: BaseException, detail: str) -> Problem:
     return Problem("Unexpected error", detail, where, "internal")
 
 
-def _gitlab_problem(
-    exc: gitlab.exceptions.GitlabError,
-    *,
-    url: str | None,
-    ca_bundle: str | None,
-    secret: Secret | None,
-) -> Problem:
-    """python-gitlab's errors: redirects, non-JSON answers, HTTP statuses, network failures."""
-    if isinstance(exc, gitlab.exceptions.RedirectError):
-        target = ""
-        found = re.findall(r"\bto:? (https?://\S+)", str(exc.error_message))
-        if found:
-            target = _server_text(found[-1].rstrip(".,"), secret)
-        return Problem(
-            "Redirected",
-            f"{_host_of(url)} redirected the request{f' to {target}' if target else ''}; the "
-            "console does not follow redirects with the token.",
-            "Use the final address as the GitLab URL (usually https:// instead of http://).",
-            "redirect",
-            exc.response_code,
-        )
-    if isinstance(exc, gitlab.exceptions.GitlabParsingError):
-        return Problem(
-            "Unreadable answer",
-            f"{_host_of(url)} did not answer with GitLab API JSON.",
-            "Check that the URL points at a GitLab instance (without /api/v4).",
-            "bad_response",
-            exc.response_code,
-        )
-    code = exc.response_code
-    if isinstance(exc, gitlab.exceptions.GitlabAuthenticationError):
-        code = code or 401
-    if code is not None:
-        return _http_problem(
-            code, exc.error_message, exc.response_body, None, url=url, secret=secret
-        )
-    net = _network_problem(exc, url=url, ca_bundle=ca_bundle)
-    if net is not None:
-        return net
-    return Problem(
-        "GitLab client error",
-        _server_text(exc.error_message, secret) or type(exc).__name__,
-        "Retry; if it persists, run `incident-console diagnose`.",
-        "client",
-    )
-
-
 def _describe(
     exc: BaseException, *, url: str | None, ca_bundle: str | None, secret: Secret | None
 ) -> Problem:
@@ -143,17 +91,29 @@ def _describe(
             "Fix the value and try again.",
             "config",
         )
-    if isinstance(exc, keyring.errors.KeyringError | TokenStorageUnavailable):
-        return _keyring_problem(exc)
+    keyring = _keyring_failure(exc)
+    if keyring is not None:
+        return keyring
     local = _store_problem(exc)
     if local is not None:
         return local
-    if isinstance(exc, gitlab.exceptions.GitlabError):
-        return _gitlab_problem(exc, url=url, ca_bundle=ca_bundle, secret=secret)
+    if isinstance(exc, HttpStatusError):  # a refused answer read through httpx
+        return _http_problem(
+            exc.response_code,
+            exc.error_message,
+            exc.response_body,
+            exc.headers,
+            url=url,
+            secret=secret,
+        )
+    if "requests" in sys.modules:  # python-gitlab's and requests' errors exist only once loaded
+        from console.errors.python_gitlab import requests_problem
+
+        client = requests_problem(exc, url=url, ca_bundle=ca_bundle, secret=secret)
+        if client is not None:
+            return client
     if isinstance(exc, httpx.HTTPStatusError):
         return httpx_status_problem(exc, url=url, secret=secret)
-    if isinstance(exc, requests.TooManyRedirects | requests.HTTPError) and exc.response is not None:
-        return requests_status_problem(exc.response, url=url, secret=secret)
     bad_url = url_problem(exc, url=url)
     if bad_url is not None:
         return bad_url

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import httpx
-import requests
 
 from console.api.retry import parse_retry_after
 from console.problem import Problem
@@ -213,15 +212,10 @@ def httpx_status_problem(
     )
 
 
-def requests_status_problem(
-    resp: requests.Response, *, url: str | None, secret: Secret | None
-) -> Problem:
-    """A requests error that carries the answer (``HTTPError``, ``TooManyRedirects``)."""
-    fields = _body_fields(resp.content if not resp.is_redirect else b"")
-    message = fields.get("message", fields.get("error", ""))
-    return _http_problem(
-        resp.status_code, message, b"", resp.headers, url=url or resp.url, secret=secret
-    )
+def body_problem_fields(body: object) -> object:
+    """The message of a GitLab JSON error body (``message``, else ``error``), else ``""``."""
+    fields = _body_fields(body)
+    return fields.get("message", fields.get("error", ""))
 
 
 def url_problem(exc: BaseException, *, url: str | None) -> Problem | None:
@@ -234,13 +228,13 @@ def url_problem(exc: BaseException, *, url: str | None) -> Problem | None:
             "Use the final address as the GitLab URL (usually https:// instead of http://).",
             "redirect",
         )
-    if isinstance(exc, httpx.UnsupportedProtocol | requests.exceptions.InvalidSchema):
+    if isinstance(exc, httpx.UnsupportedProtocol):
         return Problem(
             "Invalid URL",
             "The URL scheme is not supported.",
             "Use an https:// URL for the GitLab instance.",
             "config",
         )
-    if isinstance(exc, httpx.InvalidURL | requests.exceptions.InvalidURL):
+    if isinstance(exc, httpx.InvalidURL):
         return Problem("Invalid URL", "The GitLab URL is malformed.", "Check the URL.", "config")
     return None

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+import sys
 from pathlib import Path
-
-import keyring.errors
 
 from console.problem import Problem, TokenStorageUnavailable
 from console.redact import redact_tokens
@@ -18,11 +17,29 @@ from console.sanitize import safe
 from console.store.errors import StoreCorruptError, StoreError, StoreFullError
 
 
-def _keyring_problem(exc: BaseException) -> Problem:
+def _keyring_failure(exc: BaseException) -> Problem | None:
+    """The keyring's failures; ``None`` for anything else. keyring is consulted only once
+    loaded (its errors exist only then), so importing this module does not load it."""
+    if isinstance(exc, TokenStorageUnavailable):
+        return _keyring_problem(exc, locked=False, unavailable=True)
+    if "keyring" not in sys.modules:
+        return None
+    import keyring.errors
+
+    if not isinstance(exc, keyring.errors.KeyringError):
+        return None
+    return _keyring_problem(
+        exc,
+        locked=isinstance(exc, keyring.errors.KeyringLocked),
+        unavailable=isinstance(exc, keyring.errors.NoKeyringError),
+    )
+
+
+def _keyring_problem(exc: BaseException, *, locked: bool, unavailable: bool) -> Problem:
     detail = safe(redact_tokens(str(exc)), kind="line", max_cells=200) or type(exc).__name__
-    if isinstance(exc, keyring.errors.KeyringLocked):
+    if locked:
         reason = "the OS keyring is locked and cannot be unlocked without a graphical prompt."
-    elif isinstance(exc, keyring.errors.NoKeyringError | TokenStorageUnavailable):
+    elif unavailable:
         reason = "no usable OS keyring is available."
     else:
         reason = f"the OS keyring failed ({detail})."

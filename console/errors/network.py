@@ -12,8 +12,8 @@ import ssl
 from collections.abc import Iterator
 
 import httpx
-import requests
 
+from console.api.loaded import requests_failures
 from console.errors.http import _host_of
 from console.problem import Problem
 from console.sanitize import safe
@@ -80,7 +80,7 @@ def _network_problem(
             "network.",
             "tls",
         )
-    if has(ssl.SSLError, requests.exceptions.SSLError) or ("ssl" in low and "wrong version" in low):
+    if has(ssl.SSLError, *requests_failures("tls")) or ("ssl" in low and "wrong version" in low):
         return Problem(
             "TLS handshake failed",
             f"Could not establish a TLS session with {host}.",
@@ -111,14 +111,14 @@ def _network_problem(
             "Check the URL and port; the GitLab server or its web service may be down.",
             "refused",
         )
-    if has(httpx.ProxyError, requests.exceptions.ProxyError):
+    if has(httpx.ProxyError, *requests_failures("proxy")):
         return Problem(
             "Proxy failed",
             "The configured proxy refused or failed the connection.",
             "Check the proxy address in the profile (or --url without a proxy).",
             "proxy",
         )
-    if has(httpx.TimeoutException, requests.Timeout, TimeoutError, socket.timeout):
+    if has(httpx.TimeoutException, *requests_failures("timeout"), TimeoutError, socket.timeout):
         return Problem(
             "Timed out",
             f"{host} did not answer in time.",
@@ -146,7 +146,7 @@ def _network_problem(
             "Retry in a moment; for a change, check its current state before repeating it.",
             "server_down",
         )
-    if has(httpx.TransportError, requests.ConnectionError, ConnectionError):
+    if has(httpx.TransportError, *requests_failures("connect"), ConnectionError):
         return Problem(
             "Cannot connect",
             f"Could not reach {host}.",

@@ -11,12 +11,13 @@ from __future__ import annotations
 import configparser
 import os
 from dataclasses import dataclass, field
-from typing import Final
-
-from keyring.backend import KeyringBackend
+from typing import TYPE_CHECKING, Final
 
 from console.config import normalize_url
 from console.sanitize import safe
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 __all__ = [
     "ALLOWED_BACKENDS",

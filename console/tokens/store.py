@@ -6,10 +6,7 @@ When nothing can serve, the caller keeps the token in memory for the session and
 
 from __future__ import annotations
 
-from typing import Any
-
-import keyring.errors
-from keyring.backend import KeyringBackend
+from typing import TYPE_CHECKING, Any
 
 from console.errors import TokenStorageUnavailable
 from console.sanitize import safe
@@ -25,11 +22,15 @@ from console.tokens.policy import (
 )
 from console.tokens.probe import probe_keyring
 
+if TYPE_CHECKING:  # keyring loads with the first backend, not with the console's start-up
+    from keyring.backend import KeyringBackend
+
 __all__ = ["TokenStore"]
 
 
 def _secret_service_no_prompt() -> KeyringBackend:
     """keyring's Secret Service backend, except that it never prompts: locked → KeyringLocked."""
+    import keyring.errors
     import secretstorage
     from keyring.backends import SecretService
 
@@ -128,6 +129,8 @@ class TokenStore:
         """Remove the stored token; False if there was none (or no keyring)."""
         if self._backend is None:
             return False
+        import keyring.errors
+
         try:
             self._backend.delete_password(SERVICE, profile_key)
         except keyring.errors.PasswordDeleteError:
