@@ -107,7 +107,10 @@ def load_users_blocking(
         if batch is None:
             break
         taken = 1
-        while len(batch) < WRITE_BATCH_USERS:  # pages that queued up meanwhile: one commit
+        # Pages that queued up meanwhile go into one commit, except behind the first page:
+        # it is written alone, so the list shows its first rows after one page's upsert
+        # rather than after a thousand users'.
+        while state.stored and len(batch) < WRITE_BATCH_USERS:
             try:
                 more = pages.get_nowait()
             except queue.Empty:
