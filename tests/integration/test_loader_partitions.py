@@ -329,3 +329,60 @@ def test_the_oldest_and_newest_probes_are_in_flight_together(store: Store) -> No
     assert result.problem is None and result.partitions >= 2
     assert ["asc", "desc"] in together
     assert store.user_ids(incident, UserQuery()) == sorted(fake.created)
+
+
+def test_the_first_page_is_written_alone_even_when_more_are_waiting(
+    drill: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first rows wait for one page's upsert: pages that queued up behind the first one
+    are written with the next commit, not with it (later commits do coalesce)."""
+    import queue
+    import threading
+
+    from console.config import ConnectionConfig
+    from console.drill.server import DrillServer
+    from console.secret import Secret
+    from console.users_load import load_users_blocking, writer
+
+    queued = threading.Event()
+
+    class CountingQueue(queue.Queue[Any]):
+        def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+            super().put(item, block, timeout)
+            if self.qsize() >= 4:
+                queued.set()
+
+    class HeldWriter(writer.LoopThread):
+        def start(self) -> HeldWriter:
+            super().start()
+            queued.wait(10)  # the writer's first get() finds several pages waiting
+            return self
+
+    monkeypatch.setattr(writer.queue, "Queue", CountingQueue)
+    monkeypatch.setattr(writer, "LoopThread", HeldWriter)
+    store = Store.open(tmp_path / "s.db")
+    batches: list[int] = []
+    upsert = store.upsert_users
+
+    def recording(incident_id: int, rows: Any, now: Any) -> Any:
+        batches.append(len(rows))
+        return upsert(incident_id, rows, now)
+
+    monkeypatch.setattr(store, "upsert_users", recording)
+    try:
+        incident = store.create_incident(
+            "t", "compromised-instance", None, drill.url, None, None
+        ).id
+        result = load_users_blocking(
+            ConnectionConfig(url=drill.url, timeout=20.0),
+            Secret(DrillServer.ADMIN_TOKEN),
+            store,
+            incident,
+            per_page=20,
+        )
+        assert result.problem is None and queued.is_set()
+        assert batches[0] == 20
+        assert max(batches[1:]) > 20  # what queued meanwhile still shares a commit
+        assert sum(batches) == len(drill.state.users)
+    finally:
+        store.close()
