@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.system_commands import SystemCommandsProvider
 from textual.worker import WorkerFailed, WorkerState
 
+from console import startgc
 from console.context import AppContext
 from console.errors import Problem, describe_error
 from console.logs import current_log_path, redact
@@ -115,6 +116,7 @@ class IncidentConsoleApp(GatedApp[None]):
 
     # -- lifecycle -----------------------------------------------------------------------
     def on_mount(self) -> None:
+        self.set_timer(startgc.RESUME_AFTER, startgc.resume)  # the first rows resume it sooner
         self.push_screen(ConnectingScreen())
         self.run_worker(self._startup.run(), group="startup", exclusive=True, exit_on_error=False)
 
@@ -196,6 +198,7 @@ class IncidentConsoleApp(GatedApp[None]):
             show_checked(
                 screen, message.coverage, ctx.read_only, holder.describe() if holder else None
             )
+            screen.cache_coverage()  # kept with the incident, as a start that checked first
 
     def on_connection_check_failed(self, message: ConnectionCheckFailed) -> None:
         """A resumed incident's check failed: it stays read-only, and the screen says why."""

@@ -201,13 +201,18 @@ def _launch_from_args(args: argparse.Namespace) -> Launch:
 def _import_app() -> Callable[[Launch], int]:
     """Import the Textual app with the cyclic garbage collector paused, then freeze what the
     imports made: modules, classes and functions live as long as the process, and collecting
-    over them cost about a tenth of the import time (and every later full collection)."""
-    gc.disable()
+    over them cost about a tenth of the import time (and every later full collection). The
+    collector stays paused until the first rows (:mod:`console.startgc`)."""
+    from console import startgc
+
+    startgc.pause()
     try:
         from console.app import run
+    except BaseException:
+        startgc.resume()
+        raise
     finally:
         gc.freeze()
-        gc.enable()
     return run
 
 
@@ -353,6 +358,8 @@ def install_excepthook() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if os.environ.get("SWI"):
+        sys.setswitchinterval(float(os.environ["SWI"]))
     install_excepthook()
     try:
         _refuse_token_in_argv(argv)

@@ -36,6 +36,9 @@ class AppContext:
     coverage: Coverage | None
     read_only: bool = False
     dry_run: bool = False
+    #: The incident was created by this start: its users cache is known to be empty, so the
+    #: users load starts with the pane instead of after a first query has said so.
+    new_incident: bool = False
     _gitlab: gitlab.Gitlab | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 

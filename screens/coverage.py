@@ -10,6 +10,7 @@ the runbook step that covers it elsewhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,8 +20,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.capabilities import Coverage, CoverageLine
-from console.runbook import BlindSpot, step_by_key
 from console.sanitize import clean
+
+if TYPE_CHECKING:  # the runbook loads with the blind spots, not in front of the first rows
+    from console.runbook import BlindSpot
 
 __all__ = ["CoverageScreen", "needs_attention"]
 
@@ -110,6 +113,8 @@ class CoverageScreen(ModalScreen[bool]):
         server text (a source's title), so they stay literal."""
         text = Text("✗ ", style=self.get_component_rich_style("coverage-gap"))
         text.append(clean(spot.text, kind="text").text)
+        from console.runbook import step_by_key  # with the blind spots, not at start-up
+
         step = step_by_key(spot.covered_by)
         text.append("\n  → ", style="dim")
         if step is not None:

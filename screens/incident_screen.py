@@ -2,7 +2,8 @@
 
 The base class of :class:`screens.main.MainScreen` (a ``Screen`` itself, so Textual collects its
 ``@on`` and ``@work`` handlers): ``v`` shows the capability check with the incident's blind
-spots, and ``i`` edits the incident and tells every pane.
+spots, and ``i`` edits the incident and tells every pane. Their screens and the blind-spot
+rules load when first asked for, not in front of the first rows.
 """
 
 from __future__ import annotations
@@ -15,10 +16,7 @@ from textual.widget import Widget
 from textual.worker import WorkerFailed
 
 from console.context import AppContext
-from console.runbook import blind_spots, coverage_snapshot
-from screens.coverage import CoverageScreen
 from screens.header import ConsoleHeader
-from screens.incidents import IncidentEditScreen
 from screens.messages import IncidentUpdated
 from screens.panes.base import RecordPane
 
@@ -35,6 +33,9 @@ class IncidentScreen(Screen[None]):
     async def action_show_coverage(self) -> None:
         """v: the capability check and the incident's blind spots (read from the store in a
         worker: the cached coverage, the audit and inventory loads)."""
+        from console.runbook import blind_spots, coverage_snapshot
+        from screens.coverage import CoverageScreen
+
         ctx = self.ctx
         snapshot = coverage_snapshot(ctx.coverage) if ctx.coverage is not None else None
         worker = self.run_worker(
@@ -50,6 +51,8 @@ class IncidentScreen(Screen[None]):
         self.app.push_screen(CoverageScreen(ctx.coverage, blind_spots=spots, url=ctx.instance_url))
 
     def action_edit_incident(self) -> None:
+        from screens.incidents import IncidentEditScreen
+
         def saved(fields: dict[str, str] | None) -> None:
             if fields:
                 self._save_incident(fields)

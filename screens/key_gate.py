@@ -32,7 +32,7 @@ from textual import events
 # Textual stamps every message with this clock (monotonic on POSIX); screen times must match it.
 from textual._time import get_time
 from textual.app import App, ReturnType
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 if TYPE_CHECKING:
     from textual.binding import Binding
@@ -210,7 +210,7 @@ class KeyGate:
         key may follow at once (the box's own queue keeps them in order).  A paste of a name
         into the search box does not wait a round trip per character."""
         focused = self.app.screen.focused
-        if not isinstance(focused, (Input, TextArea)):
+        if not isinstance(focused, Input):  # the console's only text box (no TextArea)
             return False
         if isinstance(event, events.Paste):
             return True

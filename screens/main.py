@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer
 from textual.worker import Worker, WorkerState
 
+from console import startgc
 from console.context import AppContext
 from screens.handoff_wiring import (
     HANDOFF_BINDINGS,
@@ -126,6 +127,7 @@ class MainScreen(LazyPanes, ResumeMixin, PaneLinksMixin, HandoffMixin, IncidentS
         self.offline = offline
         self._factories = dict(panes or default_pane_factories())
         self._panes: dict[str, Widget] = {}
+        self._settled = False
         self.active_pane = next(iter(self._factories))
 
     def compose(self) -> ComposeResult:
@@ -158,12 +160,11 @@ class MainScreen(LazyPanes, ResumeMixin, PaneLinksMixin, HandoffMixin, IncidentS
             dry_run=self.ctx.dry_run,
         )
         self.open_saved_state()
-        self.cache_coverage()
         if self.offline:
             for pane in self._panes.values():
                 if isinstance(pane, RecordPane):
                     pane.went_offline()
-        self.set_timer(BUILD_FALLBACK, self.build_rest_soon)
+        self.set_timer(BUILD_FALLBACK, self._after_first_rows)
 
     def pane_built(self, key: str, pane: Widget) -> None:
         """A pane built after the screen opened is mounted: it gets what it would have had at
@@ -176,7 +177,18 @@ class MainScreen(LazyPanes, ResumeMixin, PaneLinksMixin, HandoffMixin, IncidentS
     def on_pane_rows_shown(self, message: PaneRowsShown) -> None:
         message.stop()
         if message.pane is self._panes.get(self.active_pane):
-            self.build_rest_soon()
+            self._after_first_rows()
+
+    def _after_first_rows(self) -> None:
+        """What the start-up put off until the active pane shows rows (or ``BUILD_FALLBACK``
+        seconds passed): the garbage collector, the coverage kept with the incident, the
+        other panes."""
+        if self._settled:
+            return
+        self._settled = True
+        startgc.resume()  # paused since the imports (a no-op unless the command line did)
+        self.cache_coverage()
+        self.build_rest_soon()
 
     # -- pane switching ------------------------------------------------------------------
     def pane(self, key: str | None = None) -> Widget:

@@ -95,6 +95,7 @@ class StartupFlow(ResumeFirst):
         self.keyring: KeyringStatus | None = None
         self._keyring_explained = False
         self._new_profile: Profile | None = None
+        self._created_incident = False
         self.offline_problem: Problem | None = None
         """Set when the incident is read-only because GitLab could not be reached (or the
         capability check failed) after it was opened from the cache."""
@@ -173,6 +174,7 @@ class StartupFlow(ResumeFirst):
                         coverage,
                         self.launch.read_only,
                         self.launch.dry_run,
+                        new_incident=self._created_incident,
                     )
                 )
                 return
@@ -400,9 +402,11 @@ class StartupFlow(ResumeFirst):
     async def new_incident(self, store: Store, conn: Connection) -> Incident:
         """Start a new incident with the default title and a 30-day window."""
         fields = default_incident_fields(conn.config.clock.now())  # GitLab's now
-        return await self.blocking(
+        incident = await self.blocking(
             "Starting a new incident…", new_incident, store, conn, fields, not self.launch.read_only
         )
+        self._created_incident = True
+        return incident
 
 
 def _connection(value: object) -> Connection | None:

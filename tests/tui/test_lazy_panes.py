@@ -86,3 +86,35 @@ def test_the_other_panes_are_built_after_the_first_rows_without_a_key() -> None:
         assert _focus_in(main, "audit")
 
     run_app(app, script)
+
+
+def test_the_collector_and_the_coverage_wait_for_the_first_rows(
+    held_load: HeldUsersLoad,
+) -> None:
+    """What the start-up puts off (``MainScreen._after_first_rows``): the garbage collector,
+    paused since the imports, and the coverage kept with the incident come after the first
+    rows, not in front of them."""
+    import gc
+
+    from console import startgc
+    from console.runbook import COVERAGE_CACHE_KEY
+
+    app = IncidentConsoleApp(demo())
+    startgc.pause()  # as the command line does before importing the app
+
+    async def script(pilot: Any) -> None:
+        main = await reach_main(pilot)
+        store, incident_id = main.ctx.store, main.ctx.incident_id
+        await until(pilot, lambda: main.ctx.coverage is not None)
+        await pilot.pause(0.2)
+        assert startgc.paused() and not gc.isenabled()  # the list is still empty (held)
+        assert store.cache_get(incident_id, COVERAGE_CACHE_KEY) is None
+        held_load.release.set()
+        await until(pilot, lambda: not startgc.paused(), 30)
+        assert gc.isenabled()
+        await until(pilot, lambda: store.cache_get(incident_id, COVERAGE_CACHE_KEY) is not None)
+
+    try:
+        run_app(app, script)
+    finally:
+        startgc.resume()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from console.app import IncidentConsoleApp
+from console.runbook import COVERAGE_CACHE_KEY
 from console.session import Launch
 from screens.header import ConsoleHeader
 from screens.main import MainScreen
@@ -87,6 +88,12 @@ def test_resume_shows_cached_rows_read_only_before_the_check_then_becomes_writab
         assert "OFFLINE" not in screen_text(app)
         assert header.state.identity == "root"
         assert app._startup.offline_problem is None
+        # The check that passed late is kept with the incident, as one that passed first is.
+        await until(
+            pilot, lambda: main.ctx.store.cache_get(incident.id, COVERAGE_CACHE_KEY) is not None
+        )
+        cached = main.ctx.store.cache_get(incident.id, COVERAGE_CACHE_KEY)
+        assert cached is not None and cached[0]["username"] == "root"
 
     try:
         run_app(app, script)

@@ -767,3 +767,51 @@ def test_the_title_and_bar_follow_the_pages_without_waiting_for_a_requery(
             await settle(pilot)
 
     asyncio.run(run())
+
+
+@pytest.mark.parametrize("new_incident", [True, False], ids=["created now", "opened"])
+def test_a_new_incident_loads_at_once_an_opened_one_asks_its_cache_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_incident: bool
+) -> None:
+    """An incident created by this start has nothing cached: the load starts with the pane,
+    without a first query to say the cache is empty (its first page brings the first query).
+    An opened one queries its cache first and loads only when that is empty."""
+    import dataclasses
+
+    import console.users_load as loader
+    from screens.panes.users import jobs
+
+    ctx = dataclasses.replace(make_ctx(tmp_path), new_incident=new_incident)
+    users = make_users(300)
+    events: list[str] = []
+    query = jobs.query
+
+    def counting_query(*args: Any, **kwargs: Any) -> Any:
+        events.append("query")
+        return query(*args, **kwargs)
+
+    def fake_load(config, token, store, incident_id, *, on_progress=None, cancelled=None, **kw):
+        events.append("load")
+        for start in range(0, len(users), 100):
+            store.upsert_users(incident_id, users[start : start + 100], "2024-06-01T00:00:00Z")
+            if on_progress:
+                on_progress(loader.LoadProgress(start + 100, 300, start // 100 + 1, False))
+        return loader.LoadResult(300, 3, 0.1, False, None)
+
+    monkeypatch.setattr(jobs, "query", counting_query)
+    monkeypatch.setattr(loader, "load_users_blocking", fake_load)
+    monkeypatch.setattr(
+        loader,
+        "enrich_users_blocking",
+        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None),
+        raising=False,
+    )
+
+    async def run() -> None:
+        app = PaneApp(ctx, autoload=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.pane.table.row_count == 300, timeout=30)
+            assert events.index("load") == (0 if new_incident else 1)
+            assert events.count("load") == 1
+
+    asyncio.run(run())

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Final
 
 # The modules, not their names: tests (and the bench) replace loader functions on them.
-from console import risk, users_load
+from console import users_load
 from console.context import AppContext
 from console.errors import describe_error
 from console.problem import Problem
@@ -86,6 +86,8 @@ def load(
 
 def score_risk(ctx: AppContext, cancelled: Cancelled) -> tuple[str | None, bool]:
     """Fetch every PAT (token signals, admin only), then score: ``(problem, failed)``."""
+    from console import risk  # with the audit modules, after the first rows
+
     problem: str | None = None
     tokens = None
     try:
@@ -112,6 +114,8 @@ def score_risk(ctx: AppContext, cancelled: Cancelled) -> tuple[str | None, bool]
 
 def rescore(ctx: AppContext, cancelled: Cancelled) -> str | None:
     """Recompute risk from what the store holds now; a problem line if it failed."""
+    from console import risk
+
     try:
         risk.compute_and_store_risk(
             ctx.store, ctx.incident_id, ctx.incident.window, now=ctx.clock.now(),

@@ -58,6 +58,7 @@ class LoadingMixin(RecordPane[UsersView]):
     _chrome_at: float = 0.0
     _title_at: float = 0.0
     _risk_due: bool = False
+    _first_rows_asked: bool = False
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         raise NotImplementedError
@@ -76,6 +77,7 @@ class LoadingMixin(RecordPane[UsersView]):
         if self._loading:
             return
         self._loading = True
+        self._first_rows_asked = False
         self._loaded_count = 0
         self._load_total = None
         self._load_started = time.perf_counter()
@@ -120,10 +122,15 @@ class LoadingMixin(RecordPane[UsersView]):
             self._show_load_progress()
         elif not self._chrome.pending:
             self._chrome.call(LOAD_CHROME_S - since)
-        if not self._refresh.pending:
-            # First rows as soon as they exist. After that new users still land anywhere in the
-            # order (slices read every id range at once), so the ids are re-queried, but
-            # seldom: the interval grows with the query's own time.
+        if not self._shown and not self._first_rows_asked:
+            # First rows as soon as they exist: the first page's query goes now.
+            self._first_rows_asked = True
+            self._refresh.cancel()
+            self._timed_refresh()
+        elif not self._refresh.pending:
+            # After that new users still land anywhere in the order (slices read every id
+            # range at once), so the ids are re-queried, but seldom: the interval grows with
+            # the query's own time.
             query = self.timings.get("query", 0.0)
             delay = 0.01 if not self._shown else max(LOAD_REFRESH_S, query / LOAD_REFRESH_SHARE)
             self._refresh.call(delay)

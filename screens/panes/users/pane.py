@@ -174,7 +174,12 @@ class UsersPane(QueryingMixin, LoadingMixin, ReviewMixin):
         self.restore_subtitle()
         self.query_one("#users-progress", ProgressBar).display = False
         self.table.set_sort(self.view.sort, self.view.descending)
-        self._requery(with_marks=True)
+        if self.autoload and self.ctx.new_incident:
+            # Created by this start: nothing is cached or marked, so no first query has to say
+            # so; the load starts now and its first page brings the first query.
+            self.action_reload()
+        else:
+            self._requery(with_marks=True)
         self.call_later(self._focus_if_shown)
 
     def _focus_if_shown(self) -> None:

@@ -14,7 +14,6 @@ from textual import work
 from textual.signal import Signal
 
 from console.context import AppContext
-from screens.note import NoteScreen
 from screens.panes.base import RecordPane
 from screens.panes.users import jobs
 from screens.panes.users.messages import BulkMarked, MarkSaved, ReviewProgressChanged
@@ -206,6 +205,8 @@ class ReviewMixin(RecordPane[UsersView]):
             self._ask_note(message.user_id, message.mark, message.note)
 
     def _ask_note(self, user_id: int, mark: str, note: str | None) -> None:
+        from screens.note import NoteScreen  # loaded when first asked for
+
         row = self.ctx.store.get_user(self.ctx.incident_id, user_id)
 
         def save_note(text: str | None) -> None:
