@@ -23,12 +23,9 @@ import math
 import os
 import re
 import tempfile
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
-
-import tomli_w
 
 from console.config import ConnectionConfig, normalize_url
 from console.errors import ConfigError
@@ -176,6 +173,8 @@ class ProfileBook:
             return book
         except OSError as exc:
             raise ConfigError(f"Cannot read {path}: {exc.strerror}.") from None
+        import tomllib  # the profiles file is read only where profiles are used (not --demo)
+
         try:
             data = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -229,6 +228,8 @@ class ProfileBook:
             "# gitlab-incident-console profiles. Tokens are never stored here "
             "(they live in the OS keyring).\n\n"
         )
+        import tomli_w
+
         data = (header + tomli_w.dumps(doc)).encode("utf-8")
         private_dir(self.path.parent)
         atomic_write(self.path, data)

@@ -6,7 +6,6 @@ when the user agrees; a ``helper:`` credential is left alone.
 
 from __future__ import annotations
 
-import configparser
 import io
 import os
 import re
@@ -21,6 +20,8 @@ from console.profiles.book import Profile, _shown, atomic_write
 from console.secret import Secret
 
 if TYPE_CHECKING:
+    import configparser
+
     from console.tokens import TokenStore
 
 
@@ -50,6 +51,8 @@ def default_cfg_path() -> Path:
 
 
 def _read_cfg(path: Path) -> configparser.RawConfigParser:
+    import configparser  # only when a python-gitlab config is imported
+
     parser = configparser.RawConfigParser(interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep key case
     try:

@@ -8,7 +8,6 @@ or ``keyringrc.cfg`` say (we report that they were ignored).
 
 from __future__ import annotations
 
-import configparser
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -110,6 +109,8 @@ def configured_backend_notes(environ: dict[str, str] | None = None) -> list[str]
             f"PYTHON_KEYRING_BACKEND={safe(named, kind='line', max_cells=80)} ignored: "
             + _why_ignored(named)
         )
+    import configparser  # keyring's settings file: read only when the notes are asked for
+
     try:
         from keyring.util import platform_
 
