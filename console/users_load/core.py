@@ -27,7 +27,14 @@ from console.timeutil import utc_now
 from console.users_load.partitions import run_partitions
 from console.users_load.plan import PARTITION_CONCURRENCY, PARTITIONS, Plan, make_plan
 from console.users_load.records import store_trimmed
-from console.users_load.streams import LoadState, WriteFn, run_streams
+from console.users_load.streams import (
+    FirstPage,
+    LoadState,
+    WriteFn,
+    guarded,
+    run_streams,
+    users_page,
+)
 
 if TYPE_CHECKING:
     from console.store import Store
@@ -153,6 +160,31 @@ async def load_core(
     """
     per_page = max(1, min(MAX_PER_PAGE, per_page))
 
+    # The lowest ids, asked for beside the plan's probes: the first rows after one round trip,
+    # not after the probes and then the first slice's page. The slice that reads these users
+    # again drops them by id (one request more per load); the ascending id stream, when there
+    # is no plan, starts from this page instead of asking for it again.
+    head: list[FirstPage] = []
+
+    async def first_page() -> None:
+        params: dict[str, str | int] = {
+            "pagination": "keyset",
+            "order_by": "id",
+            "sort": "asc",
+            "per_page": per_page,
+        }
+        response = await http.get("/users", params)
+        items = users_page(response, state)
+        state.pages += 1
+        head.append(FirstPage(items, response))
+        kept = state.keep_new(items)
+        if kept:
+            await write(kept)
+
+    first = asyncio.create_task(
+        guarded(state, first_page()) if partitions >= 2 else asyncio.sleep(0)
+    )
+
     async def estimate() -> None:
         total = await _estimate_total(http, ask_users=not state.probed)
         if state.total is None:
@@ -174,11 +206,15 @@ async def load_core(
             elif state.problem is None and not state.cancelled:
                 state.fell_back = True  # the filters were ignored after all: read it all by id
         if not state.finished and state.problem is None and not state.cancelled:
-            await run_streams(http, state, write, per_page=per_page)
+            await first
+            if state.problem is None and not state.cancelled:
+                await run_streams(
+                    http, state, write, per_page=per_page, asc_first=head[0] if head else None
+                )
     finally:
         if not estimator.done():
             estimator.cancel()
-        await asyncio.gather(estimator, return_exceptions=True)
+        await asyncio.gather(estimator, first, return_exceptions=True)
     if cancelled() and not (state.met or state.finished) and state.problem is None:
         state.cancelled = True
 

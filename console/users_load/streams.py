@@ -22,7 +22,7 @@ from console.errors import describe_error
 from console.problem import Problem, ProblemError
 from console.users_load.records import SkipTally, screen_users, user_id
 
-__all__ = ["Direction", "LoadState", "WriteFn", "guarded", "run_streams", "users_page"]
+__all__ = ["Direction", "FirstPage", "LoadState", "WriteFn", "guarded", "run_streams", "users_page"]
 
 WriteFn = Callable[[list[dict[str, Any]]], Awaitable[None]]
 Direction = Literal["asc", "desc"]
@@ -132,8 +132,25 @@ async def guarded(state: LoadState, work: Awaitable[None]) -> None:
             state.problem = describe_error(exc)
 
 
-async def run_streams(http: AsyncGet, state: LoadState, write: WriteFn, *, per_page: int) -> None:
-    """The two keyset streams (id ascending and descending) that meet in the middle."""
+@dataclass(frozen=True)
+class FirstPage:
+    """The first ascending page, read already (beside the plan's probes) and written."""
+
+    items: list[dict[str, Any]]
+    response: httpx.Response
+
+
+async def run_streams(
+    http: AsyncGet,
+    state: LoadState,
+    write: WriteFn,
+    *,
+    per_page: int,
+    asc_first: FirstPage | None = None,
+) -> None:
+    """The two keyset streams (id ascending and descending) that meet in the middle.
+
+    ``asc_first``: the ascending stream's first page, already read; it starts from there."""
 
     async def stream(direction: Direction) -> None:
         url = "/users"
@@ -144,10 +161,14 @@ async def run_streams(http: AsyncGet, state: LoadState, write: WriteFn, *, per_p
             "per_page": per_page,
         }
         last: int | None = None
+        head = asc_first if direction == "asc" else None
         while not state.should_stop(direction):
-            response = await http.get(url, params)
-            items = users_page(response, state)
-            state.pages += 1
+            if head is not None:  # counted and screened when it was read
+                response, items, head = head.response, head.items, None
+            else:
+                response = await http.get(url, params)
+                items = users_page(response, state)
+                state.pages += 1
             kept, last = state.take(direction, items, last)
             following = None
             try:

@@ -159,12 +159,15 @@ def _exactly_once(
 
 
 def _slice_params(fake: FakeGitLab) -> list[tuple[str | None, str | None]]:
+    """Each slice's bounds; a keyset request with neither is the first page (asked for beside
+    the probes), which no slice is: there are always two or more, each bounded on one side."""
     return sorted(
         {
             (q.get("created_after"), q.get("created_before"))
             for q in fake.requests
             if q.get("pagination") == "keyset" and "cursor" not in q
-        },
+        }
+        - {(None, None)},
         key=str,
     )
 
@@ -386,3 +389,61 @@ def test_the_first_page_is_written_alone_even_when_more_are_waiting(
         assert sum(batches) == len(drill.state.users)
     finally:
         store.close()
+
+
+def test_the_first_page_is_read_beside_the_probes_and_written_first(store: Store) -> None:
+    """The lowest ids are the first rows, one round trip after the start: their page is in
+    flight with the edge probes, written before any slice's page, and not written twice."""
+    fake = FakeGitLab({i: 1_700_000_000 + 60 * i for i in range(1, 3001)})
+    in_flight: list[str] = []
+    together: list[list[str]] = []
+
+    def first_page(q: dict[str, str]) -> bool:
+        return q.get("pagination") == "keyset" and not any(k.startswith("created_") for k in q)
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        q = {k: v[-1] for k, v in parse_qs(request.url.query.decode()).items()}
+        name = "first" if first_page(q) else "probe" if q.get("order_by") == "created_at" else ""
+        if name:
+            in_flight.append(name)
+            together.append(sorted(in_flight))
+        await asyncio.sleep(0.01)
+        if name:
+            in_flight.remove(name)
+        return fake.handler(request)
+
+    incident = store.create_incident("t", "compromised-instance", None, BASE, None, None).id
+    rec = Recording(store)
+    order: list[list[int]] = []
+    upsert = rec.upsert_users
+
+    def recording(incident_id: int, users: Any, fetched_at: str) -> int:
+        users = list(users)
+        order.append([u["id"] for u in users])
+        return upsert(incident_id, users, fetched_at)
+
+    rec.upsert_users = recording  # type: ignore[method-assign]
+
+    async def run() -> LoadResult:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(slow), base_url=BASE) as c:
+            return await load_users(c, rec, incident, per_page=50)  # type: ignore[arg-type]
+
+    result = asyncio.run(run())
+    _exactly_once(fake, result, rec, store, incident)
+    assert result.partitions >= 2
+    assert ["first", "probe", "probe"] in together  # one round trip, not three
+    assert order[0] == list(range(1, 51))  # the lowest ids are written first
+    assert sum(1 for q in fake.requests if first_page(q)) == 1
+
+
+def test_without_a_plan_the_ascending_stream_starts_from_the_first_page(store: Store) -> None:
+    """A non-admin token (no creation filters): the first page read beside the probes is the
+    ascending id stream's first page; it is not asked for twice."""
+    fake = FakeGitLab({uid: T0 + uid * 60 for uid in range(1, 501)}, admin=False)
+    result, rec, _, incident = _load(fake, store, per_page=20)
+    _exactly_once(fake, result, rec, store, incident)
+    assert result.partitions == 0
+    # The fake, as GitLab for a non-admin, ignores the order, so the streams find the pages
+    # unordered and one stream reads on alone; it goes on from the first page's next link.
+    starts = [q for q in fake.requests if q.get("pagination") == "keyset" and "cursor" not in q]
+    assert len(starts) == 1
