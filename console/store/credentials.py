@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from console.store.connection import StoreBase
+from console.store.one_step import one_step_rows
 from console.store.values import dbstr, dumps
 from console.timeutil import normalize_ts, utc_now
 
@@ -261,13 +262,13 @@ class CredentialStore(StoreBase):
         found: dict[str, dict[str, Any]] = {}
         cols = ", ".join(f"c.{c}" for c in _COLUMNS)
         con = self._conn()
-        for i in range(0, len(keys), 500):
+        for i in range(0, len(keys), 500):  # one step per 500 (the pane reads on its UI thread)
             chunk = list(keys[i : i + 500])
-            sql = (
-                f"SELECT {cols} FROM credentials c WHERE c.incident_id = ? "  # noqa: S608
+            rest = (
+                "FROM credentials c WHERE c.incident_id = ? "
                 f"AND c.key IN ({', '.join('?' * len(chunk))})"
             )
-            for row in con.execute(sql, [incident_id, *chunk]):
+            for row in one_step_rows(con, cols, rest, [incident_id, *chunk]):
                 record = dict(zip(_COLUMNS, row, strict=True))
                 record["scopes"] = json.loads(record["scopes"])
                 record["flags"] = [f for f in record["flags"].split("\x1f") if f]

@@ -23,6 +23,7 @@ from console.store.event_counts import (
 )
 from console.store.event_rids import EventRids
 from console.store.event_rows import EVENT_COLUMNS, EventQuery, fts_query, sql_order
+from console.store.one_step import one_step_rows
 from console.timeutil import window_bound
 
 __all__ = ["EventQueryStore", "EventRids"]
@@ -249,13 +250,10 @@ class EventQueryStore(EventCountStore):
         bits = sorted(self._known_bits().items(), key=lambda item: item[1])
         cols = ", ".join(f"e.{c}" for c in EVENT_COLUMNS)
         con = self._conn()
-        for i in range(0, len(rids), 500):
+        for i in range(0, len(rids), 500):  # one step per 500 (the pane reads on its UI thread)
             chunk = list(rids[i : i + 500])
-            sql = (
-                f"SELECT e.incident_id, {cols} FROM audit_events e "  # noqa: S608
-                f"WHERE e.rid IN ({', '.join('?' * len(chunk))})"
-            )
-            for owner, *row in con.execute(sql, chunk):
+            rest = f"FROM audit_events e WHERE e.rid IN ({', '.join('?' * len(chunk))})"
+            for owner, *row in one_step_rows(con, f"e.incident_id, {cols}", rest, chunk):
                 if owner != incident_id:
                     continue
                 record = dict(zip(EVENT_COLUMNS, row, strict=True))

@@ -8,7 +8,16 @@ from typing import Any
 
 from console.store.connection import StoreBase
 from console.store.errors import StoreError
-from console.store.users import UPSERT_USERS, USER_SELECT, UserRow, row_to_user, user_values
+from console.store.one_step import one_step_rows
+from console.store.users import (
+    UPSERT_USERS,
+    USER_FROM,
+    USER_SELECT,
+    USER_SELECT_COLUMNS,
+    UserRow,
+    row_to_user,
+    user_values,
+)
 from console.store.values import dbstr, dumps, dumps_record
 from console.timeutil import normalize_ts, utc_now
 
@@ -92,14 +101,16 @@ class UserCacheStore(StoreBase):
         return merged
 
     def users_by_ids(self, incident_id: int, ids: Sequence[int]) -> list[UserRow]:
-        """Rows for ``ids`` in the same order (unknown ids are skipped)."""
+        """Rows for ``ids`` in the same order (unknown ids are skipped). One SQLite step per
+        500 ids (:mod:`~console.store.one_step`): the users table reads its pages with it
+        on the UI thread, also while a load keeps other threads busy."""
         found: dict[int, UserRow] = {}
         con = self._conn()
         for start in range(0, len(ids), 500):
             chunk = list(ids[start : start + 500])
             marks = ", ".join("?" * len(chunk))
-            sql = USER_SELECT + f"WHERE u.incident_id = ? AND u.id IN ({marks})"
-            for r in con.execute(sql, (incident_id, *chunk)):
+            rest = USER_FROM + f"WHERE u.incident_id = ? AND u.id IN ({marks})"
+            for r in one_step_rows(con, USER_SELECT_COLUMNS, rest, (incident_id, *chunk)):
                 found[r[0]] = row_to_user(r)
         return [found[i] for i in ids if i in found]
 

@@ -21,7 +21,9 @@ __all__ = [
     "SORT_KEYS",
     "UPSERT_USERS",
     "USER_COLUMNS",
+    "USER_FROM",
     "USER_SELECT",
+    "USER_SELECT_COLUMNS",
     "UserQuery",
     "UserRow",
     "row_to_user",
@@ -127,13 +129,18 @@ class UserQuery:
     window: tuple[str, str] | None = None
 
 
-USER_SELECT: Final = (
-    "SELECT u.id, u.username, u.name, u.email, u.state, u.is_admin, u.two_factor, u.kind, "
+#: What :func:`row_to_user` reads, in its order, and where from.
+USER_SELECT_COLUMNS: Final = (
+    "u.id, u.username, u.name, u.email, u.state, u.is_admin, u.two_factor, u.kind, "
     "u.user_type, u.external, u.created_at, u.last_sign_in_at, u.current_sign_in_at, "
     "u.last_activity_on, u.current_sign_in_ip, u.last_sign_in_ip, u.sign_in_count, u.risk, "
-    "u.risk_reasons, m.mark, m.note FROM users u LEFT JOIN marks m "
+    "u.risk_reasons, m.mark, m.note"
+)
+USER_FROM: Final = (
+    "FROM users u LEFT JOIN marks m "
     "ON m.incident_id = u.incident_id AND m.object_type = 'user' AND m.object_id = +u.id "
 )
+USER_SELECT: Final = f"SELECT {USER_SELECT_COLUMNS} {USER_FROM}"
 
 
 def row_to_user(r: Sequence[Any]) -> UserRow:
