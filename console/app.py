@@ -14,14 +14,12 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
 from textual import events
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
@@ -32,12 +30,11 @@ from textual.worker import WorkerFailed, WorkerState
 from console import startgc
 from console.context import AppContext
 from console.errors import Problem, describe_error
-from console.logs import current_log_path, redact
 from console.sanitize import safe
 from console.session import Launch
 from screens.confirm import ConfirmScreen
 from screens.connect import ConnectingScreen
-from screens.key_gate import GatedApp
+from screens.crash_report import CrashReport
 from screens.main import MainScreen, PaneFactory
 from screens.messages import CredentialsChanged, UsersChanged
 from screens.startup import StartupFlow
@@ -84,7 +81,7 @@ class ConsolePalette(SystemCommandsProvider):
     own class, so Textual's default provider, and what it may offer later, is not in COMMANDS)."""
 
 
-class IncidentConsoleApp(GatedApp[None]):
+class IncidentConsoleApp(CrashReport):
     """Keyboard-only console for one GitLab incident. Build with a :class:`Launch`."""
 
     TITLE = "GitLab Incident Console"
@@ -92,6 +89,22 @@ class IncidentConsoleApp(GatedApp[None]):
     # from the installed package, so a non-editable wheel finds them too.
     CSS_PATH = [stylesheet("app.tcss"), stylesheet("startup.tcss"), *_other_stylesheets()]
     COMMANDS = {ConsolePalette}
+    # Keys that open or confirm a response action count only when pressed on their own.
+    GUARDED_ACTIONS = frozenset(
+        {
+            "delegate('actions')",  # a: the actions menu (app, main screen)
+            "actions",  # a: the dossier's and the credentials' actions
+            "contain",  # !: the Contain playbook (users pane, dossier)
+            "contain_author",  # !: Contain the author of an audit event
+            "undo",  # u: reverse a journal entry
+            "resume",  # r: re-check interrupted actions (actions menu)
+            "finish_rest",  # f: finish a halted run
+            "drop_rest",  # D: drop a halted run's remaining steps
+            "select",  # enter: choose from a list (the actions menu, the runbook)
+            "answer(True)",  # y: yes to a confirmation
+            "confirm_submit",  # enter in a typed confirmation (screens.widgets.confirm_input)
+        }
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_pane('users')", "Users"),
         Binding("2", "switch_pane('audit')", "Audit events"),
@@ -338,38 +351,6 @@ class IncidentConsoleApp(GatedApp[None]):
                 self.exit()
 
         self.push_screen(ConfirmScreen("Quit now?", body, yes="quit", no="stay"), answered)
-
-    # -- crash handling ------------------------------------------------------------------
-    def _handle_exception(self, error: Exception) -> None:
-        """Replace Textual's crash report: it prints local variables, which may hold secrets.
-
-        The terminal gets one redacted line; the full traceback (no locals) goes to the
-        redacting log file.
-        """
-        self._return_code = 1
-        if self._exception is None:
-            self._exception = error
-            self._exception_event.set()
-        text = redact("".join(traceback.format_exception(error)))
-        log.error("unhandled exception\n%s", text)
-        line = safe(redact(f"{type(error).__name__}: {error}"), kind="line", max_cells=200)
-        where = current_log_path()  # the file that holds it, not where it would have been
-        self._exit_renderables.append(
-            Text(
-                f"incident-console stopped after an internal error: {line}\n"
-                + (
-                    f"The full traceback (tokens redacted) is in {where}."
-                    if where is not None
-                    else "No log file could be opened, so the traceback was not kept."
-                )
-            )
-        )
-        self._close_messages_no_wait()
-
-    def _fatal_error(self) -> None:
-        # Textual calls this directly in a few paths; route them through the redacted handler.
-        error = sys.exc_info()[1]
-        self._handle_exception(error if isinstance(error, Exception) else RuntimeError("crash"))
 
 
 EXIT_GRACE_S = 0.5

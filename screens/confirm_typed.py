@@ -19,6 +19,7 @@ from actions.attempts import journal_not_sent
 from actions.confirm import confirmation_for
 from actions.plan import target_line
 from screens.safe import safe_text
+from screens.widgets.confirm_input import ConfirmInput
 from styles import stylesheet
 
 __all__ = ["TypedConfirmScreen"]
@@ -51,7 +52,7 @@ class TypedConfirmScreen(ModalScreen[bool]):
                 ),
                 classes="dialog-hint",
             )
-            yield Input(placeholder=confirm.word, id="typed-confirm")
+            yield ConfirmInput(placeholder=confirm.word, id="typed-confirm")
             yield Static("", id="typed-error", classes="dialog-error")
 
     def on_mount(self) -> None:

@@ -45,6 +45,7 @@ from screens.action_status import actor_id
 from screens.messages import CredentialsChanged, UsersChanged
 from screens.safe import safe_text
 from screens.secret_box import OneTimeSecrets
+from screens.widgets.confirm_input import ConfirmInput
 from styles import stylesheet
 
 __all__ = ["GPG_CHOICES", "ContainScreen", "open_contain"]
@@ -94,7 +95,7 @@ class ContainScreen(ModalScreen[None]):
                 yield Checkbox("Remove the account's admin flag", value=True, id="contain-admin")
             yield Vertical(id="contain-vars")
             yield Static("", id="contain-hint", classes="dialog-hint")
-            yield Input(placeholder="the account's username", id="contain-confirm")
+            yield ConfirmInput(placeholder="the account's username", id="contain-confirm")
             yield Static("", id="contain-error", classes="dialog-error")
             yield Static("", id="contain-status")
 

@@ -14,17 +14,20 @@ is the next key dispatched, to whatever has focus now.  Two more rules:
   the "connecting…" screen, the main screen before its state is restored) keys wait in the queue.
 * **A dialog never acts on keys sent before it appeared**: for every screen except those that
   accept typeahead (the main screen), a key whose *burst* (keys less than ``BURST_GAP`` apart)
-  began before the screen was shown is dropped, and the responder is told.  A paste of ``a`` then
-  ``y`` or enter opens the actions menu at most; it can never confirm anything.
+  began before the screen was shown is dropped, and the responder is told.
+* **No burst opens or confirms an action**: a key bound to one of the app's
+  ``GUARDED_ACTIONS`` (the actions menu, Contain, undo, a confirmation's yes or enter…) counts
+  only when it arrives on its own: it waits ``BURST_GAP``, and if it came with other keys
+  (before or after it) it is dropped and the responder told. A paste of ``a`` then ``y`` or
+  enter, or of ``!``, opens nothing; a person pressing the key opens it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 from weakref import WeakKeyDictionary
 
 from textual import events
@@ -33,6 +36,8 @@ from textual import events
 from textual._time import get_time
 from textual.app import App, ReturnType
 from textual.widgets import Input
+
+from screens.pump_probe import probe, quiet
 
 if TYPE_CHECKING:
     from textual.binding import Binding
@@ -53,9 +58,6 @@ SETTLE_LIMIT = 2.0
 """Seconds a key may take to settle before the next one is dispatched anyway."""
 PROBE_TIMEOUT = 0.5
 """Seconds one widget may stay busy (a handler awaiting something) before the gate moves on."""
-PROBE_CAP = 10.0
-"""Seconds of wall time one probe may take however slowly the loop runs (see ``_probe``)."""
-_PROBE_STEP = 0.05
 HOLD_LIMIT = 30.0
 """Seconds keys are held for a screen that never becomes ready; then they are dropped."""
 # Keys that must work at once whatever is queued: quitting.
@@ -80,7 +82,8 @@ def typeahead_of(screen: Screen[object]) -> Typeahead:
 class KeyGate:
     """Serialises key and paste events for one app; see the module docstring."""
 
-    def __init__(self, app: App[Any]) -> None:
+    def __init__(self, app: App[Any], openers: frozenset[str] = frozenset()) -> None:
+        """``openers``: the binding actions that no burst may trigger (``GUARDED_ACTIONS``)."""
         self.app = app
         self._queue: deque[tuple[Typed, float]] = deque()
         self._released: set[int] = set()
@@ -89,6 +92,8 @@ class KeyGate:
         self._shown: WeakKeyDictionary[Screen[object], float] = WeakKeyDictionary()
         self._last_arrival = -1.0
         self._burst_start = -1.0
+        self._burst_sizes: dict[float, int] = {}
+        self._openers = openers
         self._closed = False
         self.dropped = 0
         """Keys dropped because they were sent before the dialog they reached (tests read it)."""
@@ -131,6 +136,10 @@ class KeyGate:
         if isinstance(event, events.Key) and event.key in _BYPASS:
             return False
         _cooked_enter(event)
+        if self._task is None and self._opens_action(event):
+            self._queue.append((event, burst))  # it must wait to show it came on its own
+            self._task = asyncio.create_task(self._run(None))
+            return True
         if self._task is None and typeahead_of(self.app.screen) != "hold":
             if self._stale(event, burst):
                 self._drop(1)
@@ -155,7 +164,10 @@ class KeyGate:
         """When the burst ``event`` belongs to began (its own time if it starts one)."""
         if event.time - self._last_arrival > BURST_GAP:
             self._burst_start = event.time
+            if len(self._burst_sizes) > 64:  # only recent bursts are ever asked about
+                self._burst_sizes.clear()
         self._last_arrival = max(self._last_arrival, event.time)
+        self._burst_sizes[self._burst_start] = self._burst_sizes.get(self._burst_start, 0) + 1
         return self._burst_start
 
     def _stale(self, event: Typed, burst_start: float) -> bool:
@@ -195,6 +207,9 @@ class KeyGate:
                 if dropped:
                     self._drop(dropped)
                     dropped = 0
+                if self._opens_action(event) and not await self._alone(event, burst):
+                    self._refuse_action(event)
+                    continue
                 self._released.add(id(event))
                 typed = self._typed_into_input(event)
                 self.app.post_message(event)
@@ -204,6 +219,43 @@ class KeyGate:
             self._task = None
             if dropped and not self._closed:
                 self._drop(dropped)
+
+    def _opens_action(self, event: Typed) -> bool:
+        """``event`` is a key bound, where it would land now, to one of the app's
+        ``GUARDED_ACTIONS`` (text typed into a box is never one)."""
+        if not self._openers or not isinstance(event, events.Key):
+            return False
+        if self._typed_into_input(event):
+            return False
+        focused = self.app.screen.focused
+        chain = _bindings_for(focused if focused is not None else self.app.screen)
+        for key, binding in chain:
+            if key == event.key:
+                return _action_name(binding.action) in self._openers
+        return False
+
+    async def _alone(self, event: Typed, burst: float) -> bool:
+        """Whether ``event`` arrived on its own: no key shortly before it (it began its burst)
+        and none within ``BURST_GAP`` after it (waited for here)."""
+        if burst < event.time:
+            return False
+        wait = event.time + BURST_GAP - get_time()
+        if wait > 0:
+            await asyncio.sleep(wait + 0.002)
+        return self._burst_sizes.get(burst, 1) == 1
+
+    def _refuse_action(self, event: Typed) -> None:
+        self.dropped += 1
+        key = "a paste"
+        if isinstance(event, events.Key):
+            key = event.character if event.is_printable and event.character else event.key
+        self.app.notify(
+            f"Ignored {key!r}: it came with other keys in one burst (a paste or a laggy link). "
+            "An action opens only from its key pressed on its own.",
+            markup=False,
+            severity="warning",
+            timeout=6,
+        )
 
     def _typed_into_input(self, event: Typed) -> bool:
         """``event`` is text for the focused text box: it cannot move the focus, so the next
@@ -251,14 +303,22 @@ class KeyGate:
                 finished = self._finished(event)
                 pumps = self._pumps()
                 timeout = min(PROBE_TIMEOUT, deadline - get_time())
-                if not await _probe(pumps, timeout):
+                if not await probe(pumps, timeout):
                     return
                 if finished:
-                    if _quiet(self._pumps()) or extra_rounds <= 0:
+                    if quiet(self._pumps()) or extra_rounds <= 0:
                         return
                     extra_rounds -= 1
         finally:
             self._arrived.discard(id(event))
+
+
+def _action_name(action: str) -> str:
+    """A binding's action without its namespace (``app.delegate('actions')``)."""
+    for prefix in ("app.", "screen.", "focused."):
+        if action.startswith(prefix):
+            return action[len(prefix) :]
+    return action
 
 
 def _cooked_enter(event: Typed) -> None:
@@ -277,54 +337,16 @@ def _bindings_for(widget: Widget) -> Iterable[tuple[str, Binding]]:
                 yield key, binding
 
 
-async def _probe(pumps: Iterable[MessagePump], timeout: float) -> bool:
-    """Wait until each pump has processed what was queued on it; False on timeout.
-
-    ``timeout`` counts only time the event loop was free to run them: while a long
-    synchronous step blocks the loop (a screen mounting, a big render) or the machine starves
-    the process, the pumps are slow, not stuck awaiting something, and giving up would send the
-    next key before the focus moved (``/alice`` typed at start-up: ``a`` opened the actions
-    menu). Each step of the wait counts at most :data:`_PROBE_STEP`; ``PROBE_CAP`` bounds it.
-    """
-    loop = asyncio.get_running_loop()
-    waiting: set[asyncio.Future[None]] = set()
-    for pump in pumps:
-        done: asyncio.Future[None] = loop.create_future()
-
-        def resolve(future: asyncio.Future[None] = done) -> None:
-            if not future.done():
-                future.set_result(None)
-
-        if pump.call_later(resolve):
-            waiting.add(done)
-    budget = max(0.0, timeout)
-    cap = loop.time() + PROBE_CAP
-    while waiting and budget > 0 and loop.time() < cap:
-        step = min(_PROBE_STEP, budget)
-        began = loop.time()
-        _done, waiting = await asyncio.wait(waiting, timeout=step)
-        budget -= min(loop.time() - began, step)
-    for future in waiting:
-        with contextlib.suppress(Exception):
-            future.cancel()
-    return not waiting
-
-
-def _quiet(pumps: Iterable[MessagePump]) -> bool:
-    """No message waiting on any of ``pumps`` (Textual keeps each pump's queue private)."""
-    for pump in pumps:
-        queue = getattr(pump, "_message_queue", None)  # private: absent means "nothing known"
-        if queue is not None and not queue.empty():
-            return False
-    return True
-
-
 class GatedApp(App[ReturnType]):
     """An ``App`` whose keyboard input goes through a :class:`KeyGate`."""
 
+    #: Binding actions (namespace dropped) that open or confirm a response action: no burst
+    #: may trigger them.
+    GUARDED_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.keys = KeyGate(self)
+        self.keys = KeyGate(self, type(self).GUARDED_ACTIONS)
         """Serialises key input so bursts reach the widget they were meant for."""
 
     def refuses_keys(self) -> bool:
@@ -371,6 +393,10 @@ class GatedApp(App[ReturnType]):
     def screen_changed(self) -> None:
         """Called after every push, switch and pop (subclasses react to the new screen)."""
 
+    exiting = False
+    """Set once :meth:`exit` was called: the app is tearing its screens down."""
+
     def exit(self, *args: Any, **kwargs: Any) -> None:
+        self.exiting = True
         self.keys.close()
         super().exit(*args, **kwargs)

@@ -98,12 +98,23 @@ def test_typeahead_before_the_list_and_a_burst_during_a_reload(tmp_path: Path) -
         assert app.proc.poll() is None
 
 
-def test_a_burst_opens_a_dialog_at_most_and_never_confirms(tmp_path: Path) -> None:
+def test_a_burst_neither_opens_nor_confirms_an_action(tmp_path: Path) -> None:
     with PtyApp(tmp_path, "--demo", "--users", "300") as app:
         app.wait_for(lambda s: re.search(r"\b1 root\b", s) is not None)
-        # "a", then enter (choose Block) and "y" (confirm) in the same write.
-        app.write("a\ry\r")
-        screen = app.wait_for("Actions for 1 user")
+        # "a" (the actions menu) and "y" in the same write: the menu does not open.
+        app.write("ay")
+        screen = app.wait_for("Ignored 'a'")
+        assert "Actions for" not in screen and "plan" not in screen
+        app.wait_for(lambda s: "Ignored" not in s, timeout=10)
+        # "!" (Contain) with the keys after it in one write: nothing opens either.
+        app.write("!y")
+        screen = app.wait_for("Ignored '!'")
+        assert "Contain" not in screen.split("Ignored")[0]
+        # "a" on its own opens the menu; enter and "y" in one write then choose nothing.
+        app.settle(0.3)
+        app.write("a")
+        app.wait_for("Actions for 1 user")
+        app.write("\ry")
         screen = app.settle(0.6)
         assert "Actions for 1 user" in screen  # still on the menu: enter and y were dropped
         assert "plan" not in screen and "Type y" not in screen
@@ -112,6 +123,7 @@ def test_a_burst_opens_a_dialog_at_most_and_never_confirms(tmp_path: Path) -> No
         assert "active" in _root_row(app)
 
         # y copies the highlighted username through the terminal clipboard (OSC 52).
+        app.settle(0.3)
         app.write("y")
         app.wait_for("Copied root")
         assert b"\x1b]52;c;" + base64.b64encode(b"root") in app.raw

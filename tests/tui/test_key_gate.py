@@ -159,3 +159,73 @@ async def _test_a_key_typed_before_a_dialog_appeared_never_answers_it() -> None:
         await settle(pilot)
         assert isinstance(app.screen, Dialog)
         assert app.confirmed == 0 and app.keys.dropped == 1
+
+
+class Guarded(Small):
+    """The console's rule: the actions key and a confirmation's yes count only on their own."""
+
+    GUARDED_ACTIONS = frozenset({"actions", "confirm"})
+
+
+def test_no_burst_opens_or_confirms_a_guarded_action() -> None:
+    asyncio.run(_test_no_burst_opens_or_confirms_a_guarded_action())
+
+
+async def _test_no_burst_opens_or_confirms_a_guarded_action() -> None:
+    app = Guarded()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        burst(app, "ay")  # a paste: the actions key with another after it
+        await settle(pilot)
+        assert not isinstance(app.screen, Dialog) and app.keys.dropped == 1
+        burst(app, "na")  # ... or before it
+        await settle(pilot)
+        assert not isinstance(app.screen, Dialog) and app.moves == 1
+        assert app.keys.dropped == 2
+        await pilot.press("a")  # pressed on its own: it opens
+        await settle(pilot, 2)
+        assert isinstance(app.screen, Dialog)
+        burst(app, "yy")  # the dialog is up, but a burst of yes confirms nothing
+        await settle(pilot)
+        assert app.confirmed == 0 and isinstance(app.screen, Dialog)
+        await pilot.press("y")
+        await settle(pilot, 2)
+        assert app.confirmed == 1
+        assert any("came with other keys" in n.message for n in app._notifications)
+
+
+class TypedConfirm(ModalScreen[None]):
+    def compose(self) -> ComposeResult:
+        from screens.widgets.confirm_input import ConfirmInput
+
+        yield ConfirmInput(id="typed")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.app.confirmed += 1  # type: ignore[attr-defined]
+
+
+def test_a_pasted_name_and_enter_fill_a_typed_confirmation_but_do_not_submit_it() -> None:
+    asyncio.run(_test_a_pasted_name_and_enter_fill_a_typed_confirmation())
+
+
+async def _test_a_pasted_name_and_enter_fill_a_typed_confirmation() -> None:
+    from console.app import IncidentConsoleApp
+
+    class Console(Small):
+        GUARDED_ACTIONS = IncidentConsoleApp.GUARDED_ACTIONS  # the console's own list
+
+    app = Console()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        app.push_screen(TypedConfirm())
+        await settle(pilot, 2)
+        burst(app, "root\r")
+        await settle(pilot)
+        assert app.screen.query_one(Input).value == "root"
+        assert app.confirmed == 0
+        await pilot.press("enter")  # on its own: the typed name is submitted
+        await settle(pilot, 2)
+        assert app.confirmed == 1
