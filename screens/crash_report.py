@@ -1,8 +1,8 @@
 """The console's crash report: one redacted line on the terminal, the traceback in the log.
 
 Textual's own report prints local variables, which may hold secrets; this one never does. A
-``NoMatches`` raised while the app is already quitting is a pane that was still mounting when
-the responder quit (its children torn down under its ``on_mount``): logged, not reported.
+``NoMatches`` raised once the app is quitting or shutting down is a pane that was still mounting
+then (its children torn down under its ``on_mount``): logged, not reported.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class CrashReport(GatedApp[None]):
         The terminal gets one redacted line; the full traceback (no locals) goes to the
         redacting log file.
         """
-        if self.exiting and isinstance(error, NoMatches):
+        if (self.exiting or not self.is_running) and isinstance(error, NoMatches):
             # A pane still mounting when the responder quit finds its children already torn
             # down (``query_one`` in its on_mount): nothing is wrong, and nothing is lost.
             log.warning("ignored while quitting: %s: %s", type(error).__name__, error)

@@ -113,6 +113,8 @@ def test_the_collector_and_the_coverage_wait_for_the_first_rows(
         await until(pilot, lambda: not startgc.paused(), 30)
         assert gc.isenabled()
         await until(pilot, lambda: store.cache_get(incident_id, COVERAGE_CACHE_KEY) is not None)
+        # the other panes build now: let them finish before the test tears the app down
+        await until(pilot, lambda: set(main.mounted_panes()) == ALL_PANES, 30)
 
     try:
         run_app(app, script)
