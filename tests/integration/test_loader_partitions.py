@@ -280,24 +280,23 @@ def test_partitions_one_means_the_two_streams(store: Store) -> None:
 # --------------------------------------------------------------------------- the drill
 
 
-def test_drill_partitioned_load_equals_the_full_user_set(drill: Any, tmp_path: Path) -> None:
+def _drill_load(drill: Any, store: Store) -> tuple[LoadResult, int]:
+    """The blocking load of the shared drill's users into a new incident, 20 per page."""
     from console.config import ConnectionConfig
     from console.drill.server import DrillServer
     from console.secret import Secret
     from console.users_load import load_users_blocking
 
+    incident = store.create_incident("t", "compromised-instance", None, drill.url, None, None).id
+    config = ConnectionConfig(url=drill.url, timeout=20.0)
+    token = Secret(DrillServer.ADMIN_TOKEN)
+    return load_users_blocking(config, token, store, incident, per_page=20), incident
+
+
+def test_drill_partitioned_load_equals_the_full_user_set(drill: Any, tmp_path: Path) -> None:
     store = Store.open(tmp_path / "s.db")
     try:
-        incident = store.create_incident(
-            "t", "compromised-instance", None, drill.url, None, None
-        ).id
-        result = load_users_blocking(
-            ConnectionConfig(url=drill.url, timeout=20.0),
-            Secret(DrillServer.ADMIN_TOKEN),
-            store,
-            incident,
-            per_page=20,
-        )
+        result, incident = _drill_load(drill, store)
         assert result.problem is None and result.partitions == 10
         assert store.user_ids(incident, UserQuery()) == sorted(drill.state.users)
         assert result.loaded == len(drill.state.users)
@@ -342,10 +341,7 @@ def test_the_first_page_is_written_alone_even_when_more_are_waiting(
     import queue
     import threading
 
-    from console.config import ConnectionConfig
-    from console.drill.server import DrillServer
-    from console.secret import Secret
-    from console.users_load import load_users_blocking, writer
+    from console.users_load import writer
 
     queued = threading.Event()
 
@@ -373,16 +369,7 @@ def test_the_first_page_is_written_alone_even_when_more_are_waiting(
 
     monkeypatch.setattr(store, "upsert_users", recording)
     try:
-        incident = store.create_incident(
-            "t", "compromised-instance", None, drill.url, None, None
-        ).id
-        result = load_users_blocking(
-            ConnectionConfig(url=drill.url, timeout=20.0),
-            Secret(DrillServer.ADMIN_TOKEN),
-            store,
-            incident,
-            per_page=20,
-        )
+        result, _ = _drill_load(drill, store)
         assert result.problem is None and queued.is_set()
         assert batches[0] == 20
         assert max(batches[1:]) > 20  # what queued meanwhile still shares a commit

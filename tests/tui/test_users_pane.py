@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +357,38 @@ def test_state_round_trip_resumes_view_and_cursor(tmp_path: Path) -> None:
     asyncio.run(second())
 
 
+def fake_users_load(
+    monkeypatch: pytest.MonkeyPatch,
+    users: list[dict[str, Any]],
+    on_start: Callable[[], object],
+    pause: float = 0.0,
+) -> None:
+    """The users load replaced by pages of 100 of ``users`` (``pause`` seconds apart, stopping
+    when cancelled), and sign-in enrichment by a no-op."""
+    import console.users_load as loader
+
+    def load(config, token, store, incident_id, *, on_progress=None, cancelled=None, **kw):
+        on_start()
+        loaded = 0
+        for start in range(0, len(users), 100):
+            if cancelled is not None and cancelled():
+                return loader.LoadResult(loaded, start // 100, 0.1, True, None)
+            store.upsert_users(incident_id, users[start : start + 100], "2024-06-01T00:00:00Z")
+            loaded += min(100, len(users) - start)
+            if on_progress:
+                on_progress(loader.LoadProgress(loaded, len(users), start // 100 + 1, False))
+            time.sleep(pause)
+        return loader.LoadResult(loaded, -(-len(users) // 100), 1.0, False, None)
+
+    monkeypatch.setattr(loader, "load_users_blocking", load)
+    monkeypatch.setattr(
+        loader,
+        "enrich_users_blocking",
+        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None),
+        raising=False,
+    )
+
+
 def test_load_from_drill_streams_into_table(drill: Any, tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path, url=drill.url, token=drill.ADMIN_TOKEN, window=(None, None))
 
@@ -398,31 +431,10 @@ def test_cancel_and_reload_with_a_slow_loader(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fake loader (a page every 50 ms) to test cancel (x) and reload (r) deterministically."""
-    import console.users_load as loader
-
     ctx = make_ctx(tmp_path)
-    users = make_users(2000)
     calls: list[str] = []
-
-    def slow_load(config, token, store, incident_id, *, on_progress=None, cancelled=None, **kw):
-        calls.append(threading.current_thread().name)
-        loaded = 0
-        for start in range(0, len(users), 100):
-            if cancelled is not None and cancelled():
-                return loader.LoadResult(loaded, start // 100, 0.1, True, None)
-            store.upsert_users(incident_id, users[start : start + 100], "2024-06-01T00:00:00Z")
-            loaded += 100
-            if on_progress:
-                on_progress(loader.LoadProgress(loaded, 2000, start // 100 + 1, False))
-            time.sleep(0.05)
-        return loader.LoadResult(loaded, 20, 1.0, False, None)
-
-    monkeypatch.setattr(loader, "load_users_blocking", slow_load)
-    monkeypatch.setattr(
-        loader,
-        "enrich_users_blocking",
-        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None),
-        raising=False,
+    fake_users_load(
+        monkeypatch, make_users(2000), lambda: calls.append(threading.current_thread().name), 0.05
     )
 
     async def run() -> None:
@@ -778,11 +790,9 @@ def test_a_new_incident_loads_at_once_an_opened_one_asks_its_cache_first(
     An opened one queries its cache first and loads only when that is empty."""
     import dataclasses
 
-    import console.users_load as loader
     from screens.panes.users import jobs
 
     ctx = dataclasses.replace(make_ctx(tmp_path), new_incident=new_incident)
-    users = make_users(300)
     events: list[str] = []
     query = jobs.query
 
@@ -790,22 +800,8 @@ def test_a_new_incident_loads_at_once_an_opened_one_asks_its_cache_first(
         events.append("query")
         return query(*args, **kwargs)
 
-    def fake_load(config, token, store, incident_id, *, on_progress=None, cancelled=None, **kw):
-        events.append("load")
-        for start in range(0, len(users), 100):
-            store.upsert_users(incident_id, users[start : start + 100], "2024-06-01T00:00:00Z")
-            if on_progress:
-                on_progress(loader.LoadProgress(start + 100, 300, start // 100 + 1, False))
-        return loader.LoadResult(300, 3, 0.1, False, None)
-
     monkeypatch.setattr(jobs, "query", counting_query)
-    monkeypatch.setattr(loader, "load_users_blocking", fake_load)
-    monkeypatch.setattr(
-        loader,
-        "enrich_users_blocking",
-        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None),
-        raising=False,
-    )
+    fake_users_load(monkeypatch, make_users(300), lambda: events.append("load"))
 
     async def run() -> None:
         app = PaneApp(ctx, autoload=True)
