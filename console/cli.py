@@ -358,8 +358,6 @@ def install_excepthook() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if os.environ.get("SWI"):
-        sys.setswitchinterval(float(os.environ["SWI"]))
     install_excepthook()
     try:
         _refuse_token_in_argv(argv)
