@@ -242,6 +242,9 @@ class KeyGate:
         wait = event.time + BURST_GAP - get_time()
         if wait > 0:
             await asyncio.sleep(wait + 0.002)
+        # Keys the driver read with it may still wait in the app's queue (a busy loop): let
+        # them reach the gate and join the burst before it is judged.
+        await probe([self.app], PROBE_TIMEOUT)
         return self._burst_sizes.get(burst, 1) == 1
 
     def _refuse_action(self, event: Typed) -> None:

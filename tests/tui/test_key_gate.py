@@ -229,3 +229,31 @@ async def _test_a_pasted_name_and_enter_fill_a_typed_confirmation() -> None:
         await pilot.press("enter")  # on its own: the typed name is submitted
         await settle(pilot, 2)
         assert app.confirmed == 1
+
+
+def test_a_burst_is_judged_whole_even_when_the_app_is_busy() -> None:
+    asyncio.run(_test_a_burst_is_judged_whole_even_when_the_app_is_busy())
+
+
+async def _test_a_burst_is_judged_whole_even_when_the_app_is_busy() -> None:
+    """The driver read ``a`` and ``y`` together, but the app had other messages to handle
+    between them (panes mounting): ``y`` reaches the gate late, yet still counts with ``a``."""
+    from textual.message import Message
+
+    class Slow(Message):
+        pass
+
+    class Busy(Guarded):
+        async def on_slow(self, message: Slow) -> None:
+            await asyncio.sleep(0.02)  # a handler awaiting (a pane mounting) before the next
+
+    app = Busy()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        a, y = events.Key("a", "a"), events.Key("y", "y")  # read together: the same instant
+        app.post_message(a)
+        for _ in range(4):
+            app.post_message(Slow())
+        app.post_message(y)
+        await settle(pilot)
+        assert not isinstance(app.screen, Dialog) and app.keys.dropped == 1
