@@ -15,6 +15,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from screens.widgets.confirm_input import ConfirmInput
+
 __all__ = ["ConfirmScreen"]
 
 
@@ -64,7 +66,7 @@ class ConfirmScreen(ModalScreen[bool]):
                     f"enter on an empty line or escape to {self._no}."
                 )
                 yield Static(Text(hint), classes="dialog-hint")
-                yield Input(placeholder=self._typed, id="confirm-typed")
+                yield ConfirmInput(placeholder=self._typed, id="confirm-typed")
                 yield Static("", id="confirm-error", classes="dialog-error")
             else:
                 hint = f"y: {self._yes}    n / escape: {self._no}"

@@ -37,6 +37,7 @@ from actions.plan import (
 from console.context import AppContext
 from screens.action_status import actor_id
 from screens.safe import safe_text
+from screens.widgets.confirm_input import ConfirmInput
 from styles import stylesheet
 
 __all__ = ["PLAN_LINES", "PlanScreen", "follow_up_screens"]
@@ -189,7 +190,7 @@ class PlanScreen(ModalScreen[None]):
                         "escape to cancel."
                     )
                 yield Static(safe_text(hint, kind="line"), classes="dialog-hint", id="plan-hint")
-                yield Input(placeholder="" if self.dry_run else self.word, id="plan-confirm")
+                yield ConfirmInput(placeholder="" if self.dry_run else self.word, id="plan-confirm")
             if self.own_plan is not None and not self.dry_run:
                 own = own_token_confirmation()
                 yield Static(
@@ -201,7 +202,7 @@ class PlanScreen(ModalScreen[None]):
                     ),
                     classes="dialog-hint",
                 )
-                yield Input(placeholder=own.word, id="plan-confirm-own")
+                yield ConfirmInput(placeholder=own.word, id="plan-confirm-own")
             else:
                 yield Static(
                     Text("Nothing to do: every selected user is excluded."), classes="dialog-hint"

@@ -43,6 +43,7 @@ from screens.panes.credentials.worksheet import (
     sheet_state,
 )
 from screens.safe import safe_text
+from screens.widgets.confirm_input import ConfirmInput
 from screens.widgets.virtual_table import RowKey, VirtualTable
 from styles import stylesheet
 
@@ -115,7 +116,7 @@ class WorksheetScreen(ModalScreen[WorksheetChoice | None]):
                 ),
                 classes="dialog-hint",
             )
-            yield Input(placeholder=self.word, id="sheet-confirm")
+            yield ConfirmInput(placeholder=self.word, id="sheet-confirm")
             yield Static("", id="sheet-error", classes="dialog-error")
 
     def _summary(self, kinds: Counter[str]) -> Text:
