@@ -203,7 +203,7 @@ class PlanScreen(ModalScreen[None]):
                     classes="dialog-hint",
                 )
                 yield ConfirmInput(placeholder=own.word, id="plan-confirm-own")
-            else:
+            elif not plan.targets:  # (it said so under every plan without the own token)
                 yield Static(
                     Text("Nothing to do: every selected user is excluded."), classes="dialog-hint"
                 )

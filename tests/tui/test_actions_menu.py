@@ -90,6 +90,7 @@ def test_block_two_users_from_the_menu(fresh_drill, tmp_path):
             assert "Block: 2 users" in _text(app, "#plan-summary")
             targets = " ".join(str(w.content) for w in app.screen.query(".plan-target"))
             assert "#33" in targets and "#34" in targets
+            assert "Nothing to do" not in screen_text(app)  # it has two targets
 
             await pilot.press("2", "enter")  # the wrong word does nothing but is journaled
             await pilot.pause()
@@ -364,5 +365,25 @@ def test_a_plan_for_thousands_lists_a_bounded_number_of_lines(drill, tmp_path):
             assert f"Block: {n} users" in _text(app, "#plan-summary")
             assert len(app.screen.query(".plan-target")) == PLAN_LINES
             assert "250 more" in _text(app, ".plan-more")
+
+    asyncio.run(run())
+
+
+def test_a_plan_whose_every_user_is_excluded_says_there_is_nothing_to_do(fresh_drill, tmp_path):
+    ids = [1]  # root: the account the console acts as, never blocked by it
+    ctx = _ctx(fresh_drill, tmp_path, ids)
+
+    async def run() -> None:
+        app = Harness(ctx, ids)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("a")
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+            assert isinstance(app.screen, PlanScreen)
+            await app.workers.wait_for_complete()  # the plan learns who we are (GET /user)
+            await pilot.pause()
+            assert "Nothing to do: every selected user is excluded." in screen_text(app)
+            assert not app.screen.query("#plan-confirm")
 
     asyncio.run(run())
