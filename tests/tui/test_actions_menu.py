@@ -66,6 +66,18 @@ async def _finish(app: App[Any], pilot: Any) -> None:
             return
 
 
+async def _block_plan(app: App[Any], pilot: Any, *, opened: bool = False) -> None:
+    """a (unless the menu is ``opened``), enter on Block: its plan, once it knows who we are."""
+    if not opened:
+        await pilot.press("a")
+        await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(app.screen, PlanScreen)
+    await app.workers.wait_for_complete()  # the plan learns who we are (GET /user)
+    await pilot.pause()
+
+
 def test_block_two_users_from_the_menu(fresh_drill, tmp_path):
     ids = [33, 34]
     ctx = _ctx(fresh_drill, tmp_path, ids)
@@ -82,11 +94,7 @@ def test_block_two_users_from_the_menu(fresh_drill, tmp_path):
             assert f"Actions for 2 users: @{names[33]} (#33), @{names[34]} (#34)" in str(title)
             menu = app.screen.query_one("#actions-list", OptionList)
             assert menu.highlighted == 0 and menu.get_option_at_index(0).id == "block_user"
-            await pilot.press("enter")
-            await pilot.pause()
-            assert isinstance(app.screen, PlanScreen)
-            await app.workers.wait_for_complete()  # the plan learns who we are (GET /user)
-            await pilot.pause()
+            await _block_plan(app, pilot, opened=True)
             assert "Block: 2 users" in _text(app, "#plan-summary")
             targets = " ".join(str(w.content) for w in app.screen.query(".plan-target"))
             assert "#33" in targets and "#34" in targets
@@ -376,13 +384,7 @@ def test_a_plan_whose_every_user_is_excluded_says_there_is_nothing_to_do(fresh_d
     async def run() -> None:
         app = Harness(ctx, ids)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("a")
-            await pilot.pause()
-            await pilot.press("enter")
-            await pilot.pause()
-            assert isinstance(app.screen, PlanScreen)
-            await app.workers.wait_for_complete()  # the plan learns who we are (GET /user)
-            await pilot.pause()
+            await _block_plan(app, pilot)
             assert "Nothing to do: every selected user is excluded." in screen_text(app)
             assert not app.screen.query("#plan-confirm")
 
