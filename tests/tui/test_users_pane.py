@@ -357,6 +357,18 @@ def test_state_round_trip_resumes_view_and_cursor(tmp_path: Path) -> None:
     asyncio.run(second())
 
 
+def no_enrichment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sign-in enrichment after a load replaced by a no-op (the fake loads have no server)."""
+    import console.users_load as loader
+
+    monkeypatch.setattr(
+        loader,
+        "enrich_users_blocking",
+        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None),
+        raising=False,
+    )
+
+
 def fake_users_load(
     monkeypatch: pytest.MonkeyPatch,
     users: list[dict[str, Any]],
@@ -381,12 +393,7 @@ def fake_users_load(
         return loader.LoadResult(loaded, -(-len(users) // 100), 1.0, False, None)
 
     monkeypatch.setattr(loader, "load_users_blocking", load)
-    monkeypatch.setattr(
-        loader,
-        "enrich_users_blocking",
-        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None),
-        raising=False,
-    )
+    no_enrichment(monkeypatch)
 
 
 def test_load_from_drill_streams_into_table(drill: Any, tmp_path: Path) -> None:
@@ -493,12 +500,7 @@ def test_an_untouched_cursor_stays_on_the_first_row_while_pages_arrive_out_of_or
         return loader.LoadResult(loaded, len(pages), 1.0, False, None)
 
     monkeypatch.setattr(loader, "load_users_blocking", out_of_order)
-    monkeypatch.setattr(
-        loader,
-        "enrich_users_blocking",
-        lambda *a, **k: loader.EnrichResult(0, 0, 0.0, False, None),
-        raising=False,
-    )
+    no_enrichment(monkeypatch)
 
     async def run() -> None:
         app = PaneApp(ctx, autoload=True)
